@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/** Stable failure-class ids, used alike in YAML, JSON, docs and postmortems. */
+export const FAILURE_CLASS_IDS = [
+  "fd-exhaustion",
+  "websocket-session-leak",
+  "file-handle-leak",
+  "thread-pool-exhaustion",
+  "heap-exhaustion",
+  "load-balancer-path",
+  "process-down",
+  "unknown",
+] as const;
+export const failureClassIdSchema = z.enum(FAILURE_CLASS_IDS);
+export type FailureClassId = z.infer<typeof failureClassIdSchema>;
+
+export const confidenceSchema = z.number().min(0).max(1);
+
+/** One line of evidence a finding cites: a human sentence plus the field and value it rests on. */
+export const evidenceLineSchema = z.object({
+  text: z.string(),
+  field: z.string(),
+  value: z.union([z.number(), z.string(), z.boolean(), z.null()]),
+});
+export type EvidenceLine = z.infer<typeof evidenceLineSchema>;
+
+export const findingSchema = z.object({
+  id: failureClassIdSchema,
+  title: z.string(),
+  /** `cause` findings can be the root cause; `symptom` findings (fd or heap exhaustion) describe effects. */
+  kind: z.enum(["cause", "symptom", "location"]),
+  confidence: confidenceSchema,
+  /** Which of the class's variants held (e.g. `with-histogram`, `without-attach`). */
+  variant: z.string(),
+  summary: z.string(),
+  evidence: z.array(evidenceLineSchema),
+  /** Why confidence is lower than it could be (missing sections, attach failed...). */
+  caveats: z.array(z.string()),
+});
+export type Finding = z.infer<typeof findingSchema>;
+
+export const ruledOutSchema = z.object({
+  /** A failure class id, or a hypothesis id such as `slow-database`, `cpu-saturation`. */
+  id: z.string(),
+  hypothesis: z.string(),
+  evidence: z.array(evidenceLineSchema),
+});
+export type RuledOut = z.infer<typeof ruledOutSchema>;
+
+export const contributingFactorSchema = z.object({
+  id: z.string(),
+  summary: z.string(),
+  evidence: z.array(evidenceLineSchema),
+});
+
+export const notEvaluatedSchema = z.object({ id: z.string(), reason: z.string() });
+
+export const diagnosisSchema = z.object({
+  rootCause: z.object({
+    id: failureClassIdSchema,
+    confidence: confidenceSchema,
+    summary: z.string(),
+  }),
+  findings: z.array(findingSchema),
+  ruledOut: z.array(ruledOutSchema),
+  contributing: z.array(contributingFactorSchema),
+  /** Hypotheses that could be neither confirmed nor ruled out, and why (evidence missing). */
+  notEvaluated: z.array(notEvaluatedSchema),
+  /** Rules that threw while evaluating: a finding about the runbook, never a crash. */
+  ruleErrors: z.array(z.object({ ruleId: z.string(), message: z.string() })),
+});
+export type Diagnosis = z.infer<typeof diagnosisSchema>;

@@ -1,0 +1,213 @@
+import { z } from "zod";
+import { sectionSchema } from "../shared/section.js";
+
+/**
+ * The Evidence document: everything the probe learned about one host at one moment.
+ * Versioned; every consumer (rules, planner, postmortem) reads only this, never raw tool output.
+ * Sections that could not be collected are `{ status: "unavailable", reason }`.
+ */
+export const EVIDENCE_SCHEMA_VERSION = 1 as const;
+
+const count = z.number().int().nonnegative();
+
+export const processInfoSchema = z.object({
+  pid: z.number().int().positive(),
+  user: z.string(),
+  uid: z.number().int().nonnegative(),
+  /** Command line, cut to a bounded length on the host. */
+  cmdline: z.string(),
+  isJava: z.boolean(),
+  uptimeSeconds: z.number().nonnegative().nullable(),
+  /** Process CPU use over the probe's sampling interval, percent of one core. */
+  cpuPercent: z.number().nonnegative().nullable(),
+  /** How the PID was found: given by the operator, or the listener of the port. */
+  pidSource: z.enum(["input", "listener"]),
+});
+
+export const listenerSchema = z.object({
+  listening: z.boolean(),
+  address: z.string().nullable(),
+  /** For a LISTEN socket `ss` shows the current accept queue as Recv-Q and its maximum as Send-Q. */
+  acceptQueue: z.object({ current: count, max: count }).nullable(),
+});
+
+export const fdKindsSchema = z.object({
+  socket: count,
+  file: count,
+  pipe: count,
+  anonInode: count,
+  other: count,
+});
+
+export const fdsSchema = z.object({
+  open: count,
+  /** Soft `Max open files` from /proc/PID/limits; null means unlimited. */
+  limitSoft: count.nullable(),
+  limitHard: count.nullable(),
+  byKind: fdKindsSchema,
+  /** Most frequent regular-file targets, for file-handle leaks. */
+  topFiles: z.array(z.object({ path: z.string(), count })).max(20),
+});
+
+export const idleBucketSchema = z.object({
+  label: z.string(),
+  minMs: count,
+  /** Exclusive upper bound; null for the last, open bucket. */
+  maxMs: count.nullable(),
+  count,
+});
+
+export const socketsSchema = z.object({
+  port: z.number().int().min(1).max(65535),
+  /** Connections on the port (local port = app port), LISTEN excluded. */
+  total: count,
+  /** Counts by `ss` state name (ESTAB, CLOSE-WAIT, TIME-WAIT, FIN-WAIT-1, ...). */
+  byState: z.record(z.string(), count),
+  established: count,
+  /** Idle time of ESTABLISHED sockets = ms since the last byte received (`ss -i` lastrcv). */
+  idle: z.object({
+    histogram: z.array(idleBucketSchema),
+    /** ESTABLISHED sockets idle longer than `thresholdMs`. */
+    overThreshold: count,
+    thresholdMs: count,
+    maxIdleMs: count.nullable(),
+  }),
+  /** Established sockets with bytes queued that the peer does not read (Send-Q > 0). */
+  sendQueueNonEmpty: count,
+  topPeers: z.array(z.object({ address: z.string(), count })).max(20),
+});
+
+export const socketSummarySchema = z.object({
+  tcpTotal: count.nullable(),
+  estab: count,
+  closed: count,
+  orphaned: count,
+  timewait: count,
+});
+
+export const fileNrSchema = z.object({ allocated: count, max: z.number().nonnegative() });
+
+export const histogramEntrySchema = z.object({
+  rank: z.number().int().positive(),
+  instances: count,
+  bytes: count,
+  className: z.string(),
+  module: z.string().nullable(),
+});
+
+export const classHistogramSchema = z.object({
+  /** Which tool produced it, and the exact command, since they differ in side effects. */
+  tool: z.enum(["jcmd", "jmap"]),
+  command: z.string(),
+  /** `GC.class_histogram` and `jmap -histo:live` force a full GC first; `-all` does not. */
+  forcedFullGc: z.boolean(),
+  totalInstances: count,
+  totalBytes: count,
+  top: z.array(histogramEntrySchema).max(50),
+  /** Classes the rules care about (WsSession, UpgradeProcessorInternal, ...), 0 when absent. */
+  watched: z.array(z.object({ className: z.string(), instances: count, bytes: count })),
+});
+
+export const threadsSchema = z.object({
+  total: count,
+  byState: z.record(z.string(), count),
+  requestExecutor: z.object({
+    /** Name prefix of the request pool's threads, e.g. `http-nio-18080-exec-`. */
+    namePrefix: z.string().nullable(),
+    total: count,
+    busy: count,
+    idle: count,
+  }),
+  /** Request threads blocked in a JDBC/socket read to a database driver. */
+  inDatabaseCalls: count,
+  /** Threads BLOCKED on a monitor. */
+  blockedOnMonitor: count,
+});
+
+export const heapSchema = z.object({
+  /** Percent occupancy from `jstat -gcutil`. */
+  oldGenPercent: z.number().min(0).max(100),
+  edenPercent: z.number().min(0).max(100),
+  metaspacePercent: z.number().min(0).max(100).nullable(),
+  youngGcCount: count,
+  fullGcCount: count,
+  fullGcTimeSeconds: z.number().nonnegative(),
+  /** Full GCs that happened between the probe's two samples. */
+  fullGcDuringSample: count,
+  sampleIntervalMs: count,
+});
+
+export const healthSchema = z.object({
+  url: z.string(),
+  outcome: z.enum(["ok", "http-error", "timeout", "refused", "error"]),
+  httpStatus: z.number().int().nullable(),
+  latencyMs: count,
+  detail: z.string().nullable(),
+});
+
+export const logsSchema = z.object({
+  path: z.string(),
+  linesScanned: count,
+  tooManyOpenFiles: count,
+  outOfMemoryError: count,
+  /** A few matching lines, cut, for the record. */
+  samples: z.array(z.string()).max(10),
+});
+
+export const tomcatSchema = z.object({
+  version: z.string(),
+  source: z.enum(["jar", "cmdline", "manifest"]),
+});
+
+export const hostSchema = z.object({
+  hostname: z.string(),
+  kernel: z.string().nullable(),
+  loadAverage1m: z.number().nonnegative().nullable(),
+  cpuCount: z.number().int().positive().nullable(),
+});
+
+export const evidenceSchema = z.object({
+  schemaVersion: z.literal(EVIDENCE_SCHEMA_VERSION),
+  collectedAt: z.iso.datetime({ offset: true }),
+  target: z.string(),
+  input: z.object({
+    port: z.number().int().min(1).max(65535),
+    pid: z.number().int().positive().nullable(),
+    healthPath: z.string(),
+    logPath: z.string().nullable(),
+  }),
+  collector: z.object({
+    version: z.string(),
+    durationMs: count,
+    /** Sections cut short by their time box. */
+    timedOut: z.array(z.string()),
+    /** Characters of probe stdout, to prove the SSM inline bound holds. */
+    outputChars: count,
+  }),
+  host: sectionSchema(hostSchema),
+  process: sectionSchema(processInfoSchema),
+  listener: sectionSchema(listenerSchema),
+  fds: sectionSchema(fdsSchema),
+  sockets: sectionSchema(socketsSchema),
+  socketSummary: sectionSchema(socketSummarySchema),
+  fileNr: sectionSchema(fileNrSchema),
+  classHistogram: sectionSchema(classHistogramSchema),
+  threads: sectionSchema(threadsSchema),
+  heap: sectionSchema(heapSchema),
+  health: healthSchema,
+  logs: sectionSchema(logsSchema),
+  tomcat: sectionSchema(tomcatSchema),
+});
+
+export type Evidence = z.infer<typeof evidenceSchema>;
+export type ProcessInfo = z.infer<typeof processInfoSchema>;
+export type Fds = z.infer<typeof fdsSchema>;
+export type Sockets = z.infer<typeof socketsSchema>;
+export type ClassHistogram = z.infer<typeof classHistogramSchema>;
+export type Threads = z.infer<typeof threadsSchema>;
+export type Heap = z.infer<typeof heapSchema>;
+export type Health = z.infer<typeof healthSchema>;
+export type Logs = z.infer<typeof logsSchema>;
+export type TomcatInfo = z.infer<typeof tomcatSchema>;
+export type SocketSummary = z.infer<typeof socketSummarySchema>;
+export type Listener = z.infer<typeof listenerSchema>;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything runbook-autopilot needs on a fresh Debian machine, idempotently:
+# the JDK and embedded Tomcat 10 for the reproduction lab, iproute2 (ss), and the npm packages.
+# Safe to run again: packages already present are not reinstalled; npm ci is skipped when
+# node_modules matches the lock file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  default-jdk-headless          # javac, jcmd, jstack, jstat, jmap
+  libtomcat10-embed-java        # /usr/share/java/tomcat10-embed-*.jar
+  libjakarta-annotation-api-java
+  iproute2                      # ss
+  procps                        # ps, pgrep
+  curl                          # the probe's health check
+  chromium                      # renders postmortem.html in tests and screenshots
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing Debian packages: ${missing[*]}; run this script as root (or install them) and try again" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+stamp=node_modules/.setup-lock-sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
+echo "setup: ready" >&2

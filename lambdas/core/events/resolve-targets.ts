@@ -1,0 +1,110 @@
+import type { Dimension, NormalizedAlarm } from "./alarm-event.js";
+import { parseArn } from "./alarm-event.js";
+
+/**
+ * Pure target resolution: from an alarm's dimensions, decide how to find the instances to look at.
+ * The adapter then performs the lookup (DescribeTargetHealth / DescribeInstances) and calls
+ * `pickUnhealthyTargets` on what it got back.
+ */
+
+export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8,17}$/;
+
+export interface TagFilter {
+  readonly key: string;
+  readonly value: string;
+}
+
+export type ResolutionPlan =
+  | { readonly kind: "instance"; readonly instanceIds: readonly string[] }
+  | {
+      readonly kind: "target-group";
+      readonly targetGroupArn: string;
+      readonly loadBalancerDimension: string | null;
+    }
+  | { readonly kind: "tag"; readonly tag: TagFilter }
+  | { readonly kind: "none"; readonly reason: string };
+
+export interface ResolutionConfig {
+  /** Tag used when the alarm names no instance or target group (null: no tag fallback). */
+  readonly fallbackTag: TagFilter | null;
+  /** Partition for ARNs built from dimensions. */
+  readonly partition?: string;
+}
+
+export function dimensionValue(dimensions: readonly Dimension[], name: string): string | null {
+  return dimensions.find((d) => d.name === name)?.value ?? null;
+}
+
+/**
+ * `InstanceId` wins; then ALB `TargetGroup` (+ `LoadBalancer`); then the configured tag.
+ * An `InstanceId` that is not an instance id is refused, never passed on.
+ */
+export function planTargetResolution(alarm: NormalizedAlarm, config: ResolutionConfig): ResolutionPlan {
+  const instanceIds = alarm.dimensions.filter((d) => d.name === "InstanceId").map((d) => d.value);
+  if (instanceIds.length > 0) {
+    const valid = instanceIds.filter((id) => INSTANCE_ID_PATTERN.test(id));
+    if (valid.length === 0) return { kind: "none", reason: `InstanceId dimension is not an instance id` };
+    return { kind: "instance", instanceIds: [...new Set(valid)] };
+  }
+  const targetGroup = dimensionValue(alarm.dimensions, "TargetGroup");
+  if (targetGroup !== null) {
+    const arn = targetGroupArnOf(targetGroup, alarm, config.partition ?? "aws");
+    if (arn === null)
+      return { kind: "none", reason: "TargetGroup dimension without a resolvable region/account" };
+    return {
+      kind: "target-group",
+      targetGroupArn: arn,
+      loadBalancerDimension: dimensionValue(alarm.dimensions, "LoadBalancer"),
+    };
+  }
+  if (config.fallbackTag !== null) return { kind: "tag", tag: config.fallbackTag };
+  return {
+    kind: "none",
+    reason: "alarm has no InstanceId or TargetGroup dimension and no target tag is set",
+  };
+}
+
+const TARGET_GROUP_DIMENSION = /^targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+
+/** `targetgroup/my-tg/0123456789abcdef` → the target group ARN, with region/account from the alarm. */
+export function targetGroupArnOf(
+  dimension: string,
+  alarm: NormalizedAlarm,
+  partition: string,
+): string | null {
+  if (!TARGET_GROUP_DIMENSION.test(dimension)) return null;
+  const fromArn = alarm.alarmArn ? parseArn(alarm.alarmArn) : null;
+  const region = alarm.region ?? fromArn?.region ?? null;
+  const account = alarm.account ?? fromArn?.account ?? null;
+  if (!region || !account) return null;
+  return `arn:${fromArn?.partition ?? partition}:elasticloadbalancing:${region}:${account}:${dimension}`;
+}
+
+export interface TargetHealthItem {
+  readonly id: string;
+  /** ELB target health state: initial, healthy, unhealthy, unused, draining, unavailable, unhealthy.draining. */
+  readonly state: string;
+}
+
+export interface PickedTargets {
+  readonly unhealthy: readonly string[];
+  /** Registered instance targets, the fleet-brake denominator. */
+  readonly groupSize: number;
+  /** Targets that are not EC2 instances (ip / lambda target types): cannot be probed through SSM. */
+  readonly notInstances: readonly string[];
+}
+
+const UNHEALTHY_STATES = new Set(["unhealthy", "unavailable", "unhealthy.draining"]);
+
+export function pickUnhealthyTargets(items: readonly TargetHealthItem[]): PickedTargets {
+  const instances = items.filter((i) => INSTANCE_ID_PATTERN.test(i.id));
+  const notInstances = items.filter((i) => !INSTANCE_ID_PATTERN.test(i.id)).map((i) => i.id);
+  const unhealthy = [...new Set(instances.filter((i) => UNHEALTHY_STATES.has(i.state)).map((i) => i.id))];
+  const groupSize = new Set(instances.filter((i) => i.state !== "unused").map((i) => i.id)).size;
+  return { unhealthy, groupSize, notInstances };
+}
+
+/** Alarm names are selected by prefix; an empty prefix list matches everything. */
+export function alarmNameMatches(alarmName: string, prefixes: readonly string[]): boolean {
+  return prefixes.length === 0 || prefixes.some((p) => alarmName.startsWith(p));
+}

@@ -1,0 +1,45 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ArtifactStore, StoredArtifact } from "../../ports/index.js";
+
+/** Artifacts as files under one folder (locally: the incidents folder). */
+export class FolderArtifactStore implements ArtifactStore {
+  private readonly root: string;
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  async put(key: string, body: string | Uint8Array, contentType: string): Promise<StoredArtifact> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+    return {
+      key,
+      uri: pathToFileURL(path).href,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      bytes: bytes.length,
+      contentType,
+    };
+  }
+
+  async get(key: string): Promise<string | null> {
+    try {
+      return await readFile(this.pathOf(key), "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+  }
+
+  /** Keys are relative paths; one that would leave the root is refused. */
+  private pathOf(key: string): string {
+    const path = resolve(join(this.root, key));
+    if (!path.startsWith(this.root + sep)) throw new Error(`artifact key leaves the store: ${key}`);
+    return path;
+  }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# runbook-autopilot action: kill-idle-connections
+# Destroys ESTABLISHED TCP sockets whose local port is the app port and whose last receive is
+# older than a threshold (`ss -K`), so the JVM sees its sessions end and frees their descriptors
+# without a restart. Never touches LISTEN sockets or sockets with recent traffic.
+#
+# Inputs (environment, SSM ENV_VAR interpolation; every value re-validated here):
+#   SSM_port            app port (1-65535)
+#   SSM_minIdleMs       only sockets idle (no byte received) at least this long
+#   SSM_maxConnections  blast-radius limit: refuse when more candidates than this
+#   SSM_dryRun          "true": list the candidates, destroy nothing
+# Output: key=value lines (candidates, killed, remaining, supported, result).
+# `ss -K` prints the sockets and exits 0 even on kernels without CONFIG_INET_DIAG_DESTROY, so the
+# script re-lists afterwards and reports result=unsupported when the sockets are still there.
+set -u
+export LC_ALL=C
+
+fail() { echo "result=invalid-input"; echo "error=$1"; exit 2; }
+port=${SSM_port:-}
+min_idle=${SSM_minIdleMs:-}
+max_conn=${SSM_maxConnections:-50000}
+dry_run=${SSM_dryRun:-false}
+[[ $port =~ ^[0-9]{1,5}$ ]] && ((port >= 1 && port <= 65535)) || fail "SSM_port must be 1-65535, got '${port}'"
+[[ $min_idle =~ ^[0-9]{1,10}$ ]] || fail "SSM_minIdleMs must be a whole number of milliseconds, got '${min_idle}'"
+[[ $max_conn =~ ^[0-9]{1,7}$ ]] || fail "SSM_maxConnections must be a whole number, got '${max_conn}'"
+[[ $dry_run == true || $dry_run == false ]] || fail "SSM_dryRun must be true or false, got '${dry_run}'"
+command -v ss >/dev/null || { echo "result=unsupported"; echo "error=ss (iproute2) not installed"; exit 0; }
+
+# Peers ("addr:port", as ss prints them) of ESTABLISHED sockets on the port idle >= min_idle.
+# A socket with no lastrcv field has never received a byte since the kernel started counting:
+# it is judged by lastack instead; with neither it is left alone.
+list_idle() {
+  ss -tanoi state established "( sport = :${port} )" 2>/dev/null | awk -v min="$min_idle" '
+    NR == 1 { next }
+    /^[^ \t]/ { peer = $4; next }
+    {
+      idle = -1
+      if (match($0, /lastrcv:[0-9]+/)) idle = substr($0, RSTART + 8, RLENGTH - 8) + 0
+      else if (match($0, /lastack:[0-9]+/)) idle = substr($0, RSTART + 8, RLENGTH - 8) + 0
+      if (peer != "" && idle >= min) print peer
+      peer = ""
+    }'
+}
+
+established_total=$(ss -tan state established "( sport = :${port} )" 2>/dev/null | tail -n +2 | wc -l)
+mapfile -t peers < <(list_idle)
+candidates=${#peers[@]}
+echo "port=${port}"
+echo "minIdleMs=${min_idle}"
+echo "establishedBefore=${established_total}"
+echo "candidates=${candidates}"
+
+if ((candidates == 0)); then echo "killed=0"; echo "remaining=0"; echo "supported=unknown"; echo "result=nothing-to-do"; exit 0; fi
+if ((candidates > max_conn)); then
+  echo "killed=0"; echo "remaining=${candidates}"; echo "supported=unknown"
+  echo "result=refused-blast-radius"; echo "error=${candidates} candidates exceed maxConnections=${max_conn}"; exit 0
+fi
+if [[ $dry_run == true ]]; then echo "killed=0"; echo "remaining=${candidates}"; echo "supported=unknown"; echo "result=dry-run"; exit 0; fi
+
+# Destroy in batches: one ss -K per batch of peers, each filter naming the exact peer address:port.
+batch=()
+flush() {
+  ((${#batch[@]})) || return 0
+  local expr="" p
+  for p in "${batch[@]}"; do
+    [[ -n $expr ]] && expr+=" or "
+    expr+="dst ${p}"
+  done
+  ss -K state established "( sport = :${port} ) and ( ${expr} )" >/dev/null 2>&1
+  batch=()
+}
+for p in "${peers[@]}"; do
+  batch+=("$p")
+  ((${#batch[@]} >= 100)) && flush
+done
+flush
+
+# Verify: which of the candidates are still there?
+sleep 0.2
+declare -A wanted=()
+for p in "${peers[@]}"; do wanted[$p]=1; done
+remaining=0
+while read -r p; do [[ -n ${wanted[$p]:-} ]] && remaining=$((remaining + 1)); done < <(list_idle)
+killed=$((candidates - remaining))
+echo "killed=${killed}"
+echo "remaining=${remaining}"
+if ((killed == 0)); then
+  echo "supported=no"
+  echo "result=unsupported"
+  echo "error=ss -K destroyed nothing: kernel without CONFIG_INET_DIAG_DESTROY, or not permitted (needs CAP_NET_ADMIN)"
+else
+  echo "supported=yes"
+  echo "result=ok"
+fi
+echo "establishedAfter=$(ss -tan state established "( sport = :${port} )" 2>/dev/null | tail -n +2 | wc -l)"
+exit 0

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerLabCommand } from "./commands/lab.js";
 import { CliError } from "./errors.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .version(pkg.version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerLabCommand(program);
   return program;
 }
 

@@ -1,0 +1,176 @@
+/**
+ * The lab's load holder: a detached background process that opens connections to the lab app
+ * and then goes silent, keeping every socket open with no traffic, until it is killed.
+ *
+ * - kind "ws": opens N WebSocket sessions to /ws (as fast as possible or at `rate` per second).
+ *   The server sees clients that vanished: no close frame, no FIN, nothing.
+ * - kind "slow": sends N `GET /api/slow` requests and keeps the connections (the requests hang).
+ *
+ * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
+ * Usage: node --import tsx lab/holder.ts '<json config>'
+ */
+import { renameSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import WebSocket from "ws";
+import { z } from "zod";
+import { HolderKindSchema, type HolderReport, type StopReason } from "./schema.js";
+
+const ConfigSchema = z.object({
+  kind: HolderKindSchema,
+  port: z.number().int(),
+  count: z.number().int().min(1),
+  rate: z.number().positive().optional(),
+  timeoutMs: z.number().int().positive(),
+  maxSeconds: z.number().positive(),
+  stopAfterFailures: z.number().int().min(1),
+  reportPath: z.string(),
+});
+type Config = z.infer<typeof ConfigSchema>;
+
+const config: Config = ConfigSchema.parse(JSON.parse(process.argv[2] ?? "{}"));
+const started = Date.now();
+const held: Array<WebSocket | net.Socket> = [];
+const report: HolderReport = {
+  kind: config.kind,
+  requested: config.count,
+  opened: 0,
+  failed: 0,
+  closedByServer: 0,
+  done: false,
+  elapsedMs: 0,
+};
+
+function writeReport(): void {
+  report.elapsedMs = Date.now() - started;
+  const tmp = `${config.reportPath}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(report)}\n`);
+  renameSync(tmp, config.reportPath);
+}
+
+function openWs(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${config.port}/ws`, {
+      handshakeTimeout: config.timeoutMs,
+      perMessageDeflate: false,
+    });
+    let opened = false;
+    ws.on("open", () => {
+      opened = true;
+      held.push(ws);
+      resolve(true);
+    });
+    ws.on("error", (error) => {
+      if (!opened) {
+        report.lastError = error.message;
+        resolve(false);
+      }
+    });
+    ws.on("close", () => {
+      if (opened) report.closedByServer++;
+      else resolve(false);
+    });
+  });
+}
+
+function openSlow(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port: config.port });
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (!settled) {
+        settled = true;
+        report.lastError = `connect not completed within ${config.timeoutMs} ms`;
+        socket.destroy();
+        resolve(false);
+      }
+    }, config.timeoutMs);
+    socket.on("connect", () => {
+      socket.write(
+        `GET /api/slow HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nUser-Agent: lab-holder\r\n\r\n`,
+      );
+      settled = true;
+      clearTimeout(timer);
+      held.push(socket);
+      resolve(true);
+    });
+    socket.on("data", () => {
+      // An answer means the request did not hang; keep the socket anyway.
+    });
+    socket.on("error", (error) => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        report.lastError = error.message;
+        resolve(false);
+      }
+    });
+    socket.on("close", () => {
+      if (settled && held.includes(socket)) report.closedByServer++;
+    });
+  });
+}
+
+async function run(): Promise<StopReason> {
+  const open = config.kind === "ws" ? openWs : openSlow;
+  const window = config.rate ? Math.max(1, Math.ceil(config.rate)) : 32;
+  const deadline = started + config.maxSeconds * 1000;
+  let issued = 0;
+  let inFlight = 0;
+  let lastWrite = 0;
+  let reason: StopReason | undefined;
+  const pending = new Set<Promise<void>>();
+  while (issued < config.count) {
+    if (report.failed >= config.stopAfterFailures) {
+      reason = "server-stopped-accepting";
+      break;
+    }
+    if (Date.now() > deadline) {
+      reason = "time-limit";
+      break;
+    }
+    if (config.rate) {
+      const due = started + (issued / config.rate) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    if (inFlight >= window) {
+      await Promise.race(pending);
+      continue;
+    }
+    issued++;
+    inFlight++;
+    const p: Promise<void> = open().then((ok) => {
+      if (ok) report.opened++;
+      else report.failed++;
+      inFlight--;
+      pending.delete(p);
+    });
+    pending.add(p);
+    if (Date.now() - lastWrite > 250) {
+      lastWrite = Date.now();
+      writeReport();
+    }
+  }
+  await Promise.all(pending);
+  if (reason) return reason;
+  return report.failed >= config.stopAfterFailures ? "server-stopped-accepting" : "completed";
+}
+
+process.on("SIGTERM", () => process.exit(0));
+process.on("SIGINT", () => process.exit(0));
+writeReport();
+run()
+  .then((reason) => {
+    report.stoppedReason = reason;
+    report.done = true;
+    writeReport();
+    // Go silent: keep every socket open, send nothing, until killed.
+    setInterval(() => {}, 1 << 30);
+  })
+  .catch((error: unknown) => {
+    report.lastError = error instanceof Error ? error.message : String(error);
+    report.stoppedReason = "server-errors";
+    report.done = true;
+    writeReport();
+    setInterval(() => {}, 1 << 30);
+  });

@@ -1,0 +1,428 @@
+import { spawn, spawnSync } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { z } from "zod";
+import {
+  cmdline,
+  httpGet,
+  isAlive,
+  openFdCount,
+  portBusy,
+  probeHealth,
+  sleep,
+  stopPid,
+  which,
+} from "./process.js";
+import {
+  type HolderKind,
+  type HolderReport,
+  HolderReportSchema,
+  type LabLoadOptions,
+  LabLoadOptionsSchema,
+  type LabMode,
+  type LabPortOptions,
+  LabPortOptionsSchema,
+  type LabState,
+  LabStateSchema,
+  type LabStatus,
+  type LabUpOptions,
+  LabUpOptionsSchema,
+  type LoadResult,
+  type StopReason,
+} from "./schema.js";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const DEFAULT_STATE_DIR = path.join(REPO_ROOT, ".lab");
+export const JAR_DIR = process.env.LAB_JAR_DIR ?? "/usr/share/java";
+export const REQUIRED_JARS = [
+  "tomcat10-embed-core.jar",
+  "tomcat10-embed-websocket.jar",
+  "tomcat10-embed-el.jar",
+  "jakarta-annotation-api.jar",
+] as const;
+
+/** A lab problem the CLI turns into one line on stderr (kind picks the exit code). */
+export class LabError extends Error {
+  override name = "LabError";
+  constructor(
+    message: string,
+    readonly kind: "usage" | "environment" | "runtime" = "runtime",
+  ) {
+    super(message);
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ` : "";
+  throw new LabError(`invalid lab option: ${where}${issue?.message ?? "invalid"}`, "usage");
+}
+
+export function labDir(stateDir: string | undefined, port: number): string {
+  return path.join(path.resolve(stateDir ?? DEFAULT_STATE_DIR), String(port));
+}
+
+function statePath(dir: string): string {
+  return path.join(dir, "state.json");
+}
+
+export function readState(stateDir: string | undefined, port: number): LabState | null {
+  const file = statePath(labDir(stateDir, port));
+  if (!existsSync(file)) return null;
+  return LabStateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+}
+
+function writeState(state: LabState): void {
+  const file = statePath(state.labDir);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  // rename is atomic; readers never see half a file
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Checks the JDK and the Tomcat jars; throws one clear LabError naming what is missing. */
+export function checkJdk(): { java: string; javac: string } {
+  const java = which("java");
+  const javac = which("javac");
+  if (!java || !javac) {
+    const missing = [!java && "java", !javac && "javac"].filter(Boolean).join(" and ");
+    throw new LabError(
+      `JDK not found: no ${missing} on PATH (install a JDK 17, e.g. default-jdk-headless: scripts/setup.sh)`,
+      "environment",
+    );
+  }
+  const absent = REQUIRED_JARS.filter((j) => !existsSync(path.join(JAR_DIR, j)));
+  if (absent.length > 0) {
+    throw new LabError(
+      `embedded Tomcat 10 jars missing in ${JAR_DIR}: ${absent.join(", ")} (install libtomcat10-embed-java and libjakarta-annotation-api-java: scripts/setup.sh)`,
+      "environment",
+    );
+  }
+  return { java, javac };
+}
+
+/** Runs scripts/build-lab.sh (compiles only when sources changed) and returns the classpath. */
+export function buildLab(): string {
+  const r = spawnSync("bash", [path.join(REPO_ROOT, "scripts/build-lab.sh")], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    env: { ...process.env, LAB_JAR_DIR: JAR_DIR },
+  });
+  if (r.status !== 0) {
+    const lastLine = (r.stderr ?? "").trim().split("\n").pop() ?? "";
+    throw new LabError(`building the lab app failed: ${lastLine || `exit ${r.status}`}`, "environment");
+  }
+  const cp = r.stdout.trim().split("\n").pop();
+  if (!cp) throw new LabError("building the lab app printed no classpath", "environment");
+  return cp;
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Starts the lab's Tomcat app in `mode` under the open-files limit and heap; waits for /health. */
+export async function labUp(opts: LabUpOptions): Promise<LabState> {
+  const o = parse(LabUpOptionsSchema, opts);
+  const stateDir = path.resolve(o.stateDir ?? DEFAULT_STATE_DIR);
+  const dir = labDir(stateDir, o.port);
+  const existing = readState(stateDir, o.port);
+  if (existing && isAlive(existing.pid)) {
+    throw new LabError(
+      `a lab is already running on port ${o.port} (pid ${existing.pid}); run: runbook lab down --port ${o.port}`,
+      "usage",
+    );
+  }
+  if (await portBusy(o.port)) {
+    throw new LabError(`port ${o.port} is busy: something already listens on 127.0.0.1:${o.port}`, "usage");
+  }
+  checkJdk();
+  const classpath = buildLab();
+  mkdirSync(dir, { recursive: true });
+  const maxThreads = o.maxThreads ?? (o.mode === "slow" ? 4 : 200);
+  const logPath = path.join(dir, "app.log");
+  const javaArgs = [
+    `-Xmx${o.heapMb}m`,
+    "-XX:+UseSerialGC",
+    "-Djava.awt.headless=true",
+    "-cp",
+    classpath,
+    "LabApp",
+    "--mode",
+    o.mode,
+    "--port",
+    String(o.port),
+    "--session-bytes",
+    String(o.sessionBytes),
+    "--max-threads",
+    String(maxThreads),
+    "--data-dir",
+    dir,
+  ];
+  // ulimit -n sets the soft and hard limit; exec keeps the PID, so the JVM's PID is the child's.
+  const command = ["bash", "-c", `ulimit -n ${o.fdLimit} && exec java "$@"`, "lab-java", ...javaArgs];
+  const logFd = openSync(logPath, "a");
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(command[0] as string, command.slice(1), {
+      cwd: dir,
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new LabError("could not start java", "runtime");
+  child.unref();
+  const state: LabState = {
+    pid,
+    port: o.port,
+    mode: o.mode,
+    logPath,
+    fdLimit: o.fdLimit,
+    heapMb: o.heapMb,
+    sessionBytes: o.sessionBytes,
+    maxThreads,
+    startedAt: new Date().toISOString(),
+    stateDir,
+    labDir: dir,
+    command,
+    holders: [],
+  };
+  writeState(state);
+
+  const deadline = Date.now() + o.startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) {
+      rmSync(statePath(dir), { force: true });
+      throw new LabError(`the lab app exited during start; log ${logPath}: ${tail(logPath, 1)}`, "runtime");
+    }
+    const h = await probeHealth(o.port, 1000);
+    if (h.ok) return state;
+    await sleep(200);
+  }
+  await stopPid(pid, 2000);
+  rmSync(statePath(dir), { force: true });
+  throw new LabError(
+    `the lab app did not answer /health within ${o.startTimeoutMs} ms; log ${logPath}`,
+    "runtime",
+  );
+}
+
+function requireState(stateDir: string | undefined, port: number): LabState {
+  const state = readState(stateDir, port);
+  if (!state || !isAlive(state.pid)) {
+    throw new LabError(
+      `no lab running on port ${port} (start one: runbook lab up --port ${port} --mode ...)`,
+      "usage",
+    );
+  }
+  return state;
+}
+
+function readReport(file: string): HolderReport | null {
+  try {
+    return HolderReportSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+  } catch {
+    return null;
+  }
+}
+
+async function startHolder(
+  state: LabState,
+  kind: HolderKind,
+  cfg: { count: number; rate?: number; timeoutMs: number; maxSeconds: number; stopAfterFailures: number },
+): Promise<LoadResult> {
+  const n = state.holders.length + 1;
+  const reportPath = path.join(state.labDir, `holder-${n}.json`);
+  const logPath = path.join(state.labDir, `holder-${n}.log`);
+  rmSync(reportPath, { force: true });
+  const holderConfig = JSON.stringify({ kind, port: state.port, reportPath, ...cfg });
+  const logFd = openSync(logPath, "a");
+  let child: ReturnType<typeof spawn>;
+  try {
+    // The holder needs one fd per socket: raise its limit (the hard limit too, as root).
+    child = spawn(
+      "bash",
+      [
+        "-c",
+        'ulimit -n 65535 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"',
+        process.execPath,
+        "--import",
+        "tsx",
+        path.join(REPO_ROOT, "lab/holder.ts"),
+        holderConfig,
+      ],
+      { cwd: REPO_ROOT, detached: true, stdio: ["ignore", logFd, logFd] },
+    );
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new LabError("could not start the load holder", "runtime");
+  child.unref();
+  state.holders.push({ pid, kind, startedAt: new Date().toISOString(), reportPath, logPath });
+  writeState(state);
+
+  const started = Date.now();
+  const deadline = started + cfg.maxSeconds * 1000 + cfg.timeoutMs + 15_000;
+  let report: HolderReport | null = null;
+  while (Date.now() < deadline) {
+    report = readReport(reportPath);
+    if (report?.done) break;
+    if (!isAlive(pid)) {
+      throw new LabError(`the load holder exited early; log ${logPath}: ${tail(logPath, 1)}`, "runtime");
+    }
+    await sleep(100);
+  }
+  const r = report ?? {
+    opened: 0,
+    failed: 0,
+    requested: cfg.count,
+    stoppedReason: "time-limit" as StopReason,
+    lastError: "no report from the holder",
+  };
+  return {
+    port: state.port,
+    mode: state.mode,
+    kind: kind === "ws" ? "ws-sessions" : "held-requests",
+    requested: cfg.count,
+    opened: r.opened,
+    failed: r.failed,
+    stoppedReason: report?.done ? (r.stoppedReason ?? "completed") : "time-limit",
+    ...(r.lastError ? { lastError: r.lastError } : {}),
+    durationMs: Date.now() - started,
+    holderPid: pid,
+  };
+}
+
+async function sendRequests(
+  state: LabState,
+  urlPath: string,
+  cfg: { count: number; rate?: number; timeoutMs: number; maxSeconds: number; stopAfterFailures: number },
+): Promise<LoadResult> {
+  const started = Date.now();
+  const deadline = started + cfg.maxSeconds * 1000;
+  let opened = 0;
+  let failed = 0;
+  let consecutive = 0;
+  let lastError: string | undefined;
+  let reason: StopReason = "completed";
+  for (let i = 0; i < cfg.count; i++) {
+    if (Date.now() > deadline) {
+      reason = "time-limit";
+      break;
+    }
+    if (cfg.rate) {
+      const wait = started + (i / cfg.rate) * 1000 - Date.now();
+      if (wait > 0) await sleep(wait);
+    }
+    try {
+      const r = await httpGet(state.port, urlPath, cfg.timeoutMs);
+      if (r.status >= 200 && r.status < 300) {
+        opened++;
+        consecutive = 0;
+        continue;
+      }
+      lastError = `HTTP ${r.status}`;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    failed++;
+    consecutive++;
+    if (consecutive >= cfg.stopAfterFailures) {
+      reason = /no answer|ECONNREFUSED|ECONNRESET/.test(lastError ?? "")
+        ? "server-stopped-accepting"
+        : "server-errors";
+      break;
+    }
+  }
+  return {
+    port: state.port,
+    mode: state.mode,
+    kind: "requests",
+    requested: cfg.count,
+    opened,
+    failed,
+    stoppedReason: reason,
+    ...(lastError ? { lastError } : {}),
+    durationMs: Date.now() - started,
+  };
+}
+
+const DEFAULT_LOAD: Record<LabMode, number> = { "ws-leak": 2000, "file-leak": 2000, slow: 0, healthy: 200 };
+
+/** Drives the running lab into its failure: opens and holds sessions, or sends requests. */
+export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
+  const o = parse(LabLoadOptionsSchema, opts);
+  const state = requireState(o.stateDir, o.port);
+  const cfg = {
+    ...(o.rate ? { rate: o.rate } : {}),
+    timeoutMs: o.timeoutMs,
+    maxSeconds: o.maxSeconds,
+    stopAfterFailures: o.stopAfterFailures,
+  };
+  switch (state.mode) {
+    case "ws-leak":
+      return startHolder(state, "ws", { ...cfg, count: o.sessions ?? o.requests ?? DEFAULT_LOAD["ws-leak"] });
+    case "slow":
+      // Enough to take every request thread, plus a few queued behind them.
+      return startHolder(state, "slow", { ...cfg, count: o.requests ?? o.sessions ?? state.maxThreads + 4 });
+    case "file-leak":
+      return sendRequests(state, "/api/export", { ...cfg, count: o.requests ?? DEFAULT_LOAD["file-leak"] });
+    case "healthy":
+      return sendRequests(state, "/api/export", { ...cfg, count: o.requests ?? DEFAULT_LOAD.healthy });
+  }
+}
+
+/** Stops the processes this lab started (holders, then the JVM), by PID; removes the state. */
+export async function labDown(opts: LabPortOptions): Promise<{ stopped: number[] }> {
+  const o = parse(LabPortOptionsSchema, opts);
+  const state = readState(o.stateDir, o.port);
+  if (!state) return { stopped: [] };
+  const stopped: number[] = [];
+  const targets: Array<{ pid: number; marker: string }> = [
+    ...state.holders.map((h) => ({ pid: h.pid, marker: "holder.ts" })),
+    { pid: state.pid, marker: "LabApp" },
+  ];
+  for (const t of targets) {
+    // Guard against PID reuse: only stop a process that is still ours.
+    if (!isAlive(t.pid) || !cmdline(t.pid).includes(t.marker)) continue;
+    if (await stopPid(t.pid, o.graceMs)) stopped.push(t.pid);
+  }
+  rmSync(statePath(state.labDir), { force: true });
+  for (const h of state.holders) rmSync(h.reportPath, { force: true });
+  return { stopped };
+}
+
+/** What runs on the port, its open fds and a health probe. */
+export async function labStatus(opts: LabPortOptions & { healthTimeoutMs?: number }): Promise<LabStatus> {
+  const o = parse(LabPortOptionsSchema, opts);
+  const state = readState(o.stateDir, o.port);
+  const jvmAlive = state ? isAlive(state.pid) : false;
+  return {
+    port: o.port,
+    running: jvmAlive,
+    state,
+    jvmAlive,
+    holdersAlive: state ? state.holders.filter((h) => isAlive(h.pid)).map((h) => h.pid) : [],
+    openFds: state && jvmAlive ? openFdCount(state.pid) : null,
+    health: await probeHealth(o.port, opts.healthTimeoutMs ?? 3000),
+  };
+}

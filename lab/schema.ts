@@ -1,0 +1,143 @@
+import { z } from "zod";
+
+/** The failure modes the lab's Java app can start in. */
+export const LAB_MODES = ["ws-leak", "file-leak", "slow", "healthy"] as const;
+export const LabModeSchema = z.enum(LAB_MODES);
+export type LabMode = z.infer<typeof LabModeSchema>;
+
+const Port = z.number().int().min(1024).max(65535);
+
+export const LabUpOptionsSchema = z.object({
+  mode: LabModeSchema,
+  port: Port,
+  /** Open-files limit (soft and hard) the JVM starts under. */
+  fdLimit: z.number().int().min(64).max(1_048_576).default(4096),
+  /** Maximum heap (-Xmx), MiB. */
+  heapMb: z.number().int().min(16).max(16_384).default(256),
+  /** Bytes each WebSocket session retains (ws-leak). */
+  sessionBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 * 1024)
+    .default(8192),
+  /** Tomcat connector maxThreads; default 4 in `slow`, 200 (Tomcat's default) otherwise. */
+  maxThreads: z.number().int().min(1).max(10_000).optional(),
+  /** Where state lives; default `<repo>/.lab`. */
+  stateDir: z.string().min(1).optional(),
+  /** How long `up` waits for /health, ms. */
+  startTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
+});
+export type LabUpOptions = z.input<typeof LabUpOptionsSchema>;
+export type LabUpConfig = z.infer<typeof LabUpOptionsSchema>;
+
+export const LabLoadOptionsSchema = z.object({
+  port: Port,
+  /** ws-leak: WebSocket sessions to open (and hold). */
+  sessions: z.number().int().min(1).max(100_000).optional(),
+  /** Sessions or requests per second; default: as fast as possible. */
+  rate: z.number().positive().max(100_000).optional(),
+  /** file-leak / slow / healthy: requests to send. */
+  requests: z.number().int().min(1).max(100_000).optional(),
+  /** Upper bound on the whole load, seconds. */
+  maxSeconds: z.number().int().min(1).max(3600).default(120),
+  /** A WebSocket upgrade / request not answered within this is a failure, ms. */
+  timeoutMs: z.number().int().min(100).max(60_000).default(3000),
+  /** Stop after this many failures (the server stopped accepting). */
+  stopAfterFailures: z.number().int().min(1).max(10_000).default(5),
+  stateDir: z.string().min(1).optional(),
+});
+export type LabLoadOptions = z.input<typeof LabLoadOptionsSchema>;
+export type LabLoadConfig = z.infer<typeof LabLoadOptionsSchema>;
+
+export const LabPortOptionsSchema = z.object({
+  port: Port,
+  stateDir: z.string().min(1).optional(),
+  /** down: grace between SIGTERM and SIGKILL, ms. */
+  graceMs: z.number().int().min(0).max(60_000).default(5000),
+});
+export type LabPortOptions = z.input<typeof LabPortOptionsSchema>;
+
+export const HolderKindSchema = z.enum(["ws", "slow"]);
+export type HolderKind = z.infer<typeof HolderKindSchema>;
+
+export const HolderSchema = z.object({
+  pid: z.number().int(),
+  kind: HolderKindSchema,
+  startedAt: z.string(),
+  reportPath: z.string(),
+  logPath: z.string(),
+});
+export type Holder = z.infer<typeof HolderSchema>;
+
+export const LabStateSchema = z.object({
+  pid: z.number().int(),
+  port: Port,
+  mode: LabModeSchema,
+  logPath: z.string(),
+  fdLimit: z.number().int(),
+  heapMb: z.number().int(),
+  sessionBytes: z.number().int(),
+  maxThreads: z.number().int(),
+  startedAt: z.string(),
+  stateDir: z.string(),
+  /** `<stateDir>/<port>`: the log, state.json, holders' reports, Tomcat's base dir. */
+  labDir: z.string(),
+  command: z.array(z.string()),
+  holders: z.array(HolderSchema).default([]),
+});
+export type LabState = z.infer<typeof LabStateSchema>;
+
+export const StopReasonSchema = z.enum([
+  "completed",
+  "server-stopped-accepting",
+  "time-limit",
+  "server-errors",
+]);
+export type StopReason = z.infer<typeof StopReasonSchema>;
+
+/** What a holder writes to its report file (progress, then `done: true`). */
+export const HolderReportSchema = z.object({
+  kind: HolderKindSchema,
+  requested: z.number().int(),
+  opened: z.number().int(),
+  failed: z.number().int(),
+  closedByServer: z.number().int(),
+  done: z.boolean(),
+  stoppedReason: StopReasonSchema.optional(),
+  lastError: z.string().optional(),
+  elapsedMs: z.number(),
+});
+export type HolderReport = z.infer<typeof HolderReportSchema>;
+
+export interface LoadResult {
+  port: number;
+  mode: LabMode;
+  kind: "ws-sessions" | "requests" | "held-requests";
+  requested: number;
+  /** Sessions opened and held / requests answered 2xx / requests sent and held. */
+  opened: number;
+  failed: number;
+  stoppedReason: StopReason;
+  lastError?: string;
+  durationMs: number;
+  /** The background process keeping the sockets open, if any. */
+  holderPid?: number;
+}
+
+export interface HealthProbe {
+  ok: boolean;
+  status?: number;
+  timeMs: number;
+  error?: string;
+}
+
+export interface LabStatus {
+  port: number;
+  running: boolean;
+  state: LabState | null;
+  jvmAlive: boolean;
+  holdersAlive: number[];
+  openFds: number | null;
+  health: HealthProbe;
+}

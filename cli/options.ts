@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { UsageError } from "./errors.js";
+
+/** Options of `diagnose` and `run`, validated with zod at the CLI boundary. */
+
+export const targetSchema = z
+  .string()
+  .regex(/^(local|ssm:i-[0-9a-f]{8,17})$/, "expected `local` or `ssm:i-<instance id>` (e.g. ssm:i-0123456789abcdef0)");
+
+const portSchema = z.coerce
+  .number({ message: "expected a TCP port number" })
+  .int("expected a whole number")
+  .min(1, "expected a TCP port 1-65535")
+  .max(65535, "expected a TCP port 1-65535");
+
+export const targetOptionsSchema = z.object({
+  target: targetSchema.default("local"),
+  port: portSchema,
+  pid: z.coerce.number().int().positive("expected a process id").optional(),
+  healthPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]{0,200}$/, "expected a path like /health")
+    .default("/health"),
+  logPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]{1,300}$/, "expected an absolute path of [A-Za-z0-9._/-]")
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region like eu-west-1")
+    .optional(),
+  bucket: z.string().optional(),
+});
+
+export const diagnoseOptionsSchema = targetOptionsSchema.extend({
+  output: z.enum(["json", "text"]).default("text"),
+  runbook: z.string().default("api-unreachable"),
+});
+export type DiagnoseOptions = z.infer<typeof diagnoseOptionsSchema>;
+
+export const runOptionsSchema = targetOptionsSchema
+  .extend({
+    runbook: z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a runbook id like api-unreachable"),
+    mode: z.enum(["plan", "approve", "auto"]).optional(),
+    out: z.string().min(1).default("incidents"),
+    restartCommand: z.string().min(1).optional(),
+    service: z
+      .string()
+      .regex(/^[A-Za-z0-9@._:-]{1,128}$/, "expected a systemd unit name")
+      .optional(),
+    output: z.enum(["json", "text"]).default("text"),
+    postmortem: z.boolean().default(true),
+  })
+  .refine((o) => !(o.restartCommand && o.service), {
+    message: "give --service or --restart-command, not both",
+    path: ["service"],
+  });
+export type RunOptionsCli = z.infer<typeof runOptionsSchema>;
+
+const FLAG: Record<string, string> = {
+  healthPath: "--health-path",
+  logPath: "--log-path",
+  restartCommand: "--restart-command",
+};
+
+/** Parses options; a failure becomes one line naming the option, what was expected and what was given. */
+export function parseOptions<T extends z.ZodTypeAny>(schema: T, raw: Record<string, unknown>): z.infer<T> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const key = String(issue?.path[0] ?? "");
+  const flag = FLAG[key] ?? `--${key}`;
+  const given = raw[key];
+  const shown = given === undefined ? "nothing" : `'${String(given).slice(0, 60)}'`;
+  throw new UsageError(`${flag}: ${issue?.message ?? "invalid"} (got ${shown})`);
+}

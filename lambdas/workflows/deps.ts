@@ -1,0 +1,54 @@
+import type { Diagnosis } from "../core/diagnosis/schema.js";
+import type { Evidence } from "../core/evidence/schema.js";
+import type { ActionId, PlannedAction } from "../core/incident/schema.js";
+import type { LadderStep } from "../core/mitigation/plan.js";
+import type { ArtifactStore, Clock, CommandRunner, IncidentStore } from "../ports/index.js";
+
+/** What the workflow needs from the runbook file (a subset of the parsed YAML). */
+export interface RunbookView {
+  readonly id: string;
+  readonly probe: {
+    readonly timeoutSeconds: number;
+    readonly idleThresholdMs: number;
+    readonly histogramMode: "live" | "all";
+  };
+  readonly ladders: Readonly<Record<string, readonly LadderStep[]>>;
+  readonly cooldownSeconds: number;
+  readonly verify: { readonly attempts: number; readonly intervalSeconds: number };
+  /** The pure rules engine bound to this runbook. */
+  diagnose(evidence: Evidence): Diagnosis;
+}
+
+/** Script texts, loaded once by the composition root (local files, or bundled into the Lambda). */
+export interface Scripts {
+  readonly probe: string;
+  readonly actions: Readonly<Record<"kill-idle-connections" | "restart-service" | "check-health", string>>;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface WorkflowDeps {
+  readonly runner: CommandRunner;
+  readonly artifacts: ArtifactStore;
+  readonly incidents: IncidentStore;
+  readonly clock: Clock;
+  readonly runbook: RunbookView;
+  readonly scripts: Scripts;
+  readonly log: Logger;
+  /** Turns probe stdout into Evidence (pure parser), or says what is wrong with it. */
+  readonly parseEvidence: (
+    stdout: string,
+    meta: { target: string; collectedAt: string },
+  ) => { ok: true; value: Evidence } | { ok: false; message: string };
+  /** Where the probe writes its raw tool outputs on the host ("" for none). */
+  readonly rawDirFor: (incidentId: string, phase: string) => string;
+  /** Asks a person to approve one destructive rung (mode approve). */
+  readonly approve: (action: PlannedAction) => Promise<boolean>;
+  /** Tells people; returns the channels reached. */
+  readonly notify: (subject: string, message: string) => Promise<string[]>;
+}
+
+export type { ActionId };

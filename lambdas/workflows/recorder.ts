@@ -1,0 +1,50 @@
+import type { IncidentRecord } from "../core/incident/schema.js";
+import { beginStep, endStep, interruptRecord, type StepEnd, type StepId } from "../core/incident/record.js";
+import type { Clock, IncidentStore } from "../ports/index.js";
+
+/**
+ * Holds the execution record while a workflow runs and saves it after every change, so that a
+ * run that dies or is interrupted leaves a record that says where it stopped.
+ */
+export class Recorder {
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private current: IncidentRecord,
+    private readonly store: IncidentStore,
+    private readonly clock: Clock,
+  ) {}
+
+  get record(): IncidentRecord {
+    return this.current;
+  }
+
+  now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  async update(fn: (r: IncidentRecord) => IncidentRecord): Promise<void> {
+    this.current = fn(this.current);
+    await this.save();
+  }
+
+  async begin(id: StepId, inputs: Record<string, unknown> = {}): Promise<void> {
+    await this.update((r) => beginStep(r, id, this.now(), inputs));
+  }
+
+  async end(id: StepId, end: StepEnd): Promise<void> {
+    await this.update((r) => endStep(r, id, this.now(), end));
+  }
+
+  async interrupt(why: string): Promise<void> {
+    this.current = interruptRecord(this.current, this.now(), why);
+    await this.save();
+  }
+
+  /** Saves are serialised so an interrupt never races an in-flight save into an older state. */
+  save(): Promise<void> {
+    const snapshot = this.current;
+    this.saving = this.saving.then(() => this.store.save(snapshot.incidentId, snapshot));
+    return this.saving;
+  }
+}

@@ -1,0 +1,429 @@
+import type { Evidence } from "../core/evidence/schema.js";
+import { keyFigures } from "../core/incident/record.js";
+import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incident/schema.js";
+import { parseHealthChecks, parseKeyValues } from "../core/mitigation/action-output.js";
+import { type ActionContext, actionSpec } from "../core/mitigation/actions.js";
+import { planMitigation } from "../core/mitigation/plan.js";
+import { dataOf } from "../core/shared/section.js";
+import type { CommandResult } from "../ports/index.js";
+import type { WorkflowDeps } from "./deps.js";
+import type { Recorder } from "./recorder.js";
+
+/**
+ * The runbook's steps over one execution record. The CLI runs them in sequence in-process;
+ * each Lambda of the state machine runs one of them on the record loaded from the store.
+ */
+
+export interface TargetOptions {
+  readonly target: string;
+  readonly port: number;
+  readonly pid: number | null;
+  readonly healthPath: string;
+  readonly logPath: string | null;
+  readonly restart: { readonly service: string | null; readonly command: string | null } | null;
+}
+
+export type Phase = "before" | "after-relief" | "after";
+
+const EVIDENCE_SLOT: Record<Phase, keyof IncidentRecord["evidence"]> = {
+  before: "before",
+  "after-relief": "afterRelief",
+  after: "after",
+};
+
+export function probeParameters(
+  deps: Pick<WorkflowDeps, "runbook">,
+  t: TargetOptions,
+  rawDir: string,
+): Record<string, string> {
+  return {
+    port: String(t.port),
+    pid: t.pid ? String(t.pid) : "",
+    healthPath: t.healthPath,
+    logPath: t.logPath ?? "",
+    rawDir,
+    timeoutSeconds: String(deps.runbook.probe.timeoutSeconds),
+    idleThresholdMs: String(deps.runbook.probe.idleThresholdMs),
+    histogramMode: deps.runbook.probe.histogramMode,
+  };
+}
+
+export function runProbe(
+  deps: Pick<WorkflowDeps, "runner" | "runbook" | "scripts">,
+  t: TargetOptions,
+  parameters: Record<string, string>,
+): Promise<CommandResult> {
+  return deps.runner.run(t.target, {
+    name: "probe",
+    script: deps.scripts.probe,
+    parameters,
+    timeoutMs: (deps.runbook.probe.timeoutSeconds + 15) * 1000,
+  });
+}
+
+/** Runs the probe, keeps its raw output whatever happens, and parses it into Evidence. */
+export async function collect(
+  deps: WorkflowDeps,
+  rec: Recorder,
+  t: TargetOptions,
+  phase: Phase,
+): Promise<Evidence | null> {
+  const stepId = phase === "before" ? "collect" : phase === "after-relief" ? "collect-after-relief" : "verify";
+  const ownStep = stepId !== "verify";
+  const parameters = probeParameters(deps, t, deps.rawDirFor(rec.record.incidentId, phase));
+  if (ownStep) await rec.begin(stepId, { target: t.target, phase, parameters });
+  const result = await runProbe(deps, t, parameters);
+  // Nothing is lost: the probe's own output is stored before anything can fail on it.
+  const stored = [];
+  if (result.stdout) stored.push(await storeArtifact(deps, rec, `evidence/probe-${phase}.txt`, result.stdout));
+  if (result.stderr)
+    stored.push(await storeArtifact(deps, rec, `evidence/probe-${phase}.stderr.txt`, result.stderr));
+
+  const collectedAt = rec.now();
+  const commandInfo = commandSummary(result);
+  if (!result.stdout.trim()) {
+    const message = `probe produced no output (${result.status}${result.detail ? `: ${result.detail}` : ""})`;
+    if (ownStep)
+      await rec.end(stepId, {
+        status: "failed",
+        outputs: { command: commandInfo, artifacts: stored },
+        error: { name: "CollectError", message },
+      });
+    else await rec.update((r) => ({ ...r, errors: [...r.errors, { step: stepId, name: "CollectError", message }] }));
+    return null;
+  }
+  const parsed = deps.parseEvidence(result.stdout, { target: t.target, collectedAt });
+  if (!parsed.ok) {
+    const message = `probe output could not be read: ${parsed.message}`;
+    if (ownStep)
+      await rec.end(stepId, {
+        status: "failed",
+        outputs: { command: commandInfo, artifacts: stored },
+        error: { name: "EvidenceParseError", message },
+      });
+    else await rec.update((r) => ({ ...r, errors: [...r.errors, { step: stepId, name: "EvidenceParseError", message }] }));
+    return null;
+  }
+  const evidence = parsed.value;
+  await rec.update((r) => ({ ...r, evidence: { ...r.evidence, [EVIDENCE_SLOT[phase]]: evidence } }));
+  if (ownStep) {
+    const unavailable = Object.entries(evidence)
+      .filter(([, v]) => typeof v === "object" && v !== null && (v as { status?: string }).status === "unavailable")
+      .map(([k, v]) => `${k}: ${(v as { reason: string }).reason}`);
+    await rec.end(stepId, {
+      status: "ok",
+      outputs: { command: commandInfo, keyFigures: keyFigures(evidence), unavailable, artifacts: stored },
+      note: unavailable.length ? `${unavailable.length} section(s) unavailable` : null,
+    });
+  }
+  return evidence;
+}
+
+export async function diagnoseStep(deps: WorkflowDeps, rec: Recorder): Promise<void> {
+  const evidence = rec.record.evidence.before;
+  await rec.begin("diagnose");
+  if (!evidence) {
+    await rec.end("diagnose", {
+      status: "skipped",
+      note: "No evidence was collected, so no diagnosis; the run escalates.",
+    });
+    return;
+  }
+  try {
+    const diagnosis = deps.runbook.diagnose(evidence);
+    await rec.update((r) => ({ ...r, diagnosis }));
+    await rec.end("diagnose", {
+      status: "ok",
+      outputs: {
+        rootCause: diagnosis.rootCause,
+        findings: diagnosis.findings.map((f) => ({ id: f.id, confidence: f.confidence })),
+        ruledOut: diagnosis.ruledOut.map((r) => r.id),
+      },
+    });
+  } catch (e) {
+    await rec.end("diagnose", { status: "failed", error: errorInfo(e) });
+  }
+}
+
+/** Evidence before action: writes evidence.json and diagnosis.json and records their sha256. */
+export async function saveEvidenceStep(deps: WorkflowDeps, rec: Recorder): Promise<boolean> {
+  await rec.begin("save-evidence");
+  try {
+    const r = rec.record;
+    const saved = [await storeArtifact(deps, rec, "evidence/evidence-before.json", json(r.evidence.before))];
+    if (r.diagnosis) saved.push(await storeArtifact(deps, rec, "evidence/diagnosis.json", json(r.diagnosis)));
+    await rec.end("save-evidence", { status: "ok", outputs: { artifacts: saved } });
+    return true;
+  } catch (e) {
+    await rec.end("save-evidence", { status: "failed", error: errorInfo(e) });
+    return false;
+  }
+}
+
+export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
+  const pid = dataOf(rec.record.evidence.before?.process)?.pid ?? t.pid;
+  return { port: t.port, pid, restart: t.restart };
+}
+
+export async function planStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptions): Promise<void> {
+  const r = rec.record;
+  const classId = r.diagnosis?.rootCause.id ?? "unknown";
+  const hostHealthy = r.evidence.before?.health.outcome === "ok";
+  await rec.begin("plan", { classId, hostHealthy, mode: r.mode });
+  try {
+    const ladder = r.evidence.before
+      ? (deps.runbook.ladders[classId] ?? [{ action: "escalate" as const }])
+      : [{ action: "escalate" as const }];
+    const plan = planMitigation({
+      classId,
+      ladder,
+      mode: r.mode,
+      context: actionContext(rec, t),
+      hostHealthy,
+      cooldownSeconds: deps.runbook.cooldownSeconds,
+    });
+    await rec.update((x) => ({ ...x, plan }));
+    await rec.end("plan", { status: "ok", outputs: { rungs: plan.ladder.map((a) => a.action) } });
+  } catch (e) {
+    await rec.end("plan", { status: "failed", error: errorInfo(e) });
+  }
+}
+
+export interface ApplyOutcome {
+  readonly healthy: boolean;
+  readonly stopReason: "healthy" | "planned" | "declined" | "cooldown" | "escalated" | "exhausted" | "no-plan";
+  readonly reason: string;
+}
+
+/** Applies the plan per mode, rung by rung, with a health check after each destructive rung. */
+export async function applyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptions): Promise<ApplyOutcome> {
+  const plan = rec.record.plan;
+  await rec.begin("apply", { mode: rec.record.mode });
+  if (!plan) {
+    await rec.end("apply", { status: "skipped", note: "No plan: nothing applied." });
+    return { healthy: false, stopReason: "no-plan", reason: "there was no mitigation plan" };
+  }
+  const hostHealthy = rec.record.evidence.before?.health.outcome === "ok";
+  const push = (a: ActionResult) => rec.update((r) => ({ ...r, actions: [...r.actions, a] }));
+
+  if (plan.mode === "plan") {
+    for (const a of plan.ladder) {
+      const at = rec.now();
+      await push(result(a, "planned", at, at, a.blockedReason ?? "mode plan: printed, not applied", {}, null));
+    }
+    await rec.end("apply", { status: "skipped", note: "Mode plan: nothing was changed on the host." });
+    return hostHealthy
+      ? { healthy: true, stopReason: "healthy", reason: "the host answered its own health probe" }
+      : { healthy: false, stopReason: "planned", reason: "mode plan: the plan was printed and nothing applied" };
+  }
+
+  // Evidence before action: the saved evidence artifact must exist with its digest.
+  const evidenceSaved = rec.record.artifacts.some((a) => a.name === "evidence/evidence-before.json");
+  let lockHeld = false;
+  for (const a of plan.ladder) {
+    const started = rec.now();
+    if (a.action === "notify-only" || a.action === "escalate") {
+      const subject = `${rec.record.runbook} on ${rec.record.target}: ${plan.classId}`;
+      const message = `${rec.record.diagnosis?.rootCause.summary ?? "No diagnosis."} Incident ${rec.record.incidentId}.`;
+      const notified = await deps.notify(subject, message).catch((e) => {
+        deps.log.warn("notify failed", { error: String(e) });
+        return [] as string[];
+      });
+      await push(result(a, "applied", started, rec.now(), a.description, { notified }, null));
+      if (a.action === "escalate") {
+        await rec.update((r) => ({ ...r, escalation: { reason: "the ladder reached escalate", notified } }));
+      }
+      await rec.end("apply", { status: "ok", note: `stopped at ${a.action}` });
+      return hostHealthy
+        ? { healthy: true, stopReason: "healthy", reason: "the host answered its own health probe" }
+        : { healthy: false, stopReason: "escalated", reason: `the ladder reached ${a.action}` };
+    }
+    if (a.blockedReason) {
+      await push(result(a, "skipped", started, rec.now(), a.blockedReason, {}, null));
+      continue;
+    }
+    if (!evidenceSaved) {
+      await push(result(a, "skipped", started, rec.now(), "evidence was not saved: no action runs without it", {}, null));
+      continue;
+    }
+    if (plan.mode === "approve" && !(await deps.approve(a))) {
+      await push(result(a, "declined", started, rec.now(), "a person declined this rung", {}, null));
+      await rec.end("apply", { status: "ok", note: `rung ${a.rung + 1} (${a.action}) declined` });
+      return { healthy: false, stopReason: "declined", reason: `${a.action} was declined` };
+    }
+    if (!lockHeld) {
+      const lock = await deps.incidents.acquireTargetLock(
+        rec.record.target,
+        rec.record.incidentId,
+        started,
+        deps.runbook.cooldownSeconds * 1000,
+      );
+      if (!lock.acquired) {
+        const reason = `target ${rec.record.target} was mitigated by incident ${lock.heldBy}; cooldown until ${lock.until}`;
+        await push(result(a, "skipped", started, rec.now(), reason, {}, null));
+        await rec.end("apply", { status: "ok", note: "cooldown: nothing applied" });
+        return { healthy: false, stopReason: "cooldown", reason };
+      }
+      lockHeld = true;
+    }
+    const outcome = await runAction(deps, rec, t, a);
+    const healthy = outcome.status === "applied" ? await quickHealth(deps, t) : null;
+    await push({ ...outcome, healthyAfter: healthy });
+    if (outcome.status === "applied" && a.action === "kill-idle-connections") {
+      // Descriptors are free again: take the histogram the JVM could not give at the fd limit.
+      await collect(deps, rec, t, "after-relief");
+    }
+    if (healthy) {
+      await rec.end("apply", { status: "ok", note: `healthy after rung ${a.rung + 1} (${a.action})` });
+      return { healthy: true, stopReason: "healthy", reason: `healthy after ${a.action}` };
+    }
+  }
+  await rec.end("apply", { status: "ok", note: "ladder exhausted" });
+  return { healthy: false, stopReason: "exhausted", reason: "every rung ran and the service is still unhealthy" };
+}
+
+async function runAction(
+  deps: WorkflowDeps,
+  rec: Recorder,
+  t: TargetOptions,
+  a: PlannedAction,
+): Promise<ActionResult> {
+  const started = rec.now();
+  const spec = actionSpec(a.action);
+  const ctx = actionContext(rec, t);
+  const p = a.params as Record<string, number>;
+  const parameters: Record<string, string> =
+    a.action === "kill-idle-connections"
+      ? {
+          port: String(t.port),
+          minIdleMs: String((p.minIdleSeconds ?? 120) * 1000),
+          maxConnections: String(p.maxConnections ?? 50_000),
+          dryRun: "false",
+        }
+      : {
+          port: String(t.port),
+          pid: ctx.pid ? String(ctx.pid) : "",
+          service: t.restart?.service ?? "",
+          restartCommand: t.restart?.command ?? "",
+          graceSeconds: String(p.graceSeconds ?? 20),
+          startTimeoutSeconds: String(p.startTimeoutSeconds ?? 90),
+          healthPath: t.healthPath,
+        };
+  const timeoutMs =
+    a.action === "restart-service" ? ((p.graceSeconds ?? 20) + (p.startTimeoutSeconds ?? 90) + 30) * 1000 : 120_000;
+  const script = deps.scripts.actions[a.action as "kill-idle-connections" | "restart-service"];
+  const res = await deps.runner.run(t.target, { name: a.action, script, parameters, timeoutMs });
+  await storeArtifact(deps, rec, `actions/${a.rung + 1}-${a.action}.txt`, `${res.stdout}\n${res.stderr}`);
+  const kv = parseKeyValues(res.stdout);
+  const details: Record<string, unknown> = { ...kv, command: commandSummary(res) };
+  const ended = rec.now();
+  if (res.status !== "Success") {
+    return result(a, "failed", started, ended, `${spec.id} did not complete: ${res.status} ${res.detail ?? ""}`.trim(), details, null);
+  }
+  switch (kv.result) {
+    case "ok":
+      return result(a, "applied", started, ended, summary(a.action, kv), details, null);
+    case "unsupported":
+      return result(a, "unsupported", started, ended, kv.error ?? "not supported on this host", details, null);
+    case "nothing-to-do":
+      return result(a, "skipped", started, ended, "no socket was idle long enough: nothing to kill", details, null);
+    case "refused-blast-radius":
+      return result(a, "skipped", started, ended, kv.error ?? "blast-radius limit", details, null);
+    default:
+      return result(a, "failed", started, ended, kv.error ?? `unexpected result '${kv.result ?? ""}'`, details, null);
+  }
+}
+
+function summary(action: string, kv: Record<string, string>): string {
+  if (action === "kill-idle-connections") {
+    return `destroyed ${kv.killed} idle sockets of ${kv.candidates} candidates (ESTABLISHED ${kv.establishedBefore} → ${kv.establishedAfter})`;
+  }
+  return `restarted: PID ${kv.oldPid} → ${kv.newPid} (stopped with ${kv.stopSignal}), healthy after ${kv.downSeconds}s`;
+}
+
+async function quickHealth(deps: WorkflowDeps, t: TargetOptions): Promise<boolean> {
+  const res = await deps.runner.run(t.target, {
+    name: "check-health",
+    script: deps.scripts.actions["check-health"],
+    parameters: { port: String(t.port), healthPath: t.healthPath, attempts: "5", intervalSeconds: "1" },
+    timeoutMs: 30_000,
+  });
+  return parseHealthChecks(res.stdout).recovered;
+}
+
+/** Re-probes health until it answers (bounded), then re-collects the key figures for the record. */
+export async function verifyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptions): Promise<boolean> {
+  const { attempts, intervalSeconds } = deps.runbook.verify;
+  await rec.begin("verify", { attempts, intervalSeconds });
+  const startedMs = deps.clock.now().getTime();
+  const res = await deps.runner.run(t.target, {
+    name: "check-health",
+    script: deps.scripts.actions["check-health"],
+    parameters: {
+      port: String(t.port),
+      healthPath: t.healthPath,
+      attempts: String(attempts),
+      intervalSeconds: String(intervalSeconds),
+    },
+    timeoutMs: (attempts * (intervalSeconds + 4) + 15) * 1000,
+  });
+  const checks = parseHealthChecks(res.stdout);
+  const after = await collect(deps, rec, t, "after");
+  const recovered = checks.recovered && after?.health.outcome === "ok";
+  const before = rec.record.evidence.before;
+  const verification = {
+    recovered,
+    attempts: checks.attempts.length,
+    durationMs: deps.clock.now().getTime() - startedMs,
+    before: before ? keyFigures(before) : null,
+    after: after ? keyFigures(after) : null,
+  };
+  if (after) await storeArtifact(deps, rec, "evidence/evidence-after.json", json(after));
+  await rec.update((r) => ({ ...r, verification }));
+  await rec.end("verify", {
+    status: "ok",
+    outputs: { recovered, healthChecks: checks.attempts },
+    note: recovered ? "the service answers its health check" : "the service did not recover",
+  });
+  return recovered;
+}
+
+export async function storeArtifact(deps: WorkflowDeps, rec: Recorder, name: string, body: string) {
+  const stored = await deps.artifacts.put(
+    `${rec.record.incidentId}/${name}`,
+    body,
+    name.endsWith(".json") ? "application/json" : "text/plain",
+  );
+  const ref = { name, uri: stored.uri, sha256: stored.sha256, bytes: stored.bytes };
+  await rec.update((r) => ({ ...r, artifacts: [...r.artifacts.filter((x) => x.name !== name), ref] }));
+  return ref;
+}
+
+function result(
+  a: PlannedAction,
+  status: ActionResult["status"],
+  startedAt: string,
+  endedAt: string,
+  reason: string,
+  details: Record<string, unknown>,
+  healthyAfter: boolean | null,
+): ActionResult {
+  return { rung: a.rung, action: a.action, status, startedAt, endedAt, reason, details, healthyAfter };
+}
+
+function commandSummary(r: CommandResult) {
+  return {
+    status: r.status,
+    exitCode: r.exitCode,
+    durationMs: r.durationMs,
+    stdoutChars: r.stdout.length,
+    stdoutTruncated: r.stdoutTruncated,
+    outputUri: r.outputUri,
+  };
+}
+
+export function errorInfo(e: unknown): { name: string; message: string } {
+  return e instanceof Error ? { name: e.name, message: e.message } : { name: "Error", message: String(e) };
+}
+
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;

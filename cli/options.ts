@@ -5,7 +5,10 @@ import { UsageError } from "./errors.js";
 
 export const targetSchema = z
   .string()
-  .regex(/^(local|ssm:i-[0-9a-f]{8,17})$/, "expected `local` or `ssm:i-<instance id>` (e.g. ssm:i-0123456789abcdef0)");
+  .regex(
+    /^(local|ssm:i-[0-9a-f]{8,17})$/,
+    "expected `local` or `ssm:i-<instance id>` (e.g. ssm:i-0123456789abcdef0)",
+  );
 
 const portSchema = z.coerce
   .number({ message: "expected a TCP port number" })

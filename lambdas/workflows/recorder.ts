@@ -1,5 +1,5 @@
-import type { IncidentRecord } from "../core/incident/schema.js";
 import { beginStep, endStep, interruptRecord, type StepEnd, type StepId } from "../core/incident/record.js";
+import type { IncidentRecord } from "../core/incident/schema.js";
 import type { Clock, IncidentStore } from "../ports/index.js";
 
 /**

@@ -23,7 +23,10 @@ export interface RunOptions extends TargetOptions {
 }
 
 export function newIncidentId(target: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const t = target.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 40);
   return `inc-${stamp}-${t}-${randomBytes(3).toString("hex")}`;
 }
@@ -61,11 +64,21 @@ export async function runRunbook(deps: WorkflowDeps, o: RunOptions): Promise<Inc
     const mitigated = rec.record.actions.some((a) => a.status === "applied" && a.action !== "notify-only");
     const needsVerify = mitigated || (applied.healthy && before?.health.outcome !== "ok");
     if (needsVerify) recovered = await verifyStep(deps, rec, o);
-    else await rec.begin("verify").then(() => rec.end("verify", { status: "skipped", note: verifySkipNote(applied.stopReason) }));
+    else
+      await rec
+        .begin("verify")
+        .then(() => rec.end("verify", { status: "skipped", note: verifySkipNote(applied.stopReason) }));
 
-    const final = finalStatus(rec.record, { saved, applied, recovered, healthyBefore: before?.health.outcome === "ok" });
+    const final = finalStatus(rec.record, {
+      saved,
+      applied,
+      recovered,
+      healthyBefore: before?.health.outcome === "ok",
+    });
     if (final.status === "escalated" && !rec.record.escalation) {
-      const notified = await deps.notify(`${deps.runbook.id} on ${o.target}: escalated`, final.reason).catch(() => []);
+      const notified = await deps
+        .notify(`${deps.runbook.id} on ${o.target}: escalated`, final.reason)
+        .catch(() => []);
       await rec.update((r) => ({ ...r, escalation: { reason: final.reason, notified } }));
     }
     await rec.begin("record");
@@ -110,7 +123,10 @@ function finalStatus(
   },
 ): { status: IncidentRecord["status"]; reason: string } {
   if (!r.evidence.before) {
-    return { status: "escalated", reason: "Evidence could not be collected; nothing was changed. Escalated to a person." };
+    return {
+      status: "escalated",
+      reason: "Evidence could not be collected; nothing was changed. Escalated to a person.",
+    };
   }
   if (x.healthyBefore) {
     return {
@@ -124,9 +140,15 @@ function finalStatus(
   }
   switch (x.applied.stopReason) {
     case "planned":
-      return { status: "planned", reason: "Mode plan: the plan was printed; nothing was changed and the service is still unhealthy." };
+      return {
+        status: "planned",
+        reason: "Mode plan: the plan was printed; nothing was changed and the service is still unhealthy.",
+      };
     case "declined":
-      return { status: "declined", reason: `Mitigation declined (${x.applied.reason}); the service is still unhealthy.` };
+      return {
+        status: "declined",
+        reason: `Mitigation declined (${x.applied.reason}); the service is still unhealthy.`,
+      };
     case "cooldown":
       return { status: "cooldown", reason: `Not mitigated again: ${x.applied.reason}.` };
     default:

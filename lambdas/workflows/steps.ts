@@ -68,14 +68,16 @@ export async function collect(
   t: TargetOptions,
   phase: Phase,
 ): Promise<Evidence | null> {
-  const stepId = phase === "before" ? "collect" : phase === "after-relief" ? "collect-after-relief" : "verify";
+  const stepId =
+    phase === "before" ? "collect" : phase === "after-relief" ? "collect-after-relief" : "verify";
   const ownStep = stepId !== "verify";
   const parameters = probeParameters(deps, t, deps.rawDirFor(rec.record.incidentId, phase));
   if (ownStep) await rec.begin(stepId, { target: t.target, phase, parameters });
   const result = await runProbe(deps, t, parameters);
   // Nothing is lost: the probe's own output is stored before anything can fail on it.
   const stored = [];
-  if (result.stdout) stored.push(await storeArtifact(deps, rec, `evidence/probe-${phase}.txt`, result.stdout));
+  if (result.stdout)
+    stored.push(await storeArtifact(deps, rec, `evidence/probe-${phase}.txt`, result.stdout));
   if (result.stderr)
     stored.push(await storeArtifact(deps, rec, `evidence/probe-${phase}.stderr.txt`, result.stderr));
 
@@ -89,7 +91,11 @@ export async function collect(
         outputs: { command: commandInfo, artifacts: stored },
         error: { name: "CollectError", message },
       });
-    else await rec.update((r) => ({ ...r, errors: [...r.errors, { step: stepId, name: "CollectError", message }] }));
+    else
+      await rec.update((r) => ({
+        ...r,
+        errors: [...r.errors, { step: stepId, name: "CollectError", message }],
+      }));
     return null;
   }
   const parsed = deps.parseEvidence(result.stdout, { target: t.target, collectedAt });
@@ -101,14 +107,20 @@ export async function collect(
         outputs: { command: commandInfo, artifacts: stored },
         error: { name: "EvidenceParseError", message },
       });
-    else await rec.update((r) => ({ ...r, errors: [...r.errors, { step: stepId, name: "EvidenceParseError", message }] }));
+    else
+      await rec.update((r) => ({
+        ...r,
+        errors: [...r.errors, { step: stepId, name: "EvidenceParseError", message }],
+      }));
     return null;
   }
   const evidence = parsed.value;
   await rec.update((r) => ({ ...r, evidence: { ...r.evidence, [EVIDENCE_SLOT[phase]]: evidence } }));
   if (ownStep) {
     const unavailable = Object.entries(evidence)
-      .filter(([, v]) => typeof v === "object" && v !== null && (v as { status?: string }).status === "unavailable")
+      .filter(
+        ([, v]) => typeof v === "object" && v !== null && (v as { status?: string }).status === "unavailable",
+      )
       .map(([k, v]) => `${k}: ${(v as { reason: string }).reason}`);
     await rec.end(stepId, {
       status: "ok",
@@ -191,7 +203,14 @@ export async function planStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptio
 
 export interface ApplyOutcome {
   readonly healthy: boolean;
-  readonly stopReason: "healthy" | "planned" | "declined" | "cooldown" | "escalated" | "exhausted" | "no-plan";
+  readonly stopReason:
+    | "healthy"
+    | "planned"
+    | "declined"
+    | "cooldown"
+    | "escalated"
+    | "exhausted"
+    | "no-plan";
   readonly reason: string;
 }
 
@@ -209,12 +228,18 @@ export async function applyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpti
   if (plan.mode === "plan") {
     for (const a of plan.ladder) {
       const at = rec.now();
-      await push(result(a, "planned", at, at, a.blockedReason ?? "mode plan: printed, not applied", {}, null));
+      await push(
+        result(a, "planned", at, at, a.blockedReason ?? "mode plan: printed, not applied", {}, null),
+      );
     }
     await rec.end("apply", { status: "skipped", note: "Mode plan: nothing was changed on the host." });
     return hostHealthy
       ? { healthy: true, stopReason: "healthy", reason: "the host answered its own health probe" }
-      : { healthy: false, stopReason: "planned", reason: "mode plan: the plan was printed and nothing applied" };
+      : {
+          healthy: false,
+          stopReason: "planned",
+          reason: "mode plan: the plan was printed and nothing applied",
+        };
   }
 
   // Evidence before action: the saved evidence artifact must exist with its digest.
@@ -243,7 +268,17 @@ export async function applyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpti
       continue;
     }
     if (!evidenceSaved) {
-      await push(result(a, "skipped", started, rec.now(), "evidence was not saved: no action runs without it", {}, null));
+      await push(
+        result(
+          a,
+          "skipped",
+          started,
+          rec.now(),
+          "evidence was not saved: no action runs without it",
+          {},
+          null,
+        ),
+      );
       continue;
     }
     if (plan.mode === "approve" && !(await deps.approve(a))) {
@@ -279,7 +314,11 @@ export async function applyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpti
     }
   }
   await rec.end("apply", { status: "ok", note: "ladder exhausted" });
-  return { healthy: false, stopReason: "exhausted", reason: "every rung ran and the service is still unhealthy" };
+  return {
+    healthy: false,
+    stopReason: "exhausted",
+    reason: "every rung ran and the service is still unhealthy",
+  };
 }
 
 async function runAction(
@@ -310,7 +349,9 @@ async function runAction(
           healthPath: t.healthPath,
         };
   const timeoutMs =
-    a.action === "restart-service" ? ((p.graceSeconds ?? 20) + (p.startTimeoutSeconds ?? 90) + 30) * 1000 : 120_000;
+    a.action === "restart-service"
+      ? ((p.graceSeconds ?? 20) + (p.startTimeoutSeconds ?? 90) + 30) * 1000
+      : 120_000;
   const script = deps.scripts.actions[a.action as "kill-idle-connections" | "restart-service"];
   const res = await deps.runner.run(t.target, { name: a.action, script, parameters, timeoutMs });
   await storeArtifact(deps, rec, `actions/${a.rung + 1}-${a.action}.txt`, `${res.stdout}\n${res.stderr}`);
@@ -318,19 +359,51 @@ async function runAction(
   const details: Record<string, unknown> = { ...kv, command: commandSummary(res) };
   const ended = rec.now();
   if (res.status !== "Success") {
-    return result(a, "failed", started, ended, `${spec.id} did not complete: ${res.status} ${res.detail ?? ""}`.trim(), details, null);
+    return result(
+      a,
+      "failed",
+      started,
+      ended,
+      `${spec.id} did not complete: ${res.status} ${res.detail ?? ""}`.trim(),
+      details,
+      null,
+    );
   }
   switch (kv.result) {
     case "ok":
       return result(a, "applied", started, ended, summary(a.action, kv), details, null);
     case "unsupported":
-      return result(a, "unsupported", started, ended, kv.error ?? "not supported on this host", details, null);
+      return result(
+        a,
+        "unsupported",
+        started,
+        ended,
+        kv.error ?? "not supported on this host",
+        details,
+        null,
+      );
     case "nothing-to-do":
-      return result(a, "skipped", started, ended, "no socket was idle long enough: nothing to kill", details, null);
+      return result(
+        a,
+        "skipped",
+        started,
+        ended,
+        "no socket was idle long enough: nothing to kill",
+        details,
+        null,
+      );
     case "refused-blast-radius":
       return result(a, "skipped", started, ended, kv.error ?? "blast-radius limit", details, null);
     default:
-      return result(a, "failed", started, ended, kv.error ?? `unexpected result '${kv.result ?? ""}'`, details, null);
+      return result(
+        a,
+        "failed",
+        started,
+        ended,
+        kv.error ?? `unexpected result '${kv.result ?? ""}'`,
+        details,
+        null,
+      );
   }
 }
 

@@ -42,7 +42,9 @@ export function formatDiagnosisText(d: Diagnosis, e: Evidence, durationMs: numbe
     for (const r of d.ruleErrors) lines.push(`  - ${r.ruleId}: ${r.message}`);
   }
   const unavailable = Object.entries(e)
-    .filter(([, v]) => typeof v === "object" && v !== null && (v as { status?: string }).status === "unavailable")
+    .filter(
+      ([, v]) => typeof v === "object" && v !== null && (v as { status?: string }).status === "unavailable",
+    )
     .map(([k, v]) => `${k}: ${(v as { reason: string }).reason}`);
   if (unavailable.length) {
     lines.push("");

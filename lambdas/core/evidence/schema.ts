@@ -156,7 +156,9 @@ export const logsSchema = z.object({
 
 export const tomcatSchema = z.object({
   version: z.string(),
-  source: z.enum(["jar", "cmdline", "manifest"]),
+  /** `jar`: a versioned jar name the process has open or on its command line (symlinks resolved);
+   *  `serverinfo`: `java -cp <jar> org.apache.catalina.util.ServerInfo`. */
+  source: z.enum(["jar", "cmdline", "manifest", "serverinfo"]),
 });
 
 export const hostSchema = z.object({

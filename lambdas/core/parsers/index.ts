@@ -1,0 +1,43 @@
+export {
+  cut,
+  ParseError,
+  type ParseErrorDetails,
+  type ParseResult,
+  parsed,
+  parseFailure,
+  splitLines,
+} from "./errors.js";
+export { parseHealth } from "./health.js";
+export { type ClassHistogramOptions, parseClassHistogram, WATCHED_CLASSES } from "./histogram.js";
+export { aggregateThreads, type JstackParse, type JstackThread, parseJstack } from "./jstack.js";
+export { parseJstatGcutil } from "./jstat.js";
+export { LOG_SCAN_LINES, parseLogScan } from "./logs.js";
+export {
+  type ParseProbeOptions,
+  PROBE_FORMAT,
+  type ProbeDocument,
+  type ProbeSection,
+  parseProbeOutput,
+  splitProbeOutput,
+} from "./probe-output.js";
+export {
+  type FdKind,
+  type FdTargets,
+  fdKindOf,
+  type ProcLimit,
+  type ProcLimits,
+  parseFdTargets,
+  parseFileNr,
+  parseProcLimits,
+} from "./proc.js";
+export {
+  aggregateSockets,
+  IDLE_BUCKETS,
+  parseSs,
+  parseSsListen,
+  parseSsSummary,
+  peerAddressOf,
+  type SsOptions,
+  type SsParse,
+  type SsSocket,
+} from "./ss.js";

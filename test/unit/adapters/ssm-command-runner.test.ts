@@ -109,7 +109,12 @@ describe("SsmCommandRunner", () => {
   ])("maps %s / %s to %s", async (Status, StatusDetails, expected, ResponseCode) => {
     ssm
       .on(GetCommandInvocationCommand)
-      .resolves({ Status, StatusDetails, ResponseCode, StandardOutputContent: "x" });
+      .resolves({
+        Status: Status as CommandInvocationStatus,
+        StatusDetails,
+        ResponseCode,
+        StandardOutputContent: "x",
+      });
     const result = await makeRunner(clock).run(INSTANCE, request);
     expect(result.status).toBe(expected);
     expect(result.exitCode).toBe(ResponseCode >= 0 ? ResponseCode : null);

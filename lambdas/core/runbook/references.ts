@@ -1,0 +1,174 @@
+import { isComparison } from "../rules/conditions.js";
+import { placeholdersOf } from "../rules/format.js";
+import { metricDef } from "../rules/metrics.js";
+import type { Cite, Comparison, Condition, Runbook } from "./schema.js";
+
+/**
+ * Reference checks a schema cannot express: `$threshold` names resolve, values fit the operator and
+ * the metric's type, `{placeholders}` are metrics, ids are unique, the fallback ladder exists.
+ */
+export type Path = Array<string | number>;
+export interface ReferenceProblem {
+  path: Path;
+  message: string;
+}
+
+const NUMERIC_OPS = new Set(["gt", "gte", "lt", "lte", "between"]);
+
+function walk(c: Condition, path: Path, visit: (c: Comparison, path: Path) => void): void {
+  if (isComparison(c)) {
+    visit(c, path);
+    return;
+  }
+  if ("not" in c) {
+    walk(c.not, [...path, "not"], visit);
+    return;
+  }
+  const key = "all" in c ? "all" : "any";
+  const children = "all" in c ? c.all : c.any;
+  children.forEach((child, i) => {
+    walk(child, [...path, key, i], visit);
+  });
+}
+
+function checkComparison(c: Comparison, path: Path, rb: Runbook, out: ReferenceProblem[]): void {
+  const def = metricDef(c.metric);
+  if (!def) {
+    out.push({ path: [...path, "metric"], message: `unknown metric "${c.metric}"` });
+    return;
+  }
+  const typeOf = (v: unknown, p: Path): string | null => {
+    if (typeof v === "string" && v.startsWith("$")) {
+      const name = v.slice(1);
+      if (!Object.hasOwn(rb.thresholds, name)) {
+        const known = Object.keys(rb.thresholds).join(", ");
+        out.push({ path: p, message: `unknown threshold "${v}" (thresholds: ${known || "none"})` });
+        return null;
+      }
+      return "number";
+    }
+    return typeof v;
+  };
+  const vpath = [...path, "value"];
+  if (c.op === "between" || c.op === "in") {
+    if (!Array.isArray(c.value) || (c.op === "between" && c.value.length !== 2)) {
+      out.push({
+        path: vpath,
+        message:
+          c.op === "between" ? "`between` expects a [low, high] pair" : "`in` expects a list of values",
+      });
+      return;
+    }
+    const types = c.value.map((v, i) => typeOf(v, [...vpath, i]));
+    for (const [i, t] of types.entries()) {
+      if (t !== null && t !== def.type)
+        out.push({
+          path: [...vpath, i],
+          message: `expected a ${def.type} for metric ${c.metric}, got a ${t}`,
+        });
+    }
+    const [lo, hi] = c.value;
+    if (c.op === "between" && typeof lo === "number" && typeof hi === "number" && lo > hi)
+      out.push({ path: vpath, message: `\`between\` low ${lo} is above high ${hi}` });
+    return;
+  }
+  if (Array.isArray(c.value)) {
+    out.push({ path: vpath, message: `\`${c.op}\` expects a single value, not a list` });
+    return;
+  }
+  if (NUMERIC_OPS.has(c.op) && def.type !== "number") {
+    out.push({
+      path: [...path, "op"],
+      message: `\`${c.op}\` needs a numeric metric; ${c.metric} is a ${def.type}`,
+    });
+    return;
+  }
+  const t = typeOf(c.value, vpath);
+  if (t !== null && t !== def.type)
+    out.push({ path: vpath, message: `expected a ${def.type} for metric ${c.metric}, got a ${t}` });
+}
+
+function checkTemplate(text: string, path: Path, allowed: readonly string[], out: ReferenceProblem[]): void {
+  for (const name of placeholdersOf(text)) {
+    if (!metricDef(name) && !allowed.includes(name))
+      out.push({ path, message: `unknown placeholder {${name}} (expected a metric name)` });
+  }
+}
+
+function checkCites(cites: readonly Cite[] | undefined, path: Path, out: ReferenceProblem[]): void {
+  cites?.forEach((c, i) => {
+    if (typeof c !== "string") checkTemplate(c.text, [...path, i, "text"], [], out);
+  });
+}
+
+function duplicates<T>(
+  items: readonly T[],
+  key: (t: T) => string,
+  path: Path,
+  what: string,
+  out: ReferenceProblem[],
+) {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k)) out.push({ path: [...path, i, "id"], message: `duplicate ${what} id "${k}"` });
+    seen.add(k);
+  });
+}
+
+export function checkReferences(rb: Runbook): ReferenceProblem[] {
+  const out: ReferenceProblem[] = [];
+  const cond = (c: Condition | undefined, path: Path) => {
+    if (c) walk(c, path, (cmp, p) => checkComparison(cmp, p, rb, out));
+  };
+  duplicates(rb.classes, (c) => c.id, ["classes"], "class", out);
+  duplicates(rb.hypotheses, (h) => h.id, ["hypotheses"], "hypothesis", out);
+  const classIds = new Set<string>(rb.classes.map((c) => c.id));
+  rb.hypotheses.forEach((h, i) => {
+    if (classIds.has(h.id))
+      out.push({ path: ["hypotheses", i, "id"], message: `hypothesis id "${h.id}" is also a class id` });
+  });
+
+  rb.classes.forEach((c, ci) => {
+    const base: Path = ["classes", ci];
+    duplicates(c.variants, (v) => v.id, [...base, "variants"], "variant", out);
+    checkTemplate(c.summary, [...base, "summary"], [], out);
+    checkCites(c.cite, [...base, "cite"], out);
+    c.variants.forEach((v, vi) => {
+      const vp: Path = [...base, "variants", vi];
+      v.all.forEach((x, k) => {
+        cond(x, [...vp, "all", k]);
+      });
+      if (v.summary) checkTemplate(v.summary, [...vp, "summary"], [], out);
+      if (v.caveat) checkTemplate(v.caveat, [...vp, "caveat"], [], out);
+      checkCites(v.cite, [...vp, "cite"], out);
+    });
+    cond(c.ruledOutBy, [...base, "ruledOutBy"]);
+    c.caveats?.forEach((cv, k) => {
+      cond(cv.when, [...base, "caveats", k, "when"]);
+      checkTemplate(cv.text, [...base, "caveats", k, "text"], [], out);
+    });
+  });
+
+  rb.hypotheses.forEach((h, hi) => {
+    const base: Path = ["hypotheses", hi];
+    cond(h.ruledOutBy, [...base, "ruledOutBy"]);
+    cond(h.contributesWhen, [...base, "contributesWhen"]);
+    if (h.summary) checkTemplate(h.summary, [...base, "summary"], [], out);
+    if (h.contributesWhen && !h.summary)
+      out.push({
+        path: [...base, "summary"],
+        message: "a hypothesis with `contributesWhen` needs a `summary`",
+      });
+    checkCites(h.cite, [...base, "cite"], out);
+  });
+
+  checkTemplate(rb.rootCause.symptomOnlySummary, ["rootCause", "symptomOnlySummary"], ["summary"], out);
+  checkTemplate(rb.rootCause.fallback.summary, ["rootCause", "fallback", "summary"], ["notEvaluated"], out);
+  if (!rb.mitigation.ladders.unknown)
+    out.push({
+      path: ["mitigation", "ladders"],
+      message: "a ladder for `unknown` (the fallback) is required",
+    });
+  return out;
+}

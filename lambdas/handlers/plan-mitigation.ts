@@ -1,0 +1,15 @@
+import { z } from "zod";
+import { parseInput, targetStepSchema } from "./inputs.js";
+import { instrument } from "./instrument.js";
+import { env, workflowPort } from "./wiring.js";
+
+const inputSchema = targetStepSchema.extend({
+  diagnosisKey: z.string().nullable(),
+  classId: z.string().nullable(),
+});
+
+/** Plan: the mitigation ladder for this target's class, stored as data; `actionable` feeds the Choice. */
+export const handler = instrument("PlanMitigation", async (event: unknown) => {
+  const input = parseInput("PlanMitigation", inputSchema, event);
+  return await workflowPort().planMitigation({ ...input, service: env().SERVICE });
+});

@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { incidentIdSchema, instanceIdSchema, type ProbeState, parseInput } from "./inputs.js";
+import { instrument } from "./instrument.js";
+import { commandRunner, env } from "./wiring.js";
+
+const inputSchema = z.object({ incidentId: incidentIdSchema, target: instanceIdSchema });
+
+/**
+ * Collect, part 1: SendCommand of the project's probe document. Parameters come from the deployment's
+ * configuration (service port, paths, probe knobs), never from the alarm: they reach the script as
+ * `SSM_<name>` environment variables. The Wait/poll loop in the state machine takes it from here.
+ */
+export const handler = instrument("SendProbe", async (event: unknown): Promise<ProbeState> => {
+  const { incidentId, target } = parseInput("SendProbe", inputSchema, event);
+  const e = env();
+  const sent = await commandRunner().send(target, {
+    name: "probe",
+    script: "",
+    parameters: {
+      port: String(e.SERVICE.port),
+      pid: "",
+      healthPath: e.SERVICE.healthPath,
+      logPath: e.SERVICE.logPath ?? "",
+      rawDir: e.PROBE_RAW_DIR ? `${e.PROBE_RAW_DIR}/${incidentId}` : "",
+      timeoutSeconds: String(e.PROBE_TIMEOUT_SECONDS),
+      idleThresholdMs: "120000",
+      histogramMode: "live",
+    },
+    timeoutMs: e.PROBE_TIMEOUT_SECONDS * 1000,
+  });
+  if ("result" in sent) {
+    const r = sent.result;
+    return {
+      done: true,
+      result: {
+        status: r.status,
+        exitCode: r.exitCode,
+        stdoutKey: null,
+        stdoutTruncated: false,
+        outputUri: null,
+        rawOutputUri: null,
+        commandId: null,
+        detail: r.detail,
+      },
+    };
+  }
+  return { done: false, command: sent.command, attempt: 0, waitSeconds: 3, status: "Sent" };
+});

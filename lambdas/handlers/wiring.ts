@@ -1,0 +1,151 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { z } from "zod";
+import { DynamoIncidentStore } from "../adapters/aws/dynamo-incident-store.js";
+import { S3ArtifactStore } from "../adapters/aws/s3-artifact-store.js";
+import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
+import { AwsTargetResolver } from "../adapters/aws/target-resolver.js";
+import { modeSchema } from "../core/incident/schema.js";
+import type { Clock } from "../ports/index.js";
+import { tracer } from "./instrument.js";
+import {
+  notWiredWorkflowPort,
+  type WorkflowPort,
+  type WorkflowPortDeps,
+  type WorkflowPortFactory,
+} from "./workflow-port.js";
+
+/**
+ * The Lambda composition root: configuration from the environment (set by lib/api-unreachable-runbook.ts),
+ * one SDK client per service (X-Ray captured), adapters built once per container.
+ */
+
+const tagSchema = z.object({ key: z.string().min(1), value: z.string() });
+const documentRefSchema = z.object({ documentName: z.string().min(1), step: z.string().min(1) });
+
+export const handlerEnvSchema = z.object({
+  AWS_REGION: z.string().default("us-east-1"),
+  ARTIFACT_BUCKET: z.string().min(1),
+  INCIDENT_TABLE: z.string().min(1),
+  TOPIC_ARN: z.string().min(1),
+  /** `{"probe":{"documentName":"...","step":"probe"},"kill-idle-connections":{...}}` */
+  SSM_DOCUMENTS: z.string().transform((s, ctx) => {
+    const r = z.record(z.string(), documentRefSchema).safeParse(JSON.parse(s));
+    if (!r.success) {
+      ctx.addIssue({ code: "custom", message: `SSM_DOCUMENTS: ${r.error.message}` });
+      return z.NEVER;
+    }
+    return r.data;
+  }),
+  SSM_OUTPUT_PREFIX: z.string().default("ssm"),
+  OPT_IN_TAG: z.string().transform((s) => tagSchema.parse(JSON.parse(s))),
+  /** Tag used to find targets when the alarm has no instance/target-group dimension ("" = none). */
+  FALLBACK_TAG: z
+    .string()
+    .default("")
+    .transform((s) => (s ? tagSchema.parse(JSON.parse(s)) : null)),
+  DEFAULT_MODE: modeSchema.default("approve"),
+  COOLDOWN_SECONDS: z.coerce.number().int().positive().default(1800),
+  FLEET_BRAKE_SHARE: z.coerce.number().positive().max(1).default(0.5),
+  MAX_TARGETS: z.coerce.number().int().positive().default(20),
+  SERVICE: z.string().transform((s) =>
+    z
+      .object({
+        port: z.number().int().min(1).max(65535),
+        healthPath: z.string(),
+        logPath: z.string().nullable(),
+        systemdUnit: z.string().nullable(),
+      })
+      .parse(JSON.parse(s)),
+  ),
+  PROBE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /** Host folder for the probe's raw outputs (the `raw` step ships them to S3). "" = none. */
+  PROBE_RAW_DIR: z.string().default("/var/tmp/runbook-autopilot"),
+  STATE_MACHINE_ARN: z.string().default(""),
+  ALARM_NAME_PREFIXES: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").filter((p) => p.length > 0)),
+});
+export type HandlerEnv = z.infer<typeof handlerEnvSchema>;
+
+let cachedEnv: HandlerEnv | null = null;
+export function env(): HandlerEnv {
+  cachedEnv ??= handlerEnvSchema.parse(process.env);
+  return cachedEnv;
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+const clients = new Map<string, unknown>();
+function client<T extends object>(key: string, make: () => T): T {
+  let c = clients.get(key) as T | undefined;
+  if (!c) {
+    c = tracer.captureAWSv3Client(make());
+    clients.set(key, c);
+  }
+  return c;
+}
+
+export const ssmClient = () => client("ssm", () => new SSMClient({ region: env().AWS_REGION }));
+export const s3Client = () => client("s3", () => new S3Client({ region: env().AWS_REGION }));
+export const ddbClient = () => client("ddb", () => new DynamoDBClient({ region: env().AWS_REGION }));
+export const snsClient = () => client("sns", () => new SNSClient({ region: env().AWS_REGION }));
+export const sfnClient = () => client("sfn", () => new SFNClient({ region: env().AWS_REGION }));
+const ec2Client = () => client("ec2", () => new EC2Client({ region: env().AWS_REGION }));
+const elbClient = () => client("elb", () => new ElasticLoadBalancingV2Client({ region: env().AWS_REGION }));
+
+export function commandRunner(clock: Clock = systemClock): SsmCommandRunner {
+  const e = env();
+  return new SsmCommandRunner({
+    client: ssmClient(),
+    clock,
+    documents: e.SSM_DOCUMENTS,
+    outputBucket: e.ARTIFACT_BUCKET,
+    outputKeyPrefix: e.SSM_OUTPUT_PREFIX,
+  });
+}
+
+/** Artifacts live under `incidents/` in the bucket; SSM's own output under `ssm/`. */
+export const artifactStore = () =>
+  new S3ArtifactStore({ client: s3Client(), bucket: env().ARTIFACT_BUCKET, keyPrefix: "incidents/" });
+export const incidentStore = () =>
+  new DynamoIncidentStore({ client: ddbClient(), tableName: env().INCIDENT_TABLE });
+export const targetResolver = () =>
+  new AwsTargetResolver(ec2Client(), elbClient(), env().OPT_IN_TAG, env().MAX_TARGETS);
+
+export async function notify(subject: string, message: string): Promise<string[]> {
+  await snsClient().send(
+    new PublishCommand({ TopicArn: env().TOPIC_ARN, Subject: subject.slice(0, 100), Message: message }),
+  );
+  return [env().TOPIC_ARN];
+}
+
+/**
+ * The workflows' factory. lambdas/workflows replaces `notWiredWorkflowPort` here with its implementation
+ * (the only line to change when it lands).
+ */
+const workflowPortFactory: WorkflowPortFactory = notWiredWorkflowPort;
+
+let cachedPort: WorkflowPort | null = null;
+export function workflowPort(): WorkflowPort {
+  if (!cachedPort) {
+    const deps: WorkflowPortDeps = {
+      runner: commandRunner(),
+      artifacts: artifactStore(),
+      incidents: incidentStore(),
+      clock: systemClock,
+      notify,
+    };
+    cachedPort = workflowPortFactory(deps);
+  }
+  return cachedPort;
+}

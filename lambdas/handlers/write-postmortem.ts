@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { modeSchema } from "../core/incident/schema.js";
+import { incidentIdSchema, parseInput } from "./inputs.js";
+import { instrument } from "./instrument.js";
+import { workflowPort } from "./wiring.js";
+
+const outcomeSchema = z.object({
+  target: z.string(),
+  classId: z.string().nullable().default(null),
+  diagnosisKey: z.string().nullable().default(null),
+  planKey: z.string().nullable().default(null),
+  actionsKey: z.string().nullable().default(null),
+  verificationKey: z.string().nullable().default(null),
+  recovered: z.boolean().nullable().default(null),
+  outcome: z.string().default("unknown"),
+  error: z.object({ name: z.string(), message: z.string() }).nullable().default(null),
+});
+
+const inputSchema = z.object({
+  incidentId: incidentIdSchema,
+  alarmKey: z.string().min(1),
+  mode: modeSchema,
+  targets: z.array(outcomeSchema).default([]),
+  cooldown: z
+    .array(z.object({ target: z.string(), heldBy: z.string().nullable(), until: z.string().nullable() }))
+    .default([]),
+  brake: z
+    .object({
+      brake: z.boolean(),
+      classId: z.string().nullable(),
+      affected: z.number(),
+      groupSize: z.number(),
+      reason: z.string(),
+    })
+    .nullable()
+    .default(null),
+  failure: z.object({ error: z.string(), cause: z.string() }).nullable().default(null),
+});
+
+/** Postmortem: built from the records alone, rendered to S3; returns its key for the notification. */
+export const handler = instrument("WritePostmortem", async (event: unknown) => {
+  const input = parseInput("WritePostmortem", inputSchema, event);
+  return await workflowPort().writePostmortem(input);
+});

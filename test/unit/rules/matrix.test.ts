@@ -1,0 +1,187 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { type Evidence, evidenceSchema } from "../../../lambdas/core/evidence/schema.js";
+import { diagnose } from "../../../lambdas/core/rules/engine.js";
+import { buildEvidence, data, setUnavailable } from "../../support/evidence-factory.js";
+import { type Expect, outcomeOf, shippedRunbook } from "./helpers.js";
+
+/**
+ * Compliance matrices (cdk-nag style): every rule of the shipped runbook against every evidence case.
+ * HOLDS = a variant holds (hypotheses: contributing); RULED_OUT = its ruledOutBy holds;
+ * DOES_NOT_HOLD = evaluated, false, not ruled out; NOT_APPLICABLE = not evaluated (evidence missing).
+ */
+const runbook = shippedRunbook();
+
+const ATTACH = "Unable to open socket file /tmp/.java_pid4242: target process doesn't respond";
+
+const CASES = {
+  healthy: buildEvidence("healthy"),
+  "ws-leak-at-limit": buildEvidence("ws-leak-at-limit"),
+  "ws-leak-attach-failed": buildEvidence("ws-leak-attach-failed"),
+  "ws-leak-partial": buildEvidence("ws-leak-partial"),
+  "ws-leak-oom": buildEvidence("ws-leak-oom"),
+  "file-leak": buildEvidence("file-leak"),
+  slow: buildEvidence("slow"),
+  "process-down": buildEvidence("process-down"),
+  // The lab's exhausted capture: attach fails at the limit, connections only seconds old.
+  "ws-young-at-limit": buildEvidence("ws-leak-attach-failed", (e) => {
+    const s = data(e, "sockets");
+    Object.assign(s, { established: 191, total: 199, byState: { ESTAB: 191, "CLOSE-WAIT": 8 } });
+    s.idle = { ...s.idle, overThreshold: 0, maxIdleMs: 12_908 };
+    data(e, "fds").byKind = { socket: 1012, file: 8, pipe: 2, anonInode: 2, other: 0 };
+  }),
+  // Sessions counted, but not idle beyond the threshold yet.
+  "ws-not-idle": buildEvidence("ws-leak-partial", (e) => {
+    const s = data(e, "sockets");
+    s.idle = { ...s.idle, overThreshold: 0, maxIdleMs: 850 };
+  }),
+  // Bugzilla 64848 pattern: sessions outlive their connections and fill the heap.
+  "sessions-on-heap": buildEvidence("healthy", (e) => {
+    data(e, "classHistogram").watched[0] = {
+      className: "org.apache.tomcat.websocket.WsSession",
+      instances: 1500,
+      bytes: 228_000,
+    };
+    Object.assign(data(e, "sockets"), { established: 40, total: 42, byState: { ESTAB: 40, "TIME-WAIT": 2 } });
+    Object.assign(data(e, "heap"), { oldGenPercent: 97, fullGcDuringSample: 2, fullGcCount: 30 });
+    data(e, "tomcat").version = "9.0.36";
+    e.health = { ...e.health, outcome: "timeout", httpStatus: null, latencyMs: 5001 };
+  }),
+  // At the limit with a mix of fd kinds and no histogram: the symptom holds, no cause does.
+  "fd-limit-mixed": buildEvidence("healthy", (e) => {
+    Object.assign(data(e, "fds"), {
+      open: 1000,
+      byKind: { socket: 400, file: 400, pipe: 100, anonInode: 100, other: 0 },
+    });
+    Object.assign(data(e, "sockets"), { established: 50, total: 52, byState: { ESTAB: 50, "TIME-WAIT": 2 } });
+    setUnavailable(e, "classHistogram", ATTACH);
+    data(e, "logs").tooManyOpenFiles = 5;
+    e.health = { ...e.health, outcome: "timeout", httpStatus: null, latencyMs: 5001 };
+  }),
+  "healthy-no-logs": buildEvidence("healthy", (e) => setUnavailable(e, "logs", "no log path given")),
+  "healthy-no-threads": buildEvidence("healthy", (e) => setUnavailable(e, "threads", ATTACH)),
+  "healthy-no-tomcat": buildEvidence("healthy", (e) => setUnavailable(e, "tomcat", "no tomcat jar found")),
+  "healthy-unlimited-fds": buildEvidence("healthy", (e) => {
+    data(e, "fds").limitSoft = null;
+  }),
+} satisfies Record<string, Evidence>;
+type CaseName = keyof typeof CASES;
+
+const H: Expect = "HOLDS";
+const R: Expect = "RULED_OUT";
+const D: Expect = "DOES_NOT_HOLD";
+const N: Expect = "NOT_APPLICABLE";
+
+// Columns, in this order:
+const COLUMNS: CaseName[] = [
+  "healthy",
+  "ws-leak-at-limit",
+  "ws-leak-attach-failed",
+  "ws-leak-partial",
+  "ws-leak-oom",
+  "file-leak",
+  "slow",
+  "process-down",
+  "ws-young-at-limit",
+  "ws-not-idle",
+  "sessions-on-heap",
+  "fd-limit-mixed",
+  "healthy-no-logs",
+  "healthy-no-threads",
+  "healthy-no-tomcat",
+  "healthy-unlimited-fds",
+];
+
+// biome-ignore format: the matrix is a table
+const MATRIX: Record<string, Expect[]> = {
+  //                         heal ws@l ws-a ws-p oom  file slow down youn noid heap mixd nlog nthr ntom unlim
+  "websocket-session-leak": [R,   H,   H,   H,   H,   R,   R,   R,   H,   H,   H,   R,   R,   R,   R,   R],
+  "file-handle-leak":       [R,   R,   R,   R,   R,   H,   R,   N,   R,   R,   R,   D,   R,   R,   R,   R],
+  "thread-pool-exhaustion": [R,   R,   D,   R,   D,   R,   H,   D,   D,   R,   R,   R,   R,   D,   R,   R],
+  "process-down":           [R,   R,   R,   R,   R,   R,   R,   H,   R,   R,   R,   R,   R,   R,   R,   R],
+  "fd-exhaustion":          [R,   H,   H,   R,   D,   H,   R,   N,   H,   R,   R,   H,   N,   R,   R,   R],
+  "heap-exhaustion":        [R,   R,   R,   R,   H,   R,   R,   N,   R,   R,   H,   R,   N,   R,   R,   R],
+  "load-balancer-path":     [H,   R,   R,   H,   R,   R,   R,   R,   R,   H,   R,   R,   H,   H,   H,   H],
+  "slow-database":          [R,   R,   N,   R,   N,   R,   H,   N,   N,   R,   R,   R,   R,   N,   R,   R],
+  "cpu-saturation":         [R,   R,   R,   R,   R,   R,   R,   N,   R,   R,   R,   R,   R,   R,   R,   R],
+  "framework-version":      [R,   H,   H,   R,   R,   R,   R,   N,   H,   R,   H,   R,   R,   R,   N,   R],
+};
+
+const VARIANTS: Partial<Record<CaseName, string>> = {
+  "ws-leak-at-limit": "with-histogram",
+  "ws-leak-attach-failed": "without-attach",
+  "ws-leak-partial": "with-histogram",
+  "ws-leak-oom": "without-attach",
+  "ws-young-at-limit": "without-attach-at-limit",
+  "ws-not-idle": "with-histogram-not-idle",
+  "sessions-on-heap": "sessions-outlive-connections",
+};
+
+const ROOT_CAUSE: Record<CaseName, string> = {
+  healthy: "load-balancer-path",
+  "ws-leak-at-limit": "websocket-session-leak",
+  "ws-leak-attach-failed": "websocket-session-leak",
+  "ws-leak-partial": "websocket-session-leak",
+  "ws-leak-oom": "websocket-session-leak",
+  "file-leak": "file-handle-leak",
+  slow: "thread-pool-exhaustion",
+  "process-down": "process-down",
+  "ws-young-at-limit": "websocket-session-leak",
+  "ws-not-idle": "websocket-session-leak",
+  "sessions-on-heap": "websocket-session-leak",
+  "fd-limit-mixed": "fd-exhaustion",
+  "healthy-no-logs": "load-balancer-path",
+  "healthy-no-threads": "load-balancer-path",
+  "healthy-no-tomcat": "load-balancer-path",
+  "healthy-unlimited-fds": "load-balancer-path",
+};
+
+describe("compliance matrix: every rule × every evidence case", () => {
+  it("covers every class and hypothesis of the shipped runbook", () => {
+    const ids = [...runbook.classes.map((c) => c.id), ...runbook.hypotheses.map((h) => h.id)];
+    expect(Object.keys(MATRIX).sort()).toEqual([...ids].sort());
+    for (const row of Object.values(MATRIX)) expect(row).toHaveLength(COLUMNS.length);
+  });
+
+  for (const [rule, row] of Object.entries(MATRIX)) {
+    describe(rule, () => {
+      it.each(COLUMNS.map((c, i) => [c, row[i]] as const))("%s → %s", (caseName, expected) => {
+        const got = outcomeOf(CASES[caseName], runbook, rule);
+        expect(got.status).toBe(expected);
+        const variant = VARIANTS[caseName];
+        if (rule === "websocket-session-leak" && variant) expect(got.variant).toBe(variant);
+      });
+    });
+  }
+
+  it.each(COLUMNS)("%s: root cause", (caseName) => {
+    const d = diagnose(CASES[caseName], runbook);
+    expect(d.rootCause.id).toBe(ROOT_CAUSE[caseName]);
+    expect(d.ruleErrors).toEqual([]);
+  });
+});
+
+describe("captured lab fixtures (test/fixtures/evidence/*.json)", () => {
+  const dir = new URL("../../fixtures/evidence/", import.meta.url);
+  const EXPECTED: Record<string, string> = {
+    "ws-leak-partial": "websocket-session-leak",
+    "ws-leak-exhausted": "websocket-session-leak",
+    "ws-leak-oom": "websocket-session-leak",
+    "file-leak": "file-handle-leak",
+    slow: "thread-pool-exhaustion",
+    healthy: "load-balancer-path",
+  };
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
+  const known = files.filter((f) => Object.hasOwn(EXPECTED, f.replace(/\.json$/, "")));
+
+  it("every captured fixture has an expected root cause here", () => {
+    expect(files.filter((f) => !known.includes(f))).toEqual([]);
+  });
+
+  it.each(known)("%s", (file) => {
+    const evidence = evidenceSchema.parse(JSON.parse(readFileSync(new URL(file, dir), "utf8")));
+    const d = diagnose(evidence, runbook);
+    expect(d.rootCause.id).toBe(EXPECTED[file.replace(/\.json$/, "")]);
+    expect(d.ruleErrors).toEqual([]);
+  });
+});

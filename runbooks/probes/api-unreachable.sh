@@ -133,7 +133,9 @@ tool_reason() { # TOOL RC FILE
     echo "timed out: $tool did not answer within its time box"
     return
   fi
-  text=$(grep -v '^[0-9]*:$' "$file" 2>/dev/null | grep -v '^[[:space:]]*$' | tail -n 3 | oneline 300)
+  # The first exception/error line says most (a Java stack trace ends in frames); else the last lines.
+  text=$(grep -m 1 -E 'Exception|Error|Unable|denied|not found|No such|not permitted' "$file" 2>/dev/null | oneline 300)
+  [[ -z $text ]] && text=$(grep -v '^[0-9]*:$' "$file" 2>/dev/null | grep -v '^[[:space:]]*$' | tail -n 3 | oneline 300)
   echo "$tool failed (exit $rc): ${text:-no output}"
 }
 
@@ -141,6 +143,7 @@ tool_reason() { # TOOL RC FILE
 # Target process
 # ---------------------------------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+ATTACH_FAILED=""
 PID=""
 PID_SOURCE=""
 PID_REASON=""
@@ -338,7 +341,7 @@ collect_file_nr() {
     return 1
   }
   cp /proc/sys/fs/file-nr "$W/file-nr.txt"
-  awk '{ printf "allocated=%s\nunused=%s\nmax=%s\n", $1, $2, $3 }' /proc/sys/fs/file-nr
+  awk '{ printf "allocated=%s\nunused=%s\nmax=%s\n", $1, $2, $3 }' "$W/file-nr.txt"
 }
 
 collect_heap() {
@@ -409,17 +412,23 @@ collect_histogram() {
     tool_name=jcmd
     if [[ $HISTO_MODE == live ]]; then cmd="jcmd $PID GC.class_histogram"; else cmd="jcmd $PID GC.class_histogram -all"; fi
     # shellcheck disable=SC2086
-    box 20 "${RUNAS[@]}" "$jcmd" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/class-histogram.txt" 2>&1
+    box 20 "${RUNAS[@]}" "$jcmd" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/jcmd-histogram.txt" 2>&1
     rc=$?
-    if ((rc != 0)) || ! grep -q '^Total ' "$W/class-histogram.txt"; then
-      jerr=$(tool_reason jcmd "$rc" "$W/class-histogram.txt")
+    if ((rc != 0)) || ! grep -q '^Total ' "$W/jcmd-histogram.txt"; then
+      jerr=$(tool_reason jcmd "$rc" "$W/jcmd-histogram.txt")
       rc=1
+    else
+      cp "$W/jcmd-histogram.txt" "$W/class-histogram.txt"
     fi
   else
     jerr="jcmd not found"
   fi
-  # jmap uses the same attach mechanism: only worth it when jcmd is missing or failed fast.
-  if ((rc != 0)) && [[ -n $jmap ]] && [[ $jerr == "jcmd not found" || ($jerr != timed\ out* && $(remaining) -gt 10) ]]; then
+  # jmap uses the same attach mechanism: only worth it when jcmd is missing or failed for
+  # another reason than attach (a failed attach costs ~10.5 s each time).
+  if ((rc != 0)) && [[ $jerr == *AttachNotSupported* || $jerr == *"Unable to open socket file"* || $jerr == timed\ out* ]]; then
+    ATTACH_FAILED="jcmd: $jerr"
+  fi
+  if ((rc != 0)) && [[ -n $jmap && -z $ATTACH_FAILED ]] && [[ $jerr == "jcmd not found" || $(remaining) -gt 12 ]]; then
     tool_name=jmap
     if [[ $HISTO_MODE == live ]]; then cmd="jmap -histo:live $PID"; else cmd="jmap -histo $PID"; fi
     box 20 "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/jmap-histo.txt" 2>&1
@@ -438,6 +447,7 @@ collect_histogram() {
   echo "tool=$tool_name"
   echo "command=$cmd"
   echo "forcedFullGc=$forced"
+  [[ $tool_name == jmap && -n $jerr ]] && echo "fallbackReason=$(printf '%s' "$jerr" | oneline 200)"
   local watch_re
   watch_re=" ($(echo "$WATCHED_CLASSES" | sed -e 's/[.$]/\\&/g' -e 's/ /|/g'))( |$)"
   awk -v re="$watch_re" '
@@ -453,6 +463,10 @@ collect_threads() {
     REASON="jstack not found (no JDK tools on this host: JRE only?)"
     return 1
   }
+  if [[ -n $ATTACH_FAILED ]]; then
+    REASON="skipped: JVM attach already failed in this probe ($ATTACH_FAILED)"
+    return 1
+  fi
   box 15 "${RUNAS[@]}" "$jstack" "$PID" >"$W/jstack.txt" 2>&1
   rc=$?
   if ((rc != 0)) || ! grep -q '^"' "$W/jstack.txt"; then

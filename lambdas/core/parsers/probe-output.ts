@@ -75,7 +75,7 @@ export function splitProbeOutput(stdout: string): ParseResult<ProbeDocument> {
       continue;
     }
     if (text === "") continue;
-    const kv = /^([A-Za-z][A-Za-z0-9._]*)=(.*)$/.exec(text);
+    const kv = /^([A-Za-z][A-Za-z0-9._-]*)=(.*)$/.exec(text);
     if (!kv?.[1]) return parseFailure(P, n, 'a "key=value" line or a "| raw" line', text);
     cur.fields.push({ key: kv[1], value: kv[2] ?? "", line: n });
   }

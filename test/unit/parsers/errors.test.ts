@@ -41,27 +41,41 @@ describe("every parser fails with a located ParseError, never a throw", () => {
     expect(g).toMatchObject({ line: 1, excerpt: "<html><body>502 Bad Gateway</body></html>" });
     expect(g.expected).toContain("STATE RECV-Q SEND-Q");
     const cut = `${head("ss-tanoi.txt", 4)}\nESTAB  0      0      [::ffff:127.0.0.1]:18100`;
-    expect(failure(parseSs(cut, ssOpts))).toMatchObject({ line: 5, expected: expect.stringContaining("5 columns") });
+    expect(failure(parseSs(cut, ssOpts))).toMatchObject({
+      line: 5,
+      expected: expect.stringContaining("5 columns"),
+    });
   });
 
   it("ss -s, ss -ltn", () => {
     expect(failure(parseSsSummary(""))).toMatchObject({ line: 1, expected: 'the "Total: N" line' });
     expect(failure(parseSsSummary(GARBAGE))).toMatchObject({ line: 1 });
-    expect(failure(parseSsSummary(head("ss-s.txt", 1)))).toMatchObject({ line: 2, expected: expect.stringContaining("TCP:") });
+    expect(failure(parseSsSummary(head("ss-s.txt", 1)))).toMatchObject({
+      line: 2,
+      expected: expect.stringContaining("TCP:"),
+    });
     expect(failure(parseSsSummary("Total: 5\nTCP:   9 (estab 2, clo"))).toMatchObject({ line: 2 });
-    expect(failure(parseSsListen(""))).toMatchObject({ line: 1, expected: expect.stringContaining("State Recv-Q") });
+    expect(failure(parseSsListen(""))).toMatchObject({
+      line: 1,
+      expected: expect.stringContaining("State Recv-Q"),
+    });
     expect(failure(parseSsListen(GARBAGE))).toMatchObject({ line: 1 });
     expect(failure(parseSsListen(`${head("ss-ltn.txt", 1)}\nLISTEN 0`))).toMatchObject({ line: 2 });
   });
 
   it("/proc/PID/limits and fd targets, file-nr", () => {
     expect(failure(parseProcLimits(""))).toMatchObject({ parser: "proc-limits", line: 1 });
-    expect(failure(parseProcLimits(GARBAGE))).toMatchObject({ line: 1, expected: expect.stringContaining("Soft Limit") });
+    expect(failure(parseProcLimits(GARBAGE))).toMatchObject({
+      line: 1,
+      expected: expect.stringContaining("Soft Limit"),
+    });
     expect(failure(parseProcLimits(head("proc-limits.txt", 5)))).toMatchObject({
       line: 6,
       expected: 'a "Max open files" line',
     });
-    expect(failure(parseProcLimits(`${head("proc-limits.txt", 8)}\nMax open files            10`))).toMatchObject({ line: 9 });
+    expect(
+      failure(parseProcLimits(`${head("proc-limits.txt", 8)}\nMax open files            10`)),
+    ).toMatchObject({ line: 9 });
     expect(failure(parseFdTargets(""))).toMatchObject({ parser: "fd-targets", line: 1 });
     expect(failure(parseFdTargets(GARBAGE))).toMatchObject({ line: 1 });
     expect(failure(parseFdTargets(`${head("fd-targets.txt", 3)}\n1`))).toMatchObject({ line: 4 });
@@ -77,7 +91,9 @@ describe("every parser fails with a located ParseError, never a throw", () => {
       line: 21,
       expected: expect.stringContaining("Total"),
     });
-    expect(failure(parseClassHistogram(`${head("class-histogram.txt", 5)}\n   4:   12`, histoOpts))).toMatchObject({
+    expect(
+      failure(parseClassHistogram(`${head("class-histogram.txt", 5)}\n   4:   12`, histoOpts)),
+    ).toMatchObject({
       line: 6,
       expected: expect.stringContaining("RANK: INSTANCES BYTES CLASS"),
     });
@@ -87,7 +103,10 @@ describe("every parser fails with a located ParseError, never a throw", () => {
     expect(failure(parseJstack(""))).toMatchObject({ parser: "jstack", line: 1 });
     const attach =
       "16255: Unable to open socket file /tmp/.java_pid16255: target process 16255 doesn't respond within 10500ms";
-    expect(failure(parseJstack(attach))).toMatchObject({ line: 1, excerpt: expect.stringContaining("Unable to open") });
+    expect(failure(parseJstack(attach))).toMatchObject({
+      line: 1,
+      excerpt: expect.stringContaining("Unable to open"),
+    });
     expect(failure(parseJstack(head("jstack.txt", 40)))).toMatchObject({
       line: 41,
       expected: expect.stringContaining("JNI global refs"),
@@ -97,9 +116,17 @@ describe("every parser fails with a located ParseError, never a throw", () => {
   it("jstat: empty, garbage, header only, cut row", () => {
     const o = { sampleIntervalMs: 500 };
     expect(failure(parseJstatGcutil("", o))).toMatchObject({ parser: "jstat-gcutil", line: 1 });
-    expect(failure(parseJstatGcutil("12345 not found", o))).toMatchObject({ line: 1, excerpt: "12345 not found" });
-    expect(failure(parseJstatGcutil(head("jstat-gcutil.txt", 1), o))).toMatchObject({ line: 2, expected: "a sample row" });
-    expect(failure(parseJstatGcutil(`${head("jstat-gcutil.txt", 2)}\n  0.00  56.85  40.00`, o))).toMatchObject({
+    expect(failure(parseJstatGcutil("12345 not found", o))).toMatchObject({
+      line: 1,
+      excerpt: "12345 not found",
+    });
+    expect(failure(parseJstatGcutil(head("jstat-gcutil.txt", 1), o))).toMatchObject({
+      line: 2,
+      expected: "a sample row",
+    });
+    expect(
+      failure(parseJstatGcutil(`${head("jstat-gcutil.txt", 2)}\n  0.00  56.85  40.00`, o)),
+    ).toMatchObject({
       line: 3,
       expected: expect.stringContaining("sample row of 13 numbers"),
     });
@@ -108,7 +135,10 @@ describe("every parser fails with a located ParseError, never a throw", () => {
   it("health: empty, garbage, truncated record", () => {
     expect(failure(parseHealth(""))).toMatchObject({ parser: "health", line: 1, expected: 'a "url=" line' });
     expect(failure(parseHealth(GARBAGE))).toMatchObject({ line: 1 });
-    expect(failure(parseHealth(head("health.txt", 1)))).toMatchObject({ line: 2, expected: 'a "curlExit=" line' });
+    expect(failure(parseHealth(head("health.txt", 1)))).toMatchObject({
+      line: 2,
+      expected: 'a "curlExit=" line',
+    });
   });
 
   it("log scan: empty log is valid; binary is not", () => {
@@ -129,7 +159,9 @@ describe("every parser fails with a located ParseError, never a throw", () => {
       line: 1,
       expected: 'the header "#runbook-probe format=N version=V"',
     });
-    expect(failure(parseProbeOutput("#runbook-probe format=1 version=1\n==> meta ok", { target: "t" }))).toMatchObject({
+    expect(
+      failure(parseProbeOutput("#runbook-probe format=1 version=1\n==> meta ok", { target: "t" })),
+    ).toMatchObject({
       line: 2,
       expected: expect.stringContaining("section header"),
     });
@@ -170,7 +202,9 @@ describe("parseProbeOutput on cut or damaged output keeps what it can", () => {
     if (!r.ok) throw r.error;
     expect(r.value.sockets).toEqual({
       status: "unavailable",
-      reason: expect.stringContaining(`line ${at + 1}: expected established=<whole number> in section sockets`),
+      reason: expect.stringContaining(
+        `line ${at + 1}: expected established=<whole number> in section sockets`,
+      ),
     });
   });
 
@@ -179,6 +213,10 @@ describe("parseProbeOutput on cut or damaged output keeps what it can", () => {
       "#runbook-probe format=1 version=1.0.0\n==> input status=invalid reason=SSM_port must be a TCP port 1-65535 (got 'x')\n",
       { target: "t" },
     );
-    expect(failure(r)).toMatchObject({ line: 2, expected: "valid probe inputs", excerpt: expect.stringContaining("SSM_port") });
+    expect(failure(r)).toMatchObject({
+      line: 2,
+      expected: "valid probe inputs",
+      excerpt: expect.stringContaining("SSM_port"),
+    });
   });
 });

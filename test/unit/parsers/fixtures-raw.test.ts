@@ -1,0 +1,142 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { evidenceFromRawFiles } from "../../../lambdas/core/evidence/from-raw.js";
+import {
+  parseClassHistogram,
+  parseFdTargets,
+  parseHealth,
+  parseJstack,
+  parseJstatGcutil,
+  parseLogScan,
+  parseProcLimits,
+  parseSs,
+  parseSsListen,
+  parseSsSummary,
+} from "../../../lambdas/core/parsers/index.js";
+import { maybeText, RAW, rawScenarios } from "./fixtures.js";
+
+/**
+ * The lab captures (test/fixtures/raw/<scenario>/, scripts/capture-fixtures.ts). Assertions are
+ * relations that hold for any re-capture of the scenario, not exact counts.
+ */
+const scenarios = rawScenarios();
+const histo = { tool: "jcmd", command: "jcmd PID GC.class_histogram", forcedFullGc: true } as const;
+
+describe("lab raw captures", () => {
+  it("are present", () => {
+    expect(scenarios.length).toBeGreaterThan(0);
+  });
+
+  describe.each(scenarios)("%s", (scenario) => {
+    const dir = join(RAW, scenario);
+    const text = (f: string) => maybeText(dir, f);
+
+    it("ss, limits, fds, jstat, health parse", () => {
+      const port = Number((text("meta.json") && JSON.parse(text("meta.json") ?? "{}").port) || 0) || 1;
+      const ss = text("ss-tanoi.txt");
+      if (ss !== undefined) {
+        const r = parseSs(ss, { port, idleThresholdMs: 120_000 });
+        if (!r.ok) throw r.error;
+        expect(r.value.aggregate.established).toBe(r.value.sockets.filter((s) => s.state === "ESTAB").length);
+      }
+      for (const [f, parse] of [
+        ["ss-s.txt", parseSsSummary],
+        ["ss-ltn.txt", parseSsListen],
+        ["proc-limits.txt", parseProcLimits],
+        ["proc-fd.txt", (t: string) => parseFdTargets(t)],
+        ["jstat-gcutil.txt", (t: string) => parseJstatGcutil(t, { sampleIntervalMs: 1000 })],
+        ["health.txt", (t: string) => parseHealth(t)],
+      ] as const) {
+        const t = text(f);
+        if (t === undefined) continue;
+        const r = parse(t);
+        if (!r.ok) throw r.error;
+      }
+      const count = text("proc-fd-count.txt");
+      const fd = text("proc-fd.txt");
+      if (count !== undefined && fd !== undefined) {
+        const r = parseFdTargets(fd);
+        if (!r.ok) throw r.error;
+        expect(r.value.open).toBe(Number(count.trim()));
+      }
+    });
+
+    it("histograms and jstack parse, or are an attach failure located at its line", () => {
+      for (const f of ["jcmd-class-histogram.txt", "jmap-histo-live.txt"]) {
+        const t = text(f);
+        if (t === undefined) continue;
+        const r = parseClassHistogram(t, histo);
+        if (r.ok) expect(r.value.totalInstances).toBeGreaterThan(0);
+        else expect(t).toMatch(/AttachNotSupported|Unable to open socket file/);
+      }
+      const js = text("jstack.txt");
+      if (js !== undefined) {
+        const r = parseJstack(js);
+        if (r.ok) expect(r.value.aggregate.total).toBeGreaterThan(0);
+        else expect(r.error.line).toBe(1);
+      }
+      const log = text("app-log.txt");
+      if (log !== undefined) expect(parseLogScan(log, { path: "app.log" }).ok).toBe(true);
+    });
+
+    it("builds a valid Evidence document", () => {
+      const files: Record<string, string> = {};
+      for (const f of [
+        "ss-tanoi.txt",
+        "ss-s.txt",
+        "ss-ltn.txt",
+        "proc-limits.txt",
+        "proc-fd.txt",
+        "jcmd-class-histogram.txt",
+        "jmap-histo-live.txt",
+        "jstack.txt",
+        "jstat-gcutil.txt",
+        "health.txt",
+        "app-log.txt",
+      ]) {
+        const t = text(f);
+        if (t !== undefined) files[f] = t;
+      }
+      const r = evidenceFromRawFiles(files, {
+        target: "lab",
+        collectedAt: "2026-01-01T00:00:00Z",
+        port: 18090,
+        pid: 1,
+      });
+      if (!r.ok) throw r.error;
+    });
+  });
+});
+
+describe("scenario signatures (when captured)", () => {
+  const has = (s: string) => scenarios.includes(s);
+
+  it.runIf(has("ws-leak-exhausted"))("ws-leak-exhausted: fds at the limit, attach refused", () => {
+    const dir = join(RAW, "ws-leak-exhausted");
+    const limits = parseProcLimits(maybeText(dir, "proc-limits.txt") ?? "");
+    const fds = parseFdTargets(maybeText(dir, "proc-fd.txt") ?? "");
+    if (!limits.ok || !fds.ok) throw new Error("unparsable");
+    expect(fds.value.open).toBe(limits.value.maxOpenFiles.soft);
+    expect(fds.value.byKind.socket / fds.value.open).toBeGreaterThan(0.9);
+    const h = parseClassHistogram(maybeText(dir, "jcmd-class-histogram.txt") ?? "", histo);
+    expect(h.ok).toBe(false);
+  });
+
+  it.runIf(has("ws-leak-partial"))("ws-leak-partial: one WsSession per leaked connection", () => {
+    const dir = join(RAW, "ws-leak-partial");
+    const h = parseClassHistogram(maybeText(dir, "jcmd-class-histogram.txt") ?? "", histo);
+    if (!h.ok) throw h.error;
+    const ws = h.value.watched.find((w) => w.className === "org.apache.tomcat.websocket.WsSession");
+    expect(ws?.instances).toBeGreaterThan(0);
+  });
+
+  it.runIf(has("ws-leak-oom"))("ws-leak-oom: OutOfMemoryError in the log, old gen full", () => {
+    const dir = join(RAW, "ws-leak-oom");
+    const log = parseLogScan(maybeText(dir, "app-log.txt") ?? "", { path: "app.log" });
+    if (!log.ok) throw log.error;
+    expect(log.value.outOfMemoryError).toBeGreaterThan(0);
+    const heap = parseJstatGcutil(maybeText(dir, "jstat-gcutil.txt") ?? "", { sampleIntervalMs: 1000 });
+    if (!heap.ok) throw heap.error;
+    expect(heap.value.oldGenPercent).toBeGreaterThan(90);
+  });
+});

@@ -1,0 +1,197 @@
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
+import { parseProbeOutput, parseSs } from "../../../lambdas/core/parsers/index.js";
+import { runProbe, startChild, stopChild, TINY_TOMCAT } from "./probe-harness.js";
+
+const NODE_PORT = 18102;
+const JVM_PORT = 18103;
+const NO_LISTENER_PORT = 18104;
+
+function evidenceOf(stdout: string): Evidence {
+  const r = parseProbeOutput(stdout, { target: "local" });
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+function reasonOf(s: { status: string; reason?: string }): string {
+  expect(s.status).toBe("unavailable");
+  return s.reason ?? "";
+}
+
+describe("probe input validation", () => {
+  it.each([
+    [{}, "SSM_port must be a TCP port"],
+    [{ port: "abc" }, "SSM_port must be a TCP port"],
+    [{ port: "70000" }, "SSM_port must be a TCP port"],
+    [{ port: "18102", pid: "12a" }, "SSM_pid must be empty or a process id"],
+    [{ port: "18102", healthPath: "/x;rm -rf /" }, "SSM_healthPath must match"],
+    [{ port: "18102", logPath: "relative.log" }, "SSM_logPath must be empty or an absolute path"],
+    [{ port: "18102", rawDir: "/tmp/$(id)" }, "SSM_rawDir must be empty or an absolute path"],
+    [{ port: "18102", timeoutSeconds: "1" }, "SSM_timeoutSeconds must be whole seconds 5-3600"],
+    [{ port: "18102", idleThresholdMs: "-5" }, "SSM_idleThresholdMs must be whole milliseconds"],
+    [{ port: "18102", histogramMode: "full" }, "SSM_histogramMode must be live or all"],
+  ])("rejects %o", (params, message) => {
+    const run = runProbe(params as Record<string, string>);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toMatch(/^#runbook-probe format=1 version=\S+\n==> input status=invalid reason=/);
+    expect(run.stdout).toContain(message);
+    expect(run.stderr).toContain(message);
+    const r = parseProbeOutput(run.stdout, { target: "local" });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatchObject({ line: 2, expected: "valid probe inputs" });
+  });
+});
+
+describe("probe against a non-JVM listener (node http server answering 503)", () => {
+  let server: ChildProcess | undefined;
+  let dir = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "probe-test-"));
+    server = await startChild(
+      "node",
+      [
+        "-e",
+        `require("node:http").createServer((q, s) => { s.statusCode = 503; s.end("down"); })
+           .listen(${NODE_PORT}, "127.0.0.1", () => console.log("READY"));`,
+      ],
+      /READY/,
+    );
+  });
+  afterAll(async () => {
+    await stopChild(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("collects host-level sections and marks JVM sections unavailable with reasons", () => {
+    const log = join(dir, "app.log");
+    writeFileSync(
+      log,
+      `start\njava.io.IOException: Too many open files\n${"x\n".repeat(10)}java.lang.OutOfMemoryError: Java heap space\n`,
+    );
+    const run = runProbe({ port: String(NODE_PORT), logPath: log, healthPath: "/health" });
+    expect(run.status).toBe(0);
+    const ev = evidenceOf(run.stdout);
+    expect(ev.process).toMatchObject({
+      status: "ok",
+      data: { isJava: false, pidSource: "listener", pid: server?.pid },
+    });
+    for (const s of [ev.heap, ev.classHistogram, ev.threads])
+      expect(reasonOf(s)).toMatch(/is not a JVM \(node\)/);
+    expect(reasonOf(ev.tomcat)).toContain("no Tomcat jar");
+    expect(ev.health).toMatchObject({ outcome: "http-error", httpStatus: 503, detail: "HTTP 503" });
+    expect(ev.logs).toEqual({
+      status: "ok",
+      data: {
+        path: log,
+        linesScanned: 13,
+        tooManyOpenFiles: 1,
+        outOfMemoryError: 1,
+        samples: ["java.io.IOException: Too many open files", "java.lang.OutOfMemoryError: Java heap space"],
+      },
+    });
+    expect(ev.listener).toMatchObject({ status: "ok", data: { listening: true } });
+    expect(ev.fds.status).toBe("ok");
+    expect(ev.collector.outputChars).toBe(run.stdout.length);
+  });
+
+  it("no such pid: process sections unavailable, the rest still runs", () => {
+    const run = runProbe({ port: String(NODE_PORT), pid: "3999999" });
+    const ev = evidenceOf(run.stdout);
+    expect(reasonOf(ev.process)).toBe("no target process: no such process: pid 3999999 does not exist");
+    expect(reasonOf(ev.fds)).toContain("no such process");
+    expect(ev.input.pid).toBe(3999999);
+    expect(ev.sockets.status).toBe("ok");
+    expect(ev.health.outcome).toBe("http-error");
+    expect(reasonOf(ev.logs)).toContain("no log path given");
+  });
+
+  it("no listener: process unavailable, health refused", () => {
+    const ev = evidenceOf(runProbe({ port: String(NO_LISTENER_PORT) }).stdout);
+    expect(reasonOf(ev.process)).toContain(`no process listens on port ${NO_LISTENER_PORT}`);
+    expect(ev.listener).toEqual({
+      status: "ok",
+      data: { listening: false, address: null, acceptQueue: null },
+    });
+    expect(ev.health).toMatchObject({ outcome: "refused", httpStatus: null });
+  });
+});
+
+describe("probe against a live JVM (embedded Tomcat 10)", () => {
+  let jvm: ChildProcess | undefined;
+  let clients: ChildProcess | undefined;
+  let dir = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "probe-jvm-"));
+    jvm = await startChild(
+      "java",
+      ["-Xmx128m", "-cp", "/usr/share/java/tomcat10-embed-core.jar", TINY_TOMCAT, String(JVM_PORT)],
+      /READY/,
+      60_000,
+    );
+    clients = await startChild(
+      "node",
+      [
+        "-e",
+        `const net = require("node:net"); const s = [];
+         for (let i = 0; i < 25; i++) { const c = net.connect(${JVM_PORT}, "127.0.0.1"); c.on("error", () => {}); s.push(c); }
+         setTimeout(() => console.log("READY"), 500); setTimeout(() => process.exit(0), 120000);`,
+      ],
+      /READY/,
+    );
+  }, 90_000);
+  afterAll(async () => {
+    await stopChild(clients);
+    await stopChild(jvm);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("collects every section; raw ss output re-parsed in TS matches the host aggregate", () => {
+    const rawDir = join(dir, "raw");
+    const run = runProbe({ port: String(JVM_PORT), rawDir });
+    expect(run.status).toBe(0);
+    const ev = evidenceOf(run.stdout);
+    for (const key of [
+      "host",
+      "process",
+      "listener",
+      "fds",
+      "sockets",
+      "socketSummary",
+      "fileNr",
+      "heap",
+    ] as const)
+      expect(ev[key].status, `${key}: ${JSON.stringify(ev[key])}`).toBe("ok");
+    expect(ev.process).toMatchObject({ status: "ok", data: { isJava: true, pid: jvm?.pid } });
+    expect(ev.tomcat).toEqual({ status: "ok", data: { version: "10.1.60", source: "jar" } });
+    expect(ev.classHistogram).toMatchObject({ status: "ok", data: { tool: "jcmd", forcedFullGc: true } });
+    expect(ev.threads).toMatchObject({
+      status: "ok",
+      data: { requestExecutor: { namePrefix: `http-nio-${JVM_PORT}-exec-` } },
+    });
+    expect(ev.health).toMatchObject({ outcome: "ok", httpStatus: 200 });
+    if (ev.sockets.status !== "ok") throw new Error("sockets");
+    expect(ev.sockets.data.established).toBeGreaterThanOrEqual(25);
+    const ss = parseSs(readFileSync(join(rawDir, "ss-tanoi.txt"), "utf8"), {
+      port: JVM_PORT,
+      idleThresholdMs: ev.sockets.data.idle.thresholdMs,
+    });
+    if (!ss.ok) throw ss.error;
+    expect(ss.value.aggregate).toEqual(ev.sockets.data);
+    expect(ev.collector.timedOut).toEqual([]);
+  });
+
+  it("histogramMode=all uses GC.class_histogram -all and does not force a full GC", () => {
+    const ev = evidenceOf(
+      runProbe({ port: String(JVM_PORT), pid: String(jvm?.pid), histogramMode: "all" }).stdout,
+    );
+    expect(ev.classHistogram).toMatchObject({
+      status: "ok",
+      data: { tool: "jcmd", command: `jcmd ${jvm?.pid} GC.class_histogram -all`, forcedFullGc: false },
+    });
+    expect(ev.process).toMatchObject({ status: "ok", data: { pidSource: "input" } });
+  });
+});

@@ -100,16 +100,20 @@ export function deriveSeverity(record: IncidentRecord): Severity {
   const rootId = record.diagnosis?.rootCause.id ?? null;
   const pick = (id: string, detail: string): Severity => {
     const r = ruleById(id);
-    return { level: r.level, ruleId: r.id, reason: detail ? `${r.rule} ${detail}` : r.rule };
+    return {
+      level: r.level,
+      ruleId: r.id,
+      reason: detail ? `${r.rule.replace(/\.$/, "")} (${detail}).` : r.rule,
+    };
   };
   const listener = before ? dataOf(before.listener) : undefined;
   if (rootId === "process-down" || (listener !== undefined && !listener.listening)) {
-    return pick("process-down", before ? `(health check: ${before.health.outcome})` : "");
+    return pick("process-down", before ? `health check: ${before.health.outcome}` : "");
   }
   if (before && before.health.outcome !== "ok") {
     return pick(
       "api-unreachable",
-      `(health check: ${before.health.outcome} after ${formatCount(before.health.latencyMs)} ms)`,
+      `health check: ${before.health.outcome} after ${formatCount(before.health.latencyMs)} ms`,
     );
   }
   if (!before) {
@@ -548,7 +552,7 @@ function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
   tables.push(
     table(
       "sockets",
-      `Connections on port ${sockets[0]?.d.port ?? withEv[0]?.evidence.input.port ?? "n/a"} by state`,
+      sockets[0] ? `Connections on port ${sockets[0].d.port} by state` : "Connections on the port by state",
       ["Snapshot", ...states, "Total", "Send-Q > 0"],
       sockets.map((s) => ({
         cells: [

@@ -2,6 +2,7 @@
 
 export function formatDuration(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return "n/a";
+  if (ms === 0) return "0 s";
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const totalSeconds = Math.round(ms / 1000);
   const h = Math.floor(totalSeconds / 3600);

@@ -1,4 +1,4 @@
-import { type Document, isNode, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import {
   type RunbookError,
@@ -8,7 +8,7 @@ import {
   RunbookSyntaxError,
 } from "./errors.js";
 import { checkReferences, type Path } from "./references.js";
-import { type Runbook, runbookSchema } from "./schema.js";
+import { FAILURE_CLASS_IDS, type Runbook, runbookSchema } from "./schema.js";
 
 export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
@@ -46,14 +46,25 @@ interface Located {
   excerpt: string | null;
 }
 
-function locate(doc: Document, lc: LineCounter, text: string, path: Path): Located {
+function at(lc: LineCounter, text: string, offset: number): Located {
+  const { line, col } = lc.linePos(offset);
+  return { line, column: col, excerpt: excerptAt(text, line, col) };
+}
+
+/** The position of the node at `path`, or of its nearest existing ancestor; `atKey` points at the key itself. */
+function locate(doc: Document, lc: LineCounter, text: string, path: Path, atKey = false): Located {
+  const last = path[path.length - 1];
+  if (atKey && typeof last === "string") {
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === last);
+      if (pair && isNode(pair.key) && pair.key.range) return at(lc, text, pair.key.range[0]);
+    }
+  }
   for (let len = path.length; len >= 0; len--) {
     const sub = path.slice(0, len);
     const node = sub.length === 0 ? doc.contents : doc.getIn(sub, true);
-    if (isNode(node) && node.range) {
-      const { line, col } = lc.linePos(node.range[0]);
-      return { line, column: col, excerpt: excerptAt(text, line, col) };
-    }
+    if (isNode(node) && node.range) return at(lc, text, node.range[0]);
   }
   return { line: null, column: null, excerpt: null };
 }
@@ -78,6 +89,33 @@ function describe(v: unknown): string {
 interface FlatIssue {
   path: PropertyKey[];
   message: string;
+  /** Locate the key rather than the value (unknown keys). */
+  atKey?: boolean;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j] ?? 0;
+      row[j] = Math.min((row[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** "expected one of a|b|c, got x" — long lists shortened to the closest few. */
+export function expectedOneOf(options: readonly string[], actual: unknown): string {
+  const got = describe(actual);
+  if (options.length <= 10) return `expected one of ${options.join(" | ")}, got ${got}`;
+  const close =
+    typeof actual === "string"
+      ? [...options].sort((x, y) => distance(actual, x) - distance(actual, y)).slice(0, 3)
+      : options.slice(0, 3);
+  return `expected one of ${options.length} names (closest: ${close.join(", ")}), got ${got}`;
 }
 
 type ZodIssue = z.core.$ZodIssue;
@@ -110,12 +148,28 @@ function flatten(issues: readonly ZodIssue[], base: PropertyKey[], data: unknown
       continue;
     }
     let message = issue.message;
-    if (issue.code === "invalid_value" || issue.code === "invalid_format")
+    if (issue.code === "invalid_value") {
+      const options = issue.values.map(String);
+      message =
+        options.length === 1
+          ? `expected ${options[0]}, got ${describe(actual)}`
+          : expectedOneOf(options, actual);
+    } else if (issue.code === "invalid_format") {
       message += `, got ${describe(actual)}`;
-    if (issue.code === "invalid_type" && actual === undefined)
-      message = `missing required key (${issue.message})`;
+    } else if (issue.code === "invalid_type") {
+      message =
+        actual === undefined
+          ? `missing required key (expected ${issue.expected})`
+          : `expected ${issue.expected}, got ${describe(actual)}`;
+    }
     if (issue.code === "unrecognized_keys") {
-      out.push({ path: [...path, issue.keys[0] ?? ""], message });
+      for (const key of issue.keys) {
+        const inLadders = formatPath(path) === "mitigation.ladders";
+        const text = inLadders
+          ? `unknown failure class "${key}": ${expectedOneOf(FAILURE_CLASS_IDS, key)}`
+          : `unknown key "${key}"`;
+        out.push({ path: [...path, key], message: text, atKey: true });
+      }
       continue;
     }
     out.push({ path, message });
@@ -131,16 +185,12 @@ export function parseRunbook(text: string, source: string): Result<Runbook, Runb
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const issues: RunbookIssue[] = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return {
-        path: "",
-        message: e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, ""),
-        line: pos?.line ?? null,
-        column: pos?.col ?? null,
-        excerpt: pos ? excerptAt(text, pos.line, pos.col) : null,
-      };
-    });
+    // The first few errors: later ones are mostly consequences of the first.
+    const issues: RunbookIssue[] = doc.errors.slice(0, 3).map((e) => ({
+      path: "",
+      message: e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, ""),
+      ...at(lc, text, e.pos[0]),
+    }));
     return {
       ok: false,
       error: new RunbookSyntaxError(source, `${source}: not valid YAML`, issues, { cause: doc.errors[0] }),
@@ -153,7 +203,7 @@ export function parseRunbook(text: string, source: string): Result<Runbook, Runb
     const issues = flatten(parsed.error.issues, [], data).map((f) => ({
       path: formatPath(f.path),
       message: f.message,
-      ...locate(doc, lc, text, f.path as Path),
+      ...locate(doc, lc, text, f.path as Path, f.atKey),
     }));
     return {
       ok: false,

@@ -1,0 +1,208 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { FAILURE_CLASS_IDS } from "../../../lambdas/core/diagnosis/schema.js";
+import { actionIdSchema } from "../../../lambdas/core/incident/schema.js";
+import {
+  RunbookError,
+  RunbookReferenceError,
+  RunbookSchemaError,
+  RunbookSyntaxError,
+} from "../../../lambdas/core/runbook/errors.js";
+import { runbookJsonSchemaText } from "../../../lambdas/core/runbook/json-schema.js";
+import { parseRunbook } from "../../../lambdas/core/runbook/load.js";
+import { RUNBOOK_TEXT, shippedRunbook } from "./helpers.js";
+
+const SOURCE = "runbooks/api-unreachable.yaml";
+
+/** The shipped runbook with one edit; fails the test when the edit does not apply. */
+function mutate(from: string, to: string): string {
+  expect(RUNBOOK_TEXT).toContain(from);
+  return RUNBOOK_TEXT.replace(from, to);
+}
+
+function lineOf(text: string, needle: string): number {
+  return text.slice(0, text.indexOf(needle)).split("\n").length;
+}
+
+function failure(text: string) {
+  const r = parseRunbook(text, SOURCE);
+  if (r.ok) throw new Error("expected the runbook to be rejected");
+  return r.error;
+}
+
+describe("the shipped runbook", () => {
+  const rb = shippedRunbook();
+
+  it("parses and keeps the sections the workflow consumes", () => {
+    expect(rb.id).toBe("api-unreachable");
+    expect(rb.probe).toEqual({
+      script: "probes/api-unreachable.sh",
+      timeoutSeconds: 30,
+      idleThresholdMs: 120000,
+      histogramMode: "live",
+    });
+    expect(rb.verify).toEqual({ attempts: 15, intervalSeconds: 2, timeoutSeconds: 60 });
+    expect(rb.mitigation.defaults).toEqual({ mode: "plan", cooldownSeconds: 1800 });
+  });
+
+  it("references only known class ids and action ids", () => {
+    for (const c of rb.classes) expect(FAILURE_CLASS_IDS).toContain(c.id);
+    for (const [classId, ladder] of Object.entries(rb.mitigation.ladders)) {
+      expect(FAILURE_CLASS_IDS).toContain(classId);
+      for (const rung of ladder ?? []) expect(actionIdSchema.options).toContain(rung.action);
+    }
+  });
+
+  it("has a ladder for every failure class, ending in escalate or notify-only", () => {
+    for (const id of FAILURE_CLASS_IDS) {
+      const ladder = rb.mitigation.ladders[id];
+      expect(ladder, id).toBeDefined();
+      expect(["escalate", "notify-only"]).toContain(ladder?.at(-1)?.action);
+    }
+  });
+
+  it("defaults missing rung params to {}", () => {
+    expect(rb.mitigation.ladders.unknown).toEqual([{ action: "notify-only", params: {} }]);
+  });
+});
+
+describe("rejected runbooks name the path, the line and show the input", () => {
+  it("a wrong operator", () => {
+    const from = "{ metric: jvm.wsSessions, op: gte, value: $wsSessionsMin }";
+    const text = mutate(from, "{ metric: jvm.wsSessions, op: greater, value: $wsSessionsMin }");
+    const err = failure(text);
+    expect(err).toBeInstanceOf(RunbookSchemaError);
+    expect(err).toBeInstanceOf(RunbookError);
+    expect(err.name).toBe("RunbookSchemaError");
+    expect(err.cause).toBeDefined();
+    const [issue] = err.issues;
+    expect(issue?.path).toBe("classes[0].variants[0].all[0].op");
+    expect(issue?.line).toBe(lineOf(text, "op: greater"));
+    expect(issue?.message).toMatch(/expected one of eq \| ne \| gt .*got "greater"/);
+    expect(issue?.excerpt).toContain("op: greater");
+    expect(err.message).toContain(`${SOURCE}:${issue?.line}:`);
+  });
+
+  it("an unknown class id", () => {
+    const text = mutate("  - id: file-handle-leak", "  - id: file-leak");
+    const [issue] = failure(text).issues;
+    expect(issue?.path).toBe("classes[1].id");
+    expect(issue?.message).toMatch(/websocket-session-leak.*got "file-leak"/);
+    expect(issue?.line).toBe(lineOf(text, "- id: file-leak"));
+  });
+
+  it("an unknown ladder key and an unknown action", () => {
+    const text = mutate("    file-handle-leak:\n", "    file-leak:\n").replace(
+      "{ action: notify-only }",
+      "{ action: reboot }",
+    );
+    const err = failure(text);
+    const paths = err.issues.map((i) => i.path);
+    expect(paths).toContain("mitigation.ladders.file-leak");
+    expect(paths.some((p) => /^mitigation\.ladders\.[a-z-]+\[0\]\.action$/.test(p))).toBe(true);
+    const key = err.issues.find((i) => i.path === "mitigation.ladders.file-leak");
+    expect(key?.line).toBe(lineOf(text, "    file-leak:"));
+    expect(key?.message).toMatch(/unknown failure class "file-leak"/);
+  });
+
+  it("bad indentation (a YAML syntax error)", () => {
+    const text = mutate("thresholds:\n  fdUsedRatio: 0.9", "thresholds:\n  fdUsedRatio: 0.9\n fdHealthy: 1");
+    const err = failure(text);
+    expect(err).toBeInstanceOf(RunbookSyntaxError);
+    expect(err.name).toBe("RunbookSyntaxError");
+    const [issue] = err.issues;
+    expect(issue?.line).toBe(lineOf(text, " fdHealthy: 1"));
+    expect(issue?.excerpt).toContain("fdHealthy: 1");
+    expect(issue?.message).toMatch(/same column/);
+    expect(err.issues.length).toBeLessThanOrEqual(3);
+  });
+
+  it("a duplicate key", () => {
+    const err = failure(mutate("  timeoutSeconds: 30\n", "  timeoutSeconds: 30\n  timeoutSeconds: 31\n"));
+    expect(err).toBeInstanceOf(RunbookSyntaxError);
+    expect(err.issues[0]?.message).toMatch(/unique/);
+  });
+
+  it("a misspelt key", () => {
+    const text = mutate("    kind: cause\n    priority: 90", "    kind: cause\n    priorty: 90");
+    const err = failure(text);
+    const typo = err.issues.find((i) => i.path === "classes[0].priorty");
+    expect(typo?.message).toBe('unknown key "priorty"');
+    expect(typo?.line).toBe(lineOf(text, "priorty"));
+    expect(err.issues.map((i) => i.path)).toContain("classes[0].priority");
+  });
+
+  it("an unknown metric suggests the closest names", () => {
+    const err = failure(mutate("{ metric: jvm.wsSessions, op: gte", "{ metric: jvm.wsSession, op: gte"));
+    expect(err.issues[0]?.path).toBe("classes[0].variants[0].all[0].metric");
+    expect(err.issues[0]?.message).toMatch(/closest: jvm\.wsSessions/);
+  });
+});
+
+describe("references are checked at load time", () => {
+  it("an unknown $threshold", () => {
+    const text = mutate("value: $wsSessionsMin }", "value: $wsSessionMin }");
+    const err = failure(text);
+    expect(err).toBeInstanceOf(RunbookReferenceError);
+    expect(err.name).toBe("RunbookReferenceError");
+    expect(err.issues[0]?.path).toBe("classes[0].variants[0].all[0].value");
+    expect(err.issues[0]?.message).toMatch(/unknown threshold "\$wsSessionMin"/);
+    expect(err.issues[0]?.line).toBe(lineOf(text, "$wsSessionMin"));
+  });
+
+  it("an unknown threshold inside a between pair", () => {
+    const err = failure(
+      mutate("[$wsPerEstablishedMin, $wsPerEstablishedMax]", "[$wsPerEstablishedMin, $nope]"),
+    );
+    expect(err.issues[0]?.path).toBe("classes[0].variants[0].all[1].value[1]");
+  });
+
+  it("a numeric operator on a boolean metric, and a value of the wrong type", () => {
+    const text = mutate(
+      "{ metric: health.ok, op: eq, value: true }",
+      "{ metric: health.ok, op: gt, value: 1 }",
+    ).replace(
+      "{ metric: listener.listening, op: eq, value: false }",
+      '{ metric: listener.listening, op: eq, value: "no" }',
+    );
+    const msgs = failure(text).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(msgs.some((m) => /\.op: `gt` needs a numeric metric; health\.ok is a boolean/.test(m))).toBe(true);
+    expect(
+      msgs.some((m) => /\.value: expected a boolean for metric listener\.listening, got a string/.test(m)),
+    ).toBe(true);
+  });
+
+  it("between without a pair", () => {
+    const err = failure(mutate("value: [$wsPerEstablishedMin, $wsPerEstablishedMax]", "value: 0.8"));
+    expect(err.issues[0]?.message).toMatch(/\[low, high\]/);
+  });
+
+  it("an unknown {placeholder} in a summary", () => {
+    const err = failure(
+      mutate("{jvm.wsSessions} WsSession objects for", "{jvm.sessions} WsSession objects for"),
+    );
+    expect(err.issues[0]?.path).toBe("classes[0].summary");
+    expect(err.issues[0]?.message).toMatch(/\{jvm\.sessions\}/);
+  });
+
+  it("a missing fallback ladder", () => {
+    const err = failure(mutate("    unknown:\n      - { action: notify-only }\n", ""));
+    expect(err.issues[0]?.path).toBe("mitigation.ladders");
+  });
+});
+
+describe("docs/runbook.schema.json", () => {
+  it("is current (regenerate: npx tsx scripts/gen-runbook-schema.ts)", () => {
+    const committed = readFileSync(new URL("../../../docs/runbook.schema.json", import.meta.url), "utf8");
+    expect(committed).toBe(runbookJsonSchemaText());
+  });
+
+  it("describes the top-level keys and the condition grammar", () => {
+    const schema = JSON.parse(runbookJsonSchemaText());
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(["probe", "thresholds", "classes", "hypotheses", "mitigation", "verify"]),
+    );
+    expect(schema.$defs.Condition).toBeDefined();
+    expect(schema.$defs.Comparison.properties.op.enum).toContain("between");
+  });
+});

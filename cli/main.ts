@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerLabCommand } from "./commands/lab.js";
+import { registerPostmortemCommand } from "./commands/postmortem.js";
 import { CliError } from "./errors.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerLabCommand(program);
+  registerPostmortemCommand(program);
   return program;
 }
 

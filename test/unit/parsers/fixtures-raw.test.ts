@@ -67,7 +67,8 @@ describe("lab raw captures", () => {
         if (t === undefined) continue;
         const r = parseClassHistogram(t, histo);
         if (r.ok) expect(r.value.totalInstances).toBeGreaterThan(0);
-        else expect(t).toMatch(/AttachNotSupported|Unable to open socket file/);
+        // attach refused, or nothing / only "PID:" printed before the tool was cut by its time limit
+        else expect(t).toMatch(/AttachNotSupported|Unable to open socket file|^\d+:\s*$/);
       }
       const js = text("jstack.txt");
       if (js !== undefined) {

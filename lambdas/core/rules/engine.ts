@@ -149,7 +149,7 @@ function safeLines(
   }
 }
 
-/** Metrics the outcome rested on, then the declared cites, without duplicates. */
+/** The declared cites when there are any, else the metrics the outcome rested on. */
 function decisiveCites(witnesses: string[], declared: readonly Cite[] | undefined): Cite[] {
   return declared && declared.length > 0 ? [...declared] : (witnesses as Cite[]);
 }

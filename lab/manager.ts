@@ -176,7 +176,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   ];
   // ulimit -n sets the soft and hard limit; exec keeps the PID, so the JVM's PID is the child's.
   const command = ["bash", "-c", `ulimit -n ${o.fdLimit} && exec java "$@"`, "lab-java", ...javaArgs];
-  const logFd = openSync(logPath, "a");
+  // A fresh log per run (the previous run's log is kept as app.log.1).
+  if (existsSync(logPath)) renameSync(logPath, `${logPath}.1`);
+  const logFd = openSync(logPath, "w");
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(command[0] as string, command.slice(1), {
@@ -397,9 +399,11 @@ export async function labDown(opts: LabPortOptions): Promise<{ stopped: number[]
   const state = readState(o.stateDir, o.port);
   if (!state) return { stopped: [] };
   const stopped: number[] = [];
+  // The JVM first: stopping the holders first would make every held session end in an error
+  // the app logs, burying the incident in the log.
   const targets: Array<{ pid: number; marker: string }> = [
-    ...state.holders.map((h) => ({ pid: h.pid, marker: "holder.ts" })),
     { pid: state.pid, marker: "LabApp" },
+    ...state.holders.map((h) => ({ pid: h.pid, marker: "holder.ts" })),
   ];
   for (const t of targets) {
     // Guard against PID reuse: only stop a process that is still ours.

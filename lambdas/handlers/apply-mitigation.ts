@@ -22,6 +22,9 @@ export const handler = instrument("ApplyMitigation", async (event: unknown) => {
   return await workflowPort().applyMitigation({
     ...input,
     service: env().SERVICE,
-    approval: approval ? { approvedBy: approval.approvedBy, note: approval.note } : null,
+    approval:
+      approval?.approved === true
+        ? { approvedBy: approval.approvedBy ?? "unknown", note: approval.note ?? null }
+        : null,
   });
 });

@@ -34,11 +34,19 @@ const inputSchema = z.object({
     })
     .nullable()
     .default(null),
-  failure: z.object({ error: z.string(), cause: z.string() }).nullable().default(null),
+  /** Step Functions' caught error `{Error, Cause}`, or `{}` when nothing failed. */
+  failure: z
+    .object({ Error: z.string().optional(), Cause: z.string().optional() })
+    .loose()
+    .nullable()
+    .default(null),
 });
 
 /** Postmortem: built from the records alone, rendered to S3; returns its key for the notification. */
 export const handler = instrument("WritePostmortem", async (event: unknown) => {
-  const input = parseInput("WritePostmortem", inputSchema, event);
-  return await workflowPort().writePostmortem(input);
+  const { failure, ...input } = parseInput("WritePostmortem", inputSchema, event);
+  return await workflowPort().writePostmortem({
+    ...input,
+    failure: failure?.Error ? { error: failure.Error, cause: failure.Cause ?? "" } : null,
+  });
 });

@@ -1,0 +1,156 @@
+/**
+ * The SSM document parameters of each runbook command: names, allowed patterns, defaults.
+ * Mirrors the validation each script repeats on the host (runbooks/probes, runbooks/actions).
+ * Every parameter uses `interpolationType: ENV_VAR`: values reach the script as `SSM_<name>` and are
+ * never spliced into script text.
+ */
+export interface ParameterSpec {
+  readonly description: string;
+  readonly allowedPattern: string;
+  readonly default: string;
+}
+
+const PORT: ParameterSpec = {
+  description: "Application TCP port",
+  allowedPattern: "^[0-9]{1,5}$",
+  default: "8080",
+};
+const PID: ParameterSpec = {
+  description: "Process id (empty: the listener of the port)",
+  allowedPattern: "^([1-9][0-9]{0,9})?$",
+  default: "",
+};
+const HEALTH_PATH: ParameterSpec = {
+  description: "Local health path",
+  allowedPattern: "^/[A-Za-z0-9._~/-]{0,200}$",
+  default: "/health",
+};
+const ABS_PATH_OR_EMPTY = "^(/[A-Za-z0-9._/-]{1,300})?$";
+const UINT = (digits: number) => `^[0-9]{1,${digits}}$`;
+
+export interface CommandDocumentSpec {
+  /** Script file under runbooks/. */
+  readonly script: string;
+  /** Step (plugin) name whose output is the command's result. */
+  readonly step: string;
+  readonly description: string;
+  /** aws:runShellScript timeoutSeconds for the step. */
+  readonly executionTimeoutSeconds: number;
+  readonly parameters: Readonly<Record<string, ParameterSpec>>;
+}
+
+export const PROBE_DOCUMENT: CommandDocumentSpec = {
+  script: "probes/api-unreachable.sh",
+  step: "probe",
+  description: "runbook-autopilot probe: read-only evidence collection for an unreachable JVM API",
+  executionTimeoutSeconds: 3600,
+  parameters: {
+    port: PORT,
+    pid: PID,
+    healthPath: HEALTH_PATH,
+    logPath: {
+      description: "Application log to scan (empty: none)",
+      allowedPattern: ABS_PATH_OR_EMPTY,
+      default: "",
+    },
+    rawDir: {
+      description: "Host folder for raw tool outputs (empty: none)",
+      allowedPattern: ABS_PATH_OR_EMPTY,
+      default: "",
+    },
+    timeoutSeconds: { description: "Probe time budget, 5-3600 s", allowedPattern: UINT(4), default: "30" },
+    idleThresholdMs: {
+      description: "Idle socket threshold, ms",
+      allowedPattern: UINT(10),
+      default: "120000",
+    },
+    histogramMode: {
+      description: "Class histogram: live (GC first) or all",
+      allowedPattern: "^(live|all)$",
+      default: "live",
+    },
+  },
+};
+
+export const ACTION_DOCUMENTS: Readonly<Record<string, CommandDocumentSpec>> = {
+  "kill-idle-connections": {
+    script: "actions/kill-idle-connections.sh",
+    step: "kill-idle-connections",
+    description: "runbook-autopilot action: destroy idle ESTABLISHED sockets on the app port (ss -K)",
+    executionTimeoutSeconds: 300,
+    parameters: {
+      port: PORT,
+      minIdleMs: {
+        description: "Only sockets idle at least this long, ms",
+        allowedPattern: UINT(10),
+        default: "120000",
+      },
+      maxConnections: {
+        description: "Refuse above this many candidates",
+        allowedPattern: UINT(7),
+        default: "50000",
+      },
+      dryRun: { description: "true: list only", allowedPattern: "^(true|false)$", default: "false" },
+    },
+  },
+  "restart-service": {
+    script: "actions/restart-service.sh",
+    step: "restart-service",
+    description: "runbook-autopilot action: restart the systemd unit behind the app port and wait for health",
+    executionTimeoutSeconds: 900,
+    parameters: {
+      port: PORT,
+      pid: PID,
+      service: {
+        description: "systemd unit",
+        allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",
+        default: "",
+      },
+      // Free-form start commands are a laptop feature; through SSM only a systemd unit can be restarted.
+      restartCommand: {
+        description: "Not allowed through SSM: must be empty",
+        allowedPattern: "^$",
+        default: "",
+      },
+      graceSeconds: {
+        description: "SIGTERM grace before SIGKILL, s",
+        allowedPattern: UINT(4),
+        default: "20",
+      },
+      startTimeoutSeconds: {
+        description: "Wait for listen + health, s",
+        allowedPattern: UINT(4),
+        default: "90",
+      },
+      healthPath: HEALTH_PATH,
+    },
+  },
+  "check-health": {
+    script: "actions/check-health.sh",
+    step: "check-health",
+    description: "runbook-autopilot action: probe the local health path until 2xx",
+    executionTimeoutSeconds: 600,
+    parameters: {
+      port: PORT,
+      healthPath: HEALTH_PATH,
+      attempts: { description: "Attempts", allowedPattern: UINT(3), default: "15" },
+      intervalSeconds: { description: "Seconds between attempts", allowedPattern: UINT(3), default: "2" },
+      requestTimeoutSeconds: {
+        description: "Per-request time-out, s",
+        allowedPattern: UINT(2),
+        default: "3",
+      },
+    },
+  },
+};
+
+/** Prints the `raw` step: the probe's raw tool outputs from SSM_rawDir, shipped whole to S3. No parameters spliced. */
+export const RAW_STEP_SCRIPT = [
+  "set -u",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not a JS template
+  "dir=${SSM_rawDir:-}",
+  '[[ -z $dir ]] && { echo "raw: no rawDir"; exit 0; }',
+  '[[ $dir =~ ^/[A-Za-z0-9._/-]{1,300}$ ]] || { echo "raw: invalid rawDir" >&2; exit 2; }',
+  '[[ -d $dir ]] || { echo "raw: $dir does not exist"; exit 0; }',
+  'for f in "$dir"/*; do [[ -f $f ]] || continue; echo "===== $f"; cat -- "$f"; echo; done',
+].join("\n");

@@ -1,0 +1,101 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { handlerEntry, LOCK_FILE, REPO_ROOT } from "./paths.js";
+
+/** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __runbookCreateRequire } from 'module'; const require = __runbookCreateRequire(import.meta.url);";
+
+/** The esbuild options every runbook Lambda is bundled with (also used by scripts/bundle-sizes.ts). */
+export const BUNDLE_DEFAULTS = {
+  minify: true,
+  sourceMap: true,
+  target: "node20",
+  format: "esm",
+  mainFields: ["module", "main"],
+  banner: ESM_REQUIRE_BANNER,
+} as const;
+
+export interface RunbookFunctionProps {
+  /** Handler file name under lambdas/handlers, without `.ts` (`resolve-targets`). */
+  readonly handlerName: string;
+  /** Human description shown in the console. */
+  readonly description: string;
+  /** POWERTOOLS_SERVICE_NAME. @default "runbook-autopilot" */
+  readonly serviceName?: string;
+  /** POWERTOOLS_METRICS_NAMESPACE. @default "RunbookAutopilot" */
+  readonly metricsNamespace?: string;
+  /** Extra environment (merged over the Powertools defaults). @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** Retention of the function's own log group. @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
+  /** What happens to the log group on stack deletion. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Lambda runtime. Node.js 20 matches the project's engines and bundle target; note AWS deprecated
+   * nodejs20.x on 2026-04-30 (creation blocked from 2027-02-01): move with the project to 22/24.
+   * @default Runtime.NODEJS_20_X
+   */
+  readonly runtime?: Runtime;
+  /** Dead-letter queue for asynchronous invocations (SNS → Lambda). @default none */
+  readonly deadLetterQueue?: IQueue;
+}
+
+/**
+ * One Lambda of the runbook: NodejsFunction with the project's defaults — local esbuild (never Docker),
+ * minified ESM with source maps and a `require` banner, ARM64, Node.js 20, X-Ray active tracing, its own
+ * log group with retention, and the Powertools environment.
+ */
+export class RunbookFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: RunbookFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, "Logs", {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.function = new NodejsFunction(this, "Function", {
+      entry: handlerEntry(props.handlerName),
+      handler: "handler",
+      description: props.description,
+      runtime: props.runtime ?? Runtime.NODEJS_20_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? "runbook-autopilot",
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "RunbookAutopilot",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+        ...props.environment,
+      },
+      bundling: {
+        minify: BUNDLE_DEFAULTS.minify,
+        sourceMap: BUNDLE_DEFAULTS.sourceMap,
+        target: BUNDLE_DEFAULTS.target,
+        format: OutputFormat.ESM,
+        mainFields: [...BUNDLE_DEFAULTS.mainFields],
+        banner: BUNDLE_DEFAULTS.banner,
+        // The SDK v3 is bundled (pinned by package-lock), not taken from the runtime.
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

@@ -191,7 +191,7 @@ function commandsMd(s: Scenario, meta: Record<string, unknown>, captures: Captur
       ? `- load: ${load.opened}/${load.requested} ${load.kind} opened, ${load.failed} failed, stopped: ${load.stoppedReason}${load.lastError ? ` (last error: ${load.lastError})` : ""}; finished at ${meta.loadedAt}`
       : "- load: none",
     "- every command ran with stdout and stderr into the file (`2>&1`); the exit code is recorded below.",
-    `- files longer than ${MAX_LINES} lines are cut to their first ${MAX_LINES} lines (column \`kept/total lines\`), except ${[...ALWAYS_WHOLE, ...(s.keepWhole ?? [])].join(", ")}.`,
+    `- files longer than ${MAX_LINES} lines are cut to their first ${MAX_LINES} lines (column \`kept/total lines\`), except ${[...new Set([...ALWAYS_WHOLE, ...(s.keepWhole ?? [])])].join(", ")}.`,
     "",
     "| file | command | started at (UTC) | exit | ms | kept/total lines |",
     "| --- | --- | --- | --- | --- | --- |",

@@ -24,6 +24,8 @@ PROBE_FORMAT=1
 PROBE_VERSION=1.0.0
 WATCHED_CLASSES="org.apache.tomcat.websocket.WsSession org.apache.coyote.http11.upgrade.UpgradeProcessorInternal org.apache.tomcat.websocket.server.WsHttpUpgradeHandler java.io.FileInputStream java.io.FileDescriptor sun.nio.ch.SocketChannelImpl org.apache.tomcat.util.net.NioEndpoint\$NioSocketWrapper"
 SECTION_MAX_CHARS=5000
+# The JDK's default attach timeout; shortened when the JVM is at its open-files limit (collect_fds).
+ATTACH_TIMEOUT_MS=10000
 
 echo "#runbook-probe format=${PROBE_FORMAT} version=${PROBE_VERSION}"
 
@@ -224,18 +226,24 @@ proc_ticks() { sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12
 collect_process() {
   need_pid || return 1
   local t1 t2 start up uptime cpu
-  t1=$(proc_ticks "$PID")
+  # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own.
+  local elapsed
+  t1=${CPU_T0_TICKS:-$(proc_ticks "$PID")}
   [[ -n $t1 ]] || {
     REASON="cannot read /proc/$PID/stat"
     return 1
   }
-  sleep 0.5
+  elapsed=$(awk -v a="${CPU_T0_TIME:-0}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+  if [[ -z ${CPU_T0_TICKS:-} ]] || awk -v e="$elapsed" 'BEGIN { exit !(e < 0.3) }'; then
+    sleep 0.5
+    elapsed=$(awk -v a="${CPU_T0_TIME:-0}" -v b="$EPOCHREALTIME" -v e="$elapsed" 'BEGIN { printf "%.3f", (a > 0 ? b - a : 0.5) }')
+  fi
   t2=$(proc_ticks "$PID")
   start=${t1#* }
   up=$(cut -d' ' -f1 /proc/uptime)
   uptime=$(awk -v u="$up" -v s="$start" -v hz="$CLK_TCK" 'BEGIN { v = u - s / hz; if (v < 0) v = 0; printf "%.0f", v }')
   cpu=""
-  [[ -n $t2 ]] && cpu=$(awk -v a="${t1% *}" -v b="${t2% *}" -v hz="$CLK_TCK" 'BEGIN { v = (b - a) / hz / 0.5 * 100; if (v < 0) v = 0; printf "%.1f", v }')
+  [[ -n $t2 ]] && cpu=$(awk -v a="${t1% *}" -v b="${t2% *}" -v hz="$CLK_TCK" -v e="$elapsed" 'BEGIN { v = (b - a) / hz / e * 100; if (v < 0) v = 0; printf "%.1f", v }')
   echo "pid=$PID"
   echo "pidSource=$PID_SOURCE"
   echo "user=$JVM_USER"
@@ -272,6 +280,15 @@ collect_fds() {
        END { printf "open=%d\nkind.socket=%d\nkind.file=%d\nkind.pipe=%d\nkind.anonInode=%d\nkind.other=%d\n", n, s, f, p, a, o
              for (k in files) printf "F %d %s\n", files[k], k }' "$W/fd-targets.txt" >"$W/fd-agg.txt"
   grep -v '^F ' "$W/fd-agg.txt"
+  # At (or within 2 of) the soft limit the JVM cannot open the socket an attach needs: say so, and let
+  # the JDK tools give up after a short attach timeout instead of their default 10 s.
+  local open_n limit_n
+  open_n=$(awk -F= '/^open=/ { print $2 }' "$W/fd-agg.txt")
+  limit_n=$(awk '/^Max open files/ { print $4 }' "$W/proc-limits.txt")
+  if [[ $limit_n =~ ^[0-9]+$ && $open_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
+    ATTACH_TIMEOUT_MS=2000
+    echo "atLimit=true"
+  fi
   grep '^F ' "$W/fd-agg.txt" | sort -k2,2nr -k3,3 | head -n 10 | awk '{ c = $2; sub(/^F [0-9]+ /, ""); printf "topFile=%d %s\n", c, substr($0, 1, 200) }'
   return 0
 }
@@ -363,10 +380,29 @@ collect_heap() {
   head -n 4 "$W/jstat-gcutil.txt" | cut -c1-300 | sed -e 's/^/| /'
 }
 
+# Process CPU ticks and the time at the probe's start, for collect_process's CPU sample.
+mark_cpu() {
+  [[ -n ${PID:-} && -r /proc/$PID/stat ]] || return 0
+  CPU_T0_TICKS=$(proc_ticks "$PID")
+  CPU_T0_TIME=$EPOCHREALTIME
+}
+
+# The health probe runs in the background from the start (it can take its whole 3 s time-out when
+# the service is down), so the other sections are collected meanwhile; collect_health waits for it.
+start_health() {
+  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}"
+  (
+    box 5 curl -sS -o /dev/null -m 3 -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err"
+    echo $? >"$W/curl.rc"
+  ) &
+  HEALTH_BG=$!
+}
+
 collect_health() {
   local url="http://127.0.0.1:${PORT}${HEALTH_PATH}" out rc
-  out=$(box 5 curl -sS -o /dev/null -m 3 -w '%{http_code} %{time_total}' "$url" 2>"$W/curl.err")
-  rc=$?
+  [[ -n ${HEALTH_BG:-} ]] && wait "$HEALTH_BG" 2>/dev/null
+  out=$(cat "$W/curl.out" 2>/dev/null)
+  rc=$(cat "$W/curl.rc" 2>/dev/null || echo 1)
   {
     echo "url=$url"
     echo "curlExit=$rc"
@@ -412,7 +448,7 @@ collect_histogram() {
     tool_name=jcmd
     if [[ $HISTO_MODE == live ]]; then cmd="jcmd $PID GC.class_histogram"; else cmd="jcmd $PID GC.class_histogram -all"; fi
     # shellcheck disable=SC2086
-    box 20 "${RUNAS[@]}" "$jcmd" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/jcmd-histogram.txt" 2>&1
+    box 20 "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/jcmd-histogram.txt" 2>&1
     rc=$?
     if ((rc != 0)) || ! grep -q '^Total ' "$W/jcmd-histogram.txt"; then
       jerr=$(tool_reason jcmd "$rc" "$W/jcmd-histogram.txt")
@@ -467,7 +503,7 @@ collect_threads() {
     REASON="skipped: JVM attach already failed in this probe ($ATTACH_FAILED)"
     return 1
   fi
-  box 15 "${RUNAS[@]}" "$jstack" "$PID" >"$W/jstack.txt" 2>&1
+  box 15 "${RUNAS[@]}" "$jstack" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" >"$W/jstack.txt" 2>&1
   rc=$?
   if ((rc != 0)) || ! grep -q '^"' "$W/jstack.txt"; then
     REASON=$(tool_reason jstack "$rc" "$W/jstack.txt")
@@ -552,19 +588,21 @@ collect_tomcat() {
 # so the heap sample is not polluted by our own GC); attach-based sections last.
 # ---------------------------------------------------------------------------------------------
 section meta collect_meta
+start_health
+mark_cpu
 section host collect_host
-section process collect_process
 section listener collect_listener
 section fds collect_fds
 section sockets collect_sockets
 section socketSummary collect_socket_summary
 section fileNr collect_file_nr
-section health collect_health
 section logs collect_logs
 section heap collect_heap
+section process collect_process
 section tomcat collect_tomcat
 section classHistogram collect_histogram
 section threads collect_threads
+section health collect_health
 
 rm -f "$W/.body" "$W/.err"
 echo "==> end status=ok"

@@ -11,7 +11,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labStatus, labUp, openFdCount, probeHealth } from "../../lab/index.js";
 
 const bin = new URL("../../bin/runbook.js", import.meta.url).pathname;
-const PORTS = { wsLeak: 18081, fileLeak: 18082, slow: 18083, busy: 18084, cli: 18085 } as const;
+const PORTS = {
+  wsLeak: 18081,
+  fileLeak: 18082,
+  slow: 18083,
+  busy: 18084,
+  cli: 18085,
+  cliRoundTrip: 18086,
+} as const;
 
 afterAll(async () => {
   for (const port of Object.values(PORTS)) await labDown({ port });
@@ -108,6 +115,34 @@ describe("lab: bad input gives one clear line and a non-zero exit", () => {
     expect(r.stderr).toMatch(/JDK not found: no java and javac on PATH/);
     expect(labProcessesOn(PORTS.cli)).toEqual([]);
   });
+});
+
+describe("lab: CLI round trip", () => {
+  it("up, load, status, down print concise lines and JSON", () => {
+    const port = String(PORTS.cliRoundTrip);
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, "lab", ...args], { encoding: "utf8", timeout: 90_000 });
+    const up = run("up", "--mode", "healthy", "--port", port, "--fd-limit", "2048", "--json");
+    expect(up.status, up.stderr).toBe(0);
+    const state = JSON.parse(up.stdout) as { pid: number; port: number; mode: string; fdLimit: number };
+    expect(state).toMatchObject({ port: PORTS.cliRoundTrip, mode: "healthy", fdLimit: 2048 });
+    expect(readFileSync(`/proc/${state.pid}/limits`, "utf8")).toMatch(/Max open files\s+2048\s+2048\s+files/);
+
+    const load = run("load", "--port", port, "--requests", "50");
+    expect(load.status, load.stderr).toBe(0);
+    expect(load.stdout).toMatch(/^lab load: 50\/50 requests answered, 0 failed, stopped: completed/);
+
+    const status = run("status", "--port", port);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/^lab running: mode healthy, pid \d+, port \d+/);
+    expect(status.stdout).toMatch(/health 200 in \d+ ms/);
+
+    const down = run("down", "--port", port, "--json");
+    expect(down.status).toBe(0);
+    expect(JSON.parse(down.stdout)).toEqual({ stopped: [state.pid] });
+    expect(isAlive(state.pid)).toBe(false);
+    expect(run("down", "--port", port).stdout).toMatch(/nothing running on port/);
+  }, 90_000);
 });
 
 describe("lab: failure modes, observed from the outside", () => {

@@ -71,25 +71,51 @@ function inlineMarkdownToHtml(text: string): string {
 
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
+type HelperFn = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Handlebars' strict mode checks plain mustaches (`{{title}}`) and intermediate path segments, but not the
+ * last segment of a helper or block parameter (`{{md trigger}}`, `{{#each lessons.lucky}}`): those quietly
+ * become undefined. This wrapper closes the gap: with `trackIds` the helper learns each parameter's path and
+ * throws, in Handlebars' own words, when one is undefined (null is a value: "known to be absent").
+ */
+function strictHelper(name: string, fn: HelperFn): HelperFn {
+  return function (this: unknown, ...args: unknown[]) {
+    const options = args.at(-1) as { ids?: unknown[] } | undefined;
+    args.slice(0, -1).forEach((value, i) => {
+      if (value === undefined) {
+        const id = options?.ids?.[i];
+        throw new Error(
+          `"${typeof id === "string" ? id : `parameter ${i + 1}`}" not defined (in {{${name}}})`,
+        );
+      }
+    });
+    return fn.apply(this, args);
+  };
+}
+
 /** Formatting helpers only: no decisions about content live here. */
 function registerHelpers(hb: typeof Handlebars): void {
-  hb.registerHelper("duration", (ms: unknown) => formatDuration(isNum(ms) ? ms : null));
-  hb.registerHelper("datetime", (iso: unknown) => formatDateTime(typeof iso === "string" ? iso : null));
-  hb.registerHelper("time", (iso: unknown) => formatTime(typeof iso === "string" ? iso : null));
-  hb.registerHelper("count", (v: unknown) => formatCount(isNum(v) ? v : null));
-  hb.registerHelper("bytes", (v: unknown) => (isNum(v) ? formatBytes(v) : "n/a"));
-  hb.registerHelper("percent", (v: unknown) => (isNum(v) ? `${Math.round(v)}%` : "n/a"));
-  hb.registerHelper("cell", (v: unknown) => escapeTableCell(v === null ? "" : String(v)));
-  hb.registerHelper("md", (v: unknown) => escapeMarkdownText(String(v)));
-  hb.registerHelper("code", (v: unknown) => inlineCode(String(v)));
-  hb.registerHelper("fence", (v: unknown) => codeFence(String(v)));
-  hb.registerHelper("upper", (v: unknown) => String(v).toUpperCase());
-  hb.registerHelper("json", (v: unknown) => JSON.stringify(v));
-  hb.registerHelper("join", (list: unknown, sep: unknown) =>
-    Array.isArray(list) ? list.map(String).join(typeof sep === "string" ? sep : ", ") : "",
-  );
-  // HTML output: inline `code` spans become <code>, the rest is escaped. Returns SafeString.
-  hb.registerHelper("inlineHtml", (v: unknown) => new hb.SafeString(inlineMarkdownToHtml(String(v))));
+  const helpers: Record<string, HelperFn> = {
+    duration: (ms) => formatDuration(isNum(ms) ? ms : null),
+    datetime: (iso) => formatDateTime(typeof iso === "string" ? iso : null),
+    time: (iso) => formatTime(typeof iso === "string" ? iso : null),
+    count: (v) => formatCount(isNum(v) ? v : null),
+    bytes: (v) => (isNum(v) ? formatBytes(v) : "n/a"),
+    percent: (v) => (isNum(v) ? `${Math.round(v)}%` : "n/a"),
+    cell: (v) => escapeTableCell(v === null ? "" : String(v)),
+    md: (v) => escapeMarkdownText(String(v)),
+    code: (v) => inlineCode(String(v)),
+    fence: (v) => codeFence(String(v)),
+    json: (v) => JSON.stringify(v),
+    // HTML output: inline `code` spans become <code>, the rest is escaped.
+    inlineHtml: (v) => new hb.SafeString(inlineMarkdownToHtml(String(v))),
+  };
+  for (const [name, fn] of Object.entries(helpers)) hb.registerHelper(name, strictHelper(name, fn));
+  for (const name of ["if", "unless", "each", "with"]) {
+    const builtIn = hb.helpers[name] as HelperFn | undefined;
+    if (builtIn) hb.registerHelper(name, strictHelper(`#${name}`, builtIn));
+  }
 }
 
 function compile(
@@ -100,7 +126,9 @@ function compile(
   model: Postmortem,
 ): string {
   try {
-    return hb.compile(text, { strict: true, noEscape })(model);
+    // `trackIds` is a real Handlebars option (it gives helpers `options.ids`) missing from its typings.
+    const options = { strict: true, noEscape, trackIds: true } as Parameters<typeof hb.compile>[1];
+    return hb.compile(text, options)(model);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new TemplateRenderError(name, message, { cause: error });

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { FAILURE_CLASS_IDS } from "../../../lambdas/core/diagnosis/schema.js";
+import { buildPostmortem, deriveSeverity } from "../../../lambdas/core/postmortem/build-postmortem.js";
+import { FOLLOW_UP_CATALOGUE, tomcatUpgradeAdvice } from "../../../lambdas/core/postmortem/follow-ups.js";
+import { postmortemSchema } from "../../../lambdas/core/postmortem/schema.js";
+import {
+  failedCollectionRecord,
+  heapExhaustionRecord,
+  loadBalancerPathRecord,
+  processDownRecord,
+  websocketSessionLeakRecord,
+} from "../../support/record-factory.js";
+import { fixtureNames, GENERATED_AT, loadFixture } from "./helpers.js";
+
+describe("buildPostmortem", () => {
+  it("builds a valid model from every fixture", () => {
+    for (const name of fixtureNames()) {
+      const model = buildPostmortem(loadFixture(name), { generatedAt: GENERATED_AT });
+      expect(postmortemSchema.safeParse(model).success, name).toBe(true);
+    }
+  });
+
+  it("computes the impact window and time to diagnose, mitigate and recover from the record", () => {
+    const m = buildPostmortem(websocketSessionLeakRecord());
+    expect(m.impact.start).toBe("2025-03-11T02:14:00.000Z"); // alarm
+    expect(m.impact.end).toBe("2025-03-11T02:16:28.000Z"); // verification.after.at
+    expect(m.timeToDiagnoseMs).toBe(48_000); // diagnose ended 02:14:48
+    expect(m.timeToMitigateMs).toBe(80_000); // rung 0 ended 02:15:20
+    expect(m.timeToRecoverMs).toBe(148_000);
+    expect(m.impact.durationMs).toBe(148_000);
+    expect(m.keyTimes.map((k) => [k.id, k.sinceStartMs])).toEqual([
+      ["start", 0],
+      ["diagnosis", 48_000],
+      ["mitigation", 80_000],
+      ["recovery", 148_000],
+    ]);
+  });
+
+  it("leaves recovery times empty when the run did not recover", () => {
+    const m = buildPostmortem(failedCollectionRecord());
+    expect(m.impact.end).toBeNull();
+    expect(m.timeToDiagnoseMs).toBeNull();
+    expect(m.timeToRecoverMs).toBeNull();
+    expect(buildPostmortem(heapExhaustionRecord()).timeToRecoverMs).toBeNull();
+  });
+
+  it.each([
+    ["websocket-session-leak", websocketSessionLeakRecord, "SEV2", "api-unreachable"],
+    ["process-down", processDownRecord, "SEV2", "process-down"],
+    ["failed-collection", failedCollectionRecord, "SEV2", "no-evidence-alarm"],
+    ["load-balancer-path", loadBalancerPathRecord, "SEV3", "load-balancer-path"],
+  ] as const)("derives severity for %s", (_name, build, level, ruleId) => {
+    const s = deriveSeverity(build());
+    expect(s.level).toBe(level);
+    expect(s.ruleId).toBe(ruleId);
+  });
+
+  it("rates a healthy host checked by hand as SEV4", () => {
+    const r = loadBalancerPathRecord();
+    const manual = {
+      ...r,
+      diagnosis: r.diagnosis && {
+        ...r.diagnosis,
+        rootCause: { ...r.diagnosis.rootCause, id: "unknown" as const },
+      },
+      trigger: {
+        kind: "manual" as const,
+        at: r.trigger.at,
+        alarmName: null,
+        alarmReason: null,
+        source: "jdoe",
+      },
+    };
+    expect(deriveSeverity(manual).level).toBe("SEV4");
+  });
+
+  it("picks the WebSocket follow-ups with concrete text, the nginx snippet and version-specific upgrade advice", () => {
+    const m = buildPostmortem(websocketSessionLeakRecord(), { owner: "@api-team" });
+    const ids = m.followUps.map((f) => f.id);
+    expect(ids).toEqual(FOLLOW_UP_CATALOGUE["websocket-session-leak"].followUps.map((f) => f.id));
+    const byId = Object.fromEntries(m.followUps.map((f) => [f.id, f]));
+    expect(byId["websocket-idle-timeout"]?.text).toContain("maxIdleTimeout");
+    expect(byId["websocket-idle-timeout"]?.snippet?.code).toContain("setMaxSessionIdleTimeout");
+    const nginx = byId["idle-timeout-in-front"]?.snippet;
+    expect(nginx?.language).toBe("nginx");
+    expect(nginx?.code).toContain("proxy_read_timeout 300s");
+    expect(nginx?.code).toContain("proxy_set_header Upgrade $http_upgrade");
+    expect(nginx?.code).toContain('proxy_set_header Connection "upgrade"');
+    expect(byId["idle-timeout-in-front"]?.text).toContain("default 60 s");
+    expect(byId["upgrade-tomcat-64848"]?.text).toContain(
+      "Tomcat 9.0.37, which predates the fix: upgrade to 9.0.40",
+    );
+    expect(byId["raise-limitnofile-stopgap"]?.text).toContain("1,024");
+    expect(m.followUps.every((f) => f.owner === "@api-team")).toBe(true);
+  });
+
+  it("fills every placeholder for every class", () => {
+    for (const name of fixtureNames()) {
+      for (const f of buildPostmortem(loadFixture(name)).followUps) {
+        expect(`${f.title} ${f.text}`, `${name}/${f.id}`).not.toMatch(/\{[a-zA-Z]+\}/);
+      }
+    }
+  });
+
+  it("has a catalogue entry with follow-ups for every failure class", () => {
+    for (const id of FAILURE_CLASS_IDS) expect(FOLLOW_UP_CATALOGUE[id].followUps.length).toBeGreaterThan(0);
+  });
+
+  it("names the most-held files in the file-handle-leak follow-ups", () => {
+    const m = buildPostmortem(loadFixture("file-handle-leak"));
+    expect(m.followUps.find((f) => f.id === "try-with-resources")?.text).toContain(
+      "/opt/app/templates/invoice-template.xlsx",
+    );
+  });
+
+  it("gives Tomcat upgrade advice per branch", () => {
+    expect(tomcatUpgradeAdvice("8.5.59")).toContain("upgrade to 8.5.60");
+    expect(tomcatUpgradeAdvice("8.5.60")).toContain("no upgrade needed");
+    expect(tomcatUpgradeAdvice("9.0.40")).toContain("no upgrade needed");
+    expect(tomcatUpgradeAdvice("10.0.0-M9")).toContain("upgrade to 10.0.0-M10");
+    expect(tomcatUpgradeAdvice("10.0.0-M10")).toContain("no upgrade needed");
+    expect(tomcatUpgradeAdvice("10.1.34")).toContain("no upgrade needed");
+    expect(tomcatUpgradeAdvice(null)).toContain("does not say");
+  });
+
+  it("keeps every step and action in the timeline, plus the alarm and the recovery", () => {
+    const r = websocketSessionLeakRecord();
+    const m = buildPostmortem(r);
+    expect(m.timeline.filter((e) => e.kind === "step")).toHaveLength(r.steps.length);
+    expect(m.timeline.filter((e) => e.kind === "action")).toHaveLength(r.actions.length);
+    expect(m.timeline[0]?.kind).toBe("alarm");
+    expect(m.timeline.some((e) => e.kind === "recovery")).toBe(true);
+    const times = m.timeline.map((e) => Date.parse(e.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it("highlights WsSession and UpgradeProcessorInternal and says the histogram was unavailable before", () => {
+    const classes = buildPostmortem(websocketSessionLeakRecord()).evidenceTables.find(
+      (t) => t.id === "classes",
+    );
+    const highlighted = classes?.rows.filter((r) => r.highlight).map((r) => r.cells[1]);
+    expect(highlighted).toEqual([
+      "org.apache.tomcat.websocket.WsSession",
+      "org.apache.coyote.http11.upgrade.UpgradeProcessorInternal",
+    ]);
+    expect(classes?.note).toContain("Not available earlier: before: jcmd 4242 GC.class_histogram failed");
+  });
+
+  it("says what is missing when the run failed mid-way", () => {
+    const m = buildPostmortem(failedCollectionRecord());
+    const what = m.missing.map((x) => x.what);
+    expect(what).toEqual(
+      expect.arrayContaining(["Step collect", "Evidence before mitigation", "Diagnosis", "Verification"]),
+    );
+    expect(m.missing.find((x) => x.what === "Step collect")?.why).toContain("Undeliverable");
+    expect(m.rootCause).toBeNull();
+    expect(m.charts.fdUsage).toBeNull();
+    expect(m.followUps.map((f) => f.id)).toEqual(["fix-collection", "diagnose-by-hand", "fix-step-collect"]);
+  });
+
+  it("is pure: the same record gives the same model", () => {
+    const r = websocketSessionLeakRecord();
+    expect(buildPostmortem(r)).toEqual(buildPostmortem(structuredClone(r)));
+  });
+});

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerDiagnoseCommand } from "./commands/diagnose.js";
 import { registerLabCommand } from "./commands/lab.js";
 import { registerPostmortemCommand } from "./commands/postmortem.js";
+import { registerRunCommand } from "./commands/run.js";
 import { CliError } from "./errors.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .version(pkg.version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerDiagnoseCommand(program);
+  registerRunCommand(program);
   registerLabCommand(program);
   registerPostmortemCommand(program);
   return program;

@@ -33,6 +33,21 @@ export const targetOptionsSchema = z.object({
     .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region like eu-west-1")
     .optional(),
   bucket: z.string().optional(),
+  /** One notion of "idle" for the probe's count and the kill rung: seconds without a byte received. */
+  idleThresholdSeconds: z.coerce
+    .number({ message: "expected a number of seconds" })
+    .int("expected whole seconds")
+    .min(1, "expected at least 1 second")
+    .max(86_400, "expected at most 86400 seconds")
+    .optional(),
+  /** Overrides of named runbook thresholds, `name=value`. */
+  threshold: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9]*=-?\d+(\.\d+)?$/, "expected name=number, e.g. httpKeepAliveMs=20000"),
+    )
+    .default([]),
 });
 
 export const diagnoseOptionsSchema = targetOptionsSchema.extend({
@@ -61,6 +76,7 @@ export const runOptionsSchema = targetOptionsSchema
 export type RunOptionsCli = z.infer<typeof runOptionsSchema>;
 
 const FLAG: Record<string, string> = {
+  idleThresholdSeconds: "--idle-threshold-seconds",
   healthPath: "--health-path",
   logPath: "--log-path",
   restartCommand: "--restart-command",

@@ -177,7 +177,7 @@ export function diagnose(evidence: Evidence, runbook: Runbook): Diagnosis {
     if (ce.status === "holds") {
       const variant = cls.variants.find((v) => v.id === ce.variant);
       const caveats: string[] = [];
-      if (variant?.caveat) caveats.push(variant.caveat);
+      if (variant?.caveat) caveats.push(renderTemplate(variant.caveat, metrics));
       for (const c of cls.caveats ?? []) {
         try {
           if (evaluateCondition(c.when, metrics, runbook.thresholds).truth === "true")

@@ -1,0 +1,67 @@
+import type { Command } from "commander";
+import { formatDiagnosisText } from "../../lambdas/core/diagnosis/format.js";
+import { DiagnoseError, diagnoseTarget } from "../../lambdas/workflows/diagnose.js";
+import { CliError } from "../errors.js";
+import { diagnoseOptionsSchema, parseOptions } from "../options.js";
+import { buildDeps } from "../wiring.js";
+
+export function registerDiagnoseCommand(program: Command): void {
+  program
+    .command("diagnose")
+    .description("Collect evidence on a target and name the root cause. Changes nothing.")
+    .option("--target <target>", "local, or ssm:i-<instance id>", "local")
+    .requiredOption("--port <port>", "the application's TCP port")
+    .option("--pid <pid>", "the JVM's PID (default: the process listening on the port)")
+    .option("--health-path <path>", "health endpoint path", "/health")
+    .option("--log-path <path>", "application log to scan for 'Too many open files' and OutOfMemoryError")
+    .option("--output <format>", "json or text", "text")
+    .option("--runbook <id>", "runbook id (runbooks/<id>.yaml) or path to a runbook YAML", "api-unreachable")
+    .option(
+      "--idle-threshold-seconds <n>",
+      "a socket with no byte received for this long counts as idle (probe) and may be killed (run); default from the runbook",
+    )
+    .option(
+      "--threshold <name=value>",
+      "override a named runbook threshold, e.g. httpKeepAliveMs=20000 (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--region <region>", "AWS region for ssm: targets")
+    .option("--bucket <bucket>", "S3 bucket for full SSM output (ssm: targets)")
+    .action(async (raw: Record<string, unknown>) => {
+      const o = parseOptions(diagnoseOptionsSchema, raw);
+      const deps = await buildDeps({
+        runbook: o.runbook,
+        target: o.target,
+        region: o.region,
+        bucket: o.bucket,
+      });
+      const t = {
+        target: o.target,
+        port: o.port,
+        pid: o.pid ?? null,
+        healthPath: o.healthPath,
+        logPath: o.logPath ?? null,
+        restart: null,
+      };
+      try {
+        const r = await diagnoseTarget(deps, t);
+        if (o.output === "json") {
+          const doc = { ...r.diagnosis, evidence: r.evidence, durationMs: r.durationMs };
+          process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        } else {
+          process.stdout.write(`${formatDiagnosisText(r.diagnosis, r.evidence, r.durationMs)}\n`);
+        }
+      } catch (e) {
+        if (e instanceof DiagnoseError) {
+          const stderr = e.probe.stderr.trim().split("\n").slice(-3).join(" | ");
+          throw new CliError(
+            `diagnose failed on ${o.target}: ${e.message}${stderr ? ` (stderr: ${stderr.slice(0, 300)})` : ""}`,
+            1,
+            { cause: e },
+          );
+        }
+        throw e;
+      }
+    });
+}

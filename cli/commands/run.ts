@@ -1,0 +1,145 @@
+import { createInterface } from "node:readline/promises";
+import type { Command } from "commander";
+import { EXIT_CODES } from "../../lambdas/core/incident/record.js";
+import type { PlannedAction } from "../../lambdas/core/incident/schema.js";
+import { formatPlan } from "../../lambdas/core/mitigation/plan.js";
+import type { Recorder } from "../../lambdas/workflows/recorder.js";
+import { runRunbook } from "../../lambdas/workflows/run-runbook.js";
+import { parseOptions, runOptionsSchema } from "../options.js";
+import { buildDeps, writeRunPostmortem } from "../wiring.js";
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command("run")
+    .description(
+      "Run a runbook end to end: collect, diagnose, save evidence, plan, apply (per mode), verify, record.",
+    )
+    .argument("<runbook>", "runbook id, e.g. api-unreachable")
+    .option("--target <target>", "local, or ssm:i-<instance id>", "local")
+    .requiredOption("--port <port>", "the application's TCP port")
+    .option("--pid <pid>", "the JVM's PID (default: the process listening on the port)")
+    .option("--health-path <path>", "health endpoint path", "/health")
+    .option("--log-path <path>", "application log to scan")
+    .option(
+      "--mode <mode>",
+      "plan (print, change nothing) | approve (ask per rung) | auto; default from the runbook",
+    )
+    .option("--out <dir>", "where incident folders are written", "incidents")
+    .option("--restart-command <cmd>", "command that starts the service again after the runbook stopped it")
+    .option("--service <unit>", "systemd unit to restart")
+    .option("--output <format>", "json or text", "text")
+    .option("--no-postmortem", "do not write postmortem.md/html")
+    .option(
+      "--idle-threshold-seconds <n>",
+      "a socket with no byte received for this long counts as idle (probe) and may be killed (run); default from the runbook",
+    )
+    .option(
+      "--threshold <name=value>",
+      "override a named runbook threshold, e.g. httpKeepAliveMs=20000 (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--region <region>", "AWS region for ssm: targets")
+    .option("--bucket <bucket>", "S3 bucket for full SSM output (ssm: targets)")
+    .action(async (runbookId: string, raw: Record<string, unknown>) => {
+      const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
+      const deps = await buildDeps({
+        runbook: o.runbook,
+        target: o.target,
+        region: o.region,
+        bucket: o.bucket,
+        overrides: o,
+        out: o.out,
+        approve: askOnTerminal,
+      });
+      const mode = o.mode ?? deps.defaultMode;
+      let rec: Recorder | null = null;
+      const onSigint = () => {
+        process.stderr.write("runbook: interrupted (SIGINT); saving the record\n");
+        const done = rec ? rec.interrupt("SIGINT") : Promise.resolve();
+        done.finally(() => process.exit(EXIT_CODES.interrupted));
+      };
+      process.once("SIGINT", onSigint);
+      process.once("SIGTERM", onSigint);
+      const record = await runRunbook(deps, {
+        target: o.target,
+        port: o.port,
+        pid: o.pid ?? null,
+        healthPath: o.healthPath,
+        logPath: o.logPath ?? null,
+        restart:
+          o.service || o.restartCommand
+            ? { service: o.service ?? null, command: o.restartCommand ?? null }
+            : null,
+        mode,
+        trigger: {
+          kind: "manual",
+          at: deps.clock.now().toISOString(),
+          alarmName: null,
+          alarmReason: null,
+          source: `cli:${process.env.USER ?? process.env.LOGNAME ?? "unknown"}`,
+        },
+        onStart: (r) => {
+          rec = r;
+          process.stderr.write(
+            `runbook: incident ${r.record.incidentId} → ${deps.incidentDir(r.record.incidentId)}\n`,
+          );
+        },
+      });
+      process.removeListener("SIGINT", onSigint);
+      process.removeListener("SIGTERM", onSigint);
+      const dir = deps.incidentDir(record.incidentId);
+      let postmortem: string | null = null;
+      if (o.postmortem) {
+        try {
+          postmortem = await writeRunPostmortem(dir);
+        } catch (e) {
+          process.stderr.write(`runbook: postmortem not written: ${(e as Error).message}\n`);
+        }
+      }
+      if (o.output === "json") {
+        process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+      } else {
+        const lines = [
+          `Incident ${record.incidentId}: ${record.status}`,
+          `  ${record.statusReason}`,
+          record.diagnosis
+            ? `  Root cause: ${record.diagnosis.rootCause.id} (${Math.round(record.diagnosis.rootCause.confidence * 100)}%) ${record.diagnosis.rootCause.summary}`
+            : "  Root cause: not diagnosed",
+        ];
+        if (record.plan) lines.push("", formatPlan(record.plan));
+        if (record.actions.length) {
+          lines.push("", "Actions:");
+          for (const a of record.actions)
+            lines.push(`  ${a.rung + 1}. ${a.action}: ${a.status} (${a.reason})`);
+        }
+        if (record.verification?.before && record.verification.after) {
+          const b = record.verification.before;
+          const a = record.verification.after;
+          lines.push(
+            "",
+            `Before → after: fds ${b.openFds}/${b.fdLimit} → ${a.openFds}/${a.fdLimit}, ESTABLISHED ${b.established} → ${a.established}, WsSession ${b.wsSessions ?? "n/a"} → ${a.wsSessions ?? "n/a"}, PID ${b.pid} → ${a.pid}, health ${b.healthOutcome} → ${a.healthOutcome}`,
+          );
+        }
+        lines.push("", `Record: ${dir}/incident.json`);
+        if (postmortem) lines.push(`Postmortem: ${postmortem}`);
+        process.stdout.write(`${lines.join("\n")}\n`);
+      }
+      process.exitCode = EXIT_CODES[record.status];
+    });
+}
+
+/** Mode approve on a terminal: one yes/no per destructive rung. Without a terminal, nothing is approved. */
+async function askOnTerminal(a: PlannedAction): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    process.stderr.write(`runbook: approval needed for ${a.action} but there is no terminal: declined\n`);
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`Apply rung ${a.rung + 1}, ${a.action}?\n  ${a.description}\n[y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,177 @@
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FolderArtifactStore } from "../lambdas/adapters/local/artifact-store.js";
+import { SystemClock } from "../lambdas/adapters/local/clock.js";
+import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js";
+import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
+import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
+import { parseProbeOutput } from "../lambdas/core/parsers/probe-output.js";
+import { diagnose } from "../lambdas/core/rules/engine.js";
+import { parseRunbook } from "../lambdas/core/runbook/load.js";
+import type { Runbook } from "../lambdas/core/runbook/schema.js";
+import type { CommandRunner } from "../lambdas/ports/index.js";
+import type { RunbookView, Scripts, WorkflowDeps } from "../lambdas/workflows/deps.js";
+import { CliError } from "./errors.js";
+
+/** The CLI's composition root: the one place that picks adapters for a target. */
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks");
+
+export interface WiringOptions {
+  readonly runbook: string;
+  readonly target: string;
+  readonly region?: string | undefined;
+  readonly bucket?: string | undefined;
+  readonly out?: string;
+  readonly approve?: (a: PlannedAction) => Promise<boolean>;
+  readonly overrides?: RunbookOverrides;
+}
+
+export interface RunbookOverrides {
+  readonly idleThresholdSeconds?: number | undefined;
+  readonly threshold?: readonly string[];
+}
+
+/**
+ * Operator overrides on a loaded runbook: `--threshold name=value` (only names the runbook defines)
+ * and `--idle-threshold-seconds`, which sets both the probe's idle count and the kill rung's minimum.
+ */
+export function applyOverrides(doc: Runbook, o: RunbookOverrides | undefined): Runbook {
+  if (!o) return doc;
+  const thresholds = { ...doc.thresholds };
+  for (const pair of o.threshold ?? []) {
+    const [name, value] = pair.split("=") as [string, string];
+    if (!(name in thresholds)) {
+      throw new CliError(
+        `--threshold ${pair}: the runbook has no threshold '${name}' (it has: ${Object.keys(thresholds).join(", ")})`,
+        2,
+      );
+    }
+    thresholds[name] = Number(value);
+  }
+  const idle = o.idleThresholdSeconds;
+  if (idle === undefined) return { ...doc, thresholds };
+  const ladders = Object.fromEntries(
+    Object.entries(doc.mitigation.ladders).map(([cls, rungs]) => [
+      cls,
+      rungs?.map((r) =>
+        r.action === "kill-idle-connections" ? { ...r, params: { ...r.params, minIdleSeconds: idle } } : r,
+      ),
+    ]),
+  );
+  return {
+    ...doc,
+    thresholds,
+    probe: { ...doc.probe, idleThresholdMs: idle * 1000 },
+    mitigation: { ...doc.mitigation, ladders },
+  };
+}
+
+export interface CliDeps extends WorkflowDeps {
+  readonly defaultMode: IncidentRecord["mode"];
+  readonly incidentDir: (incidentId: string) => string;
+  readonly runbookDoc: Runbook;
+}
+
+export async function loadRunbook(idOrPath: string): Promise<Runbook> {
+  const path =
+    idOrPath.endsWith(".yaml") || idOrPath.endsWith(".yml")
+      ? resolve(idOrPath)
+      : join(RUNBOOKS_DIR, `${idOrPath}.yaml`);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new CliError(`no runbook '${idOrPath}': ${path} not found`, 2);
+  }
+  const parsed = parseRunbook(text, path);
+  if (!parsed.ok) throw new CliError(`runbook ${path} is invalid: ${parsed.error.message}`, 2);
+  return parsed.value;
+}
+
+export function runbookView(doc: Runbook): RunbookView {
+  return {
+    id: doc.id,
+    probe: doc.probe,
+    ladders: doc.mitigation.ladders,
+    cooldownSeconds: doc.mitigation.defaults.cooldownSeconds,
+    verify: { attempts: doc.verify.attempts, intervalSeconds: doc.verify.intervalSeconds },
+    diagnose: (evidence) => diagnose(evidence, doc),
+  };
+}
+
+export async function loadScripts(doc: Runbook): Promise<Scripts> {
+  const read = (rel: string) => readFile(join(RUNBOOKS_DIR, rel), "utf8");
+  return {
+    probe: await read(doc.probe.script),
+    actions: {
+      "kill-idle-connections": await read("actions/kill-idle-connections.sh"),
+      "restart-service": await read("actions/restart-service.sh"),
+      "check-health": await read("actions/check-health.sh"),
+    },
+  };
+}
+
+export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
+  const doc = applyOverrides(await loadRunbook(o.runbook), o.overrides);
+  const scripts = await loadScripts(doc);
+  const clock = new SystemClock();
+  const out = resolve(o.out ?? "incidents");
+  const incidents = new FileIncidentStore(out);
+  const local = o.target === "local";
+  const runner: CommandRunner = local ? new LocalCommandRunner() : await ssmRunner(o, clock);
+  return {
+    runner,
+    artifacts: new FolderArtifactStore(out),
+    incidents,
+    clock,
+    runbook: runbookView(doc),
+    runbookDoc: doc,
+    scripts,
+    defaultMode: doc.mitigation.defaults.mode,
+    incidentDir: (id) => incidents.incidentDir(id),
+    log: {
+      info: (m, f) => process.stderr.write(`runbook: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
+      warn: (m, f) => process.stderr.write(`runbook: warning: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
+    },
+    parseEvidence: (stdout, meta) => {
+      const r = parseProbeOutput(stdout, meta);
+      return r.ok ? { ok: true, value: r.value } : { ok: false, message: r.error.message };
+    },
+    // Locally the host is this machine: raw tool outputs land in the incident folder itself.
+    rawDirFor: (id, phase) =>
+      local ? join(incidents.incidentDir(id), "raw", phase) : `/var/tmp/runbook-autopilot/${id}/${phase}`,
+    approve: o.approve ?? (async () => false),
+    notify: async (subject, message) => {
+      process.stderr.write(`runbook: NOTIFY ${subject}: ${message}\n`);
+      return ["stderr"];
+    },
+  };
+}
+
+async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
+  const { SSMClient } = await import("@aws-sdk/client-ssm");
+  const { SsmCommandRunner } = await import("../lambdas/adapters/aws/ssm-command-runner.js");
+  const prefix = process.env.RUNBOOK_SSM_DOCUMENT_PREFIX ?? "RunbookAutopilot";
+  const doc = (name: string) => ({ documentName: `${prefix}-${name}`, step: name });
+  return new SsmCommandRunner({
+    client: new SSMClient(o.region ? { region: o.region } : {}),
+    clock,
+    documents: {
+      probe: doc("probe"),
+      "kill-idle-connections": doc("kill-idle-connections"),
+      "restart-service": doc("restart-service"),
+      "check-health": doc("check-health"),
+    },
+    outputBucket: o.bucket ?? null,
+  });
+}
+
+export async function writeRunPostmortem(incidentDir: string): Promise<string> {
+  // Loaded on demand: `diagnose` never pays for Handlebars and the templates.
+  const { writePostmortem } = await import("../lambdas/workflows/postmortem.js");
+  const r = await writePostmortem(isAbsolute(incidentDir) ? incidentDir : resolve(incidentDir));
+  return r.markdownPath;
+}

@@ -49,10 +49,6 @@ export function acknowledgeRunbookNagFindings(runbook: ApiUnreachableRunbook): v
     "The project targets Node.js 20 (package.json engines, bundles built for node20); the runtime moves with the project.",
   );
   ack(
-    "CloudFormation-Validate::W2531",
-    "nodejs20.x is deprecated by AWS since 2026-04-30 but still deployable until 2027-02-01; the project targets Node 20 (engines) and the runtime is a RunbookFunction prop. Tracked as a follow-up.",
-  );
-  ack(
     "AwsSolutions-SQS3",
     "These queues are dead-letter queues themselves (EventBridge target, SNS subscription, async Lambda); a DLQ of a DLQ adds nothing.",
   );

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -97,5 +97,12 @@ export class RunbookFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+    if (this.function.runtime === Runtime.NODEJS_20_X) {
+      Validations.of(this.function).acknowledge({
+        id: "CloudFormation-Validate::W2531",
+        reason:
+          "nodejs20.x: deprecated by AWS on 2026-04-30, deployable until 2027-02-01; the project targets Node 20 (engines). Override with the `runtime` prop.",
+      });
+    }
   }
 }

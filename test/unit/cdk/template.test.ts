@@ -1,0 +1,288 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import validateAsl from "asl-validator";
+import { App } from "aws-cdk-lib";
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ACTION_DOCUMENTS, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
+import { RUNBOOKS_DIR } from "../../../lib/paths.js";
+import { RunbookStack } from "../../../lib/runbook-stack.js";
+import { synthRunbook } from "./synth.js";
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+/** Resolves the state machine's Fn::Join DefinitionString into JSON with placeholder ARNs. */
+export function resolveDefinition(template: Template): Record<string, unknown> {
+  const sm = Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0] as {
+    Properties: { DefinitionString: unknown };
+  };
+  const render = (part: unknown): string => {
+    if (typeof part === "string") return part;
+    const o = part as Record<string, unknown>;
+    if (o["Fn::GetAtt"]) {
+      const [id] = o["Fn::GetAtt"] as [string, string];
+      return `arn:aws:lambda:eu-west-1:123456789012:function:${id}`;
+    }
+    if (o.Ref === "AWS::Partition") return "aws";
+    if (o.Ref === "AWS::Region") return "eu-west-1";
+    if (o.Ref === "AWS::AccountId") return "123456789012";
+    if (o.Ref) return `arn:aws:sns:eu-west-1:123456789012:${String(o.Ref)}`;
+    if (o["Fn::Join"]) {
+      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
+      return parts.map(render).join(sep);
+    }
+    throw new Error(`unexpected intrinsic ${JSON.stringify(part)}`);
+  };
+  return JSON.parse(render(sm.Properties.DefinitionString)) as Record<string, unknown>;
+}
+
+describe("runbook stack template", () => {
+  let template: Template;
+  let resources: Resources;
+  beforeAll(() => {
+    template = synthRunbook().template;
+    resources = template.toJSON().Resources as Resources;
+  });
+  const ofType = (type: string) => Object.values(resources).filter((r) => r.Type === type);
+
+  it("triggers on CloudWatch alarms entering ALARM, by name prefix, into the state machine with a DLQ", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: {
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        detail: { state: { value: ["ALARM"] }, alarmName: [{ prefix: "runbook-autopilot-" }] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp("StateMachine") },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("EventsDlq"), "Arn"] } },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+        }),
+      ],
+    });
+  });
+
+  it("accepts several prefixes", () => {
+    const t = synthRunbook({ runbook: { alarmNamePrefixes: ["api-", "jvm-"] } }).template;
+    t.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectLike({
+        detail: Match.objectLike({ alarmName: [{ prefix: "api-" }, { prefix: "jvm-" }] }),
+      }),
+    });
+  });
+
+  it("runs a Standard state machine with ALL logging and X-Ray tracing", () => {
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineType: "STANDARD",
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: true }),
+    });
+  });
+
+  it("builds every Lambda for ARM64 / Node.js 20 with active tracing, Powertools env and its own log group", () => {
+    const fns = ofType("AWS::Lambda::Function");
+    expect(fns).toHaveLength(11);
+    for (const f of fns) {
+      expect(f.Properties).toMatchObject({
+        Architectures: ["arm64"],
+        Runtime: "nodejs20.x",
+        TracingConfig: { Mode: "Active" },
+        Environment: { Variables: expect.objectContaining({ POWERTOOLS_SERVICE_NAME: "runbook-autopilot" }) },
+        LoggingConfig: { LogGroup: expect.anything() },
+      });
+    }
+    template.resourceCountIs("AWS::Logs::LogGroup", 12);
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+  });
+
+  it("stores artifacts in an encrypted, private, versioned bucket with SSL-only access, expiry and access logs", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: "Enabled" },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 400, Status: "Enabled" })]),
+      },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: "artifacts/" }),
+    });
+    const policies = ofType("AWS::S3::BucketPolicy");
+    expect(policies.length).toBe(2);
+    for (const p of policies) {
+      expect(JSON.stringify(p.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it("keeps incidents in an on-demand table with PITR, encryption and TTL", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    });
+  });
+
+  it("encrypts SNS topics with a rotating KMS key and refuses plain HTTP", () => {
+    const topics = ofType("AWS::SNS::Topic");
+    expect(topics).toHaveLength(2);
+    for (const t of topics) expect(t.Properties.KmsMasterKeyId).toBeDefined();
+    template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+    for (const p of ofType("AWS::SNS::TopicPolicy")) {
+      expect(JSON.stringify(p.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it("subscribes the SNS ingest function with DLQs on the subscription and the async invocation", () => {
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "lambda",
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp("SubscriptionDlq"), "Arn"] },
+      },
+    });
+    const ingest = Object.values(resources).find(
+      (r) =>
+        r.Type === "AWS::Lambda::Function" &&
+        (r.Properties.Environment as { Variables: Record<string, unknown> }).Variables.STATE_MACHINE_ARN,
+    );
+    expect(ingest?.Properties.DeadLetterConfig).toBeDefined();
+    for (const q of ofType("AWS::SQS::Queue")) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it("scopes ssm:SendCommand to the project's documents and to instances with the opt-in tag", () => {
+    const statements = ofType("AWS::IAM::Policy").flatMap(
+      (p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+    );
+    const send = statements.filter((s) => [s.Action].flat().includes("ssm:SendCommand"));
+    expect(send.length).toBeGreaterThan(0);
+    for (const s of send) {
+      const resources = JSON.stringify(s.Resource);
+      expect(resources).not.toBe('"*"');
+      if (resources.includes(":instance/")) {
+        expect(s.Condition).toEqual({
+          StringEquals: { "ssm:resourceTag/runbook-autopilot:enabled": "true" },
+        });
+      } else {
+        expect(resources).toContain(":document/");
+        expect((s.Resource as unknown[]).length).toBe(4);
+      }
+    }
+    expect(send.some((s) => JSON.stringify(s.Resource).includes(":instance/"))).toBe(true);
+    // nothing gets s3:* / dynamodb:* / ssm:*
+    for (const s of statements) expect([s.Action].flat().join(",")).not.toMatch(/(s3|dynamodb|ssm|sns):\*/);
+  });
+
+  it("offers a managed policy for the instance profile: PutObject under ssm/ only", () => {
+    template.hasResourceProperties("AWS::IAM::ManagedPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: "s3:PutObject",
+            Resource: {
+              "Fn::Join": ["", [{ "Fn::GetAtt": [Match.stringLikeRegexp("Artifacts"), "Arn"] }, "/ssm/*"]],
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("generates schemaVersion 2.2 Command documents: every parameter allowedPattern + ENV_VAR, script text verbatim", () => {
+    const docs = ofType("AWS::SSM::Document");
+    expect(docs).toHaveLength(1 + Object.keys(ACTION_DOCUMENTS).length);
+    for (const d of docs) {
+      const content = d.Properties.Content as {
+        schemaVersion: string;
+        parameters: Record<string, { allowedPattern: string; interpolationType: string; default: string }>;
+        mainSteps: { action: string; name: string; inputs: { runCommand: string[] } }[];
+      };
+      expect(d.Properties.DocumentType).toBe("Command");
+      expect(content.schemaVersion).toBe("2.2");
+      for (const [name, p] of Object.entries(content.parameters)) {
+        expect(p.interpolationType, name).toBe("ENV_VAR");
+        expect(new RegExp(p.allowedPattern).test(p.default), `${name} default matches its pattern`).toBe(
+          true,
+        );
+      }
+      for (const step of content.mainSteps) {
+        expect(step.action).toBe("aws:runShellScript");
+        expect(step.inputs.runCommand.join("\n")).not.toContain("{{");
+      }
+    }
+    const probe = docs.find((d) => JSON.stringify(d.Properties.Content).includes('"name":"raw"'));
+    const content = probe?.Properties.Content as {
+      parameters: object;
+      mainSteps: { name: string; inputs: { runCommand: string[] } }[];
+    };
+    expect(Object.keys(content.parameters).sort()).toEqual(Object.keys(PROBE_DOCUMENT.parameters).sort());
+    expect(content.mainSteps.map((s) => s.name)).toEqual(["probe", "raw"]);
+    expect(content.mainSteps[0]?.inputs.runCommand.join("\n")).toBe(
+      readFileSync(join(RUNBOOKS_DIR, PROBE_DOCUMENT.script), "utf8"),
+    );
+  });
+
+  it("fails synth with a clear message when an action script is missing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "runbooks-"));
+    mkdirSync(join(dir, "probes"));
+    copyFileSync(join(RUNBOOKS_DIR, PROBE_DOCUMENT.script), join(dir, PROBE_DOCUMENT.script));
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    expect(() => new RunbookStack(app, "Missing", { runbook: { runbooksDir: dir } })).toThrow(
+      /runbook script for "kill-idle-connections" not found/,
+    );
+  });
+
+  it("exports the operator-facing outputs", () => {
+    const outputs = Object.keys(template.toJSON().Outputs as object);
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        "StateMachineArn",
+        "ArtifactBucketName",
+        "IncidentTableName",
+        "NotificationTopicArn",
+        "AlarmTopicArn",
+        "ProbeDocumentName",
+        "InstancePolicyArn",
+        "EventsDeadLetterQueueUrl",
+      ]),
+    );
+  });
+
+  it("uses existing bucket/table/topic when given, without creating new ones", async () => {
+    const { Stack } = await import("aws-cdk-lib");
+    const { Bucket } = await import("aws-cdk-lib/aws-s3");
+    const { Table } = await import("aws-cdk-lib/aws-dynamodb");
+    const { Topic } = await import("aws-cdk-lib/aws-sns");
+    const { ApiUnreachableRunbook } = await import("../../../lib/api-unreachable-runbook.js");
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "Existing");
+    new ApiUnreachableRunbook(stack, "Runbook", {
+      artifactBucket: Bucket.fromBucketName(stack, "B", "my-bucket"),
+      incidentTable: Table.fromTableName(stack, "T", "my-table"),
+      notificationTopic: Topic.fromTopicArn(stack, "N", "arn:aws:sns:eu-west-1:123456789012:ops"),
+      createAlarmTopic: false,
+    });
+    const { Template } = await import("aws-cdk-lib/assertions");
+    const t = Template.fromStack(stack);
+    t.resourceCountIs("AWS::S3::Bucket", 0);
+    t.resourceCountIs("AWS::DynamoDB::Table", 0);
+    t.resourceCountIs("AWS::SNS::Topic", 0);
+  });
+
+  it("passes asl-validator once the definition is resolved", () => {
+    const definition = resolveDefinition(template);
+    const result = validateAsl(definition, { checkPaths: true, checkArn: true });
+    expect(result.errorsText("\n")).toBe("");
+    expect(result.isValid).toBe(true);
+    const states = definition.States as Record<string, { Type: string; MaxConcurrency?: number }>;
+    expect(states.CollectAndDiagnose?.MaxConcurrency).toBe(5);
+    expect(states.MitigateEach?.Type).toBe("Map");
+    expect(JSON.stringify(definition)).toContain("sns:publish.waitForTaskToken");
+  });
+});

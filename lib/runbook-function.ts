@@ -18,6 +18,11 @@ export const BUNDLE_DEFAULTS = {
   format: "esm",
   mainFields: ["module", "main"],
   banner: ESM_REQUIRE_BANNER,
+  /**
+   * The AWS SDK v3 comes from the Lambda runtime (nodejs20.x ships it): bundling it puts EC2's client
+   * alone at ~550 KB and every handler over 1 MB. `bundleAwsSdk: true` pins the locked version instead.
+   */
+  externalModules: ["@aws-sdk/*"],
 } as const;
 
 export interface RunbookFunctionProps {
@@ -39,6 +44,11 @@ export interface RunbookFunctionProps {
   readonly logRetention?: RetentionDays;
   /** What happens to the log group on stack deletion. @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Bundle the AWS SDK v3 (the package-lock version) instead of using the runtime's copy.
+   * @default false
+   */
+  readonly bundleAwsSdk?: boolean;
   /**
    * Lambda runtime. Node.js 20 matches the project's engines and bundle target; note AWS deprecated
    * nodejs20.x on 2026-04-30 (creation blocked from 2027-02-01): move with the project to 22/24.
@@ -92,8 +102,7 @@ export class RunbookFunction extends Construct {
         format: OutputFormat.ESM,
         mainFields: [...BUNDLE_DEFAULTS.mainFields],
         banner: BUNDLE_DEFAULTS.banner,
-        // The SDK v3 is bundled (pinned by package-lock), not taken from the runtime.
-        externalModules: [],
+        externalModules: props.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],
         forceDockerBundling: false,
       },
     });

@@ -1,0 +1,38 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../../../lib/paths.js";
+
+describe("npx cdk synth", () => {
+  it("synthesizes offline from cdk.json, bundling every Lambda with local esbuild, nag plugin on", () => {
+    const out = mkdtempSync(join(tmpdir(), "runbook-cdk-out-"));
+    try {
+      const r = spawnSync(
+        "npx",
+        ["cdk", "synth", "--quiet", "--no-notices", "-o", out, "-c", "runbook:nag=true"],
+        {
+          cwd: REPO_ROOT,
+          encoding: "utf8",
+          timeout: 170_000,
+          env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", AWS_EC2_METADATA_DISABLED: "true" },
+        },
+      );
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const template = JSON.parse(readFileSync(join(out, "RunbookAutopilot.template.json"), "utf8")) as {
+        Resources: Record<string, { Type: string }>;
+      };
+      expect(
+        Object.values(template.Resources).filter((x) => x.Type === "AWS::Lambda::Function"),
+      ).toHaveLength(11);
+      const bundles = readdirSync(out)
+        .filter((d) => d.startsWith("asset.") && existsSync(join(out, d, "index.mjs")))
+        .map((d) => statSync(join(out, d, "index.mjs")).size);
+      expect(bundles.length).toBeGreaterThanOrEqual(1);
+      for (const size of bundles) expect(size).toBeLessThan(1_000_000);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

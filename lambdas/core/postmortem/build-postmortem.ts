@@ -376,7 +376,7 @@ function resolutionOf(record: IncidentRecord, timeToRecoverMs: number | null): s
       return `The mitigation was declined; nothing was changed on the host. ${record.statusReason}`;
     default: {
       const esc = record.escalation
-        ? ` Escalated (${record.escalation.reason}) to ${record.escalation.notified.join(", ") || "nobody"}.`
+        ? ` Escalated (${record.escalation.reason.replace(/\.$/, "")}) to ${record.escalation.notified.join(", ") || "nobody"}.`
         : "";
       return `Not resolved by the run (${STATUS_LABELS[record.status].toLowerCase()}): ${record.statusReason}${esc}`;
     }
@@ -805,12 +805,16 @@ function followUpsOf(record: IncidentRecord, classId: FailureClassId | null, own
       snippet: null,
     });
   }
-  return templates.map((t) => ({
-    ...t,
-    title: fillPlaceholders(t.title, facts),
-    text: fillPlaceholders(t.text, facts),
-    owner,
-  }));
+  const rank = { P1: 0, P2: 1, P3: 2 } as const;
+  // Stable sort: P1 first, catalogue order within a priority.
+  return [...templates]
+    .sort((a, b) => rank[a.priority] - rank[b.priority])
+    .map((t) => ({
+      ...t,
+      title: fillPlaceholders(t.title, facts),
+      text: fillPlaceholders(t.text, facts),
+      owner,
+    }));
 }
 
 function lessonsOf(
@@ -951,7 +955,10 @@ function missingOf(record: IncidentRecord): Postmortem["missing"] {
     }
   }
   if (!record.diagnosis) {
-    missing.push({ what: "Diagnosis", why: `the run ended before diagnosing (${record.statusReason})` });
+    missing.push({
+      what: "Diagnosis",
+      why: `the run ended before diagnosing (${record.statusReason.replace(/\.$/, "")})`,
+    });
   }
   if (!record.verification && failedRun) {
     missing.push({ what: "Verification", why: "recovery was never verified" });
@@ -1057,7 +1064,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     otherFindings: (record.diagnosis?.findings ?? []).filter((f) => f.id !== classId).map(findingView),
     trigger: classId
       ? FOLLOW_UP_CATALOGUE[classId].trigger
-      : `Not established: the run ended before diagnosing (${record.statusReason}).`,
+      : `Not established: the run ended before diagnosing (${record.statusReason.replace(/\.$/, "")}).`,
     contributing: record.diagnosis?.contributing ?? [],
     ruledOut: record.diagnosis?.ruledOut ?? [],
     notEvaluated: record.diagnosis?.notEvaluated ?? [],

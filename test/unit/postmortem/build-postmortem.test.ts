@@ -77,7 +77,10 @@ describe("buildPostmortem", () => {
   it("picks the WebSocket follow-ups with concrete text, the nginx snippet and version-specific upgrade advice", () => {
     const m = buildPostmortem(websocketSessionLeakRecord(), { owner: "@api-team" });
     const ids = m.followUps.map((f) => f.id);
-    expect(ids).toEqual(FOLLOW_UP_CATALOGUE["websocket-session-leak"].followUps.map((f) => f.id));
+    expect([...ids].sort()).toEqual(
+      FOLLOW_UP_CATALOGUE["websocket-session-leak"].followUps.map((f) => f.id).sort(),
+    );
+    expect(m.followUps.map((f) => f.priority)).toEqual([...m.followUps.map((f) => f.priority)].sort());
     const byId = Object.fromEntries(m.followUps.map((f) => [f.id, f]));
     expect(byId["websocket-idle-timeout"]?.text).toContain("maxIdleTimeout");
     expect(byId["websocket-idle-timeout"]?.snippet?.code).toContain("setMaxSessionIdleTimeout");

@@ -522,6 +522,7 @@ export function websocketSessionLeakRecord(): IncidentRecord {
       attempts: 3,
       durationMs: 36_000,
       before: { ...keyFigures(before, null), wsSessions: null },
+      afterRelief: null,
       after: keyFigures(after, 12),
     },
     escalation: null,

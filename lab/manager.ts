@@ -171,6 +171,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     String(o.sessionBytes),
     "--max-threads",
     String(maxThreads),
+    "--keep-alive-ms",
+    String(o.keepAliveMs ?? 0),
     "--data-dir",
     dir,
   ];

@@ -23,6 +23,8 @@ export const LabUpOptionsSchema = z.object({
     .default(8192),
   /** Tomcat connector maxThreads; default 4 in `slow`, 200 (Tomcat's default) otherwise. */
   maxThreads: z.number().int().min(1).max(10_000).optional(),
+  /** Tomcat keepAliveTimeout/connectionTimeout, ms; default Tomcat's own (60 s). */
+  keepAliveMs: z.number().int().min(100).max(3_600_000).optional(),
   /** Where state lives; default `<repo>/.lab`. */
   stateDir: z.string().min(1).optional(),
   /** How long `up` waits for /health, ms. */

@@ -46,6 +46,7 @@ export function registerLabCommand(program: Command): void {
     .option("--heap-mb <n>", "maximum heap (-Xmx), MiB", int, 256)
     .option("--session-bytes <n>", "bytes each WebSocket session retains (ws-leak)", int, 8192)
     .option("--max-threads <n>", "Tomcat maxThreads (default 4 in slow, else 200)", int)
+    .option("--keep-alive-ms <ms>", "Tomcat keepAliveTimeout/connectionTimeout (default Tomcat's 60 s)", int)
     .option("--state-dir <dir>", "state directory (default <repo>/.lab)")
     .option("--json", "print JSON")
     .action(async (o) => {
@@ -60,6 +61,7 @@ export function registerLabCommand(program: Command): void {
           heapMb: o.heapMb,
           sessionBytes: o.sessionBytes,
           maxThreads: o.maxThreads,
+          keepAliveMs: o.keepAliveMs,
           stateDir: o.stateDir,
         }),
       );

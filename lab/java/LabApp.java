@@ -192,6 +192,8 @@ public final class LabApp {
     int port = Integer.parseInt(arg(args, "port", "18080"));
     sessionBytes = Integer.parseInt(arg(args, "session-bytes", "8192"));
     int maxThreads = Integer.parseInt(arg(args, "max-threads", "slow".equals(mode) ? "4" : "200"));
+    // 0 = leave Tomcat's default (keepAliveTimeout = connectionTimeout = 60 s).
+    int keepAliveMs = Integer.parseInt(arg(args, "keep-alive-ms", "0"));
     int acceptCount = Integer.parseInt(arg(args, "accept-count", "slow".equals(mode) ? "2" : "100"));
     File dataDir = new File(arg(args, "data-dir", "."));
     if (!Set.of("ws-leak", "file-leak", "slow", "healthy").contains(mode)) {
@@ -211,17 +213,23 @@ public final class LabApp {
     LOG.info("JVM: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version")
         + ", maxHeap=" + (Runtime.getRuntime().maxMemory() / (1024 * 1024)) + "MB");
     LOG.info("LabApp starting: pid=" + ProcessHandle.current().pid() + " mode=" + mode + " port=" + port
-        + " sessionBytes=" + sessionBytes + " maxThreads=" + maxThreads + " acceptCount=" + acceptCount);
+        + " sessionBytes=" + sessionBytes + " maxThreads=" + maxThreads + " acceptCount=" + acceptCount
+        + " keepAliveTimeout=" + (keepAliveMs > 0 ? keepAliveMs + "ms" : "default"));
 
     Tomcat tomcat = new Tomcat();
     tomcat.setBaseDir(baseDir.getAbsolutePath());
-    // NIO connector; keepAliveTimeout and connectionTimeout stay at Tomcat's documented defaults.
+    // NIO connector; keepAliveTimeout and connectionTimeout stay at Tomcat's documented defaults unless
+    // --keep-alive-ms is given (tests shorten it so "idle beyond keep-alive" is reached in seconds).
     Connector connector = new Connector("HTTP/1.1");
     connector.setPort(port);
     connector.setProperty("address", "127.0.0.1");
     connector.setProperty("maxThreads", Integer.toString(maxThreads));
     connector.setProperty("minSpareThreads", Integer.toString(Math.min(maxThreads, 10)));
     connector.setProperty("acceptCount", Integer.toString(acceptCount));
+    if (keepAliveMs > 0) {
+      connector.setProperty("keepAliveTimeout", Integer.toString(keepAliveMs));
+      connector.setProperty("connectionTimeout", Integer.toString(keepAliveMs));
+    }
     tomcat.setConnector(connector);
 
     Context ctx = tomcat.addContext("", baseDir.getAbsolutePath());

@@ -304,10 +304,6 @@ export async function applyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpti
     const outcome = await runAction(deps, rec, t, a);
     const healthy = outcome.status === "applied" ? await quickHealth(deps, t) : null;
     await push({ ...outcome, healthyAfter: healthy });
-    if (outcome.status === "applied" && a.action === "kill-idle-connections") {
-      // Descriptors are free again: take the histogram the JVM could not give at the fd limit.
-      await collect(deps, rec, t, "after-relief");
-    }
     if (healthy) {
       await rec.end("apply", { status: "ok", note: `healthy after rung ${a.rung + 1} (${a.action})` });
       return { healthy: true, stopReason: "healthy", reason: `healthy after ${a.action}` };
@@ -328,50 +324,95 @@ async function runAction(
   a: PlannedAction,
 ): Promise<ActionResult> {
   const started = rec.now();
-  const spec = actionSpec(a.action);
   const ctx = actionContext(rec, t);
   const p = a.params as Record<string, number>;
-  const parameters: Record<string, string> =
-    a.action === "kill-idle-connections"
-      ? {
-          port: String(t.port),
-          minIdleMs: String((p.minIdleSeconds ?? 120) * 1000),
-          maxConnections: String(p.maxConnections ?? 50_000),
-          dryRun: "false",
-        }
-      : {
-          port: String(t.port),
-          pid: ctx.pid ? String(ctx.pid) : "",
-          service: t.restart?.service ?? "",
-          restartCommand: t.restart?.command ?? "",
-          graceSeconds: String(p.graceSeconds ?? 20),
-          startTimeoutSeconds: String(p.startTimeoutSeconds ?? 90),
-          healthPath: t.healthPath,
-        };
-  const timeoutMs =
-    a.action === "restart-service"
-      ? ((p.graceSeconds ?? 20) + (p.startTimeoutSeconds ?? 90) + 30) * 1000
-      : 120_000;
+  if (a.action === "kill-idle-connections") {
+    const base = {
+      port: String(t.port),
+      minIdleMs: String((p.minIdleSeconds ?? 120) * 1000),
+      maxConnections: String(p.maxConnections ?? 50_000),
+      dryRun: "false",
+    };
+    const details: Record<string, unknown> = {};
+    // At the fd limit the histogram could not be taken: free a few descriptors first, take it, then the rest.
+    const histogramMissing = rec.record.evidence.before?.classHistogram.status === "unavailable";
+    if (histogramMissing && (p.reliefBatch ?? 0) > 0) {
+      const relief = await runScript(
+        deps,
+        rec,
+        t,
+        a,
+        "relief",
+        { ...base, limit: String(p.reliefBatch) },
+        120_000,
+      );
+      details.relief = relief.kv;
+      if (relief.res.status === "Success" && relief.kv.result === "ok") {
+        await collect(deps, rec, t, "after-relief");
+      } else if (relief.kv.result !== "nothing-to-do") {
+        return interpret(a, started, rec.now(), relief.res, relief.kv, details);
+      }
+    }
+    const main = await runScript(deps, rec, t, a, "main", base, 120_000);
+    return interpret(a, started, rec.now(), main.res, main.kv, { ...details, ...main.kv });
+  }
+  const parameters: Record<string, string> = {
+    port: String(t.port),
+    pid: ctx.pid ? String(ctx.pid) : "",
+    service: t.restart?.service ?? "",
+    restartCommand: t.restart?.command ?? "",
+    graceSeconds: String(p.graceSeconds ?? 20),
+    startTimeoutSeconds: String(p.startTimeoutSeconds ?? 90),
+    healthPath: t.healthPath,
+  };
+  const timeoutMs = ((p.graceSeconds ?? 20) + (p.startTimeoutSeconds ?? 90) + 30) * 1000;
+  const r = await runScript(deps, rec, t, a, "main", parameters, timeoutMs);
+  return interpret(a, started, rec.now(), r.res, r.kv, { ...r.kv });
+}
+
+async function runScript(
+  deps: WorkflowDeps,
+  rec: Recorder,
+  t: TargetOptions,
+  a: PlannedAction,
+  part: string,
+  parameters: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ res: CommandResult; kv: Record<string, string> }> {
   const script = deps.scripts.actions[a.action as "kill-idle-connections" | "restart-service"];
   const res = await deps.runner.run(t.target, { name: a.action, script, parameters, timeoutMs });
-  await storeArtifact(deps, rec, `actions/${a.rung + 1}-${a.action}.txt`, `${res.stdout}\n${res.stderr}`);
-  const kv = parseKeyValues(res.stdout);
-  const details: Record<string, unknown> = { ...kv, command: commandSummary(res) };
-  const ended = rec.now();
+  await storeArtifact(
+    deps,
+    rec,
+    `actions/${a.rung + 1}-${a.action}-${part}.txt`,
+    `${res.stdout}\n${res.stderr}`,
+  );
+  return { res, kv: parseKeyValues(res.stdout) };
+}
+
+function interpret(
+  a: PlannedAction,
+  started: string,
+  ended: string,
+  res: CommandResult,
+  kv: Record<string, string>,
+  extra: Record<string, unknown>,
+): ActionResult {
+  const details: Record<string, unknown> = { ...extra, command: commandSummary(res) };
   if (res.status !== "Success") {
     return result(
       a,
       "failed",
       started,
       ended,
-      `${spec.id} did not complete: ${res.status} ${res.detail ?? ""}`.trim(),
+      `${a.action} did not complete: ${res.status} ${res.detail ?? ""}`.trim(),
       details,
       null,
     );
   }
   switch (kv.result) {
     case "ok":
-      return result(a, "applied", started, ended, summary(a.action, kv), details, null);
+      return result(a, "applied", started, ended, summary(a.action, kv, extra), details, null);
     case "unsupported":
       return result(
         a,
@@ -407,9 +448,11 @@ async function runAction(
   }
 }
 
-function summary(action: string, kv: Record<string, string>): string {
+function summary(action: string, kv: Record<string, string>, extra: Record<string, unknown>): string {
   if (action === "kill-idle-connections") {
-    return `destroyed ${kv.killed} idle sockets of ${kv.candidates} candidates (ESTABLISHED ${kv.establishedBefore} → ${kv.establishedAfter})`;
+    const relief = extra.relief as Record<string, string> | undefined;
+    const first = relief?.killed ? `${relief.killed} in a relief batch, then ` : "";
+    return `destroyed ${first}${kv.killed} idle sockets (ESTABLISHED ${relief?.establishedBefore ?? kv.establishedBefore} → ${kv.establishedAfter})`;
   }
   return `restarted: PID ${kv.oldPid} → ${kv.newPid} (stopped with ${kv.stopSignal}), healthy after ${kv.downSeconds}s`;
 }
@@ -444,11 +487,13 @@ export async function verifyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpt
   const after = await collect(deps, rec, t, "after");
   const recovered = checks.recovered && after?.health.outcome === "ok";
   const before = rec.record.evidence.before;
+  const relief = rec.record.evidence.afterRelief;
   const verification = {
     recovered,
     attempts: checks.attempts.length,
     durationMs: deps.clock.now().getTime() - startedMs,
     before: before ? keyFigures(before) : null,
+    afterRelief: relief ? keyFigures(relief) : null,
     after: after ? keyFigures(after) : null,
   };
   if (after) await storeArtifact(deps, rec, "evidence/evidence-after.json", json(after));

@@ -9,6 +9,8 @@
 #   SSM_minIdleMs       only sockets idle (no byte received) at least this long
 #   SSM_maxConnections  blast-radius limit: refuse when more candidates than this
 #   SSM_dryRun          "true": list the candidates, destroy nothing
+#   SSM_limit           optional: destroy only the N most idle candidates (a relief batch that frees
+#                       descriptors so the JVM can be attached for its class histogram)
 # Output: key=value lines (candidates, killed, remaining, supported, result).
 # `ss -K` prints the sockets and exits 0 even on kernels without CONFIG_INET_DIAG_DESTROY, so the
 # script re-lists afterwards and reports result=unsupported when the sockets are still there.
@@ -20,10 +22,12 @@ port=${SSM_port:-}
 min_idle=${SSM_minIdleMs:-}
 max_conn=${SSM_maxConnections:-50000}
 dry_run=${SSM_dryRun:-false}
+limit=${SSM_limit:-}
 [[ $port =~ ^[0-9]{1,5}$ ]] && ((port >= 1 && port <= 65535)) || fail "SSM_port must be 1-65535, got '${port}'"
 [[ $min_idle =~ ^[0-9]{1,10}$ ]] || fail "SSM_minIdleMs must be a whole number of milliseconds, got '${min_idle}'"
 [[ $max_conn =~ ^[0-9]{1,7}$ ]] || fail "SSM_maxConnections must be a whole number, got '${max_conn}'"
 [[ $dry_run == true || $dry_run == false ]] || fail "SSM_dryRun must be true or false, got '${dry_run}'"
+[[ -z $limit || $limit =~ ^[1-9][0-9]{0,6}$ ]] || fail "SSM_limit must be empty or a positive whole number, got '${limit}'"
 command -v ss >/dev/null || { echo "result=unsupported"; echo "error=ss (iproute2) not installed"; exit 0; }
 
 # Peers ("addr:port", as ss prints them) of ESTABLISHED sockets on the port idle >= min_idle.
@@ -37,23 +41,25 @@ list_idle() {
       idle = -1
       if (match($0, /lastrcv:[0-9]+/)) idle = substr($0, RSTART + 8, RLENGTH - 8) + 0
       else if (match($0, /lastack:[0-9]+/)) idle = substr($0, RSTART + 8, RLENGTH - 8) + 0
-      if (peer != "" && idle >= min) print peer
+      if (peer != "" && idle >= min) print idle, peer
       peer = ""
-    }'
+    }' | sort -k1,1nr | awk '{ print $2 }'
 }
 
 established_total=$(ss -tan state established "( sport = :${port} )" 2>/dev/null | tail -n +2 | wc -l)
 mapfile -t peers < <(list_idle)
 candidates=${#peers[@]}
+if [[ -n $limit ]] && ((candidates > limit)); then peers=("${peers[@]:0:limit}"); fi
 echo "port=${port}"
 echo "minIdleMs=${min_idle}"
 echo "establishedBefore=${established_total}"
 echo "candidates=${candidates}"
+echo "selected=${#peers[@]}"
 
 if ((candidates == 0)); then echo "killed=0"; echo "remaining=0"; echo "supported=unknown"; echo "result=nothing-to-do"; exit 0; fi
-if ((candidates > max_conn)); then
+if ((${#peers[@]} > max_conn)); then
   echo "killed=0"; echo "remaining=${candidates}"; echo "supported=unknown"
-  echo "result=refused-blast-radius"; echo "error=${candidates} candidates exceed maxConnections=${max_conn}"; exit 0
+  echo "result=refused-blast-radius"; echo "error=${#peers[@]} candidates exceed maxConnections=${max_conn}"; exit 0
 fi
 if [[ $dry_run == true ]]; then echo "killed=0"; echo "remaining=${candidates}"; echo "supported=unknown"; echo "result=dry-run"; exit 0; fi
 
@@ -81,7 +87,7 @@ declare -A wanted=()
 for p in "${peers[@]}"; do wanted[$p]=1; done
 remaining=0
 while read -r p; do [[ -n ${wanted[$p]:-} ]] && remaining=$((remaining + 1)); done < <(list_idle)
-killed=$((candidates - remaining))
+killed=$((${#peers[@]} - remaining))
 echo "killed=${killed}"
 echo "remaining=${remaining}"
 if ((killed == 0)); then

@@ -108,6 +108,8 @@ export const verificationSchema = z.object({
   attempts: z.number().int().nonnegative(),
   durationMs: z.number().int().nonnegative(),
   before: keyFiguresSchema.nullable(),
+  /** After the first relief batch, when the histogram could only be taken then. */
+  afterRelief: keyFiguresSchema.nullable().default(null),
   after: keyFiguresSchema.nullable(),
 });
 

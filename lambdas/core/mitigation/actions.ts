@@ -13,6 +13,12 @@ export const killIdleConnectionsParams = z
     minIdleSeconds: z.number().int().min(5).max(86_400).default(120),
     /** Blast-radius limit per host: refuse when more sockets qualify than this. */
     maxConnections: z.number().int().positive().max(1_000_000).default(50_000),
+    /**
+     * When the JVM could not be attached at the fd limit: first destroy only this many of the most
+     * idle sockets, take the class histogram with the freed descriptors, then destroy the rest.
+     * 0 = no relief batch.
+     */
+    reliefBatch: z.number().int().min(0).max(10_000).default(32),
   })
   .strict();
 

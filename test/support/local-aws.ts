@@ -1,0 +1,155 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import type { AddressInfo, Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { SsmTestServer, type SsmTestServerOptions } from "./ssm-server.js";
+
+/**
+ * Local AWS-compatible servers on ephemeral loopback ports, for end-to-end tests without an account:
+ * s3rver (S3), dynalite (DynamoDB) and the SSM test server (Run Command over AWS JSON 1.1, running the
+ * documents' scripts with bash on this machine, output uploaded to s3rver).
+ */
+
+const require = createRequire(import.meta.url);
+
+/** Dummy credentials: the servers do not check signatures. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+export const LOCAL_REGION = "us-east-1";
+
+export interface LocalAwsOptions {
+  /** Buckets to create in s3rver. @default ["runbook-artifacts"] */
+  readonly buckets?: readonly string[];
+  /** DynamoDB table (string partition key `pk`, TTL `expiresAt`) to create. @default "runbook-incidents" */
+  readonly table?: string | null;
+  /** Start the SSM server too. @default true */
+  readonly ssm?: boolean | Omit<SsmTestServerOptions, "s3">;
+}
+
+export interface LocalAws {
+  readonly s3Endpoint: string;
+  readonly dynamoEndpoint: string;
+  readonly ssmEndpoint: string | null;
+  readonly buckets: readonly string[];
+  readonly table: string | null;
+  readonly ssm: SsmTestServer | null;
+  /** SDK client config for any client (endpoint, region, dummy credentials). */
+  clientConfig(service: "s3" | "dynamodb" | "ssm"): {
+    endpoint: string;
+    region: string;
+    credentials: typeof LOCAL_CREDENTIALS;
+    forcePathStyle?: boolean;
+    requestChecksumCalculation?: "WHEN_REQUIRED";
+    responseChecksumValidation?: "WHEN_REQUIRED";
+  };
+  s3(): S3Client;
+  dynamodb(): DynamoDBClient;
+  ssmClient(): SSMClient;
+  /** Env vars that point the default SDK chain at these servers (for child processes). */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  const buckets = options.buckets ?? ["runbook-artifacts"];
+  const table = options.table === undefined ? "runbook-incidents" : options.table;
+  const dir = mkdtempSync(join(tmpdir(), "local-aws-"));
+
+  const S3rver = require("s3rver") as new (o: Record<string, unknown>) => S3rverInstance;
+  const s3rver = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory: join(dir, "s3"),
+    configureBuckets: buckets.map((name) => ({ name })),
+    vhostBuckets: false,
+  });
+  const s3Address = await s3rver.run();
+  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+
+  const dynalite = require("dynalite") as (o: Record<string, unknown>) => Server;
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+
+  const base = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const s3Config = {
+    ...base,
+    endpoint: s3Endpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED" as const,
+    responseChecksumValidation: "WHEN_REQUIRED" as const,
+  };
+  const s3 = new S3Client(s3Config);
+  const ddb = new DynamoDBClient({ ...base, endpoint: dynamoEndpoint });
+
+  if (table) {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+    try {
+      await ddb.send(
+        new UpdateTimeToLiveCommand({
+          TableName: table,
+          TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+        }),
+      );
+    } catch {
+      // dynalite does not implement TTL; the store checks expiry itself, so nothing depends on it
+    }
+  }
+
+  let ssm: SsmTestServer | null = null;
+  if (options.ssm !== false) {
+    const ssmOptions = typeof options.ssm === "object" ? options.ssm : {};
+    ssm = await SsmTestServer.start({ ...ssmOptions, s3 });
+  }
+
+  const configs = {
+    s3: s3Config,
+    dynamodb: { ...base, endpoint: dynamoEndpoint },
+    ssm: { ...base, endpoint: ssm?.endpoint ?? "" },
+  };
+  return {
+    s3Endpoint,
+    dynamoEndpoint,
+    ssmEndpoint: ssm?.endpoint ?? null,
+    buckets,
+    table,
+    ssm,
+    clientConfig: (service) => configs[service],
+    s3: () => s3,
+    dynamodb: () => ddb,
+    ssmClient: () => new SSMClient(configs.ssm),
+    env: () => ({
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      ...(ssm ? { AWS_ENDPOINT_URL_SSM: ssm.endpoint } : {}),
+      AWS_EC2_METADATA_DISABLED: "true",
+    }),
+    stop: async () => {
+      await ssm?.stop();
+      s3.destroy();
+      ddb.destroy();
+      await s3rver.close();
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

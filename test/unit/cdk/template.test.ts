@@ -8,34 +8,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ACTION_DOCUMENTS, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
 import { RUNBOOKS_DIR } from "../../../lib/paths.js";
 import { RunbookStack } from "../../../lib/runbook-stack.js";
-import { synthRunbook } from "./synth.js";
+import { resolveDefinition, synthRunbook } from "./synth.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
-
-/** Resolves the state machine's Fn::Join DefinitionString into JSON with placeholder ARNs. */
-export function resolveDefinition(template: Template): Record<string, unknown> {
-  const sm = Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0] as {
-    Properties: { DefinitionString: unknown };
-  };
-  const render = (part: unknown): string => {
-    if (typeof part === "string") return part;
-    const o = part as Record<string, unknown>;
-    if (o["Fn::GetAtt"]) {
-      const [id] = o["Fn::GetAtt"] as [string, string];
-      return `arn:aws:lambda:eu-west-1:123456789012:function:${id}`;
-    }
-    if (o.Ref === "AWS::Partition") return "aws";
-    if (o.Ref === "AWS::Region") return "eu-west-1";
-    if (o.Ref === "AWS::AccountId") return "123456789012";
-    if (o.Ref) return `arn:aws:sns:eu-west-1:123456789012:${String(o.Ref)}`;
-    if (o["Fn::Join"]) {
-      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
-      return parts.map(render).join(sep);
-    }
-    throw new Error(`unexpected intrinsic ${JSON.stringify(part)}`);
-  };
-  return JSON.parse(render(sm.Properties.DefinitionString)) as Record<string, unknown>;
-}
 
 describe("runbook stack template", () => {
   let template: Template;

@@ -113,17 +113,35 @@ export class RunbookDefinition extends Construct {
       alarmKey: JsonPath.stringAt("$.alarmKey"),
       probe: JsonPath.objectAt("$.probe.result"),
     });
+    // CDK drops literal nulls from Pass `parameters`; nulls come from a Result and are merged in.
     const diagnoseFailed = new Pass(this, "DiagnoseFailed", {
       parameters: {
         target: JsonPath.stringAt("$.target"),
-        classId: null,
-        diagnosisKey: null,
-        evidenceKey: null,
-        down: false,
-        summary: "collection or diagnosis failed",
         error: { name: JsonPath.stringAt("$.error.Error"), message: JsonPath.stringAt("$.error.Cause") },
       },
+      resultPath: "$.failed",
     });
+    diagnoseFailed
+      .next(
+        new Pass(this, "DiagnoseFailedDefaults", {
+          result: Result.fromObject({
+            classId: null,
+            diagnosisKey: null,
+            evidenceKey: null,
+            down: false,
+            summary: "collection or diagnosis failed",
+          }),
+          resultPath: "$.defaults",
+        }),
+      )
+      .next(
+        new Pass(this, "DiagnoseFailedResult", {
+          parameters: {
+            merged: JsonPath.jsonMerge(JsonPath.objectAt("$.defaults"), JsonPath.objectAt("$.failed")),
+          },
+          outputPath: "$.merged",
+        }),
+      );
     for (const t of [sendProbe, pollProbe, diagnose]) t.addCatch(diagnoseFailed, { resultPath: "$.error" });
     const probeDone = new Choice(this, "ProbeDone?")
       .when(Condition.booleanEquals("$.probe.done", true), diagnose)

@@ -27,7 +27,7 @@ const inputSchema = z.object({
   brake: z
     .object({
       brake: z.boolean(),
-      classId: z.string().nullable(),
+      classId: z.string().nullable().default(null),
       affected: z.number(),
       groupSize: z.number(),
       reason: z.string(),

@@ -153,3 +153,28 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     },
   };
 }
+
+/**
+ * aws-local-stepfunctions 3 declares node >= 22 but only needs `Promise.withResolvers` from it:
+ * polyfill that on Node 20, then import it. `$$.Task.Token` is not generated locally: pass it in the
+ * run options' `context` ({ Task: { Token } }).
+ */
+export async function loadLocalStepFunctions(): Promise<typeof import("aws-local-stepfunctions")> {
+  const P = Promise as PromiseConstructor & { withResolvers?: unknown };
+  if (typeof P.withResolvers !== "function") {
+    Object.defineProperty(Promise, "withResolvers", {
+      configurable: true,
+      writable: true,
+      value: function withResolvers<T>(this: PromiseConstructor) {
+        let resolve!: (v: T) => void;
+        let reject!: (e: unknown) => void;
+        const promise = new this<T>((a, b) => {
+          resolve = a;
+          reject = b;
+        });
+        return { promise, resolve, reject };
+      },
+    });
+  }
+  return await import("aws-local-stepfunctions");
+}

@@ -1,0 +1,263 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadLocalStepFunctions } from "../../support/local-aws.js";
+import { eventBridgeEvent } from "../events/fixtures.js";
+import { resolveDefinition, synthRunbook } from "./synth.js";
+
+/**
+ * The synthesized definition, run in aws-local-stepfunctions with every task stubbed by state name:
+ * checks the JSONPaths between states (what asl-validator cannot), the per-mode routing, dedupe,
+ * the fleet brake and the failure paths. The real Lambdas/workflows replace the stubs in the e2e.
+ */
+type Handler = (input: Record<string, unknown>) => Promise<unknown>;
+const T1 = "i-0000000000000000a";
+const T2 = "i-0000000000000000b";
+
+let definition: Record<string, unknown>;
+let StateMachine: Awaited<ReturnType<typeof loadLocalStepFunctions>>["StateMachine"];
+beforeAll(async () => {
+  definition = resolveDefinition(synthRunbook().template);
+  ({ StateMachine } = await loadLocalStepFunctions());
+});
+
+function stubs(options: {
+  mode?: string;
+  created?: boolean;
+  targets?: string[];
+  classes?: Record<string, string | null>;
+  brake?: boolean;
+  approve?: boolean;
+  failDiagnoseOn?: string;
+  cooldownOnly?: boolean;
+  pendingPolls?: number;
+  failBrake?: boolean;
+}) {
+  let polls = 0;
+  const calls: { state: string; input: Record<string, unknown> }[] = [];
+  const targets = options.targets ?? [T1, T2];
+  const record =
+    (state: string, fn: Handler): Handler =>
+    async (input) => {
+      calls.push({ state, input });
+      return await fn(input);
+    };
+  const handlers: Record<string, Handler> = {
+    ResolveTargets: async () => ({
+      alarm: { alarmName: "runbook-autopilot-api", stateChangeTime: "2024-05-02T17:04:40.989Z" },
+      mode: options.mode ?? "approve",
+      dedupeKey: "runbook-autopilot-api#2024-05-02T17:04:40.989Z",
+      strategy: "instance",
+      targets,
+      hasTargets: targets.length > 0,
+      groupSize: 4,
+      targetGroupArn: null,
+      skipped: [],
+      note: null,
+    }),
+    OpenIncident: async () => ({
+      incidentId: "inc-1",
+      created: options.created ?? true,
+      alarmKey: "inc-1/alarm.json",
+      items: options.cooldownOnly ? [] : targets.map((target) => ({ target })),
+      hasItems: !options.cooldownOnly && targets.length > 0,
+      cooldown: options.cooldownOnly
+        ? targets.map((target) => ({ target, heldBy: "inc-0", until: "x" }))
+        : [],
+    }),
+    SendProbe: async (i) => ({
+      done: false,
+      command: {
+        commandId: `c-${i.target}`,
+        instanceId: i.target,
+        step: "probe",
+        sentAt: "2024-05-02T17:05:00.000Z",
+      },
+      attempt: 0,
+      waitSeconds: 3,
+      status: "Sent",
+    }),
+    PollProbe: async (i) =>
+      polls++ < (options.pendingPolls ?? 0)
+        ? {
+            done: false,
+            command: (i.probe as { command: unknown }).command,
+            attempt: 1,
+            waitSeconds: 5,
+            status: "InProgress",
+          }
+        : {
+            done: true,
+            result: {
+              status: "Success",
+              exitCode: 0,
+              stdoutKey: "k",
+              stdoutTruncated: false,
+              outputUri: null,
+              rawOutputUri: null,
+              commandId: "c",
+              detail: null,
+            },
+          },
+    Diagnose: async (i) => {
+      if (i.target === options.failDiagnoseOn) throw new Error("diagnose exploded");
+      return {
+        target: i.target,
+        evidenceKey: "e",
+        diagnosisKey: `d-${i.target}`,
+        classId: options.classes?.[String(i.target)] ?? "ws-leak",
+        down: true,
+        summary: "",
+      };
+    },
+    FleetBrake: async () => {
+      if (options.failBrake) throw new Error("brake exploded");
+      return { brake: options.brake ?? false, classId: "ws-leak", affected: 2, groupSize: 4, reason: "r" };
+    },
+    PlanMitigation: async (i) => ({
+      planKey: `p-${i.target}`,
+      actionable: true,
+      summary: "kill idle sockets",
+    }),
+    RequestApproval: async () => {
+      if (options.approve === false) throw Object.assign(new Error("no"), { name: "Declined" });
+      return { approved: true, approvedBy: "alice" };
+    },
+    ApplyMitigation: async (i) => ({ actionsKey: `a-${i.target}`, applied: true, summary: "" }),
+    Verify: async (i) => ({ recovered: true, verificationKey: `v-${i.target}`, summary: "" }),
+    WritePostmortem: async () => ({
+      postmortemKey: "pm",
+      postmortemUri: "s3://b/pm",
+      status: "recovered",
+      summary: "s",
+    }),
+    NotifyResult: async () => ({}),
+    NotifyFleetBrake: async () => ({}),
+    NotifyNoTargets: async () => ({}),
+    NotifyRunbookFailure: async () => ({}),
+  };
+  return {
+    calls,
+    handlers: Object.fromEntries(Object.entries(handlers).map(([k, fn]) => [k, record(k, fn)])),
+  };
+}
+
+async function run(options: Parameters<typeof stubs>[0]) {
+  const { calls, handlers } = stubs(options);
+  const sm = new StateMachine(definition as never, {
+    validationOptions: { checkArn: false, checkPaths: true },
+  });
+  const exec = sm.run(eventBridgeEvent, {
+    context: { Task: { Token: "local-task-token" }, Execution: { Id: "arn:local:execution:1" } },
+    overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: { WaitForProbe: 0 } },
+  });
+  let result: unknown;
+  let error: unknown = null;
+  try {
+    result = await exec.result;
+  } catch (e) {
+    error = e;
+  }
+  const count = (state: string) => calls.filter((c) => c.state === state).length;
+  const inputOf = (state: string) => calls.find((c) => c.state === state)?.input;
+  return { result, error, calls, count, inputOf };
+}
+
+describe("state machine definition, run locally with stubbed tasks", () => {
+  it("approve mode: probes, diagnoses, asks approval with the task token, applies, verifies, writes the postmortem", async () => {
+    const r = await run({ mode: "approve" });
+    expect(r.error).toBeNull();
+    expect(r.count("SendProbe")).toBe(2);
+    expect(r.count("RequestApproval")).toBe(2);
+    expect(JSON.stringify(r.inputOf("RequestApproval"))).toContain("local-task-token");
+    expect(r.count("ApplyMitigation")).toBe(2);
+    expect(r.inputOf("ApplyMitigation")).toMatchObject({ approval: { approved: true, approvedBy: "alice" } });
+    const pm = r.inputOf("WritePostmortem") as {
+      targets: { outcome: string; recovered: boolean }[];
+      failure: object;
+    };
+    expect(pm.targets.map((t) => t.outcome)).toEqual(["mitigated", "mitigated"]);
+    expect(pm.failure).toEqual({});
+    expect(r.count("NotifyResult")).toBe(1);
+  });
+
+  it("auto mode skips approval; plan mode stops after planning", async () => {
+    const auto = await run({ mode: "auto" });
+    expect(auto.count("RequestApproval")).toBe(0);
+    expect(auto.inputOf("ApplyMitigation")).toMatchObject({ approval: { approved: false, auto: true } });
+    const plan = await run({ mode: "plan" });
+    expect(plan.count("ApplyMitigation")).toBe(0);
+    expect((plan.inputOf("WritePostmortem") as { targets: { outcome: string }[] }).targets[0]?.outcome).toBe(
+      "planned",
+    );
+  });
+
+  it("a declined approval ends that target as declined", async () => {
+    const r = await run({ mode: "approve", approve: false });
+    expect(r.error).toBeNull();
+    expect(r.count("ApplyMitigation")).toBe(0);
+    expect((r.inputOf("WritePostmortem") as { targets: { outcome: string }[] }).targets[0]?.outcome).toBe(
+      "declined",
+    );
+  });
+
+  it("a duplicate alarm delivery stops right after OpenIncident", async () => {
+    const r = await run({ created: false });
+    expect(r.error).toBeNull();
+    expect(r.count("SendProbe")).toBe(0);
+    expect(r.count("WritePostmortem")).toBe(0);
+  });
+
+  it("no targets: notifies and stops", async () => {
+    const r = await run({ targets: [] });
+    expect(r.count("NotifyNoTargets")).toBe(1);
+    expect(r.count("OpenIncident")).toBe(0);
+  });
+
+  it("fleet brake: escalates, no mitigation, still writes the postmortem", async () => {
+    const r = await run({ brake: true });
+    expect(r.count("NotifyFleetBrake")).toBe(1);
+    expect(r.count("PlanMitigation")).toBe(0);
+    expect((r.inputOf("WritePostmortem") as { brake: { brake: boolean } }).brake.brake).toBe(true);
+  });
+
+  it("one target's diagnose failure does not stop the other", async () => {
+    const r = await run({ mode: "auto", failDiagnoseOn: T2 });
+    expect(r.error).toBeNull();
+    const brake = r.inputOf("FleetBrake") as {
+      diagnoses: { target: string; classId: string | null; error?: unknown }[];
+    };
+    expect(brake.diagnoses.find((d) => d.target === T2)).toMatchObject({
+      classId: null,
+      error: { name: "Error" },
+    });
+    expect(r.count("ApplyMitigation")).toBe(2);
+  });
+
+  it("polls the probe through the Wait loop until done", async () => {
+    const r = await run({ mode: "plan", targets: [T1], pendingPolls: 3 });
+    expect(r.error).toBeNull();
+    expect(r.count("PollProbe")).toBe(4);
+    expect(r.inputOf("PollProbe")).toMatchObject({ probe: { attempt: 0, command: { commandId: `c-${T1}` } } });
+    expect(r.inputOf("Diagnose")).toMatchObject({
+      probe: { status: "Success" },
+      alarmKey: "inc-1/alarm.json",
+    });
+  });
+
+  it("all targets in cooldown: straight to the postmortem with the cooldown list", async () => {
+    const r = await run({ cooldownOnly: true });
+    expect(r.error).toBeNull();
+    expect(r.count("SendProbe")).toBe(0);
+    expect(r.inputOf("WritePostmortem")).toMatchObject({
+      targets: [],
+      brake: { brake: false },
+      cooldown: [{ target: T1 }, { target: T2 }],
+    });
+  });
+
+  it("a failure of the whole is recorded in the postmortem, notified, and fails the execution", async () => {
+    const r = await run({ failBrake: true });
+    expect(r.inputOf("WritePostmortem")).toMatchObject({ failure: { Error: "Error" } });
+    expect(r.count("NotifyResult")).toBe(1);
+    expect(String(r.error)).toMatch(/Fail state/);
+  });
+});

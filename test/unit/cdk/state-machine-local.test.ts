@@ -236,7 +236,9 @@ describe("state machine definition, run locally with stubbed tasks", () => {
     const r = await run({ mode: "plan", targets: [T1], pendingPolls: 3 });
     expect(r.error).toBeNull();
     expect(r.count("PollProbe")).toBe(4);
-    expect(r.inputOf("PollProbe")).toMatchObject({ probe: { attempt: 0, command: { commandId: `c-${T1}` } } });
+    expect(r.inputOf("PollProbe")).toMatchObject({
+      probe: { attempt: 0, command: { commandId: `c-${T1}` } },
+    });
     expect(r.inputOf("Diagnose")).toMatchObject({
       probe: { status: "Success" },
       alarmKey: "inc-1/alarm.json",

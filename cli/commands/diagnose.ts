@@ -35,6 +35,7 @@ export function registerDiagnoseCommand(program: Command): void {
         target: o.target,
         region: o.region,
         bucket: o.bucket,
+        overrides: o,
       });
       const t = {
         target: o.target,

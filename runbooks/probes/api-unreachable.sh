@@ -26,6 +26,9 @@ WATCHED_CLASSES="org.apache.tomcat.websocket.WsSession org.apache.coyote.http11.
 SECTION_MAX_CHARS=5000
 # The JDK's default attach timeout; shortened when the JVM is at its open-files limit (collect_fds).
 ATTACH_TIMEOUT_MS=10000
+# Time box of a JDK attach tool (jcmd/jmap/jstack); shortened at the fd limit, where an attach whose
+# listener already exists connects but is never accepted, and hangs instead of failing.
+ATTACH_BOX_S=20
 
 echo "#runbook-probe format=${PROBE_FORMAT} version=${PROBE_VERSION}"
 
@@ -287,6 +290,7 @@ collect_fds() {
   limit_n=$(awk '/^Max open files/ { print $4 }' "$W/proc-limits.txt")
   if [[ $limit_n =~ ^[0-9]+$ && $open_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
     ATTACH_TIMEOUT_MS=2000
+    ATTACH_BOX_S=4
     echo "atLimit=true"
   fi
   grep '^F ' "$W/fd-agg.txt" | sort -k2,2nr -k3,3 | head -n 10 | awk '{ c = $2; sub(/^F [0-9]+ /, ""); printf "topFile=%d %s\n", c, substr($0, 1, 200) }'
@@ -448,7 +452,7 @@ collect_histogram() {
     tool_name=jcmd
     if [[ $HISTO_MODE == live ]]; then cmd="jcmd $PID GC.class_histogram"; else cmd="jcmd $PID GC.class_histogram -all"; fi
     # shellcheck disable=SC2086
-    box 20 "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/jcmd-histogram.txt" 2>&1
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/jcmd-histogram.txt" 2>&1
     rc=$?
     if ((rc != 0)) || ! grep -q '^Total ' "$W/jcmd-histogram.txt"; then
       jerr=$(tool_reason jcmd "$rc" "$W/jcmd-histogram.txt")
@@ -467,7 +471,7 @@ collect_histogram() {
   if ((rc != 0)) && [[ -n $jmap && -z $ATTACH_FAILED ]] && [[ $jerr == "jcmd not found" || $(remaining) -gt 12 ]]; then
     tool_name=jmap
     if [[ $HISTO_MODE == live ]]; then cmd="jmap -histo:live $PID"; else cmd="jmap -histo $PID"; fi
-    box 20 "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/jmap-histo.txt" 2>&1
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/jmap-histo.txt" 2>&1
     rc=$?
     if ((rc == 0)) && grep -q '^Total ' "$W/jmap-histo.txt"; then
       cp "$W/jmap-histo.txt" "$W/class-histogram.txt"
@@ -503,7 +507,7 @@ collect_threads() {
     REASON="skipped: JVM attach already failed in this probe ($ATTACH_FAILED)"
     return 1
   fi
-  box 15 "${RUNAS[@]}" "$jstack" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" >"$W/jstack.txt" 2>&1
+  box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jstack" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" >"$W/jstack.txt" 2>&1
   rc=$?
   if ((rc != 0)) || ! grep -q '^"' "$W/jstack.txt"; then
     REASON=$(tool_reason jstack "$rc" "$W/jstack.txt")

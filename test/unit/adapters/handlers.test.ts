@@ -1,0 +1,235 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import {
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { Context } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { eventBridgeEvent, snsMessage } from "../events/fixtures.js";
+
+/** The thin handlers, end to end through their zod parsing and wiring, with mocked SDK clients. */
+const ssm = mockClient(SSMClient);
+const s3 = mockClient(S3Client);
+const ddb = mockClient(DynamoDBDocumentClient);
+const ec2 = mockClient(EC2Client);
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const sfn = mockClient(SFNClient);
+
+const context = {
+  functionName: "test",
+  awsRequestId: "req-1",
+  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:test",
+  memoryLimitInMB: "256",
+  functionVersion: "$LATEST",
+  getRemainingTimeInMillis: () => 30_000,
+} as unknown as Context;
+
+const T1 = "i-0000000000000000b";
+const T2 = "i-0000000000000000c";
+type Handler = (event: unknown, context: Context) => Promise<Record<string, unknown>>;
+const modules: Record<string, () => Promise<{ handler: unknown }>> = {
+  "resolve-targets": () => import("../../../lambdas/handlers/resolve-targets.js"),
+  "open-incident": () => import("../../../lambdas/handlers/open-incident.js"),
+  "send-probe": () => import("../../../lambdas/handlers/send-probe.js"),
+  "poll-probe": () => import("../../../lambdas/handlers/poll-probe.js"),
+  "sns-alarm-ingest": () => import("../../../lambdas/handlers/sns-alarm-ingest.js"),
+};
+/** Imported after the environment is set (wiring reads it once). */
+const load = async (name: string) =>
+  (await (modules[name] ?? (() => Promise.reject(new Error(name))))()).handler as Handler;
+
+beforeAll(() => {
+  Object.assign(process.env, {
+    AWS_REGION: "eu-west-1",
+    POWERTOOLS_TRACE_ENABLED: "false",
+    POWERTOOLS_METRICS_NAMESPACE: "Test",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    ARTIFACT_BUCKET: "artifacts",
+    INCIDENT_TABLE: "incidents",
+    TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
+    SSM_DOCUMENTS: JSON.stringify({ probe: { documentName: "Probe-abc", step: "probe" } }),
+    OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
+    SERVICE: JSON.stringify({
+      port: 8080,
+      healthPath: "/actuator/health",
+      logPath: null,
+      systemdUnit: "api.service",
+    }),
+    STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:runbook",
+    ALARM_NAME_PREFIXES: "runbook-",
+  });
+});
+beforeEach(() => {
+  for (const m of [ssm, s3, ddb, ec2, elb, sfn]) m.reset();
+});
+
+describe("handlers", () => {
+  it("resolve-targets: target group → unhealthy, opted-in, running instances", async () => {
+    elb.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [
+        { Target: { Id: T1 }, TargetHealth: { State: "unhealthy" } },
+        { Target: { Id: T2 }, TargetHealth: { State: "unhealthy" } },
+        { Target: { Id: "i-0000000000000000d" }, TargetHealth: { State: "healthy" } },
+      ],
+    });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: T1 }] }] });
+    const out = await (await load("resolve-targets"))(eventBridgeEvent, context);
+    expect(out).toMatchObject({
+      mode: "approve",
+      strategy: "target-group",
+      targets: [T1],
+      hasTargets: true,
+      groupSize: 3,
+      dedupeKey: "runbook-api-unreachable#2024-05-02T17:04:40.989Z",
+    });
+    expect((out.skipped as { id: string }[]).map((s) => s.id)).toEqual([T2]);
+    const filters = ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters;
+    expect(filters).toContainEqual({ Name: "tag:runbook-autopilot:enabled", Values: ["true"] });
+  });
+
+  it("resolve-targets: refuses an input that is not an alarm", async () => {
+    await expect((await load("resolve-targets"))({ hello: 1 }, context)).rejects.toThrow(
+      /ResolveTargets: invalid input/,
+    );
+  });
+
+  const resolved = {
+    alarm: {
+      via: "eventbridge",
+      alarmName: "runbook-api-unreachable",
+      alarmArn: null,
+      account: "123456789012",
+      region: "eu-west-1",
+      state: "ALARM",
+      stateChangeTime: "2024-05-02T17:04:40.989Z",
+      reason: "",
+      namespace: null,
+      metricName: null,
+      dimensions: [],
+    },
+    mode: "auto",
+    dedupeKey: "runbook-api-unreachable#2024-05-02T17:04:40.989Z",
+    targets: [T1, T2],
+    groupSize: 2,
+  };
+
+  it("open-incident: opens once, locks free targets, reports cooldowns", async () => {
+    ddb.on(PutCommand).resolves({});
+    s3.on(PutObjectCommand).resolves({});
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ConditionalCheckFailedException({ $metadata: {}, message: "held" }));
+    ddb.on((await import("@aws-sdk/lib-dynamodb")).GetCommand).resolves({
+      Item: { owner: "inc-old", until: "2024-05-02T17:30:00.000Z" },
+    });
+    const out = await (await load("open-incident"))(resolved, context);
+    expect(out).toMatchObject({
+      created: true,
+      items: [{ target: T1 }],
+      hasItems: true,
+      cooldown: [{ target: T2, heldBy: "inc-old", until: "2024-05-02T17:30:00.000Z" }],
+    });
+    expect(out.incidentId).toMatch(/^inc-20240502T170440Z-[0-9a-f]{10}$/);
+    expect(out.alarmKey).toBe(`${out.incidentId}/alarm.json`);
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toBe(
+      `incidents/${out.incidentId}/alarm.json`,
+    );
+  });
+
+  it("open-incident: a duplicate delivery returns created=false and touches nothing else", async () => {
+    ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ $metadata: {}, message: "exists" }));
+    ddb
+      .on((await import("@aws-sdk/lib-dynamodb")).GetCommand)
+      .resolves({ Item: { incidentId: "inc-first" } });
+    const out = await (await load("open-incident"))(resolved, context);
+    expect(out).toMatchObject({ created: false, incidentId: "inc-first", items: [] });
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it("send-probe: parameters from configuration only; returns the pending loop state", async () => {
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-9" } });
+    const out = await (await load("send-probe"))({ incidentId: "inc-1", target: T1 }, context);
+    expect(out).toMatchObject({
+      done: false,
+      attempt: 0,
+      waitSeconds: 3,
+      command: { commandId: "cmd-9", step: "probe" },
+    });
+    const input = ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
+    expect(input?.DocumentName).toBe("Probe-abc");
+    expect(input?.Parameters).toMatchObject({
+      port: ["8080"],
+      healthPath: ["/actuator/health"],
+      rawDir: ["/var/tmp/runbook-autopilot/inc-1"],
+    });
+    expect(input?.OutputS3BucketName).toBe("artifacts");
+  });
+
+  const command = { commandId: "cmd-9", instanceId: T1, step: "probe", sentAt: new Date().toISOString() };
+
+  it("poll-probe: still running → next wait grows", async () => {
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: "InProgress", StatusDetails: "InProgress" });
+    const out = await (await load("poll-probe"))(
+      { incidentId: "inc-1", target: T1, probe: { command, attempt: 2 } },
+      context,
+    );
+    expect(out).toMatchObject({ done: false, attempt: 3, waitSeconds: 13, status: "InProgress" });
+  });
+
+  it("poll-probe: done → stdout saved as an artifact, only its key travels on", async () => {
+    ssm.on(GetCommandInvocationCommand).resolves({
+      Status: "Success",
+      StatusDetails: "Success",
+      ResponseCode: 0,
+      StandardOutputContent: "#runbook-probe format=1\n",
+    });
+    s3.on(PutObjectCommand).resolves({});
+    const out = await (await load("poll-probe"))(
+      { incidentId: "inc-1", target: T1, probe: { command, attempt: 0 } },
+      context,
+    );
+    expect(out).toEqual({
+      done: true,
+      result: {
+        status: "Success",
+        exitCode: 0,
+        stdoutKey: `inc-1/${T1}/probe.stdout.txt`,
+        stdoutTruncated: false,
+        outputUri: `s3://artifacts/ssm/cmd-9/${T1}/awsrunShellScript/probe/stdout`,
+        rawOutputUri: `s3://artifacts/ssm/cmd-9/${T1}/awsrunShellScript/raw/stdout`,
+        commandId: "cmd-9",
+        detail: "CommandId cmd-9: Success",
+      },
+    });
+  });
+
+  it("sns-alarm-ingest: starts one execution per state change, named by the dedupe key", async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: "arn:exec:1" })
+      .rejects(new ExecutionAlreadyExists({ $metadata: {}, message: "exists" }));
+    const message = { ...snsMessage, AlarmName: "runbook-api" };
+    const event = (m: unknown) => ({ Records: [{ Sns: { Message: JSON.stringify(m), MessageId: "m1" } }] });
+    const ingest = await load("sns-alarm-ingest");
+    expect(await ingest(event(message), context)).toEqual({ started: ["arn:exec:1"] });
+    expect(await ingest(event(message), context)).toEqual({ started: [] });
+    const calls = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(calls[0]?.name).toBe(calls[1]?.name);
+    expect(calls[0]?.name).toMatch(/^sns-[0-9a-f]{60}$/);
+    expect(JSON.parse(calls[0]?.input ?? "{}")).toMatchObject({
+      alarm: { via: "sns", alarmName: "runbook-api" },
+    });
+    // OK transitions, other prefixes and non-alarm messages are ignored
+    expect(await ingest(event({ ...message, NewStateValue: "OK" }), context)).toEqual({ started: [] });
+    expect(await ingest(event({ ...message, AlarmName: "other" }), context)).toEqual({ started: [] });
+    expect(await ingest(event({ hello: "world" }), context)).toEqual({ started: [] });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+  });
+});

@@ -107,14 +107,12 @@ describe("SsmCommandRunner", () => {
     ["Failed", "Terminated", "Terminated", -1],
     ["Failed", "Access Denied", "AccessDenied", -1],
   ])("maps %s / %s to %s", async (Status, StatusDetails, expected, ResponseCode) => {
-    ssm
-      .on(GetCommandInvocationCommand)
-      .resolves({
-        Status: Status as CommandInvocationStatus,
-        StatusDetails,
-        ResponseCode,
-        StandardOutputContent: "x",
-      });
+    ssm.on(GetCommandInvocationCommand).resolves({
+      Status: Status as CommandInvocationStatus,
+      StatusDetails,
+      ResponseCode,
+      StandardOutputContent: "x",
+    });
     const result = await makeRunner(clock).run(INSTANCE, request);
     expect(result.status).toBe(expected);
     expect(result.exitCode).toBe(ResponseCode >= 0 ? ResponseCode : null);

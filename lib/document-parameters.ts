@@ -91,6 +91,11 @@ export const ACTION_DOCUMENTS: Readonly<Record<string, CommandDocumentSpec>> = {
         default: "50000",
       },
       dryRun: { description: "true: list only", allowedPattern: "^(true|false)$", default: "false" },
+      limit: {
+        description: "Destroy only the N most idle candidates (relief batch); empty: all",
+        allowedPattern: "^([1-9][0-9]{0,6})?$",
+        default: "",
+      },
     },
   },
   "restart-service": {

@@ -203,6 +203,14 @@ describe("runbook stack template", () => {
     );
   });
 
+  it("declares exactly the SSM_<name> variables each script reads (no drift between scripts and documents)", () => {
+    for (const spec of [PROBE_DOCUMENT, ...Object.values(ACTION_DOCUMENTS)]) {
+      const script = readFileSync(join(RUNBOOKS_DIR, spec.script), "utf8");
+      const read = new Set([...script.matchAll(/\$\{?SSM_([A-Za-z]+)/g)].map((m) => m[1]));
+      expect([...read].sort(), spec.script).toEqual(Object.keys(spec.parameters).sort());
+    }
+  });
+
   it("fails synth with a clear message when an action script is missing", () => {
     const dir = mkdtempSync(join(tmpdir(), "runbooks-"));
     mkdirSync(join(dir, "probes"));

@@ -142,6 +142,9 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       ...(ssm ? { AWS_ENDPOINT_URL_SSM: ssm.endpoint } : {}),
       AWS_EC2_METADATA_DISABLED: "true",
+      // s3rver predates the SDK's default CRC32 checksums
+      AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
+      AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
     }),
     stop: async () => {
       await ssm?.stop();

@@ -1,0 +1,100 @@
+import type { Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../../support/local-aws.js";
+import { resolveDefinition, synthRunbook } from "../cdk/synth.js";
+import { snsMessage } from "../events/fixtures.js";
+
+/**
+ * The synthesized state machine in aws-local-stepfunctions with the REAL handlers for every Lambda
+ * state, against s3rver/dynalite/the SSM server (the probe runs on this machine). Stubbed: SNS
+ * publishes (captured) and ResolveTargets' EC2 lookup (no local EC2). Until lambdas/workflows provides
+ * the WorkflowPort, Diagnose/Plan/Postmortem fail with WorkflowNotWiredError: the run must then take
+ * the failure paths and escalate. When the port lands, flip the expectations to a recovered incident.
+ */
+const context = { functionName: "local", awsRequestId: "r" } as unknown as Context;
+const T1 = "i-0123456789abcdef0";
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+describe("state machine end to end on local AWS (up to the workflow seam)", () => {
+  let aws: LocalAws;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
+    const probe = Object.entries(names).find(([id]) => id.includes("Probe"))?.[1] ?? "";
+    Object.assign(process.env, aws.env(), {
+      POWERTOOLS_TRACE_ENABLED: "false",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      ARTIFACT_BUCKET: "runbook-artifacts",
+      INCIDENT_TABLE: "runbook-incidents",
+      TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:ops",
+      SSM_DOCUMENTS: JSON.stringify({ probe: { documentName: probe, step: "probe" } }),
+      OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
+      SERVICE: JSON.stringify({ port: 1, healthPath: "/health", logPath: null, systemdUnit: null }),
+      PROBE_TIMEOUT_SECONDS: "5",
+      PROBE_RAW_DIR: "",
+      DEFAULT_MODE: "auto",
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await aws?.stop();
+  });
+
+  it("SNS-form alarm → incident opened → probe collected via SSM → escalates at the unwired workflow seam", async () => {
+    const real = async (name: string) => {
+      const mod = (await import(`../../../lambdas/handlers/${name}.ts`)) as { handler: Handler };
+      return (input: unknown) => mod.handler(input, context);
+    };
+    const { normalizeSnsAlarm, snsAlarmMessageSchema } = await import(
+      "../../../lambdas/core/events/alarm-event.js"
+    );
+    const alarm = normalizeSnsAlarm(snsAlarmMessageSchema.parse(snsMessage));
+    const resolveReal = await real("resolve-targets");
+    const published: { state: string; input: unknown }[] = [];
+    const sns = (state: string) => async (input: unknown) => {
+      published.push({ state, input });
+      return {};
+    };
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
+      // EC2 has no local server: resolve for real, then pretend the instance is tagged and running
+      ResolveTargets: async (input) => ({
+        ...((await resolveReal({ ...(input as object), alarm: { ...alarm, dimensions: [] } })) as object),
+        targets: [T1],
+        hasTargets: true,
+        groupSize: 1,
+      }),
+      OpenIncident: await real("open-incident"),
+      SendProbe: await real("send-probe"),
+      PollProbe: await real("poll-probe"),
+      Diagnose: await real("diagnose"),
+      FleetBrake: await real("fleet-brake"),
+      PlanMitigation: await real("plan-mitigation"),
+      ApplyMitigation: await real("apply-mitigation"),
+      Verify: await real("verify"),
+      WritePostmortem: await real("write-postmortem"),
+      NotifyResult: sns("NotifyResult"),
+      NotifyFleetBrake: sns("NotifyFleetBrake"),
+      NotifyNoTargets: sns("NotifyNoTargets"),
+      NotifyRunbookFailure: sns("NotifyRunbookFailure"),
+      RequestApproval: sns("RequestApproval"),
+    };
+    const { StateMachine } = await loadLocalStepFunctions();
+    const sm = new StateMachine(resolveDefinition(synthRunbook().template) as never, {
+      validationOptions: { checkArn: false, checkPaths: true },
+    });
+    const exec = sm.run(
+      { alarm },
+      {
+        context: { Task: { Token: "local-token" }, Execution: { Id: "arn:local:execution:e2e" } },
+        overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: { WaitForProbe: 250 } },
+      },
+    );
+    await expect(exec.result).rejects.toThrow(/see the escalation notification/);
+    const failure = published.find((p) => p.state === "NotifyRunbookFailure")?.input as {
+      Message: { failure: { Error: string; Cause: string } };
+    };
+    expect(failure.Message.failure.Error).toBe("WorkflowNotWiredError");
+    expect(aws.ssm?.commands.map((c) => c.parameters.port)).toEqual(["1"]);
+  }, 60_000);
+});

@@ -46,6 +46,7 @@ public final class LabApp {
   static volatile String mode = "healthy";
   static volatile int sessionBytes = 8192;
   static volatile File exportFile;
+  static volatile File versionFile;
 
   /** Open sessions, like typical push code: id -> session plus its per-session state. */
   static final Map<String, PushClient> SESSIONS = new ConcurrentHashMap<>();
@@ -103,11 +104,23 @@ public final class LabApp {
     }
   }
 
+  /**
+   * Like many real health checks, it touches the disk: it reads the build's version file (closing it
+   * properly). When the process has no descriptor left for the file, health answers 500.
+   */
   static final class HealthServlet extends HttpServlet {
     @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
       resp.setContentType("text/plain");
-      resp.getWriter().write("ok");
+      String version;
+      try (InputStream in = new FileInputStream(versionFile)) {
+        version = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+      } catch (IOException e) {
+        resp.setStatus(500);
+        resp.getWriter().write("unhealthy: cannot read " + versionFile + ": " + e.getMessage());
+        return;
+      }
+      resp.getWriter().write("ok " + version);
     }
   }
 
@@ -203,6 +216,8 @@ public final class LabApp {
 
     File baseDir = new File(dataDir, "tomcat");
     baseDir.mkdirs();
+    versionFile = new File(dataDir, "version.txt");
+    Files.writeString(versionFile.toPath(), "lab-app " + mode + "\n");
     exportFile = new File(dataDir, "export.csv");
     if (!exportFile.exists()) {
       Files.writeString(exportFile.toPath(), "id,name,amount\n1,alpha,10\n2,beta,20\n");

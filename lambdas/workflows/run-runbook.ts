@@ -61,7 +61,10 @@ export async function runRunbook(deps: WorkflowDeps, o: RunOptions): Promise<Inc
 
     const applied = await applyStep(deps, rec, o);
     let recovered = false;
-    const mitigated = rec.record.actions.some((a) => a.status === "applied" && a.action !== "notify-only");
+    const mitigated = rec.record.actions.some(
+      (a) =>
+        a.status === "applied" && (a.action === "kill-idle-connections" || a.action === "restart-service"),
+    );
     const needsVerify = mitigated || (applied.healthy && before?.health.outcome !== "ok");
     if (needsVerify) recovered = await verifyStep(deps, rec, o);
     else
@@ -109,7 +112,7 @@ function verifySkipNote(stop: string): string {
     case "healthy":
       return "The host answered its own health probe before any change.";
     default:
-      return "Nothing was changed on the host.";
+      return "Nothing was changed on the host, so there is nothing to verify.";
   }
 }
 

@@ -10,7 +10,7 @@ import type { ActionId } from "../incident/schema.js";
 export const killIdleConnectionsParams = z
   .object({
     /** Only sockets with no byte received for at least this long. */
-    minIdleSeconds: z.number().int().min(5).max(86_400).default(120),
+    minIdleSeconds: z.number().int().min(1).max(86_400).default(120),
     /** Blast-radius limit per host: refuse when more sockets qualify than this. */
     maxConnections: z.number().int().positive().max(1_000_000).default(50_000),
     /**

@@ -25,7 +25,7 @@ describe("planMitigation", () => {
       "restart-service",
       "escalate",
     ]);
-    expect(plan.ladder[0]?.params).toEqual({ minIdleSeconds: 120, maxConnections: 50_000 });
+    expect(plan.ladder[0]?.params).toEqual({ minIdleSeconds: 120, maxConnections: 50_000, reliefBatch: 32 });
     expect(plan.ladder[0]?.description).toContain("port 18080");
     expect(plan.ladder[0]?.description).toContain("120s");
     expect(plan.ladder[0]?.destructive).toBe(true);
@@ -81,7 +81,7 @@ describe("planMitigation", () => {
     const bad = () =>
       planMitigation({
         classId: "x",
-        ladder: [{ action: "kill-idle-connections", params: { minIdleSeconds: 1 } }],
+        ladder: [{ action: "kill-idle-connections", params: { minIdleSeconds: 0 } }],
         mode: "auto",
         context: ctx,
         hostHealthy: false,

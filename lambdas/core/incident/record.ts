@@ -5,8 +5,8 @@ import {
   type IncidentRecord,
   type KeyFigures,
   type Mode,
-  type Step,
   type STEP_IDS,
+  type Step,
 } from "./schema.js";
 
 /** Pure helpers over the execution record: every function returns a new record. */

@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { EXIT_CODES } from "../../lambdas/core/incident/record.js";
@@ -77,7 +78,7 @@ export function registerRunCommand(program: Command): void {
           at: deps.clock.now().toISOString(),
           alarmName: null,
           alarmReason: null,
-          source: `cli:${process.env.USER ?? process.env.LOGNAME ?? "unknown"}`,
+          source: `cli:${operatorName()}`,
         },
         onStart: (r) => {
           rec = r;
@@ -127,6 +128,14 @@ export function registerRunCommand(program: Command): void {
       }
       process.exitCode = EXIT_CODES[record.status];
     });
+}
+
+function operatorName(): string {
+  try {
+    return process.env.SUDO_USER || process.env.USER || userInfo().username;
+  } catch {
+    return "unknown";
+  }
 }
 
 /** Mode approve on a terminal: one yes/no per destructive rung. Without a terminal, nothing is approved. */

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FolderArtifactStore } from "../lambdas/adapters/local/artifact-store.js";
@@ -6,18 +5,22 @@ import { SystemClock } from "../lambdas/adapters/local/clock.js";
 import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js";
 import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
 import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
-import { parseProbeOutput } from "../lambdas/core/parsers/probe-output.js";
-import { diagnose } from "../lambdas/core/rules/engine.js";
-import { parseRunbook } from "../lambdas/core/runbook/load.js";
 import type { Runbook } from "../lambdas/core/runbook/schema.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
-import type { RunbookView, Scripts, WorkflowDeps } from "../lambdas/workflows/deps.js";
+import type { WorkflowDeps } from "../lambdas/workflows/deps.js";
+import {
+  loadRunbookDoc,
+  loadScripts,
+  parseEvidence,
+  RunbookFileError,
+  runbookView,
+} from "../lambdas/workflows/runbook-files.js";
 import { CliError } from "./errors.js";
 
 /** The CLI's composition root: the one place that picks adapters for a target. */
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks");
+export const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks/");
 
 export interface WiringOptions {
   readonly runbook: string;
@@ -76,47 +79,17 @@ export interface CliDeps extends WorkflowDeps {
 }
 
 export async function loadRunbook(idOrPath: string): Promise<Runbook> {
-  const path =
-    idOrPath.endsWith(".yaml") || idOrPath.endsWith(".yml")
-      ? resolve(idOrPath)
-      : join(RUNBOOKS_DIR, `${idOrPath}.yaml`);
-  let text: string;
   try {
-    text = await readFile(path, "utf8");
-  } catch {
-    throw new CliError(`no runbook '${idOrPath}': ${path} not found`, 2);
+    return await loadRunbookDoc(idOrPath, RUNBOOKS_DIR);
+  } catch (e) {
+    if (e instanceof RunbookFileError) throw new CliError(e.message, 2, { cause: e });
+    throw e;
   }
-  const parsed = parseRunbook(text, path);
-  if (!parsed.ok) throw new CliError(`runbook ${path} is invalid: ${parsed.error.message}`, 2);
-  return parsed.value;
-}
-
-export function runbookView(doc: Runbook): RunbookView {
-  return {
-    id: doc.id,
-    probe: doc.probe,
-    ladders: doc.mitigation.ladders,
-    cooldownSeconds: doc.mitigation.defaults.cooldownSeconds,
-    verify: { attempts: doc.verify.attempts, intervalSeconds: doc.verify.intervalSeconds },
-    diagnose: (evidence) => diagnose(evidence, doc),
-  };
-}
-
-export async function loadScripts(doc: Runbook): Promise<Scripts> {
-  const read = (rel: string) => readFile(join(RUNBOOKS_DIR, rel), "utf8");
-  return {
-    probe: await read(doc.probe.script),
-    actions: {
-      "kill-idle-connections": await read("actions/kill-idle-connections.sh"),
-      "restart-service": await read("actions/restart-service.sh"),
-      "check-health": await read("actions/check-health.sh"),
-    },
-  };
 }
 
 export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
   const doc = applyOverrides(await loadRunbook(o.runbook), o.overrides);
-  const scripts = await loadScripts(doc);
+  const scripts = await loadScripts(doc, RUNBOOKS_DIR);
   const clock = new SystemClock();
   const out = resolve(o.out ?? "incidents");
   const incidents = new FileIncidentStore(out);
@@ -136,10 +109,7 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
       info: (m, f) => process.stderr.write(`runbook: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
       warn: (m, f) => process.stderr.write(`runbook: warning: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
     },
-    parseEvidence: (stdout, meta) => {
-      const r = parseProbeOutput(stdout, meta);
-      return r.ok ? { ok: true, value: r.value } : { ok: false, message: r.error.message };
-    },
+    parseEvidence,
     // Locally the host is this machine: raw tool outputs land in the incident folder itself.
     rawDirFor: (id, phase) =>
       local ? join(incidents.incidentDir(id), "raw", phase) : `/var/tmp/runbook-autopilot/${id}/${phase}`,

@@ -9,11 +9,20 @@ import type { Clock, IncidentStore } from "../ports/index.js";
 export class Recorder {
   private saving: Promise<void> = Promise.resolve();
 
+  /** Where the record is saved (default: its incident id). */
+  readonly storeKey: string;
+  /** Prefix of its artifact keys (default: its incident id). */
+  readonly artifactPrefix: string;
+
   constructor(
     private current: IncidentRecord,
     private readonly store: IncidentStore,
     private readonly clock: Clock,
-  ) {}
+    keys: { storeKey?: string; artifactPrefix?: string } = {},
+  ) {
+    this.storeKey = keys.storeKey ?? current.incidentId;
+    this.artifactPrefix = keys.artifactPrefix ?? current.incidentId;
+  }
 
   get record(): IncidentRecord {
     return this.current;
@@ -44,7 +53,7 @@ export class Recorder {
   /** Saves are serialised so an interrupt never races an in-flight save into an older state. */
   save(): Promise<void> {
     const snapshot = this.current;
-    this.saving = this.saving.then(() => this.store.save(snapshot.incidentId, snapshot));
+    this.saving = this.saving.then(() => this.store.save(this.storeKey, snapshot));
     return this.saving;
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { newRecord } from "../core/incident/record.js";
+import { changedHost, newRecord } from "../core/incident/record.js";
 import type { IncidentRecord, Mode } from "../core/incident/schema.js";
 import type { WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
@@ -55,38 +55,12 @@ export async function runRunbook(deps: WorkflowDeps, o: RunOptions): Promise<Inc
   try {
     await collect(deps, rec, o, "before");
     await diagnoseStep(deps, rec);
-    const saved = await saveEvidenceStep(deps, rec);
+    await saveEvidenceStep(deps, rec);
     await planStep(deps, rec, o);
-    const before = rec.record.evidence.before;
-
     const applied = await applyStep(deps, rec, o);
-    let recovered = false;
-    const mitigated = rec.record.actions.some(
-      (a) =>
-        a.status === "applied" && (a.action === "kill-idle-connections" || a.action === "restart-service"),
-    );
-    const needsVerify = mitigated || (applied.healthy && before?.health.outcome !== "ok");
-    if (needsVerify) recovered = await verifyStep(deps, rec, o);
-    else
-      await rec
-        .begin("verify")
-        .then(() => rec.end("verify", { status: "skipped", note: verifySkipNote(applied.stopReason) }));
-
-    const final = finalStatus(rec.record, {
-      saved,
-      applied,
-      recovered,
-      healthyBefore: before?.health.outcome === "ok",
-    });
-    if (final.status === "escalated" && !rec.record.escalation) {
-      const notified = await deps
-        .notify(`${deps.runbook.id} on ${o.target}: escalated`, final.reason)
-        .catch(() => []);
-      await rec.update((r) => ({ ...r, escalation: { reason: final.reason, notified } }));
-    }
-    await rec.begin("record");
-    await rec.update((r) => ({ ...r, status: final.status, statusReason: final.reason, endedAt: rec.now() }));
-    await rec.end("record", { status: "ok", outputs: { status: final.status } });
+    if (changedHost(rec.record)) await verifyStep(deps, rec, o);
+    else await skipVerify(rec, applied.stopReason);
+    await finishRecord(deps, rec);
     return rec.record;
   } catch (e) {
     const err = errorInfo(e);
@@ -99,6 +73,24 @@ export async function runRunbook(deps: WorkflowDeps, o: RunOptions): Promise<Inc
     }));
     return rec.record;
   }
+}
+
+export async function skipVerify(rec: Recorder, stopReason: string): Promise<void> {
+  await rec.begin("verify");
+  await rec.end("verify", { status: "skipped", note: verifySkipNote(stopReason) });
+}
+
+/** Sets the final status from the record, escalates when it did not recover, and ends the record. */
+export async function finishRecord(deps: Pick<WorkflowDeps, "notify">, rec: Recorder): Promise<void> {
+  const final = finalStatus(rec.record);
+  if (final.status === "escalated" && !rec.record.escalation) {
+    const subject = `${rec.record.runbook} on ${rec.record.target}: escalated`;
+    const notified = await deps.notify(subject, final.reason).catch(() => [] as string[]);
+    await rec.update((r) => ({ ...r, escalation: { reason: final.reason, notified } }));
+  }
+  await rec.begin("record");
+  await rec.update((r) => ({ ...r, status: final.status, statusReason: final.reason, endedAt: rec.now() }));
+  await rec.end("record", { status: "ok", outputs: { status: final.status } });
 }
 
 function verifySkipNote(stop: string): string {
@@ -116,45 +108,38 @@ function verifySkipNote(stop: string): string {
   }
 }
 
-function finalStatus(
-  r: IncidentRecord,
-  x: {
-    saved: boolean;
-    applied: { healthy: boolean; stopReason: string; reason: string };
-    recovered: boolean;
-    healthyBefore: boolean;
-  },
-): { status: IncidentRecord["status"]; reason: string } {
+/** The final status, derived from the record alone (the CLI and the state machine end alike). */
+export function finalStatus(r: IncidentRecord): { status: IncidentRecord["status"]; reason: string } {
   if (!r.evidence.before) {
     return {
       status: "escalated",
       reason: "Evidence could not be collected; nothing was changed. Escalated to a person.",
     };
   }
-  if (x.healthyBefore) {
+  if (r.evidence.before.health.outcome === "ok") {
     return {
       status: "not-down",
       reason: `The host answered its own health probe; diagnosis ${r.diagnosis?.rootCause.id ?? "none"}. Nothing was changed on the host.`,
     };
   }
-  if (x.recovered) {
+  if (r.verification?.recovered) {
     const by = r.actions.filter((a) => a.status === "applied").map((a) => a.action);
     return { status: "recovered", reason: `Recovered after ${by.join(", ")}; verified healthy.` };
   }
-  switch (x.applied.stopReason) {
+  const apply = r.steps.findLast((s) => s.id === "apply");
+  const stopReason = String(apply?.outputs.stopReason ?? "no-plan");
+  const why = String(apply?.outputs.reason ?? "there was no mitigation plan");
+  switch (stopReason) {
     case "planned":
       return {
         status: "planned",
         reason: "Mode plan: the plan was printed; nothing was changed and the service is still unhealthy.",
       };
     case "declined":
-      return {
-        status: "declined",
-        reason: `Mitigation declined (${x.applied.reason}); the service is still unhealthy.`,
-      };
+      return { status: "declined", reason: `Mitigation declined (${why}); the service is still unhealthy.` };
     case "cooldown":
-      return { status: "cooldown", reason: `Not mitigated again: ${x.applied.reason}.` };
+      return { status: "cooldown", reason: `Not mitigated again: ${why}.` };
     default:
-      return { status: "escalated", reason: `Not recovered: ${x.applied.reason}. Escalated to a person.` };
+      return { status: "escalated", reason: `Not recovered: ${why}. Escalated to a person.` };
   }
 }

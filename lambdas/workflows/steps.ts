@@ -2,7 +2,7 @@ import type { Evidence } from "../core/evidence/schema.js";
 import { keyFigures } from "../core/incident/record.js";
 import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incident/schema.js";
 import { parseHealthChecks, parseKeyValues } from "../core/mitigation/action-output.js";
-import { type ActionContext, actionSpec } from "../core/mitigation/actions.js";
+import type { ActionContext } from "../core/mitigation/actions.js";
 import { planMitigation } from "../core/mitigation/plan.js";
 import { dataOf } from "../core/shared/section.js";
 import type { CommandResult } from "../ports/index.js";
@@ -68,12 +68,32 @@ export async function collect(
   t: TargetOptions,
   phase: Phase,
 ): Promise<Evidence | null> {
+  const parameters = probeParameters(deps, t, deps.rawDirFor(rec.record.incidentId, phase));
+  const ownStep = phase !== "after";
+  if (ownStep)
+    await rec.begin(phase === "before" ? "collect" : "collect-after-relief", {
+      target: t.target,
+      phase,
+      parameters,
+    });
+  const result = await runProbe(deps, t, parameters);
+  return await recordProbe(deps, rec, t, phase, result);
+}
+
+/**
+ * Keeps a probe's output (stdout and stderr as artifacts), parses it and records the Evidence.
+ * On AWS the probe ran through SSM in earlier states and arrives here as a CommandResult.
+ */
+export async function recordProbe(
+  deps: WorkflowDeps,
+  rec: Recorder,
+  t: TargetOptions,
+  phase: Phase,
+  result: CommandResult,
+): Promise<Evidence | null> {
   const stepId =
     phase === "before" ? "collect" : phase === "after-relief" ? "collect-after-relief" : "verify";
   const ownStep = stepId !== "verify";
-  const parameters = probeParameters(deps, t, deps.rawDirFor(rec.record.incidentId, phase));
-  if (ownStep) await rec.begin(stepId, { target: t.target, phase, parameters });
-  const result = await runProbe(deps, t, parameters);
   // Nothing is lost: the probe's own output is stored before anything can fail on it.
   const stored = [];
   if (result.stdout)
@@ -214,8 +234,23 @@ export interface ApplyOutcome {
   readonly reason: string;
 }
 
-/** Applies the plan per mode, rung by rung, with a health check after each destructive rung. */
+/**
+ * Applies the plan per mode, rung by rung, with a health check after each destructive rung.
+ * Its outcome is kept in the apply step's outputs, so the final status can be derived from the record.
+ */
 export async function applyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptions): Promise<ApplyOutcome> {
+  const outcome = await applyLadder(deps, rec, t);
+  await rec.update((r) => {
+    const steps = r.steps.slice();
+    const i = steps.findLastIndex((s) => s.id === "apply");
+    const step = steps[i];
+    if (step) steps[i] = { ...step, outputs: { ...step.outputs, ...outcome } };
+    return { ...r, steps };
+  });
+  return outcome;
+}
+
+async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions): Promise<ApplyOutcome> {
   const plan = rec.record.plan;
   await rec.begin("apply", { mode: rec.record.mode });
   if (!plan) {
@@ -508,7 +543,7 @@ export async function verifyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpt
 
 export async function storeArtifact(deps: WorkflowDeps, rec: Recorder, name: string, body: string) {
   const stored = await deps.artifacts.put(
-    `${rec.record.incidentId}/${name}`,
+    `${rec.artifactPrefix}/${name}`,
     body,
     name.endsWith(".json") ? "application/json" : "text/plain",
   );

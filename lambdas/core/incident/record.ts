@@ -137,3 +137,10 @@ export const EXIT_CODES: Readonly<Record<IncidentRecord["status"], number>> = {
   cooldown: 5,
   interrupted: 130,
 };
+
+/** Whether any rung changed the host (and so recovery must be verified). */
+export function changedHost(record: IncidentRecord): boolean {
+  return record.actions.some(
+    (a) => a.status === "applied" && (a.action === "kill-idle-connections" || a.action === "restart-service"),
+  );
+}

@@ -1,5 +1,6 @@
 import type { Diagnosis, FailureClassId, Finding } from "../diagnosis/schema.js";
 import type { Evidence } from "../evidence/schema.js";
+import { keyFigures } from "../incident/record.js";
 import type { ActionResult, IncidentRecord, KeyFigures, Step } from "../incident/schema.js";
 import { dataOf } from "../shared/section.js";
 import {
@@ -142,11 +143,21 @@ interface Snapshot {
   readonly figures: KeyFigures | null;
 }
 
+/**
+ * Key figures of a moment: the ones recorded in `verification`, else computed from that moment's evidence
+ * (records written before `verification.afterRelief` existed, or runs that never reached verify).
+ */
+function figuresOf(recorded: KeyFigures | null | undefined, evidence: Evidence | null): KeyFigures | null {
+  return recorded ?? (evidence ? keyFigures(evidence) : null);
+}
+
 function snapshotsOf(record: IncidentRecord): Snapshot[] {
+  const v = record.verification;
+  const e = record.evidence;
   return [
-    { label: "before", evidence: record.evidence.before, figures: record.verification?.before ?? null },
-    { label: "after relief", evidence: record.evidence.afterRelief, figures: null },
-    { label: "after", evidence: record.evidence.after, figures: record.verification?.after ?? null },
+    { label: "before", evidence: e.before, figures: figuresOf(v?.before, e.before) },
+    { label: "after relief", evidence: e.afterRelief, figures: figuresOf(v?.afterRelief, e.afterRelief) },
+    { label: "after", evidence: e.after, figures: figuresOf(v?.after, e.after) },
   ];
 }
 
@@ -194,11 +205,9 @@ function impactOf(record: IncidentRecord) {
     startBasis = "start: the first evidence of failure";
   }
   const recovered = record.status === "recovered" && (record.verification?.recovered ?? false);
-  const end = recovered
-    ? (record.verification?.after?.at ?? stepOf(record, "verify")?.endedAt ?? record.endedAt ?? null)
-    : null;
+  const end = recovered ? milestonesOf(record).recoveredAt : null;
   const endBasis = recovered
-    ? "end: recovery verified by the health check"
+    ? "end: the first passing health check after the mitigation (recovery verified)"
     : record.status === "not-down"
       ? "end: not measured (the service answered on the host)"
       : "end: none, the run ended without verified recovery";
@@ -242,8 +251,57 @@ function impactOf(record: IncidentRecord) {
   };
 }
 
+/** Actions that change the host; notify-only and escalate only tell people. */
+const HOST_ACTIONS: ReadonlySet<ActionResult["action"]> = new Set([
+  "kill-idle-connections",
+  "restart-service",
+]);
+
+function changesHost(record: IncidentRecord, a: ActionResult): boolean {
+  const rung = record.plan?.ladder.find((r) => r.rung === a.rung && r.action === a.action);
+  return HOST_ACTIONS.has(a.action) || rung?.destructive === true;
+}
+
+/** The first action that was applied and changed the host (the mitigation), if any. */
 function firstApplied(record: IncidentRecord): ActionResult | undefined {
-  return record.actions.find((a) => a.status === "applied");
+  return record.actions.find((a) => a.status === "applied" && changesHost(record, a));
+}
+
+const later = (a: string, b: string | null): string => (b !== null && Date.parse(b) > Date.parse(a) ? b : a);
+
+export interface Milestones {
+  readonly diagnosedAt: string | null;
+  readonly mitigatedAt: string | null;
+  readonly recoveredAt: string | null;
+}
+
+/**
+ * The times that matter, from the record alone (docs/postmortem.md, "Times that matter"):
+ * - diagnosed: the end of the `diagnose` step, when it succeeded;
+ * - mitigation applied: the end of the first applied action that changed the host;
+ * - recovery verified (recovered runs only): the first passing health check after the mitigation, i.e. the
+ *   applied action's `healthyAfter` check (it closes the `apply` step) or else the end of the `verify` step;
+ *   never earlier than the mitigation (probe timestamps have whole seconds, so `verification.after.at`
+ *   can read earlier than an action that ended in the same second).
+ */
+export function milestonesOf(record: IncidentRecord): Milestones {
+  const diagnose = stepOf(record, "diagnose");
+  const diagnosedAt = diagnose?.status === "ok" ? diagnose.endedAt : null;
+  const mitigation = firstApplied(record);
+  const mitigatedAt = mitigation ? later(mitigation.endedAt, diagnosedAt) : null;
+  let recoveredAt: string | null = null;
+  if (record.status === "recovered" && record.verification?.recovered) {
+    const fixing = record.actions.find(
+      (a) => a.status === "applied" && a.healthyAfter === true && changesHost(record, a),
+    );
+    const apply = record.steps.findLast((s) => s.id === "apply" && s.endedAt !== null);
+    const verify = record.steps.findLast((s) => s.id === "verify" && s.status === "ok");
+    const checkedAt = fixing ? later(fixing.endedAt, apply?.endedAt ?? null) : null;
+    const found =
+      checkedAt ?? verify?.endedAt ?? record.verification.after?.at ?? record.endedAt ?? record.startedAt;
+    recoveredAt = later(later(found, mitigatedAt), diagnosedAt);
+  }
+  return { diagnosedAt, mitigatedAt, recoveredAt };
 }
 
 // ---------------------------------------------------------------- timeline
@@ -383,11 +441,11 @@ function resolutionOf(record: IncidentRecord, timeToRecoverMs: number | null): s
   }
 }
 
-function verificationOf(record: IncidentRecord): Postmortem["verification"] {
+function verificationOf(record: IncidentRecord, snapshots: readonly Snapshot[]): Postmortem["verification"] {
   const v = record.verification;
   if (!v) return null;
-  const b = v.before;
-  const a = v.after;
+  // Before and after always; after relief only when the run took that snapshot.
+  const moments = snapshots.filter((s) => s.label !== "after relief" || s.figures !== null);
   const fds = (k: KeyFigures | null) =>
     k?.openFds == null
       ? "n/a"
@@ -397,27 +455,52 @@ function verificationOf(record: IncidentRecord): Postmortem["verification"] {
       ? `${k.healthOutcome}${k.healthLatencyMs === null ? "" : ` (${formatCount(k.healthLatencyMs)} ms)`}`
       : "n/a";
   const pid = (k: KeyFigures | null) => (k?.pid == null ? "n/a" : String(k.pid));
+  const ws = (k: KeyFigures | null) =>
+    k === null ? "n/a" : k.wsSessions === null ? "n/a (no class histogram)" : formatCount(k.wsSessions);
+  const row = (label: string, f: (k: KeyFigures | null) => string) => ({
+    label,
+    values: moments.map((m) => f(m.figures)),
+  });
   return {
     recovered: v.recovered,
     attempts: v.attempts,
     durationMs: v.durationMs,
+    columns: moments.map((m) => m.label.charAt(0).toUpperCase() + m.label.slice(1)),
     figures: [
-      { label: "Measured at", before: formatDateTime(b?.at ?? null), after: formatDateTime(a?.at ?? null) },
-      { label: "Health check", before: health(b), after: health(a) },
-      { label: "Open fds / limit", before: fds(b), after: fds(a) },
-      {
-        label: "ESTABLISHED on the port",
-        before: formatCount(b?.established ?? null),
-        after: formatCount(a?.established ?? null),
-      },
-      {
-        label: "WsSession instances",
-        before: formatCount(b?.wsSessions ?? null),
-        after: formatCount(a?.wsSessions ?? null),
-      },
-      { label: "PID", before: pid(b), after: pid(a) },
+      row("Measured at (UTC)", (k) => formatDateTime(k?.at ?? null)),
+      row("Health check", health),
+      row("Open fds / limit", fds),
+      row("ESTABLISHED on the port", (k) => formatCount(k?.established ?? null)),
+      row("WsSession instances", ws),
+      row("PID", pid),
     ],
   };
+}
+
+/**
+ * The seed incident's proof, "WsSession count ≈ ESTABLISHED ≈ open fds near the limit", with its figures:
+ * sockets and fds from before, the WsSession count from the first moment that has a histogram (before, else
+ * after the relief batch: at the fd limit the JVM cannot be attached before). Null for other classes.
+ */
+function proofOf(record: IncidentRecord, snapshots: readonly Snapshot[]): string | null {
+  if (record.diagnosis?.rootCause.id !== "websocket-session-leak") return null;
+  const [before, relief] = snapshots;
+  const b = before?.figures ?? null;
+  const histo = [before, relief].find((s) => s?.figures?.wsSessions != null);
+  const fdsText =
+    b?.openFds == null
+      ? "open fds unknown"
+      : `${formatCount(b.openFds)} open fds${b.fdLimit === null ? "" : ` of a ${formatCount(b.fdLimit)} limit (${formatPercent(b.openFds / Math.max(1, b.fdLimit))})`}`;
+  const estab = b?.established == null ? "ESTABLISHED unknown" : `${formatCount(b.established)} ESTABLISHED`;
+  const wsText =
+    histo?.figures?.wsSessions == null
+      ? "WsSession count unknown (no class histogram before or after the relief batch)"
+      : `${formatCount(histo.figures.wsSessions)} WsSession instances (${histo.label}${
+          histo.label === "after relief" && histo.figures.established !== null
+            ? `, with ${formatCount(histo.figures.established)} ESTABLISHED left then`
+            : ""
+        })`;
+  return `WsSession count ≈ ESTABLISHED ≈ open fds near the limit: ${wsText}; ${estab} and ${fdsText} before mitigation.`;
 }
 
 // ---------------------------------------------------------------- charts
@@ -599,7 +682,8 @@ function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
 
-  // Top JVM classes: the first snapshot that has a histogram
+  // Top JVM classes: the best histogram available: before, else after relief (at the fd limit the JVM
+  // cannot be attached before), else after; the table says which moment it was taken at.
   const withHisto = withEv.find((s) => dataOf(s.evidence.classHistogram) !== undefined);
   const histo = withHisto ? dataOf(withHisto.evidence.classHistogram) : undefined;
   const histoRows: Table["rows"] = [];
@@ -625,15 +709,24 @@ function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
           ? [`${s.label}: ${s.evidence.classHistogram.reason}`]
           : [],
       );
+    const ws = histo.watched.find((w) => w.className === "org.apache.tomcat.websocket.WsSession");
+    const estab = dataOf(withHisto.evidence.sockets)?.established;
+    const side =
+      ws && estab !== undefined
+        ? ` At that moment: ${formatCount(ws.instances)} WsSession instances, ${formatCount(estab)} ESTABLISHED connections on the port.`
+        : "";
     histoNote =
-      `Taken ${withHisto.label} at ${formatTime(withHisto.evidence.collectedAt)} with \`${histo.command}\`` +
+      `Taken ${withHisto.label} at ${formatTime(withHisto.evidence.collectedAt)} UTC with \`${histo.command}\`` +
       `${histo.forcedFullGc ? " (forces a full GC)" : ""}; ${formatCount(histo.totalInstances)} instances in total.` +
+      side +
       (earlier.length ? ` Not available earlier: ${earlier.join("; ")}.` : "");
   }
   tables.push(
     table(
       "classes",
-      "Top JVM classes by instances",
+      withHisto
+        ? `Top JVM classes by instances (${withHisto.label}, ${formatTime(withHisto.evidence.collectedAt)} UTC)`
+        : "Top JVM classes by instances",
       ["Rank", "Class", "Instances", "Bytes"],
       histoRows,
       histoNote,
@@ -997,9 +1090,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
   const classId = record.diagnosis?.rootCause.id ?? null;
   const severity = deriveSeverity(record);
   const impact = impactOf(record);
-  const diagnoseStep = stepOf(record, "diagnose");
-  const diagnosedAt = diagnoseStep?.status === "ok" ? diagnoseStep.endedAt : null;
-  const mitigatedAt = firstApplied(record)?.endedAt ?? null;
+  const { diagnosedAt, mitigatedAt } = milestonesOf(record);
   const ttd = msBetween(impact.start, diagnosedAt);
   const ttm = msBetween(impact.start, mitigatedAt);
   const ttr = msBetween(impact.start, impact.end);
@@ -1070,7 +1161,8 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     notEvaluated: record.diagnosis?.notEvaluated ?? [],
     mitigation: mitigationOf(record),
     resolution: resolutionOf(record, ttr),
-    verification: verificationOf(record),
+    verification: verificationOf(record, snapshots),
+    proof: proofOf(record, snapshots),
     charts: chartsOf(snapshots),
     evidenceTables: evidenceTablesOf(snapshots),
     followUps: followUpsOf(record, classId, opts.owner ?? "TBD"),

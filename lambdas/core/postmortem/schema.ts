@@ -160,9 +160,14 @@ export const postmortemSchema = z.object({
       recovered: z.boolean(),
       attempts: z.number().int().nonnegative(),
       durationMs: ms,
-      figures: z.array(z.object({ label: z.string(), before: z.string(), after: z.string() })),
+      /** The moments compared: Before, After relief (when taken), After. */
+      columns: z.array(z.string()),
+      /** One value per column. */
+      figures: z.array(z.object({ label: z.string(), values: z.array(z.string()) })),
     })
     .nullable(),
+  /** The key evidence in one sentence with its figures (WebSocket leak: WsSession ≈ ESTABLISHED ≈ fds), or null. */
+  proof: z.string().nullable(),
   charts: z.object({ fdUsage: chartSchema.nullable(), connectionStates: chartSchema.nullable() }),
   evidenceTables: z.array(tableSchema),
   followUps: z.array(followUpSchema),

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { FAILURE_CLASS_IDS } from "../../../lambdas/core/diagnosis/schema.js";
-import { buildPostmortem, deriveSeverity } from "../../../lambdas/core/postmortem/build-postmortem.js";
+import {
+  buildPostmortem,
+  deriveSeverity,
+  milestonesOf,
+} from "../../../lambdas/core/postmortem/build-postmortem.js";
 import { FOLLOW_UP_CATALOGUE, tomcatUpgradeAdvice } from "../../../lambdas/core/postmortem/follow-ups.js";
 import { postmortemSchema } from "../../../lambdas/core/postmortem/schema.js";
 import {
@@ -23,17 +27,51 @@ describe("buildPostmortem", () => {
   it("computes the impact window and time to diagnose, mitigate and recover from the record", () => {
     const m = buildPostmortem(websocketSessionLeakRecord());
     expect(m.impact.start).toBe("2025-03-11T02:14:00.000Z"); // alarm
-    expect(m.impact.end).toBe("2025-03-11T02:16:28.000Z"); // verification.after.at
+    // rung 0's healthyAfter check passed; it closes the apply step (02:15:24)
+    expect(m.impact.end).toBe("2025-03-11T02:15:24.000Z");
     expect(m.timeToDiagnoseMs).toBe(48_000); // diagnose ended 02:14:48
     expect(m.timeToMitigateMs).toBe(80_000); // rung 0 ended 02:15:20
-    expect(m.timeToRecoverMs).toBe(148_000);
-    expect(m.impact.durationMs).toBe(148_000);
+    expect(m.timeToRecoverMs).toBe(84_000);
+    expect(m.impact.durationMs).toBe(84_000);
     expect(m.keyTimes.map((k) => [k.id, k.sinceStartMs])).toEqual([
       ["start", 0],
       ["diagnosis", 48_000],
       ["mitigation", 80_000],
-      ["recovery", 148_000],
+      ["recovery", 84_000],
     ]);
+  });
+
+  it("keeps the milestones in order on every fixture: start <= diagnosed <= mitigated <= recovered", () => {
+    for (const name of fixtureNames()) {
+      const m = buildPostmortem(loadFixture(name), { generatedAt: GENERATED_AT });
+      const known = m.keyTimes.filter((k) => k.at !== null);
+      const at = known.map((k) => Date.parse(k.at ?? ""));
+      expect(at, `${name}: ${known.map((k) => `${k.id} ${k.at}`).join(", ")}`).toEqual(
+        [...at].sort((a, b) => a - b),
+      );
+      const since = known.map((k) => k.sinceStartMs ?? -1);
+      expect(since, name).toEqual([...since].sort((a, b) => a - b));
+      expect(m.keyTimes.find((k) => k.id === "start")?.at).toBe(m.impact.start);
+      expect(m.keyTimes.find((k) => k.id === "recovery")?.at ?? null).toBe(m.impact.end);
+      if (m.status.recovered) expect(m.impact.end, name).not.toBeNull();
+    }
+  });
+
+  it("defines mitigation as the first applied action that changed the host, and recovery from the verify step when no healthyAfter check passed", () => {
+    const r = loadFixture("recorded/file-leak-restarted");
+    const restart = r.actions.find((a) => a.action === "restart-service");
+    const verify = r.steps.find((s) => s.id === "verify");
+    const m = milestonesOf(r);
+    expect(m.mitigatedAt).toBe(restart?.endedAt);
+    if (restart?.healthyAfter !== true) expect(m.recoveredAt).toBe(verify?.endedAt);
+    // A notify-only or escalate action is not a mitigation.
+    for (const name of ["recorded/slow-escalated", "recorded/healthy-not-down", "recorded/process-down"]) {
+      expect(milestonesOf(loadFixture(name)).mitigatedAt, name).toBeNull();
+    }
+    // Probe timestamps have whole seconds: recovery is never before the mitigation that caused it.
+    const ws = loadFixture("recorded/ws-leak-recovered");
+    const wm = milestonesOf(ws);
+    expect(Date.parse(wm.recoveredAt ?? "")).toBeGreaterThanOrEqual(Date.parse(wm.mitigatedAt ?? ""));
   });
 
   it("leaves recovery times empty when the run did not recover", () => {

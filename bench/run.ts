@@ -1,0 +1,81 @@
+/**
+ * `npm run bench`: speed and memory targets, measured and PRINTED (the tests assert behaviour, not
+ * timings). Prints one table: each figure with its target and PASS / MISS (INFO: context, no target).
+ * Exit code: 1 only when a benchmark could not run at all (ERROR rows); a MISS is reported, not fatal.
+ *
+ *   npm run bench [-- --only probe,lab,core,memory,bundles] [-- --json]
+ *
+ * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener). Every step is bounded in
+ * time and count; the lab is always taken down (labDown) and the socket processes stopped.
+ * See docs/benchmarks.md.
+ */
+import { cpus, totalmem } from "node:os";
+import { benchBundles } from "./bundles.js";
+import { benchCore, benchSsHeap } from "./core.js";
+import { benchLabDiagnose } from "./lab-diagnose.js";
+import { benchProbeBound } from "./probe-bound.js";
+import { failed, type Row, renderTable } from "./table.js";
+
+const ALL = ["probe", "lab", "core", "memory", "bundles"] as const;
+type Part = (typeof ALL)[number];
+
+function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean } {
+  const i = argv.indexOf("--only");
+  const only = new Set<Part>();
+  if (i >= 0) {
+    for (const p of (argv[i + 1] ?? "").split(",")) {
+      if (!(ALL as readonly string[]).includes(p)) {
+        console.error(`--only: expected a comma-separated list of ${ALL.join(", ")} (got '${p}')`);
+        process.exit(2);
+      }
+      only.add(p as Part);
+    }
+  } else for (const p of ALL) only.add(p);
+  return { only, json: argv.includes("--json") };
+}
+
+const { only, json } = parseArgs(process.argv.slice(2));
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const rows: Row[] = [];
+const started = performance.now();
+const liveStdouts: Array<{ name: string; text: string }> = [];
+
+async function step(name: string, fn: () => Promise<Row[]> | Row[]): Promise<void> {
+  try {
+    rows.push(...(await fn()));
+  } catch (e) {
+    log(`${name} could not run: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    rows.push(failed(name, e));
+  }
+}
+
+if (only.has("probe"))
+  await step("2 probe, 10k sockets", async () => {
+    const r = await benchProbeBound(log);
+    liveStdouts.push({ name: "live 10k-socket probe", text: r.stdout });
+    return r.rows;
+  });
+if (only.has("lab") || only.has("memory"))
+  await step("1 diagnose (ws-leak lab)", async () => {
+    const r = await benchLabDiagnose(log);
+    if (r.probeStdout) liveStdouts.push({ name: "live ws-leak lab probe", text: r.probeStdout });
+    return r.rows;
+  });
+if (only.has("core")) await step("3 core throughput", () => benchCore(liveStdouts, log));
+if (only.has("memory")) await step("4 memory: parseSs", () => benchSsHeap(log));
+if (only.has("bundles")) await step("5 Lambda bundles", () => benchBundles(log));
+
+const order = (r: Row) => r.bench.split(" ")[0] ?? "";
+rows.sort((a, b) => order(a).localeCompare(order(b)));
+const totalS = ((performance.now() - started) / 1000).toFixed(0);
+const cpu = cpus();
+const machine = `${cpu.length} cores (${cpu[0]?.model.trim() ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
+if (json) {
+  console.log(JSON.stringify({ machine, totalSeconds: Number(totalS), rows }, null, 2));
+} else {
+  console.log(`\nrunbook-autopilot benchmarks: ${machine}; ${totalS} s\n`);
+  console.log(renderTable(rows));
+  const count = (s: Row["status"]) => rows.filter((r) => r.status === s).length;
+  console.log(`\n${count("PASS")} PASS, ${count("MISS")} MISS, ${count("ERROR")} could not run`);
+}
+process.exitCode = rows.some((r) => r.status === "ERROR") ? 1 : 0;

@@ -93,6 +93,8 @@ export class RunbookFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "RunbookAutopilot",
         POWERTOOLS_LOG_LEVEL: "INFO",
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+        // The runbook YAML and templates travel with the code (see commandHooks below).
+        RUNBOOKS_DIR: "/var/task/runbooks",
         ...props.environment,
       },
       bundling: {
@@ -104,6 +106,14 @@ export class RunbookFunction extends Construct {
         banner: BUNDLE_DEFAULTS.banner,
         externalModules: props.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],
         forceDockerBundling: false,
+        // The workflows read the runbook (YAML) and the postmortem templates at cold start: ship them.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `mkdir -p "${outputDir}/runbooks" && cp -r "${inputDir}/runbooks/." "${outputDir}/runbooks/"`,
+          ],
+        },
       },
     });
     if (this.function.runtime === Runtime.NODEJS_20_X) {

@@ -328,7 +328,8 @@ export class RunbookDefinition extends Construct {
 
     const resolve = new LambdaInvoke(this, "ResolveTargets", {
       lambdaFunction: f.resolveTargets,
-      payload: TaskInput.fromJsonPathAt("$"),
+      // No `payload`: the whole state input goes to the function. (`TaskInput.fromJsonPathAt("$")` with
+      // payloadResponseOnly renders `"Parameters": "$"`, a string, which Step Functions rejects.)
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
     });

@@ -8,8 +8,10 @@ const inputSchema = targetStepSchema.extend({
   /** The approval task's output in approve mode (`send-task-success --task-output`), else null. */
   approval: z
     .object({
-      approved: z.literal(true),
-      approvedBy: z.string().min(1),
+      /** true from the approval callback; false from the AutoMode pass state (`{approved:false, auto:true}`). */
+      approved: z.boolean(),
+      auto: z.boolean().optional(),
+      approvedBy: z.string().min(1).optional(),
       note: z.string().nullable().default(null),
     })
     .nullable()

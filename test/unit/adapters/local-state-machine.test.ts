@@ -7,15 +7,15 @@ import { snsMessage } from "../events/fixtures.js";
 /**
  * The synthesized state machine in aws-local-stepfunctions with the REAL handlers for every Lambda
  * state, against s3rver/dynalite/the SSM server (the probe runs on this machine). Stubbed: SNS
- * publishes (captured) and ResolveTargets' EC2 lookup (no local EC2). Until lambdas/workflows provides
- * the WorkflowPort, Diagnose/Plan/Postmortem fail with WorkflowNotWiredError: the run must then take
- * the failure paths and escalate. When the port lands, flip the expectations to a recovered incident.
+ * publishes (captured) and ResolveTargets' EC2 lookup (no local EC2). The target's port has no listener:
+ * the run must diagnose process-down and, with no restart unit configured, escalate without acting.
+ * (The recovering path against the ws-leak lab is test/e2e/state-machine.test.ts.)
  */
 const context = { functionName: "local", awsRequestId: "r" } as unknown as Context;
 const T1 = "i-0123456789abcdef0";
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-describe("state machine end to end on local AWS (up to the workflow seam)", () => {
+describe("state machine end to end on local AWS: process-down via the SNS path", () => {
   let aws: LocalAws;
   const saved = { ...process.env };
   beforeAll(async () => {
@@ -41,7 +41,7 @@ describe("state machine end to end on local AWS (up to the workflow seam)", () =
     await aws?.stop();
   });
 
-  it("SNS-form alarm → incident opened → probe collected via SSM → escalates at the unwired workflow seam", async () => {
+  it("SNS-form alarm → incident opened → probe via SSM → process-down → escalated with a postmortem, nothing run on the host", async () => {
     const real = async (name: string) => {
       const mod = (await import(`../../../lambdas/handlers/${name}.ts`)) as { handler: Handler };
       return (input: unknown) => mod.handler(input, context);
@@ -90,11 +90,17 @@ describe("state machine end to end on local AWS (up to the workflow seam)", () =
         overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: { WaitForProbe: 250 } },
       },
     );
-    await expect(exec.result).rejects.toThrow(/see the escalation notification/);
-    const failure = published.find((p) => p.state === "NotifyRunbookFailure")?.input as {
-      Message: { failure: { Error: string; Cause: string } };
+    // Nothing listens on port 1: process-down; no systemd unit is configured, so the ladder escalates.
+    const result = (await exec.result) as {
+      diagnoses: { classId: string }[];
+      postmortem: { status: string; postmortemKey: string };
     };
-    expect(failure.Message.failure.Error).toBe("WorkflowNotWiredError");
+    expect(result.diagnoses.map((d) => d.classId)).toEqual(["process-down"]);
+    expect(result.postmortem.status).toBe("escalated");
+    const closed = published.find((p) => p.state === "NotifyResult")?.input as { Message: { status: string } };
+    expect(closed.Message.status).toBe("escalated");
+    expect(published.some((p) => p.state === "NotifyRunbookFailure")).toBe(false);
+    // Only the probe ran on the host: no action document was sent.
     expect(aws.ssm?.commands.map((c) => c.parameters.port)).toEqual(["1"]);
   }, 60_000);
 });

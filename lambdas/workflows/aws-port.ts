@@ -1,0 +1,342 @@
+import { join } from "node:path";
+import { loadTemplates } from "../adapters/local/template-loader.js";
+import { normalizedAlarmSchema } from "../core/events/alarm-event.js";
+import { changedHost, newRecord } from "../core/incident/record.js";
+import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
+import { buildPostmortem } from "../core/postmortem/build-postmortem.js";
+import { type PostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import type {
+  PostmortemInput,
+  ServiceTarget,
+  TargetStepInput,
+  WorkflowPort,
+  WorkflowPortDeps,
+  WorkflowPortFactory,
+} from "../handlers/workflow-port.js";
+import type { CommandResult } from "../ports/index.js";
+import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
+import { Recorder } from "./recorder.js";
+import { finishRecord, skipVerify } from "./run-runbook.js";
+import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
+import {
+  applyStep,
+  diagnoseStep,
+  planStep,
+  recordProbe,
+  saveEvidenceStep,
+  storeArtifact,
+  type TargetOptions,
+  verifyStep,
+} from "./steps.js";
+
+/**
+ * The workflows behind the state machine's Lambdas: the same steps the CLI runs, one per state, over a
+ * per-target execution record kept in the IncidentStore (`<incidentId>/<target>`), artifacts under
+ * `<incidentId>/<target>/` in S3. Only keys and small fields cross Step Functions.
+ */
+export interface AwsWorkflowOptions {
+  /** The runbooks folder bundled with the Lambda (RUNBOOKS_DIR). */
+  readonly runbooksDir: string;
+  readonly runbookId: string;
+  /** Host folder where the probe leaves raw outputs (the SSM document's `raw` step ships them). */
+  readonly rawDirBase: string;
+}
+
+/** On AWS the runner sends SSM documents by name; script text never travels. */
+const SCRIPTS_BY_DOCUMENT: Scripts = {
+  probe: "# sent as the SSM document `probe`",
+  actions: {
+    "kill-idle-connections": "# sent as the SSM document `kill-idle-connections`",
+    "restart-service": "# sent as the SSM document `restart-service`",
+    "check-health": "# sent as the SSM document `check-health`",
+  },
+};
+
+export function awsWorkflowPortFactory(opts: AwsWorkflowOptions): WorkflowPortFactory {
+  return (deps) => new AwsWorkflowPort(deps, opts);
+}
+
+class AwsWorkflowPort implements WorkflowPort {
+  private loaded: Promise<{ view: RunbookView; templates: PostmortemTemplates }> | null = null;
+
+  constructor(
+    private readonly deps: WorkflowPortDeps,
+    private readonly opts: AwsWorkflowOptions,
+  ) {}
+
+  private load() {
+    this.loaded ??= (async () => {
+      const doc = await loadRunbookDoc(this.opts.runbookId, this.opts.runbooksDir);
+      const templates = await loadTemplates(join(this.opts.runbooksDir, "templates"));
+      return { view: runbookView(doc), templates };
+    })();
+    return this.loaded;
+  }
+
+  private async workflowDeps(approved = false): Promise<WorkflowDeps> {
+    const { view } = await this.load();
+    return {
+      ...this.deps,
+      runbook: view,
+      scripts: SCRIPTS_BY_DOCUMENT,
+      log: { info: () => undefined, warn: () => undefined },
+      parseEvidence,
+      rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,
+      approve: async () => approved,
+    };
+  }
+
+  private keys(incidentId: string, target: string) {
+    return { storeKey: `${incidentId}/${target}`, artifactPrefix: `${incidentId}/${target}` };
+  }
+
+  private async recorder(incidentId: string, target: string): Promise<Recorder> {
+    const raw = await this.deps.incidents.load(`${incidentId}/${target}`);
+    if (!raw) throw new Error(`no execution record for ${incidentId} on ${target}`);
+    const record = incidentRecordSchema.parse(raw);
+    return new Recorder(record, this.deps.incidents, this.deps.clock, this.keys(incidentId, target));
+  }
+
+  async diagnose(input: Parameters<WorkflowPort["diagnose"]>[0]) {
+    const deps = await this.workflowDeps();
+    const alarmText = await this.deps.artifacts.get(input.alarmKey);
+    const alarm = alarmText ? normalizedAlarmSchema.parse(JSON.parse(alarmText)) : null;
+    const rec = new Recorder(
+      newRecord({
+        incidentId: input.incidentId,
+        runbook: deps.runbook.id,
+        target: input.target,
+        mode: input.mode,
+        trigger: {
+          kind: "alarm",
+          at: alarm?.stateChangeTime ?? this.deps.clock.now().toISOString(),
+          alarmName: alarm?.alarmName ?? null,
+          alarmReason: alarm?.reason ?? null,
+          source: alarm?.alarmArn ?? `eventbridge:${alarm?.alarmName ?? "unknown"}`,
+        },
+        at: this.deps.clock.now().toISOString(),
+      }),
+      this.deps.incidents,
+      this.deps.clock,
+      this.keys(input.incidentId, input.target),
+    );
+    await rec.save();
+    const t = targetOptions(input);
+    await rec.begin("collect", { target: input.target, phase: "before", commandId: input.probe.commandId });
+    await recordProbe(deps, rec, t, "before", await this.probeResult(input.probe));
+    await diagnoseStep(deps, rec);
+    await saveEvidenceStep(deps, rec);
+    const r = rec.record;
+    const evidenceKey = r.artifacts.find((a) => a.name === "evidence/evidence-before.json")
+      ? key(rec, "evidence/evidence-before.json")
+      : null;
+    const diagnosisKey = r.diagnosis ? key(rec, "evidence/diagnosis.json") : null;
+    return {
+      evidenceKey,
+      diagnosisKey,
+      classId: r.diagnosis?.rootCause.id ?? null,
+      down: r.evidence.before ? r.evidence.before.health.outcome !== "ok" : true,
+      summary: r.diagnosis?.rootCause.summary ?? r.errors.at(-1)?.message ?? "no diagnosis",
+    };
+  }
+
+  /** The probe's stdout: the inline copy the poll state saved, or SSM's full copy in S3 when cut. */
+  private async probeResult(p: Parameters<WorkflowPort["diagnose"]>[0]["probe"]): Promise<CommandResult> {
+    let stdout = p.stdoutKey ? ((await this.deps.artifacts.get(p.stdoutKey)) ?? "") : "";
+    const store = this.deps.artifacts as { getUri?: (uri: string) => Promise<string | null> };
+    if (p.stdoutTruncated && p.outputUri && store.getUri)
+      stdout = (await store.getUri(p.outputUri)) ?? stdout;
+    return {
+      status: p.status,
+      exitCode: p.exitCode,
+      stdout,
+      stderr: "",
+      stdoutTruncated: p.stdoutTruncated,
+      durationMs: 0,
+      outputUri: p.outputUri,
+      detail: p.detail,
+    };
+  }
+
+  async planMitigation(input: Parameters<WorkflowPort["planMitigation"]>[0]) {
+    const deps = await this.workflowDeps();
+    const rec = await this.recorder(input.incidentId, input.target);
+    await planStep(deps, rec, targetOptions(input));
+    const plan = rec.record.plan;
+    const ref = await storeArtifact(deps, rec, "plan.json", json(plan));
+    const hostHealthy = rec.record.evidence.before?.health.outcome === "ok";
+    const actionable = !!plan && !hostHealthy && plan.ladder.some((a) => a.destructive && !a.blockedReason);
+    const first = plan?.ladder[0];
+    return {
+      planKey: key(rec, ref.name),
+      actionable,
+      summary: first ? `${first.action}: ${first.description}` : "no plan",
+    };
+  }
+
+  async applyMitigation(input: Parameters<WorkflowPort["applyMitigation"]>[0]) {
+    const deps = await this.workflowDeps(input.approval !== null);
+    const rec = await this.recorder(input.incidentId, input.target);
+    const outcome = await applyStep(deps, rec, targetOptions(input));
+    if (input.approval) {
+      // Who approved, from the task-token callback, kept with the apply step.
+      const approval = input.approval;
+      await rec.update((r) => ({
+        ...r,
+        steps: r.steps.map((s, i) =>
+          i === r.steps.length - 1 && s.id === "apply" ? { ...s, inputs: { ...s.inputs, approval } } : s,
+        ),
+      }));
+    }
+    const ref = await storeArtifact(deps, rec, "actions.json", json(rec.record.actions));
+    return { actionsKey: key(rec, ref.name), applied: changedHost(rec.record), summary: outcome.reason };
+  }
+
+  async verify(input: Parameters<WorkflowPort["verify"]>[0]) {
+    const deps = await this.workflowDeps();
+    const rec = await this.recorder(input.incidentId, input.target);
+    let recovered = false;
+    if (changedHost(rec.record)) recovered = await verifyStep(deps, rec, targetOptions(input));
+    else await skipVerify(rec, "exhausted");
+    const ref = await storeArtifact(deps, rec, "verification.json", json(rec.record.verification));
+    return {
+      recovered,
+      verificationKey: key(rec, ref.name),
+      summary: recovered ? "verified healthy" : "not recovered",
+    };
+  }
+
+  async writePostmortem(input: PostmortemInput) {
+    const deps = await this.workflowDeps();
+    const { templates } = await this.load();
+    const sections: string[] = [];
+    const statuses: IncidentRecord["status"][] = [];
+    let primary: { key: string; uri: string } | null = null;
+    for (const t of input.targets) {
+      const raw = await this.deps.incidents.load(`${input.incidentId}/${t.target}`);
+      if (!raw) {
+        sections.push(`- \`${t.target}\`: no record (${t.outcome}${t.error ? `: ${t.error.message}` : ""})`);
+        continue;
+      }
+      const rec = new Recorder(
+        incidentRecordSchema.parse(raw),
+        this.deps.incidents,
+        this.deps.clock,
+        this.keys(input.incidentId, t.target),
+      );
+      await this.closeTarget(deps, rec, t.outcome, input);
+      const model = buildPostmortem(rec.record);
+      const rendered = renderPostmortem(model, templates);
+      const md = await storeArtifact(deps, rec, "postmortem.md", rendered.markdown);
+      await storeArtifact(deps, rec, "postmortem.html", rendered.html);
+      for (const a of rendered.assets) await storeArtifact(deps, rec, a.fileName, a.body);
+      statuses.push(rec.record.status);
+      primary ??= { key: key(rec, md.name), uri: md.uri };
+      sections.push(
+        `- \`${t.target}\`: **${rec.record.status}**: ${rec.record.statusReason} ([postmortem](${t.target}/postmortem.md))`,
+      );
+    }
+    for (const c of input.cooldown)
+      sections.push(
+        `- \`${c.target}\`: in cooldown (mitigated by ${c.heldBy ?? "?"} until ${c.until ?? "?"}); not probed.`,
+      );
+    const status = worst(statuses, input);
+    const summary = `${input.targets.length} target(s): ${statuses.join(", ") || "none probed"}${input.brake?.brake ? `; fleet brake: ${input.brake.reason}` : ""}${input.failure ? `; failure: ${input.failure.error}` : ""}`;
+    if (input.targets.length !== 1 || !primary) {
+      const index = [
+        `# Incident ${input.incidentId}`,
+        "",
+        `Status: **${status}**. ${summary}`,
+        "",
+        ...(input.brake?.brake ? [`> Fleet brake: ${input.brake.reason}`, ""] : []),
+        ...(input.failure
+          ? [`> The runbook failed: ${input.failure.error}: ${input.failure.cause}`, ""]
+          : []),
+        ...sections,
+        "",
+      ].join("\n");
+      const stored = await this.deps.artifacts.put(
+        `${input.incidentId}/postmortem.md`,
+        index,
+        "text/markdown",
+      );
+      primary = { key: stored.key, uri: stored.uri };
+    }
+    return { postmortemKey: primary.key, postmortemUri: primary.uri, status, summary };
+  }
+
+  /** Ends a target's record the way its path through the state machine ended. */
+  private async closeTarget(deps: WorkflowDeps, rec: Recorder, outcome: string, input: PostmortemInput) {
+    const r = rec.record;
+    if (r.endedAt) return;
+    const applied = r.steps.some((s) => s.id === "apply");
+    if (!applied && r.plan) {
+      if (input.brake?.brake) {
+        await rec.begin("apply");
+        await rec.end("apply", {
+          status: "skipped",
+          outputs: { stopReason: "escalated", reason: `fleet brake: ${input.brake.reason}` },
+          note: "fleet brake",
+        });
+      } else if (outcome === "declined") {
+        await applyStep(
+          { ...deps, approve: async () => false },
+          rec,
+          targetOptions({ ...input, target: r.target, service: serviceOf(r) }),
+        );
+      } else {
+        // Plan-only path (mode plan, or nothing actionable): record the rungs as the plan says.
+        await applyStep(deps, rec, targetOptions({ ...input, target: r.target, service: serviceOf(r) }));
+      }
+    }
+    if (!rec.record.steps.some((s) => s.id === "verify"))
+      await skipVerify(
+        rec,
+        String(rec.record.steps.findLast((s) => s.id === "apply")?.outputs.stopReason ?? "no-plan"),
+      );
+    await finishRecord(deps, rec);
+  }
+}
+
+function targetOptions(input: Pick<TargetStepInput, "target" | "service">): TargetOptions {
+  return {
+    target: input.target,
+    port: input.service.port,
+    pid: null,
+    healthPath: input.service.healthPath,
+    logPath: input.service.logPath,
+    restart: input.service.systemdUnit ? { service: input.service.systemdUnit, command: null } : null,
+  };
+}
+
+/** The service settings a record was collected with (from its evidence), for steps run after the fact. */
+function serviceOf(r: IncidentRecord): ServiceTarget {
+  const input = r.evidence.before?.input;
+  return {
+    port: input?.port ?? 0,
+    healthPath: input?.healthPath ?? "/health",
+    logPath: input?.logPath ?? null,
+    systemdUnit: null,
+  };
+}
+
+const ORDER: IncidentRecord["status"][] = [
+  "failed",
+  "escalated",
+  "interrupted",
+  "declined",
+  "cooldown",
+  "planned",
+  "running",
+  "recovered",
+  "not-down",
+];
+function worst(statuses: IncidentRecord["status"][], input: PostmortemInput): IncidentRecord["status"] {
+  if (input.failure) return "failed";
+  if (input.brake?.brake) return "escalated";
+  if (!statuses.length) return input.cooldown.length ? "cooldown" : "escalated";
+  return ORDER.find((s) => statuses.includes(s)) ?? "escalated";
+}
+
+const key = (rec: Recorder, name: string) => `${rec.artifactPrefix}/${name}`;
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;

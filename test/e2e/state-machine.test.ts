@@ -1,0 +1,226 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import type { Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
+import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
+import { openFds, REPO, sleep } from "../support/cli.js";
+import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
+import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
+
+/**
+ * The whole AWS pipeline, locally: the state machine taken from the synthesized template runs in
+ * aws-local-stepfunctions; every Lambda task is bound to the real handler, whose SDK clients talk to
+ * s3rver (S3), dynalite (DynamoDB) and an SSM server speaking the real AWS JSON protocol, which runs
+ * the synthesized SSM documents with bash against the ws-leak lab on this machine. Stubbed: the SNS
+ * publishes (captured) and the EC2 tag lookup of ResolveTargets (no local EC2).
+ * Port 18230.
+ */
+const PORT = 18230;
+const INSTANCE = "i-0abc1234def567890";
+const context = { functionName: "local", awsRequestId: "r" } as unknown as Context;
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** A "CloudWatch Alarm State Change" event as EventBridge delivers it, for an alarm on the lab's instance. */
+const alarmEvent = {
+  version: "0",
+  id: "7bf73129-1428-4cd3-a780-95db273d1602",
+  "detail-type": "CloudWatch Alarm State Change",
+  source: "aws.cloudwatch",
+  account: "123456789012",
+  time: "2026-11-25T03:31:00Z",
+  region: "eu-west-1",
+  resources: ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:runbook-autopilot-api-unreachable"],
+  detail: {
+    alarmName: "runbook-autopilot-api-unreachable",
+    state: {
+      value: "ALARM",
+      reason: "Threshold Crossed: 1 datapoint [0.0 (25/11/26 03:30:00)] was less than the threshold (1.0).",
+      timestamp: "2026-11-25T03:31:00.123+0000",
+    },
+    previousState: { value: "OK", reason: "ok", timestamp: "2026-11-25T03:01:00.000+0000" },
+    configuration: {
+      description: "API unreachable (health check success rate)",
+      metrics: [
+        {
+          id: "m1",
+          metricStat: {
+            metric: {
+              namespace: "Custom/Api",
+              name: "HealthCheckSuccess",
+              dimensions: { InstanceId: INSTANCE },
+            },
+            period: 60,
+            stat: "Minimum",
+          },
+          returnData: true,
+        },
+      ],
+    },
+  },
+};
+
+/** The runbooks folder the Lambdas read (RUNBOOKS_DIR), tuned to the lab's timescale (1 s keep-alive). */
+function labTimescaleRunbooks(): string {
+  const dir = mkdtempSync(join(tmpdir(), "runbooks-"));
+  cpSync(join(REPO, "runbooks"), dir, { recursive: true });
+  const file = join(dir, "api-unreachable.yaml");
+  const doc = parseDocument(readFileSync(file, "utf8"));
+  doc.setIn(["probe", "idleThresholdMs"], 2000);
+  doc.setIn(["thresholds", "httpKeepAliveMs"], 1000);
+  doc.setIn(["mitigation", "ladders", "websocket-session-leak", 0, "params", "minIdleSeconds"], 2);
+  writeFileSync(file, doc.toString());
+  return dir;
+}
+
+describe("the synthesized state machine, run locally against the lab", () => {
+  let aws: LocalAws;
+  let pid = 0;
+  const saved = { ...process.env };
+  const rawDir = mkdtempSync(join(tmpdir(), "runbook-raw-"));
+
+  beforeAll(async () => {
+    const lab = await labUp({ mode: "ws-leak", port: PORT, fdLimit: 1024, keepAliveMs: 1000 });
+    pid = lab.pid;
+    await labLoad({ port: PORT, sessions: 2000 });
+    await sleep(2500);
+    aws = await startLocalAws();
+    const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
+    const doc = (part: string, step: string) => ({
+      documentName: Object.entries(names).find(([id]) => id.includes(part))?.[1] ?? "",
+      step,
+    });
+    Object.assign(process.env, aws.env(), {
+      POWERTOOLS_TRACE_ENABLED: "false",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      ARTIFACT_BUCKET: "runbook-artifacts",
+      INCIDENT_TABLE: "runbook-incidents",
+      TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
+      SSM_DOCUMENTS: JSON.stringify({
+        probe: doc("Probe", "probe"),
+        "kill-idle-connections": doc("KillIdleConnections", "kill-idle-connections"),
+        "restart-service": doc("RestartService", "restart-service"),
+        "check-health": doc("CheckHealth", "check-health"),
+      }),
+      OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
+      SERVICE: JSON.stringify({ port: PORT, healthPath: "/health", logPath: lab.logPath, systemdUnit: null }),
+      PROBE_TIMEOUT_SECONDS: "30",
+      PROBE_RAW_DIR: rawDir,
+      DEFAULT_MODE: "auto",
+      RUNBOOKS_DIR: labTimescaleRunbooks(),
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    process.env = saved;
+    await aws?.stop();
+    await labDown({ port: PORT });
+  }, 60_000);
+
+  it("an alarm for the ws-leak lab: one incident, the lab recovers, the postmortem lands in S3; the same event again starts nothing", async () => {
+    expect(openFds(pid)).toBeGreaterThanOrEqual(0.95 * 1024);
+    expect((await probeHealth(PORT, 2000)).ok).toBe(false);
+
+    const real = async (name: string) => {
+      const mod = (await import(`../../lambdas/handlers/${name}.ts`)) as { handler: Handler };
+      return (input: unknown) => mod.handler(input, context);
+    };
+    const resolveReal = await real("resolve-targets");
+    const published: { state: string; input: unknown }[] = [];
+    const sns = (state: string) => async (input: unknown) => {
+      published.push({ state, input });
+      return {};
+    };
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
+      // No local EC2: resolve for real with the instance dimension taken out (so no DescribeInstances),
+      // then answer as EC2 would for a tagged, running instance.
+      ResolveTargets: async (input) => {
+        const e = structuredClone(input) as typeof alarmEvent;
+        e.detail.configuration.metrics[0]!.metricStat.metric.dimensions = {} as never;
+        const out = (await resolveReal(e)) as Record<string, unknown>;
+        return {
+          ...out,
+          targets: [INSTANCE],
+          hasTargets: true,
+          groupSize: 1,
+          strategy: "instance-dimension",
+        };
+      },
+      OpenIncident: await real("open-incident"),
+      SendProbe: await real("send-probe"),
+      PollProbe: await real("poll-probe"),
+      Diagnose: await real("diagnose"),
+      FleetBrake: await real("fleet-brake"),
+      PlanMitigation: await real("plan-mitigation"),
+      ApplyMitigation: await real("apply-mitigation"),
+      Verify: await real("verify"),
+      WritePostmortem: await real("write-postmortem"),
+      NotifyResult: sns("NotifyResult"),
+      NotifyFleetBrake: sns("NotifyFleetBrake"),
+      NotifyNoTargets: sns("NotifyNoTargets"),
+      NotifyRunbookFailure: sns("NotifyRunbookFailure"),
+      RequestApproval: sns("RequestApproval"),
+    };
+    const { StateMachine } = await loadLocalStepFunctions();
+    const definition = resolveDefinition(synthRunbook().template);
+    const run = () =>
+      new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: true } }).run(
+        structuredClone(alarmEvent),
+        {
+          context: { Task: { Token: "local-token" }, Execution: { Id: "arn:local:execution:e2e" } },
+          overrides: {
+            taskResourceLocalHandlers: handlers as never,
+            waitTimeOverrides: { WaitForProbe: 250 },
+          },
+        },
+      );
+
+    const first = (await run().result.catch((e: Error) => {
+      const why = published.find((p) => p.state === "NotifyRunbookFailure");
+      throw new Error(`${e.message}: ${JSON.stringify(why?.input ?? published).slice(0, 2000)}`);
+    })) as {
+      incident: { incidentId: string };
+      postmortem: { postmortemKey: string; status: string };
+    };
+    expect(first.postmortem.status).toBe("recovered");
+    const closed = published.find((p) => p.state === "NotifyResult")?.input as {
+      Message: { status: string };
+    };
+    expect(closed.Message.status).toBe("recovered");
+
+    // The lab recovered in place: same JVM, health answers, descriptors freed.
+    expect(isAlive(pid)).toBe(true);
+    expect((await probeHealth(PORT, 3000)).ok).toBe(true);
+    expect(openFds(pid)).toBeLessThan(200);
+
+    // The postmortem is in the (local) S3 bucket and names the root cause.
+    const body = await aws
+      .s3()
+      .send(
+        new GetObjectCommand({
+          Bucket: "runbook-artifacts",
+          Key: `incidents/${first.postmortem.postmortemKey}`,
+        }),
+      );
+    const markdown = (await body.Body?.transformToString("utf8")) ?? "";
+    expect(markdown).toMatch(/^# Postmortem/);
+    expect(markdown).toContain("websocket-session-leak");
+    expect(markdown).toContain("kill-idle-connections");
+
+    // SSM ran the project's documents: the probe, the relief and main kill, health checks, probes after.
+    const commands = aws.ssm?.commands ?? [];
+    const docs = commands.map((c) => c.documentName);
+    expect(docs.some((d) => d.includes("Probe"))).toBe(true);
+    expect(docs.filter((d) => d.includes("KillIdleConnections")).length).toBeGreaterThanOrEqual(1);
+    const sent = commands.length;
+
+    // EventBridge delivers the same event again: no second incident, no second mitigation.
+    const second = (await run().result) as { incident: { incidentId: string; created: boolean } };
+    expect(second.incident.created).toBe(false);
+    expect(second.incident.incidentId).toBe(first.incident.incidentId);
+    expect(aws.ssm?.commands.length).toBe(sent);
+  }, 240_000);
+});

@@ -13,7 +13,7 @@ import { REPO_ROOT } from "../lib/paths.js";
 import { BUNDLE_DEFAULTS } from "../lib/runbook-function.js";
 
 export const BUNDLE_LIMIT_BYTES = 1_000_000;
-const NOT_HANDLERS = new Set(["wiring", "workflow-port", "instrument", "inputs"]);
+const NOT_HANDLERS = new Set(["wiring", "workflow-wiring", "workflow-port", "instrument", "inputs"]);
 
 export interface BundleSize {
   readonly handler: string;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { parseInput, targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
-import { env, workflowPort } from "./wiring.js";
+import { env } from "./wiring.js";
+import { workflowPort } from "./workflow-wiring.js";
 
 const inputSchema = targetStepSchema.extend({
   diagnosisKey: z.string().nullable(),

@@ -12,10 +12,7 @@ import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
 import { AwsTargetResolver } from "../adapters/aws/target-resolver.js";
 import { modeSchema } from "../core/incident/schema.js";
 import type { Clock } from "../ports/index.js";
-import { awsWorkflowPortFactory } from "../workflows/aws-port.js";
-import { DEFAULT_RUNBOOKS_DIR } from "../workflows/runbook-files.js";
 import { tracer } from "./instrument.js";
-import type { WorkflowPort, WorkflowPortDeps, WorkflowPortFactory } from "./workflow-port.js";
 
 /**
  * The Lambda composition root: configuration from the environment (set by lib/api-unreachable-runbook.ts),
@@ -124,30 +121,4 @@ export async function notify(subject: string, message: string): Promise<string[]
     new PublishCommand({ TopicArn: env().TOPIC_ARN, Subject: subject.slice(0, 100), Message: message }),
   );
   return [env().TOPIC_ARN];
-}
-
-/**
- * The workflows' factory. lambdas/workflows replaces `notWiredWorkflowPort` here with its implementation
- * (the only line to change when it lands).
- */
-const workflowPortFactory: WorkflowPortFactory = awsWorkflowPortFactory({
-  // The construct copies runbooks/ next to each bundle and sets RUNBOOKS_DIR; from source, the repository's.
-  runbooksDir: process.env.RUNBOOKS_DIR ?? DEFAULT_RUNBOOKS_DIR,
-  runbookId: process.env.RUNBOOK_ID ?? "api-unreachable",
-  rawDirBase: process.env.PROBE_RAW_DIR ?? "/var/tmp/runbook-autopilot",
-});
-
-let cachedPort: WorkflowPort | null = null;
-export function workflowPort(): WorkflowPort {
-  if (!cachedPort) {
-    const deps: WorkflowPortDeps = {
-      runner: commandRunner(),
-      artifacts: artifactStore(),
-      incidents: incidentStore(),
-      clock: systemClock,
-      notify,
-    };
-    cachedPort = workflowPortFactory(deps);
-  }
-  return cachedPort;
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { modeSchema } from "../core/incident/schema.js";
 import { incidentIdSchema, parseInput } from "./inputs.js";
 import { instrument } from "./instrument.js";
-import { workflowPort } from "./wiring.js";
+import { workflowPort } from "./workflow-wiring.js";
 
 const outcomeSchema = z.object({
   target: z.string(),

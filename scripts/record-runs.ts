@@ -7,8 +7,8 @@
  *
  * The lab runs Tomcat with a 1 s keep-alive and the runbook is told so (`--threshold httpKeepAliveMs=1000`,
  * idle means 2 s), exactly as in test/e2e/run.test.ts. Machine-specific strings in the record (the
- * temporary out dir, the repository path, `file://` URIs, the host name) are replaced by stable
- * placeholders (`<out>`, `<repo>`, `<hostname>`), so the fixtures do not depend on where they were made.
+ * temporary out dir, the repository path, also inside `file://` URIs, the host name) are replaced by stable
+ * placeholders (`$OUT`, `$REPO`, `$HOSTNAME`), so the fixtures do not depend on where they were made.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -164,21 +164,23 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** Replaces machine-specific strings everywhere in the record's JSON text. */
+/**
+ * Replaces machine-specific strings everywhere in the record's JSON text: the run's out dir (`$OUT`,
+ * also inside `file://` URIs), the repository (`$REPO`, e.g. the lab's app.log) and the host name
+ * (`$HOSTNAME`, only as a whole JSON string), mktemp names of the action scripts (`$TMP/runbook-restart.XXXXXX`).
+ * Paths the JVM itself uses (`/tmp/.java_pid<pid>`) are kept.
+ */
 export function normalise(text: string, outDir: string): string {
-  const host = hostname();
   const swaps: [string, string][] = [
-    [`file://${outDir}`, "file://<out>"],
-    [outDir, "<out>"],
-    [`file://${REPO.replace(/\/$/, "")}`, "file://<repo>"],
-    [REPO.replace(/\/$/, ""), "<repo>"],
+    [outDir.replace(/\/$/, ""), "$OUT"],
+    [REPO.replace(/\/$/, ""), "$REPO"],
   ];
   let out = text;
   for (const [from, to] of swaps) out = out.split(from).join(to);
-  // The host name, only as a whole JSON string value (it may be a short common word).
-  if (host) out = out.split(JSON.stringify(host)).join(JSON.stringify("<hostname>"));
-  // Any other temporary path left (e.g. a lab state dir under /tmp).
-  out = out.replace(/\/tmp\/[A-Za-z0-9._-]+/g, "<tmp>");
+  // mktemp files of the action scripts (e.g. the restart command's log): random suffix.
+  out = out.replace(/\/tmp\/(runbook-[a-z-]+)\.[A-Za-z0-9]{6,}/g, "$$TMP/$1.XXXXXX");
+  const host = hostname();
+  if (host) out = out.split(JSON.stringify(host)).join(JSON.stringify("$HOSTNAME"));
   return out;
 }
 

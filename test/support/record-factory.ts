@@ -515,8 +515,8 @@ export function websocketSessionLeakRecord(): IncidentRecord {
         true,
         { killed: 985, kept: 13 },
       ),
-      action(1, "restart-service", "skipped", "02:15:20", "02:15:20", "service healthy after rung 0", null),
-      action(2, "escalate", "skipped", "02:15:20", "02:15:20", "service healthy after rung 0", null),
+      action(1, "restart-service", "skipped", "02:15:20", "02:15:20", "service healthy after rung 1", null),
+      action(2, "escalate", "skipped", "02:15:20", "02:15:20", "service healthy after rung 1", null),
     ],
     verification: {
       recovered: true,

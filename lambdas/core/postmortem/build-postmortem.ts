@@ -59,6 +59,33 @@ const STATUS_LABELS: Record<IncidentRecord["status"], string> = {
   interrupted: "Run interrupted",
 };
 
+/** Why no mitigation was applied, per final status (the "Mitigation applied" milestone). */
+const NOT_MITIGATED: Record<IncidentRecord["status"], string> = {
+  running: "not yet (record written mid-run)",
+  recovered: "none needed",
+  "not-down": "not needed: the service answered",
+  planned: "not applied: plan mode",
+  declined: "not applied: declined",
+  cooldown: "not applied: target in cooldown",
+  escalated: "none applied: escalated",
+  failed: "none applied: the run failed",
+  interrupted: "none applied: the run was interrupted",
+};
+
+/** How the impact ended, for runs that did not recover (one sentence each). */
+const NOT_RECOVERED: Record<IncidentRecord["status"], string> = {
+  running: "The record was written mid-run: whether the service recovered is not known.",
+  recovered: "",
+  "not-down": "",
+  planned: "Still down when the run ended: plan mode changes nothing on the host.",
+  declined: "Still down when the run ended: the mitigation was declined.",
+  cooldown:
+    "Still down when the run ended: the target was inside its mitigation cooldown, so nothing was changed.",
+  escalated: "Still down when the run ended: handed to a person.",
+  failed: "The run failed before the service recovered.",
+  interrupted: "The run was interrupted before it could act: the service was not recovered by it.",
+};
+
 // ---------------------------------------------------------------- severity
 
 /**
@@ -80,6 +107,11 @@ export const SEVERITY_RULES: readonly { id: string; level: Severity["level"]; ru
     id: "no-evidence-alarm",
     level: "SEV2",
     rule: "No evidence was collected after an alarm: treated as SEV2 until someone confirms the impact.",
+  },
+  {
+    id: "no-evidence",
+    level: "SEV2",
+    rule: "The run was started because the API looked unreachable and no evidence was collected: treated as SEV2 until someone confirms the impact.",
   },
   {
     id: "load-balancer-path",
@@ -118,7 +150,7 @@ export function deriveSeverity(record: IncidentRecord): Severity {
     );
   }
   if (!before) {
-    return record.trigger.kind === "alarm" ? pick("no-evidence-alarm", "") : pick("no-impact", "");
+    return record.trigger.kind === "alarm" ? pick("no-evidence-alarm", "") : pick("no-evidence", "");
   }
   if (rootId === "load-balancer-path") return pick("load-balancer-path", "");
   if (record.trigger.kind === "alarm") return pick("alarm-not-down", "");
@@ -200,7 +232,13 @@ function impactOf(record: IncidentRecord) {
   const health = healthBefore(record);
   let start = record.trigger.at;
   let startBasis = `start: the ${record.trigger.kind === "alarm" ? "alarm changed state" : "operator started the run"}`;
-  if (before && health && health.outcome !== "ok" && Date.parse(before.collectedAt) < Date.parse(start)) {
+  // Probe timestamps have whole seconds: only a snapshot a full second earlier moves the start.
+  if (
+    before &&
+    health &&
+    health.outcome !== "ok" &&
+    Date.parse(before.collectedAt) + 1000 <= Date.parse(start)
+  ) {
     start = before.collectedAt;
     startBasis = "start: the first evidence of failure";
   }
@@ -217,16 +255,22 @@ function impactOf(record: IncidentRecord) {
   const logs = before ? dataOf(before.logs) : undefined;
   let description: string;
   if (!before) {
-    const why = stepOf(record, "collect")?.error?.message ?? record.statusReason;
-    description = `Impact unknown: no evidence was collected on ${record.target} (${why}).`;
+    const collect = stepOf(record, "collect");
+    const why =
+      collect?.error?.message && collect.status !== "interrupted"
+        ? collect.error.message
+        : collect?.status === "interrupted"
+          ? "the run was interrupted while collecting"
+          : record.statusReason;
+    description = `Impact unknown: no evidence was collected on ${record.target} (${why.replace(/\.$/, "")}).`;
   } else if (listener !== undefined && !listener.listening) {
     description = `No process listened on port ${port} on ${record.target}: every request failed (health check: ${before.health.outcome}).`;
   } else if (before.health.outcome !== "ok") {
-    const status = before.health.httpStatus === null ? "" : ` HTTP ${before.health.httpStatus},`;
+    const http = before.health.httpStatus === null ? null : `HTTP ${before.health.httpStatus}`;
+    const detail = before.health.detail && before.health.detail !== http ? ` (${before.health.detail})` : "";
     description =
       `The API on ${record.target} did not answer on port ${port}: the health check on the host ended in ` +
-      `${before.health.outcome},${status} after ${formatCount(before.health.latencyMs)} ms` +
-      `${before.health.detail ? ` (${before.health.detail})` : ""}.`;
+      `${before.health.outcome}${http ? ` (${http})` : ""} after ${formatCount(before.health.latencyMs)} ms${detail}.`;
   } else {
     description =
       `The service on ${record.target} answered its health check on the host in ${formatCount(before.health.latencyMs)} ms` +
@@ -239,12 +283,15 @@ function impactOf(record: IncidentRecord) {
   if (logs && logs.outOfMemoryError > 0) {
     description += ` The log had ${formatCount(logs.outOfMemoryError)} OutOfMemoryError lines.`;
   }
-  if (!recovered && record.status !== "not-down") {
-    description += ` Not recovered when the run ended (${STATUS_LABELS[record.status].toLowerCase()}).`;
-  }
+  if (!recovered && record.status !== "not-down") description += ` ${NOT_RECOVERED[record.status]}`;
   return {
     start,
     end,
+    endLabel: recovered
+      ? "recovery verified"
+      : record.status === "not-down"
+        ? "not measured: the service answered on the host"
+        : "not ended by the run",
     durationMs: msBetween(start, end),
     basis: `${startBasis}; ${endBasis}.`,
     description,
@@ -339,7 +386,7 @@ function timelineOf(record: IncidentRecord, recoveryAt: string | null): Timeline
       endedAt: a.endedAt,
       durationMs: msBetween(a.startedAt, a.endedAt),
       kind: "action",
-      title: `Rung ${a.rung} ${a.action}`,
+      title: `Rung ${a.rung + 1} ${a.action}`,
       status: a.status,
       detail: a.reason,
       highlight: a.status === "failed",
@@ -376,14 +423,17 @@ function mitigationOf(record: IncidentRecord): Postmortem["mitigation"] {
   for (const rung of plan?.ladder ?? []) {
     const result = record.actions.find((a) => a.rung === rung.rung && a.action === rung.action);
     if (result) seen.add(record.actions.indexOf(result));
-    const status = result?.status ?? (rung.blockedReason ? "blocked" : "not reached");
+    // A rung the planner knew could not run is "blocked", whether the run skipped it or only planned it.
+    const blocked =
+      rung.blockedReason !== null && (!result || result.status === "skipped" || result.status === "planned");
+    const status = blocked ? "blocked" : (result?.status ?? "not reached");
     steps.push({
-      rung: rung.rung,
+      rung: rung.rung + 1,
       action: rung.action,
       status,
       destructive: rung.destructive,
       description: rung.description,
-      reason: result?.reason ?? rung.blockedReason ?? "The ladder stopped before this rung.",
+      reason: (blocked ? rung.blockedReason : result?.reason) ?? "The ladder stopped before this rung.",
       at: result?.startedAt ?? null,
       healthyAfter: healthy(result?.healthyAfter ?? null),
       highlight: ["failed", "declined", "unsupported", "blocked"].includes(status),
@@ -392,7 +442,7 @@ function mitigationOf(record: IncidentRecord): Postmortem["mitigation"] {
   record.actions.forEach((a, i) => {
     if (seen.has(i)) return;
     steps.push({
-      rung: a.rung,
+      rung: a.rung + 1,
       action: a.action,
       status: a.status,
       destructive: a.action === "restart-service",
@@ -403,7 +453,11 @@ function mitigationOf(record: IncidentRecord): Postmortem["mitigation"] {
       highlight: ["failed", "declined", "unsupported"].includes(a.status),
     });
   });
-  return { planned: plan !== null, guardrails: plan?.guardrails ?? [], steps };
+  return {
+    planned: plan !== null,
+    guardrails: plan?.guardrails ?? [],
+    steps,
+  };
 }
 
 function resolutionOf(record: IncidentRecord, timeToRecoverMs: number | null): string {
@@ -420,23 +474,35 @@ function resolutionOf(record: IncidentRecord, timeToRecoverMs: number | null): s
           : "";
       const v = record.verification;
       return (
-        `Rung ${fixing.rung}, ${fixing.action}${how}, brought the service back: ${fixing.reason}.${restartNote} ` +
+        `Rung ${fixing.rung + 1}, ${fixing.action}${how}, brought the service back: ${fixing.reason}.${restartNote} ` +
         `Recovery was verified by the health check` +
         (v ? ` after ${v.attempts} attempt(s) over ${formatDuration(v.durationMs)}` : "") +
         `, ${formatDuration(timeToRecoverMs)} after the start of the impact.`
       );
     }
     case "planned":
-      return `Plan mode: nothing was changed on the host. ${record.statusReason} The planned ladder is below.`;
-    case "not-down":
-      return `Nothing was changed on the host: it answered its health check. ${record.statusReason}`;
+      return (
+        "Plan mode: nothing was changed on the host, and the service was still unhealthy when the run ended. " +
+        "The ladder below is what the runbook would run in auto mode (or what to run by hand), rung by rung."
+      );
+    case "not-down": {
+      const d = record.diagnosis ? ` (diagnosis: ${record.diagnosis.rootCause.id})` : "";
+      return `Nothing was changed on the host: it answered its own health check${d}. The fix, if any, is outside the host.`;
+    }
     case "declined":
       return `The mitigation was declined; nothing was changed on the host. ${record.statusReason}`;
+    case "cooldown": {
+      const why = record.statusReason.replace(/^Not mitigated again: /, "").replace(/\.$/, "");
+      return (
+        `Not mitigated: the target was inside its mitigation cooldown (${why}). ` +
+        "The service was still unhealthy when the run ended; a second automatic mitigation is not allowed, so a person has to decide."
+      );
+    }
     default: {
-      const esc = record.escalation
-        ? ` Escalated (${record.escalation.reason.replace(/\.$/, "")}) to ${record.escalation.notified.join(", ") || "nobody"}.`
+      const notified = record.escalation
+        ? ` Notified: ${record.escalation.notified.join(", ") || "nobody (no channel configured)"}.`
         : "";
-      return `Not resolved by the run (${STATUS_LABELS[record.status].toLowerCase()}): ${record.statusReason}${esc}`;
+      return `Not resolved by the run. ${record.statusReason}${notified}`;
     }
   }
 }
@@ -461,6 +527,10 @@ function verificationOf(record: IncidentRecord, snapshots: readonly Snapshot[]):
     label,
     values: moments.map((m) => f(m.figures)),
   });
+  // The WsSession row matters for the WebSocket leak, or when some moment counted sessions.
+  const wsRelevant =
+    record.diagnosis?.rootCause.id === "websocket-session-leak" ||
+    moments.some((m) => (m.figures?.wsSessions ?? 0) > 0);
   return {
     recovered: v.recovered,
     attempts: v.attempts,
@@ -471,7 +541,7 @@ function verificationOf(record: IncidentRecord, snapshots: readonly Snapshot[]):
       row("Health check", health),
       row("Open fds / limit", fds),
       row("ESTABLISHED on the port", (k) => formatCount(k?.established ?? null)),
-      row("WsSession instances", ws),
+      ...(wsRelevant ? [row("WsSession instances", ws)] : []),
       row("PID", pid),
     ],
   };
@@ -490,17 +560,20 @@ function proofOf(record: IncidentRecord, snapshots: readonly Snapshot[]): string
   const fdsText =
     b?.openFds == null
       ? "open fds unknown"
-      : `${formatCount(b.openFds)} open fds${b.fdLimit === null ? "" : ` of a ${formatCount(b.fdLimit)} limit (${formatPercent(b.openFds / Math.max(1, b.fdLimit))})`}`;
-  const estab = b?.established == null ? "ESTABLISHED unknown" : `${formatCount(b.established)} ESTABLISHED`;
+      : b.fdLimit === null
+        ? `${formatCount(b.openFds)} open fds (no limit)`
+        : `${formatCount(b.openFds)} of ${formatCount(b.fdLimit)} fds open (${formatPercent(b.openFds / Math.max(1, b.fdLimit))})`;
+  const estab =
+    b?.established == null ? "ESTABLISHED unknown" : `${formatCount(b.established)} ESTABLISHED connections`;
   const wsText =
     histo?.figures?.wsSessions == null
-      ? "WsSession count unknown (no class histogram before or after the relief batch)"
+      ? "WsSession count unknown (no class histogram before or after a relief batch)"
       : `${formatCount(histo.figures.wsSessions)} WsSession instances (${histo.label}${
           histo.label === "after relief" && histo.figures.established !== null
-            ? `, with ${formatCount(histo.figures.established)} ESTABLISHED left then`
+            ? `, when ${formatCount(histo.figures.established)} connections were still ESTABLISHED`
             : ""
         })`;
-  return `WsSession count ≈ ESTABLISHED ≈ open fds near the limit: ${wsText}; ${estab} and ${fdsText} before mitigation.`;
+  return `WsSession count ≈ ESTABLISHED ≈ open fds near the limit: ${wsText}; at the start, ${estab} and ${fdsText}.`;
 }
 
 // ---------------------------------------------------------------- charts
@@ -950,7 +1023,12 @@ function lessonsOf(
   }
 
   const before = record.evidence.before;
-  if (before) {
+  const noProcess = before ? dataOf(before.listener)?.listening === false : false;
+  if (before && noProcess) {
+    wentWrong.push(
+      "No JVM evidence (open files, class histogram, threads, heap) could be collected: no process listened on the port.",
+    );
+  } else if (before) {
     for (const [name, sec] of Object.entries({
       "class histogram": before.classHistogram,
       "thread states": before.threads,
@@ -959,7 +1037,7 @@ function lessonsOf(
       heap: before.heap,
     })) {
       if (sec.status === "unavailable")
-        wentWrong.push(`The ${name} could not be collected before mitigation: ${sec.reason}.`);
+        wentWrong.push(`The ${name} could not be collected at the start: ${sec.reason}.`);
     }
   }
   for (const s of record.steps.filter((x) => x.status === "failed" || x.status === "interrupted")) {
@@ -972,21 +1050,28 @@ function lessonsOf(
     wentWrong.push(`Rule ${e.ruleId} threw while evaluating: ${e.message}.`);
   }
   if (!["recovered", "not-down", "planned"].includes(record.status)) {
-    wentWrong.push(`The run did not recover the service: ${record.statusReason}`);
+    wentWrong.push(
+      `The run did not recover the service: ${record.statusReason.replace(/^Not recovered: /, "")}`,
+    );
   }
 
-  const beforeHisto = before?.classHistogram.status;
-  const laterHisto = [record.evidence.afterRelief, record.evidence.after].some(
-    (e) => e !== null && e.classHistogram.status === "ok",
-  );
-  if (beforeHisto === "unavailable" && laterHisto) {
+  // Only the after-relief snapshot counts: a histogram after a restart shows a fresh JVM, not the leak.
+  const reliefHisto = record.evidence.afterRelief?.classHistogram.status === "ok";
+  if (before?.classHistogram.status === "unavailable" && reliefHisto) {
+    const ws = record.verification?.afterRelief?.wsSessions ?? keyFiguresOrNull(record.evidence.afterRelief);
     lucky.push(
-      "The class histogram could still be taken after relief, before the leaked objects were released: it confirmed the count the sockets suggested.",
+      "The class histogram could still be taken after a small relief batch, before the leaked objects were released" +
+        (ws != null ? ` (${formatCount(ws)} WsSession instances)` : "") +
+        ": it confirmed the count the sockets suggested.",
     );
   }
   const restartRung = record.plan?.ladder.find((r) => r.action === "restart-service");
-  if (record.status === "recovered" && applied?.action !== "restart-service" && restartRung) {
-    lucky.push("The first, non-destructive rung was enough; the restart rung was never needed.");
+  if (record.status === "recovered" && applied && applied.action !== "restart-service" && restartRung) {
+    lucky.push(
+      `Rung ${applied.rung + 1}, ${applied.action}, was enough: the service recovered in place and the restart rung` +
+        (restartRung.blockedReason ? ` (which could not have run: ${restartRung.blockedReason})` : "") +
+        " was never needed.",
+    );
   }
   return {
     takeaway: classId
@@ -998,26 +1083,36 @@ function lessonsOf(
   };
 }
 
+function keyFiguresOrNull(e: Evidence | null): number | null {
+  return e ? keyFigures(e).wsSessions : null;
+}
+
 // ---------------------------------------------------------------- missing
 
 function missingOf(record: IncidentRecord): Postmortem["missing"] {
   const missing: Postmortem["missing"] = [];
-  const failedRun = !["recovered", "not-down", "planned"].includes(record.status);
+  // Plan mode, a cooldown or a declined rung stop the run on purpose: what they skip is not missing.
+  const failedRun = !["recovered", "not-down", "planned", "cooldown", "declined"].includes(record.status);
+  // Steps skipped because the run broke are missing; an escalated run skips verify by design.
+  const brokenRun = ["failed", "interrupted", "running"].includes(record.status);
   for (const s of record.steps) {
     if (s.status === "failed" || s.status === "interrupted" || s.status === "running") {
       missing.push({
         what: `Step ${s.id}`,
         why: `${s.status}${s.error ? `: ${s.error.name}: ${s.error.message}` : s.note ? `: ${s.note}` : ""}`,
       });
-    } else if (s.status === "skipped" && failedRun) {
+    } else if (s.status === "skipped" && brokenRun) {
       missing.push({ what: `Step ${s.id}`, why: `skipped${s.note ? `: ${s.note}` : ""}` });
     }
   }
-  const collectErr = stepOf(record, "collect")?.error?.message;
+  const collect = stepOf(record, "collect");
   if (!record.evidence.before) {
     missing.push({
       what: "Evidence before mitigation",
-      why: collectErr ?? "not collected",
+      why:
+        collect?.status === "interrupted"
+          ? "the run was interrupted while collecting it"
+          : (collect?.error?.message ?? "not collected"),
     });
   }
   for (const s of snapshotsOf(record)) {
@@ -1083,7 +1178,11 @@ function summaryOf(
     record.status === "recovered"
       ? `Recovered and verified ${formatDuration(ttrMs)} after the start.`
       : `${STATUS_LABELS[record.status]}: ${record.statusReason}`;
-  return `${severity.level}. ${start} ${impact.description} ${cause} ${end}`.replace(/\s+/g, " ").trim();
+  // The status sentence at the end says how the run ended; the impact's own "still down" sentence would repeat it.
+  const described = NOT_RECOVERED[record.status]
+    ? impact.description.replace(NOT_RECOVERED[record.status], "")
+    : impact.description;
+  return `${severity.level}. ${start} ${described} ${cause} ${end}`.replace(/\s+/g, " ").trim();
 }
 
 export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOptions = {}): Postmortem {
@@ -1141,10 +1240,33 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
         label: record.trigger.kind === "alarm" ? "Alarm / impact start" : "Impact start",
         at: impact.start,
         sinceStartMs: 0,
+        absent: null,
       },
-      { id: "diagnosis", label: "Diagnosed", at: diagnosedAt, sinceStartMs: ttd },
-      { id: "mitigation", label: "Mitigation applied", at: mitigatedAt, sinceStartMs: ttm },
-      { id: "recovery", label: "Recovery verified", at: impact.end, sinceStartMs: ttr },
+      {
+        id: "diagnosis",
+        label: "Diagnosed",
+        at: diagnosedAt,
+        sinceStartMs: ttd,
+        absent: diagnosedAt ? null : "not diagnosed",
+      },
+      {
+        id: "mitigation",
+        label: "Mitigation applied",
+        at: mitigatedAt,
+        sinceStartMs: ttm,
+        absent: mitigatedAt ? null : NOT_MITIGATED[record.status],
+      },
+      {
+        id: "recovery",
+        label: "Recovery verified",
+        at: impact.end,
+        sinceStartMs: ttr,
+        absent: impact.end
+          ? null
+          : record.status === "not-down"
+            ? "not needed: the service answered"
+            : "not recovered by the run",
+      },
     ],
     timeToDiagnoseMs: ttd,
     timeToMitigateMs: ttm,

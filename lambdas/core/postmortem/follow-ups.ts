@@ -318,7 +318,8 @@ export const FOLLOW_UP_CATALOGUE: Readonly<Record<FailureClassId, ClassCatalogue
   "load-balancer-path": {
     title: "The service answered on the host; the path through the load balancer failed",
     trigger:
-      "The alarm fired on the load balancer's view, but the service answered its health check on the host. " +
+      "The failure was seen through the load balancer (an alarm, or clients), but the service answered its " +
+      "health check on the host. " +
       "Something between the client and the instance (target health, security groups, listener rules, idle " +
       "timeouts) dropped the traffic.",
     lesson:

@@ -63,6 +63,8 @@ export const keyTimeSchema = z.object({
   at: iso.nullable(),
   /** Time since the start of the impact window. */
   sinceStartMs: ms.nullable(),
+  /** Why the milestone has no time (`at` null): "not applied: plan mode", ... */
+  absent: z.string().nullable(),
 });
 
 export const followUpSchema = z.object({
@@ -107,6 +109,8 @@ export const postmortemSchema = z.object({
   impact: z.object({
     start: iso,
     end: iso.nullable(),
+    /** How the header names the end: "recovery verified", "not ended by the run", ... */
+    endLabel: z.string(),
     durationMs: ms.nullable(),
     /** How `start` and `end` were chosen. */
     basis: z.string(),

@@ -63,7 +63,7 @@ describe("runbook postmortem", () => {
     const written = await writePostmortem(dir, { templatesDir: custom, outDir: out });
     expect(written.markdownPath).toBe(join(out, "postmortem.md"));
     const md = readFileSync(written.markdownPath, "utf8");
-    expect(md).toContain("CUSTOM: The alarm fired on the load balancer's view");
+    expect(md).toContain("CUSTOM: The failure was seen through the load balancer");
     expect(md).toContain("## Action Items");
   });
 });

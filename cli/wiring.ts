@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
 import { FolderArtifactStore } from "../lambdas/adapters/local/artifact-store.js";
 import { SystemClock } from "../lambdas/adapters/local/clock.js";
 import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js";
@@ -121,23 +122,41 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
   };
 }
 
+/**
+ * `--target ssm:i-...` from a laptop: the same workflow through SSM Run Command, with the documents the
+ * stack deployed. Their names come from RUNBOOK_SSM_DOCUMENTS (the stack output `SsmDocuments`, JSON:
+ * `{"probe":{"documentName":"...","step":"probe"},...}`); the SDK's usual chain gives region and credentials.
+ */
 async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
   const { SSMClient } = await import("@aws-sdk/client-ssm");
   const { SsmCommandRunner } = await import("../lambdas/adapters/aws/ssm-command-runner.js");
-  const prefix = process.env.RUNBOOK_SSM_DOCUMENT_PREFIX ?? "RunbookAutopilot";
-  const doc = (name: string) => ({ documentName: `${prefix}-${name}`, step: name });
+  const raw = process.env.RUNBOOK_SSM_DOCUMENTS;
+  if (!raw) {
+    throw new CliError(
+      "ssm: targets need RUNBOOK_SSM_DOCUMENTS: the stack output SsmDocuments (JSON naming the probe and action documents)",
+      2,
+    );
+  }
+  let documents: Record<string, { documentName: string; step: string }>;
+  try {
+    documents = ssmDocumentsSchema.parse(JSON.parse(raw));
+  } catch (e) {
+    throw new CliError(`RUNBOOK_SSM_DOCUMENTS is not valid: ${(e as Error).message.slice(0, 300)}`, 2, {
+      cause: e,
+    });
+  }
   return new SsmCommandRunner({
     client: new SSMClient(o.region ? { region: o.region } : {}),
     clock,
-    documents: {
-      probe: doc("probe"),
-      "kill-idle-connections": doc("kill-idle-connections"),
-      "restart-service": doc("restart-service"),
-      "check-health": doc("check-health"),
-    },
+    documents,
     outputBucket: o.bucket ?? null,
   });
 }
+
+const ssmDocumentsSchema = z.record(
+  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health"]),
+  z.object({ documentName: z.string().min(1), step: z.string().min(1) }),
+);
 
 export async function writeRunPostmortem(incidentDir: string): Promise<string> {
   // Loaded on demand: `diagnose` never pays for Handlebars and the templates.

@@ -409,6 +409,11 @@ export class ApiUnreachableRunbook extends Construct {
       out("AlarmTopicArn", this.alarmTopic.topicArn, "Use as a CloudWatch alarm action (SNS path)");
     out("ProbeDocumentName", this.documents.probe.ref, "SSM Command document of the probe");
     out(
+      "SsmDocuments",
+      Stack.of(this).toJsonString(this.documents.refs),
+      "Set as RUNBOOK_SSM_DOCUMENTS to run the runbook from a laptop: runbook run api-unreachable --target ssm:i-...",
+    );
+    out(
       "InstancePolicyArn",
       this.instancePolicy.policy.managedPolicyArn,
       "Attach to the instance role of opted-in instances",

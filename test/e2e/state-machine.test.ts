@@ -139,7 +139,7 @@ describe("the synthesized state machine, run locally against the lab", () => {
       // then answer as EC2 would for a tagged, running instance.
       ResolveTargets: async (input) => {
         const e = structuredClone(input) as typeof alarmEvent;
-        e.detail.configuration.metrics[0]!.metricStat.metric.dimensions = {} as never;
+        for (const m of e.detail.configuration.metrics) m.metricStat.metric.dimensions = {} as never;
         const out = (await resolveReal(e)) as Record<string, unknown>;
         return {
           ...out,
@@ -197,14 +197,12 @@ describe("the synthesized state machine, run locally against the lab", () => {
     expect(openFds(pid)).toBeLessThan(200);
 
     // The postmortem is in the (local) S3 bucket and names the root cause.
-    const body = await aws
-      .s3()
-      .send(
-        new GetObjectCommand({
-          Bucket: "runbook-artifacts",
-          Key: `incidents/${first.postmortem.postmortemKey}`,
-        }),
-      );
+    const body = await aws.s3().send(
+      new GetObjectCommand({
+        Bucket: "runbook-artifacts",
+        Key: `incidents/${first.postmortem.postmortemKey}`,
+      }),
+    );
     const markdown = (await body.Body?.transformToString("utf8")) ?? "";
     expect(markdown).toMatch(/^# Postmortem/);
     expect(markdown).toContain("websocket-session-leak");

@@ -97,7 +97,9 @@ describe("state machine end to end on local AWS: process-down via the SNS path",
     };
     expect(result.diagnoses.map((d) => d.classId)).toEqual(["process-down"]);
     expect(result.postmortem.status).toBe("escalated");
-    const closed = published.find((p) => p.state === "NotifyResult")?.input as { Message: { status: string } };
+    const closed = published.find((p) => p.state === "NotifyResult")?.input as {
+      Message: { status: string };
+    };
     expect(closed.Message.status).toBe("escalated");
     expect(published.some((p) => p.state === "NotifyRunbookFailure")).toBe(false);
     // Only the probe ran on the host: no action document was sent.

@@ -153,7 +153,7 @@ async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandR
   });
 }
 
-const ssmDocumentsSchema = z.record(
+const ssmDocumentsSchema = z.partialRecord(
   z.enum(["probe", "kill-idle-connections", "restart-service", "check-health"]),
   z.object({ documentName: z.string().min(1), step: z.string().min(1) }),
 );

@@ -36,6 +36,13 @@ health_path=${SSM_healthPath:-/health}
 listener_pid() {
   ss -ltnpH "( sport = :${port} )" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2
 }
+# Alive = exists and is not a zombie (a killed process whose parent has not reaped it yet is gone for us).
+alive() {
+  local st
+  [[ -r /proc/$1/stat ]] || return 1
+  st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
+  [[ -n $st && $st != Z && $st != X ]]
+}
 health_ok() {
   local code
   code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:${port}${health_path}" 2>/dev/null)
@@ -54,16 +61,16 @@ if [[ -n $service ]]; then
 else
   echo "method=command"
   stop_signal=none
-  if [[ -n $pid && -d /proc/$pid ]]; then
+  if [[ -n $pid ]] && alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null && stop_signal=TERM
-    for ((i = 0; i < grace * 10; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
-    if [[ -d /proc/$pid ]]; then
+    for ((i = 0; i < grace * 10; i++)); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
       kill -KILL "$pid" 2>/dev/null && stop_signal=KILL
-      for ((i = 0; i < 50; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
+      for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
     fi
   fi
   echo "stopSignal=${stop_signal}"
-  if [[ -n $pid && -d /proc/$pid ]]; then echo "result=failed"; echo "error=process ${pid} survived SIGKILL"; exit 0; fi
+  if [[ -n $pid ]] && alive "$pid"; then echo "result=failed"; echo "error=process ${pid} survived SIGKILL"; exit 0; fi
   # Wait for the port to be free before starting again.
   for ((i = 0; i < 100; i++)); do [[ -z $(listener_pid) ]] && break; sleep 0.1; done
   log=$(mktemp -t runbook-restart.XXXXXX.log)

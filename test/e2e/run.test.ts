@@ -121,7 +121,15 @@ describe("runbook run api-unreachable against the lab", () => {
     expect(openFds(lab.pid)).toBe(fdsBefore);
     expect(isAlive(lab.pid)).toBe(true);
     expect((await probeHealth(port, 2000)).ok).toBe(false);
-  }, 120_000);
+
+    // approve mode with no terminal to ask on: the first destructive rung is declined, nothing changes.
+    const approve = await run(port, out, ["--mode", "approve"], lab.logPath);
+    expect(approve.code).toBe(3);
+    expect(approve.record.status).toBe("declined");
+    expect(approve.stderr).toContain("approval needed for kill-idle-connections but there is no terminal");
+    expect(approve.record.actions[0]).toMatchObject({ action: "kill-idle-connections", status: "declined" });
+    expect(openFds(lab.pid)).toBe(fdsBefore);
+  }, 150_000);
 
   it("healthy: changes nothing on the host and records load-balancer-path", async () => {
     const port = 18222;

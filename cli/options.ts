@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import { z } from "zod";
 import { UsageError } from "./errors.js";
 
@@ -92,4 +93,27 @@ export function parseOptions<T extends z.ZodTypeAny>(schema: T, raw: Record<stri
   const given = raw[key];
   const shown = given === undefined ? "nothing" : `'${String(given).slice(0, 60)}'`;
   throw new UsageError(`${flag}: ${issue?.message ?? "invalid"} (got ${shown})`);
+}
+
+/** The options `diagnose` and `run` share: where the service is, and how to read the runbook. */
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option("--target <target>", "local, or ssm:i-<instance id>", "local")
+    .requiredOption("--port <port>", "the application's TCP port")
+    .option("--pid <pid>", "the JVM's PID (default: the process listening on the port)")
+    .option("--health-path <path>", "health endpoint path", "/health")
+    .option("--log-path <path>", "application log to scan for 'Too many open files' and OutOfMemoryError")
+    .option("--output <format>", "json or text", "text")
+    .option(
+      "--idle-threshold-seconds <n>",
+      "a socket with no byte received for this long counts as idle (probe) and may be killed (run); default from the runbook",
+    )
+    .option(
+      "--threshold <name=value>",
+      "override a named runbook threshold, e.g. httpKeepAliveMs=20000 (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--region <region>", "AWS region for ssm: targets")
+    .option("--bucket <bucket>", "S3 bucket for SSM's full output (ssm: targets)");
 }

@@ -2,32 +2,16 @@ import type { Command } from "commander";
 import { formatDiagnosisText } from "../../lambdas/core/diagnosis/format.js";
 import { DiagnoseError, diagnoseTarget } from "../../lambdas/workflows/diagnose.js";
 import { CliError } from "../errors.js";
-import { diagnoseOptionsSchema, parseOptions } from "../options.js";
+import { addTargetOptions, diagnoseOptionsSchema, parseOptions } from "../options.js";
 import { buildDeps } from "../wiring.js";
 
 export function registerDiagnoseCommand(program: Command): void {
-  program
-    .command("diagnose")
-    .description("Collect evidence on a target and name the root cause. Changes nothing.")
-    .option("--target <target>", "local, or ssm:i-<instance id>", "local")
-    .requiredOption("--port <port>", "the application's TCP port")
-    .option("--pid <pid>", "the JVM's PID (default: the process listening on the port)")
-    .option("--health-path <path>", "health endpoint path", "/health")
-    .option("--log-path <path>", "application log to scan for 'Too many open files' and OutOfMemoryError")
-    .option("--output <format>", "json or text", "text")
+  addTargetOptions(
+    program
+      .command("diagnose")
+      .description("Collect evidence on a target and name the root cause. Changes nothing."),
+  )
     .option("--runbook <id>", "runbook id (runbooks/<id>.yaml) or path to a runbook YAML", "api-unreachable")
-    .option(
-      "--idle-threshold-seconds <n>",
-      "a socket with no byte received for this long counts as idle (probe) and may be killed (run); default from the runbook",
-    )
-    .option(
-      "--threshold <name=value>",
-      "override a named runbook threshold, e.g. httpKeepAliveMs=20000 (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option("--region <region>", "AWS region for ssm: targets")
-    .option("--bucket <bucket>", "S3 bucket for full SSM output (ssm: targets)")
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(diagnoseOptionsSchema, raw);
       const deps = await buildDeps({

@@ -6,21 +6,18 @@ import type { PlannedAction } from "../../lambdas/core/incident/schema.js";
 import { formatPlan } from "../../lambdas/core/mitigation/plan.js";
 import type { Recorder } from "../../lambdas/workflows/recorder.js";
 import { runRunbook } from "../../lambdas/workflows/run-runbook.js";
-import { parseOptions, runOptionsSchema } from "../options.js";
+import { addTargetOptions, parseOptions, runOptionsSchema } from "../options.js";
 import { buildDeps, writeRunPostmortem } from "../wiring.js";
 
 export function registerRunCommand(program: Command): void {
-  program
-    .command("run")
-    .description(
-      "Run a runbook end to end: collect, diagnose, save evidence, plan, apply (per mode), verify, record.",
-    )
-    .argument("<runbook>", "runbook id, e.g. api-unreachable")
-    .option("--target <target>", "local, or ssm:i-<instance id>", "local")
-    .requiredOption("--port <port>", "the application's TCP port")
-    .option("--pid <pid>", "the JVM's PID (default: the process listening on the port)")
-    .option("--health-path <path>", "health endpoint path", "/health")
-    .option("--log-path <path>", "application log to scan")
+  addTargetOptions(
+    program
+      .command("run")
+      .description(
+        "Run a runbook end to end: collect, diagnose, save evidence, plan, apply (per mode), verify, record.",
+      )
+      .argument("<runbook>", "runbook id, e.g. api-unreachable"),
+  )
     .option(
       "--mode <mode>",
       "plan (print, change nothing) | approve (ask per rung) | auto; default from the runbook",
@@ -28,20 +25,7 @@ export function registerRunCommand(program: Command): void {
     .option("--out <dir>", "where incident folders are written", "incidents")
     .option("--restart-command <cmd>", "command that starts the service again after the runbook stopped it")
     .option("--service <unit>", "systemd unit to restart")
-    .option("--output <format>", "json or text", "text")
     .option("--no-postmortem", "do not write postmortem.md/html")
-    .option(
-      "--idle-threshold-seconds <n>",
-      "a socket with no byte received for this long counts as idle (probe) and may be killed (run); default from the runbook",
-    )
-    .option(
-      "--threshold <name=value>",
-      "override a named runbook threshold, e.g. httpKeepAliveMs=20000 (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option("--region <region>", "AWS region for ssm: targets")
-    .option("--bucket <bucket>", "S3 bucket for full SSM output (ssm: targets)")
     .action(async (runbookId: string, raw: Record<string, unknown>) => {
       const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
       const deps = await buildDeps({

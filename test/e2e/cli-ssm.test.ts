@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labLoad, labUp } from "../../lab/index.js";
 import { runCli, sleep } from "../support/cli.js";
 import { type LocalAws, startLocalAws } from "../support/local-aws.js";
+import { ssmDocumentRefs } from "../support/local-pipeline.js";
 import { synthRunbook } from "../unit/cdk/synth.js";
 
 /**
@@ -19,14 +20,8 @@ describe("runbook diagnose --target ssm:", () => {
     await sleep(2500);
     aws = await startLocalAws();
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
-    const doc = (part: string, step: string) => ({
-      documentName: Object.entries(names).find(([id]) => id.includes(part))?.[1] ?? "",
-      step,
-    });
-    documents = JSON.stringify({
-      probe: doc("Probe", "probe"),
-      "check-health": doc("CheckHealth", "check-health"),
-    });
+    const refs = ssmDocumentRefs(names);
+    documents = JSON.stringify({ probe: refs.probe, "check-health": refs["check-health"] });
   }, 120_000);
   afterAll(async () => {
     await aws?.stop();

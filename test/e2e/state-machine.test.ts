@@ -2,12 +2,12 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
 import { openFds, REPO, sleep } from "../support/cli.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
+import { pipelineHandlers, realHandler, ssmDocumentRefs } from "../support/local-pipeline.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 
 /**
@@ -20,8 +20,6 @@ import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
  */
 const PORT = 18230;
 const INSTANCE = "i-0abc1234def567890";
-const context = { functionName: "local", awsRequestId: "r" } as unknown as Context;
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** A "CloudWatch Alarm State Change" event as EventBridge delivers it, for an alarm on the lab's instance. */
 const alarmEvent = {
@@ -88,10 +86,6 @@ describe("the synthesized state machine, run locally against the lab", () => {
     await sleep(2500);
     aws = await startLocalAws();
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
-    const doc = (part: string, step: string) => ({
-      documentName: Object.entries(names).find(([id]) => id.includes(part))?.[1] ?? "",
-      step,
-    });
     Object.assign(process.env, aws.env(), {
       POWERTOOLS_TRACE_ENABLED: "false",
       POWERTOOLS_LOG_LEVEL: "SILENT",
@@ -99,12 +93,7 @@ describe("the synthesized state machine, run locally against the lab", () => {
       ARTIFACT_BUCKET: "runbook-artifacts",
       INCIDENT_TABLE: "runbook-incidents",
       TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
-      SSM_DOCUMENTS: JSON.stringify({
-        probe: doc("Probe", "probe"),
-        "kill-idle-connections": doc("KillIdleConnections", "kill-idle-connections"),
-        "restart-service": doc("RestartService", "restart-service"),
-        "check-health": doc("CheckHealth", "check-health"),
-      }),
+      SSM_DOCUMENTS: JSON.stringify(ssmDocumentRefs(names)),
       OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
       SERVICE: JSON.stringify({ port: PORT, healthPath: "/health", logPath: lab.logPath, systemdUnit: null }),
       PROBE_TIMEOUT_SECONDS: "30",
@@ -124,46 +113,16 @@ describe("the synthesized state machine, run locally against the lab", () => {
     expect(openFds(pid)).toBeGreaterThanOrEqual(0.95 * 1024);
     expect((await probeHealth(PORT, 2000)).ok).toBe(false);
 
-    const real = async (name: string) => {
-      const mod = (await import(`../../lambdas/handlers/${name}.ts`)) as { handler: Handler };
-      return (input: unknown) => mod.handler(input, context);
-    };
-    const resolveReal = await real("resolve-targets");
+    const resolveReal = await realHandler("resolve-targets");
     const published: { state: string; input: unknown }[] = [];
-    const sns = (state: string) => async (input: unknown) => {
-      published.push({ state, input });
-      return {};
-    };
-    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
-      // No local EC2: resolve for real with the instance dimension taken out (so no DescribeInstances),
-      // then answer as EC2 would for a tagged, running instance.
-      ResolveTargets: async (input) => {
-        const e = structuredClone(input) as typeof alarmEvent;
-        for (const m of e.detail.configuration.metrics) m.metricStat.metric.dimensions = {} as never;
-        const out = (await resolveReal(e)) as Record<string, unknown>;
-        return {
-          ...out,
-          targets: [INSTANCE],
-          hasTargets: true,
-          groupSize: 1,
-          strategy: "instance-dimension",
-        };
-      },
-      OpenIncident: await real("open-incident"),
-      SendProbe: await real("send-probe"),
-      PollProbe: await real("poll-probe"),
-      Diagnose: await real("diagnose"),
-      FleetBrake: await real("fleet-brake"),
-      PlanMitigation: await real("plan-mitigation"),
-      ApplyMitigation: await real("apply-mitigation"),
-      Verify: await real("verify"),
-      WritePostmortem: await real("write-postmortem"),
-      NotifyResult: sns("NotifyResult"),
-      NotifyFleetBrake: sns("NotifyFleetBrake"),
-      NotifyNoTargets: sns("NotifyNoTargets"),
-      NotifyRunbookFailure: sns("NotifyRunbookFailure"),
-      RequestApproval: sns("RequestApproval"),
-    };
+    // No local EC2: resolve for real with the instance dimension taken out (so no DescribeInstances),
+    // then answer as EC2 would for a tagged, running instance.
+    const handlers = await pipelineHandlers(async (input) => {
+      const e = structuredClone(input) as typeof alarmEvent;
+      for (const m of e.detail.configuration.metrics) m.metricStat.metric.dimensions = {} as never;
+      const out = (await resolveReal(e)) as Record<string, unknown>;
+      return { ...out, targets: [INSTANCE], hasTargets: true, groupSize: 1, strategy: "instance-dimension" };
+    }, published);
     const { StateMachine } = await loadLocalStepFunctions();
     const definition = resolveDefinition(synthRunbook().template);
     const run = () =>

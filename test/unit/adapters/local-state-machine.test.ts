@@ -1,6 +1,6 @@
-import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../../support/local-aws.js";
+import { pipelineHandlers, realHandler } from "../../support/local-pipeline.js";
 import { resolveDefinition, synthRunbook } from "../cdk/synth.js";
 import { snsMessage } from "../events/fixtures.js";
 
@@ -11,9 +11,7 @@ import { snsMessage } from "../events/fixtures.js";
  * the run must diagnose process-down and, with no restart unit configured, escalate without acting.
  * (The recovering path against the ws-leak lab is test/e2e/state-machine.test.ts.)
  */
-const context = { functionName: "local", awsRequestId: "r" } as unknown as Context;
 const T1 = "i-0123456789abcdef0";
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 describe("state machine end to end on local AWS: process-down via the SNS path", () => {
   let aws: LocalAws;
@@ -42,43 +40,22 @@ describe("state machine end to end on local AWS: process-down via the SNS path",
   });
 
   it("SNS-form alarm → incident opened → probe via SSM → process-down → escalated with a postmortem, nothing run on the host", async () => {
-    const real = async (name: string) => {
-      const mod = (await import(`../../../lambdas/handlers/${name}.ts`)) as { handler: Handler };
-      return (input: unknown) => mod.handler(input, context);
-    };
     const { normalizeSnsAlarm, snsAlarmMessageSchema } = await import(
       "../../../lambdas/core/events/alarm-event.js"
     );
     const alarm = normalizeSnsAlarm(snsAlarmMessageSchema.parse(snsMessage));
-    const resolveReal = await real("resolve-targets");
+    const resolveReal = await realHandler("resolve-targets");
     const published: { state: string; input: unknown }[] = [];
-    const sns = (state: string) => async (input: unknown) => {
-      published.push({ state, input });
-      return {};
-    };
-    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {
-      // EC2 has no local server: resolve for real, then pretend the instance is tagged and running
-      ResolveTargets: async (input) => ({
+    // EC2 has no local server: resolve for real, then pretend the instance is tagged and running
+    const handlers = await pipelineHandlers(
+      async (input) => ({
         ...((await resolveReal({ ...(input as object), alarm: { ...alarm, dimensions: [] } })) as object),
         targets: [T1],
         hasTargets: true,
         groupSize: 1,
       }),
-      OpenIncident: await real("open-incident"),
-      SendProbe: await real("send-probe"),
-      PollProbe: await real("poll-probe"),
-      Diagnose: await real("diagnose"),
-      FleetBrake: await real("fleet-brake"),
-      PlanMitigation: await real("plan-mitigation"),
-      ApplyMitigation: await real("apply-mitigation"),
-      Verify: await real("verify"),
-      WritePostmortem: await real("write-postmortem"),
-      NotifyResult: sns("NotifyResult"),
-      NotifyFleetBrake: sns("NotifyFleetBrake"),
-      NotifyNoTargets: sns("NotifyNoTargets"),
-      NotifyRunbookFailure: sns("NotifyRunbookFailure"),
-      RequestApproval: sns("RequestApproval"),
-    };
+      published,
+    );
     const { StateMachine } = await loadLocalStepFunctions();
     const sm = new StateMachine(resolveDefinition(synthRunbook().template) as never, {
       validationOptions: { checkArn: false, checkPaths: true },

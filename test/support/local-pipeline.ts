@@ -1,0 +1,57 @@
+import type { Context } from "aws-lambda";
+
+/** Shared wiring for running the synthesized state machine locally with the real handlers. */
+
+const context = { functionName: "local", awsRequestId: "r" } as unknown as Context;
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+export type LocalHandler = (input: unknown) => Promise<unknown>;
+
+/** The documents' refs the Lambdas get in SSM_DOCUMENTS, from the names the SSM server registered. */
+export function ssmDocumentRefs(names: Record<string, string>) {
+  const doc = (part: string, step: string) => ({
+    documentName: Object.entries(names).find(([id]) => id.includes(part))?.[1] ?? "",
+    step,
+  });
+  return {
+    probe: doc("Probe", "probe"),
+    "kill-idle-connections": doc("KillIdleConnections", "kill-idle-connections"),
+    "restart-service": doc("RestartService", "restart-service"),
+    "check-health": doc("CheckHealth", "check-health"),
+  };
+}
+
+export async function realHandler(name: string): Promise<LocalHandler> {
+  const mod = (await import(`../../lambdas/handlers/${name}.ts`)) as { handler: Handler };
+  return (input: unknown) => mod.handler(input, context);
+}
+
+/**
+ * Every Task state of the state machine bound to its real handler; SNS publishes captured in
+ * `published`; ResolveTargets given by the caller (there is no local EC2 to look tags up in).
+ */
+export async function pipelineHandlers(
+  resolveTargets: LocalHandler,
+  published: { state: string; input: unknown }[],
+): Promise<Record<string, LocalHandler>> {
+  const sns = (state: string) => async (input: unknown) => {
+    published.push({ state, input });
+    return {};
+  };
+  return {
+    ResolveTargets: resolveTargets,
+    OpenIncident: await realHandler("open-incident"),
+    SendProbe: await realHandler("send-probe"),
+    PollProbe: await realHandler("poll-probe"),
+    Diagnose: await realHandler("diagnose"),
+    FleetBrake: await realHandler("fleet-brake"),
+    PlanMitigation: await realHandler("plan-mitigation"),
+    ApplyMitigation: await realHandler("apply-mitigation"),
+    Verify: await realHandler("verify"),
+    WritePostmortem: await realHandler("write-postmortem"),
+    NotifyResult: sns("NotifyResult"),
+    NotifyFleetBrake: sns("NotifyFleetBrake"),
+    NotifyNoTargets: sns("NotifyNoTargets"),
+    NotifyRunbookFailure: sns("NotifyRunbookFailure"),
+    RequestApproval: sns("RequestApproval"),
+  };
+}

@@ -9,7 +9,8 @@ bash scripts/setup.sh
 
 PORT=${DEMO_PORT:-18080}
 FD_LIMIT=${DEMO_FD_LIMIT:-1024}
-OUT=${DEMO_OUT:-incidents}
+# Each demo gets its own incidents folder: its lab is a new "host", so the last demo's cooldown does not apply.
+OUT=${DEMO_OUT:-incidents/demo-$(date +%Y%m%dT%H%M%S)}
 runbook() { node bin/runbook.js "$@"; }
 cleanup() { runbook lab down --port "$PORT" >/dev/null 2>&1 || true; }
 trap cleanup EXIT

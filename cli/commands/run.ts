@@ -98,12 +98,14 @@ export function registerRunCommand(program: Command): void {
           for (const a of record.actions)
             lines.push(`  ${a.rung + 1}. ${a.action}: ${a.status} (${a.reason})`);
         }
-        if (record.verification?.before && record.verification.after) {
-          const b = record.verification.before;
-          const a = record.verification.after;
+        const v = record.verification;
+        if (v?.before && v.after) {
+          const b = v.before;
+          const a = v.after;
+          const relief = v.afterRelief ? ` → ${v.afterRelief.wsSessions ?? "n/a"} (after relief)` : "";
           lines.push(
             "",
-            `Before → after: fds ${b.openFds}/${b.fdLimit} → ${a.openFds}/${a.fdLimit}, ESTABLISHED ${b.established} → ${a.established}, WsSession ${b.wsSessions ?? "n/a"} → ${a.wsSessions ?? "n/a"}, PID ${b.pid} → ${a.pid}, health ${b.healthOutcome} → ${a.healthOutcome}`,
+            `Before → after: fds ${b.openFds}/${b.fdLimit} → ${a.openFds}/${a.fdLimit}, ESTABLISHED ${b.established} → ${a.established}, WsSession ${b.wsSessions ?? "n/a"}${relief} → ${a.wsSessions ?? "n/a"}, PID ${b.pid} → ${a.pid}, health ${b.healthOutcome} → ${a.healthOutcome}`,
           );
         }
         lines.push("", `Record: ${dir}/incident.json`);

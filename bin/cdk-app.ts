@@ -15,7 +15,8 @@ const contextSchema = z.object({
   stackName: z.string().default("RunbookAutopilot"),
   alarmNamePrefixes: z
     .preprocess((v) => (typeof v === "string" ? v.split(",") : v), z.array(z.string().min(1)))
-    .default(["runbook-autopilot-"]),
+    .optional(),
+  alarmSelectionTag: json(tag).optional(),
   optInTag: json(tag).optional(),
   fallbackTargetTag: json(tag).optional(),
   defaultMode: z.enum(["plan", "approve", "auto"]).default("approve"),
@@ -31,6 +32,7 @@ const contextSchema = z.object({
 const ctx = contextSchema.parse({
   stackName: app.node.tryGetContext("runbook:stackName"),
   alarmNamePrefixes: app.node.tryGetContext("runbook:alarmNamePrefixes"),
+  alarmSelectionTag: app.node.tryGetContext("runbook:alarmSelectionTag"),
   optInTag: app.node.tryGetContext("runbook:optInTag"),
   fallbackTargetTag: app.node.tryGetContext("runbook:fallbackTargetTag"),
   defaultMode: app.node.tryGetContext("runbook:defaultMode"),
@@ -47,7 +49,9 @@ const ctx = contextSchema.parse({
 new RunbookStack(app, ctx.stackName, {
   description: "runbook-autopilot: api-unreachable runbook (alarm → Step Functions → SSM → postmortem)",
   runbook: {
-    alarmNamePrefixes: ctx.alarmNamePrefixes,
+    // Construct default: ["runbook-autopilot-"], or no prefix filter when an alarm selection tag is set.
+    ...(ctx.alarmNamePrefixes ? { alarmNamePrefixes: ctx.alarmNamePrefixes } : {}),
+    ...(ctx.alarmSelectionTag ? { alarmSelectionTag: ctx.alarmSelectionTag } : {}),
     ...(ctx.optInTag ? { optInTag: ctx.optInTag } : {}),
     ...(ctx.fallbackTargetTag ? { fallbackTargetTag: ctx.fallbackTargetTag } : {}),
     defaultMode: ctx.defaultMode,

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { AttributeType, BillingMode, type ITable, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Match, Rule } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
@@ -46,9 +46,19 @@ export type RunbookMode = "plan" | "approve" | "auto";
 export interface ApiUnreachableRunbookProps {
   /**
    * Alarms whose name starts with one of these start the runbook (EventBridge rule and SNS ingest filter).
-   * @default ["runbook-autopilot-"]
+   * @default ["runbook-autopilot-"]; none when `alarmSelectionTag` is set (the tag alone selects)
    */
   readonly alarmNamePrefixes?: readonly string[];
+  /**
+   * Only alarms carrying this tag start an incident. EventBridge alarm events carry no tags, so
+   * ResolveTargets reads the alarm's tags (`cloudwatch:ListTagsForResource`, granted on the account's
+   * alarms in this region, or only on the prefixed ones when `alarmNamePrefixes` is also given); an
+   * alarm without the tag ends the execution as not selected (no incident, no notification), unreadable
+   * tags escalate. With this set and no `alarmNamePrefixes`, the rule and the SNS ingest let every alarm
+   * entering ALARM through (the tag is the filter); with both, an alarm needs the prefix and the tag.
+   * @default none (alarms are selected by name prefix only)
+   */
+  readonly alarmSelectionTag?: RunbookTag;
   /**
    * Opt-in tag: only instances carrying it are probed or mitigated. Enforced twice: target resolution
    * filters on it, and IAM allows `ssm:SendCommand` only on instances with it (`ssm:resourceTag`).
@@ -67,7 +77,10 @@ export interface ApiUnreachableRunbookProps {
   readonly cooldown?: Duration;
   /** Targets handled in parallel in each Map state. @default 5 */
   readonly maxConcurrency?: number;
-  /** Upper bound on targets per incident. @default 20 */
+  /**
+   * Upper bound on targets per incident; also the most instances a manual start
+   * (`{"instances": [...]}` as the execution input) may name. @default 20
+   */
   readonly maxTargets?: number;
   /**
    * Brake: when one failure class is on more than this share of the group's instances, escalate instead
@@ -120,11 +133,25 @@ export class ApiUnreachableRunbook extends Construct {
   readonly rule: Rule;
   readonly functions: Readonly<Record<keyof RunbookStepFunctions | "snsAlarmIngest", IFunction>>;
   readonly eventsDeadLetterQueue: Queue;
+  /** The alarm-name prefixes in force (empty: every alarm, the selection tag filters). */
+  readonly alarmNamePrefixes: readonly string[];
+  /** The alarm selection tag, or null when alarms are selected by name prefix only. */
+  readonly alarmSelectionTag: RunbookTag | null;
 
   constructor(scope: Construct, id: string, props: ApiUnreachableRunbookProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const prefixes = props.alarmNamePrefixes ?? ["runbook-autopilot-"];
+    const selectionTag = props.alarmSelectionTag ?? null;
+    if (selectionTag && !selectionTag.key) throw new Error("alarmSelectionTag needs a key");
+    // With a selection tag and no prefixes, the tag alone selects: no name filter at all.
+    const prefixes = props.alarmNamePrefixes ?? (selectionTag ? [] : ["runbook-autopilot-"]);
+    if (prefixes.length === 0 && !selectionTag)
+      throw new Error(
+        "alarmNamePrefixes is empty and no alarmSelectionTag is set: every alarm in the account would start the runbook",
+      );
+    if (prefixes.some((p) => p.length === 0)) throw new Error("alarmNamePrefixes: empty prefix");
+    this.alarmNamePrefixes = prefixes;
+    this.alarmSelectionTag = selectionTag;
     const optInTag = props.optInTag ?? DEFAULT_OPT_IN_TAG;
     const share = props.fleetBrakeShare ?? 0.5;
     if (!(share > 0 && share <= 1)) throw new Error(`fleetBrakeShare must be in (0, 1], got ${share}`);
@@ -208,6 +235,7 @@ export class ApiUnreachableRunbook extends Construct {
       SSM_OUTPUT_PREFIX,
       OPT_IN_TAG: JSON.stringify(optInTag),
       FALLBACK_TAG: props.fallbackTargetTag ? JSON.stringify(props.fallbackTargetTag) : "",
+      ALARM_SELECTION_TAG: selectionTag ? JSON.stringify(selectionTag) : "",
       DEFAULT_MODE: props.defaultMode ?? "approve",
       COOLDOWN_SECONDS: String((props.cooldown ?? Duration.minutes(30)).toSeconds()),
       FLEET_BRAKE_SHARE: String(share),
@@ -297,6 +325,24 @@ export class ApiUnreachableRunbook extends Construct {
         resources: ["*"],
       }),
     );
+    if (selectionTag) {
+      // Only the alarms the rule/ingest can deliver: the prefixed ones, or all in this account/region.
+      const alarmArn = (name: string) =>
+        stack.formatArn({
+          service: "cloudwatch",
+          resource: "alarm",
+          resourceName: name,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+      add(
+        functions.resolveTargets,
+        new PolicyStatement({
+          sid: "ReadAlarmTags",
+          actions: ["cloudwatch:ListTagsForResource"],
+          resources: prefixes.length > 0 ? prefixes.map((p) => alarmArn(`${p}*`)) : [alarmArn("*")],
+        }),
+      );
+    }
     add(
       functions.openIncident,
       tableItems(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]),
@@ -347,16 +393,22 @@ export class ApiUnreachableRunbook extends Construct {
     // ---- EventBridge trigger, with a DLQ for events that cannot start an execution
     this.eventsDeadLetterQueue = this.deadLetterQueue("EventsDlq");
     this.rule = new Rule(this, "AlarmRule", {
-      description: "runbook-autopilot: CloudWatch alarms entering ALARM → api-unreachable runbook",
+      description: selectionTag
+        ? `runbook-autopilot: CloudWatch alarms entering ALARM (tag ${selectionTag.key}=${selectionTag.value} checked by ResolveTargets) → api-unreachable runbook`
+        : "runbook-autopilot: CloudWatch alarms entering ALARM → api-unreachable runbook",
       eventPattern: {
         source: ["aws.cloudwatch"],
         detailType: ["CloudWatch Alarm State Change"],
         detail: {
           state: { value: ["ALARM"] },
-          alarmName:
-            prefixes.length === 1
-              ? Match.prefix(prefixes[0] ?? "")
-              : Match.anyOf(...prefixes.map((p) => Match.prefix(p))),
+          ...(prefixes.length === 0
+            ? {}
+            : {
+                alarmName:
+                  prefixes.length === 1
+                    ? Match.prefix(prefixes[0] ?? "")
+                    : Match.anyOf(...prefixes.map((p) => Match.prefix(p))),
+              }),
         },
       },
     });

@@ -46,7 +46,7 @@ export interface RunbookDefinitionProps {
  * The state machine definition (Standard). The state carries ids, S3 keys and small fields only:
  * evidence, diagnoses, plans and records live in S3/DynamoDB (256 KB state cap).
  *
- *   ResolveTargets → HasTargets? → OpenIncident → New? → Locked? →
+ *   ResolveTargets → Selected? → HasTargets? → OpenIncident → New? → Locked? →
  *   CollectAndDiagnose (Map: SendProbe → [Wait → PollProbe]* → Diagnose) → FleetBrake → Brake? →
  *   MitigateEach (Map: Plan → per mode: plan-only | approval (SNS .waitForTaskToken) | auto → Apply → Verify)
  *   → WritePostmortem → NotifyResult.
@@ -384,6 +384,14 @@ export class RunbookDefinition extends Construct {
     const hasTargets = new Choice(this, "HasTargets?")
       .when(Condition.booleanEquals("$.hasTargets", true), open.next(isNew))
       .otherwise(noTargets);
-    this.startState = resolve.next(hasTargets);
+    // Alarm selection by tag: an alarm without the tag ends here, no incident and no notification.
+    // (`isPresent` first: an input resolved without the selection field counts as selected.)
+    const selected = new Choice(this, "Selected?")
+      .when(
+        Condition.and(Condition.isPresent("$.selected"), Condition.booleanEquals("$.selected", false)),
+        new Succeed(this, "NotSelected", { comment: "the alarm does not carry the alarm selection tag" }),
+      )
+      .otherwise(hasTargets);
+    this.startState = resolve.next(selected);
   }
 }

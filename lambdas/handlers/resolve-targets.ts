@@ -1,28 +1,73 @@
+import { randomUUID } from "node:crypto";
 import {
   dedupeKeyOf,
+  isManualStart,
+  manualStartSchemaFor,
   normalizeStateMachineInput,
-  stateMachineInputSchema,
+  stateMachineInputSchemaFor,
 } from "../core/events/alarm-event.js";
-import { planTargetResolution } from "../core/events/resolve-targets.js";
+import {
+  alarmArnOf,
+  carriesTag,
+  planTargetResolution,
+  type ResolutionPlan,
+} from "../core/events/resolve-targets.js";
 import { parseInput } from "./inputs.js";
-import { instrument, logger } from "./instrument.js";
-import { env, targetResolver } from "./wiring.js";
+import { instrument, logger, metrics } from "./instrument.js";
+import { alarmTags, env, systemClock, targetResolver } from "./wiring.js";
 
-/** State 1: alarm (EventBridge event or normalised SNS alarm) → the instances to look at. */
+/**
+ * State 1: alarm (EventBridge event or normalised SNS alarm) or manual start (named instances) → the
+ * instances to look at. With ALARM_SELECTION_TAG set, an alarm without that tag ends the execution as
+ * `selected: false` (no incident, no notification); unreadable tags are an error (escalated).
+ */
 export const handler = instrument("ResolveTargets", async (event: unknown) => {
-  const { alarm, mode } = normalizeStateMachineInput(
-    parseInput("ResolveTargets", stateMachineInputSchema, event),
-  );
   const e = env();
-  const plan = planTargetResolution(alarm, { fallbackTag: e.FALLBACK_TAG });
-  const resolved = alarm.state === "ALARM" ? await targetResolver().resolve(plan) : null;
-  logger.info("targets resolved", { alarmName: alarm.alarmName, plan: plan.kind, resolved });
+  const schema = isManualStart(event)
+    ? manualStartSchemaFor(e.MAX_TARGETS)
+    : stateMachineInputSchemaFor(e.MAX_TARGETS);
+  const { alarm, mode, manual } = normalizeStateMachineInput(parseInput("ResolveTargets", schema, event), {
+    now: systemClock.now().toISOString(),
+    newRequestId: randomUUID,
+    region: e.AWS_REGION,
+  });
+  const base = { alarm, mode: mode ?? e.DEFAULT_MODE, dedupeKey: dedupeKeyOf(alarm) };
+
+  if (!manual && e.ALARM_SELECTION_TAG) {
+    const tag = e.ALARM_SELECTION_TAG;
+    const arn = alarmArnOf(alarm);
+    if (arn === null)
+      throw new Error(
+        `alarm ${alarm.alarmName} has no ARN, region or account: cannot check the alarm selection tag ${tag.key}=${tag.value}`,
+      );
+    if (!carriesTag(await alarmTags().tagsOf(arn), tag)) {
+      logger.info("alarm not selected", { alarmName: alarm.alarmName, tag });
+      metrics.addMetric("AlarmNotSelected", "Count", 1);
+      return {
+        ...base,
+        selected: false,
+        strategy: "none",
+        targets: [],
+        hasTargets: false,
+        groupSize: 0,
+        targetGroupArn: null,
+        skipped: [],
+        note: `alarm does not carry the selection tag ${tag.key}=${tag.value}`,
+      };
+    }
+  }
+
+  const plan: ResolutionPlan = manual
+    ? { kind: "instance", instanceIds: manual.instances }
+    : planTargetResolution(alarm, { fallbackTag: e.FALLBACK_TAG });
+  const resolved = manual || alarm.state === "ALARM" ? await targetResolver().resolve(plan) : null;
+  const strategy = manual ? "manual" : plan.kind;
+  logger.info("targets resolved", { alarmName: alarm.alarmName, plan: strategy, resolved });
   const targets = resolved?.targets ?? [];
   return {
-    alarm,
-    mode: mode ?? e.DEFAULT_MODE,
-    dedupeKey: dedupeKeyOf(alarm),
-    strategy: plan.kind,
+    ...base,
+    selected: true,
+    strategy,
     targets,
     hasTargets: targets.length > 0,
     groupSize: Math.max(resolved?.groupSize ?? 0, targets.length),

@@ -1,3 +1,4 @@
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -6,6 +7,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { z } from "zod";
+import { AwsAlarmTags } from "../adapters/aws/alarm-tags.js";
 import { DynamoIncidentStore } from "../adapters/aws/dynamo-incident-store.js";
 import { S3ArtifactStore } from "../adapters/aws/s3-artifact-store.js";
 import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
@@ -40,6 +42,11 @@ export const handlerEnvSchema = z.object({
   OPT_IN_TAG: z.string().transform((s) => tagSchema.parse(JSON.parse(s))),
   /** Tag used to find targets when the alarm has no instance/target-group dimension ("" = none). */
   FALLBACK_TAG: z
+    .string()
+    .default("")
+    .transform((s) => (s ? tagSchema.parse(JSON.parse(s)) : null)),
+  /** Only alarms carrying this tag start an incident ("" = every alarm the rule/prefixes let in). */
+  ALARM_SELECTION_TAG: z
     .string()
     .default("")
     .transform((s) => (s ? tagSchema.parse(JSON.parse(s)) : null)),
@@ -95,6 +102,7 @@ export const ddbClient = () => client("ddb", () => new DynamoDBClient({ region: 
 export const snsClient = () => client("sns", () => new SNSClient({ region: env().AWS_REGION }));
 export const sfnClient = () => client("sfn", () => new SFNClient({ region: env().AWS_REGION }));
 const ec2Client = () => client("ec2", () => new EC2Client({ region: env().AWS_REGION }));
+const cloudWatchClient = () => client("cloudwatch", () => new CloudWatchClient({ region: env().AWS_REGION }));
 const elbClient = () => client("elb", () => new ElasticLoadBalancingV2Client({ region: env().AWS_REGION }));
 
 export function commandRunner(clock: Clock = systemClock): SsmCommandRunner {
@@ -115,6 +123,8 @@ export const incidentStore = () =>
   new DynamoIncidentStore({ client: ddbClient(), tableName: env().INCIDENT_TABLE });
 export const targetResolver = () =>
   new AwsTargetResolver(ec2Client(), elbClient(), env().OPT_IN_TAG, env().MAX_TARGETS);
+
+export const alarmTags = () => new AwsAlarmTags(cloudWatchClient());
 
 export async function notify(subject: string, message: string): Promise<string[]> {
   await snsClient().send(

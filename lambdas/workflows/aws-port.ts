@@ -107,13 +107,22 @@ class AwsWorkflowPort implements WorkflowPort {
         runbook: deps.runbook.id,
         target: input.target,
         mode: input.mode,
-        trigger: {
-          kind: "alarm",
-          at: alarm?.stateChangeTime ?? this.deps.clock.now().toISOString(),
-          alarmName: alarm?.alarmName ?? null,
-          alarmReason: alarm?.reason ?? null,
-          source: alarm?.alarmArn ?? `eventbridge:${alarm?.alarmName ?? "unknown"}`,
-        },
+        trigger:
+          alarm?.via === "manual"
+            ? {
+                kind: "manual",
+                at: alarm.stateChangeTime,
+                alarmName: null,
+                alarmReason: alarm.reason,
+                source: alarm.requestedBy ?? "unspecified",
+              }
+            : {
+                kind: "alarm",
+                at: alarm?.stateChangeTime ?? this.deps.clock.now().toISOString(),
+                alarmName: alarm?.alarmName ?? null,
+                alarmReason: alarm?.reason ?? null,
+                source: alarm?.alarmArn ?? `eventbridge:${alarm?.alarmName ?? "unknown"}`,
+              },
         at: this.deps.clock.now().toISOString(),
       }),
       this.deps.incidents,

@@ -94,7 +94,10 @@ export class AwsTargetResolver {
     const targets: string[] = [];
     for (const id of candidates) {
       if (!tagged.has(id))
-        skipped.push({ id, reason: `not running or no ${this.optInTag.key}=${this.optInTag.value} tag` });
+        skipped.push({
+          id,
+          reason: `not found, not running or no ${this.optInTag.key}=${this.optInTag.value} tag`,
+        });
       else if (targets.length >= this.maxTargets)
         skipped.push({ id, reason: `over the ${this.maxTargets}-target cap` });
       else targets.push(id);
@@ -109,25 +112,32 @@ export class AwsTargetResolver {
     ];
   }
 
+  /**
+   * Which of these ids are running and opted in. An `instance-id` filter, not `InstanceIds`: an unknown
+   * (terminated, mistyped) id then simply does not come back, instead of failing the whole lookup and
+   * leaving the other, valid ids unprobed. EC2 takes up to 200 values per filter.
+   */
   private async taggedRunning(ids: readonly string[]): Promise<Set<string>> {
-    return new Set(await this.describe(this.optInFilters(), ids));
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      for (const id of await this.describe([{ Name: "instance-id", Values: chunk }, ...this.optInFilters()]))
+        found.add(id);
+    }
+    return found;
   }
 
-  private async describe(filters: Filter[], instanceIds?: readonly string[]): Promise<string[]> {
+  private async describe(filters: Filter[]): Promise<string[]> {
     const ids: string[] = [];
     let token: string | undefined;
     do {
       let out: DescribeInstancesCommandOutput;
       try {
         out = await this.ec2.send(
-          new DescribeInstancesCommand({
-            Filters: filters,
-            ...(instanceIds ? { InstanceIds: [...instanceIds] } : { MaxResults: 1000 }),
-            NextToken: token,
-          }),
+          new DescribeInstancesCommand({ Filters: filters, MaxResults: 1000, NextToken: token }),
         );
       } catch (e) {
-        // a terminated or mistyped instance id in the alarm: nothing to probe, not a crash
+        // defensive: filters do not raise it, but a malformed id must not crash resolution
         if (awsErrorName(e).startsWith("InvalidInstanceID")) return [];
         throw e;
       }

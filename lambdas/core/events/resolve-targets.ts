@@ -1,5 +1,5 @@
 import type { Dimension, NormalizedAlarm } from "./alarm-event.js";
-import { parseArn } from "./alarm-event.js";
+import { INSTANCE_ID_PATTERN, parseArn } from "./alarm-event.js";
 
 /**
  * Pure target resolution: from an alarm's dimensions, decide how to find the instances to look at.
@@ -7,7 +7,7 @@ import { parseArn } from "./alarm-event.js";
  * `pickUnhealthyTargets` on what it got back.
  */
 
-export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8,17}$/;
+export { INSTANCE_ID_PATTERN };
 
 export interface TagFilter {
   readonly key: string;
@@ -107,4 +107,19 @@ export function pickUnhealthyTargets(items: readonly TargetHealthItem[]): Picked
 /** Alarm names are selected by prefix; an empty prefix list matches everything. */
 export function alarmNameMatches(alarmName: string, prefixes: readonly string[]): boolean {
   return prefixes.length === 0 || prefixes.some((p) => alarmName.startsWith(p));
+}
+
+/**
+ * The ARN to read an alarm's tags with (alarm selection by tag): the ARN the event carried, else one
+ * built from its region, account and name; null when neither is known.
+ */
+export function alarmArnOf(alarm: NormalizedAlarm, partition = "aws"): string | null {
+  if (alarm.alarmArn) return alarm.alarmArn;
+  if (!alarm.region || !alarm.account) return null;
+  return `arn:${partition}:cloudwatch:${alarm.region}:${alarm.account}:alarm:${alarm.alarmName}`;
+}
+
+/** Whether the alarm's tags carry the selection tag (exact key and value). */
+export function carriesTag(tags: readonly { key: string; value: string }[], tag: TagFilter): boolean {
+  return tags.some((t) => t.key === tag.key && t.value === tag.value);
 }

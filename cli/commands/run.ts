@@ -92,6 +92,15 @@ export function registerRunCommand(program: Command): void {
             ? `  Root cause: ${record.diagnosis.rootCause.id} (${Math.round(record.diagnosis.rootCause.confidence * 100)}%) ${record.diagnosis.rootCause.summary}`
             : "  Root cause: not diagnosed",
         ];
+        const confirmation = record.steps.find((s) => s.id === "collect-after-relief")?.outputs
+          .confirmation as
+          | { rootCause?: string; confidence?: number; confirms?: boolean; histogram?: string }
+          | undefined;
+        if (confirmation?.rootCause) {
+          lines.push(
+            `  After relief (class histogram ${confirmation.histogram}): ${confirmation.rootCause} (${Math.round((confirmation.confidence ?? 0) * 100)}%), ${confirmation.confirms ? "confirms the diagnosis" : "DIFFERS from the first diagnosis"}`,
+          );
+        }
         if (record.plan) lines.push("", formatPlan(record.plan));
         if (record.actions.length) {
           lines.push("", "Actions:");

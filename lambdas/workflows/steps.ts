@@ -77,7 +77,38 @@ export async function collect(
       parameters,
     });
   const result = await runProbe(deps, t, parameters);
-  return await recordProbe(deps, rec, t, phase, result);
+  const evidence = await recordProbe(deps, rec, t, phase, result);
+  if (evidence && phase === "after-relief") await confirmAfterRelief(deps, rec, evidence);
+  return evidence;
+}
+
+/**
+ * With descriptors freed, the evidence the fd limit hid (the class histogram) is there: diagnose it
+ * again and keep the result with the step, so the record says whether it confirms the first call.
+ */
+async function confirmAfterRelief(deps: WorkflowDeps, rec: Recorder, evidence: Evidence): Promise<void> {
+  let confirmation: Record<string, unknown>;
+  try {
+    const d = deps.runbook.diagnose(evidence);
+    const leak = d.findings.find((f) => f.id === rec.record.diagnosis?.rootCause.id);
+    confirmation = {
+      firstCall: rec.record.diagnosis?.rootCause.id ?? null,
+      rootCause: d.rootCause.id,
+      confidence: d.rootCause.confidence,
+      variant: leak?.variant ?? null,
+      confirms: d.rootCause.id === rec.record.diagnosis?.rootCause.id,
+      histogram: evidence.classHistogram.status,
+    };
+  } catch (e) {
+    confirmation = { error: errorInfo(e).message };
+  }
+  await rec.update((r) => {
+    const steps = r.steps.slice();
+    const i = steps.findLastIndex((s) => s.id === "collect-after-relief");
+    const step = steps[i];
+    if (step) steps[i] = { ...step, outputs: { ...step.outputs, confirmation } };
+    return { ...r, steps };
+  });
 }
 
 /**

@@ -69,6 +69,16 @@ describe("runbook run api-unreachable against the lab", () => {
     expect(v?.afterRelief?.wsSessions).toBeGreaterThan(0.8 * (v?.before?.established ?? 0));
     expect(v?.after?.wsSessions).toBeLessThan(50);
     expect(v?.after?.established).toBeLessThan(20);
+    // With the histogram taken after relief, the diagnosis is confirmed at higher confidence.
+    const confirmation = rec.steps.find((s) => s.id === "collect-after-relief")?.outputs.confirmation as {
+      rootCause: string;
+      confirms: boolean;
+      confidence: number;
+      histogram: string;
+    };
+    expect(confirmation).toMatchObject({ rootCause: "websocket-session-leak", confirms: true, histogram: "ok" });
+    expect(confirmation.confidence).toBeGreaterThan(rec.diagnosis?.rootCause.confidence ?? 1);
+    expect(r.stdout).toMatch(/After relief \(class histogram ok\): websocket-session-leak \(\d+%\), confirms the diagnosis/);
 
     // Evidence before action: the evidence artifact exists, with the digest recorded, before apply began.
     const evidence = rec.artifacts.find((a) => a.name === "evidence/evidence-before.json");

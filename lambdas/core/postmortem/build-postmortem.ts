@@ -573,7 +573,16 @@ function proofOf(record: IncidentRecord, snapshots: readonly Snapshot[]): string
             ? `, when ${formatCount(histo.figures.established)} connections were still ESTABLISHED`
             : ""
         })`;
-  return `WsSession count ≈ ESTABLISHED ≈ open fds near the limit: ${wsText}; at the start, ${estab} and ${fdsText}.`;
+  const confirmation = record.steps.find((s) => s.id === "collect-after-relief")?.outputs.confirmation as
+    | { rootCause?: string; confidence?: number; confirms?: boolean }
+    | undefined;
+  const confirmed =
+    confirmation?.rootCause && confirmation.confidence !== undefined
+      ? confirmation.confirms
+        ? ` Diagnosed again after relief, with the class histogram: ${confirmation.rootCause} at ${formatPercent(confirmation.confidence)} confidence.`
+        : ` Diagnosed again after relief, with the class histogram: ${confirmation.rootCause} (${formatPercent(confirmation.confidence)}), which differs from the first call: review it.`
+      : "";
+  return `WsSession count ≈ ESTABLISHED ≈ open fds near the limit: ${wsText}; at the start, ${estab} and ${fdsText}.${confirmed}`;
 }
 
 // ---------------------------------------------------------------- charts

@@ -99,6 +99,110 @@ describe("handlers", () => {
     );
   });
 
+  describe("resolve-targets: manual start naming instances", () => {
+    const T3 = "i-0000000000000000d";
+    const runningTagged = (...ids: string[]) =>
+      ec2.on(DescribeInstancesCommand).resolves({
+        Reservations: [{ Instances: ids.map((InstanceId) => ({ InstanceId })) }],
+      });
+
+    it("checks the opt-in tag and running state of each named instance; the others are skipped", async () => {
+      runningTagged(T1, T3);
+      const out = await (await load("resolve-targets"))(
+        {
+          instances: [T1, T2, T3],
+          mode: "plan",
+          reason: "canary 502s",
+          requestedBy: "alice",
+          requestId: "INC-42",
+        },
+        context,
+      );
+      expect(out).toMatchObject({
+        selected: true,
+        strategy: "manual",
+        mode: "plan",
+        targets: [T1, T3],
+        hasTargets: true,
+        groupSize: 3,
+        dedupeKey: "manual#INC-42",
+        alarm: {
+          via: "manual",
+          alarmName: "manual:alice",
+          state: "MANUAL",
+          reason: "canary 502s",
+          requestedBy: "alice",
+          requestId: "INC-42",
+          region: "eu-west-1",
+        },
+      });
+      expect(out.skipped).toEqual([
+        { id: T2, reason: "not found, not running or no runbook-autopilot:enabled=true tag" },
+      ]);
+      expect(
+        Date.now() - Date.parse((out.alarm as { stateChangeTime: string }).stateChangeTime),
+      ).toBeLessThan(60_000);
+      // one lookup, by filter: an unknown id cannot fail the lookup of the others
+      const calls = ec2.commandCalls(DescribeInstancesCommand);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]?.args[0].input.InstanceIds).toBeUndefined();
+      expect(calls[0]?.args[0].input.Filters).toEqual([
+        { Name: "instance-id", Values: [T1, T2, T3] },
+        { Name: "tag:runbook-autopilot:enabled", Values: ["true"] },
+        { Name: "instance-state-name", Values: ["running"] },
+      ]);
+      expect(elb.calls()).toHaveLength(0);
+    });
+
+    it("none tagged: no targets (→ NotifyNoTargets), never probed; default mode; two starts are two incidents", async () => {
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+      const resolve = await load("resolve-targets");
+      const a = await resolve({ instances: [T1] }, context);
+      const b = await resolve({ instances: [T1] }, context);
+      expect(a).toMatchObject({ hasTargets: false, targets: [], mode: "approve", strategy: "manual" });
+      expect(a.skipped).toEqual([expect.objectContaining({ id: T1 })]);
+      expect(a.dedupeKey).toMatch(/^manual#[0-9a-f-]{36}$/);
+      expect(a.dedupeKey).not.toBe(b.dedupeKey);
+    });
+
+    it("a retried start with the same requestId opens no second incident", async () => {
+      runningTagged(T1);
+      ddb
+        .on(PutCommand)
+        .resolvesOnce({})
+        .rejects(new ConditionalCheckFailedException({ $metadata: {}, message: "exists" }));
+      ddb
+        .on((await import("@aws-sdk/lib-dynamodb")).GetCommand)
+        .resolves({ Item: { incidentId: "inc-first" } });
+      ddb.on(UpdateCommand).resolves({});
+      s3.on(PutObjectCommand).resolves({});
+      const [resolve, open] = [await load("resolve-targets"), await load("open-incident")];
+      const start = { instances: [T1], requestedBy: "bob", requestId: "retry-me" };
+      const first = await open(await resolve(start, context), context);
+      const again = await open(await resolve(start, context), context);
+      expect(first).toMatchObject({ created: true, items: [{ target: T1 }] });
+      expect(again).toMatchObject({ created: false, incidentId: "inc-first", items: [] });
+      const keys = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.pk);
+      expect(keys[0]).toBe(keys[1]);
+      expect(String(keys[0])).toContain("manual#retry-me");
+      // the stored alarm artifact is the synthetic manual trigger
+      const body = JSON.parse(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
+      expect(body).toMatchObject({ via: "manual", requestedBy: "bob", alarmName: "manual:bob" });
+    });
+
+    it("refuses bad ids, an empty list and more than MAX_TARGETS (20) before any lookup", async () => {
+      const resolve = await load("resolve-targets");
+      await expect(resolve({ instances: ["i-123; reboot"] }, context)).rejects.toThrow(
+        /ResolveTargets: invalid input[\s\S]*not an EC2 instance id/,
+      );
+      await expect(resolve({ instances: [] }, context)).rejects.toThrow(/name at least one instance/);
+      const many = Array.from({ length: 21 }, (_, i) => `i-${String(i).padStart(17, "0")}`);
+      await expect(resolve({ instances: many }, context)).rejects.toThrow(/at most 20 instances per start/);
+      await expect(resolve({ instances: [T1], requestedBy: "x y" }, context)).rejects.toThrow(/requestedBy/);
+      expect(ec2.calls()).toHaveLength(0);
+    });
+  });
+
   const resolved = {
     alarm: {
       via: "eventbridge",

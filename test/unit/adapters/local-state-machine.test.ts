@@ -12,6 +12,8 @@ import { snsMessage } from "../events/fixtures.js";
  * (The recovering path against the ws-leak lab is test/e2e/state-machine.test.ts.)
  */
 const T1 = "i-0123456789abcdef0";
+/** Another instance for the manual start (T1 is in cooldown after the first run). */
+const T2 = "i-0123456789abcdef1";
 
 describe("state machine end to end on local AWS: process-down via the SNS path", () => {
   let aws: LocalAws;
@@ -81,5 +83,44 @@ describe("state machine end to end on local AWS: process-down via the SNS path",
     expect(published.some((p) => p.state === "NotifyRunbookFailure")).toBe(false);
     // Only the probe ran on the host: no action document was sent.
     expect(aws.ssm?.commands.map((c) => c.parameters.port)).toEqual(["1"]);
+  }, 60_000);
+
+  it("manual start naming an instance → the execution record's trigger is manual, by the requester", async () => {
+    const { DescribeInstancesCommand, EC2Client } = await import("@aws-sdk/client-ec2");
+    const { mockClient } = await import("aws-sdk-client-mock");
+    const { DynamoIncidentStore } = await import("../../../lambdas/adapters/aws/dynamo-incident-store.js");
+    // EC2 has no local server: it answers that T2 is tagged and running (the real resolver asks it)
+    const ec2 = mockClient(EC2Client);
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: T2 }] }] });
+    try {
+      const published: { state: string; input: unknown }[] = [];
+      const handlers = await pipelineHandlers(await realHandler("resolve-targets"), published);
+      const { StateMachine } = await loadLocalStepFunctions();
+      const sm = new StateMachine(resolveDefinition(synthRunbook().template) as never, {
+        validationOptions: { checkArn: false, checkPaths: true },
+      });
+      const result = (await sm.run(
+        { instances: [T2], mode: "plan", reason: "canary 502s", requestedBy: "alice", requestId: "INC-7" },
+        {
+          context: { Task: { Token: "local-token" }, Execution: { Id: "arn:local:execution:manual" } },
+          overrides: {
+            taskResourceLocalHandlers: handlers as never,
+            waitTimeOverrides: { WaitForProbe: 250 },
+          },
+        },
+      ).result) as { incident: { incidentId: string; created: boolean }; dedupeKey: string };
+      expect(result.dedupeKey).toBe("manual#INC-7");
+      expect(result.incident.created).toBe(true);
+      const store = new DynamoIncidentStore({ client: aws.dynamodb(), tableName: "runbook-incidents" });
+      const record = (await store.load(`${result.incident.incidentId}/${T2}`)) as { trigger: unknown };
+      expect(record.trigger).toMatchObject({
+        kind: "manual",
+        alarmName: null,
+        alarmReason: "canary 502s",
+        source: "alice",
+      });
+    } finally {
+      ec2.restore();
+    }
   }, 60_000);
 });

@@ -1,5 +1,8 @@
+import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadLocalStepFunctions } from "../../support/local-aws.js";
+import { realHandler } from "../../support/local-pipeline.js";
 import { eventBridgeEvent } from "../events/fixtures.js";
 import { resolveDefinition, synthRunbook } from "./synth.js";
 
@@ -11,6 +14,25 @@ import { resolveDefinition, synthRunbook } from "./synth.js";
 type Handler = (input: Record<string, unknown>) => Promise<unknown>;
 const T1 = "i-0000000000000000a";
 const T2 = "i-0000000000000000b";
+
+const ec2 = mockClient(EC2Client);
+
+/** The real ResolveTargets handler, configured by environment like on Lambda (EC2 mocked above). */
+async function realResolveTargets(): Promise<Handler> {
+  Object.assign(process.env, {
+    AWS_REGION: "eu-west-1",
+    POWERTOOLS_TRACE_ENABLED: "false",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    ARTIFACT_BUCKET: "artifacts",
+    INCIDENT_TABLE: "incidents",
+    TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
+    SSM_DOCUMENTS: JSON.stringify({ probe: { documentName: "Probe-abc", step: "probe" } }),
+    OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
+    SERVICE: JSON.stringify({ port: 8080, healthPath: "/health", logPath: null, systemdUnit: null }),
+  });
+  return (await realHandler("resolve-targets")) as Handler;
+}
 
 let definition: Record<string, unknown>;
 let StateMachine: Awaited<ReturnType<typeof loadLocalStepFunctions>>["StateMachine"];
@@ -30,6 +52,8 @@ function stubs(options: {
   cooldownOnly?: boolean;
   pendingPolls?: number;
   failBrake?: boolean;
+  /** Replaces the ResolveTargets stub (e.g. the real handler). */
+  resolveTargets?: Handler;
 }) {
   let polls = 0;
   const calls: { state: string; input: Record<string, unknown> }[] = [];
@@ -41,18 +65,20 @@ function stubs(options: {
       return await fn(input);
     };
   const handlers: Record<string, Handler> = {
-    ResolveTargets: async () => ({
-      alarm: { alarmName: "runbook-autopilot-api", stateChangeTime: "2024-05-02T17:04:40.989Z" },
-      mode: options.mode ?? "approve",
-      dedupeKey: "runbook-autopilot-api#2024-05-02T17:04:40.989Z",
-      strategy: "instance",
-      targets,
-      hasTargets: targets.length > 0,
-      groupSize: 4,
-      targetGroupArn: null,
-      skipped: [],
-      note: null,
-    }),
+    ResolveTargets:
+      options.resolveTargets ??
+      (async () => ({
+        alarm: { alarmName: "runbook-autopilot-api", stateChangeTime: "2024-05-02T17:04:40.989Z" },
+        mode: options.mode ?? "approve",
+        dedupeKey: "runbook-autopilot-api#2024-05-02T17:04:40.989Z",
+        strategy: "instance",
+        targets,
+        hasTargets: targets.length > 0,
+        groupSize: 4,
+        targetGroupArn: null,
+        skipped: [],
+        note: null,
+      })),
     OpenIncident: async () => ({
       incidentId: "inc-1",
       created: options.created ?? true,
@@ -140,12 +166,12 @@ function stubs(options: {
   };
 }
 
-async function run(options: Parameters<typeof stubs>[0]) {
+async function run(options: Parameters<typeof stubs>[0], input: unknown = eventBridgeEvent) {
   const { calls, handlers } = stubs(options);
   const sm = new StateMachine(definition as never, {
     validationOptions: { checkArn: false, checkPaths: true },
   });
-  const exec = sm.run(eventBridgeEvent, {
+  const exec = sm.run(input as never, {
     context: { Task: { Token: "local-task-token" }, Execution: { Id: "arn:local:execution:1" } },
     overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: { WaitForProbe: 0 } },
   });
@@ -261,5 +287,79 @@ describe("state machine definition, run locally with stubbed tasks", () => {
     expect(r.inputOf("WritePostmortem")).toMatchObject({ failure: { Error: "Error" } });
     expect(r.count("NotifyResult")).toBe(1);
     expect(String(r.error)).toMatch(/Fail state/);
+  });
+
+  it("manual start: the input naming instances goes through the real ResolveTargets (EC2 mocked) and the whole definition", async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: T1 }] }] });
+    const resolveTargets = await realResolveTargets();
+    const input = {
+      instances: [T1, T2],
+      mode: "plan",
+      requestedBy: "alice",
+      requestId: "INC-7",
+      reason: "502s",
+    };
+    const r = await run({ resolveTargets, targets: [T1] }, input);
+    expect(r.error).toBeNull();
+    expect(r.inputOf("ResolveTargets")).toEqual(input); // the execution input, verbatim
+    expect(r.inputOf("OpenIncident")).toMatchObject({
+      mode: "plan",
+      dedupeKey: "manual#INC-7",
+      targets: [T1],
+      alarm: { via: "manual", alarmName: "manual:alice", requestedBy: "alice", reason: "502s" },
+    });
+    expect(r.count("SendProbe")).toBe(1); // T2 (untagged) is not a target: never probed
+    expect(r.count("ApplyMitigation")).toBe(0); // plan mode
+    expect(r.count("NotifyResult")).toBe(1);
+    expect((r.inputOf("NotifyResult") as { Message: { alarmName: string } }).Message.alarmName).toBe(
+      "manual:alice",
+    );
+    // none tagged: NotifyNoTargets names the strategy; no incident
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const none = await run({ resolveTargets }, { instances: [T2] });
+    expect(none.error).toBeNull();
+    expect(none.inputOf("NotifyNoTargets")).toMatchObject({ Message: { strategy: "manual" } });
+    expect(none.count("OpenIncident")).toBe(0);
+    // a malformed start is an escalated failure, not a silent success
+    const bad = await run({ resolveTargets }, { instances: ["i-nope"] });
+    expect(bad.inputOf("NotifyRunbookFailure")).toMatchObject({
+      Message: { failure: { Error: "InvalidEventError" } },
+    });
+    expect(String(bad.error)).toMatch(/see the escalation notification/);
+  });
+
+  it("alarm selection: a not-selected alarm ends cleanly, no incident and no notification", async () => {
+    const r = await run({
+      resolveTargets: async () => ({
+        alarm: { alarmName: "other-alarm", stateChangeTime: "2024-05-02T17:04:40.989Z" },
+        mode: "approve",
+        dedupeKey: "other-alarm#2024-05-02T17:04:40.989Z",
+        selected: false,
+        strategy: "none",
+        targets: [],
+        hasTargets: false,
+        groupSize: 0,
+        targetGroupArn: null,
+        skipped: [],
+        note: "alarm does not carry the selection tag k=v",
+      }),
+    });
+    expect(r.error).toBeNull();
+    expect(r.calls.map((c) => c.state)).toEqual(["ResolveTargets"]);
+  });
+
+  it("alarm selection: unreadable alarm tags escalate and fail the execution", async () => {
+    const r = await run({
+      resolveTargets: async () => {
+        throw Object.assign(new Error("cannot read the tags of alarm arn:…: AccessDenied: …"), {
+          name: "AlarmTagsUnavailableError",
+        });
+      },
+    });
+    expect(r.count("OpenIncident")).toBe(0);
+    expect(r.inputOf("NotifyRunbookFailure")).toMatchObject({
+      Message: { failure: { Error: "AlarmTagsUnavailableError" } },
+    });
+    expect(String(r.error)).toMatch(/see the escalation notification/);
   });
 });

@@ -47,6 +47,92 @@ describe("runbook stack template", () => {
     });
   });
 
+  describe("alarm selection by tag", () => {
+    type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
+    const tag = { key: "runbook-autopilot:runbook", value: "api-unreachable" };
+    const statementsOf = (t: Template) =>
+      Object.values(t.findResources("AWS::IAM::Policy")).flatMap(
+        (p) =>
+          (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+            .Statement,
+      );
+    const listTags = (t: Template) =>
+      statementsOf(t).filter((s) => [s.Action].flat().some((a) => a.startsWith("cloudwatch:")));
+    const resolveTargetsEnv = (t: Template) =>
+      (
+        Object.values(t.findResources("AWS::Lambda::Function")).find((f) =>
+          JSON.stringify(f).includes("alarm → target instances"),
+        ) as { Properties: { Environment: { Variables: Record<string, string> } } }
+      ).Properties.Environment.Variables;
+    const alarmArn = (name: string) => ({
+      "Fn::Join": [
+        "",
+        [
+          "arn:",
+          { Ref: "AWS::Partition" },
+          ":cloudwatch:",
+          { Ref: "AWS::Region" },
+          ":",
+          { Ref: "AWS::AccountId" },
+          `:alarm:${name}`,
+        ],
+      ],
+    });
+
+    it("without the prop: prefix rule, no CloudWatch permission, no selection tag in the environment", () => {
+      expect(listTags(template)).toEqual([]);
+      expect(resolveTargetsEnv(template).ALARM_SELECTION_TAG).toBe("");
+    });
+
+    it("with the tag only: the rule takes every alarm entering ALARM; ResolveTargets may read any alarm's tags in the account/region", () => {
+      const t = synthRunbook({ runbook: { alarmSelectionTag: tag } }).template;
+      const rules = Object.values(t.findResources("AWS::Events::Rule")) as {
+        Properties: { EventPattern: { detail: Record<string, unknown> } };
+      }[];
+      expect(rules).toHaveLength(1);
+      expect(rules[0]?.Properties.EventPattern).toEqual({
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        detail: { state: { value: ["ALARM"] } },
+      });
+      expect(listTags(t)).toEqual([
+        {
+          Sid: "ReadAlarmTags",
+          Effect: "Allow",
+          Action: "cloudwatch:ListTagsForResource",
+          Resource: alarmArn("*"),
+        },
+      ]);
+      const env = resolveTargetsEnv(t);
+      expect(JSON.parse(env.ALARM_SELECTION_TAG ?? "")).toEqual(tag);
+      expect(env.ALARM_NAME_PREFIXES).toBe("");
+      // only ResolveTargets gets it
+      const holders = Object.entries(t.findResources("AWS::IAM::Policy")).filter(([, p]) =>
+        JSON.stringify(p).includes("cloudwatch:ListTagsForResource"),
+      );
+      expect(holders).toHaveLength(1);
+      expect(holders[0]?.[0]).toMatch(/ResolveTargets/);
+    });
+
+    it("with the tag and prefixes: the rule keeps the prefixes and the permission is scoped to them", () => {
+      const t = synthRunbook({
+        runbook: { alarmSelectionTag: tag, alarmNamePrefixes: ["api-", "jvm-"] },
+      }).template;
+      t.hasResourceProperties("AWS::Events::Rule", {
+        EventPattern: Match.objectLike({
+          detail: { state: { value: ["ALARM"] }, alarmName: [{ prefix: "api-" }, { prefix: "jvm-" }] },
+        }),
+      });
+      expect(listTags(t).map((s) => s.Resource)).toEqual([[alarmArn("api-*"), alarmArn("jvm-*")]]);
+    });
+
+    it("refuses an empty prefix list without a selection tag (every alarm would start the runbook)", () => {
+      expect(() => synthRunbook({ runbook: { alarmNamePrefixes: [] } })).toThrow(
+        /alarmNamePrefixes is empty and no alarmSelectionTag/,
+      );
+    });
+  });
+
   it("runs a Standard state machine with ALL logging and X-Ray tracing", () => {
     template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
       StateMachineType: "STANDARD",

@@ -2,14 +2,21 @@ import { describe, expect, it } from "vitest";
 import {
   dedupeKeyOf,
   eventBridgeAlarmEventSchema,
+  isManualStart,
+  manualStartSchema,
+  manualStartSchemaFor,
+  normalizedAlarmSchema,
   normalizeSnsAlarm,
   normalizeStateMachineInput,
   snsAlarmMessageSchema,
   stateMachineInputSchema,
+  stateMachineInputSchemaFor,
 } from "../../../lambdas/core/events/alarm-event.js";
 import { decideFleetBrake } from "../../../lambdas/core/events/fleet-brake.js";
 import {
+  alarmArnOf,
   alarmNameMatches,
+  carriesTag,
   pickUnhealthyTargets,
   planTargetResolution,
 } from "../../../lambdas/core/events/resolve-targets.js";
@@ -51,6 +58,133 @@ describe("alarm events", () => {
     );
     const bad = { ...snsMessage, StateChangeTime: "yesterday" };
     expect(snsAlarmMessageSchema.safeParse(bad).success).toBe(false);
+  });
+});
+
+describe("manual start input", () => {
+  const I1 = "i-0123456789abcdef0";
+  const I2 = "i-0fedcba98765432";
+  const ctx = (n = 0) => ({
+    now: "2026-11-25T12:00:00.000Z",
+    newRequestId: () => `generated-${n}`,
+    region: "eu-west-1",
+  });
+  const issues = (input: unknown, max = 20) =>
+    manualStartSchemaFor(max)
+      .safeParse(input)
+      .error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+
+  it("accepts instances with mode, reason, requestedBy and requestId; is a state machine input", () => {
+    const input = {
+      instances: [I1, I2, I1],
+      mode: "plan",
+      reason: "API 502s on the canary",
+      requestedBy: "alice@example.com",
+      requestId: "INC-1234_retry-safe",
+    };
+    expect(isManualStart(input)).toBe(true);
+    expect(manualStartSchema.parse(input).instances).toEqual([I1, I2]); // duplicates collapse
+    const { alarm, mode, manual } = normalizeStateMachineInput(stateMachineInputSchema.parse(input), ctx());
+    expect(mode).toBe("plan");
+    expect(manual).toEqual({ instances: [I1, I2] });
+    expect(alarm).toEqual({
+      via: "manual",
+      alarmName: "manual:alice@example.com",
+      alarmArn: null,
+      account: null,
+      region: "eu-west-1",
+      state: "MANUAL",
+      stateChangeTime: "2026-11-25T12:00:00.000Z",
+      reason: "API 502s on the canary",
+      namespace: null,
+      metricName: null,
+      dimensions: [
+        { name: "InstanceId", value: I1 },
+        { name: "InstanceId", value: I2 },
+      ],
+      requestedBy: "alice@example.com",
+      requestId: "INC-1234_retry-safe",
+    });
+    // the synthetic trigger is a valid normalised alarm (OpenIncident and Diagnose parse it)
+    expect(normalizedAlarmSchema.parse(alarm)).toEqual(alarm);
+    expect(dedupeKeyOf(alarm)).toBe("manual#INC-1234_retry-safe");
+  });
+
+  it("dedupe: the same requestId is one incident; without one, every start is its own", () => {
+    const withId = manualStartSchema.parse({ instances: [I1], requestId: "r-1" });
+    const a = normalizeStateMachineInput(withId, ctx(1)).alarm;
+    const b = normalizeStateMachineInput(withId, { ...ctx(2), now: "2026-11-25T12:05:00.000Z" }).alarm;
+    expect(dedupeKeyOf(a)).toBe(dedupeKeyOf(b));
+    const bare = manualStartSchema.parse({ instances: [I1] });
+    const c = normalizeStateMachineInput(bare, ctx(3)).alarm;
+    const d = normalizeStateMachineInput(bare, ctx(4)).alarm;
+    expect(dedupeKeyOf(c)).not.toBe(dedupeKeyOf(d));
+    expect(c).toMatchObject({ alarmName: "manual:unspecified", reason: "manual start by unspecified" });
+    // with the default context (real clock, random UUID) too
+    const e = normalizeStateMachineInput(bare).alarm;
+    expect(e.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("refuses ids that are not instance ids", () => {
+    for (const bad of [
+      "i-123",
+      "I-0123456789ABCDEF0",
+      "i-0123456789abcdef0; reboot",
+      "mi-0123456789abcdef0",
+      "",
+    ])
+      expect(issues({ instances: [I1, bad] }), bad).toEqual([
+        "instances.1: not an EC2 instance id (i-0123456789abcdef0)",
+      ]);
+  });
+
+  it("refuses an empty list, a missing list and more instances than maxTargets", () => {
+    expect(issues({ instances: [] })).toEqual(["instances: name at least one instance"]);
+    expect(issues({ instances: undefined, mode: "plan" })[0]).toMatch(/^instances: /);
+    const three = [I1, I2, "i-00000000000000aa"];
+    expect(issues({ instances: three }, 2)).toEqual([
+      "instances: at most 2 instances per start (the construct's maxTargets)",
+    ]);
+    expect(issues({ instances: three }, 3)).toEqual([]);
+    const many = Array.from({ length: 21 }, (_, i) => `i-${String(i).padStart(17, "0")}`);
+    expect(manualStartSchema.safeParse({ instances: many }).success).toBe(false);
+    expect(stateMachineInputSchemaFor(21).safeParse({ instances: many }).success).toBe(true);
+  });
+
+  it("refuses unknown keys, bad modes, unsafe requesters and request ids, control characters", () => {
+    expect(issues({ instances: [I1], instance: I2 })).toEqual([': Unrecognized key: "instance"']);
+    expect(issues({ instances: [I1], mode: "yolo" })[0]).toMatch(/^mode: /);
+    expect(issues({ instances: [I1], requestedBy: "alice; rm -rf /" })[0]).toMatch(/^requestedBy: /);
+    expect(issues({ instances: [I1], requestId: "a".repeat(81) })[0]).toMatch(/^requestId: /);
+    expect(issues({ instances: [I1], requestId: "with space" })[0]).toMatch(/^requestId: /);
+    expect(issues({ instances: [I1], reason: "line\u001b[31m red" })).toEqual([
+      "reason: no control characters",
+    ]);
+    expect(issues({ instances: [I1], reason: "two\nlines\tok" })).toEqual([]);
+  });
+
+  it("the alarm forms are not manual starts", () => {
+    expect(isManualStart(eventBridgeEvent)).toBe(false);
+    expect(isManualStart(null)).toBe(false);
+    expect(isManualStart("instances")).toBe(false);
+  });
+});
+
+describe("alarm selection by tag", () => {
+  const sns = normalizeSnsAlarm(snsAlarmMessageSchema.parse(snsMessage));
+  it("reads the tags of the delivered ARN, or of one built from region/account/name", () => {
+    expect(alarmArnOf(sns)).toBe(snsMessage.AlarmArn);
+    expect(alarmArnOf({ ...sns, alarmArn: null })).toBe(
+      "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:runbook-api-unreachable",
+    );
+    expect(alarmArnOf({ ...sns, alarmArn: null, region: null })).toBeNull();
+  });
+  it("needs the exact key and value", () => {
+    const tag = { key: "runbook", value: "api" };
+    expect(carriesTag([{ key: "runbook", value: "api" }], tag)).toBe(true);
+    expect(carriesTag([{ key: "runbook", value: "API" }], tag)).toBe(false);
+    expect(carriesTag([{ key: "other", value: "api" }], tag)).toBe(false);
+    expect(carriesTag([], tag)).toBe(false);
   });
 });
 

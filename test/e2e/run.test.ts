@@ -76,9 +76,15 @@ describe("runbook run api-unreachable against the lab", () => {
       confidence: number;
       histogram: string;
     };
-    expect(confirmation).toMatchObject({ rootCause: "websocket-session-leak", confirms: true, histogram: "ok" });
+    expect(confirmation).toMatchObject({
+      rootCause: "websocket-session-leak",
+      confirms: true,
+      histogram: "ok",
+    });
     expect(confirmation.confidence).toBeGreaterThan(rec.diagnosis?.rootCause.confidence ?? 1);
-    expect(r.stdout).toMatch(/After relief \(class histogram ok\): websocket-session-leak \(\d+%\), confirms the diagnosis/);
+    expect(r.stdout).toMatch(
+      /After relief \(class histogram ok\): websocket-session-leak \(\d+%\), confirms the diagnosis/,
+    );
 
     // Evidence before action: the evidence artifact exists, with the digest recorded, before apply began.
     const evidence = rec.artifacts.find((a) => a.name === "evidence/evidence-before.json");

@@ -144,29 +144,3 @@ export interface WorkflowPortDeps {
 }
 
 export type WorkflowPortFactory = (deps: WorkflowPortDeps) => WorkflowPort;
-
-export class WorkflowNotWiredError extends Error {
-  constructor(step: string) {
-    super(`workflow step "${step}" is not wired yet: set the factory in lambdas/handlers/wiring.ts`);
-    this.name = "WorkflowNotWiredError";
-  }
-}
-
-/** Placeholder until lambdas/workflows provides the factory: every step fails clearly (→ escalate path). */
-export const notWiredWorkflowPort: WorkflowPortFactory = () => ({
-  diagnose: async () => {
-    throw new WorkflowNotWiredError("diagnose");
-  },
-  planMitigation: async () => {
-    throw new WorkflowNotWiredError("planMitigation");
-  },
-  applyMitigation: async () => {
-    throw new WorkflowNotWiredError("applyMitigation");
-  },
-  verify: async () => {
-    throw new WorkflowNotWiredError("verify");
-  },
-  writePostmortem: async () => {
-    throw new WorkflowNotWiredError("writePostmortem");
-  },
-});

@@ -190,12 +190,7 @@ class AwsWorkflowPort implements WorkflowPort {
     if (input.approval) {
       // Who approved, from the task-token callback, kept with the apply step.
       const approval = input.approval;
-      await rec.update((r) => ({
-        ...r,
-        steps: r.steps.map((s, i) =>
-          i === r.steps.length - 1 && s.id === "apply" ? { ...s, inputs: { ...s.inputs, approval } } : s,
-        ),
-      }));
+      await rec.patchLastStep("apply", (s) => ({ ...s, inputs: { ...s.inputs, approval } }));
     }
     const ref = await storeArtifact(deps, rec, "actions.json", json(rec.record.actions));
     return { actionsKey: key(rec, ref.name), applied: changedHost(rec.record), summary: outcome.reason };

@@ -1,5 +1,5 @@
 import { beginStep, endStep, interruptRecord, type StepEnd, type StepId } from "../core/incident/record.js";
-import type { IncidentRecord } from "../core/incident/schema.js";
+import type { IncidentRecord, Step } from "../core/incident/schema.js";
 import type { Clock, IncidentStore } from "../ports/index.js";
 
 /**
@@ -43,6 +43,18 @@ export class Recorder {
 
   async end(id: StepId, end: StepEnd): Promise<void> {
     await this.update((r) => endStep(r, id, this.now(), end));
+  }
+
+  /** Changes the last step with this id (adds what it decided or who approved it). */
+  async patchLastStep(id: StepId, fn: (s: Step) => Step): Promise<void> {
+    await this.update((r) => {
+      const i = r.steps.findLastIndex((s) => s.id === id);
+      const step = r.steps[i];
+      if (!step) return r;
+      const steps = r.steps.slice();
+      steps[i] = fn(step);
+      return { ...r, steps };
+    });
   }
 
   async interrupt(why: string): Promise<void> {

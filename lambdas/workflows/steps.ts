@@ -102,13 +102,7 @@ async function confirmAfterRelief(deps: WorkflowDeps, rec: Recorder, evidence: E
   } catch (e) {
     confirmation = { error: errorInfo(e).message };
   }
-  await rec.update((r) => {
-    const steps = r.steps.slice();
-    const i = steps.findLastIndex((s) => s.id === "collect-after-relief");
-    const step = steps[i];
-    if (step) steps[i] = { ...step, outputs: { ...step.outputs, confirmation } };
-    return { ...r, steps };
-  });
+  await rec.patchLastStep("collect-after-relief", (s) => ({ ...s, outputs: { ...s.outputs, confirmation } }));
 }
 
 /**
@@ -271,13 +265,7 @@ export interface ApplyOutcome {
  */
 export async function applyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptions): Promise<ApplyOutcome> {
   const outcome = await applyLadder(deps, rec, t);
-  await rec.update((r) => {
-    const steps = r.steps.slice();
-    const i = steps.findLastIndex((s) => s.id === "apply");
-    const step = steps[i];
-    if (step) steps[i] = { ...step, outputs: { ...step.outputs, ...outcome } };
-    return { ...r, steps };
-  });
+  await rec.patchLastStep("apply", (s) => ({ ...s, outputs: { ...s.outputs, ...outcome } }));
   return outcome;
 }
 

@@ -163,7 +163,12 @@ if [[ -n $PID_IN ]]; then
 else
   PID_SOURCE=listener
   PID=$(grep -o 'pid=[0-9]*' "$W/ss-ltnp.txt" | head -n 1 | cut -d= -f2)
-  [[ -z $PID ]] && PID_REASON="no process listens on port $PORT (ss -ltnp shows no listener)"
+  if [[ -z $PID ]] && grep -q '^LISTEN' "$W/ss-ltnp.txt"; then
+    # ss shows the owner of a socket only to root and to the socket's own user.
+    PID_REASON="permission denied: a process listens on port $PORT but ss -ltnp does not show its pid to $(id -un 2>/dev/null) (uid $(id -u)): it belongs to another user; run the probe as root or as the JVM's user, or pass SSM_pid"
+  elif [[ -z $PID ]]; then
+    PID_REASON="no process listens on port $PORT (ss -ltnp shows no listener)"
+  fi
 fi
 JVM_USER=""
 JVM_UID=""

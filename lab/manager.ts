@@ -136,6 +136,61 @@ function tail(file: string, lines: number): string {
   }
 }
 
+/** A user to start the JVM as (see `resolveRunAs`). */
+interface RunAs {
+  user: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+/**
+ * The user the JVM must run as, or null when that is the current user (nothing to switch).
+ * Another user needs root: only root can drop to it, and only root can set the hard fd limit.
+ */
+function resolveRunAs(name: string | undefined): RunAs | null {
+  if (name === undefined) return null;
+  const r = spawnSync("getent", ["passwd", name], { encoding: "utf8" });
+  const fields = (r.status === 0 ? (r.stdout.split("\n")[0] ?? "") : "").split(":");
+  const uid = Number(fields[2]);
+  const gid = Number(fields[3]);
+  if (fields.length < 7 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
+    throw new LabError(`no such user: ${name} (getent passwd ${name} found nothing)`, "usage");
+  }
+  const me = process.getuid?.();
+  if (uid === me) return null;
+  if (me !== 0) {
+    throw new LabError(`starting the lab as user ${name} needs root (running as uid ${me})`, "usage");
+  }
+  return { user: name, uid, gid, home: fields[5] || "/" };
+}
+
+/** The JVM started under runuser, which stays as its parent: its own PID is runuser's child's. */
+async function childJvmPid(parent: number, timeoutMs: number): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && isAlive(parent)) {
+    try {
+      const kids = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim().split(/\s+/);
+      const jvm = kids.map(Number).find((k) => k > 0 && cmdline(k).includes("LabApp"));
+      if (jvm) return jvm;
+    } catch {
+      // not there yet
+    }
+    await sleep(50);
+  }
+  return null;
+}
+
+function runChecked(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) {
+    throw new LabError(
+      `${cmd} ${args.join(" ")} failed: ${(r.stderr ?? "").trim() || `exit ${r.status}`}`,
+      "runtime",
+    );
+  }
+}
+
 /** Starts the lab's Tomcat app in `mode` under the open-files limit and heap; waits for /health. */
 export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const o = parse(LabUpOptionsSchema, opts);
@@ -151,6 +206,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   if (await portBusy(o.port)) {
     throw new LabError(`port ${o.port} is busy: something already listens on 127.0.0.1:${o.port}`, "usage");
   }
+  const runAs = resolveRunAs(o.user);
   checkJdk();
   const classpath = buildLab();
   mkdirSync(dir, { recursive: true });
@@ -177,23 +233,46 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     dir,
   ];
   // ulimit -n sets the soft and hard limit; exec keeps the PID, so the JVM's PID is the child's.
-  const command = ["bash", "-c", `ulimit -n ${o.fdLimit} && exec java "$@"`, "lab-java", ...javaArgs];
+  // As another user the limit is set while still root (a non-root user cannot raise its hard
+  // limit), then setpriv drops to the user and execs java: the PID stays the JVM's. Without
+  // setpriv, runuser does it but stays as the JVM's parent (childJvmPid finds the JVM).
+  const setpriv = runAs ? which("setpriv") : null;
+  const drop = !runAs
+    ? ""
+    : setpriv
+      ? `setpriv --reuid=${runAs.uid} --regid=${runAs.gid} --init-groups -- `
+      : `runuser -u ${runAs.user} -- `;
+  const command = ["bash", "-c", `ulimit -n ${o.fdLimit} && exec ${drop}java "$@"`, "lab-java", ...javaArgs];
   // A fresh log per run (the previous run's log is kept as app.log.1).
   if (existsSync(logPath)) renameSync(logPath, `${logPath}.1`);
   const logFd = openSync(logPath, "w");
   let child: ReturnType<typeof spawn>;
   try {
+    if (runAs) {
+      // The JVM writes its data dir, Tomcat's base dir and the version file there; it reads the classes.
+      runChecked("chown", ["-R", `${runAs.uid}:${runAs.gid}`, dir]);
+      runChecked("chmod", ["-R", "a+rX", classpath.split(":")[0] as string]);
+    }
     child = spawn(command[0] as string, command.slice(1), {
       cwd: dir,
       detached: true,
       stdio: ["ignore", logFd, logFd],
+      ...(runAs ? { env: { ...process.env, HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user } } : {}),
     });
   } finally {
     closeSync(logFd);
   }
-  const pid = child.pid;
+  let pid = child.pid;
   if (pid === undefined) throw new LabError("could not start java", "runtime");
   child.unref();
+  if (runAs && !setpriv) {
+    const jvm = await childJvmPid(pid, 5000);
+    if (jvm === null) {
+      await stopPid(pid, 2000);
+      throw new LabError(`the lab app did not start as ${runAs.user}; log ${logPath}: ${tail(logPath, 1)}`);
+    }
+    pid = jvm;
+  }
   const state: LabState = {
     pid,
     port: o.port,
@@ -208,6 +287,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     labDir: dir,
     command,
     holders: [],
+    ...(runAs ? { user: runAs.user, uid: runAs.uid } : {}),
   };
   writeState(state);
 

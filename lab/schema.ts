@@ -27,6 +27,14 @@ export const LabUpOptionsSchema = z.object({
   keepAliveMs: z.number().int().min(100).max(3_600_000).optional(),
   /** Where state lives; default `<repo>/.lab`. */
   stateDir: z.string().min(1).optional(),
+  /**
+   * System user the JVM runs as (as on a host where the service runs as e.g. `tomcat`); default:
+   * the current user. Another user than the current one needs root.
+   */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "expected a system user name (^[a-z_][a-z0-9_-]{0,31}$)")
+    .optional(),
   /** How long `up` waits for /health, ms. */
   startTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
 });
@@ -87,6 +95,9 @@ export const LabStateSchema = z.object({
   labDir: z.string(),
   command: z.array(z.string()),
   holders: z.array(HolderSchema).default([]),
+  /** The user the JVM runs as, when `up` was asked for one. */
+  user: z.string().optional(),
+  uid: z.number().int().optional(),
 });
 export type LabState = z.infer<typeof LabStateSchema>;
 

@@ -47,6 +47,7 @@ export function registerLabCommand(program: Command): void {
     .option("--session-bytes <n>", "bytes each WebSocket session retains (ws-leak)", int, 8192)
     .option("--max-threads <n>", "Tomcat maxThreads (default 4 in slow, else 200)", int)
     .option("--keep-alive-ms <ms>", "Tomcat keepAliveTimeout/connectionTimeout (default Tomcat's 60 s)", int)
+    .option("--user <name>", "run the JVM as this system user (needs root; default: the current user)")
     .option("--state-dir <dir>", "state directory (default <repo>/.lab)")
     .option("--json", "print JSON")
     .action(async (o) => {
@@ -62,11 +63,12 @@ export function registerLabCommand(program: Command): void {
           sessionBytes: o.sessionBytes,
           maxThreads: o.maxThreads,
           keepAliveMs: o.keepAliveMs,
+          user: o.user,
           stateDir: o.stateDir,
         }),
       );
       print(Boolean(o.json), state, [
-        `lab up: mode ${state.mode}, pid ${state.pid}, http://127.0.0.1:${state.port}/health answers`,
+        `lab up: mode ${state.mode}, pid ${state.pid}${state.user ? ` (user ${state.user})` : ""}, http://127.0.0.1:${state.port}/health answers`,
         `  open-files limit ${state.fdLimit}, heap ${state.heapMb} MiB, maxThreads ${state.maxThreads}, session bytes ${state.sessionBytes}`,
         `  log ${state.logPath}`,
       ]);

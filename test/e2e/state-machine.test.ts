@@ -7,7 +7,7 @@ import { parseDocument } from "yaml";
 import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
 import { openFds, REPO, sleep } from "../support/cli.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
-import { pipelineHandlers, realHandler, ssmDocumentRefs } from "../support/local-pipeline.js";
+import { lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 
 /**
@@ -86,21 +86,23 @@ describe("the synthesized state machine, run locally against the lab", () => {
     await sleep(2500);
     aws = await startLocalAws();
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
-    Object.assign(process.env, aws.env(), {
-      POWERTOOLS_TRACE_ENABLED: "false",
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      ARTIFACT_BUCKET: "runbook-artifacts",
-      INCIDENT_TABLE: "runbook-incidents",
-      TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
-      SSM_DOCUMENTS: JSON.stringify(ssmDocumentRefs(names)),
-      OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
-      SERVICE: JSON.stringify({ port: PORT, healthPath: "/health", logPath: lab.logPath, systemdUnit: null }),
-      PROBE_TIMEOUT_SECONDS: "30",
-      PROBE_RAW_DIR: rawDir,
-      DEFAULT_MODE: "auto",
-      RUNBOOKS_DIR: labTimescaleRunbooks(),
-    });
+    Object.assign(
+      process.env,
+      lambdaEnv(aws.env(), names, {
+        POWERTOOLS_METRICS_DISABLED: "true",
+        TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
+        SERVICE: JSON.stringify({
+          port: PORT,
+          healthPath: "/health",
+          logPath: lab.logPath,
+          systemdUnit: null,
+        }),
+        PROBE_TIMEOUT_SECONDS: "30",
+        PROBE_RAW_DIR: rawDir,
+        DEFAULT_MODE: "auto",
+        RUNBOOKS_DIR: labTimescaleRunbooks(),
+      }),
+    );
   }, 120_000);
 
   afterAll(async () => {

@@ -55,3 +55,28 @@ export async function pipelineHandlers(
     RequestApproval: sns("RequestApproval"),
   };
 }
+
+/**
+ * The environment the construct gives the Lambdas, pointed at the local servers (`aws.env()`), with
+ * every SSM document the template defines; `overrides` for what a test changes (SERVICE, mode...).
+ */
+export function lambdaEnv(
+  awsEnv: Record<string, string>,
+  names: Record<string, string>,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...awsEnv,
+    POWERTOOLS_TRACE_ENABLED: "false",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    ARTIFACT_BUCKET: "runbook-artifacts",
+    INCIDENT_TABLE: "runbook-incidents",
+    TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:ops",
+    SSM_DOCUMENTS: JSON.stringify(ssmDocumentRefs(names)),
+    OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
+    SERVICE: JSON.stringify({ port: 1, healthPath: "/health", logPath: null, systemdUnit: null }),
+    PROBE_TIMEOUT_SECONDS: "5",
+    PROBE_RAW_DIR: "",
+    ...overrides,
+  };
+}

@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalAws, startLocalAws } from "../../support/local-aws.js";
+import { lambdaEnv } from "../../support/local-pipeline.js";
 import { synthRunbook } from "../cdk/synth.js";
 
 /**
@@ -18,19 +19,7 @@ describe("handlers against local AWS", () => {
   beforeAll(async () => {
     aws = await startLocalAws();
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
-    const probe = Object.entries(names).find(([id]) => id.includes("Probe"))?.[1] ?? "";
-    Object.assign(process.env, aws.env(), {
-      POWERTOOLS_TRACE_ENABLED: "false",
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      ARTIFACT_BUCKET: "runbook-artifacts",
-      INCIDENT_TABLE: "runbook-incidents",
-      TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:ops",
-      SSM_DOCUMENTS: JSON.stringify({ probe: { documentName: probe, step: "probe" } }),
-      OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
-      SERVICE: JSON.stringify({ port: 1, healthPath: "/health", logPath: null, systemdUnit: null }),
-      PROBE_TIMEOUT_SECONDS: "5",
-      PROBE_RAW_DIR: "",
-    });
+    Object.assign(process.env, lambdaEnv(aws.env(), names));
   });
   afterAll(async () => {
     process.env = saved;

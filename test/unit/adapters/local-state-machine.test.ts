@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../../support/local-aws.js";
-import { pipelineHandlers, realHandler } from "../../support/local-pipeline.js";
+import { lambdaEnv, pipelineHandlers, realHandler } from "../../support/local-pipeline.js";
 import { resolveDefinition, synthRunbook } from "../cdk/synth.js";
 import { snsMessage } from "../events/fixtures.js";
 
@@ -21,20 +21,7 @@ describe("state machine end to end on local AWS: process-down via the SNS path",
   beforeAll(async () => {
     aws = await startLocalAws();
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
-    const probe = Object.entries(names).find(([id]) => id.includes("Probe"))?.[1] ?? "";
-    Object.assign(process.env, aws.env(), {
-      POWERTOOLS_TRACE_ENABLED: "false",
-      POWERTOOLS_LOG_LEVEL: "SILENT",
-      ARTIFACT_BUCKET: "runbook-artifacts",
-      INCIDENT_TABLE: "runbook-incidents",
-      TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:ops",
-      SSM_DOCUMENTS: JSON.stringify({ probe: { documentName: probe, step: "probe" } }),
-      OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
-      SERVICE: JSON.stringify({ port: 1, healthPath: "/health", logPath: null, systemdUnit: null }),
-      PROBE_TIMEOUT_SECONDS: "5",
-      PROBE_RAW_DIR: "",
-      DEFAULT_MODE: "auto",
-    });
+    Object.assign(process.env, lambdaEnv(aws.env(), names, { DEFAULT_MODE: "auto" }));
   });
   afterAll(async () => {
     process.env = saved;

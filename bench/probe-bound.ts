@@ -3,9 +3,8 @@
  * listener (the same setup as test/e2e/probe-bound.test.ts, whose helpers it reuses).
  * Target: stdout < 24,000 characters (the SSM inline output limit, docs/contracts.md).
  */
-import type { ChildProcess } from "node:child_process";
 import { parseProbeOutput } from "../lambdas/core/parsers/index.js";
-import { runProbe, startChild, stopChild } from "../test/unit/probe/probe-harness.js";
+import { runProbe, startLoopbackConnections } from "../test/unit/probe/probe-harness.js";
 import { bounded, chars, info, ms, type Row } from "./table.js";
 
 export const SOCKET_PORT = 18195;
@@ -20,45 +19,9 @@ export interface ProbeBoundResult {
 }
 
 export async function benchProbeBound(log: (s: string) => void): Promise<ProbeBoundResult> {
-  let server: ChildProcess | undefined;
-  let clients: ChildProcess | undefined;
+  log(`probe: listener on 127.0.0.1:${SOCKET_PORT}, opening ${CONNECTIONS} connections`);
+  const load = await startLoopbackConnections(SOCKET_PORT, CONNECTIONS);
   try {
-    log(`probe: listener on 127.0.0.1:${SOCKET_PORT}, opening ${CONNECTIONS} connections`);
-    server = await startChild(
-      "bash",
-      [
-        "-c",
-        `ulimit -n 50000; exec node -e '
-          const srv = require("node:net").createServer((s) => s.on("error", () => {}));
-          srv.maxConnections = 60000;
-          srv.listen(${SOCKET_PORT}, "127.0.0.1", 4096, () => console.log("READY"));'`,
-      ],
-      /READY/,
-      15_000,
-    );
-    clients = await startChild(
-      "bash",
-      [
-        "-c",
-        `ulimit -n 50000; exec node -e '
-          const net = require("node:net"); const all = []; let open = 0, failed = 0;
-          function batch(left) {
-            if (left <= 0) { console.log("DONE " + open + " failed " + failed); return; }
-            const n = Math.min(500, left); let done = 0;
-            for (let i = 0; i < n; i++) {
-              const c = net.connect(${SOCKET_PORT}, "127.0.0.1");
-              c.on("connect", () => { open++; if (++done === n) next(); });
-              c.on("error", () => { failed++; if (++done === n) next(); });
-              all.push(c);
-            }
-            function next() { if (open >= ${CONNECTIONS}) console.log("READY " + open + " failed " + failed); else batch(left - n); }
-          }
-          batch(${CONNECTIONS} + 500);
-          setTimeout(() => process.exit(0), 120000);'`,
-      ],
-      /READY \d+|DONE \d+/,
-      45_000,
-    );
     const run = runProbe({ port: String(SOCKET_PORT), timeoutSeconds: "30" }, 60_000);
     if (run.status !== 0) throw new Error(`probe exited ${run.status}: ${run.stderr.slice(0, 300)}`);
     const parsed = parseProbeOutput(run.stdout, { target: "local" });
@@ -78,7 +41,6 @@ export async function benchProbeBound(log: (s: string) => void): Promise<ProbeBo
       ],
     };
   } finally {
-    await stopChild(clients);
-    await stopChild(server);
+    await load.stop();
   }
 }

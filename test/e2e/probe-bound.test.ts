@@ -1,7 +1,6 @@
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseProbeOutput } from "../../lambdas/core/parsers/index.js";
-import { runProbe, startChild, stopChild } from "../unit/probe/probe-harness.js";
+import { runProbe, startLoopbackConnections } from "../unit/probe/probe-harness.js";
 
 /**
  * The SSM inline bound: with 10,000+ ESTABLISHED connections on the app port the probe's stdout
@@ -11,49 +10,14 @@ const PORT = 18190;
 const CONNECTIONS = 10_500;
 
 describe("probe output bound with 10,000+ connections", () => {
-  let server: ChildProcess | undefined;
-  let clients: ChildProcess | undefined;
+  let load: { stop: () => Promise<void> } | undefined;
 
   beforeAll(async () => {
-    server = await startChild(
-      "bash",
-      [
-        "-c",
-        `ulimit -n 50000; exec node -e '
-          const srv = require("node:net").createServer((s) => s.on("error", () => {}));
-          srv.maxConnections = 60000;
-          srv.listen(${PORT}, "127.0.0.1", 4096, () => console.log("READY"));'`,
-      ],
-      /READY/,
-    );
-    clients = await startChild(
-      "bash",
-      [
-        "-c",
-        `ulimit -n 50000; exec node -e '
-          const net = require("node:net"); const all = []; let open = 0, failed = 0;
-          function batch(left) {
-            if (left <= 0) return;
-            const n = Math.min(500, left); let done = 0;
-            for (let i = 0; i < n; i++) {
-              const c = net.connect(${PORT}, "127.0.0.1");
-              c.on("connect", () => { open++; if (++done === n) next(); });
-              c.on("error", () => { failed++; if (++done === n) next(); });
-              all.push(c);
-            }
-            function next() { if (open >= ${CONNECTIONS}) console.log("READY " + open + " failed " + failed); else batch(left - n); }
-          }
-          batch(${CONNECTIONS} + 500);
-          setTimeout(() => process.exit(0), 120000);'`,
-      ],
-      /READY \d+/,
-      45_000,
-    );
+    load = await startLoopbackConnections(PORT, CONNECTIONS);
   }, 60_000);
 
   afterAll(async () => {
-    await stopChild(clients);
-    await stopChild(server);
+    await load?.stop();
   });
 
   it("stays under 24,000 characters and counts every ESTABLISHED socket", () => {

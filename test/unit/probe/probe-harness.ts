@@ -66,3 +66,61 @@ export async function stopChild(child: ChildProcess | undefined): Promise<void> 
   await done;
   clearTimeout(t);
 }
+
+/**
+ * A loopback listener on `port` holding `count`+ ESTABLISHED connections from a second process, both
+ * with a raised fd limit: the load for the probe's output-bound test and benchmark. Bounded: the
+ * client opens in batches of 500 and exits by itself after 120 s. Stop with `stop()`.
+ */
+export async function startLoopbackConnections(
+  port: number,
+  count: number,
+): Promise<{ stop: () => Promise<void> }> {
+  const server = await startChild(
+    "bash",
+    [
+      "-c",
+      `ulimit -n 50000; exec node -e '
+        const srv = require("node:net").createServer((s) => s.on("error", () => {}));
+        srv.maxConnections = 60000;
+        srv.listen(${port}, "127.0.0.1", 4096, () => console.log("READY"));'`,
+    ],
+    /READY/,
+    15_000,
+  );
+  let clients: ChildProcess | undefined;
+  try {
+    clients = await startChild(
+      "bash",
+      [
+        "-c",
+        `ulimit -n 50000; exec node -e '
+          const net = require("node:net"); const all = []; let open = 0, failed = 0;
+          function batch(left) {
+            if (left <= 0) { console.log("DONE " + open + " failed " + failed); return; }
+            const n = Math.min(500, left); let done = 0;
+            for (let i = 0; i < n; i++) {
+              const c = net.connect(${port}, "127.0.0.1");
+              c.on("connect", () => { open++; if (++done === n) next(); });
+              c.on("error", () => { failed++; if (++done === n) next(); });
+              all.push(c);
+            }
+            function next() { if (open >= ${count}) console.log("READY " + open + " failed " + failed); else batch(left - n); }
+          }
+          batch(${count} + 500);
+          setTimeout(() => process.exit(0), 120000);'`,
+      ],
+      /READY \d+|DONE \d+/,
+      45_000,
+    );
+  } catch (e) {
+    await stopChild(server);
+    throw e;
+  }
+  return {
+    stop: async () => {
+      await stopChild(clients);
+      await stopChild(server);
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import type { Diagnosis } from "../core/diagnosis/schema.js";
 import type { Evidence } from "../core/evidence/schema.js";
-import type { ActionId, PlannedAction } from "../core/incident/schema.js";
+import type { PlannedAction } from "../core/incident/schema.js";
 import type { LadderStep } from "../core/mitigation/plan.js";
 import type { ArtifactStore, Clock, CommandRunner, IncidentStore } from "../ports/index.js";
 
@@ -50,5 +50,3 @@ export interface WorkflowDeps {
   /** Tells people; returns the channels reached. */
   readonly notify: (subject: string, message: string) => Promise<string[]>;
 }
-
-export type { ActionId };

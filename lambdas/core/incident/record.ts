@@ -1,4 +1,5 @@
 import type { Evidence } from "../evidence/schema.js";
+import { changesHost } from "../mitigation/actions.js";
 import { dataOf } from "../shared/section.js";
 import {
   INCIDENT_SCHEMA_VERSION,
@@ -140,7 +141,5 @@ export const EXIT_CODES: Readonly<Record<IncidentRecord["status"], number>> = {
 
 /** Whether any rung changed the host (and so recovery must be verified). */
 export function changedHost(record: IncidentRecord): boolean {
-  return record.actions.some(
-    (a) => a.status === "applied" && (a.action === "kill-idle-connections" || a.action === "restart-service"),
-  );
+  return record.actions.some((a) => a.status === "applied" && changesHost(a.action));
 }

@@ -108,3 +108,8 @@ export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = {
 export function actionSpec(id: ActionId): ActionSpec {
   return ACTIONS[id];
 }
+
+/** Whether an action changes the host (as opposed to only telling people): the registry says. */
+export function changesHost(id: ActionId): boolean {
+  return ACTIONS[id].destructive;
+}

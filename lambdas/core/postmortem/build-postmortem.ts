@@ -2,6 +2,7 @@ import type { Diagnosis, FailureClassId, Finding } from "../diagnosis/schema.js"
 import type { Evidence } from "../evidence/schema.js";
 import { keyFigures } from "../incident/record.js";
 import type { ActionResult, IncidentRecord, KeyFigures, Step } from "../incident/schema.js";
+import { changesHost as actionChangesHost } from "../mitigation/actions.js";
 import { dataOf } from "../shared/section.js";
 import {
   FOLLOW_UP_CATALOGUE,
@@ -298,15 +299,10 @@ function impactOf(record: IncidentRecord) {
   };
 }
 
-/** Actions that change the host; notify-only and escalate only tell people. */
-const HOST_ACTIONS: ReadonlySet<ActionResult["action"]> = new Set([
-  "kill-idle-connections",
-  "restart-service",
-]);
-
+/** Actions that change the host (the registry's `destructive`); notify-only and escalate only tell people. */
 function changesHost(record: IncidentRecord, a: ActionResult): boolean {
   const rung = record.plan?.ladder.find((r) => r.rung === a.rung && r.action === a.action);
-  return HOST_ACTIONS.has(a.action) || rung?.destructive === true;
+  return actionChangesHost(a.action) || rung?.destructive === true;
 }
 
 /** The first action that was applied and changed the host (the mitigation), if any. */

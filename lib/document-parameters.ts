@@ -106,6 +106,11 @@ export const ACTION_DOCUMENTS: Readonly<Record<string, CommandDocumentSpec>> = {
     parameters: {
       port: PORT,
       pid: PID,
+      startTicks: {
+        description: "Start time of pid in clock ticks after boot, from the evidence (required with pid)",
+        allowedPattern: "^([0-9]{1,20})?$",
+        default: "",
+      },
       service: {
         description: "systemd unit",
         allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",

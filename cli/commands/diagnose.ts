@@ -3,6 +3,7 @@ import { formatDiagnosisText } from "../../lambdas/core/diagnosis/format.js";
 import { DiagnoseError, diagnoseTarget } from "../../lambdas/workflows/diagnose.js";
 import { CliError } from "../errors.js";
 import { addTargetOptions, diagnoseOptionsSchema, parseOptions } from "../options.js";
+import { checkPid } from "../preflight.js";
 import { buildDeps } from "../wiring.js";
 
 export function registerDiagnoseCommand(program: Command): void {
@@ -14,6 +15,7 @@ export function registerDiagnoseCommand(program: Command): void {
     .option("--runbook <id>", "runbook id (runbooks/<id>.yaml) or path to a runbook YAML", "api-unreachable")
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(diagnoseOptionsSchema, raw);
+      await checkPid(o);
       const deps = await buildDeps({
         runbook: o.runbook,
         target: o.target,

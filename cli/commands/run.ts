@@ -7,6 +7,7 @@ import { formatPlan } from "../../lambdas/core/mitigation/plan.js";
 import type { Recorder } from "../../lambdas/workflows/recorder.js";
 import { runRunbook } from "../../lambdas/workflows/run-runbook.js";
 import { addTargetOptions, parseOptions, runOptionsSchema } from "../options.js";
+import { checkPid } from "../preflight.js";
 import { buildDeps, writeRunPostmortem } from "../wiring.js";
 
 export function registerRunCommand(program: Command): void {
@@ -28,6 +29,7 @@ export function registerRunCommand(program: Command): void {
     .option("--no-postmortem", "do not write postmortem.md/html")
     .action(async (runbookId: string, raw: Record<string, unknown>) => {
       const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
+      await checkPid(o);
       const deps = await buildDeps({
         runbook: o.runbook,
         target: o.target,

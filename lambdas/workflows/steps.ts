@@ -4,6 +4,7 @@ import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incide
 import { parseHealthChecks, parseKeyValues } from "../core/mitigation/action-output.js";
 import type { ActionContext } from "../core/mitigation/actions.js";
 import { planMitigation } from "../core/mitigation/plan.js";
+import { targetProcess } from "../core/mitigation/target-process.js";
 import { dataOf } from "../core/shared/section.js";
 import type { CommandResult } from "../ports/index.js";
 import type { WorkflowDeps } from "./deps.js";
@@ -68,7 +69,11 @@ export async function collect(
   t: TargetOptions,
   phase: Phase,
 ): Promise<Evidence | null> {
-  const parameters = probeParameters(deps, t, deps.rawDirFor(rec.record.incidentId, phase));
+  const parameters = probeParameters(
+    deps,
+    { ...t, pid: currentPid(rec.record, t) },
+    deps.rawDirFor(rec.record.incidentId, phase),
+  );
   const ownStep = phase !== "after";
   if (ownStep)
     await rec.begin(phase === "before" ? "collect" : "collect-after-relief", {
@@ -218,8 +223,19 @@ export async function saveEvidenceStep(deps: WorkflowDeps, rec: Recorder): Promi
 }
 
 export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
-  const pid = dataOf(rec.record.evidence.before?.process)?.pid ?? t.pid;
-  return { port: t.port, pid, restart: t.restart };
+  const target = targetProcess(rec.record.evidence.before, rec.record.evidence.afterRelief);
+  const pid = target.ok ? target.pid : (dataOf(rec.record.evidence.before?.process)?.pid ?? t.pid);
+  return { port: t.port, pid, restart: t.restart, processRefusal: target.ok ? null : target.reason };
+}
+
+/**
+ * The PID the probe should look at now: after a restart this run applied, the new process (the one
+ * the diagnosis named is gone); otherwise the operator's `--pid`, or empty for the port's listener.
+ */
+export function currentPid(record: IncidentRecord, t: TargetOptions): number | null {
+  const restarted = record.actions.findLast((a) => a.action === "restart-service" && a.status === "applied");
+  if (restarted) return typeof restarted.details.newPid === "number" ? restarted.details.newPid : null;
+  return t.pid;
 }
 
 export async function planStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptions): Promise<void> {
@@ -378,7 +394,6 @@ async function runAction(
   a: PlannedAction,
 ): Promise<ActionResult> {
   const started = rec.now();
-  const ctx = actionContext(rec, t);
   const p = a.params as Record<string, number>;
   if (a.action === "kill-idle-connections") {
     const base = {
@@ -410,18 +425,24 @@ async function runAction(
     const main = await runScript(deps, rec, t, a, "main", base, 120_000);
     return interpret(a, started, rec.now(), main.res, main.kv, { ...details, ...main.kv });
   }
+  // The process acted on is the process diagnosed: the script re-checks PID and start time on the host.
+  const target = targetProcess(rec.record.evidence.before, rec.record.evidence.afterRelief);
+  if (!target.ok) return result(a, "skipped", started, rec.now(), target.reason, {}, null);
   const parameters: Record<string, string> = {
     port: String(t.port),
-    pid: ctx.pid ? String(ctx.pid) : "",
+    pid: target.pid ? String(target.pid) : "",
+    startTicks: target.startTicks !== null ? String(target.startTicks) : "",
     service: t.restart?.service ?? "",
     restartCommand: t.restart?.command ?? "",
     graceSeconds: String(p.graceSeconds ?? 20),
     startTimeoutSeconds: String(p.startTimeoutSeconds ?? 90),
     healthPath: t.healthPath,
   };
-  const timeoutMs = ((p.graceSeconds ?? 20) + (p.startTimeoutSeconds ?? 90) + 30) * 1000;
+  // Stop (grace, then SIGKILL or systemctl's own budget), then the start deadline from when the old process is gone.
+  const timeoutMs = ((p.graceSeconds ?? 20) + 2 * (p.startTimeoutSeconds ?? 90) + 40) * 1000;
   const r = await runScript(deps, rec, t, a, "main", parameters, timeoutMs);
-  return interpret(a, started, rec.now(), r.res, r.kv, { ...r.kv });
+  const newPid = /^[1-9]\d*$/.test(r.kv.newPid ?? "") ? Number(r.kv.newPid) : null;
+  return interpret(a, started, rec.now(), r.res, r.kv, { ...r.kv, newPid });
 }
 
 async function runScript(
@@ -489,6 +510,8 @@ function interpret(
       );
     case "refused-blast-radius":
       return result(a, "skipped", started, ended, kv.error ?? "blast-radius limit", details, null);
+    case "refused-target":
+      return result(a, "skipped", started, ended, kv.error ?? "the script refused the target", details, null);
     default:
       return result(
         a,

@@ -260,6 +260,29 @@ collect_process() {
   echo "uptimeSeconds=$uptime"
   echo "cpuPercent=$cpu"
   echo "cmdline=$(tr '\0' ' ' <"/proc/$PID/cmdline" 2>/dev/null | oneline 500)"
+  # Identity for later actions: PID + start time (field 22 of /proc/PID/stat) survives PID reuse.
+  echo "startTicks=$start"
+  echo "listenerRelation=$(listener_relation)"
+}
+
+# How PID relates to the port's LISTEN socket: owner (holds it), launcher-child (its parent holds it,
+# PID 1 excepted), none, or unknown (ss hides the owner and /proc/PID/fd is not readable to us).
+listener_relation() {
+  local owners ppid ino
+  grep -q '^LISTEN' "$W/ss-ltnp.txt" || { echo none; return; }
+  owners=" $(grep -o 'pid=[0-9]*' "$W/ss-ltnp.txt" | cut -d= -f2 | sort -u | tr '\n' ' ')"
+  ppid=$(sed -e 's/^.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $2 }')
+  if [[ $owners != " " ]]; then
+    if [[ $owners == *" $PID "* ]]; then echo owner
+    elif [[ -n $ppid && $ppid != 1 && $owners == *" $ppid "* ]]; then echo launcher-child
+    else echo none; fi
+    return
+  fi
+  # ss shows no owner to a non-root probe: compare the socket inode with the process's own fds.
+  ino=$(ss -ltneH "( sport = :$PORT )" 2>/dev/null | grep -o 'ino:[0-9]*' | head -n 1 | cut -d: -f2)
+  if [[ -z $ino || ! -r /proc/$PID/fd ]]; then echo unknown
+  elif find "/proc/$PID/fd" -maxdepth 1 -lname "socket:\[$ino\]" 2>/dev/null | grep -q .; then echo owner
+  else echo none; fi
 }
 
 collect_listener() {

@@ -187,7 +187,13 @@ describe("runbook run api-unreachable against the lab", () => {
     // A fresh out dir: no cooldown from the run above (which changed nothing anyway).
     const out2 = mkdtempSync(join(tmpdir(), "runbook-run-"));
     const restart = `node ${BIN} lab up --mode file-leak --port ${port} --fd-limit 1024`;
-    const withCmd = await run(port, out2, ["--mode", "auto", "--restart-command", restart], lab.logPath);
+    // With --pid: the PID acted on is the one verified, and the probes after the restart follow the new PID.
+    const withCmd = await run(
+      port,
+      out2,
+      ["--mode", "auto", "--restart-command", restart, "--pid", String(lab.pid)],
+      lab.logPath,
+    );
     expect(withCmd.code, withCmd.stderr).toBe(0);
     expect(withCmd.record.status).toBe("recovered");
     const action = withCmd.record.actions.find((a) => a.action === "restart-service");
@@ -197,6 +203,8 @@ describe("runbook run api-unreachable against the lab", () => {
     expect(newPid).not.toBe(lab.pid);
     expect(isAlive(lab.pid)).toBe(false);
     expect(withCmd.record.verification?.after?.pid).toBe(newPid);
+    expect(action?.details.newPid).toBe(newPid);
+    expect(action?.details.oldPid).toBe(String(lab.pid));
     expect((await probeHealth(port, 3000)).ok).toBe(true);
     expect(openFds(newPid)).toBeLessThan(100);
   }, 240_000);

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -77,4 +77,34 @@ export function incidentIdFrom(stderr: string): string {
   const m = /incident (inc-[A-Za-z0-9-]+)/.exec(stderr);
   if (!m?.[1]) throw new Error(`no incident id in stderr: ${stderr.slice(0, 500)}`);
   return m[1];
+}
+
+/**
+ * Waits for an event by polling a condition (a port listening, a file, a process gone), bounded in
+ * time: tests wait for what they need, never for a fixed delay.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  { timeoutMs = 30_000, everyMs = 50 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Whether something listens on 127.0.0.1/any address at this TCP port (from `ss`). */
+export function listening(port: number): boolean {
+  const r = spawnSync("ss", ["-Hltn", `( sport = :${port} )`], { encoding: "utf8" });
+  return r.stdout.trim() !== "";
+}
+
+/** Field 22 of /proc/PID/stat: the process's start time in clock ticks after boot. */
+export function startTicksOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
 }

@@ -69,6 +69,8 @@ function healthy(): Evidence {
         uptimeSeconds: 86_400,
         cpuPercent: 3.5,
         pidSource: "listener",
+        startTicks: 1_234_567,
+        listenerRelation: "owner",
       },
     },
     listener: {

@@ -22,6 +22,16 @@ export const processInfoSchema = z.object({
   cpuPercent: z.number().nonnegative().nullable(),
   /** How the PID was found: given by the operator, or the listener of the port. */
   pidSource: z.enum(["input", "listener"]),
+  /**
+   * Start time in clock ticks after boot (field 22 of /proc/PID/stat). With the PID it names one
+   * process: actions re-check both, so a reused PID is never acted on. Absent in older evidence.
+   */
+  startTicks: z.number().int().nonnegative().nullable().optional(),
+  /**
+   * How the PID relates to the port's LISTEN socket: `owner` (holds it), `launcher-child` (its parent
+   * holds it), `none`, or `unknown` (the probe could not tell). Absent in older evidence.
+   */
+  listenerRelation: z.enum(["owner", "launcher-child", "none", "unknown"]).optional(),
 });
 
 export const listenerSchema = z.object({

@@ -38,6 +38,8 @@ export interface ActionContext {
   readonly port: number;
   readonly pid: number | null;
   readonly restart: { readonly service: string | null; readonly command: string | null } | null;
+  /** Why the process may not be stopped (see `targetProcess`), or null/absent when it may. */
+  readonly processRefusal?: string | null;
 }
 
 export interface ActionSpec<P extends z.ZodTypeAny = z.ZodTypeAny> {
@@ -70,12 +72,14 @@ const restart: ActionSpec<typeof restartServiceParams> = {
   script: "actions/restart-service.sh",
   blocked: (ctx) =>
     ctx.restart && (ctx.restart.service || ctx.restart.command)
-      ? null
+      ? (ctx.processRefusal ?? null)
       : "no restart method given (--service UNIT or --restart-command CMD): restarting is not allowed on this target",
   describe: (p, ctx) => {
     const how = ctx.restart?.service
       ? `systemctl restart ${ctx.restart.service}`
-      : `stop PID ${ctx.pid ?? "(listener of the port)"} (SIGTERM, ${p.graceSeconds}s grace, then SIGKILL) and run the restart command`;
+      : ctx.pid
+        ? `stop PID ${ctx.pid} (SIGTERM, ${p.graceSeconds}s grace, then SIGKILL) and run the restart command`
+        : "run the restart command (no process was running on the port)";
     return `Restart the service: ${how}; wait up to ${p.startTimeoutSeconds}s for port ${ctx.port} to listen and health to answer.`;
   },
 };

@@ -271,6 +271,8 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       uptimeSeconds: f.optNum("uptimeSeconds"),
       cpuPercent: f.optNum("cpuPercent"),
       pidSource: f.str("pidSource") === "input" ? "input" : "listener",
+      startTicks: f.optInt("startTicks"),
+      listenerRelation: listenerRelation(f.optStr("listenerRelation")),
     })),
     listener: section(doc, "listener", (f) => {
       const listening = f.bool("listening");
@@ -380,4 +382,9 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
     }),
   };
   return buildEvidence(draft);
+}
+
+const LISTENER_RELATIONS = ["owner", "launcher-child", "none", "unknown"] as const;
+function listenerRelation(v: string | null): (typeof LISTENER_RELATIONS)[number] {
+  return LISTENER_RELATIONS.find((r) => r === v) ?? "unknown";
 }

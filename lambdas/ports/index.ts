@@ -60,6 +60,10 @@ export interface LockResult {
   /** When not acquired: who holds it and until when. */
   readonly heldBy: string | null;
   readonly until: string | null;
+  /** When not acquired: the holder's run is still going (a concurrent run), not just its cooldown. */
+  readonly inProgress?: boolean;
+  /** When acquired by breaking a stale lock: what was broken and why (kept in the record). */
+  readonly note?: string | null;
 }
 
 export interface IncidentStore {

@@ -363,8 +363,14 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
         started,
         deps.runbook.cooldownSeconds * 1000,
       );
+      if (lock.note) {
+        deps.log.warn(`lock: ${lock.note}`);
+        await rec.patchLastStep("apply", (s) => ({ ...s, outputs: { ...s.outputs, lockNote: lock.note } }));
+      }
       if (!lock.acquired) {
-        const reason = `target ${rec.record.target} was mitigated by incident ${lock.heldBy}; cooldown until ${lock.until}`;
+        const reason = lock.inProgress
+          ? `in progress: incident ${lock.heldBy} is mitigating target ${rec.record.target} right now (lock until ${lock.until})`
+          : `target ${rec.record.target} was mitigated by incident ${lock.heldBy}; cooldown until ${lock.until}`;
         await push(result(a, "skipped", started, rec.now(), reason, {}, null));
         await rec.end("apply", { status: "ok", note: "cooldown: nothing applied" });
         return { healthy: false, stopReason: "cooldown", reason };

@@ -77,6 +77,8 @@ export interface CliDeps extends WorkflowDeps {
   readonly defaultMode: IncidentRecord["mode"];
   readonly incidentDir: (incidentId: string) => string;
   readonly runbookDoc: Runbook;
+  /** Stops the scripts this process started (SIGINT/SIGTERM): their whole process groups. */
+  readonly stopChildren: (signal: NodeJS.Signals) => Promise<void>;
 }
 
 export async function loadRunbook(idOrPath: string): Promise<Runbook> {
@@ -95,7 +97,8 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
   const out = resolve(o.out ?? "incidents");
   const incidents = new FileIncidentStore(out);
   const local = o.target === "local";
-  const runner: CommandRunner = local ? new LocalCommandRunner() : await ssmRunner(o, clock);
+  const localRunner = local ? new LocalCommandRunner() : null;
+  const runner: CommandRunner = localRunner ?? (await ssmRunner(o, clock));
   return {
     runner,
     artifacts: new FolderArtifactStore(out),
@@ -103,6 +106,8 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
     clock,
     runbook: runbookView(doc),
     runbookDoc: doc,
+    // Through SSM a command already sent runs to its own time-out on the instance.
+    stopChildren: async (signal) => localRunner?.stopAll(signal),
     scripts,
     defaultMode: doc.mitigation.defaults.mode,
     incidentDir: (id) => incidents.incidentDir(id),

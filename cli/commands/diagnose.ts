@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { formatDiagnosisText } from "../../lambdas/core/diagnosis/format.js";
 import { DiagnoseError, diagnoseTarget } from "../../lambdas/workflows/diagnose.js";
 import { CliError } from "../errors.js";
+import { handleInterrupts } from "../interrupt.js";
 import { addTargetOptions, diagnoseOptionsSchema, parseOptions } from "../options.js";
 import { checkPid } from "../preflight.js";
 import { buildDeps } from "../wiring.js";
@@ -31,6 +32,7 @@ export function registerDiagnoseCommand(program: Command): void {
         logPath: o.logPath ?? null,
         restart: null,
       };
+      const removeHandlers = handleInterrupts(deps.stopChildren);
       try {
         const r = await diagnoseTarget(deps, t);
         if (o.output === "json") {
@@ -49,6 +51,8 @@ export function registerDiagnoseCommand(program: Command): void {
           );
         }
         throw e;
+      } finally {
+        removeHandlers();
       }
     });
 }

@@ -6,6 +6,7 @@ import type { PlannedAction } from "../../lambdas/core/incident/schema.js";
 import { formatPlan } from "../../lambdas/core/mitigation/plan.js";
 import type { Recorder } from "../../lambdas/workflows/recorder.js";
 import { runRunbook } from "../../lambdas/workflows/run-runbook.js";
+import { handleInterrupts } from "../interrupt.js";
 import { addTargetOptions, parseOptions, runOptionsSchema } from "../options.js";
 import { checkPid } from "../preflight.js";
 import { buildDeps, writeRunPostmortem } from "../wiring.js";
@@ -41,13 +42,9 @@ export function registerRunCommand(program: Command): void {
       });
       const mode = o.mode ?? deps.defaultMode;
       let rec: Recorder | null = null;
-      const onSigint = () => {
-        process.stderr.write("runbook: interrupted (SIGINT); saving the record\n");
-        const done = rec ? rec.interrupt("SIGINT") : Promise.resolve();
-        done.finally(() => process.exit(EXIT_CODES.interrupted));
-      };
-      process.once("SIGINT", onSigint);
-      process.once("SIGTERM", onSigint);
+      const removeHandlers = handleInterrupts(deps.stopChildren, async (signal) => {
+        await rec?.interrupt(signal);
+      });
       const record = await runRunbook(deps, {
         target: o.target,
         port: o.port,
@@ -73,8 +70,7 @@ export function registerRunCommand(program: Command): void {
           );
         },
       });
-      process.removeListener("SIGINT", onSigint);
-      process.removeListener("SIGTERM", onSigint);
+      removeHandlers();
       const dir = deps.incidentDir(record.incidentId);
       let postmortem: string | null = null;
       if (o.postmortem) {

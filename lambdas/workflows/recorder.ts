@@ -32,7 +32,11 @@ export class Recorder {
     return this.clock.now().toISOString();
   }
 
+  /** Set once the run was interrupted: the record then stays as `interrupt` left it. */
+  private interruptedBy: string | null = null;
+
   async update(fn: (r: IncidentRecord) => IncidentRecord): Promise<void> {
+    if (this.interruptedBy) return;
     this.current = fn(this.current);
     await this.save();
   }
@@ -57,8 +61,11 @@ export class Recorder {
     });
   }
 
+  /** Ends the record as interrupted (by a signal: `why` names it) and ignores later changes. */
   async interrupt(why: string): Promise<void> {
+    if (this.interruptedBy) return;
     this.current = interruptRecord(this.current, this.now(), why);
+    this.interruptedBy = why;
     await this.save();
   }
 

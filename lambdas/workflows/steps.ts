@@ -1,5 +1,5 @@
 import type { Evidence } from "../core/evidence/schema.js";
-import { keyFigures } from "../core/incident/record.js";
+import { type InFlightAction, keyFigures } from "../core/incident/record.js";
 import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incident/schema.js";
 import { parseHealthChecks, parseKeyValues } from "../core/mitigation/action-output.js";
 import type { ActionContext } from "../core/mitigation/actions.js";
@@ -81,6 +81,7 @@ export async function collect(
       phase,
       parameters,
     });
+  deps.log.info(`collecting evidence (${phase})`);
   const result = await runProbe(deps, t, parameters);
   const evidence = await recordProbe(deps, rec, t, phase, result);
   if (evidence && phase === "after-relief") await confirmAfterRelief(deps, rec, evidence);
@@ -377,7 +378,11 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
       }
       lockHeld = true;
     }
+    deps.log.info(`rung ${a.rung + 1}: ${a.action} running`);
+    const inFlight: InFlightAction = { rung: a.rung, action: a.action, startedAt: rec.now() };
+    await rec.patchLastStep("apply", (s) => ({ ...s, outputs: { ...s.outputs, inFlight } }));
     const outcome = await runAction(deps, rec, t, a);
+    await rec.patchLastStep("apply", (s) => ({ ...s, outputs: withoutKey(s.outputs, "inFlight") }));
     const healthy = outcome.status === "applied" ? await quickHealth(deps, t) : null;
     await push({ ...outcome, healthyAfter: healthy });
     if (healthy) {
@@ -628,3 +633,8 @@ export function errorInfo(e: unknown): { name: string; message: string } {
 }
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+function withoutKey(o: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _, ...rest } = o;
+  return rest;
+}

@@ -215,7 +215,12 @@ describe("runbook run api-unreachable against the lab", () => {
     const lab = await wsLeakAtLimit(port);
     const fdsBefore = openFds(lab.pid);
     const args = ["run", "api-unreachable", "--port", String(port), "--out", out, "--mode", "auto", ...FAST];
-    const r = await runCli(args, { signal: "SIGINT", signalAfterMs: 1500, timeoutMs: 60_000 });
+    // The signal goes when the run says it is collecting: an event, not a delay.
+    const r = await runCli(args, {
+      signal: "SIGINT",
+      signalOn: /collecting evidence \(before\)/,
+      timeoutMs: 60_000,
+    });
     expect(r.code).toBe(130);
     const rec = readRecord(out, incidentIdFrom(r.stderr));
     expect(rec.status).toBe("interrupted");

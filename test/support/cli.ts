@@ -14,20 +14,25 @@ export interface CliRun {
   readonly ms: number;
 }
 
-/** Runs `runbook ARGS` as a user would, bounded in time; optionally signals it after `signalAfterMs`. */
+/**
+ * Runs `runbook ARGS` as a user would, bounded in time; optionally sends `signal` as soon as a stderr
+ * line matches `signalOn` (an event, never a fixed delay), and calls `onStderr` with each chunk.
+ */
 export function runCli(
   args: readonly string[],
   opts: {
     timeoutMs?: number;
     env?: Record<string, string>;
     signal?: NodeJS.Signals;
-    signalAfterMs?: number;
+    signalOn?: RegExp;
+    onStderr?: (all: string) => void;
+    cwd?: string;
   } = {},
 ): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
+      cwd: opts.cwd ?? REPO,
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -36,11 +41,16 @@ export function runCli(
     child.stdout.on("data", (b: Buffer) => {
       stdout += b.toString();
     });
+    let signalled = false;
     child.stderr.on("data", (b: Buffer) => {
       stderr += b.toString();
+      if (opts.signal && opts.signalOn && !signalled && opts.signalOn.test(stderr)) {
+        signalled = true;
+        child.kill(opts.signal);
+      }
+      opts.onStderr?.(stderr);
     });
     const kill = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-    if (opts.signal) setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(kill);

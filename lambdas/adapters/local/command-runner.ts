@@ -17,12 +17,42 @@ export interface LocalCommandRunnerOptions {
  * Only the target `local` is accepted.
  */
 export class LocalCommandRunner implements CommandRunner {
+  /** Process groups of the scripts running now (each script is its own group leader). */
+  private readonly running = new Map<number, Promise<void>>();
+  private stoppedBy: NodeJS.Signals | null = null;
+
   constructor(private readonly options: LocalCommandRunnerOptions = {}) {}
+
+  /**
+   * On SIGINT/SIGTERM: starts nothing more, sends `signal` to every running script's process group,
+   * SIGKILL to what is left after `graceMs`, and resolves once they have all exited.
+   */
+  async stopAll(signal: NodeJS.Signals, graceMs = 2_000): Promise<void> {
+    this.stoppedBy = signal;
+    const groups = [...this.running.keys()];
+    for (const pid of groups) killGroup(pid, signal);
+    const exited = Promise.all(this.running.values());
+    const timer = new Promise<"late">((r) => setTimeout(() => r("late"), graceMs).unref());
+    if ((await Promise.race([exited, timer])) === "late") {
+      for (const pid of this.running.keys()) killGroup(pid, "SIGKILL");
+      await exited;
+    }
+  }
 
   async run(target: string, request: CommandRequest): Promise<CommandResult> {
     const started = Date.now();
     if (target !== "local") {
       return result("Undeliverable", null, "", `local runner cannot reach target ${target}`, started, null);
+    }
+    if (this.stoppedBy) {
+      return result(
+        "Cancelled",
+        null,
+        "",
+        `not started: the run was interrupted (${this.stoppedBy})`,
+        started,
+        null,
+      );
     }
     const env: Record<string, string> = { ...(process.env as Record<string, string>), ...this.options.env };
     for (const [name, value] of Object.entries(request.parameters)) env[`SSM_${name}`] = value;
@@ -33,6 +63,8 @@ export class LocalCommandRunner implements CommandRunner {
         stdio: ["ignore", "pipe", "pipe"],
         detached: true, // its own process group, so a time-out ends the whole tree
       });
+      const pid = child.pid;
+      if (pid) this.running.set(pid, new Promise((r) => child.once("close", () => r())));
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;
@@ -47,8 +79,9 @@ export class LocalCommandRunner implements CommandRunner {
         clearTimeout(timer);
         resolve(result("Failed", null, "", `could not start bash: ${e.message}`, started, null));
       });
-      child.on("close", (code) => {
+      child.on("close", (code, signal) => {
         clearTimeout(timer);
+        if (pid) this.running.delete(pid);
         let stdout = Buffer.concat(out).toString("utf8");
         const stderr = Buffer.concat(err).toString("utf8");
         let truncated = false;
@@ -56,7 +89,13 @@ export class LocalCommandRunner implements CommandRunner {
           stdout = stdout.slice(0, SSM_INLINE_STDOUT_LIMIT);
           truncated = true;
         }
-        const status = timedOut ? "TimedOut" : code === 0 ? "Success" : "Failed";
+        const status = timedOut
+          ? "TimedOut"
+          : this.stoppedBy
+            ? "Cancelled"
+            : code === 0
+              ? "Success"
+              : "Failed";
         resolve({
           status,
           exitCode: code,
@@ -65,7 +104,11 @@ export class LocalCommandRunner implements CommandRunner {
           stdoutTruncated: truncated,
           durationMs: Date.now() - started,
           outputUri: null,
-          detail: timedOut ? `killed after ${request.timeoutMs} ms` : null,
+          detail: timedOut
+            ? `killed after ${request.timeoutMs} ms`
+            : this.stoppedBy
+              ? `stopped by ${this.stoppedBy}${signal ? ` (exited on ${signal})` : ""}`
+              : null,
         });
       });
     });

@@ -2,6 +2,7 @@ import type { Evidence } from "../evidence/schema.js";
 import { changesHost } from "../mitigation/actions.js";
 import { dataOf } from "../shared/section.js";
 import {
+  type ActionResult,
   INCIDENT_SCHEMA_VERSION,
   type IncidentRecord,
   type KeyFigures,
@@ -91,19 +92,48 @@ export function endStep(record: IncidentRecord, id: StepId, at: string, end: Ste
   return { ...record, steps, errors };
 }
 
-/** Marks whatever step is still running as interrupted, and the incident with it. */
+/** The action the apply step is running now (set just before its script starts, cleared after). */
+export interface InFlightAction {
+  readonly rung: number;
+  readonly action: ActionResult["action"];
+  readonly startedAt: string;
+}
+
+/**
+ * Marks whatever step is still running as interrupted, and the incident with it. An action that was
+ * running is recorded as such: it may have stopped mid-way and partly changed the host.
+ */
 export function interruptRecord(record: IncidentRecord, at: string, why: string): IncidentRecord {
   const running = record.steps.filter((s) => s.status === "running").map((s) => s.id);
+  const apply = record.steps.findLast((s) => s.id === "apply" && s.status === "running");
+  const inFlight = apply?.outputs.inFlight as InFlightAction | undefined;
   const steps = record.steps.map((s) =>
     s.status === "running" ? { ...s, status: "interrupted" as const, endedAt: at, note: why } : s,
   );
+  const actions: ActionResult[] = inFlight
+    ? [
+        ...record.actions,
+        {
+          rung: inFlight.rung,
+          action: inFlight.action,
+          status: "failed",
+          startedAt: inFlight.startedAt,
+          endedAt: at,
+          reason: `interrupted by ${why} while running: it may have stopped mid-way and partly changed the host`,
+          details: { interruptedBy: why },
+          healthyAfter: null,
+        },
+      ]
+    : record.actions;
+  const where = running.length ? `during step ${running.join(", ")}` : "between steps";
   return {
     ...record,
     steps,
+    actions,
     status: "interrupted",
-    statusReason: running.length
-      ? `Interrupted (${why}) during step ${running.join(", ")}; later steps did not run.`
-      : `Interrupted (${why}) between steps; later steps did not run.`,
+    statusReason: inFlight
+      ? `Interrupted (${why}) ${where} while ${inFlight.action} (rung ${inFlight.rung + 1}) was running: it may have been interrupted mid-way, so the host may be partly changed; check it. Later steps did not run.`
+      : `Interrupted (${why}) ${where}; later steps did not run.`,
     endedAt: at,
   };
 }

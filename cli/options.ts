@@ -11,16 +11,24 @@ export const targetSchema = z
     "expected `local` or `ssm:i-<instance id>` (e.g. ssm:i-0123456789abcdef0)",
   );
 
-const portSchema = z.coerce
-  .number({ message: "expected a TCP port number" })
-  .int("expected a whole number")
-  .min(1, "expected a TCP port 1-65535")
-  .max(65535, "expected a TCP port 1-65535");
+/**
+ * A whole number written in decimal digits, within [min, max]. Number() would also take hex
+ * (`0x1f90`), exponents (`8e3`), signs and padding (` 8080`); none of that is a port or a count here.
+ */
+export function decimalInt(what: string, min: number, max: number) {
+  return z
+    .string({ message: `expected ${what}` })
+    .regex(/^[0-9]{1,10}$/, `expected ${what} in decimal digits`)
+    .transform(Number)
+    .pipe(z.number().min(min, `expected ${what} ${min}-${max}`).max(max, `expected ${what} ${min}-${max}`));
+}
+
+const portSchema = decimalInt("a TCP port", 1, 65_535);
 
 export const targetOptionsSchema = z.object({
   target: targetSchema.default("local"),
   port: portSchema,
-  pid: z.coerce.number().int().positive("expected a process id").optional(),
+  pid: decimalInt("a process id", 1, 4_194_304).optional(),
   healthPath: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]{0,200}$/, "expected a path like /health")
@@ -35,18 +43,16 @@ export const targetOptionsSchema = z.object({
     .optional(),
   bucket: z.string().optional(),
   /** One notion of "idle" for the probe's count and the kill rung: seconds without a byte received. */
-  idleThresholdSeconds: z.coerce
-    .number({ message: "expected a number of seconds" })
-    .int("expected whole seconds")
-    .min(1, "expected at least 1 second")
-    .max(86_400, "expected at most 86400 seconds")
-    .optional(),
+  idleThresholdSeconds: decimalInt("whole seconds", 1, 86_400).optional(),
   /** Overrides of named runbook thresholds, `name=value`. */
   threshold: z
     .array(
       z
         .string()
-        .regex(/^[A-Za-z][A-Za-z0-9]*=-?\d+(\.\d+)?$/, "expected name=number, e.g. httpKeepAliveMs=20000"),
+        .regex(
+          /^[A-Za-z][A-Za-z0-9]*=\d{1,12}(\.\d{1,6})?$/,
+          "expected name=number, e.g. httpKeepAliveMs=20000",
+        ),
     )
     .default([]),
 });

@@ -1,3 +1,5 @@
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { pidRefusal } from "../lambdas/adapters/local/process-table.js";
 import { UsageError } from "./errors.js";
 
@@ -10,4 +12,27 @@ export async function checkPid(o: { target: string; port: number; pid?: number |
   if (o.pid === undefined || o.target !== "local") return;
   const refusal = await pidRefusal(o.pid, o.port);
   if (refusal) throw new UsageError(`--pid ${o.pid}: ${refusal}`);
+}
+
+/** `--out` must be a folder this user can create and write in: checked with a real write. */
+export async function checkWritableDir(flag: string, dir: string): Promise<void> {
+  const abs = resolve(dir);
+  const probe = join(abs, `.runbook-write-check-${process.pid}`);
+  try {
+    await mkdir(abs, { recursive: true });
+    await writeFile(probe, "", { flag: "wx" });
+    await rm(probe, { force: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`${flag} ${dir}: not a folder this user can write (${err.code ?? err.message})`, {
+      cause: e,
+    });
+  }
+}
+
+/** `--templates` must name an existing folder (a typo must not silently fall back to the defaults). */
+export async function checkExistingDir(flag: string, dir: string): Promise<void> {
+  const s = await stat(dir).catch(() => null);
+  if (!s) throw new UsageError(`${flag} ${dir}: no such folder`);
+  if (!s.isDirectory()) throw new UsageError(`${flag} ${dir}: not a folder`);
 }

@@ -7,6 +7,7 @@ import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js"
 import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
 import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
 import type { Runbook } from "../lambdas/core/runbook/schema.js";
+import { thresholdValueProblem } from "../lambdas/core/runbook/thresholds.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
 import type { WorkflowDeps } from "../lambdas/workflows/deps.js";
 import {
@@ -47,12 +48,15 @@ export function applyOverrides(doc: Runbook, o: RunbookOverrides | undefined): R
   const thresholds = { ...doc.thresholds };
   for (const pair of o.threshold ?? []) {
     const [name, value] = pair.split("=") as [string, string];
-    if (!(name in thresholds)) {
+    // Own keys only: `toString` or `constructor` are not thresholds even though `in` finds them.
+    if (!Object.hasOwn(thresholds, name)) {
       throw new CliError(
         `--threshold ${pair}: the runbook has no threshold '${name}' (it has: ${Object.keys(thresholds).join(", ")})`,
         2,
       );
     }
+    const problem = thresholdValueProblem(name, Number(value));
+    if (problem) throw new CliError(`--threshold ${pair}: ${problem} for ${name}`, 2);
     thresholds[name] = Number(value);
   }
   const idle = o.idleThresholdSeconds;

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { PostmortemError } from "../../lambdas/core/postmortem/errors.js";
 import { writePostmortem } from "../../lambdas/workflows/postmortem.js";
 import { CliError } from "../errors.js";
+import { checkExistingDir, checkWritableDir } from "../preflight.js";
 
 const abs = (p: string): string => (isAbsolute(p) ? p : resolve(p));
 
@@ -19,6 +20,8 @@ export function registerPostmortemCommand(program: Command): void {
     .option("--out <dir>", "where to write (default: the incident folder)")
     .option("--owner <name>", "owner placeholder on action items", "TBD")
     .action(async (dir: string, o: { templates?: string; out?: string; owner: string }) => {
+      if (o.templates) await checkExistingDir("--templates", o.templates);
+      if (o.out) await checkWritableDir("--out", o.out);
       try {
         const written = await writePostmortem(abs(dir), {
           ...(o.templates ? { templatesDir: abs(o.templates) } : {}),

@@ -8,7 +8,7 @@ import type { Recorder } from "../../lambdas/workflows/recorder.js";
 import { runRunbook } from "../../lambdas/workflows/run-runbook.js";
 import { handleInterrupts } from "../interrupt.js";
 import { addTargetOptions, parseOptions, runOptionsSchema } from "../options.js";
-import { checkPid } from "../preflight.js";
+import { checkPid, checkWritableDir } from "../preflight.js";
 import { buildDeps, writeRunPostmortem } from "../wiring.js";
 
 export function registerRunCommand(program: Command): void {
@@ -31,6 +31,7 @@ export function registerRunCommand(program: Command): void {
     .action(async (runbookId: string, raw: Record<string, unknown>) => {
       const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
       await checkPid(o);
+      await checkWritableDir("--out", o.out);
       const deps = await buildDeps({
         runbook: o.runbook,
         target: o.target,

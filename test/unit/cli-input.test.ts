@@ -116,3 +116,74 @@ describe("--pid is the port's listener (or its launcher's child), checked before
     }
   }, 120_000);
 });
+
+/** Runs CLI cases a few at a time (each is a Node start-up). */
+async function runAll(cases: ReadonlyArray<readonly string[]>, width = 4) {
+  const results: Awaited<ReturnType<typeof runCli>>[] = [];
+  for (let i = 0; i < cases.length; i += width) {
+    results.push(...(await Promise.all(cases.slice(i, i + width).map((args) => runCli(args)))));
+  }
+  return results;
+}
+
+describe("numbers, thresholds and folders: one line, exit 2, before anything runs", () => {
+  it("rejects non-decimal, padded and out-of-range numbers, inherited or unknown threshold names, and values outside the threshold's range", async () => {
+    const out = mkdtempSync(join(tmpdir(), "runbook-bad-"));
+    const run = (...extra: string[]) => ["run", "api-unreachable", "--out", out, ...extra];
+    const cases: Array<[string[], RegExp]> = [
+      [run("--port", "0x1f90"), /^runbook: --port: expected a TCP port in decimal digits \(got '0x1f90'\)$/m],
+      [run("--port", "8e3"), /--port: expected a TCP port in decimal digits/],
+      [run("--port", " 8080"), /--port: expected a TCP port in decimal digits/],
+      [run("--port", "8080 "), /--port: expected a TCP port in decimal digits/],
+      [run("--port", "+8080"), /--port: expected a TCP port in decimal digits/],
+      [run("--port", "65536"), /--port: expected a TCP port 1-65535/],
+      [run("--port", "0"), /--port: expected a TCP port 1-65535/],
+      [run("--port", "19232", "--pid", "0x10"), /--pid: expected a process id in decimal digits/],
+      [
+        run("--port", "19232", "--idle-threshold-seconds", "1e2"),
+        /--idle-threshold-seconds: expected whole seconds in decimal digits/,
+      ],
+      [
+        run("--port", "19232", "--threshold", "toString=1"),
+        /--threshold toString=1: the runbook has no threshold 'toString'/,
+      ],
+      [run("--port", "19232", "--threshold", "constructor=1"), /the runbook has no threshold 'constructor'/],
+      [run("--port", "19232", "--threshold", "fdUsedRatio=-0.5"), /--threshold: expected name=number/],
+      [
+        run("--port", "19232", "--threshold", "fdUsedRatio=1.5"),
+        /--threshold fdUsedRatio=1.5: expected a ratio 0-1 for fdUsedRatio/,
+      ],
+      [run("--port", "19232", "--threshold", "httpKeepAliveMs=1e5"), /--threshold: expected name=number/],
+      [["diagnose", "--port", "0x50"], /--port: expected a TCP port in decimal digits/],
+    ];
+    const results = await runAll(cases.map(([args]) => args));
+    cases.forEach(([args, pattern], i) => {
+      const r = results[i];
+      expect(r?.code, args.join(" ")).toBe(2);
+      expect(oneLine(r?.stderr ?? ""), args.join(" ")).toHaveLength(1);
+      expect(r?.stderr, args.join(" ")).toMatch(pattern);
+    });
+    expect(readdirSync(out)).toEqual([]);
+  }, 300_000);
+
+  it("an unusable --out and a missing --templates folder exit 2 before anything runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "runbook-bad-"));
+    const file = join(dir, "a-file");
+    writeFileSync(file, "not a folder");
+    const [out, under, templates] = await runAll([
+      ["run", "api-unreachable", "--port", "19233", "--out", file],
+      ["run", "api-unreachable", "--port", "19233", "--out", join(file, "sub")],
+      ["postmortem", dir, "--templates", join(dir, "no-such-templates")],
+    ]);
+    expect(out?.code, out?.stderr).toBe(2);
+    expect(out?.stderr).toMatch(
+      new RegExp(`^runbook: --out ${file}: not a folder this user can write \\(EEXIST|ENOTDIR\\)`),
+    );
+    expect(oneLine(out?.stderr ?? "")).toHaveLength(1);
+    expect(under?.code, under?.stderr).toBe(2);
+    expect(under?.stderr).toMatch(/not a folder this user can write \(ENOTDIR\)/);
+    expect(templates?.code, templates?.stderr).toBe(2);
+    expect(templates?.stderr).toMatch(/^runbook: --templates \S+no-such-templates: no such folder$/m);
+    expect(readdirSync(dir)).toEqual(["a-file"]);
+  }, 120_000);
+});

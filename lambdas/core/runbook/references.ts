@@ -2,6 +2,7 @@ import { isComparison } from "../rules/conditions.js";
 import { placeholdersOf } from "../rules/format.js";
 import { metricDef } from "../rules/metrics.js";
 import type { Cite, Comparison, Condition, Runbook } from "./schema.js";
+import { thresholdValueProblem } from "./thresholds.js";
 
 /**
  * Reference checks a schema cannot express: `$threshold` names resolve, values fit the operator and
@@ -121,6 +122,10 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
   const cond = (c: Condition | undefined, path: Path) => {
     if (c) walk(c, path, (cmp, p) => checkComparison(cmp, p, rb, out));
   };
+  for (const [name, value] of Object.entries(rb.thresholds)) {
+    const problem = thresholdValueProblem(name, value);
+    if (problem) out.push({ path: ["thresholds", name], message: `${problem}, got ${value}` });
+  }
   duplicates(rb.classes, (c) => c.id, ["classes"], "class", out);
   duplicates(rb.hypotheses, (h) => h.id, ["hypotheses"], "hypothesis", out);
   const classIds = new Set<string>(rb.classes.map((c) => c.id));

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { labDown, labLoad, labUp } from "../../lab/index.js";
-import { runCli, sleep } from "../support/cli.js";
+import { labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
+import { runCli, sleep, waitFor } from "../support/cli.js";
 
 /**
  * `runbook diagnose` against the real lab: one scenario per failure class.
@@ -112,7 +112,8 @@ describe("runbook diagnose against the lab", () => {
     ports.push(port);
     const lab = await labUp({ mode: "slow", port, fdLimit: 4096 });
     await labLoad({ port });
-    await sleep(500);
+    // The event: every request thread is held, so health stops answering.
+    await waitFor("health to stop answering", async () => !(await probeHealth(port, 1000)).ok);
     const { json } = await diagnose(port, lab.logPath);
     expect(json.rootCause.id).toBe("thread-pool-exhaustion");
     expect(ids(json)).not.toContain("fd-exhaustion");

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labStatus, labUp, openFdCount, probeHealth } from "../../lab/index.js";
+import { waitFor } from "../support/cli.js";
 
 const bin = new URL("../../bin/runbook.js", import.meta.url).pathname;
 const PORTS = {
@@ -202,8 +203,8 @@ describe("lab: failure modes, observed from the outside", () => {
     try {
       const load = await labLoad({ port });
       expect(load.opened).toBe(8);
-      // Give the held requests a moment to reach the request threads.
-      await new Promise((r) => setTimeout(r, 500));
+      // The event: the held requests reach the request threads, so health stops answering.
+      await waitFor("health to stop answering", async () => !(await probeHealth(port, 1000)).ok);
       const health = await probeHealth(port, 3000);
       expect(health.ok).toBe(false);
       expect(health.error).toMatch(/no answer within 3000 ms/);

@@ -64,10 +64,17 @@ function procUid(pid: number): number {
 
 function labProcesses(): number[] {
   const r = spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
-  return (r.stdout ?? "")
-    .split("\n")
-    .filter((l) => /LabApp|holder\.ts/.test(l) && l.includes(`--port ${PORT}`))
-    .map((l) => Number(l.trim().split(/\s+/)[0]));
+  return (
+    (r.stdout ?? "")
+      .split("\n")
+      // The JVM carries `--port N` on its command line; a holder carries its JSON config (`"port":N,`).
+      .filter(
+        (l) =>
+          (/LabApp/.test(l) && l.includes(`--port ${PORT}`)) ||
+          (/holder\.ts/.test(l) && l.includes(`"port":${PORT},`)),
+      )
+      .map((l) => Number(l.trim().split(/\s+/)[0]))
+  );
 }
 
 interface Section<T> {
@@ -214,6 +221,8 @@ describe("probe against a JVM of another user", () => {
 
   it("labDown stops the other user's JVM and the holder, and leaves no process", async () => {
     const pids = [lab.pid, ...labProcesses()];
+    // The JVM and the load holder started above are both found (the list cannot be vacuous).
+    expect(new Set(pids).size, `lab processes: ${pids.join(", ")}`).toBeGreaterThanOrEqual(2);
     const r = await labDown({ port: PORT });
     expect(r.stopped).toContain(lab.pid);
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);

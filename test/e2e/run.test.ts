@@ -118,7 +118,13 @@ describe("runbook run api-unreachable against the lab", () => {
     expect(again.code).toBe(5);
     expect(again.record.status).toBe("cooldown");
     expect(again.record.statusReason).toContain(r.id);
-    expect(again.record.actions.every((a) => a.status !== "applied")).toBe(true);
+    // Exactly one rung was reached and it was skipped for the cooldown (not an empty, vacuous list).
+    expect(again.record.actions).toHaveLength(1);
+    expect(again.record.actions[0]).toMatchObject({
+      action: "kill-idle-connections",
+      status: "skipped",
+      reason: expect.stringContaining("cooldown"),
+    });
     expect(openFds(lab.pid)).toBeGreaterThanOrEqual(fdsAgain - 5);
   }, 240_000);
 
@@ -162,7 +168,8 @@ describe("runbook run api-unreachable against the lab", () => {
     expect(r.record.actions.map((a) => a.action)).toEqual(["notify-only"]);
     expect(readState(undefined, port)?.pid).toBe(lab.pid);
     expect(isAlive(lab.pid)).toBe(true);
-    expect(openFds(lab.pid)).toBe(fdsBefore);
+    // Nothing was destroyed: a live JVM opens and closes a few fds of its own, a kill would drop many.
+    expect(Math.abs(openFds(lab.pid) - fdsBefore)).toBeLessThanOrEqual(8);
   }, 120_000);
 
   it("file-leak with --restart-command: restarts and verifies; without: escalates, exits non-zero, kills nothing", async () => {

@@ -19,6 +19,18 @@ function runScript(script: string, env: Record<string, string>, path = process.e
   return { code: r.status, out: parseKeyValues(r.stdout), stdout: r.stdout };
 }
 
+/** Like runScript, without blocking this process's event loop (its sockets keep talking meanwhile). */
+function runScriptAsync(script: string, env: Record<string, string>) {
+  return new Promise<{ code: number | null; out: Record<string, string>; stdout: string }>((resolve) => {
+    const child = spawn("bash", [script], { env: { PATH: process.env.PATH ?? "", ...env } });
+    let stdout = "";
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.on("close", (code) => resolve({ code, out: parseKeyValues(stdout), stdout }));
+  });
+}
+
 /** A listener with `n` idle client connections held by this process; `touch` sends a byte on some. */
 async function idleConnections(port: number, n: number) {
   const accepted: net.Socket[] = [];
@@ -63,10 +75,16 @@ describe("kill-idle-connections.sh", () => {
     const port = 18260;
     const lab = await idleConnections(port, 30);
     cleanups.push(lab.close);
-    await sleep(1300);
-    for (const c of lab.clients.slice(0, 5)) c.write("x"); // recent traffic on 5
-    await sleep(100);
-    const r = runScript(KILL, { SSM_port: String(port), SSM_minIdleMs: "1000" });
+    await sleep(1300); // the untouched sockets must be idle for more than the 1 s threshold
+    // Recent traffic on 5, kept up while the script runs (not a single write racing the threshold).
+    const touch = () => {
+      for (const c of lab.clients.slice(0, 5)) c.write("x");
+    };
+    touch();
+    const keepActive = setInterval(touch, 50);
+    const r = await runScriptAsync(KILL, { SSM_port: String(port), SSM_minIdleMs: "1000" }).finally(() =>
+      clearInterval(keepActive),
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatchObject({
       result: "ok",

@@ -196,7 +196,9 @@ describe("runbook stack template", () => {
     expect(topics).toHaveLength(2);
     for (const t of topics) expect(t.Properties.KmsMasterKeyId).toBeDefined();
     template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
-    for (const p of ofType("AWS::SNS::TopicPolicy")) {
+    const policies = ofType("AWS::SNS::TopicPolicy");
+    expect(policies.length, "one policy per topic").toBe(topics.length);
+    for (const p of policies) {
       expect(JSON.stringify(p.Properties)).toContain('"aws:SecureTransport":"false"');
     }
   });

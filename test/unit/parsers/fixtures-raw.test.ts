@@ -30,15 +30,18 @@ describe("lab raw captures", () => {
   describe.each(scenarios)("%s", (scenario) => {
     const dir = join(RAW, scenario);
     const text = (f: string) => maybeText(dir, f);
+    /** Every capture holds every file (scripts/capture-fixtures.ts writes them all): a missing one fails. */
+    const need = (f: string): string => {
+      const t = text(f);
+      if (t === undefined) throw new Error(`${scenario}: ${f} is missing from the capture`);
+      return t;
+    };
 
     it("ss, limits, fds, jstat, health parse", () => {
       const port = Number((text("meta.json") && JSON.parse(text("meta.json") ?? "{}").port) || 0) || 1;
-      const ss = text("ss-tanoi.txt");
-      if (ss !== undefined) {
-        const r = parseSs(ss, { port, idleThresholdMs: 120_000 });
-        if (!r.ok) throw r.error;
-        expect(r.value.aggregate.established).toBe(r.value.sockets.filter((s) => s.state === "ESTAB").length);
-      }
+      const r0 = parseSs(need("ss-tanoi.txt"), { port, idleThresholdMs: 120_000 });
+      if (!r0.ok) throw r0.error;
+      expect(r0.value.aggregate.established).toBe(r0.value.sockets.filter((s) => s.state === "ESTAB").length);
       for (const [f, parse] of [
         ["ss-s.txt", parseSsSummary],
         ["ss-ltn.txt", parseSsListen],
@@ -47,37 +50,26 @@ describe("lab raw captures", () => {
         ["jstat-gcutil.txt", (t: string) => parseJstatGcutil(t, { sampleIntervalMs: 1000 })],
         ["health.txt", (t: string) => parseHealth(t)],
       ] as const) {
-        const t = text(f);
-        if (t === undefined) continue;
-        const r = parse(t);
+        const r = parse(need(f));
         if (!r.ok) throw r.error;
       }
-      const count = text("proc-fd-count.txt");
-      const fd = text("proc-fd.txt");
-      if (count !== undefined && fd !== undefined) {
-        const r = parseFdTargets(fd);
-        if (!r.ok) throw r.error;
-        expect(r.value.open).toBe(Number(count.trim()));
-      }
+      const fds = parseFdTargets(need("proc-fd.txt"));
+      if (!fds.ok) throw fds.error;
+      expect(fds.value.open).toBe(Number(need("proc-fd-count.txt").trim()));
     });
 
     it("histograms and jstack parse, or are an attach failure located at its line", () => {
       for (const f of ["jcmd-class-histogram.txt", "jmap-histo-live.txt"]) {
-        const t = text(f);
-        if (t === undefined) continue;
+        const t = need(f);
         const r = parseClassHistogram(t, histo);
         if (r.ok) expect(r.value.totalInstances).toBeGreaterThan(0);
         // attach refused, or nothing / only "PID:" printed before the tool was cut by its time limit
         else expect(t).toMatch(/AttachNotSupported|Unable to open socket file|^(\d+:)?\s*$/);
       }
-      const js = text("jstack.txt");
-      if (js !== undefined) {
-        const r = parseJstack(js);
-        if (r.ok) expect(r.value.aggregate.total).toBeGreaterThan(0);
-        else expect(r.error.line).toBe(1);
-      }
-      const log = text("app-log.txt");
-      if (log !== undefined) expect(parseLogScan(log, { path: "app.log" }).ok).toBe(true);
+      const js = parseJstack(need("jstack.txt"));
+      if (js.ok) expect(js.value.aggregate.total).toBeGreaterThan(0);
+      else expect(js.error.line).toBe(1);
+      expect(parseLogScan(need("app-log.txt"), { path: "app.log" }).ok).toBe(true);
     });
 
     it("builds a valid Evidence document", () => {
@@ -109,10 +101,8 @@ describe("lab raw captures", () => {
   });
 });
 
-describe("scenario signatures (when captured)", () => {
-  const has = (s: string) => scenarios.includes(s);
-
-  it.runIf(has("ws-leak-exhausted"))("ws-leak-exhausted: fds at the limit, attach refused", () => {
+describe("scenario signatures", () => {
+  it("ws-leak-exhausted: fds at the limit, attach refused", () => {
     const dir = join(RAW, "ws-leak-exhausted");
     const limits = parseProcLimits(maybeText(dir, "proc-limits.txt") ?? "");
     const fds = parseFdTargets(maybeText(dir, "proc-fd.txt") ?? "");
@@ -123,7 +113,7 @@ describe("scenario signatures (when captured)", () => {
     expect(h.ok).toBe(false);
   });
 
-  it.runIf(has("ws-leak-partial"))("ws-leak-partial: one WsSession per leaked connection", () => {
+  it("ws-leak-partial: one WsSession per leaked connection", () => {
     const dir = join(RAW, "ws-leak-partial");
     const h = parseClassHistogram(maybeText(dir, "jcmd-class-histogram.txt") ?? "", histo);
     if (!h.ok) throw h.error;
@@ -131,7 +121,7 @@ describe("scenario signatures (when captured)", () => {
     expect(ws?.instances).toBeGreaterThan(0);
   });
 
-  it.runIf(has("ws-leak-oom"))("ws-leak-oom: OutOfMemoryError in the log, old gen full", () => {
+  it("ws-leak-oom: OutOfMemoryError in the log, old gen full", () => {
     const dir = join(RAW, "ws-leak-oom");
     const log = parseLogScan(maybeText(dir, "app-log.txt") ?? "", { path: "app.log" });
     if (!log.ok) throw log.error;

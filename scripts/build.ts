@@ -65,7 +65,9 @@ export async function buildCli(outdir = join(ROOT, "dist/cli")): Promise<void> {
     format: "esm",
     target: "node20",
     minify: true,
+    // Positions only (stack traces under --enable-source-maps): the sources would triple the package.
     sourcemap: true,
+    sourcesContent: false,
     // The SDK is big and only needed for `--target ssm:`; it is a dependency, imported on demand.
     external: ["@aws-sdk/*"],
     banner: { js: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}` },

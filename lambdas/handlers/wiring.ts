@@ -72,6 +72,11 @@ export const handlerEnvSchema = z.object({
     .string()
     .default("")
     .transform((s) => s.split(",").filter((p) => p.length > 0)),
+  /** Exact alarm names selected besides the prefixes (the construct's `alarms`), a JSON array. */
+  ALARM_NAMES: z
+    .string()
+    .default("[]")
+    .transform((s) => z.array(z.string().min(1)).parse(JSON.parse(s || "[]"))),
 });
 export type HandlerEnv = z.infer<typeof handlerEnvSchema>;
 

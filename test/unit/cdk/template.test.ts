@@ -128,7 +128,7 @@ describe("runbook stack template", () => {
 
     it("refuses an empty prefix list without a selection tag (every alarm would start the runbook)", () => {
       expect(() => synthRunbook({ runbook: { alarmNamePrefixes: [] } })).toThrow(
-        /alarmNamePrefixes is empty and no alarmSelectionTag/,
+        /alarmNamePrefixes is empty and neither alarms nor alarmSelectionTag/,
       );
     });
   });
@@ -334,7 +334,7 @@ describe("runbook stack template", () => {
     new ApiUnreachableRunbook(stack, "Runbook", {
       artifactBucket: Bucket.fromBucketName(stack, "B", "my-bucket"),
       incidentTable: Table.fromTableName(stack, "T", "my-table"),
-      notificationTopic: Topic.fromTopicArn(stack, "N", "arn:aws:sns:eu-west-1:123456789012:ops"),
+      topic: Topic.fromTopicArn(stack, "N", "arn:aws:sns:eu-west-1:123456789012:ops"),
       createAlarmTopic: false,
     });
     const { Template } = await import("aws-cdk-lib/assertions");

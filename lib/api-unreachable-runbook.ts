@@ -442,6 +442,10 @@ export class ApiUnreachableRunbook extends Construct {
       },
     });
 
+    // The state machine publishes to the topic itself (approval requests, notices). SnsPublish grants
+    // sns:Publish only: an encrypted topic also needs its key, or every SNS task fails on AWS.
+    this.topic.masterKey?.grant(this.stateMachine, "kms:GenerateDataKey*", "kms:Decrypt");
+
     // ---- EventBridge trigger, with a DLQ for events that cannot start an execution
     const nameFilter: unknown[] = [...prefixes.map((p) => Match.prefix(p)), ...alarmNames];
     this.eventsDeadLetterQueue = this.deadLetterQueue("EventsDlq");
@@ -482,6 +486,17 @@ export class ApiUnreachableRunbook extends Construct {
       props.createAlarmTopic === false
         ? null
         : new Topic(this, "AlarmTopic", { masterKey: key, enforceSSL: true });
+    // CloudWatch publishes alarm actions as the service: the topic must allow it, for this account's
+    // alarms only (the enforceSSL statement is a Deny and grants nothing).
+    this.alarmTopic?.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowCloudWatchAlarmsOfThisAccount",
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+      }),
+    );
     const subscriptionDlq = this.deadLetterQueue("SubscriptionDlq");
     for (const t of [...(this.alarmTopic ? [this.alarmTopic] : []), ...(props.alarmTopics ?? [])]) {
       t.addSubscription(new LambdaSubscription(ingest, { deadLetterQueue: subscriptionDlq }));

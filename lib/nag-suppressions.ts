@@ -58,10 +58,6 @@ export function acknowledgeRunbookNagFindings(runbook: ApiUnreachableRunbook): v
     );
   }
   ack(
-    "AwsSolutions-L1",
-    "The project targets Node.js 20 (package.json engines, bundles built for node20); the runtime moves with the project.",
-  );
-  ack(
     "AwsSolutions-SQS3",
     "These queues are dead-letter queues themselves (EventBridge target, SNS subscription, async Lambda); a DLQ of a DLQ adds nothing.",
   );

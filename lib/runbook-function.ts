@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -14,16 +14,19 @@ export const ESM_REQUIRE_BANNER =
 export const BUNDLE_DEFAULTS = {
   minify: true,
   sourceMap: true,
-  target: "node20",
+  target: "node24",
   format: "esm",
   mainFields: ["module", "main"],
   banner: ESM_REQUIRE_BANNER,
   /**
-   * The AWS SDK v3 comes from the Lambda runtime (nodejs20.x ships it): bundling it puts EC2's client
+   * The AWS SDK v3 comes from the Lambda runtime (nodejs24.x ships it): bundling it puts EC2's client
    * alone at ~550 KB and every handler over 1 MB. `bundleAwsSdk: true` pins the locked version instead.
    */
   externalModules: ["@aws-sdk/*"],
 } as const;
+
+/** The Lambda runtime of every runbook function; `BUNDLE_DEFAULTS.target` matches it. */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 export interface RunbookFunctionProps {
   /** Handler file name under lambdas/handlers, without `.ts` (`resolve-targets`). */
@@ -50,9 +53,9 @@ export interface RunbookFunctionProps {
    */
   readonly bundleAwsSdk?: boolean;
   /**
-   * Lambda runtime. Node.js 20 matches the project's engines and bundle target; note AWS deprecated
-   * nodejs20.x on 2026-04-30 (creation blocked from 2027-02-01): move with the project to 22/24.
-   * @default Runtime.NODEJS_20_X
+   * Lambda runtime. Node.js 24 (supported by AWS until 2028); the bundles are built for the matching
+   * esbuild target (`BUNDLE_DEFAULTS.target`), so change both together.
+   * @default Runtime.NODEJS_24_X
    */
   readonly runtime?: Runtime;
   /** Dead-letter queue for asynchronous invocations (SNS → Lambda). @default none */
@@ -61,7 +64,7 @@ export interface RunbookFunctionProps {
 
 /**
  * One Lambda of the runbook: NodejsFunction with the project's defaults — local esbuild (never Docker),
- * minified ESM with source maps and a `require` banner, ARM64, Node.js 20, X-Ray active tracing, its own
+ * minified ESM with source maps and a `require` banner, ARM64, Node.js 24, X-Ray active tracing, its own
  * log group with retention, and the Powertools environment.
  */
 export class RunbookFunction extends Construct {
@@ -78,7 +81,7 @@ export class RunbookFunction extends Construct {
       entry: handlerEntry(props.handlerName),
       handler: "handler",
       description: props.description,
-      runtime: props.runtime ?? Runtime.NODEJS_20_X,
+      runtime: props.runtime ?? LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -116,12 +119,5 @@ export class RunbookFunction extends Construct {
         },
       },
     });
-    if (this.function.runtime === Runtime.NODEJS_20_X) {
-      Validations.of(this.function).acknowledge({
-        id: "CloudFormation-Validate::W2531",
-        reason:
-          "nodejs20.x: deprecated by AWS on 2026-04-30, deployable until 2027-02-01; the project targets Node 20 (engines). Override with the `runtime` prop.",
-      });
-    }
   }
 }

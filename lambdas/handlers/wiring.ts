@@ -92,10 +92,16 @@ export const systemClock: Clock = {
 };
 
 const clients = new Map<string, unknown>();
+/**
+ * Called with every SDK client this container creates, before its first use. Empty in Lambda; the
+ * local end-to-end tests add middleware through it to record each call (the IAM evaluation test).
+ */
+export const clientObservers: ((client: object) => void)[] = [];
 function client<T extends object>(key: string, make: () => T): T {
   let c = clients.get(key) as T | undefined;
   if (!c) {
     c = tracer.captureAWSv3Client(make());
+    for (const observe of clientObservers) observe(c);
     clients.set(key, c);
   }
   return c;

@@ -330,8 +330,10 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
     for (const s of ["s3", "dynamodb", "ssm", "sns", "lambda", "states", "ec2", "elasticloadbalancing"])
       expect(services, s).toContain(s);
     // SSM's output upload, made with the instance's credentials (the instance policy)
-    const uploads = (aws.ssm?.commands ?? []).length;
-    expect(uploads).toBeGreaterThan(0);
+    const sent = aws.ssm?.commands ?? [];
+    expect(sent.length).toBeGreaterThan(0);
+    // point 5: every command names the document version CloudFormation last wrote
+    expect([...new Set(sent.map((c) => c.documentVersion))]).toEqual(["$LATEST"]);
     const calls: IamCall[] = [
       ...recorder.calls,
       {

@@ -10,12 +10,12 @@ export const ESM_REQUIRE_BANNER =
 export const BUNDLE_DEFAULTS = {
   minify: true,
   sourceMap: true,
-  target: "node20",
+  target: "node24",
   format: "esm",
   mainFields: ["module", "main"],
   banner: ESM_REQUIRE_BANNER,
   /**
-   * The AWS SDK v3 comes from the Lambda runtime (nodejs20.x and later ship it): bundling it puts EC2's
+   * The AWS SDK v3 comes from the Lambda runtime (nodejs24.x ships it): bundling it puts EC2's
    * client alone at ~550 KB and every handler over 1 MB. `bundleAwsSdk: true` pins the locked version instead.
    */
   externalModules: ["@aws-sdk/*"],

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { AssetHashType, DockerImage, Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -8,6 +8,9 @@ import { bundleLambda } from "./lambda-bundle.js";
 import { HANDLERS_DIR, handlerEntry, RUNBOOKS_DIR } from "./paths.js";
 
 export { BUNDLE_DEFAULTS, ESM_REQUIRE_BANNER } from "./lambda-bundle.js";
+
+/** The Lambda runtime of every runbook function; `BUNDLE_DEFAULTS.target` (lib/lambda-bundle.ts) matches it. */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 export interface RunbookFunctionProps {
   /** Handler file name under lambdas/handlers, without `.ts` (`resolve-targets`). */
@@ -34,9 +37,9 @@ export interface RunbookFunctionProps {
    */
   readonly bundleAwsSdk?: boolean;
   /**
-   * Lambda runtime. Node.js 20 matches the project's engines and bundle target; note AWS deprecated
-   * nodejs20.x on 2026-04-30 (creation blocked from 2027-02-01): move with the project to 22/24.
-   * @default Runtime.NODEJS_20_X
+   * Lambda runtime. Node.js 24 (supported by AWS until 2028); the bundles are built for the matching
+   * esbuild target (`BUNDLE_DEFAULTS.target`), so change both together.
+   * @default Runtime.NODEJS_24_X
    */
   readonly runtime?: Runtime;
   /** Dead-letter queue for asynchronous invocations (SNS → Lambda). @default none */
@@ -52,7 +55,7 @@ export interface RunbookFunctionProps {
 
 /**
  * One Lambda of the runbook with the project's defaults — bundled by esbuild in process (never Docker),
- * minified ESM with source maps and a `require` banner, ARM64, Node.js 20, X-Ray active tracing, its own
+ * minified ESM with source maps and a `require` banner, ARM64, Node.js 24, X-Ray active tracing, its own
  * log group with retention, and the Powertools environment.
  */
 export class RunbookFunction extends Construct {
@@ -96,7 +99,7 @@ export class RunbookFunction extends Construct {
       }),
       handler: "index.handler",
       description: props.description,
-      runtime: props.runtime ?? Runtime.NODEJS_20_X,
+      runtime: props.runtime ?? LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -114,12 +117,5 @@ export class RunbookFunction extends Construct {
         ...props.environment,
       },
     });
-    if (this.function.runtime === Runtime.NODEJS_20_X) {
-      Validations.of(this.function).acknowledge({
-        id: "CloudFormation-Validate::W2531",
-        reason:
-          "nodejs20.x: deprecated by AWS on 2026-04-30, deployable until 2027-02-01; the project targets Node 20 (engines). Override with the `runtime` prop.",
-      });
-    }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Bundles every Lambda handler with the call the construct makes at synth time (lib/lambda-bundle.ts:
- * minified ESM, source maps, require banner, AWS SDK v3 from the runtime) and prints each bundle's size.
+ * minified ESM for the Lambda runtime's Node.js, source maps, require banner, AWS SDK v3 from the runtime) and prints each bundle's size.
  * Goal: < 1 MB per bundle (code, without the .map). Exit code 1 when one is over.
  *
  *   npx tsx scripts/bundle-sizes.ts [--json]

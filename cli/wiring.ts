@@ -1,10 +1,10 @@
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { FolderArtifactStore } from "../lambdas/adapters/local/artifact-store.js";
 import { SystemClock } from "../lambdas/adapters/local/clock.js";
 import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js";
 import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
+import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
 import type { Runbook } from "../lambdas/core/runbook/schema.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
@@ -20,7 +20,7 @@ import { CliError } from "./errors.js";
 
 /** The CLI's composition root: the one place that picks adapters for a target. */
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const REPO_ROOT = packageRoot();
 export const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks/");
 
 export interface WiringOptions {

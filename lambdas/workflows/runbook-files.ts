@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseProbeOutput } from "../core/parsers/probe-output.js";
+import { Redactor, redactionRules } from "../core/redact/index.js";
 import { diagnose } from "../core/rules/engine.js";
 import { parseRunbook } from "../core/runbook/load.js";
 import type { Runbook } from "../core/runbook/schema.js";
@@ -50,6 +51,7 @@ export function runbookView(doc: Runbook): RunbookView {
     ladders: doc.mitigation.ladders,
     cooldownSeconds: doc.mitigation.defaults.cooldownSeconds,
     verify: { attempts: doc.verify.attempts, intervalSeconds: doc.verify.intervalSeconds },
+    redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])),
     diagnose: (evidence) => diagnose(evidence, doc),
   };
 }

@@ -63,6 +63,8 @@ export interface TrendInput {
   readonly limit: number | null;
   readonly segment?: Segment;
   readonly segmentStartMs?: number | null;
+  /** Why the value could not be read, when the probe said so. */
+  readonly unavailableReason?: string | null;
 }
 
 /** The forecast of one resource from a series already cut to the segment since the last restart. */
@@ -89,7 +91,10 @@ export function forecastTrend(input: TrendInput, options: ForecastOptions = {}):
     confidence,
   } as const;
   const since = input.segment?.boundary ? ` since the last restart (${input.segment.boundary})` : "";
-  if (pts.length === 0) return { ...base, status: "no-data", reason: `no ${input.resource} value was read` };
+  if (pts.length === 0) {
+    const why = input.unavailableReason ? `: ${input.unavailableReason}` : "";
+    return { ...base, status: "no-data", reason: `no ${input.resource} value was read${why}` };
+  }
   if (pts.length < minSamples) {
     return {
       ...base,
@@ -179,15 +184,39 @@ export function forecastWatch(samples: readonly WatchSample[], options: Forecast
     lastBoth && fdLimit !== null
       ? (lastBoth.sessions as number) + fdLimit - (lastBoth.openFds as number)
       : null;
+  const latest = sorted.at(-1);
+  const why = (field: string) =>
+    latest?.unavailable.find((u) => u.startsWith(`${field}: `))?.slice(field.length + 2) ?? null;
   const common = { segment, segmentStartMs };
   const resources = [
-    forecastTrend({ resource: "fds", points: series((s) => s.openFds), limit: fdLimit, ...common }, options),
     forecastTrend(
-      { resource: "heapOldGen", points: series((s) => s.heapOldGenPercent), limit: 100, ...common },
+      {
+        resource: "fds",
+        points: series((s) => s.openFds),
+        limit: fdLimit,
+        unavailableReason: why("openFds"),
+        ...common,
+      },
       options,
     ),
     forecastTrend(
-      { resource: "sessions", points: series((s) => s.sessions), limit: sessionLimit, ...common },
+      {
+        resource: "heapOldGen",
+        points: series((s) => s.heapOldGenPercent),
+        limit: 100,
+        unavailableReason: why("heapOldGenPercent"),
+        ...common,
+      },
+      options,
+    ),
+    forecastTrend(
+      {
+        resource: "sessions",
+        points: series((s) => s.sessions),
+        limit: sessionLimit,
+        unavailableReason: why("sessions"),
+        ...common,
+      },
       options,
     ),
   ];

@@ -198,7 +198,11 @@ describe("forecastWatch on synthetic series with known answers", () => {
   });
 
   it("no value at all: no-data", () => {
-    const { resources } = forecastWatch(Array.from({ length: 6 }, (_, i) => sample(i, 100 + i)));
-    expect(resources.find((x) => x.resource === "sessions")?.status).toBe("no-data");
+    const { resources } = forecastWatch(
+      Array.from({ length: 6 }, (_, i) => sample(i, 100 + i, { unavailable: ["sessions: not sampled"] })),
+    );
+    const sessions = resources.find((x) => x.resource === "sessions");
+    expect(sessions?.status).toBe("no-data");
+    expect(sessions?.reason).toBe("no sessions value was read: not sampled");
   });
 });

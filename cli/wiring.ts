@@ -136,7 +136,7 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
  * stack deployed. Their names come from RUNBOOK_SSM_DOCUMENTS (the stack output `SsmDocuments`, JSON:
  * `{"probe":{"documentName":"...","step":"probe"},...}`); the SDK's usual chain gives region and credentials.
  */
-async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
+export async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
   const { SSMClient } = await import("@aws-sdk/client-ssm");
   const { SsmCommandRunner } = await import("../lambdas/adapters/aws/ssm-command-runner.js");
   const raw = process.env.RUNBOOK_SSM_DOCUMENTS;
@@ -163,7 +163,7 @@ async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandR
 }
 
 const ssmDocumentsSchema = z.partialRecord(
-  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health"]),
+  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health", "leak-watch"]),
   z.object({ documentName: z.string().min(1), step: z.string().min(1) }),
 );
 

@@ -1,9 +1,10 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import type { IAlarm } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, type ITable, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Match, Rule } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Key } from "aws-cdk-lib/aws-kms";
+import { type IKey, Key } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import {
@@ -18,9 +19,12 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { acknowledgeRunbookNagFindings } from "./nag-suppressions.js";
+import { RUNBOOKS_DIR } from "./paths.js";
 import { RunbookDocuments } from "./runbook-documents.js";
 import { RunbookFunction } from "./runbook-function.js";
 import { RunbookInstancePolicy } from "./runbook-instance-policy.js";
+import { type RunbookOverride, resolveConstructRunbook } from "./runbook-override.js";
 import { RunbookDefinition, type RunbookStepFunctions } from "./runbook-state-machine.js";
 
 /** A tag key/value pair. */
@@ -46,9 +50,16 @@ export type RunbookMode = "plan" | "approve" | "auto";
 export interface ApiUnreachableRunbookProps {
   /**
    * Alarms whose name starts with one of these start the runbook (EventBridge rule and SNS ingest filter).
-   * @default ["runbook-autopilot-"]; none when `alarmSelectionTag` is set (the tag alone selects)
+   * @default ["runbook-autopilot-"]; none when `alarms` or `alarmSelectionTag` is given
    */
   readonly alarmNamePrefixes?: readonly string[];
+  /**
+   * Alarms that start the runbook, given as objects (`new Alarm(...)` or `Alarm.fromAlarmArn(...)`),
+   * selected by exact name alongside `alarmNamePrefixes`: an alarm passes the name filter when it is one
+   * of these or carries one of the prefixes. With `alarmSelectionTag` set, these must carry the tag too.
+   * @default [] (selection by prefix and/or tag only)
+   */
+  readonly alarms?: readonly IAlarm[];
   /**
    * Only alarms carrying this tag start an incident. EventBridge alarm events carry no tags, so
    * ResolveTargets reads the alarm's tags (`cloudwatch:ListTagsForResource`, granted on the account's
@@ -87,8 +98,29 @@ export interface ApiUnreachableRunbookProps {
    * of mitigating. In (0, 1]. @default 0.5
    */
   readonly fleetBrakeShare?: number;
-  /** Topic for approvals, escalations and postmortem notices. @default a new KMS-encrypted topic */
+  /**
+   * An existing topic for approvals, escalations and postmortem notices. When it is encrypted, import it
+   * with its key (`Topic.fromTopicAttributes({ topicArn, keyArn })`) so the state machine and the Lambdas
+   * are granted `kms:GenerateDataKey*`/`kms:Decrypt` on that key; your key policy must allow this
+   * account's principals (the default key policy does).
+   * @default a new topic encrypted with `encryptionKey`
+   */
+  readonly topic?: ITopic;
+  /**
+   * @deprecated use `topic`
+   * @default none
+   */
   readonly notificationTopic?: ITopic;
+  /**
+   * An existing customer managed KMS key for the SNS topics this construct creates (SNS needs a customer
+   * managed key so CloudWatch can publish alarms to an encrypted topic). Its key policy must let
+   * `cloudwatch.amazonaws.com` use it (`kms:Decrypt`, `kms:GenerateDataKey*`, condition
+   * `aws:SourceAccount`) when alarms publish to the alarm topic: the construct adds that statement to
+   * a key it creates, and cannot change the policy of an imported key. The bucket, table and queues use
+   * AWS managed encryption (SSE-S3, DynamoDB and SQS managed keys).
+   * @default a new key with rotation
+   */
+  readonly encryptionKey?: IKey;
   /** Bucket for evidence, SSM output and postmortems. @default a new encrypted, versioned bucket */
   readonly artifactBucket?: IBucket;
   /** Incident table (string partition key `pk`, TTL attribute `expiresAt`). @default a new on-demand table */
@@ -111,6 +143,16 @@ export interface ApiUnreachableRunbookProps {
   readonly runbooksDir?: string;
   /** Removal policy of the bucket and table this construct creates. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Your changes to the shipped api-unreachable runbook (thresholds, ladders, modes, probe settings,
+   * redaction...): a YAML/JSON file path (relative to the working directory) or an object. Merged over
+   * the shipped runbook (mappings by key, classes/hypotheses/variants by id, `null` removes) and
+   * validated at synth time; the Lambdas get the resolved runbook. The override's
+   * `mitigation.defaults.mode` / `cooldownSeconds` apply when `defaultMode` / `cooldown` are not set.
+   * See docs/runbook-overrides.md.
+   * @default the shipped runbook unchanged
+   */
+  readonly runbook?: string | RunbookOverride;
 }
 
 export const DEFAULT_OPT_IN_TAG: RunbookTag = { key: "runbook-autopilot:enabled", value: "true" };
@@ -123,10 +165,18 @@ const SSM_OUTPUT_PREFIX = "ssm";
  * call the same workflows the CLI runs.
  */
 export class ApiUnreachableRunbook extends Construct {
+  /** The runbook's Standard state machine (grant `states:StartExecution` on it for manual starts). */
   readonly stateMachine: StateMachine;
+  /** Evidence, SSM output and postmortems (created, or the `artifactBucket` given). */
   readonly bucket: IBucket;
+  /** Incidents, dedupe markers and target locks (created, or the `incidentTable` given). */
   readonly table: ITable;
+  /** Approvals, escalations and postmortem notices (created, or the `topic` given). */
   readonly topic: ITopic;
+  /** The key of the topics this construct creates (created, or the `encryptionKey` given). */
+  readonly encryptionKey: IKey;
+  /** The exact alarm names selected besides the prefixes (from `alarms`). */
+  readonly alarmNames: readonly string[];
   readonly alarmTopic: ITopic | null;
   readonly documents: RunbookDocuments;
   readonly instancePolicy: RunbookInstancePolicy;
@@ -143,12 +193,17 @@ export class ApiUnreachableRunbook extends Construct {
     const stack = Stack.of(this);
     const selectionTag = props.alarmSelectionTag ?? null;
     if (selectionTag && !selectionTag.key) throw new Error("alarmSelectionTag needs a key");
-    // With a selection tag and no prefixes, the tag alone selects: no name filter at all.
-    const prefixes = props.alarmNamePrefixes ?? (selectionTag ? [] : ["runbook-autopilot-"]);
-    if (prefixes.length === 0 && !selectionTag)
+    const alarmNames = (props.alarms ?? []).map((a) => a.alarmName);
+    // Given alarms or a selection tag and no prefixes: no prefix filter (names and/or the tag select).
+    const prefixes =
+      props.alarmNamePrefixes ?? (selectionTag || alarmNames.length > 0 ? [] : ["runbook-autopilot-"]);
+    if (prefixes.length === 0 && alarmNames.length === 0 && !selectionTag)
       throw new Error(
-        "alarmNamePrefixes is empty and no alarmSelectionTag is set: every alarm in the account would start the runbook",
+        "alarmNamePrefixes is empty and neither alarms nor alarmSelectionTag is given: every alarm in the account would start the runbook",
       );
+    if (props.topic && props.notificationTopic)
+      throw new Error("give topic or notificationTopic (deprecated), not both");
+    this.alarmNames = alarmNames;
     if (prefixes.some((p) => p.length === 0)) throw new Error("alarmNamePrefixes: empty prefix");
     this.alarmNamePrefixes = prefixes;
     this.alarmSelectionTag = selectionTag;
@@ -157,13 +212,24 @@ export class ApiUnreachableRunbook extends Construct {
     if (!(share > 0 && share <= 1)) throw new Error(`fleetBrakeShare must be in (0, 1], got ${share}`);
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const runbook = resolveConstructRunbook("api-unreachable", RUNBOOKS_DIR, props.runbook);
+    const defaultMode =
+      props.defaultMode ?? (runbook.overrideSets.mode ? runbook.doc.mitigation.defaults.mode : "approve");
+    const cooldown =
+      props.cooldown ??
+      (runbook.overrideSets.cooldown
+        ? Duration.seconds(runbook.doc.mitigation.defaults.cooldownSeconds)
+        : Duration.minutes(30));
 
     // ---- encryption key for topics (SNS SSE needs a customer managed key for service publishers)
-    const key = new Key(this, "Key", {
-      description: "runbook-autopilot: SNS topics",
-      enableKeyRotation: true,
-      removalPolicy,
-    });
+    const key =
+      props.encryptionKey ??
+      new Key(this, "Key", {
+        description: "runbook-autopilot: SNS topics",
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+    this.encryptionKey = key;
     key.addToResourcePolicy(
       new PolicyStatement({
         sid: "AllowCloudWatchAlarmsToPublish",
@@ -215,7 +281,9 @@ export class ApiUnreachableRunbook extends Construct {
         removalPolicy,
       });
     this.topic =
-      props.notificationTopic ?? new Topic(this, "Notifications", { masterKey: key, enforceSSL: true });
+      props.topic ??
+      props.notificationTopic ??
+      new Topic(this, "Notifications", { masterKey: key, enforceSSL: true });
 
     this.documents = new RunbookDocuments(this, "Documents", {
       ...(props.runbooksDir ? { runbooksDir: props.runbooksDir } : {}),
@@ -236,8 +304,8 @@ export class ApiUnreachableRunbook extends Construct {
       OPT_IN_TAG: JSON.stringify(optInTag),
       FALLBACK_TAG: props.fallbackTargetTag ? JSON.stringify(props.fallbackTargetTag) : "",
       ALARM_SELECTION_TAG: selectionTag ? JSON.stringify(selectionTag) : "",
-      DEFAULT_MODE: props.defaultMode ?? "approve",
-      COOLDOWN_SECONDS: String((props.cooldown ?? Duration.minutes(30)).toSeconds()),
+      DEFAULT_MODE: defaultMode,
+      COOLDOWN_SECONDS: String(cooldown.toSeconds()),
       FLEET_BRAKE_SHARE: String(share),
       MAX_TARGETS: String(props.maxTargets ?? 20),
       SERVICE: JSON.stringify({
@@ -248,6 +316,7 @@ export class ApiUnreachableRunbook extends Construct {
       }),
       PROBE_TIMEOUT_SECONDS: String((props.probeTimeout ?? Duration.seconds(60)).toSeconds()),
       ALARM_NAME_PREFIXES: prefixes.join(","),
+      ALARM_NAMES: stack.toJsonString(alarmNames),
     };
     const fn = (id: string, handlerName: string, description: string, timeout = Duration.seconds(30)) =>
       new RunbookFunction(this, id, {
@@ -256,6 +325,7 @@ export class ApiUnreachableRunbook extends Construct {
         environment: env,
         timeout,
         logRetention: retention,
+        runbookFiles: runbook.files,
       }).function;
     const workflowTimeout = Duration.minutes(10);
     const functions = {
@@ -339,7 +409,10 @@ export class ApiUnreachableRunbook extends Construct {
         new PolicyStatement({
           sid: "ReadAlarmTags",
           actions: ["cloudwatch:ListTagsForResource"],
-          resources: prefixes.length > 0 ? prefixes.map((p) => alarmArn(`${p}*`)) : [alarmArn("*")],
+          resources:
+            prefixes.length > 0 || alarmNames.length > 0
+              ? [...prefixes.map((p) => alarmArn(`${p}*`)), ...(props.alarms ?? []).map((a) => a.alarmArn)]
+              : [alarmArn("*")],
         }),
       );
     }
@@ -390,7 +463,12 @@ export class ApiUnreachableRunbook extends Construct {
       },
     });
 
+    // The state machine publishes to the topic itself (approval requests, notices). SnsPublish grants
+    // sns:Publish only: an encrypted topic also needs its key, or every SNS task fails on AWS.
+    this.topic.masterKey?.grant(this.stateMachine, "kms:GenerateDataKey*", "kms:Decrypt");
+
     // ---- EventBridge trigger, with a DLQ for events that cannot start an execution
+    const nameFilter: unknown[] = [...prefixes.map((p) => Match.prefix(p)), ...alarmNames];
     this.eventsDeadLetterQueue = this.deadLetterQueue("EventsDlq");
     this.rule = new Rule(this, "AlarmRule", {
       description: selectionTag
@@ -401,14 +479,9 @@ export class ApiUnreachableRunbook extends Construct {
         detailType: ["CloudWatch Alarm State Change"],
         detail: {
           state: { value: ["ALARM"] },
-          ...(prefixes.length === 0
+          ...(nameFilter.length === 0
             ? {}
-            : {
-                alarmName:
-                  prefixes.length === 1
-                    ? Match.prefix(prefixes[0] ?? "")
-                    : Match.anyOf(...prefixes.map((p) => Match.prefix(p))),
-              }),
+            : { alarmName: nameFilter.length === 1 ? nameFilter[0] : Match.anyOf(...nameFilter) }),
         },
       },
     });
@@ -428,17 +501,32 @@ export class ApiUnreachableRunbook extends Construct {
       environment: { ...env, STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
       logRetention: retention,
       deadLetterQueue: ingestDlq,
+      runbookFiles: runbook.files,
     }).function;
     this.stateMachine.grantStartExecution(ingest);
     this.alarmTopic =
       props.createAlarmTopic === false
         ? null
         : new Topic(this, "AlarmTopic", { masterKey: key, enforceSSL: true });
+    // CloudWatch publishes alarm actions as the service: the topic must allow it, for this account's
+    // alarms only (the enforceSSL statement is a Deny and grants nothing).
+    this.alarmTopic?.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowCloudWatchAlarmsOfThisAccount",
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+      }),
+    );
     const subscriptionDlq = this.deadLetterQueue("SubscriptionDlq");
     for (const t of [...(this.alarmTopic ? [this.alarmTopic] : []), ...(props.alarmTopics ?? [])]) {
       t.addSubscription(new LambdaSubscription(ingest, { deadLetterQueue: subscriptionDlq }));
     }
     this.functions = { ...functions, snsAlarmIngest: ingest };
+    // Every cdk-nag finding the construct accepts, acknowledged on its own resources with the reason:
+    // a user's app running AwsSolutionsChecks sees none of them, and nothing else is hidden.
+    acknowledgeRunbookNagFindings(this);
   }
 
   private deadLetterQueue(id: string): Queue {

@@ -201,10 +201,10 @@ export class RunbookDefinition extends Construct {
       taskTimeout: Timeout.duration(props.approvalTimeout),
       resultPath: "$.approval",
     });
-    requestApproval.addCatch(declined, {
-      errors: ["States.Timeout", "Declined", "States.TaskFailed"],
-      resultPath: "$.error",
-    });
+    // Only a timeout or an explicit decline is "declined". Anything else (SNS or KMS refusing the
+    // publish, throttling after the retries) is an infrastructure failure: that target ends as failed,
+    // and the postmortem and NotifyResult escalate it (caught below with the other mitigation tasks).
+    requestApproval.addCatch(declined, { errors: ["States.Timeout", "Declined"], resultPath: "$.error" });
     const apply = invoke(
       "ApplyMitigation",
       f.applyMitigation,
@@ -242,7 +242,8 @@ export class RunbookDefinition extends Construct {
         error: { name: JsonPath.stringAt("$.error.Error"), message: JsonPath.stringAt("$.error.Cause") },
       },
     });
-    for (const t of [plan, apply, verify]) t.addCatch(mitigationFailed, { resultPath: "$.error" });
+    for (const t of [plan, requestApproval, apply, verify])
+      t.addCatch(mitigationFailed, { resultPath: "$.error" });
     apply.next(verify).next(mitigated);
     const approved = new Choice(this, "Approved?")
       .when(Condition.booleanEquals("$.approval.approved", true), apply)

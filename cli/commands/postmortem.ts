@@ -1,7 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
 import type { Command } from "commander";
-import { PostmortemError } from "../../lambdas/core/postmortem/errors.js";
-import { writePostmortem } from "../../lambdas/workflows/postmortem.js";
 import { CliError } from "../errors.js";
 import { checkExistingDir, checkWritableDir } from "../preflight.js";
 
@@ -22,6 +20,10 @@ export function registerPostmortemCommand(program: Command): void {
     .action(async (dir: string, o: { templates?: string; out?: string; owner: string }) => {
       if (o.templates) await checkExistingDir("--templates", o.templates);
       if (o.out) await checkWritableDir("--out", o.out);
+      const [{ PostmortemError }, { writePostmortem }] = await Promise.all([
+        import("../../lambdas/core/postmortem/errors.js"),
+        import("../../lambdas/workflows/postmortem.js"),
+      ]);
       try {
         const written = await writePostmortem(abs(dir), {
           ...(o.templates ? { templatesDir: abs(o.templates) } : {}),

@@ -47,7 +47,8 @@ export function runCli(
       }
     });
     const kill = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-    if (opts.signal && !opts.signalWhen) setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
+    if (opts.signal && !opts.signalWhen)
+      setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(kill);

@@ -1,14 +1,22 @@
 import type { IncidentRecord } from "../incident/schema.js";
+import type { MetricMap } from "../rules/metrics.js";
 import { actionItemsOf, diagnosticsOf, openQuestionsOf } from "./action-items.js";
 import { chartsOf } from "./charts.js";
 import { evidenceTablesOf } from "./evidence-tables.js";
-import { factsOf, metricsOf } from "./facts.js";
+import { type Facts, factsOf, metricsOf } from "./facts.js";
 import { formatDateTime } from "./format.js";
 import { impactOf, impactStartText, NOT_RECOVERED } from "./impact.js";
 import { type ClassKnowledge, classKnowledge, type PostmortemKnowledge } from "./knowledge.js";
 import { lessonsOf, missingOf } from "./lessons.js";
 import { mermaidGantt } from "./mermaid.js";
-import { formatNumbersIn, milestonesOf, msBetween, STATUS_LABELS, snapshotsOf } from "./record-view.js";
+import {
+  formatNumbersIn,
+  milestonesOf,
+  msBetween,
+  type Snapshot,
+  STATUS_LABELS,
+  snapshotsOf,
+} from "./record-view.js";
 import { mitigationOf, resolutionOf, verificationOf } from "./resolution.js";
 import { contributingOf, knownFixesOf, linked, rootCauseOf, ruledOutOf, shortReason } from "./root-cause.js";
 import { POSTMORTEM_SCHEMA_VERSION, type Postmortem, postmortemSchema, TO_BE_FILLED } from "./schema.js";
@@ -118,6 +126,51 @@ function detectionOf(record: IncidentRecord): Postmortem["detection"] {
   };
 }
 
+/** The record's end, so re-rendering the same record gives the same bytes. */
+function generatedAtOf(record: IncidentRecord): string {
+  const lastStepEnd = record.steps
+    .flatMap((s) => (s.endedAt ? [s.endedAt] : []))
+    .sort()
+    .at(-1);
+  return record.endedAt ?? lastStepEnd ?? record.startedAt;
+}
+
+/** Root cause, other findings, trigger, contributing factors, what was ruled out, known fixes, won't help. */
+function analysisOf(
+  record: IncidentRecord,
+  knowledge: ClassKnowledge,
+  facts: Facts,
+  metrics: MetricMap,
+  before: Snapshot,
+) {
+  const classId = record.diagnosis?.rootCause.id ?? null;
+  const knownFixes = knownFixesOf(knowledge, before);
+  return {
+    rootCause: rootCauseOf(record, knowledge, facts, metrics, before),
+    otherFindings: (record.diagnosis?.findings ?? [])
+      .filter((f) => f.id !== classId)
+      .map((f) => ({
+        id: f.id,
+        title: f.title,
+        kind: f.kind,
+        confidencePercent: Math.round(f.confidence * 100),
+        summary: formatNumbersIn(f.summary),
+        evidence: linked(f.evidence, before.link),
+      })),
+    trigger: classId
+      ? knowledge.trigger
+      : `${knowledge.trigger} (${shortReason(record.statusReason).replace(/\.$/, "")}).`,
+    contributing: contributingOf(record, knowledge, facts, metrics),
+    ruledOut: ruledOutOf(record.diagnosis, before, knownFixes !== null),
+    notEvaluated: (record.diagnosis?.notEvaluated ?? []).map((n) => ({
+      id: n.id,
+      reason: shortReason(n.reason),
+    })),
+    knownFixes,
+    wontHelp: knowledge.wontHelp,
+  } satisfies Partial<Postmortem>;
+}
+
 export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOptions): Postmortem {
   const classId = record.diagnosis?.rootCause.id ?? null;
   const knowledge = classKnowledge(opts.knowledge, classId);
@@ -131,8 +184,8 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
   const keyTimes = keyTimesOf(record, impact);
   const at = (id: string) => keyTimes.find((k) => k.id === id)?.sinceStartMs ?? null;
   const timeline = timelineOf(record, impact.end);
-  const rootCause = rootCauseOf(record, knowledge, facts, metrics, before);
-  const knownFixes = knownFixesOf(knowledge, before);
+  const analysis = analysisOf(record, knowledge, facts, metrics, before);
+  const { rootCause, knownFixes } = analysis;
   const items = actionItemsOf(
     record,
     opts.knowledge,
@@ -142,16 +195,11 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     metrics,
     opts.owner ?? TO_BE_FILLED,
   );
-  const lastStepEnd = record.steps
-    .map((s) => s.endedAt)
-    .filter((x): x is string => x !== null)
-    .sort()
-    .at(-1);
   const model: Postmortem = {
     schemaVersion: POSTMORTEM_SCHEMA_VERSION,
     incidentId: record.incidentId,
     title: `${knowledge.title} (${record.target})`,
-    generatedAt: opts.generatedAt ?? record.endedAt ?? lastStepEnd ?? record.startedAt,
+    generatedAt: opts.generatedAt ?? generatedAtOf(record),
     target: record.target,
     runbook: record.runbook,
     mode: record.mode,
@@ -178,28 +226,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     timeToRecoverMs: at("recovery"),
     timeline,
     mermaid: mermaidGantt(`${record.incidentId} (UTC)`, timeline, impact),
-    rootCause,
-    otherFindings: (record.diagnosis?.findings ?? [])
-      .filter((f) => f.id !== classId)
-      .map((f) => ({
-        id: f.id,
-        title: f.title,
-        kind: f.kind,
-        confidencePercent: Math.round(f.confidence * 100),
-        summary: formatNumbersIn(f.summary),
-        evidence: linked(f.evidence, before.link),
-      })),
-    trigger: classId
-      ? knowledge.trigger
-      : `${knowledge.trigger} (${shortReason(record.statusReason).replace(/\.$/, "")}).`,
-    contributing: contributingOf(record, knowledge, facts, metrics),
-    ruledOut: ruledOutOf(record.diagnosis, before, knownFixes !== null),
-    notEvaluated: (record.diagnosis?.notEvaluated ?? []).map((n) => ({
-      id: n.id,
-      reason: shortReason(n.reason),
-    })),
-    knownFixes,
-    wontHelp: knowledge.wontHelp,
+    ...analysis,
     mitigation: mitigationOf(record),
     resolution: formatNumbersIn(resolutionOf(record, impact.durationMs)),
     verification: verificationOf(record, snapshots),

@@ -41,10 +41,10 @@ function stateOrder(states: Iterable<string>): string[] {
   });
 }
 
-export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
-  const withEv = snapshots.filter((s): s is Snapshot & { evidence: Evidence } => s.evidence !== null);
-  const tables: Table[] = [];
+type WithEvidence = Snapshot & { evidence: Evidence };
 
+function fdTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Open file descriptors vs limit
   const fdRows = withEv.flatMap((s) => {
     const f = dataOf(s.evidence.fds);
@@ -77,6 +77,11 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
 
+  return tables;
+}
+
+function socketsTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Sockets by state on the port
   const sockets = withEv.flatMap((s) => {
     const d = dataOf(s.evidence.sockets);
@@ -102,7 +107,16 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
 
+  return tables;
+}
+
+function idleTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Idle-time histogram of ESTABLISHED sockets
+  const sockets = withEv.flatMap((s) => {
+    const d = dataOf(s.evidence.sockets);
+    return d ? [{ label: s.label, d }] : [];
+  });
   const labels = [...new Set(sockets.flatMap((s) => s.d.idle.histogram.map((b) => b.label)))];
   const first = sockets[0];
   tables.push(
@@ -133,6 +147,11 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
 
+  return tables;
+}
+
+function classesTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Top JVM classes: the best histogram available: before, else after relief (at the fd limit the JVM
   // cannot be attached before), else after; the table says which moment it was taken at.
   const withHisto = withEv.find((s) => dataOf(s.evidence.classHistogram) !== undefined);
@@ -190,6 +209,11 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
 
+  return tables;
+}
+
+function threadsTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Thread states
   const threads = withEv.flatMap((s) => {
     const d = dataOf(s.evidence.threads);
@@ -226,6 +250,11 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
 
+  return tables;
+}
+
+function heapTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Heap
   const heaps = withEv.flatMap((s) => {
     const d = dataOf(s.evidence.heap);
@@ -253,6 +282,11 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
 
+  return tables;
+}
+
+function topFilesTable(withEv: readonly WithEvidence[], _snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Most-held files (only when some snapshot lists any)
   const files = withEv.flatMap((s) => {
     const d = dataOf(s.evidence.fds);
@@ -271,6 +305,11 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     );
   }
 
+  return tables;
+}
+
+function logsTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot[]): Table[] {
+  const tables: Table[] = [];
   // Log matches
   const logRows = withEv.flatMap((s) => {
     const d = dataOf(s.evidence.logs);
@@ -299,4 +338,18 @@ export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
     ),
   );
   return tables;
+}
+
+export function evidenceTablesOf(snapshots: readonly Snapshot[]): Table[] {
+  const withEv = snapshots.filter((s): s is WithEvidence => s.evidence !== null);
+  return [
+    fdTable,
+    socketsTable,
+    idleTable,
+    classesTable,
+    threadsTable,
+    heapTable,
+    topFilesTable,
+    logsTable,
+  ].flatMap((f) => f(withEv, snapshots));
 }

@@ -12,9 +12,16 @@ export function lessonsOf(
   lesson: string,
   ttdMs: number | null,
 ): Postmortem["lessons"] {
+  return {
+    takeaway: lesson,
+    wentWell: wentWellOf(record, ttdMs),
+    wentWrong: wentWrongOf(record),
+    lucky: luckyOf(record),
+  };
+}
+
+function wentWellOf(record: IncidentRecord, ttdMs: number | null): string[] {
   const wentWell: string[] = [];
-  const wentWrong: string[] = [];
-  const lucky: string[] = [];
   const save = stepOf(record, "save-evidence");
   const applied = firstApplied(record);
   if (
@@ -45,7 +52,11 @@ export function lessonsOf(
   } else if (record.status === "recovered") {
     wentWell.push("Recovery was verified by the health check, not assumed.");
   }
+  return wentWell;
+}
 
+function wentWrongOf(record: IncidentRecord): string[] {
+  const wentWrong: string[] = [];
   const before = record.evidence.before;
   const noProcess = before ? dataOf(before.listener)?.listening === false : false;
   if (before && noProcess) {
@@ -78,7 +89,13 @@ export function lessonsOf(
       `The run did not recover the service: ${record.statusReason.replace(/^Not recovered: /, "")}`,
     );
   }
+  return wentWrong;
+}
 
+function luckyOf(record: IncidentRecord): string[] {
+  const lucky: string[] = [];
+  const before = record.evidence.before;
+  const applied = firstApplied(record);
   // Only the after-relief snapshot counts: a histogram after a restart shows a fresh JVM, not the leak.
   const reliefHisto = record.evidence.afterRelief?.classHistogram.status === "ok";
   if (before?.classHistogram.status === "unavailable" && reliefHisto) {
@@ -97,12 +114,7 @@ export function lessonsOf(
         " was never needed.",
     );
   }
-  return {
-    takeaway: lesson,
-    wentWell,
-    wentWrong,
-    lucky,
-  };
+  return lucky;
 }
 
 function keyFiguresOrNull(e: Evidence | null): number | null {
@@ -177,5 +189,13 @@ export function missingOf(record: IncidentRecord): Postmortem["missing"] {
     const already = record.steps.some((s) => s.id === e.step && s.error?.message === e.message);
     if (!already) missing.push({ what: `Error in ${e.step}`, why: `${e.name}: ${e.message}` });
   }
-  return missing;
+  return withoutRepeats(missing);
+}
+
+/** A reason that quotes an earlier one in full (a skipped attach quoting the failed one) refers to it instead. */
+function withoutRepeats(missing: Postmortem["missing"]): Postmortem["missing"] {
+  return missing.map((m, i) => {
+    const earlier = missing.slice(0, i).find((x) => x.why.length > 40 && m.why.includes(x.why));
+    return earlier ? { ...m, why: m.why.replace(earlier.why, `the error of ${earlier.what}, above`) } : m;
+  });
 }

@@ -133,7 +133,12 @@ export function formatNumbersIn(text: string): string {
   return text.replace(
     /(^|[^\w.:/-])(\d{4,})(?![\w.:/-]*\d)/g,
     (whole: string, pre: string, digits: string, offset: number) => {
-      if (/(port|PID|pid|process|java_pid)\s*$/.test(text.slice(0, offset + pre.length))) return whole;
+      if (
+        /(port|PID|pid|process|java_pid|Bugzilla|BZ|bug|CVE-\d+-)\s*$/i.test(
+          text.slice(0, offset + pre.length),
+        )
+      )
+        return whole;
       return `${pre}${Number(digits).toLocaleString("en-US")}`;
     },
   );

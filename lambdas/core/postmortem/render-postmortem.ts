@@ -65,7 +65,8 @@ function inlineMarkdownToHtml(text: string): string {
     .map((part) =>
       part.startsWith("`") && part.endsWith("`") && part.length > 1
         ? `<code>${esc(part.slice(1, -1))}</code>`
-        : esc(part),
+        : // `_to be filled_` and other `_emphasis_` between spaces: <em>.
+          esc(part).replace(/(^|\s)_([^_\s][^_]*?)_(?=$|[\s.,;:])/g, "$1<em>$2</em>"),
     )
     .join("");
 }

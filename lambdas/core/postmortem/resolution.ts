@@ -1,7 +1,7 @@
 import type { IncidentRecord, KeyFigures } from "../incident/schema.js";
 import { changesHost as actionChangesHost } from "../mitigation/actions.js";
 import { formatCount, formatDuration, formatTime } from "./format.js";
-import type { Snapshot } from "./record-view.js";
+import { formatNumbersIn, type Snapshot } from "./record-view.js";
 import type { Postmortem } from "./schema.js";
 
 export function mitigationOf(record: IncidentRecord): Postmortem["mitigation"] {
@@ -21,8 +21,10 @@ export function mitigationOf(record: IncidentRecord): Postmortem["mitigation"] {
       action: rung.action,
       status,
       destructive: rung.destructive,
-      description: rung.description,
-      reason: (blocked ? rung.blockedReason : result?.reason) ?? "The ladder stopped before this rung.",
+      description: formatNumbersIn(rung.description),
+      reason: formatNumbersIn(
+        (blocked ? rung.blockedReason : result?.reason) ?? "The ladder stopped before this rung.",
+      ),
       at: result?.startedAt ?? null,
       healthyAfter: healthy(result?.healthyAfter ?? null),
       highlight: ["failed", "declined", "unsupported", "blocked"].includes(status),

@@ -12,12 +12,14 @@ import type { Postmortem } from "./schema.js";
 
 type Linked = { text: string; link: string | null };
 
-/** A long tool error cut to its gist: package names dropped, one clause, at most 90 characters. */
+/** A long tool error cut to its gist: package names dropped, up to the first exception, at most 120 characters. */
 export function shortReason(reason: string): string {
   const cut = reason
     .replace(/\b(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*(?:Exception|Error))/g, "$1")
     .replace(/^(.*?(?:Exception|Error))\b.*$/s, "$1");
-  return cut.length > 90 ? `${cut.slice(0, 89).trimEnd()}…` : cut;
+  if (cut.length <= 120) return cut;
+  const head = cut.slice(0, 119);
+  return `${head.slice(0, Math.max(head.lastIndexOf(" "), 60)).trimEnd()} …`;
 }
 
 /** Available evidence lines, numbers formatted, each linked to the raw evidence it was read from. */

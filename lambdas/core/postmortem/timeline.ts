@@ -2,7 +2,7 @@ import type { IncidentRecord } from "../incident/schema.js";
 import { dataOf } from "../shared/section.js";
 import { formatDuration } from "./format.js";
 import { firstLogFailure, processStartOf } from "./impact.js";
-import { msBetween, STEP_TITLES } from "./record-view.js";
+import { formatNumbersIn, msBetween, STEP_TITLES } from "./record-view.js";
 import type { TimelineEntry } from "./schema.js";
 
 type Entry = Omit<TimelineEntry, "timeText">;
@@ -87,7 +87,7 @@ function runEvents(record: IncidentRecord, recoveryAt: string | null): Entry[] {
       kind: "action",
       title: `Rung ${a.rung + 1}: ${a.action}`,
       status: a.status,
-      detail: a.reason,
+      detail: formatNumbersIn(a.reason),
       highlight: a.status === "failed",
     });
   }

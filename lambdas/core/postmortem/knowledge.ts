@@ -118,3 +118,13 @@ export function classKnowledge(k: PostmortemKnowledge, classId: string | null): 
   if (classId === null) return k.noDiagnosis;
   return k.classes[classId] ?? k.classes.unknown ?? k.noDiagnosis;
 }
+
+/** The knowledge file's JSON Schema text, as committed in `docs/postmortem-knowledge.schema.json`. */
+export function knowledgeJsonSchemaText(): string {
+  const schema = z.toJSONSchema(postmortemKnowledgeSchema, {
+    target: "draft-2020-12",
+    io: "input",
+    unrepresentable: "any",
+  });
+  return `${JSON.stringify({ ...schema, $id: "https://runbook-autopilot.dev/schemas/postmortem-knowledge.schema.json" }, null, 2)}\n`;
+}

@@ -28,13 +28,14 @@ async function htmlFile(name: string, record: IncidentRecord): Promise<string> {
 }
 
 /** Widest element box against the viewport, and tables whose content is wider than their box (clipped). */
-async function layout(page: Page) {
-  return page.evaluate(() => ({
+async function layout(page: Page): Promise<{ scrollWidth: number; clipped: string[] }> {
+  // Runs in the page (a string: the test's tsconfig has no DOM types).
+  return page.evaluate(`({
     scrollWidth: document.documentElement.scrollWidth,
     clipped: [...document.querySelectorAll("table, pre")]
-      .filter((e) => (e as HTMLElement).offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+      .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
       .map((e) => e.getAttribute("data-table") ?? e.tagName),
-  }));
+  })`);
 }
 
 const pngWidth = (file: string) => readFileSync(file).readUInt32BE(16);
@@ -99,9 +100,7 @@ describe("postmortem.html in headless chromium", () => {
     await page.screenshot({ path: join(SHOTS, "postmortem-print.png"), fullPage: true });
 
     await page.locator("details.appendix > summary").click();
-    const pre = await page.evaluate(
-      () => getComputedStyle(document.querySelector("pre") as Element).backgroundColor,
-    );
+    const pre = await page.evaluate('getComputedStyle(document.querySelector("pre")).backgroundColor');
     expect(pre).toBe("rgb(246, 248, 250)");
     expect((await layout(page)).clipped).toEqual([]);
     await page.close();

@@ -5,7 +5,7 @@ import { chartsOf } from "./charts.js";
 import { evidenceTablesOf } from "./evidence-tables.js";
 import { type Facts, factsOf, metricsOf } from "./facts.js";
 import { formatDateTime } from "./format.js";
-import { impactOf, impactStartText, NOT_RECOVERED } from "./impact.js";
+import { impactOf, NOT_RECOVERED } from "./impact.js";
 import { type ClassKnowledge, classKnowledge, type PostmortemKnowledge } from "./knowledge.js";
 import { lessonsOf, missingOf } from "./lessons.js";
 import { mermaidGantt } from "./mermaid.js";
@@ -96,10 +96,7 @@ function summaryOf(
   const described = NOT_RECOVERED[record.status]
     ? impact.description.replace(NOT_RECOVERED[record.status], "")
     : impact.description;
-  const window =
-    impact.end !== null
-      ? `Impact from ${impactStartText(impact)}, ${impact.durationText} until recovery was verified.`
-      : `Impact from ${impactStartText(impact)}; ${impact.endLabel}.`;
+  const window = `Impact ${impact.windowText}.`;
   const cause = m.rootCause
     ? `Root cause (${m.rootCause.confidencePercent}% confidence): ${k.title.charAt(0).toLowerCase()}${k.title.slice(1)}.`
     : "The root cause was not established: the run ended before diagnosing.";

@@ -167,6 +167,19 @@ export function impactOf(record: IncidentRecord): Postmortem["impact"] {
   const durationMs = msBetween(start.at, end);
   let description = descriptionOf(record);
   if (!recovered && record.status !== "not-down") description += ` ${NOT_RECOVERED[record.status]}`;
+  const healthy = record.evidence.before?.health.outcome === "ok";
+  const from = start.known ? formatDateTime(start.at) : `at or before ${formatDateTime(start.at)}`;
+  const durationText =
+    durationMs === null
+      ? "unknown"
+      : start.known
+        ? formatDuration(durationMs)
+        : `at least ${formatDuration(durationMs)}`;
+  const windowText = healthy
+    ? "none found on the host: the service answered its health check"
+    : end
+      ? `from ${from} to ${formatDateTime(end)} (${durationText})`
+      : `from ${from}; not ended by the run`;
   return {
     start: start.at,
     startKnown: start.known,
@@ -178,12 +191,8 @@ export function impactOf(record: IncidentRecord): Postmortem["impact"] {
         ? "not measured: the service answered on the host"
         : "not ended by the run",
     durationMs,
-    durationText:
-      durationMs === null
-        ? "unknown"
-        : start.known
-          ? formatDuration(durationMs)
-          : `at least ${formatDuration(durationMs)}`,
+    durationText,
+    windowText,
     description: description.trim(),
     scope: scopeOf(record),
     mitigationImpact: mitigationImpactOf(record),
@@ -193,9 +202,4 @@ export function impactOf(record: IncidentRecord): Postmortem["impact"] {
       { label: "Revenue or SLA impact", value: TO_BE_FILLED },
     ],
   };
-}
-
-/** "2026-12-02 02:50:36 UTC" or, for a bound, "at or before 2026-12-02 02:50:52 UTC". */
-export function impactStartText(impact: Postmortem["impact"]): string {
-  return impact.startKnown ? formatDateTime(impact.start) : `at or before ${formatDateTime(impact.start)}`;
 }

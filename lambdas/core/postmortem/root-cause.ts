@@ -105,7 +105,8 @@ export function contributingOf(
   }
   for (const c of record.diagnosis?.contributing ?? [])
     out.push({ id: c.id, text: formatNumbersIn(c.summary) });
-  if (record.trigger.kind === "manual" && record.evidence.before?.health.outcome !== "ok")
+  const before = record.evidence.before;
+  if (record.trigger.kind === "manual" && before !== null && before.health.outcome !== "ok")
     out.push({
       id: "no-alarm",
       text: `No alarm fired before a person noticed: ${record.trigger.source} started the run by hand.`,

@@ -229,6 +229,17 @@ export class ApiUnreachableRunbook extends Construct {
       }),
     );
 
+    const allowCloudWatchAlarms = (topic: ITopic) =>
+      topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: "AllowCloudWatchAlarmsOfThisAccount",
+          principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+          actions: ["sns:Publish"],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+        }),
+      );
+
     // ---- storage
     if (props.artifactBucket) {
       this.bucket = props.artifactBucket;
@@ -522,15 +533,7 @@ export class ApiUnreachableRunbook extends Construct {
         : new Topic(this, "AlarmTopic", { masterKey: key, enforceSSL: true });
     // CloudWatch publishes alarm actions as the service: the topic must allow it, for this account's
     // alarms only (the enforceSSL statement is a Deny and grants nothing).
-    this.alarmTopic?.addToResourcePolicy(
-      new PolicyStatement({
-        sid: "AllowCloudWatchAlarmsOfThisAccount",
-        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["sns:Publish"],
-        resources: [this.alarmTopic.topicArn],
-        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-      }),
-    );
+    if (this.alarmTopic) allowCloudWatchAlarms(this.alarmTopic);
     const subscriptionDlq = this.deadLetterQueue("SubscriptionDlq");
     for (const t of [...(this.alarmTopic ? [this.alarmTopic] : []), ...(props.alarmTopics ?? [])]) {
       t.addSubscription(new LambdaSubscription(ingest, { deadLetterQueue: subscriptionDlq }));
@@ -580,15 +583,7 @@ export class ApiUnreachableRunbook extends Construct {
     ];
     // CloudWatch publishes these alarms to the notification topic as the service: allow it for this
     // account (a topic you pass in needs the same statement in its own policy, and its key too).
-    this.topic.addToResourcePolicy(
-      new PolicyStatement({
-        sid: "AllowCloudWatchAlarmsOfThisAccount",
-        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["sns:Publish"],
-        resources: [this.topic.topicArn],
-        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-      }),
-    );
+    allowCloudWatchAlarms(this.topic);
     // Every cdk-nag finding the construct accepts, acknowledged on its own resources with the reason:
     // a user's app running AwsSolutionsChecks sees none of them, and nothing else is hidden.
     acknowledgeRunbookNagFindings(this);

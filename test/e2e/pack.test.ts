@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { labDown, labLoad, labUp } from "../../lab/index.js";
-import { REPO, sleep } from "../support/cli.js";
+import { type CliRun, REPO, runProcess, sleep } from "../support/cli.js";
 
 /**
  * The package as a platform team gets it: `npm pack` (which builds through `prepare`), the tarball
@@ -22,34 +21,14 @@ const tmp = mkdtempSync(join(tmpdir(), "runbook-pack-"));
 const app = join(tmp, "app");
 let tarball = "";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-/** A child process with npm's own environment variables removed (the app is not this repository's). */
+type Run = CliRun;
+/** A command in the app, with npm's own environment variables removed (the app is not this repository's). */
 function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd,
-      env: { ...env, CDK_DISABLE_VERSION_CHECK: "1", CDK_DISABLE_CLI_TELEMETRY: "true", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on("data", (b: Buffer) => {
-      stderr += b.toString();
-    });
-    const kill = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr });
-    });
+  return runProcess(cmd, args, {
+    cwd,
+    timeoutMs,
+    env: { ...env, CDK_DISABLE_VERSION_CHECK: "1", CDK_DISABLE_CLI_TELEMETRY: "true", NO_COLOR: "1" },
   });
 }
 async function ok(cmd: string, args: string[], cwd: string, timeoutMs = 600_000): Promise<Run> {

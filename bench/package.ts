@@ -4,11 +4,12 @@
  * (the package folder, and the package with its production dependencies as `npm install` lays them out).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import { buildCli } from "../scripts/build.js";
+import { appLock } from "../test/support/app-lock.js";
 import { bounded, info, kib, median, mib, ms, type Row } from "./table.js";
 
 const ROOT = packageRoot();
@@ -74,23 +75,22 @@ export async function benchPackage(log: (s: string) => void): Promise<Row[]> {
       info(B, "package unpacked", mib(meta.unpackedSize)),
     );
     const app = join(tmp, "app");
-    spawnSync("mkdir", [app]);
-    spawnSync("npm", ["init", "-y"], { cwd: app, env, encoding: "utf8" });
-    const inst = spawnSync(
-      "npm",
-      [
-        "install",
-        "--offline",
-        "--omit=dev",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        join(tmp, meta.filename),
-      ],
-      { cwd: app, env, encoding: "utf8", timeout: 900_000 },
+    mkdirSync(app);
+    const dependencies = { "runbook-autopilot": `file:../${meta.filename}` };
+    writeFileSync(
+      join(app, "package.json"),
+      JSON.stringify({ name: "bench-app", private: true, dependencies }),
     );
+    const lock = appLock("bench-app", dependencies, join(tmp, meta.filename), meta.filename);
+    writeFileSync(join(app, "package-lock.json"), JSON.stringify(lock));
+    const inst = spawnSync("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], {
+      cwd: app,
+      env,
+      encoding: "utf8",
+      timeout: 900_000,
+    });
     if (inst.status !== 0)
-      throw new Error(`npm install --offline exited ${inst.status}: ${inst.stderr.slice(-400)}`);
+      throw new Error(`npm ci --offline exited ${inst.status}: ${inst.stderr.slice(-400)}`);
     rows.push(
       info(
         B,

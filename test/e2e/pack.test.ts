@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { labDown, labLoad, labUp } from "../../lab/index.js";
+import { appLock } from "../support/app-lock.js";
 import { type CliRun, REPO, runProcess, sleep } from "../support/cli.js";
 
 /**
@@ -89,24 +90,26 @@ describe("npm pack → a fresh CDK app outside the repository (offline)", () => 
     tarball = join(tmp, name);
     mkdirSync(app);
     const dev = pkg.devDependencies;
+    const dependencies = {
+      "runbook-autopilot": `file:../${name}`,
+      "aws-cdk-lib": dev["aws-cdk-lib"] ?? "",
+      constructs: dev.constructs ?? "",
+      "aws-cdk": dev["aws-cdk"] ?? "",
+    };
     writeFileSync(
       join(app, "package.json"),
-      JSON.stringify({
-        name: "ops-infra",
-        private: true,
-        type: "module",
-        dependencies: {
-          "runbook-autopilot": `file:${tarball}`,
-          "aws-cdk-lib": dev["aws-cdk-lib"],
-          constructs: dev.constructs,
-          "aws-cdk": dev["aws-cdk"],
-        },
-      }),
+      JSON.stringify({ name: "ops-infra", private: true, type: "module", dependencies }),
+    );
+    // The cache holds the tarballs `npm ci` fetched, not the registry's metadata, so the app gets a lock
+    // file made from this repository's: offline, npm installs exactly those tarballs by integrity.
+    writeFileSync(
+      join(app, "package-lock.json"),
+      JSON.stringify(appLock("ops-infra", dependencies, tarball, name)),
     );
     writeFileSync(join(app, "cdk.json"), JSON.stringify({ app: "node app.mjs" }));
     writeFileSync(join(app, "app.mjs"), APP);
     writeFileSync(join(app, "runbook-override.yaml"), OVERRIDE);
-    await ok("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], app);
+    await ok("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], app);
   }, 1_200_000);
 
   it("installs a real copy (not a link into the repository) with dist/, runbooks/ and no sources", () => {

@@ -427,6 +427,7 @@ export function websocketSessionLeakRecord(): IncidentRecord {
     },
   ];
   const diagnosis: Diagnosis = {
+    schemaVersion: 1,
     rootCause: {
       id: "websocket-session-leak",
       confidence: 0.9,
@@ -570,6 +571,7 @@ export function fileHandleLeakRecord(): IncidentRecord {
     sockets: sockets({ ESTAB: 58, "TIME-WAIT": 40 }, [50, 6, 2, 0, 0, 0]),
   });
   const diagnosis: Diagnosis = {
+    schemaVersion: 1,
     rootCause: {
       id: "file-handle-leak",
       confidence: 0.85,
@@ -763,6 +765,7 @@ export function threadPoolExhaustionRecord(): IncidentRecord {
       ["jstack-before.txt", 801_226],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "thread-pool-exhaustion",
         confidence: 0.8,
@@ -870,6 +873,7 @@ export function loadBalancerPathRecord(): IncidentRecord {
     evidence: { before, afterRelief: null, after: null },
     artifacts: artifacts(id, [["probe-before.txt", 8_870]]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "load-balancer-path",
         confidence: 0.7,
@@ -994,6 +998,7 @@ export function processDownRecord(): IncidentRecord {
       ["journal-tomcat.txt", 22_118],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: { id: "process-down", confidence: 0.95, summary: "No JVM listened on port 8080" },
       findings: [
         {
@@ -1095,6 +1100,7 @@ export function heapExhaustionRecord(): IncidentRecord {
       ["class-histogram-before.txt", 388_002],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "heap-exhaustion",
         confidence: 0.85,

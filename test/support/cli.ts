@@ -43,6 +43,8 @@ export function runProcess(
     timeoutMs?: number;
     signal?: NodeJS.Signals;
     signalAfterMs?: number;
+    /** Send `signal` when stderr first matches this (an event), instead of after `signalAfterMs`. */
+    signalWhen?: RegExp | undefined;
   },
 ): Promise<CliRun> {
   const started = Date.now();

@@ -72,7 +72,7 @@ export function resolutionOf(record: IncidentRecord, timeToRecoverMs: number | n
     case "planned":
       return (
         "Plan mode: nothing was changed on the host, and the service was still unhealthy when the run ended. " +
-        "The ladder below is what the runbook would run in auto mode (or what to run by hand), rung by rung."
+        "The mitigation ladder in the appendix is what the runbook would run in auto mode (or what to run by hand), rung by rung."
       );
     case "not-down": {
       const d = record.diagnosis ? ` (diagnosis: ${record.diagnosis.rootCause.id})` : "";

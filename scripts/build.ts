@@ -12,10 +12,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { build, type Plugin } from "esbuild";
-import { ESM_REQUIRE_BANNER } from "../lib/lambda-bundle.js";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
+import { ESM_REQUIRE_BANNER } from "../lib/lambda-bundle.js";
 
 const ROOT = packageRoot();
 export const CLI_BUNDLE = join(ROOT, "dist/cli/runbook.mjs");
@@ -83,14 +83,17 @@ function buildLibraries(): void {
   if (r.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${r.status})`);
 }
 
-const cliOnly = process.argv.includes("--cli-only");
-const started = performance.now();
-if (!cliOnly) {
-  rmSync(join(ROOT, "dist"), { recursive: true, force: true });
-  buildLibraries();
+const isMain = process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]));
+if (isMain) {
+  const cliOnly = process.argv.includes("--cli-only");
+  const started = performance.now();
+  if (!cliOnly) {
+    rmSync(join(ROOT, "dist"), { recursive: true, force: true });
+    buildLibraries();
+  }
+  await buildCli();
+  const kib = (statSync(CLI_BUNDLE).size / 1024).toFixed(0);
+  process.stderr.write(
+    `build: dist/ ready in ${((performance.now() - started) / 1000).toFixed(1)} s (CLI bundle ${kib} KiB)\n`,
+  );
 }
-await buildCli();
-const kib = (statSync(CLI_BUNDLE).size / 1024).toFixed(0);
-process.stderr.write(
-  `build: dist/ ready in ${((performance.now() - started) / 1000).toFixed(1)} s (CLI bundle ${kib} KiB)\n`,
-);

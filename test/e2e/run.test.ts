@@ -225,7 +225,7 @@ describe("runbook run api-unreachable against the lab", () => {
     // The signal goes when the run says it is collecting: an event, not a delay.
     const r = await runCli(args, {
       signal: "SIGINT",
-      signalOn: /collecting evidence \(before\)/,
+      signalWhen: /collecting evidence \(before\)/,
       timeoutMs: 60_000,
     });
     expect(r.code).toBe(130);

@@ -24,16 +24,40 @@ export function runCli(
     timeoutMs?: number;
     env?: Record<string, string>;
     signal?: NodeJS.Signals;
-    signalOn?: RegExp;
+    signalAfterMs?: number;
+    /** Send `signal` when stderr first matches this (an event), instead of after `signalAfterMs`. */
+    signalWhen?: RegExp;
+    /** Called with all of stderr so far, on every chunk. */
     onStderr?: (all: string) => void;
-    cwd?: string;
   } = {},
+): Promise<CliRun> {
+  return runProcess(process.execPath, [BIN, ...args], {
+    ...opts,
+    cwd: REPO,
+    env: { ...process.env, ...opts.env },
+  });
+}
+
+/** Runs a command with its output collected, bounded in time (SIGKILL); optionally signalled after `signalAfterMs`. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  opts: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    signal?: NodeJS.Signals;
+    signalAfterMs?: number;
+    /** Send `signal` when stderr first matches this (an event), instead of after `signalAfterMs`. */
+    signalWhen?: RegExp | undefined;
+    onStderr?: ((all: string) => void) | undefined;
+  },
 ): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd ?? REPO,
-      env: { ...process.env, ...opts.env },
+    const child = spawn(command, [...args], {
+      cwd: opts.cwd,
+      env: opts.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -44,13 +68,15 @@ export function runCli(
     let signalled = false;
     child.stderr.on("data", (b: Buffer) => {
       stderr += b.toString();
-      if (opts.signal && opts.signalOn && !signalled && opts.signalOn.test(stderr)) {
+      if (opts.signal && opts.signalWhen && !signalled && opts.signalWhen.test(stderr)) {
         signalled = true;
         child.kill(opts.signal);
       }
       opts.onStderr?.(stderr);
     });
     const kill = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+    if (opts.signal && !opts.signalWhen)
+      setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(kill);

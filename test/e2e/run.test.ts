@@ -248,7 +248,7 @@ describe("runbook run api-unreachable against the lab", () => {
       ],
       [
         ["run", "api-unreachable", "--port", "18229", "--idle-threshold-seconds", "0"],
-        /--idle-threshold-seconds: expected at least 1/,
+        /--idle-threshold-seconds: expected whole seconds 1-86400/,
       ],
     ];
     for (const [args, pattern] of cases) {

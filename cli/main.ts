@@ -4,6 +4,7 @@ import { registerDiagnoseCommand } from "./commands/diagnose.js";
 import { registerLabCommand } from "./commands/lab.js";
 import { registerPostmortemCommand } from "./commands/postmortem.js";
 import { registerRunCommand } from "./commands/run.js";
+import { registerWatchCommand } from "./commands/watch.js";
 import { CliError } from "./errors.js";
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerLabCommand(program);
   registerPostmortemCommand(program);
+  registerWatchCommand(program);
   return program;
 }
 

@@ -1,5 +1,12 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import type { IAlarm } from "aws-cdk-lib/aws-cloudwatch";
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarm,
+  type Metric,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, type ITable, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Match, Rule } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
@@ -175,6 +182,8 @@ export class ApiUnreachableRunbook extends Construct {
   readonly topic: ITopic;
   /** The key of the topics this construct creates (created, or the `encryptionKey` given). */
   readonly encryptionKey: IKey;
+  /** Alarms on the runbook itself (failed/timed-out executions, non-empty DLQs), acting on `topic`. */
+  readonly healthAlarms: readonly Alarm[];
   /** The exact alarm names selected besides the prefixes (from `alarms`). */
   readonly alarmNames: readonly string[];
   readonly alarmTopic: ITopic | null;
@@ -240,6 +249,17 @@ export class ApiUnreachableRunbook extends Construct {
       }),
     );
 
+    const allowCloudWatchAlarms = (topic: ITopic) =>
+      topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: "AllowCloudWatchAlarmsOfThisAccount",
+          principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+          actions: ["sns:Publish"],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+        }),
+      );
+
     // ---- storage
     if (props.artifactBucket) {
       this.bucket = props.artifactBucket;
@@ -278,6 +298,7 @@ export class ApiUnreachableRunbook extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: TableEncryption.AWS_MANAGED,
         timeToLiveAttribute: "expiresAt",
+        deletionProtection: true,
         removalPolicy,
       });
     this.topic =
@@ -423,43 +444,67 @@ export class ApiUnreachableRunbook extends Construct {
     );
     add(functions.sendProbe, ...sendCommand);
     add(functions.pollProbe, readCommand, putArtifacts);
-    for (const f of [
-      functions.diagnose,
-      functions.planMitigation,
+    // Per function, what its workflow step calls (the IAM evaluation test records it; docs/aws.md lists
+    // what no local run exercises and why it stays). The record is one item per target: PutItem saves
+    // it, GetItem loads it; UpdateItem is the conditional target lock (OpenIncident, and the action
+    // guard in ApplyMitigation). No function deletes items: the lock is the cooldown and expires.
+    // Diagnose reads the probe's output (the full S3 copy when the inline one was cut); only
+    // ApplyMitigation and Verify run documents on the host; only ApplyMitigation (escalate rung) and
+    // WritePostmortem (closing an escalated record) notify.
+    add(functions.diagnose, putArtifacts, readArtifacts, tableItems(["dynamodb:PutItem"]));
+    add(functions.planMitigation, putArtifacts, tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]));
+    add(
       functions.applyMitigation,
+      ...sendCommand,
+      readCommand,
+      putArtifacts,
+      tableItems(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    );
+    add(
       functions.verify,
-      functions.writePostmortem,
-    ]) {
-      add(
-        f,
-        ...sendCommand,
-        readCommand,
-        putArtifacts,
-        readArtifacts,
-        tableItems(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
-      );
-      this.topic.grantPublish(f);
-    }
+      ...sendCommand,
+      readCommand,
+      putArtifacts,
+      tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]),
+    );
+    add(functions.writePostmortem, putArtifacts, tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]));
+    for (const f of [functions.applyMitigation, functions.writePostmortem]) this.topic.grantPublish(f);
 
-    // ---- state machine
+    // ---- state machine (bounded: the postmortem is always written before the time limit)
+    const maxConcurrency = props.maxConcurrency ?? 5;
+    const maxTargets = props.maxTargets ?? 20;
+    const approvalTimeout = props.approvalTimeout ?? Duration.hours(1);
+    const executionTimeout = Duration.hours(6);
+    const worstCase = worstCaseExecution({
+      waves: Math.ceil(maxTargets / maxConcurrency),
+      probe: props.probeTimeout ?? Duration.seconds(60),
+      approval: approvalTimeout,
+      workflow: workflowTimeout,
+    });
+    if (worstCase.toSeconds() > executionTimeout.toSeconds())
+      throw new Error(
+        `maxTargets ${maxTargets} in waves of maxConcurrency ${maxConcurrency}, with approvalTimeout ${approvalTimeout.toHumanString()}, may take ${worstCase.toHumanString()}: over the execution time limit (${executionTimeout.toHumanString()}), so the postmortem could be cut off. Lower approvalTimeout or maxTargets, or raise maxConcurrency.`,
+      );
     const definition = new RunbookDefinition(this, "Definition", {
       functions,
       topic: this.topic,
-      maxConcurrency: props.maxConcurrency ?? 5,
-      approvalTimeout: props.approvalTimeout ?? Duration.hours(1),
+      maxConcurrency,
+      approvalTimeout,
     });
     this.stateMachine = new StateMachine(this, "StateMachine", {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(definition.startState),
       tracingEnabled: true,
-      timeout: Duration.hours(6),
+      timeout: executionTimeout,
       logs: {
         destination: new LogGroup(this, "StateMachineLogs", {
           retention,
           removalPolicy: RemovalPolicy.RETAIN,
         }),
+        // Event types and state names only: execution data would put task tokens (the approval
+        // request's input) and evidence summaries into CloudWatch Logs.
         level: LogLevel.ALL,
-        includeExecutionData: true,
+        includeExecutionData: false,
       },
     });
 
@@ -510,20 +555,57 @@ export class ApiUnreachableRunbook extends Construct {
         : new Topic(this, "AlarmTopic", { masterKey: key, enforceSSL: true });
     // CloudWatch publishes alarm actions as the service: the topic must allow it, for this account's
     // alarms only (the enforceSSL statement is a Deny and grants nothing).
-    this.alarmTopic?.addToResourcePolicy(
-      new PolicyStatement({
-        sid: "AllowCloudWatchAlarmsOfThisAccount",
-        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["sns:Publish"],
-        resources: [this.alarmTopic.topicArn],
-        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-      }),
-    );
+    if (this.alarmTopic) allowCloudWatchAlarms(this.alarmTopic);
     const subscriptionDlq = this.deadLetterQueue("SubscriptionDlq");
     for (const t of [...(this.alarmTopic ? [this.alarmTopic] : []), ...(props.alarmTopics ?? [])]) {
       t.addSubscription(new LambdaSubscription(ingest, { deadLetterQueue: subscriptionDlq }));
     }
     this.functions = { ...functions, snsAlarmIngest: ingest };
+
+    // ---- the runbook's own health: failed or timed-out executions, anything in a DLQ → the topic
+    const healthAlarm = (id: string, metric: Metric, description: string) => {
+      const a = new Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `runbook-autopilot: ${description}`,
+      });
+      a.addAlarmAction(new SnsAction(this.topic));
+      return a;
+    };
+    const period = Duration.minutes(5);
+    this.healthAlarms = [
+      healthAlarm(
+        "ExecutionsFailed",
+        this.stateMachine.metricFailed({ period, statistic: "Sum" }),
+        "a runbook execution failed (see its escalation notice and the execution history)",
+      ),
+      healthAlarm(
+        "ExecutionsTimedOut",
+        this.stateMachine.metricTimedOut({ period, statistic: "Sum" }),
+        "a runbook execution hit its time limit",
+      ),
+      ...[
+        ["EventsDlqNotEmpty", this.eventsDeadLetterQueue, "alarm events that could not start an execution"],
+        ["IngestDlqNotEmpty", ingestDlq, "SNS alarm notifications the ingest function failed on"],
+        [
+          "SubscriptionDlqNotEmpty",
+          subscriptionDlq,
+          "SNS could not deliver alarm notifications to the ingest function",
+        ],
+      ].map(([id, q, what]) =>
+        healthAlarm(
+          String(id),
+          (q as Queue).metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" }),
+          `dead-letter queue not empty: ${what}`,
+        ),
+      ),
+    ];
+    // CloudWatch publishes these alarms to the notification topic as the service: allow it for this
+    // account (a topic you pass in needs the same statement in its own policy, and its key too).
+    allowCloudWatchAlarms(this.topic);
     // Every cdk-nag finding the construct accepts, acknowledged on its own resources with the reason:
     // a user's app running AwsSolutionsChecks sees none of them, and nothing else is hidden.
     acknowledgeRunbookNagFindings(this);
@@ -564,4 +646,21 @@ export class ApiUnreachableRunbook extends Construct {
       "Alarm events that could not start an execution",
     );
   }
+}
+
+/**
+ * The longest an execution can take: per wave of `maxConcurrency` targets, the probe (its time-out,
+ * the polling grace, Diagnose), then per target plan, the approval wait, apply and verify; plus the
+ * postmortem, resolution and Lambda retries on throttling.
+ */
+export function worstCaseExecution(o: {
+  waves: number;
+  probe: Duration;
+  approval: Duration;
+  workflow: Duration;
+}): Duration {
+  const collect = o.probe.toSeconds() + 120 + 120;
+  const mitigate = 30 + o.approval.toSeconds() + 2 * o.workflow.toSeconds();
+  const fixed = 60 + 60 + 120 + 600; // resolve, open, postmortem, retries on throttling
+  return Duration.seconds(o.waves * (collect + mitigate) + fixed);
 }

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { packageRunbooksDir } from "../adapters/local/package-root.js";
 import { parseProbeOutput } from "../core/parsers/probe-output.js";
+import { Redactor, redactionRules } from "../core/redact/index.js";
 import { diagnose } from "../core/rules/engine.js";
 import { parseRunbook } from "../core/runbook/load.js";
 import { EXTENDS_KEY, isOverride, resolveRunbook } from "../core/runbook/override.js";
@@ -81,6 +82,7 @@ export function runbookView(doc: Runbook): RunbookView {
     ladders: doc.mitigation.ladders,
     cooldownSeconds: doc.mitigation.defaults.cooldownSeconds,
     verify: { attempts: doc.verify.attempts, intervalSeconds: doc.verify.intervalSeconds },
+    redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])),
     diagnose: (evidence) => diagnose(evidence, doc),
   };
 }

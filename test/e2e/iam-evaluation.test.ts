@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { CfnResource } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
-import { sleep } from "../support/cli.js";
+import { REPO, sleep } from "../support/cli.js";
 import { IamRecorder } from "../support/iam-recorder.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
 import { type LocalHandler, lambdaEnv, realHandler, ssmDocumentRefs } from "../support/local-pipeline.js";
@@ -363,4 +365,44 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
     expect(denied).toEqual([]);
     expect(verdicts.some((v) => v.call.action.startsWith("kms:"))).toBe(true);
   }, 300_000);
+
+  it("every permission of the stack's roles is exercised here, or listed in docs/aws.md with its reason", () => {
+    const roleName = (arn: string) => {
+      const id = arn.split("/").pop() ?? "";
+      return (
+        id.match(/^ApiUnreachable(.+?)(Function)?ServiceRole/)?.[1] ??
+        id.match(/^ApiUnreachable(.+?)[0-9A-F]{8}$/)?.[1] ??
+        id
+      );
+    };
+    const allowed = verdicts.filter((v) => v.allowed);
+    const pattern = (a: string) =>
+      new RegExp(`^${a.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+    const unexercised = new Set<string>();
+    for (const [roleId] of iam.ofType("AWS::IAM::Role")) {
+      const arn = iam.arn(roleId);
+      for (const { name, policy } of iam.identityPolicies(arn)) {
+        if (name.startsWith("arn:aws:iam::aws:policy/")) continue; // AWS managed: logging
+        for (const st of policy.Statement) {
+          for (const action of [st.Action].flat() as string[]) {
+            const used = allowed.some((v) => v.call.principal === arn && pattern(action).test(v.call.action));
+            if (!used) unexercised.add(`${roleName(arn)} ${action}`);
+          }
+        }
+      }
+    }
+    const docs = readFileSync(join(REPO, "docs/aws.md"), "utf8");
+    const section = docs.split("### Permissions no local run exercises")[1]?.split("\n## ")[0] ?? "";
+    const listed = new Set(
+      [...section.matchAll(/^\| ([A-Za-z]+|\*) \| `([a-z0-9-]+:[A-Za-z*]+)` \|/gm)].map(
+        (m) => `${m[1]} ${m[2]}`,
+      ),
+    );
+    // role `*`: a permission every role that has it keeps for the same reason (X-Ray tracing)
+    const everyRole = [...listed].filter((l) => l.startsWith("* ")).map((l) => l.slice(2));
+    for (const action of everyRole)
+      expect([...unexercised].some((u) => u.endsWith(` ${action}`)), action).toBe(true);
+    const rest = [...unexercised].filter((u) => !everyRole.some((a) => u.endsWith(` ${a}`)));
+    expect(rest.sort()).toEqual([...listed].filter((l) => !l.startsWith("* ")).sort());
+  });
 });

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import validateAsl from "asl-validator";
-import { App } from "aws-cdk-lib";
+import { App, Duration } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -136,12 +136,64 @@ describe("runbook stack template", () => {
     });
   });
 
-  it("runs a Standard state machine with ALL logging and X-Ray tracing", () => {
+  it("runs a Standard state machine with X-Ray tracing, logging every event without execution data (no task tokens, no evidence)", () => {
     template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
       StateMachineType: "STANDARD",
       TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: true }),
+      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: false }),
     });
+  });
+
+  it("point 8: retries throttled Lambda invocations and SNS publishes", () => {
+    const definition = resolveDefinition(template) as { States: Record<string, unknown> };
+    const tasks: [string, { Resource: string; Retry?: { ErrorEquals: string[] }[] }][] = [];
+    const walk = (states: Record<string, unknown>) => {
+      for (const [name, st] of Object.entries(states)) {
+        const s = st as { Type: string; ItemProcessor?: { States: Record<string, unknown> } };
+        if (s.Type === "Task") tasks.push([name, st as never]);
+        if (s.ItemProcessor) walk(s.ItemProcessor.States);
+      }
+    };
+    walk(definition.States);
+    expect(tasks.length).toBe(15); // 10 Lambda tasks, 5 SNS publishes
+    for (const [name, t] of tasks) {
+      const retried = (t.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      if (t.Resource.includes(":lambda:")) expect(retried, name).toContain("Lambda.TooManyRequestsException");
+      else
+        expect(retried, name).toEqual(
+          expect.arrayContaining(["SNS.ThrottledException", "SNS.KMSThrottlingException"]),
+        );
+    }
+  });
+
+  it("point 8: deletion protection on the table; alarms on failed/timed-out executions and on every DLQ, acting on the topic", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", { DeletionProtectionEnabled: true });
+    const alarms = ofType("AWS::CloudWatch::Alarm");
+    const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort();
+    expect(metrics).toEqual([
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/States/ExecutionsFailed",
+      "AWS/States/ExecutionsTimedOut",
+    ]);
+    const queues = alarms
+      .filter((a) => a.Properties.Namespace === "AWS/SQS")
+      .map((a) => JSON.stringify(a.Properties.Dimensions));
+    expect(new Set(queues).size).toBe(ofType("AWS::SQS::Queue").length);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/Notifications/) }]);
+      expect(a.Properties.Threshold).toBe(1);
+    }
+  });
+
+  it("point 8: refuses settings whose worst case outlasts the execution time limit (the postmortem would be cut off)", () => {
+    expect(() =>
+      synthRunbook({ runbook: { approvalTimeout: Duration.hours(3), maxTargets: 20, maxConcurrency: 5 } }),
+    ).toThrow(/over the execution time limit \(6 hours\), so the postmortem could be cut off/);
+    expect(() =>
+      synthRunbook({ runbook: { approvalTimeout: Duration.hours(3), maxTargets: 4, maxConcurrency: 4 } }),
+    ).not.toThrow();
   });
 
   it("builds every Lambda for ARM64 / Node.js 24 with active tracing, Powertools env and its own log group", () => {
@@ -299,6 +351,30 @@ describe("runbook stack template", () => {
     expect(send.some((s) => JSON.stringify(s.Resource).includes(":instance/"))).toBe(true);
     // nothing gets s3:* / dynamodb:* / ssm:*
     for (const s of statements) expect([s.Action].flat().join(",")).not.toMatch(/(s3|dynamodb|ssm|sns):\*/);
+  });
+
+  it("point 8: least privilege — only ApplyMitigation and Verify run documents; nobody deletes items", () => {
+    const actionsOf = (fn: string) =>
+      Object.entries(template.findResources("AWS::IAM::Policy"))
+        .filter(([id]) => id.startsWith(`ApiUnreachable${fn}FunctionServiceRole`))
+        .flatMap(
+          ([, p]) =>
+            (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
+              .Properties.PolicyDocument.Statement,
+        )
+        .flatMap((st) => [st.Action].flat());
+    for (const fn of ["Diagnose", "PlanMitigation", "WritePostmortem", "FleetBrake"]) {
+      const actions = actionsOf(fn);
+      for (const a of [
+        "ssm:SendCommand",
+        "ssm:CancelCommand",
+        "ssm:GetCommandInvocation",
+        "dynamodb:DeleteItem",
+      ])
+        expect(actions, fn).not.toContain(a);
+    }
+    for (const fn of ["ApplyMitigation", "Verify"]) expect(actionsOf(fn), fn).toContain("ssm:SendCommand");
+    expect(JSON.stringify(template.toJSON())).not.toContain("dynamodb:DeleteItem");
   });
 
   it("offers a managed policy for the instance profile: PutObject under ssm/ only", () => {

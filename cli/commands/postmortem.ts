@@ -15,8 +15,8 @@ export function registerPostmortemCommand(program: Command): void {
     )
     .option("--templates <dir>", "custom templates; files missing there come from runbooks/templates")
     .option("--out <dir>", "where to write (default: the incident folder)")
-    .option("--owner <name>", "owner placeholder on action items", "TBD")
-    .action(async (dir: string, o: { templates?: string; out?: string; owner: string }) => {
+    .option("--owner <name>", "owner on every action item (default: _to be filled_)")
+    .action(async (dir: string, o: { templates?: string; out?: string; owner?: string }) => {
       const [{ PostmortemError }, { writePostmortem }] = await Promise.all([
         import("../../lambdas/core/postmortem/errors.js"),
         import("../../lambdas/workflows/postmortem.js"),
@@ -25,7 +25,7 @@ export function registerPostmortemCommand(program: Command): void {
         const written = await writePostmortem(abs(dir), {
           ...(o.templates ? { templatesDir: abs(o.templates) } : {}),
           ...(o.out ? { outDir: abs(o.out) } : {}),
-          owner: o.owner,
+          ...(o.owner ? { owner: o.owner } : {}),
         });
         process.stdout.write(
           `${[written.markdownPath, written.htmlPath, ...written.assetPaths].join("\n")}\n`,

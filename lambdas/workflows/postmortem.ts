@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
 import { loadPostmortemTemplates } from "../adapters/local/template-loader.js";
 import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
 import { type BuildPostmortemOptions, buildPostmortem } from "../core/postmortem/build-postmortem.js";
@@ -10,7 +11,9 @@ import { DEFAULT_REDACTION_RULES, Redactor } from "../core/redact/index.js";
 export const INCIDENT_FILE = "incident.json";
 const DEFAULT_REDACTOR = new Redactor(DEFAULT_REDACTION_RULES);
 
-export interface WritePostmortemOptions extends BuildPostmortemOptions {
+export interface WritePostmortemOptions extends Omit<BuildPostmortemOptions, "knowledge"> {
+  /** Class knowledge; default: runbooks/postmortem/knowledge.yaml. */
+  readonly knowledge?: BuildPostmortemOptions["knowledge"];
   /** Folder with custom templates; files it lacks come from runbooks/templates. */
   readonly templatesDir?: string;
   /** Where to write; default: the incident folder. */
@@ -72,7 +75,8 @@ export async function writePostmortem(
 ): Promise<WrittenPostmortem> {
   const record = await readIncidentRecord(incidentDir);
   const templates = await loadPostmortemTemplates(opts.templatesDir);
-  const model = buildPostmortem(record, opts);
+  const knowledge = opts.knowledge ?? (await loadPostmortemKnowledge());
+  const model = buildPostmortem(record, { ...opts, knowledge });
   const out = resolve(opts.outDir ?? incidentDir);
   await mkdir(out, { recursive: true });
   const rendered = renderPostmortem(model, templates);

@@ -709,11 +709,20 @@ collect_logs() {
   echo "tailMaxLines=$LOG_TAIL_MAX_LINES"
   echo "tailBytes=$(wc -c <"$W/app-log-tail.txt")"
   [[ $size =~ ^[0-9]+$ ]] && ((size > LOG_TAIL_MAX_BYTES)) && echo "truncated=log tail cut to the last $LOG_TAIL_MAX_BYTES of $size bytes"
-  awk '{ n++ }
+  echo "utcOffset=$(date +%z)"
+  # firstFailure*: the time stamp of the line (or the last stamped line before it) of the first match, so the
+  # postmortem can date the failure's start. Stamps: Tomcat one-line (02-Dec-2026 02:37:55.850), ISO
+  # (2026-12-02 02:37:55.850, 2026-12-02T02:37:55.850Z) and java.util.logging (Dec 2, 2026 2:37:55 AM).
+  awk '/^[0-9][0-9]-[A-Z][a-z][a-z]-[0-9][0-9][0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ { st = $1 " " $2 }
+       /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ { st = $1 " " $2 }
+       /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ { st = $1 }
+       /^[A-Z][a-z][a-z] [0-9]?[0-9], [0-9][0-9][0-9][0-9] [0-9]?[0-9]:[0-9][0-9]:[0-9][0-9] [AP]M/ { st = $1 " " $2 " " $3 " " $4 " " $5 }
+       { n++ }
        /Too many open files/ { t++ }
        /OutOfMemoryError/ { o++ }
-       /Too many open files|OutOfMemoryError/ { s[++k] = $0 }
+       /Too many open files|OutOfMemoryError/ { s[++k] = $0; if (k == 1) { fl = n; fs = st } }
        END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\n", n, t, o
+             if (k > 0) { print "firstFailureLine=" fl; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
              for (i = (k > 5 ? k - 4 : 1); i <= k; i++) print "sample=" s[i] }' "$W/app-log-tail.txt" |
     tr -d '\r' | tr -cd '[:print:]\n' | cut -c1-207
   return 0

@@ -22,6 +22,8 @@ export function runCli(
     env?: Record<string, string>;
     signal?: NodeJS.Signals;
     signalAfterMs?: number;
+    /** Send `signal` when stderr first matches this (an event), instead of after `signalAfterMs`. */
+    signalWhen?: RegExp;
   } = {},
 ): Promise<CliRun> {
   return runProcess(process.execPath, [BIN, ...args], {
@@ -41,6 +43,8 @@ export function runProcess(
     timeoutMs?: number;
     signal?: NodeJS.Signals;
     signalAfterMs?: number;
+    /** Send `signal` when stderr first matches this (an event), instead of after `signalAfterMs`. */
+    signalWhen?: RegExp | undefined;
   },
 ): Promise<CliRun> {
   const started = Date.now();
@@ -55,11 +59,17 @@ export function runProcess(
     child.stdout.on("data", (b: Buffer) => {
       stdout += b.toString();
     });
+    let signalled = false;
     child.stderr.on("data", (b: Buffer) => {
       stderr += b.toString();
+      if (opts.signal && opts.signalWhen && !signalled && opts.signalWhen.test(stderr)) {
+        signalled = true;
+        child.kill(opts.signal);
+      }
     });
     const kill = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-    if (opts.signal) setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
+    if (opts.signal && !opts.signalWhen)
+      setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(kill);

@@ -152,6 +152,16 @@ export const logsSchema = z.object({
   outOfMemoryError: count,
   /** A few matching lines, cut, for the record. */
   samples: z.array(z.string()).max(10),
+  /** The first match in the scanned tail: its line, the time stamp of that line (or the last stamped line
+   *  before it) as written, and that stamp in UTC when it could be read. Null: no match; absent: an older probe. */
+  firstFailure: z
+    .object({
+      line: count,
+      stamp: z.string().nullable(),
+      at: z.iso.datetime({ offset: true }).nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export const tomcatSchema = z.object({

@@ -5,6 +5,7 @@ import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "
 import { parseHealth } from "./health.js";
 import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
+import { firstFailureOf } from "./logs.js";
 import { parseSsSummary } from "./ss.js";
 
 const P = "probe-output";
@@ -394,6 +395,11 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
       samples: f.all("sample").map((e) => e.value),
+      firstFailure: firstFailureOf(
+        f.all("firstFailureLine")[0]?.value,
+        f.all("firstFailureAt")[0]?.value,
+        f.all("utcOffset")[0]?.value,
+      ),
     })),
     tomcat: section(doc, "tomcat", (f, s) => {
       const source = f.str("source");

@@ -264,11 +264,14 @@ describe("npm pack → a fresh CDK app outside the repository (offline)", () => 
     const d = JSON.parse(r.stdout) as {
       schemaVersion: number;
       rootCause: { id: string };
-      evidence: { schemaVersion: number; sockets: { status: string; data?: { idleThresholdMs: number } } };
+      evidence: {
+        schemaVersion: number;
+        sockets: { status: string; data?: { idle: { thresholdMs: number } } };
+      };
     };
     expect(d.schemaVersion).toBe(1);
     expect(d.evidence.schemaVersion).toBe(1);
     expect(d.rootCause.id).toBe("websocket-session-leak");
-    expect(d.evidence.sockets.data?.idleThresholdMs).toBe(2000);
+    expect(d.evidence.sockets.data?.idle.thresholdMs).toBe(2000); // the override reached the probe
   }, 300_000);
 });

@@ -2,13 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
-import { SystemClock } from "../../lambdas/adapters/local/clock.js";
-import { LocalCommandRunner } from "../../lambdas/adapters/local/command-runner.js";
-import { formatProgress, formatWatchText } from "../../lambdas/core/forecast/format.js";
-import { watchTarget } from "../../lambdas/workflows/watch.js";
 import { CliError } from "../errors.js";
 import { parseOptions, targetOptionsSchema } from "../options.js";
-import { loadRunbook, RUNBOOKS_DIR, ssmRunner } from "../wiring.js";
 
 /** `30s`, `2m`, `1h`, `500ms`, or plain seconds → milliseconds. */
 const durationSchema = z
@@ -63,6 +58,21 @@ export function registerWatchCommand(program: Command): void {
     .option("--bucket <bucket>", "S3 bucket for SSM's full output (ssm: targets)")
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(watchOptionsSchema, raw);
+      // Loaded when the command runs, not at start-up: `runbook --version`/`--help` stay fast.
+      const [
+        { SystemClock },
+        { LocalCommandRunner },
+        { formatProgress, formatWatchText },
+        { watchTarget },
+        wiring,
+      ] = await Promise.all([
+        import("../../lambdas/adapters/local/clock.js"),
+        import("../../lambdas/adapters/local/command-runner.js"),
+        import("../../lambdas/core/forecast/format.js"),
+        import("../../lambdas/workflows/watch.js"),
+        import("../wiring.js"),
+      ]);
+      const { loadRunbook, RUNBOOKS_DIR, ssmRunner } = wiring;
       const clock = new SystemClock();
       const runbook = await loadRunbook("api-unreachable");
       const script = await readFile(join(RUNBOOKS_DIR, "probes/leak-watch.sh"), "utf8");

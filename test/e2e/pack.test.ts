@@ -122,6 +122,7 @@ describe("npm pack → a fresh CDK app outside the repository (offline)", () => 
       "dist/lambdas/core/contracts.d.ts",
       "dist/lambdas/handlers/diagnose.js",
       "dist/cli/runbook.mjs",
+      "bin/runbook.js",
       "runbooks/api-unreachable.yaml",
       "runbooks/probes/api-unreachable.sh",
       "runbooks/actions/kill-idle-connections.sh",
@@ -129,7 +130,8 @@ describe("npm pack → a fresh CDK app outside the repository (offline)", () => 
     ]) {
       expect(existsSync(join(installed, f)), f).toBe(true);
     }
-    for (const f of ["lib/index.ts", "cli/main.ts", "lab", "test", "bin/runbook.js", "tsconfig.json"]) {
+    // No sources: bin/runbook.js (shipped) runs dist/ because cli/main.ts is absent.
+    for (const f of ["lib/index.ts", "cli/main.ts", "lab", "test", "tsconfig.json"]) {
       expect(existsSync(join(installed, f)), f).toBe(false);
     }
   });
@@ -262,11 +264,14 @@ describe("npm pack → a fresh CDK app outside the repository (offline)", () => 
     const d = JSON.parse(r.stdout) as {
       schemaVersion: number;
       rootCause: { id: string };
-      evidence: { schemaVersion: number; sockets: { status: string; data?: { idleThresholdMs: number } } };
+      evidence: {
+        schemaVersion: number;
+        sockets: { status: string; data?: { idle: { thresholdMs: number } } };
+      };
     };
     expect(d.schemaVersion).toBe(1);
     expect(d.evidence.schemaVersion).toBe(1);
     expect(d.rootCause.id).toBe("websocket-session-leak");
-    expect(d.evidence.sockets.data?.idleThresholdMs).toBe(2000);
+    expect(d.evidence.sockets.data?.idle.thresholdMs).toBe(2000); // the override reached the probe
   }, 300_000);
 });

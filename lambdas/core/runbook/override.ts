@@ -35,8 +35,10 @@ export type RunbookOverride = DeepPartial<Omit<Runbook, "apiVersion" | "id" | "$
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
-const idOf = (v: unknown): string | null => (isObject(v) && typeof v.id === "string" ? v.id : null);
-const allHaveIds = (list: readonly unknown[]) => list.length > 0 && list.every((v) => idOf(v) !== null);
+/** Lists merge by `id` (classes, hypotheses, variants) or, failing that, by `name` (redaction patterns). */
+const KEYS = ["id", "name"] as const;
+const keyFor = (list: readonly unknown[]): (typeof KEYS)[number] | null =>
+  KEYS.find((k) => list.length > 0 && list.every((v) => isObject(v) && typeof v[k] === "string")) ?? null;
 
 /** The merge described above. Pure; neither input is changed. */
 export function mergeOverride(base: unknown, over: unknown): unknown {
@@ -48,12 +50,14 @@ export function mergeOverride(base: unknown, over: unknown): unknown {
     }
     return out;
   }
-  if (Array.isArray(base) && Array.isArray(over) && allHaveIds(over) && allHaveIds(base)) {
+  const key = Array.isArray(base) && Array.isArray(over) ? keyFor(over) : null;
+  if (Array.isArray(base) && Array.isArray(over) && key !== null && keyFor(base) === key) {
+    const k = (v: unknown) => (v as Record<string, unknown>)[key];
     const out = base.map((item) => {
-      const match = over.find((o) => idOf(o) === idOf(item));
+      const match = over.find((o) => k(o) === k(item));
       return match === undefined ? item : mergeOverride(item, match);
     });
-    for (const o of over) if (!base.some((b) => idOf(b) === idOf(o))) out.push(o);
+    for (const o of over) if (!base.some((b) => k(b) === k(o))) out.push(o);
     return out;
   }
   return structuredClone(over);
@@ -65,8 +69,9 @@ export function idPath(data: unknown, path: readonly PropertyKey[]): string {
   let out = "";
   for (const p of path) {
     if (typeof p === "number") {
-      const id = Array.isArray(cur) ? idOf(cur[p]) : null;
-      out += id === null ? `[${p}]` : `[id=${id}]`;
+      const key = Array.isArray(cur) ? keyFor(cur) : null;
+      const item = Array.isArray(cur) ? (cur[p] as Record<string, unknown>) : null;
+      out += key === null || item === null ? `[${p}]` : `[${key}=${String(item[key])}]`;
     } else out += out === "" ? String(p) : `.${String(p)}`;
     cur =
       isObject(cur) || Array.isArray(cur) ? (cur as Record<PropertyKey, unknown>)[p as string] : undefined;
@@ -83,8 +88,12 @@ export function overridePath(merged: unknown, over: unknown, path: readonly Prop
     if (o === undefined) return null;
     if (typeof p === "number") {
       if (!Array.isArray(m) || !Array.isArray(o)) return null;
-      const id = idOf(m[p]);
-      const j = id !== null && allHaveIds(o) ? o.findIndex((x) => idOf(x) === id) : p;
+      const key = keyFor(o);
+      const wanted = key === null ? undefined : (m[p] as Record<string, unknown> | undefined)?.[key];
+      const j =
+        key !== null && wanted !== undefined
+          ? o.findIndex((x) => (x as Record<string, unknown>)[key] === wanted)
+          : p;
       if (j < 0 || j >= o.length) return null;
       out.push(j);
       m = m[p];

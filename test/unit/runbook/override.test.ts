@@ -84,6 +84,32 @@ describe("runbook override: merge semantics", () => {
     });
   });
 
+  it("adds redaction patterns, merged by name (the built-in patterns always apply)", () => {
+    const text = [
+      "extends: api-unreachable",
+      "redaction:",
+      "  patterns:",
+      "    - { name: orders-token, before: 'x-orders-token: ', secret: '[A-Za-z0-9]+' }",
+    ].join("\n");
+    const rb = resolved(text);
+    expect(rb.redaction?.patterns.map((p) => p.name)).toContain("orders-token");
+    const again = mergeOverride(rb, {
+      redaction: {
+        patterns: [
+          { name: "orders-token", secret: "[a-z]+" },
+          { name: "other", secret: "y" },
+        ],
+      },
+    }) as typeof rb;
+    expect(again.redaction?.patterns.map((p) => [p.name, p.secret, p.before])).toEqual([
+      ...(rb.redaction?.patterns ?? [])
+        .filter((p) => p.name !== "orders-token")
+        .map((p) => [p.name, p.secret, p.before]),
+      ["orders-token", "[a-z]+", "x-orders-token: "],
+      ["other", "y", undefined],
+    ]);
+  });
+
   it("changes modes and probe settings", () => {
     const rb = resolved(
       "extends: api-unreachable\nmitigation:\n  defaults:\n    mode: approve\nprobe:\n  idleThresholdMs: 300000\n",

@@ -18,6 +18,7 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { LeakWatch, type LeakWatchProps } from "./leak-watch.js";
 import { RunbookDocuments } from "./runbook-documents.js";
 import { RunbookFunction } from "./runbook-function.js";
 import { RunbookInstancePolicy } from "./runbook-instance-policy.js";
@@ -111,6 +112,11 @@ export interface ApiUnreachableRunbookProps {
   readonly runbooksDir?: string;
   /** Removal policy of the bucket and table this construct creates. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The scheduled leak watch on the opted-in instances (lib/leak-watch.ts); `true` for its defaults.
+   * @default false
+   */
+  readonly leakWatch?: boolean | Partial<Omit<LeakWatchProps, "instanceTag" | "port" | "topic">>;
 }
 
 export const DEFAULT_OPT_IN_TAG: RunbookTag = { key: "runbook-autopilot:enabled", value: "true" };
@@ -137,6 +143,8 @@ export class ApiUnreachableRunbook extends Construct {
   readonly alarmNamePrefixes: readonly string[];
   /** The alarm selection tag, or null when alarms are selected by name prefix only. */
   readonly alarmSelectionTag: RunbookTag | null;
+  /** The scheduled leak watch, when enabled (`leakWatch`). */
+  readonly leakWatch: LeakWatch | null;
 
   constructor(scope: Construct, id: string, props: ApiUnreachableRunbookProps = {}) {
     super(scope, id);
@@ -439,6 +447,14 @@ export class ApiUnreachableRunbook extends Construct {
       t.addSubscription(new LambdaSubscription(ingest, { deadLetterQueue: subscriptionDlq }));
     }
     this.functions = { ...functions, snsAlarmIngest: ingest };
+    this.leakWatch = props.leakWatch
+      ? new LeakWatch(this, "LeakWatch", {
+          instanceTag: optInTag,
+          port: service.port ?? 8080,
+          topic: this.topic,
+          ...(props.leakWatch === true ? {} : props.leakWatch),
+        })
+      : null;
   }
 
   private deadLetterQueue(id: string): Queue {

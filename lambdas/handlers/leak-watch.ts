@@ -21,10 +21,6 @@ const envSchema = z.object({
   HORIZON_HOURS: z.coerce.number().positive().default(24),
   MAX_SAMPLES: z.coerce.number().int().min(5).max(2000).default(288),
   SAMPLE_STEP: z.string().min(1).default("sample"),
-  /** Endpoints for the local AWS-compatible servers (tests only). */
-  DYNAMODB_ENDPOINT: z.string().optional(),
-  SSM_ENDPOINT: z.string().optional(),
-  SNS_ENDPOINT: z.string().optional(),
 });
 
 const eventSchema = z.object({
@@ -42,10 +38,9 @@ const historyItemSchema = z.object({
 });
 
 function buildDeps(env: z.infer<typeof envSchema>): LeakWatchDeps {
-  const endpoint = (e?: string) => ({ region: env.AWS_REGION, ...(e ? { endpoint: e } : {}) });
-  const ddb = tracer.captureAWSv3Client(new DynamoDBClient(endpoint(env.DYNAMODB_ENDPOINT)));
-  const ssm = tracer.captureAWSv3Client(new SSMClient(endpoint(env.SSM_ENDPOINT)));
-  const sns = tracer.captureAWSv3Client(new SNSClient(endpoint(env.SNS_ENDPOINT)));
+  const ddb = tracer.captureAWSv3Client(new DynamoDBClient({ region: env.AWS_REGION }));
+  const ssm = tracer.captureAWSv3Client(new SSMClient({ region: env.AWS_REGION }));
+  const sns = tracer.captureAWSv3Client(new SNSClient({ region: env.AWS_REGION }));
   const key = (instanceId: string) => ({ pk: { S: `watch#${instanceId}` } });
   return {
     readStdout: async (commandId, instanceId) => {

@@ -16,6 +16,7 @@ import type {
 import type { CommandResult } from "../ports/index.js";
 import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
+import { redactingPorts } from "./redaction.js";
 import { finishRecord, skipVerify } from "./run-runbook.js";
 import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
 import {
@@ -75,15 +76,19 @@ class AwsWorkflowPort implements WorkflowPort {
 
   private async workflowDeps(approved = false): Promise<WorkflowDeps> {
     const { view } = await this.load();
-    return {
-      ...this.deps,
-      runbook: view,
-      scripts: SCRIPTS_BY_DOCUMENT,
-      log: { info: () => undefined, warn: () => undefined },
-      parseEvidence,
-      rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,
-      approve: async () => approved,
-    };
+    return redactingPorts<WorkflowDeps>(
+      {
+        ...this.deps,
+        runbook: view,
+        scripts: SCRIPTS_BY_DOCUMENT,
+        log: { info: () => undefined, warn: () => undefined },
+        parseEvidence,
+        rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,
+        rawBase: this.opts.rawDirBase,
+        approve: async () => approved,
+      },
+      view.redactor,
+    );
   }
 
   private keys(incidentId: string, target: string) {

@@ -5,14 +5,18 @@ import { type IncidentRecord, incidentRecordSchema } from "../core/incident/sche
 import { type BuildPostmortemOptions, buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import { IncidentRecordNotFoundError, InvalidIncidentRecordError } from "../core/postmortem/errors.js";
 import { renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import { DEFAULT_REDACTION_RULES, Redactor } from "../core/redact/index.js";
 
 export const INCIDENT_FILE = "incident.json";
+const DEFAULT_REDACTOR = new Redactor(DEFAULT_REDACTION_RULES);
 
 export interface WritePostmortemOptions extends BuildPostmortemOptions {
   /** Folder with custom templates; files it lacks come from runbooks/templates. */
   readonly templatesDir?: string;
   /** Where to write; default: the incident folder. */
   readonly outDir?: string;
+  /** Applied to everything written; default: the built-in patterns (the record is already redacted). */
+  readonly redactor?: Redactor;
 }
 
 export interface WrittenPostmortem {
@@ -72,13 +76,17 @@ export async function writePostmortem(
   const out = resolve(opts.outDir ?? incidentDir);
   await mkdir(out, { recursive: true });
   const rendered = renderPostmortem(model, templates);
+  // The writer redacts: whatever the templates or the model print, no secret reaches the files.
+  const redact = (text: string) => (opts.redactor ?? DEFAULT_REDACTOR).text(text).text;
   const markdownPath = join(out, "postmortem.md");
   const htmlPath = join(out, "postmortem.html");
   const assetPaths = rendered.assets.map((a) => join(out, a.fileName));
   await Promise.all([
-    writeFile(markdownPath, rendered.markdown, "utf8"),
-    writeFile(htmlPath, rendered.html, "utf8"),
-    ...rendered.assets.map((a, i) => writeFile(assetPaths[i] ?? join(out, a.fileName), a.body, "utf8")),
+    writeFile(markdownPath, redact(rendered.markdown), "utf8"),
+    writeFile(htmlPath, redact(rendered.html), "utf8"),
+    ...rendered.assets.map((a, i) =>
+      writeFile(assetPaths[i] ?? join(out, a.fileName), redact(a.body), "utf8"),
+    ),
   ]);
   return { markdownPath, htmlPath, assetPaths };
 }

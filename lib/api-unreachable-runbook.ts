@@ -26,6 +26,7 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { LeakWatch, type LeakWatchProps } from "./leak-watch.js";
 import { acknowledgeRunbookNagFindings } from "./nag-suppressions.js";
 import { RUNBOOKS_DIR } from "./paths.js";
 import { RunbookDocuments } from "./runbook-documents.js";
@@ -160,6 +161,11 @@ export interface ApiUnreachableRunbookProps {
    * @default the shipped runbook unchanged
    */
   readonly runbook?: string | RunbookOverride;
+  /**
+   * The scheduled leak watch on the opted-in instances (lib/leak-watch.ts); `true` for its defaults.
+   * @default false
+   */
+  readonly leakWatch?: boolean | Partial<Omit<LeakWatchProps, "instanceTag" | "port" | "topic">>;
 }
 
 export const DEFAULT_OPT_IN_TAG: RunbookTag = { key: "runbook-autopilot:enabled", value: "true" };
@@ -196,6 +202,8 @@ export class ApiUnreachableRunbook extends Construct {
   readonly alarmNamePrefixes: readonly string[];
   /** The alarm selection tag, or null when alarms are selected by name prefix only. */
   readonly alarmSelectionTag: RunbookTag | null;
+  /** The scheduled leak watch, when enabled (`leakWatch`). */
+  readonly leakWatch: LeakWatch | null;
 
   constructor(scope: Construct, id: string, props: ApiUnreachableRunbookProps = {}) {
     super(scope, id);
@@ -561,6 +569,14 @@ export class ApiUnreachableRunbook extends Construct {
       t.addSubscription(new LambdaSubscription(ingest, { deadLetterQueue: subscriptionDlq }));
     }
     this.functions = { ...functions, snsAlarmIngest: ingest };
+    this.leakWatch = props.leakWatch
+      ? new LeakWatch(this, "LeakWatch", {
+          instanceTag: optInTag,
+          port: service.port ?? 8080,
+          topic: this.topic,
+          ...(props.leakWatch === true ? {} : props.leakWatch),
+        })
+      : null;
 
     // ---- the runbook's own health: failed or timed-out executions, anything in a DLQ → the topic
     const healthAlarm = (id: string, metric: Metric, description: string) => {

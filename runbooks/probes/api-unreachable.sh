@@ -106,7 +106,6 @@ TIMED_OUT=()
 # before it is printed and to every raw file before the probe ends.
 # ---------------------------------------------------------------------------------------------
 REDACT_SED=""
-REDACTIONS_OUT=0
 REDACTIONS_RAW=0
 REDACTION_RULES=0
 build_redaction() {
@@ -150,6 +149,11 @@ redact_files() {
   echo $((after - before))
 }
 build_redaction
+# Everything printed from here on goes through one `sed -u` (line by line, in order): nothing reaches
+# stdout unredacted, and if sed cannot run nothing reaches it at all (fail closed).
+if [[ -n $REDACT_SED ]]; then
+  exec > >(sed -u -E -f "$REDACT_SED")
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Raw folder. Every existing folder on the way to SSM_rawDir must be a real folder (no symlink), owned
@@ -321,26 +325,12 @@ section() {
   fi
 }
 
-# emit: $W/.out to stdout, redacted; counts the markers it adds (in this shell: never in a pipeline).
-# Nothing reaches stdout unredacted: when redaction fails the text is replaced by a line saying so.
-# One sed per section; the counting is done with bash builtins.
+# emit: prints $W/.out (in this shell, with builtins: no process per section). Redaction of stdout is
+# the single sed filter set up by start_redaction.
 emit() {
-  local a="" b="" x y
-  if [[ -n $REDACT_SED ]]; then
-    if sed -E -f "$REDACT_SED" "$W/.out" >"$W/.red" 2>/dev/null; then
-      IFS= read -r -d '' a <"$W/.out"
-      IFS= read -r -d '' b <"$W/.red"
-      x=${a//"[REDACTED]"/}
-      y=${b//"[REDACTED]"/}
-      REDACTIONS_OUT=$((REDACTIONS_OUT + (${#b} - ${#y}) / 10 - (${#a} - ${#x}) / 10))
-      printf '%s' "$b"
-    else
-      echo "redactionFailed=true"
-    fi
-  else
-    IFS= read -r -d '' a <"$W/.out"
-    printf '%s' "$a"
-  fi
+  local a=""
+  IFS= read -r -d '' a <"$W/.out"
+  printf '%s' "$a"
 }
 
 # The reason a tool failed: its last meaningful output lines, one line.
@@ -972,5 +962,4 @@ section raw collect_raw
 emit
 rm -f -- "$W/.body" "$W/.err" "$W/.out" "$W/.red"
 echo "redactionRules=$REDACTION_RULES"
-echo "redactions=$REDACTIONS_OUT"
 exit 0

@@ -31,7 +31,7 @@ dry_run=${SSM_dryRun:-false}
 limit=${SSM_limit:-}
 # The same patterns as the SSM document's allowedPattern (lib/document-parameters.ts), then ranges; values
 # are read in base 10 (10#) so a leading zero is never octal.
-[[ $port =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)) || fail "SSM_port must be 1-65535, got '${port:0:40}'"
+{ [[ $port =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)); } || fail "SSM_port must be 1-65535, got '${port:0:40}'"
 [[ $min_idle =~ ^[0-9]{1,10}$ ]] || fail "SSM_minIdleMs must be a whole number of milliseconds, got '${min_idle:0:40}'"
 [[ $max_conn =~ ^[0-9]{1,7}$ ]] || fail "SSM_maxConnections must be a whole number, got '${max_conn:0:40}'"
 [[ $dry_run == true || $dry_run == false ]] || fail "SSM_dryRun must be true or false, got '${dry_run:0:40}'"

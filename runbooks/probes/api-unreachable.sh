@@ -15,6 +15,7 @@
 # Everything is aggregated and cut on the host so stdout stays far below SSM's 24,000-character
 # inline limit whatever the number of connections, threads or files. Full raw tool outputs go to
 # SSM_rawDir when it is set.
+# shellcheck disable=SC2317 # the collect_* functions are called indirectly, through `section NAME FUNCTION`
 set -u
 set -o pipefail
 export LC_ALL=C
@@ -68,7 +69,7 @@ HISTO_MODE=${SSM_histogramMode:-}
 [[ -z $IDLE_MS ]] && IDLE_MS=120000
 [[ -z $HISTO_MODE ]] && HISTO_MODE=live
 
-[[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)) ||
+{ [[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)); } ||
   input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"
 PORT=$((10#$PORT))
 [[ $PID_IN =~ ^([1-9][0-9]{0,9})?$ ]] || input_error "SSM_pid must be empty or a process id of digits (got '${PID_IN:0:40}')"
@@ -85,7 +86,7 @@ PORT=$((10#$PORT))
 [[ /$RAW_DIR/ != */../* && /$RAW_DIR/ != */./* && /$RAW_BASE/ != */../* && /$RAW_BASE/ != */./* ]] ||
   input_error "SSM_rawDir and SSM_rawBase must not contain . or .. components"
 [[ $REDACT_B64 != *[!A-Za-z0-9+/=]* && ${#REDACT_B64} -le 16000 ]] || input_error "SSM_redactPatterns must be base64 (got '${REDACT_B64:0:40}')"
-[[ $TIMEOUT_S =~ ^[0-9]{1,4}$ ]] && ((10#$TIMEOUT_S >= 5 && 10#$TIMEOUT_S <= 3600)) ||
+{ [[ $TIMEOUT_S =~ ^[0-9]{1,4}$ ]] && ((10#$TIMEOUT_S >= 5 && 10#$TIMEOUT_S <= 3600)); } ||
   input_error "SSM_timeoutSeconds must be whole seconds 5-3600 (got '${TIMEOUT_S:0:40}')"
 TIMEOUT_S=$((10#$TIMEOUT_S))
 [[ $IDLE_MS =~ ^[0-9]{1,10}$ ]] || input_error "SSM_idleThresholdMs must be whole milliseconds (got '${IDLE_MS:0:40}')"
@@ -129,7 +130,7 @@ build_redaction() {
   # A pattern sed cannot compile fails the probe up front, before anything is collected.
   sed -E -f "$REDACT_SED" </dev/null >/dev/null 2>&1 || input_error "SSM_redactPatterns: a pattern is not a valid POSIX extended regex"
 }
-markers() { cat -- "$@" 2>/dev/null | grep -o '\[REDACTED\]' | wc -l; }
+markers() { grep -o -h '\[REDACTED\]' -- "$@" 2>/dev/null | wc -l; }
 # redact_files FILE...: redacts regular files in place (one sed for all) and prints how many markers it
 # added. When sed fails the files are emptied: they never stay unredacted.
 redact_files() {
@@ -388,6 +389,7 @@ if [[ -n $PID ]]; then
     if command -v runuser >/dev/null 2>&1; then
       RUNAS=(runuser -u "$JVM_USER" --)
     else
+      # shellcheck disable=SC2016 # expanded by the user's sh, not here: runs the tool with its arguments
       RUNAS=(su -s /bin/sh "$JVM_USER" -c 'exec "$0" "$@"')
     fi
   fi
@@ -456,7 +458,7 @@ need_pid() {
 need_java() {
   need_pid || return 1
   [[ $IS_JAVA == true ]] && return 0
-  REASON="target pid $PID is not a JVM ($(cat "/proc/$PID/comm" 2>/dev/null | oneline 40))"
+  REASON="target pid $PID is not a JVM ($(oneline 40 2>/dev/null <"/proc/$PID/comm"))"
   return 1
 }
 
@@ -722,8 +724,9 @@ collect_histogram() {
   if [[ -n $jcmd ]]; then
     tool_name=jcmd
     if [[ $HISTO_MODE == live ]]; then cmd="jcmd $PID GC.class_histogram"; else cmd="jcmd $PID GC.class_histogram -all"; fi
-    # shellcheck disable=SC2086
-    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/jcmd-histogram.txt" 2>&1
+    local all=()
+    [[ $HISTO_MODE == all ]] && all=(-all)
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram "${all[@]}" >"$W/jcmd-histogram.txt" 2>&1
     rc=$?
     if ((rc != 0)) || ! grep -q '^Total ' "$W/jcmd-histogram.txt"; then
       jerr=$(tool_reason jcmd "$rc" "$W/jcmd-histogram.txt")
@@ -825,6 +828,7 @@ collect_tomcat() {
   # JVM's, under its working folder).
   cands=$({
     [[ -s $W/fd-targets.txt ]] && awk '{ sub(/^[0-9]+ /, ""); print }' "$W/fd-targets.txt"
+    # shellcheck disable=SC2020 # both NUL and ':' (class path separator) become newlines, on purpose
     tr '\0:' '\n\n' <"/proc/$PID/cmdline" 2>/dev/null | tr ' ' '\n'
   } | grep -E '(tomcat[0-9]*-embed-core|tomcat-catalina|catalina)[^/]*\.jar$' | sort -u | head -n 20)
   for jar in $cands; do

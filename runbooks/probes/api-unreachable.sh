@@ -165,7 +165,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 raw_refuse() {
   echo "==> input status=invalid reason=raw folder refused: $1"
-  echo "runbook probe: raw folder refused: $1" >&2
+  echo "runbook probe: raw folder refused: $1 (every folder above the raw folder must be owned by root or uid $(id -u) and not writable by others)" >&2
   exit 2
 }
 # dir_unsafe DIR own|ancestor: why DIR may not be used; empty when it may.

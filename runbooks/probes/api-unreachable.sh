@@ -149,11 +149,30 @@ redact_files() {
   after=$(markers "$@")
   echo $((after - before))
 }
+REDACT_PID=""
+REDACT_FIFO_DIR=""
+# Closes the redacted stdout and waits until sed has written all of it.
+finish_stdout() {
+  [[ -n $REDACT_PID ]] || return 0
+  exec >&-
+  wait "$REDACT_PID" 2>/dev/null
+  REDACT_PID=""
+  rm -rf -- "$REDACT_FIFO_DIR"
+}
+# Until the raw folder exists (cleanup below takes over), an exit still flushes stdout and removes the
+# redaction script.
+trap 'finish_stdout; [[ -n $REDACT_SED ]] && rm -f -- "$REDACT_SED"' EXIT
 build_redaction
 # Everything printed from here on goes through one `sed -u` (line by line, in order): nothing reaches
-# stdout unredacted, and if sed cannot run nothing reaches it at all (fail closed).
+# stdout unredacted, and if sed cannot run nothing reaches it at all (fail closed). A FIFO and a plain
+# background job (not a process substitution) so that the exit can wait for sed to finish writing, on
+# every bash since 4.2 (finish_stdout).
 if [[ -n $REDACT_SED ]]; then
-  exec > >(sed -u -E -f "$REDACT_SED")
+  { REDACT_FIFO_DIR=$(mktemp -d /tmp/runbook-redact-fifo.XXXXXX) && mkfifo -m 0600 "$REDACT_FIFO_DIR/out"; } ||
+    input_error "cannot create the redaction pipe"
+  sed -u -E -f "$REDACT_SED" <"$REDACT_FIFO_DIR/out" &
+  REDACT_PID=$!
+  exec >"$REDACT_FIFO_DIR/out"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -263,7 +282,6 @@ fi
 # collected is lost, even when the probe is stopped.
 RAW_FINISHED=false
 cleanup() {
-  [[ -n $REDACT_SED ]] && rm -f -- "$REDACT_SED"
   if [[ -n $CLEAN_W ]]; then
     rm -rf -- "$CLEAN_W"
   elif [[ $RAW_FINISHED != true && -n $RAW_DIR && -d $W ]]; then
@@ -273,6 +291,9 @@ cleanup() {
     redact_files "${fs[@]}" >/dev/null || rm -f -- "${fs[@]}"
     place_raw
   fi
+  finish_stdout
+  [[ -n $REDACT_SED ]] && rm -f -- "$REDACT_SED"
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 143' TERM

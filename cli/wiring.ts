@@ -1,10 +1,10 @@
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { FolderArtifactStore } from "../lambdas/adapters/local/artifact-store.js";
 import { SystemClock } from "../lambdas/adapters/local/clock.js";
 import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js";
 import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
+import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
 import type { Runbook } from "../lambdas/core/runbook/schema.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
@@ -22,7 +22,7 @@ import { CliError } from "./errors.js";
 
 /** The CLI's composition root: the one place that picks adapters for a target. */
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const REPO_ROOT = packageRoot();
 export const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks/");
 
 export interface WiringOptions {
@@ -136,7 +136,7 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
  * stack deployed. Their names come from RUNBOOK_SSM_DOCUMENTS (the stack output `SsmDocuments`, JSON:
  * `{"probe":{"documentName":"...","step":"probe"},...}`); the SDK's usual chain gives region and credentials.
  */
-async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
+export async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
   const { SSMClient } = await import("@aws-sdk/client-ssm");
   const { SsmCommandRunner } = await import("../lambdas/adapters/aws/ssm-command-runner.js");
   const raw = process.env.RUNBOOK_SSM_DOCUMENTS;
@@ -163,7 +163,7 @@ async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandR
 }
 
 const ssmDocumentsSchema = z.partialRecord(
-  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health"]),
+  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health", "leak-watch"]),
   z.object({ documentName: z.string().min(1), step: z.string().min(1) }),
 );
 

@@ -24,11 +24,30 @@ export function runCli(
     signalAfterMs?: number;
   } = {},
 ): Promise<CliRun> {
+  return runProcess(process.execPath, [BIN, ...args], {
+    ...opts,
+    cwd: REPO,
+    env: { ...process.env, ...opts.env },
+  });
+}
+
+/** Runs a command with its output collected, bounded in time (SIGKILL); optionally signalled after `signalAfterMs`. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  opts: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    signal?: NodeJS.Signals;
+    signalAfterMs?: number;
+  },
+): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...opts.env },
+    const child = spawn(command, [...args], {
+      cwd: opts.cwd,
+      env: opts.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

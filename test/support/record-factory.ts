@@ -423,6 +423,7 @@ export function websocketSessionLeakRecord(): IncidentRecord {
     },
   ];
   const diagnosis: Diagnosis = {
+    schemaVersion: 1,
     rootCause: {
       id: "websocket-session-leak",
       confidence: 0.9,
@@ -566,6 +567,7 @@ export function fileHandleLeakRecord(): IncidentRecord {
     sockets: sockets({ ESTAB: 58, "TIME-WAIT": 40 }, [50, 6, 2, 0, 0, 0]),
   });
   const diagnosis: Diagnosis = {
+    schemaVersion: 1,
     rootCause: {
       id: "file-handle-leak",
       confidence: 0.85,
@@ -759,6 +761,7 @@ export function threadPoolExhaustionRecord(): IncidentRecord {
       ["jstack-before.txt", 801_226],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "thread-pool-exhaustion",
         confidence: 0.8,
@@ -866,6 +869,7 @@ export function loadBalancerPathRecord(): IncidentRecord {
     evidence: { before, afterRelief: null, after: null },
     artifacts: artifacts(id, [["probe-before.txt", 8_870]]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "load-balancer-path",
         confidence: 0.7,
@@ -990,6 +994,7 @@ export function processDownRecord(): IncidentRecord {
       ["journal-tomcat.txt", 22_118],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: { id: "process-down", confidence: 0.95, summary: "No JVM listened on port 8080" },
       findings: [
         {
@@ -1091,6 +1096,7 @@ export function heapExhaustionRecord(): IncidentRecord {
       ["class-histogram-before.txt", 388_002],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "heap-exhaustion",
         confidence: 0.85,

@@ -177,6 +177,9 @@ export class SsmCommandRunner implements CommandRunner {
         const out = await this.client.send(
           new SendCommandCommand({
             DocumentName: doc.documentName,
+            // The document CloudFormation last wrote. `$DEFAULT` (what SSM runs without this) is the
+            // first version unless someone promotes a newer one, which a stack update does not do.
+            DocumentVersion: "$LATEST",
             InstanceIds: [instanceId],
             Parameters: parameters,
             Comment: `runbook-autopilot ${request.name}`.slice(0, 100),
@@ -280,7 +283,8 @@ export class SsmCommandRunner implements CommandRunner {
     };
   }
 
-  private async cancelQuietly(command: SentCommand): Promise<void> {
+  /** Cancels a command whose polling gave up (best effort; the document's own time-out still bounds it). */
+  async cancelQuietly(command: SentCommand): Promise<void> {
     try {
       await this.client.send(
         new CancelCommandCommand({ CommandId: command.commandId, InstanceIds: [command.instanceId] }),

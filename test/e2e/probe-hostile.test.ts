@@ -298,6 +298,7 @@ describe("JDK tool selection when no trusted JDK is left", () => {
       "chmod",
       "mkdir",
       "truncate",
+      "mkfifo",
       "runuser",
       "unzip",
       "cp",

@@ -12,6 +12,7 @@ FD_LIMIT=${DEMO_FD_LIMIT:-1024}
 # Each demo gets its own incidents folder: its lab is a new "host", so the last demo's cooldown does not apply.
 OUT=${DEMO_OUT:-incidents/demo-$(date +%Y%m%dT%H%M%S)}
 runbook() { node bin/runbook.js "$@"; }
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() { runbook lab down --port "$PORT" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 

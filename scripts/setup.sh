@@ -13,6 +13,8 @@ APT_PACKAGES=(
   iproute2                      # ss
   procps                        # ps, pgrep
   curl                          # the probe's health check
+  unzip                         # the probe reads Tomcat's ServerInfo.properties from the jar as data
+  shellcheck                    # lint of every shell script in scripts/test.sh
   chromium                      # renders postmortem.html in tests and screenshots
 )
 

@@ -2,15 +2,21 @@
 # The whole test suite, from a fresh clone: setup, lint, typecheck, every test.
 # Ends with one plain line "tests: N passed, N failed, N skipped" (a skipped test counts as a failure).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh || exit 1
 
 status=0
 echo "== lint (biome)"; npx biome check . || status=1
+# Every shell script, at shellcheck's default severity (style included): clean, or each exception
+# disabled inline with its reason (# shellcheck disable=SCxxxx # why).
+echo "== shellcheck"
+mapfile -t shell_scripts < <(find runbooks -name '*.sh' -type f | sort; ls scripts/*.sh)
+shellcheck -x "${shell_scripts[@]}" || status=1
 echo "== typecheck (tsc --noEmit)"; npx tsc --noEmit -p tsconfig.json || status=1
 echo "== tests (vitest)"
 report=$(mktemp -t vitest-report.XXXXXX.json)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=1
+# shellcheck disable=SC2016 # JavaScript for node, not shell: nothing to expand here
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;

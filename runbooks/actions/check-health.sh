@@ -6,17 +6,27 @@
 # Output: one line per attempt "attempt=N outcome=... status=... latencyMs=...", then recovered=true|false.
 set -u
 export LC_ALL=C
-fail() { echo "result=invalid-input"; echo "error=$1"; exit 2; }
+fail() {
+  echo "result=invalid-input"
+  echo "error=$1"
+  exit 2
+}
 port=${SSM_port:-}
 path=${SSM_healthPath:-/health}
 attempts=${SSM_attempts:-15}
 interval=${SSM_intervalSeconds:-2}
 req_timeout=${SSM_requestTimeoutSeconds:-3}
-[[ $port =~ ^[0-9]{1,5}$ ]] && ((port >= 1 && port <= 65535)) || fail "SSM_port must be 1-65535, got '${port}'"
-[[ $path =~ ^/[A-Za-z0-9._~/-]*$ ]] || fail "SSM_healthPath must be a path like /health"
-[[ $attempts =~ ^[0-9]{1,3}$ ]] && ((attempts >= 1)) || fail "SSM_attempts must be 1-999"
-[[ $interval =~ ^[0-9]{1,3}$ ]] || fail "SSM_intervalSeconds must be a whole number"
-[[ $req_timeout =~ ^[0-9]{1,2}$ ]] && ((req_timeout >= 1)) || fail "SSM_requestTimeoutSeconds must be 1-99"
+# The same patterns as the SSM document's allowedPattern (lib/document-parameters.ts), then ranges; values
+# are read in base 10 (10#) so a leading zero is never octal.
+{ [[ $port =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)); } || fail "SSM_port must be 1-65535, got '${port:0:40}'"
+[[ $path =~ ^/[A-Za-z0-9._~/-]{0,200}$ ]] || fail "SSM_healthPath must be a path like /health"
+{ [[ $attempts =~ ^[0-9]{1,3}$ ]] && ((10#$attempts >= 1)); } || fail "SSM_attempts must be 1-999"
+[[ $interval =~ ^[0-9]{1,3}$ ]] || fail "SSM_intervalSeconds must be a whole number 0-999"
+{ [[ $req_timeout =~ ^[0-9]{1,2}$ ]] && ((10#$req_timeout >= 1)); } || fail "SSM_requestTimeoutSeconds must be 1-99"
+port=$((10#$port))
+attempts=$((10#$attempts))
+interval=$((10#$interval))
+req_timeout=$((10#$req_timeout))
 
 for ((n = 1; n <= attempts; n++)); do
   out=$(curl -s -o /dev/null -m "$req_timeout" -w '%{http_code} %{time_total}' "http://127.0.0.1:${port}${path}" 2>/dev/null)

@@ -6,7 +6,9 @@
 #
 # Inputs (environment, SSM ENV_VAR interpolation; every value re-validated here):
 #   SSM_port            app port (1-65535)
-#   SSM_minIdleMs       only sockets idle (no byte received) at least this long
+#   SSM_minIdleMs       only sockets idle (no byte received) LONGER than this: the probe's rule
+#                       (idle > threshold, sockets.idle.overThreshold), so what the probe counts is what
+#                       this kills
 #   SSM_maxConnections  blast-radius limit: refuse when more candidates than this
 #   SSM_dryRun          "true": list the candidates, destroy nothing
 #   SSM_limit           optional: destroy only the N most idle candidates (a relief batch that frees
@@ -17,20 +19,31 @@
 set -u
 export LC_ALL=C
 
-fail() { echo "result=invalid-input"; echo "error=$1"; exit 2; }
+fail() {
+  echo "result=invalid-input"
+  echo "error=$1"
+  exit 2
+}
 port=${SSM_port:-}
 min_idle=${SSM_minIdleMs:-}
 max_conn=${SSM_maxConnections:-50000}
 dry_run=${SSM_dryRun:-false}
 limit=${SSM_limit:-}
-[[ $port =~ ^[0-9]{1,5}$ ]] && ((port >= 1 && port <= 65535)) || fail "SSM_port must be 1-65535, got '${port}'"
-[[ $min_idle =~ ^[0-9]{1,10}$ ]] || fail "SSM_minIdleMs must be a whole number of milliseconds, got '${min_idle}'"
-[[ $max_conn =~ ^[0-9]{1,7}$ ]] || fail "SSM_maxConnections must be a whole number, got '${max_conn}'"
-[[ $dry_run == true || $dry_run == false ]] || fail "SSM_dryRun must be true or false, got '${dry_run}'"
-[[ -z $limit || $limit =~ ^[1-9][0-9]{0,6}$ ]] || fail "SSM_limit must be empty or a positive whole number, got '${limit}'"
+# The same patterns as the SSM document's allowedPattern (lib/document-parameters.ts), then ranges; values
+# are read in base 10 (10#) so a leading zero is never octal.
+{ [[ $port =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)); } || fail "SSM_port must be 1-65535, got '${port:0:40}'"
+[[ $min_idle =~ ^[0-9]{1,10}$ ]] || fail "SSM_minIdleMs must be a whole number of milliseconds, got '${min_idle:0:40}'"
+[[ $max_conn =~ ^[0-9]{1,7}$ ]] || fail "SSM_maxConnections must be a whole number, got '${max_conn:0:40}'"
+[[ $dry_run == true || $dry_run == false ]] || fail "SSM_dryRun must be true or false, got '${dry_run:0:40}'"
+[[ $limit =~ ^([1-9][0-9]{0,6})?$ ]] || fail "SSM_limit must be empty or a positive whole number, got '${limit:0:40}'"
+port=$((10#$port))
+min_idle=$((10#$min_idle))
+max_conn=$((10#$max_conn))
+[[ -n $limit ]] && limit=$((10#$limit))
 command -v ss >/dev/null || { echo "result=unsupported"; echo "error=ss (iproute2) not installed"; exit 0; }
 
-# Peers ("addr:port", as ss prints them) of ESTABLISHED sockets on the port idle >= min_idle.
+# Peers ("addr:port", as ss prints them) of ESTABLISHED sockets on the port idle > min_idle (the probe's
+# rule: runbooks/probes/api-unreachable.sh collect_sockets, lambdas/core/parsers/ss.ts).
 # A socket with no lastrcv field has never received a byte since the kernel started counting:
 # it is judged by lastack instead; with neither it is left alone.
 list_idle() {
@@ -41,7 +54,7 @@ list_idle() {
       idle = -1
       if (match($0, /lastrcv:[0-9]+/)) idle = substr($0, RSTART + 8, RLENGTH - 8) + 0
       else if (match($0, /lastack:[0-9]+/)) idle = substr($0, RSTART + 8, RLENGTH - 8) + 0
-      if (peer != "" && idle >= min) print idle, peer
+      if (peer != "" && idle > min) print idle, peer
       peer = ""
     }' | sort -k1,1nr | awk '{ print $2 }'
 }

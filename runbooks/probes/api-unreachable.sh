@@ -15,6 +15,7 @@
 # Everything is aggregated and cut on the host so stdout stays far below SSM's 24,000-character
 # inline limit whatever the number of connections, threads or files. Full raw tool outputs go to
 # SSM_rawDir when it is set.
+# shellcheck disable=SC2317 # the collect_* functions are called indirectly, through `section NAME FUNCTION`
 set -u
 set -o pipefail
 export LC_ALL=C
@@ -68,7 +69,7 @@ HISTO_MODE=${SSM_histogramMode:-}
 [[ -z $IDLE_MS ]] && IDLE_MS=120000
 [[ -z $HISTO_MODE ]] && HISTO_MODE=live
 
-[[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)) ||
+{ [[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)); } ||
   input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"
 PORT=$((10#$PORT))
 [[ $PID_IN =~ ^([1-9][0-9]{0,9})?$ ]] || input_error "SSM_pid must be empty or a process id of digits (got '${PID_IN:0:40}')"
@@ -85,7 +86,7 @@ PORT=$((10#$PORT))
 [[ /$RAW_DIR/ != */../* && /$RAW_DIR/ != */./* && /$RAW_BASE/ != */../* && /$RAW_BASE/ != */./* ]] ||
   input_error "SSM_rawDir and SSM_rawBase must not contain . or .. components"
 [[ $REDACT_B64 != *[!A-Za-z0-9+/=]* && ${#REDACT_B64} -le 16000 ]] || input_error "SSM_redactPatterns must be base64 (got '${REDACT_B64:0:40}')"
-[[ $TIMEOUT_S =~ ^[0-9]{1,4}$ ]] && ((10#$TIMEOUT_S >= 5 && 10#$TIMEOUT_S <= 3600)) ||
+{ [[ $TIMEOUT_S =~ ^[0-9]{1,4}$ ]] && ((10#$TIMEOUT_S >= 5 && 10#$TIMEOUT_S <= 3600)); } ||
   input_error "SSM_timeoutSeconds must be whole seconds 5-3600 (got '${TIMEOUT_S:0:40}')"
 TIMEOUT_S=$((10#$TIMEOUT_S))
 [[ $IDLE_MS =~ ^[0-9]{1,10}$ ]] || input_error "SSM_idleThresholdMs must be whole milliseconds (got '${IDLE_MS:0:40}')"
@@ -106,7 +107,6 @@ TIMED_OUT=()
 # before it is printed and to every raw file before the probe ends.
 # ---------------------------------------------------------------------------------------------
 REDACT_SED=""
-REDACTIONS_OUT=0
 REDACTIONS_RAW=0
 REDACTION_RULES=0
 build_redaction() {
@@ -130,7 +130,7 @@ build_redaction() {
   # A pattern sed cannot compile fails the probe up front, before anything is collected.
   sed -E -f "$REDACT_SED" </dev/null >/dev/null 2>&1 || input_error "SSM_redactPatterns: a pattern is not a valid POSIX extended regex"
 }
-markers() { cat -- "$@" 2>/dev/null | grep -o '\[REDACTED\]' | wc -l; }
+markers() { grep -o -h '\[REDACTED\]' -- "$@" 2>/dev/null | wc -l; }
 # redact_files FILE...: redacts regular files in place (one sed for all) and prints how many markers it
 # added. When sed fails the files are emptied: they never stay unredacted.
 redact_files() {
@@ -149,7 +149,31 @@ redact_files() {
   after=$(markers "$@")
   echo $((after - before))
 }
+REDACT_PID=""
+REDACT_FIFO_DIR=""
+# Closes the redacted stdout and waits until sed has written all of it.
+finish_stdout() {
+  [[ -n $REDACT_PID ]] || return 0
+  exec >&-
+  wait "$REDACT_PID" 2>/dev/null
+  REDACT_PID=""
+  rm -rf -- "$REDACT_FIFO_DIR"
+}
+# Until the raw folder exists (cleanup below takes over), an exit still flushes stdout and removes the
+# redaction script.
+trap 'finish_stdout; [[ -n $REDACT_SED ]] && rm -f -- "$REDACT_SED"' EXIT
 build_redaction
+# Everything printed from here on goes through one `sed -u` (line by line, in order): nothing reaches
+# stdout unredacted, and if sed cannot run nothing reaches it at all (fail closed). A FIFO and a plain
+# background job (not a process substitution) so that the exit can wait for sed to finish writing, on
+# every bash since 4.2 (finish_stdout).
+if [[ -n $REDACT_SED ]]; then
+  { REDACT_FIFO_DIR=$(mktemp -d /tmp/runbook-redact-fifo.XXXXXX) && mkfifo -m 0600 "$REDACT_FIFO_DIR/out"; } ||
+    input_error "cannot create the redaction pipe"
+  sed -u -E -f "$REDACT_SED" <"$REDACT_FIFO_DIR/out" &
+  REDACT_PID=$!
+  exec >"$REDACT_FIFO_DIR/out"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Raw folder. Every existing folder on the way to SSM_rawDir must be a real folder (no symlink), owned
@@ -160,7 +184,7 @@ build_redaction
 # ---------------------------------------------------------------------------------------------
 raw_refuse() {
   echo "==> input status=invalid reason=raw folder refused: $1"
-  echo "runbook probe: raw folder refused: $1" >&2
+  echo "runbook probe: raw folder refused: $1 (every folder above the raw folder must be owned by root or uid $(id -u) and not writable by others)" >&2
   exit 2
 }
 # dir_unsafe DIR own|ancestor: why DIR may not be used; empty when it may.
@@ -258,7 +282,6 @@ fi
 # collected is lost, even when the probe is stopped.
 RAW_FINISHED=false
 cleanup() {
-  [[ -n $REDACT_SED ]] && rm -f -- "$REDACT_SED"
   if [[ -n $CLEAN_W ]]; then
     rm -rf -- "$CLEAN_W"
   elif [[ $RAW_FINISHED != true && -n $RAW_DIR && -d $W ]]; then
@@ -268,6 +291,9 @@ cleanup() {
     redact_files "${fs[@]}" >/dev/null || rm -f -- "${fs[@]}"
     place_raw
   fi
+  finish_stdout
+  [[ -n $REDACT_SED ]] && rm -f -- "$REDACT_SED"
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 143' TERM
@@ -321,26 +347,12 @@ section() {
   fi
 }
 
-# emit: $W/.out to stdout, redacted; counts the markers it adds (in this shell: never in a pipeline).
-# Nothing reaches stdout unredacted: when redaction fails the text is replaced by a line saying so.
-# One sed per section; the counting is done with bash builtins.
+# emit: prints $W/.out (in this shell, with builtins: no process per section). Redaction of stdout is
+# the single sed filter set up by start_redaction.
 emit() {
-  local a="" b="" x y
-  if [[ -n $REDACT_SED ]]; then
-    if sed -E -f "$REDACT_SED" "$W/.out" >"$W/.red" 2>/dev/null; then
-      IFS= read -r -d '' a <"$W/.out"
-      IFS= read -r -d '' b <"$W/.red"
-      x=${a//"[REDACTED]"/}
-      y=${b//"[REDACTED]"/}
-      REDACTIONS_OUT=$((REDACTIONS_OUT + (${#b} - ${#y}) / 10 - (${#a} - ${#x}) / 10))
-      printf '%s' "$b"
-    else
-      echo "redactionFailed=true"
-    fi
-  else
-    IFS= read -r -d '' a <"$W/.out"
-    printf '%s' "$a"
-  fi
+  local a=""
+  IFS= read -r -d '' a <"$W/.out"
+  printf '%s' "$a"
 }
 
 # The reason a tool failed: its last meaningful output lines, one line.
@@ -398,6 +410,7 @@ if [[ -n $PID ]]; then
     if command -v runuser >/dev/null 2>&1; then
       RUNAS=(runuser -u "$JVM_USER" --)
     else
+      # shellcheck disable=SC2016 # expanded by the user's sh, not here: runs the tool with its arguments
       RUNAS=(su -s /bin/sh "$JVM_USER" -c 'exec "$0" "$@"')
     fi
   fi
@@ -466,7 +479,7 @@ need_pid() {
 need_java() {
   need_pid || return 1
   [[ $IS_JAVA == true ]] && return 0
-  REASON="target pid $PID is not a JVM ($(cat "/proc/$PID/comm" 2>/dev/null | oneline 40))"
+  REASON="target pid $PID is not a JVM ($(oneline 40 2>/dev/null <"/proc/$PID/comm"))"
   return 1
 }
 
@@ -764,8 +777,9 @@ collect_histogram() {
   if [[ -n $jcmd ]]; then
     tool_name=jcmd
     if [[ $HISTO_MODE == live ]]; then cmd="jcmd $PID GC.class_histogram"; else cmd="jcmd $PID GC.class_histogram -all"; fi
-    # shellcheck disable=SC2086
-    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram $([[ $HISTO_MODE == all ]] && echo -all) >"$W/jcmd-histogram.txt" 2>&1
+    local all=()
+    [[ $HISTO_MODE == all ]] && all=(-all)
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram "${all[@]}" >"$W/jcmd-histogram.txt" 2>&1
     rc=$?
     if ((rc != 0)) || ! grep -q '^Total ' "$W/jcmd-histogram.txt"; then
       jerr=$(tool_reason jcmd "$rc" "$W/jcmd-histogram.txt")
@@ -867,6 +881,7 @@ collect_tomcat() {
   # JVM's, under its working folder).
   cands=$({
     [[ -s $W/fd-targets.txt ]] && awk '{ sub(/^[0-9]+ /, ""); print }' "$W/fd-targets.txt"
+    # shellcheck disable=SC2020 # both NUL and ':' (class path separator) become newlines, on purpose
     tr '\0:' '\n\n' <"/proc/$PID/cmdline" 2>/dev/null | tr ' ' '\n'
   } | grep -E '(tomcat[0-9]*-embed-core|tomcat-catalina|catalina)[^/]*\.jar$' | sort -u | head -n 20)
   for jar in $cands; do
@@ -1004,5 +1019,4 @@ section raw collect_raw
 emit
 rm -f -- "$W/.body" "$W/.err" "$W/.out" "$W/.red"
 echo "redactionRules=$REDACTION_RULES"
-echo "redactions=$REDACTIONS_OUT"
 exit 0

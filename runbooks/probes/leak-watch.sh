@@ -33,7 +33,7 @@ IDLE_MS=${SSM_idleThresholdMs:-}
 WITH_HISTO=${SSM_withHistogram:-}
 [[ -z $IDLE_MS ]] && IDLE_MS=120000
 [[ -z $WITH_HISTO ]] && WITH_HISTO=false
-[[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)) ||
+{ [[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)); } ||
   input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"
 PORT=$((10#$PORT))
 [[ $PID_IN =~ ^([1-9][0-9]{0,9})?$ ]] || input_error "SSM_pid must be empty or a process id of digits (got '${PID_IN:0:40}')"

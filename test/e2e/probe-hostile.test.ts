@@ -214,41 +214,15 @@ describe("a hostile listener running as nobody", () => {
   }, 180_000);
 
   it("diagnose and a whole run leave no secret in stdout, evidence/, raw/, incident.json or the postmortem", async () => {
-    const d = await runCli(
-      [
-        "diagnose",
-        "--target",
-        "local",
-        "--port",
-        String(PORT),
-        "--log-path",
-        join(evil, "app.log"),
-        "--output",
-        "json",
-      ],
-      { timeoutMs: 180_000 },
-    );
+    const target = ["--target", "local", "--port", String(PORT), "--log-path", join(evil, "app.log")];
+    const d = await runCli(["diagnose", ...target, "--output", "json"], { timeoutMs: 180_000 });
     expect(d.code, d.stderr).toBe(0);
     assertNoSecrets("diagnose stdout", d.stdout);
     expect(d.stdout).toContain("[REDACTED]");
     const out = join(dir, "incidents");
-    const run = await runCli(
-      [
-        "run",
-        "api-unreachable",
-        "--target",
-        "local",
-        "--port",
-        String(PORT),
-        "--log-path",
-        join(evil, "app.log"),
-        "--out",
-        out,
-        "--mode",
-        "plan",
-      ],
-      { timeoutMs: 300_000 },
-    );
+    const run = await runCli(["run", "api-unreachable", ...target, "--out", out, "--mode", "plan"], {
+      timeoutMs: 300_000,
+    });
     expect([0, 3, 4], run.stderr).toContain(run.code);
     assertNoSecrets("run stdout", run.stdout);
     assertNoSecrets("run stderr", run.stderr);
@@ -324,6 +298,7 @@ describe("JDK tool selection when no trusted JDK is left", () => {
       "chmod",
       "mkdir",
       "truncate",
+      "mkfifo",
       "runuser",
       "unzip",
       "cp",

@@ -1,5 +1,6 @@
 import { buildEvidence } from "../evidence/build-evidence.js";
 import type { Evidence, Health } from "../evidence/schema.js";
+import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
 import { parseHealth } from "./health.js";
@@ -250,7 +251,8 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
     if (rules !== undefined && rules !== null)
       redaction = {
         rules,
-        stdout: endFields?.optInt("redactions") ?? 0,
+        // The probe redacts its whole stdout in one filter: the markers in it are its count.
+        stdout: stdout.split(REDACTED).length - 1,
         raw: rawFields?.optInt("redactions") ?? 0,
       };
     for (const name of ["logs", "raw"]) {

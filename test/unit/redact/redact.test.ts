@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_REDACTION_RULES,
@@ -8,6 +10,9 @@ import {
   ruleIssue,
 } from "../../../lambdas/core/redact/index.js";
 import { parseRunbook } from "../../../lambdas/core/runbook/load.js";
+import { runbookView } from "../../../lambdas/workflows/runbook-files.js";
+import { probeParameters } from "../../../lambdas/workflows/steps.js";
+import { REPO } from "../../support/cli.js";
 import { CORPUS, SECRETS } from "./corpus.js";
 
 const redactor = new Redactor(DEFAULT_REDACTION_RULES);
@@ -110,5 +115,27 @@ verify: { attempts: 1, intervalSeconds: 1, timeoutSeconds: 10 }
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.message).toMatch(/redaction rule pin: secret: .*not portable/);
+  });
+  it("adds the runbook's own patterns to the built-in ones, in TypeScript and in the probe's parameter", () => {
+    const text = readFileSync(join(REPO, "runbooks/api-unreachable.yaml"), "utf8");
+    const extra = `\nredaction:\n  patterns:\n    - { name: pin, before: "pin=", secret: "[0-9]+" }\n`;
+    const r = parseRunbook(text + extra, "api-unreachable.yaml");
+    if (!r.ok) throw r.error;
+    const view = runbookView(r.value);
+    expect(view.redactor.text("card pin=1234 -Dx.password=p").text).toBe(
+      "card pin=[REDACTED] -Dx.password=[REDACTED]",
+    );
+    const params = probeParameters(
+      { runbook: view, rawBase: "/var/tmp/runbook-autopilot" },
+      { target: "local", port: 8080, pid: null, healthPath: "/health", logPath: null, restart: null },
+      "/var/tmp/runbook-autopilot/inc/before",
+    );
+    const lines = Buffer.from(params.redactPatterns ?? "", "base64")
+      .toString("utf8")
+      .trim()
+      .split("\n");
+    expect(lines).toHaveLength(DEFAULT_REDACTION_RULES.length + 1);
+    expect(lines.at(-1)).toBe("0\t(pin=)[0-9]+");
+    expect(params.rawBase).toBe("/var/tmp/runbook-autopilot");
   });
 });

@@ -29,7 +29,9 @@ describe("runbook postmortem", () => {
     ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
-    expect(readFileSync(join(dir, "postmortem.md"), "utf8")).toMatch(/^# Postmortem: Idle WebSocket connections held open until the open-files limit/);
+    expect(readFileSync(join(dir, "postmortem.md"), "utf8")).toMatch(
+      /^# Postmortem: Idle WebSocket connections held open until the open-files limit/,
+    );
   });
 
   it("fails with one clear line and a non-zero exit when incident.json is missing or invalid", () => {

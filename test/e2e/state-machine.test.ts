@@ -1,13 +1,12 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseDocument } from "yaml";
 import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
-import { openFds, REPO, sleep } from "../support/cli.js";
+import { openFds, sleep } from "../support/cli.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
-import { lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
+import { labTimescaleRunbooks, lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 
 /**
@@ -59,19 +58,6 @@ const alarmEvent = {
     },
   },
 };
-
-/** The runbooks folder the Lambdas read (RUNBOOKS_DIR), tuned to the lab's timescale (1 s keep-alive). */
-function labTimescaleRunbooks(): string {
-  const dir = mkdtempSync(join(tmpdir(), "runbooks-"));
-  cpSync(join(REPO, "runbooks"), dir, { recursive: true });
-  const file = join(dir, "api-unreachable.yaml");
-  const doc = parseDocument(readFileSync(file, "utf8"));
-  doc.setIn(["probe", "idleThresholdMs"], 2000);
-  doc.setIn(["thresholds", "httpKeepAliveMs"], 1000);
-  doc.setIn(["mitigation", "ladders", "websocket-session-leak", 0, "params", "minIdleSeconds"], 2);
-  writeFileSync(file, doc.toString());
-  return dir;
-}
 
 describe("the synthesized state machine, run locally against the lab", () => {
   let aws: LocalAws;

@@ -133,7 +133,7 @@ export class SsmCommandRunner implements CommandRunner {
         });
       }
       if (now >= deadline) {
-        await this.cancelQuietly(sent.command);
+        await this.cancel(sent.command);
         return this.finalResult("TimedOut", sent.command, started, {
           detail: `CommandId ${sent.command.commandId}: still ${outcome.status} after ${now - started} ms; polling stopped and the command was cancelled`,
         });
@@ -280,7 +280,8 @@ export class SsmCommandRunner implements CommandRunner {
     };
   }
 
-  private async cancelQuietly(command: SentCommand): Promise<void> {
+  /** CancelCommand, best effort (a loop that gives up stops what it no longer watches). */
+  async cancel(command: SentCommand): Promise<void> {
     try {
       await this.client.send(
         new CancelCommandCommand({ CommandId: command.commandId, InstanceIds: [command.instanceId] }),

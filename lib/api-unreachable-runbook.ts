@@ -1,9 +1,17 @@
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarm,
+  type Metric,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { AttributeType, BillingMode, type ITable, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Match, Rule } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Key } from "aws-cdk-lib/aws-kms";
+import { type IKey, Key } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import {
@@ -18,9 +26,12 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { acknowledgeRunbookNagFindings } from "./nag-suppressions.js";
+import { RUNBOOKS_DIR } from "./paths.js";
 import { RunbookDocuments } from "./runbook-documents.js";
 import { RunbookFunction } from "./runbook-function.js";
 import { RunbookInstancePolicy } from "./runbook-instance-policy.js";
+import { type RunbookOverride, resolveConstructRunbook } from "./runbook-override.js";
 import { RunbookDefinition, type RunbookStepFunctions } from "./runbook-state-machine.js";
 
 /** A tag key/value pair. */
@@ -46,9 +57,16 @@ export type RunbookMode = "plan" | "approve" | "auto";
 export interface ApiUnreachableRunbookProps {
   /**
    * Alarms whose name starts with one of these start the runbook (EventBridge rule and SNS ingest filter).
-   * @default ["runbook-autopilot-"]; none when `alarmSelectionTag` is set (the tag alone selects)
+   * @default ["runbook-autopilot-"]; none when `alarms` or `alarmSelectionTag` is given
    */
   readonly alarmNamePrefixes?: readonly string[];
+  /**
+   * Alarms that start the runbook, given as objects (`new Alarm(...)` or `Alarm.fromAlarmArn(...)`),
+   * selected by exact name alongside `alarmNamePrefixes`: an alarm passes the name filter when it is one
+   * of these or carries one of the prefixes. With `alarmSelectionTag` set, these must carry the tag too.
+   * @default [] (selection by prefix and/or tag only)
+   */
+  readonly alarms?: readonly IAlarm[];
   /**
    * Only alarms carrying this tag start an incident. EventBridge alarm events carry no tags, so
    * ResolveTargets reads the alarm's tags (`cloudwatch:ListTagsForResource`, granted on the account's
@@ -87,8 +105,29 @@ export interface ApiUnreachableRunbookProps {
    * of mitigating. In (0, 1]. @default 0.5
    */
   readonly fleetBrakeShare?: number;
-  /** Topic for approvals, escalations and postmortem notices. @default a new KMS-encrypted topic */
+  /**
+   * An existing topic for approvals, escalations and postmortem notices. When it is encrypted, import it
+   * with its key (`Topic.fromTopicAttributes({ topicArn, keyArn })`) so the state machine and the Lambdas
+   * are granted `kms:GenerateDataKey*`/`kms:Decrypt` on that key; your key policy must allow this
+   * account's principals (the default key policy does).
+   * @default a new topic encrypted with `encryptionKey`
+   */
+  readonly topic?: ITopic;
+  /**
+   * @deprecated use `topic`
+   * @default none
+   */
   readonly notificationTopic?: ITopic;
+  /**
+   * An existing customer managed KMS key for the SNS topics this construct creates (SNS needs a customer
+   * managed key so CloudWatch can publish alarms to an encrypted topic). Its key policy must let
+   * `cloudwatch.amazonaws.com` use it (`kms:Decrypt`, `kms:GenerateDataKey*`, condition
+   * `aws:SourceAccount`) when alarms publish to the alarm topic: the construct adds that statement to
+   * a key it creates, and cannot change the policy of an imported key. The bucket, table and queues use
+   * AWS managed encryption (SSE-S3, DynamoDB and SQS managed keys).
+   * @default a new key with rotation
+   */
+  readonly encryptionKey?: IKey;
   /** Bucket for evidence, SSM output and postmortems. @default a new encrypted, versioned bucket */
   readonly artifactBucket?: IBucket;
   /** Incident table (string partition key `pk`, TTL attribute `expiresAt`). @default a new on-demand table */
@@ -111,6 +150,16 @@ export interface ApiUnreachableRunbookProps {
   readonly runbooksDir?: string;
   /** Removal policy of the bucket and table this construct creates. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Your changes to the shipped api-unreachable runbook (thresholds, ladders, modes, probe settings,
+   * redaction...): a YAML/JSON file path (relative to the working directory) or an object. Merged over
+   * the shipped runbook (mappings by key, classes/hypotheses/variants by id, `null` removes) and
+   * validated at synth time; the Lambdas get the resolved runbook. The override's
+   * `mitigation.defaults.mode` / `cooldownSeconds` apply when `defaultMode` / `cooldown` are not set.
+   * See docs/runbook-overrides.md.
+   * @default the shipped runbook unchanged
+   */
+  readonly runbook?: string | RunbookOverride;
 }
 
 export const DEFAULT_OPT_IN_TAG: RunbookTag = { key: "runbook-autopilot:enabled", value: "true" };
@@ -123,10 +172,20 @@ const SSM_OUTPUT_PREFIX = "ssm";
  * call the same workflows the CLI runs.
  */
 export class ApiUnreachableRunbook extends Construct {
+  /** The runbook's Standard state machine (grant `states:StartExecution` on it for manual starts). */
   readonly stateMachine: StateMachine;
+  /** Evidence, SSM output and postmortems (created, or the `artifactBucket` given). */
   readonly bucket: IBucket;
+  /** Incidents, dedupe markers and target locks (created, or the `incidentTable` given). */
   readonly table: ITable;
+  /** Approvals, escalations and postmortem notices (created, or the `topic` given). */
   readonly topic: ITopic;
+  /** The key of the topics this construct creates (created, or the `encryptionKey` given). */
+  readonly encryptionKey: IKey;
+  /** Alarms on the runbook itself (failed/timed-out executions, non-empty DLQs), acting on `topic`. */
+  readonly healthAlarms: readonly Alarm[];
+  /** The exact alarm names selected besides the prefixes (from `alarms`). */
+  readonly alarmNames: readonly string[];
   readonly alarmTopic: ITopic | null;
   readonly documents: RunbookDocuments;
   readonly instancePolicy: RunbookInstancePolicy;
@@ -143,12 +202,17 @@ export class ApiUnreachableRunbook extends Construct {
     const stack = Stack.of(this);
     const selectionTag = props.alarmSelectionTag ?? null;
     if (selectionTag && !selectionTag.key) throw new Error("alarmSelectionTag needs a key");
-    // With a selection tag and no prefixes, the tag alone selects: no name filter at all.
-    const prefixes = props.alarmNamePrefixes ?? (selectionTag ? [] : ["runbook-autopilot-"]);
-    if (prefixes.length === 0 && !selectionTag)
+    const alarmNames = (props.alarms ?? []).map((a) => a.alarmName);
+    // Given alarms or a selection tag and no prefixes: no prefix filter (names and/or the tag select).
+    const prefixes =
+      props.alarmNamePrefixes ?? (selectionTag || alarmNames.length > 0 ? [] : ["runbook-autopilot-"]);
+    if (prefixes.length === 0 && alarmNames.length === 0 && !selectionTag)
       throw new Error(
-        "alarmNamePrefixes is empty and no alarmSelectionTag is set: every alarm in the account would start the runbook",
+        "alarmNamePrefixes is empty and neither alarms nor alarmSelectionTag is given: every alarm in the account would start the runbook",
       );
+    if (props.topic && props.notificationTopic)
+      throw new Error("give topic or notificationTopic (deprecated), not both");
+    this.alarmNames = alarmNames;
     if (prefixes.some((p) => p.length === 0)) throw new Error("alarmNamePrefixes: empty prefix");
     this.alarmNamePrefixes = prefixes;
     this.alarmSelectionTag = selectionTag;
@@ -157,13 +221,24 @@ export class ApiUnreachableRunbook extends Construct {
     if (!(share > 0 && share <= 1)) throw new Error(`fleetBrakeShare must be in (0, 1], got ${share}`);
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const runbook = resolveConstructRunbook("api-unreachable", RUNBOOKS_DIR, props.runbook);
+    const defaultMode =
+      props.defaultMode ?? (runbook.overrideSets.mode ? runbook.doc.mitigation.defaults.mode : "approve");
+    const cooldown =
+      props.cooldown ??
+      (runbook.overrideSets.cooldown
+        ? Duration.seconds(runbook.doc.mitigation.defaults.cooldownSeconds)
+        : Duration.minutes(30));
 
     // ---- encryption key for topics (SNS SSE needs a customer managed key for service publishers)
-    const key = new Key(this, "Key", {
-      description: "runbook-autopilot: SNS topics",
-      enableKeyRotation: true,
-      removalPolicy,
-    });
+    const key =
+      props.encryptionKey ??
+      new Key(this, "Key", {
+        description: "runbook-autopilot: SNS topics",
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+    this.encryptionKey = key;
     key.addToResourcePolicy(
       new PolicyStatement({
         sid: "AllowCloudWatchAlarmsToPublish",
@@ -173,6 +248,17 @@ export class ApiUnreachableRunbook extends Construct {
         conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
       }),
     );
+
+    const allowCloudWatchAlarms = (topic: ITopic) =>
+      topic.addToResourcePolicy(
+        new PolicyStatement({
+          sid: "AllowCloudWatchAlarmsOfThisAccount",
+          principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+          actions: ["sns:Publish"],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+        }),
+      );
 
     // ---- storage
     if (props.artifactBucket) {
@@ -212,10 +298,13 @@ export class ApiUnreachableRunbook extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: TableEncryption.AWS_MANAGED,
         timeToLiveAttribute: "expiresAt",
+        deletionProtection: true,
         removalPolicy,
       });
     this.topic =
-      props.notificationTopic ?? new Topic(this, "Notifications", { masterKey: key, enforceSSL: true });
+      props.topic ??
+      props.notificationTopic ??
+      new Topic(this, "Notifications", { masterKey: key, enforceSSL: true });
 
     this.documents = new RunbookDocuments(this, "Documents", {
       ...(props.runbooksDir ? { runbooksDir: props.runbooksDir } : {}),
@@ -236,8 +325,8 @@ export class ApiUnreachableRunbook extends Construct {
       OPT_IN_TAG: JSON.stringify(optInTag),
       FALLBACK_TAG: props.fallbackTargetTag ? JSON.stringify(props.fallbackTargetTag) : "",
       ALARM_SELECTION_TAG: selectionTag ? JSON.stringify(selectionTag) : "",
-      DEFAULT_MODE: props.defaultMode ?? "approve",
-      COOLDOWN_SECONDS: String((props.cooldown ?? Duration.minutes(30)).toSeconds()),
+      DEFAULT_MODE: defaultMode,
+      COOLDOWN_SECONDS: String(cooldown.toSeconds()),
       FLEET_BRAKE_SHARE: String(share),
       MAX_TARGETS: String(props.maxTargets ?? 20),
       SERVICE: JSON.stringify({
@@ -248,6 +337,7 @@ export class ApiUnreachableRunbook extends Construct {
       }),
       PROBE_TIMEOUT_SECONDS: String((props.probeTimeout ?? Duration.seconds(60)).toSeconds()),
       ALARM_NAME_PREFIXES: prefixes.join(","),
+      ALARM_NAMES: stack.toJsonString(alarmNames),
     };
     const fn = (id: string, handlerName: string, description: string, timeout = Duration.seconds(30)) =>
       new RunbookFunction(this, id, {
@@ -256,6 +346,7 @@ export class ApiUnreachableRunbook extends Construct {
         environment: env,
         timeout,
         logRetention: retention,
+        runbookFiles: runbook.files,
       }).function;
     const workflowTimeout = Duration.minutes(10);
     const functions = {
@@ -339,7 +430,10 @@ export class ApiUnreachableRunbook extends Construct {
         new PolicyStatement({
           sid: "ReadAlarmTags",
           actions: ["cloudwatch:ListTagsForResource"],
-          resources: prefixes.length > 0 ? prefixes.map((p) => alarmArn(`${p}*`)) : [alarmArn("*")],
+          resources:
+            prefixes.length > 0 || alarmNames.length > 0
+              ? [...prefixes.map((p) => alarmArn(`${p}*`)), ...(props.alarms ?? []).map((a) => a.alarmArn)]
+              : [alarmArn("*")],
         }),
       );
     }
@@ -350,47 +444,76 @@ export class ApiUnreachableRunbook extends Construct {
     );
     add(functions.sendProbe, ...sendCommand);
     add(functions.pollProbe, readCommand, putArtifacts);
-    for (const f of [
-      functions.diagnose,
-      functions.planMitigation,
+    // Per function, what its workflow step calls (the IAM evaluation test records it; docs/aws.md lists
+    // what no local run exercises and why it stays). The record is one item per target: PutItem saves
+    // it, GetItem loads it; UpdateItem is the conditional target lock (OpenIncident, and the action
+    // guard in ApplyMitigation). No function deletes items: the lock is the cooldown and expires.
+    // Diagnose reads the probe's output (the full S3 copy when the inline one was cut); only
+    // ApplyMitigation and Verify run documents on the host; only ApplyMitigation (escalate rung) and
+    // WritePostmortem (closing an escalated record) notify.
+    add(functions.diagnose, putArtifacts, readArtifacts, tableItems(["dynamodb:PutItem"]));
+    add(functions.planMitigation, putArtifacts, tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]));
+    add(
       functions.applyMitigation,
+      ...sendCommand,
+      readCommand,
+      putArtifacts,
+      tableItems(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]),
+    );
+    add(
       functions.verify,
-      functions.writePostmortem,
-    ]) {
-      add(
-        f,
-        ...sendCommand,
-        readCommand,
-        putArtifacts,
-        readArtifacts,
-        tableItems(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
-      );
-      this.topic.grantPublish(f);
-    }
+      ...sendCommand,
+      readCommand,
+      putArtifacts,
+      tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]),
+    );
+    add(functions.writePostmortem, putArtifacts, tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]));
+    for (const f of [functions.applyMitigation, functions.writePostmortem]) this.topic.grantPublish(f);
 
-    // ---- state machine
+    // ---- state machine (bounded: the postmortem is always written before the time limit)
+    const maxConcurrency = props.maxConcurrency ?? 5;
+    const maxTargets = props.maxTargets ?? 20;
+    const approvalTimeout = props.approvalTimeout ?? Duration.hours(1);
+    const executionTimeout = Duration.hours(6);
+    const worstCase = worstCaseExecution({
+      waves: Math.ceil(maxTargets / maxConcurrency),
+      probe: props.probeTimeout ?? Duration.seconds(60),
+      approval: approvalTimeout,
+      workflow: workflowTimeout,
+    });
+    if (worstCase.toSeconds() > executionTimeout.toSeconds())
+      throw new Error(
+        `maxTargets ${maxTargets} in waves of maxConcurrency ${maxConcurrency}, with approvalTimeout ${approvalTimeout.toHumanString()}, may take ${worstCase.toHumanString()}: over the execution time limit (${executionTimeout.toHumanString()}), so the postmortem could be cut off. Lower approvalTimeout or maxTargets, or raise maxConcurrency.`,
+      );
     const definition = new RunbookDefinition(this, "Definition", {
       functions,
       topic: this.topic,
-      maxConcurrency: props.maxConcurrency ?? 5,
-      approvalTimeout: props.approvalTimeout ?? Duration.hours(1),
+      maxConcurrency,
+      approvalTimeout,
     });
     this.stateMachine = new StateMachine(this, "StateMachine", {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(definition.startState),
       tracingEnabled: true,
-      timeout: Duration.hours(6),
+      timeout: executionTimeout,
       logs: {
         destination: new LogGroup(this, "StateMachineLogs", {
           retention,
           removalPolicy: RemovalPolicy.RETAIN,
         }),
+        // Event types and state names only: execution data would put task tokens (the approval
+        // request's input) and evidence summaries into CloudWatch Logs.
         level: LogLevel.ALL,
-        includeExecutionData: true,
+        includeExecutionData: false,
       },
     });
 
+    // The state machine publishes to the topic itself (approval requests, notices). SnsPublish grants
+    // sns:Publish only: an encrypted topic also needs its key, or every SNS task fails on AWS.
+    this.topic.masterKey?.grant(this.stateMachine, "kms:GenerateDataKey*", "kms:Decrypt");
+
     // ---- EventBridge trigger, with a DLQ for events that cannot start an execution
+    const nameFilter: unknown[] = [...prefixes.map((p) => Match.prefix(p)), ...alarmNames];
     this.eventsDeadLetterQueue = this.deadLetterQueue("EventsDlq");
     this.rule = new Rule(this, "AlarmRule", {
       description: selectionTag
@@ -401,14 +524,9 @@ export class ApiUnreachableRunbook extends Construct {
         detailType: ["CloudWatch Alarm State Change"],
         detail: {
           state: { value: ["ALARM"] },
-          ...(prefixes.length === 0
+          ...(nameFilter.length === 0
             ? {}
-            : {
-                alarmName:
-                  prefixes.length === 1
-                    ? Match.prefix(prefixes[0] ?? "")
-                    : Match.anyOf(...prefixes.map((p) => Match.prefix(p))),
-              }),
+            : { alarmName: nameFilter.length === 1 ? nameFilter[0] : Match.anyOf(...nameFilter) }),
         },
       },
     });
@@ -428,17 +546,69 @@ export class ApiUnreachableRunbook extends Construct {
       environment: { ...env, STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
       logRetention: retention,
       deadLetterQueue: ingestDlq,
+      runbookFiles: runbook.files,
     }).function;
     this.stateMachine.grantStartExecution(ingest);
     this.alarmTopic =
       props.createAlarmTopic === false
         ? null
         : new Topic(this, "AlarmTopic", { masterKey: key, enforceSSL: true });
+    // CloudWatch publishes alarm actions as the service: the topic must allow it, for this account's
+    // alarms only (the enforceSSL statement is a Deny and grants nothing).
+    if (this.alarmTopic) allowCloudWatchAlarms(this.alarmTopic);
     const subscriptionDlq = this.deadLetterQueue("SubscriptionDlq");
     for (const t of [...(this.alarmTopic ? [this.alarmTopic] : []), ...(props.alarmTopics ?? [])]) {
       t.addSubscription(new LambdaSubscription(ingest, { deadLetterQueue: subscriptionDlq }));
     }
     this.functions = { ...functions, snsAlarmIngest: ingest };
+
+    // ---- the runbook's own health: failed or timed-out executions, anything in a DLQ → the topic
+    const healthAlarm = (id: string, metric: Metric, description: string) => {
+      const a = new Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `runbook-autopilot: ${description}`,
+      });
+      a.addAlarmAction(new SnsAction(this.topic));
+      return a;
+    };
+    const period = Duration.minutes(5);
+    this.healthAlarms = [
+      healthAlarm(
+        "ExecutionsFailed",
+        this.stateMachine.metricFailed({ period, statistic: "Sum" }),
+        "a runbook execution failed (see its escalation notice and the execution history)",
+      ),
+      healthAlarm(
+        "ExecutionsTimedOut",
+        this.stateMachine.metricTimedOut({ period, statistic: "Sum" }),
+        "a runbook execution hit its time limit",
+      ),
+      ...[
+        ["EventsDlqNotEmpty", this.eventsDeadLetterQueue, "alarm events that could not start an execution"],
+        ["IngestDlqNotEmpty", ingestDlq, "SNS alarm notifications the ingest function failed on"],
+        [
+          "SubscriptionDlqNotEmpty",
+          subscriptionDlq,
+          "SNS could not deliver alarm notifications to the ingest function",
+        ],
+      ].map(([id, q, what]) =>
+        healthAlarm(
+          String(id),
+          (q as Queue).metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" }),
+          `dead-letter queue not empty: ${what}`,
+        ),
+      ),
+    ];
+    // CloudWatch publishes these alarms to the notification topic as the service: allow it for this
+    // account (a topic you pass in needs the same statement in its own policy, and its key too).
+    allowCloudWatchAlarms(this.topic);
+    // Every cdk-nag finding the construct accepts, acknowledged on its own resources with the reason:
+    // a user's app running AwsSolutionsChecks sees none of them, and nothing else is hidden.
+    acknowledgeRunbookNagFindings(this);
   }
 
   private deadLetterQueue(id: string): Queue {
@@ -476,4 +646,21 @@ export class ApiUnreachableRunbook extends Construct {
       "Alarm events that could not start an execution",
     );
   }
+}
+
+/**
+ * The longest an execution can take: per wave of `maxConcurrency` targets, the probe (its time-out,
+ * the polling grace, Diagnose), then per target plan, the approval wait, apply and verify; plus the
+ * postmortem, resolution and Lambda retries on throttling.
+ */
+export function worstCaseExecution(o: {
+  waves: number;
+  probe: Duration;
+  approval: Duration;
+  workflow: Duration;
+}): Duration {
+  const collect = o.probe.toSeconds() + 120 + 120;
+  const mitigate = 30 + o.approval.toSeconds() + 2 * o.workflow.toSeconds();
+  const fixed = 60 + 60 + 120 + 600; // resolve, open, postmortem, retries on throttling
+  return Duration.seconds(o.waves * (collect + mitigate) + fixed);
 }

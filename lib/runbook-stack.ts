@@ -1,13 +1,12 @@
 import { Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { ApiUnreachableRunbook, type ApiUnreachableRunbookProps } from "./api-unreachable-runbook.js";
-import { acknowledgeRunbookNagFindings } from "./nag-suppressions.js";
 
 export interface RunbookStackProps extends StackProps {
   readonly runbook?: ApiUnreachableRunbookProps;
 }
 
-/** An environment-agnostic stack holding one api-unreachable runbook, with outputs and documented nag suppressions. */
+/** An environment-agnostic stack holding one api-unreachable runbook, with outputs (the construct acknowledges its own nag findings). */
 export class RunbookStack extends Stack {
   readonly runbook: ApiUnreachableRunbook;
 
@@ -15,6 +14,5 @@ export class RunbookStack extends Stack {
     super(scope, id, props);
     this.runbook = new ApiUnreachableRunbook(this, "ApiUnreachable", props.runbook);
     this.runbook.addOutputs(this);
-    acknowledgeRunbookNagFindings(this.runbook);
   }
 }

@@ -1,4 +1,4 @@
-import type { Duration } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import {
@@ -7,6 +7,7 @@ import {
   Fail,
   type IChainable,
   IntegrationPattern,
+  JitterType,
   JsonPath,
   Map as MapState,
   Pass,
@@ -42,6 +43,21 @@ export interface RunbookDefinitionProps {
   readonly approvalTimeout: Duration;
 }
 
+/** Throttling and transient errors of the SNS integration (the publish never happened: safe to retry). */
+export const SNS_RETRYABLE_ERRORS = [
+  "SNS.ThrottledException",
+  "SNS.KMSThrottlingException",
+  "SNS.InternalErrorException",
+  "SNS.SdkClientException",
+];
+const retryThrottled = (errors: string[]) => ({
+  errors,
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 5,
+  jitterStrategy: JitterType.FULL,
+});
+
 /**
  * The state machine definition (Standard). The state carries ids, S3 keys and small fields only:
  * evidence, diagnoses, plans and records live in S3/DynamoDB (256 KB state cap).
@@ -67,6 +83,8 @@ export class RunbookDefinition extends Construct {
         retryOnServiceExceptions: true,
         ...(resultPath ? { resultPath } : {}),
       });
+      // Lambda's concurrency limit answers TooManyRequests: the invocation never ran, retry it.
+      task.addRetry(retryThrottled(["Lambda.TooManyRequestsException"]));
       return task;
     };
     const publish = (sid: string, subject: string, message: Record<string, unknown>) =>
@@ -75,7 +93,7 @@ export class RunbookDefinition extends Construct {
         subject,
         message: TaskInput.fromObject(message),
         resultPath: JsonPath.DISCARD,
-      });
+      }).addRetry(retryThrottled(SNS_RETRYABLE_ERRORS));
 
     // ---- escalation for failures before an incident exists, or of the postmortem itself
     const escalate = publish("NotifyRunbookFailure", "runbook-autopilot: runbook failed, escalating", {
@@ -201,10 +219,11 @@ export class RunbookDefinition extends Construct {
       taskTimeout: Timeout.duration(props.approvalTimeout),
       resultPath: "$.approval",
     });
-    requestApproval.addCatch(declined, {
-      errors: ["States.Timeout", "Declined", "States.TaskFailed"],
-      resultPath: "$.error",
-    });
+    requestApproval.addRetry(retryThrottled(SNS_RETRYABLE_ERRORS));
+    // Only a timeout or an explicit decline is "declined". Anything else (SNS or KMS refusing the
+    // publish, throttling after the retries) is an infrastructure failure: that target ends as failed,
+    // and the postmortem and NotifyResult escalate it (caught below with the other mitigation tasks).
+    requestApproval.addCatch(declined, { errors: ["States.Timeout", "Declined"], resultPath: "$.error" });
     const apply = invoke(
       "ApplyMitigation",
       f.applyMitigation,
@@ -242,7 +261,8 @@ export class RunbookDefinition extends Construct {
         error: { name: JsonPath.stringAt("$.error.Error"), message: JsonPath.stringAt("$.error.Cause") },
       },
     });
-    for (const t of [plan, apply, verify]) t.addCatch(mitigationFailed, { resultPath: "$.error" });
+    for (const t of [plan, requestApproval, apply, verify])
+      t.addCatch(mitigationFailed, { resultPath: "$.error" });
     apply.next(verify).next(mitigated);
     const approved = new Choice(this, "Approved?")
       .when(Condition.booleanEquals("$.approval.approved", true), apply)
@@ -333,6 +353,7 @@ export class RunbookDefinition extends Construct {
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
     });
+    resolve.addRetry(retryThrottled(["Lambda.TooManyRequestsException"]));
     const open = invoke(
       "OpenIncident",
       f.openIncident,

@@ -48,7 +48,8 @@ export const handler = instrument("PollProbe", async (event: unknown): Promise<P
       };
     }
     logger.warn("probe polling gave up", { incidentId, target, elapsed, status: outcome.status });
-    await runner.cancel(probe.command);
+    // Stop it on the host too: a probe still running after its own time-out is not waited for.
+    await runner.cancelQuietly(probe.command);
     return {
       done: true,
       result: {
@@ -59,7 +60,7 @@ export const handler = instrument("PollProbe", async (event: unknown): Promise<P
         outputUri: runner.outputUriOf(probe.command),
         rawOutputUri: null,
         commandId: probe.command.commandId,
-        detail: `CommandId ${probe.command.commandId}: still ${outcome.status} after ${elapsed} ms; polling stopped and the command was cancelled`,
+        detail: `still ${outcome.status} after ${elapsed} ms; polling stopped and the command was cancelled`,
       },
     };
   }

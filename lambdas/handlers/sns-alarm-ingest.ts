@@ -37,7 +37,8 @@ export const handler = instrument("SnsAlarmIngest", async (event: unknown, _cont
       continue;
     }
     const alarm = normalizeSnsAlarm(parsed.data);
-    if (alarm.state !== "ALARM" || !alarmNameMatches(alarm.alarmName, e.ALARM_NAME_PREFIXES)) continue;
+    if (alarm.state !== "ALARM" || !alarmNameMatches(alarm.alarmName, e.ALARM_NAME_PREFIXES, e.ALARM_NAMES))
+      continue;
     const dedupeKey = dedupeKeyOf(alarm);
     const name = `sns-${createHash("sha256").update(dedupeKey).digest("hex").slice(0, 60)}`;
     try {

@@ -79,6 +79,11 @@ export const handlerEnvSchema = z.object({
     .string()
     .default("")
     .transform((s) => s.split(",").filter((p) => p.length > 0)),
+  /** Exact alarm names selected besides the prefixes (the construct's `alarms`), a JSON array. */
+  ALARM_NAMES: z
+    .string()
+    .default("[]")
+    .transform((s) => z.array(z.string().min(1)).parse(JSON.parse(s || "[]"))),
 });
 export type HandlerEnv = z.infer<typeof handlerEnvSchema>;
 
@@ -94,10 +99,16 @@ export const systemClock: Clock = {
 };
 
 const clients = new Map<string, unknown>();
+/**
+ * Called with every SDK client this container creates, before its first use. Empty in Lambda; the
+ * local end-to-end tests add middleware through it to record each call (the IAM evaluation test).
+ */
+export const clientObservers: ((client: object) => void)[] = [];
 function client<T extends object>(key: string, make: () => T): T {
   let c = clients.get(key) as T | undefined;
   if (!c) {
     c = tracer.captureAWSv3Client(make());
+    for (const observe of clientObservers) observe(c);
     clients.set(key, c);
   }
   return c;

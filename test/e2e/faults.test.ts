@@ -7,13 +7,8 @@ import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.j
 import { DynamoIncidentStore } from "../../lambdas/adapters/aws/dynamo-incident-store.js";
 import { type IncidentRecord, incidentRecordSchema } from "../../lambdas/core/incident/schema.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
-import {
-  type LocalHandler,
-  labTimescaleRunbooks,
-  lambdaEnv,
-  pipelineHandlers,
-  realHandler,
-} from "../support/local-pipeline.js";
+import { type LocalHandler, lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
+import { labTimescaleRunbooks } from "../support/runbooks-dir.js";
 import type { SsmFault } from "../support/ssm-server.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
 import { openFds, sleep } from "../support/cli.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
-import { labTimescaleRunbooks, lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
+import { lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
+import { labTimescaleRunbooks } from "../support/runbooks-dir.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 
 /**

@@ -112,6 +112,8 @@ interface Invocation {
 export interface RecordedCommand {
   readonly commandId: string;
   readonly documentName: string;
+  /** As sent (`$DEFAULT` when the request named none). */
+  readonly documentVersion: string;
   readonly instanceIds: readonly string[];
   readonly parameters: Readonly<Record<string, string>>;
   readonly outputS3BucketName: string | null;
@@ -341,6 +343,10 @@ export class SsmTestServer {
     const documentName = String(input.DocumentName ?? "");
     const doc = this.documents.get(documentName);
     if (!doc) throw new SsmError("InvalidDocument", `document ${documentName} does not exist`);
+    // Registered documents have one version, "1"; SSM also accepts $LATEST and $DEFAULT.
+    const version = input.DocumentVersion === undefined ? "$DEFAULT" : String(input.DocumentVersion);
+    if (!["$LATEST", "$DEFAULT", "1"].includes(version))
+      throw new SsmError("InvalidDocumentVersion", `document ${documentName} has no version ${version}`);
     const instanceIds = (input.InstanceIds as string[] | undefined) ?? [];
     if (instanceIds.length === 0) throw new SsmError("InvalidInstanceId", "no InstanceIds");
     for (const id of instanceIds) {
@@ -364,6 +370,7 @@ export class SsmTestServer {
     this.commands.push({
       commandId,
       documentName,
+      documentVersion: version,
       instanceIds,
       parameters,
       outputS3BucketName: bucket,

@@ -133,7 +133,7 @@ export class SsmCommandRunner implements CommandRunner {
         });
       }
       if (now >= deadline) {
-        await this.cancel(sent.command);
+        await this.cancelQuietly(sent.command);
         return this.finalResult("TimedOut", sent.command, started, {
           detail: `CommandId ${sent.command.commandId}: still ${outcome.status} after ${now - started} ms; polling stopped and the command was cancelled`,
         });
@@ -177,6 +177,9 @@ export class SsmCommandRunner implements CommandRunner {
         const out = await this.client.send(
           new SendCommandCommand({
             DocumentName: doc.documentName,
+            // The document CloudFormation last wrote. `$DEFAULT` (what SSM runs without this) is the
+            // first version unless someone promotes a newer one, which a stack update does not do.
+            DocumentVersion: "$LATEST",
             InstanceIds: [instanceId],
             Parameters: parameters,
             Comment: `runbook-autopilot ${request.name}`.slice(0, 100),
@@ -280,8 +283,8 @@ export class SsmCommandRunner implements CommandRunner {
     };
   }
 
-  /** CancelCommand, best effort (a loop that gives up stops what it no longer watches). */
-  async cancel(command: SentCommand): Promise<void> {
+  /** Cancels a command whose polling gave up (best effort; the document's own time-out still bounds it). */
+  async cancelQuietly(command: SentCommand): Promise<void> {
     try {
       await this.client.send(
         new CancelCommandCommand({ CommandId: command.commandId, InstanceIds: [command.instanceId] }),

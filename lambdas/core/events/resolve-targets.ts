@@ -104,9 +104,17 @@ export function pickUnhealthyTargets(items: readonly TargetHealthItem[]): Picked
   return { unhealthy, groupSize, notInstances };
 }
 
-/** Alarm names are selected by prefix; an empty prefix list matches everything. */
-export function alarmNameMatches(alarmName: string, prefixes: readonly string[]): boolean {
-  return prefixes.length === 0 || prefixes.some((p) => alarmName.startsWith(p));
+/**
+ * Alarm names are selected by prefix or by exact name (alarms handed to the construct as objects);
+ * with neither, every name matches (the alarm selection tag filters).
+ */
+export function alarmNameMatches(
+  alarmName: string,
+  prefixes: readonly string[],
+  names: readonly string[] = [],
+): boolean {
+  if (prefixes.length === 0 && names.length === 0) return true;
+  return names.includes(alarmName) || prefixes.some((p) => alarmName.startsWith(p));
 }
 
 /**

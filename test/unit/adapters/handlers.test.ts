@@ -6,7 +6,12 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+  CancelCommandCommand,
+  GetCommandInvocationCommand,
+  SendCommandCommand,
+  SSMClient,
+} from "@aws-sdk/client-ssm";
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -285,6 +290,20 @@ describe("handlers", () => {
       context,
     );
     expect(out).toMatchObject({ done: false, attempt: 3, waitSeconds: 13, status: "InProgress" });
+  });
+
+  it("poll-probe: still running past the probe time-out + grace → TimedOut, and the command is cancelled", async () => {
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: "InProgress", StatusDetails: "InProgress" });
+    ssm.on(CancelCommandCommand).resolves({});
+    const old = { ...command, sentAt: new Date(Date.now() - 60 * 60_000).toISOString() };
+    const out = await (await load("poll-probe"))(
+      { incidentId: "inc-1", target: T1, probe: { command: old, attempt: 9 } },
+      context,
+    );
+    expect(out).toMatchObject({ done: true, result: { status: "TimedOut", commandId: "cmd-9" } });
+    expect(ssm.commandCalls(CancelCommandCommand).map((c) => c.args[0].input)).toEqual([
+      { CommandId: "cmd-9", InstanceIds: [T1] },
+    ]);
   });
 
   it("poll-probe: done → stdout saved as an artifact, only its key travels on", async () => {

@@ -66,6 +66,7 @@ describe("SsmCommandRunner", () => {
     const sent = ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
     expect(sent).toMatchObject({
       DocumentName: "RunbookProbe-abc",
+      DocumentVersion: "$LATEST",
       InstanceIds: [INSTANCE],
       Parameters: { port: ["8080"], healthPath: ["/actuator/health"] },
       OutputS3BucketName: "artifacts-bucket",

@@ -48,6 +48,8 @@ function stubs(options: {
   classes?: Record<string, string | null>;
   brake?: boolean;
   approve?: boolean;
+  /** The approval request's publish fails with this error (SNS/KMS refusing it). */
+  approvalError?: string;
   failDiagnoseOn?: string;
   cooldownOnly?: boolean;
   pendingPolls?: number;
@@ -144,6 +146,8 @@ function stubs(options: {
       summary: "kill idle sockets",
     }),
     RequestApproval: async () => {
+      if (options.approvalError)
+        throw Object.assign(new Error("KMS refused the data key"), { name: options.approvalError });
       if (options.approve === false) throw Object.assign(new Error("no"), { name: "Declined" });
       return { approved: true, approvedBy: "alice" };
     },
@@ -223,6 +227,27 @@ describe("state machine definition, run locally with stubbed tasks", () => {
     expect((r.inputOf("WritePostmortem") as { targets: { outcome: string }[] }).targets[0]?.outcome).toBe(
       "declined",
     );
+  });
+
+  it("an approval request that cannot be published is a failure that escalates, never 'declined'", async () => {
+    for (const error of [
+      "SNS.KMSAccessDeniedException",
+      "States.TaskFailed",
+      "SNS.AuthorizationErrorException",
+    ]) {
+      const r = await run({ mode: "approve", approvalError: error });
+      expect(r.error).toBeNull();
+      expect(r.count("ApplyMitigation")).toBe(0);
+      const targets = (
+        r.inputOf("WritePostmortem") as { targets: { outcome: string; error: { name: string } }[] }
+      ).targets;
+      expect(
+        targets.map((t) => t.outcome),
+        error,
+      ).toEqual(["failed", "failed"]);
+      expect(targets[0]?.error.name).toBe(error);
+      expect(r.count("NotifyResult")).toBe(1);
+    }
   });
 
   it("a duplicate alarm delivery stops right after OpenIncident", async () => {

@@ -1,12 +1,15 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import validateAsl from "asl-validator";
-import { App } from "aws-cdk-lib";
+import { App, Duration } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
+import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ACTION_DOCUMENTS, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
 import { RUNBOOKS_DIR } from "../../../lib/paths.js";
+import { BUNDLE_DEFAULTS, LAMBDA_RUNTIME } from "../../../lib/runbook-function.js";
 import { RunbookStack } from "../../../lib/runbook-stack.js";
 import { resolveDefinition, synthRunbook } from "./synth.js";
 
@@ -128,26 +131,78 @@ describe("runbook stack template", () => {
 
     it("refuses an empty prefix list without a selection tag (every alarm would start the runbook)", () => {
       expect(() => synthRunbook({ runbook: { alarmNamePrefixes: [] } })).toThrow(
-        /alarmNamePrefixes is empty and no alarmSelectionTag/,
+        /alarmNamePrefixes is empty and neither alarms nor alarmSelectionTag/,
       );
     });
   });
 
-  it("runs a Standard state machine with ALL logging and X-Ray tracing", () => {
+  it("runs a Standard state machine with X-Ray tracing, logging every event without execution data (no task tokens, no evidence)", () => {
     template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
       StateMachineType: "STANDARD",
       TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: true }),
+      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: false }),
     });
   });
 
-  it("builds every Lambda for ARM64 / Node.js 20 with active tracing, Powertools env and its own log group", () => {
+  it("point 8: retries throttled Lambda invocations and SNS publishes", () => {
+    const definition = resolveDefinition(template) as { States: Record<string, unknown> };
+    const tasks: [string, { Resource: string; Retry?: { ErrorEquals: string[] }[] }][] = [];
+    const walk = (states: Record<string, unknown>) => {
+      for (const [name, st] of Object.entries(states)) {
+        const s = st as { Type: string; ItemProcessor?: { States: Record<string, unknown> } };
+        if (s.Type === "Task") tasks.push([name, st as never]);
+        if (s.ItemProcessor) walk(s.ItemProcessor.States);
+      }
+    };
+    walk(definition.States);
+    expect(tasks.length).toBe(15); // 10 Lambda tasks, 5 SNS publishes
+    for (const [name, t] of tasks) {
+      const retried = (t.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      if (t.Resource.includes(":lambda:")) expect(retried, name).toContain("Lambda.TooManyRequestsException");
+      else
+        expect(retried, name).toEqual(
+          expect.arrayContaining(["SNS.ThrottledException", "SNS.KMSThrottlingException"]),
+        );
+    }
+  });
+
+  it("point 8: deletion protection on the table; alarms on failed/timed-out executions and on every DLQ, acting on the topic", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", { DeletionProtectionEnabled: true });
+    const alarms = ofType("AWS::CloudWatch::Alarm");
+    const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort();
+    expect(metrics).toEqual([
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/SQS/ApproximateNumberOfMessagesVisible",
+      "AWS/States/ExecutionsFailed",
+      "AWS/States/ExecutionsTimedOut",
+    ]);
+    const queues = alarms
+      .filter((a) => a.Properties.Namespace === "AWS/SQS")
+      .map((a) => JSON.stringify(a.Properties.Dimensions));
+    expect(new Set(queues).size).toBe(ofType("AWS::SQS::Queue").length);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/Notifications/) }]);
+      expect(a.Properties.Threshold).toBe(1);
+    }
+  });
+
+  it("point 8: refuses settings whose worst case outlasts the execution time limit (the postmortem would be cut off)", () => {
+    expect(() =>
+      synthRunbook({ runbook: { approvalTimeout: Duration.hours(3), maxTargets: 20, maxConcurrency: 5 } }),
+    ).toThrow(/over the execution time limit \(6 hours\), so the postmortem could be cut off/);
+    expect(() =>
+      synthRunbook({ runbook: { approvalTimeout: Duration.hours(3), maxTargets: 4, maxConcurrency: 4 } }),
+    ).not.toThrow();
+  });
+
+  it("builds every Lambda for ARM64 / Node.js 24 with active tracing, Powertools env and its own log group", () => {
     const fns = ofType("AWS::Lambda::Function");
     expect(fns).toHaveLength(11);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({
         Architectures: ["arm64"],
-        Runtime: "nodejs20.x",
+        Runtime: "nodejs24.x",
         TracingConfig: { Mode: "Active" },
         Environment: { Variables: expect.objectContaining({ POWERTOOLS_SERVICE_NAME: "runbook-autopilot" }) },
         LoggingConfig: { LogGroup: expect.anything() },
@@ -155,6 +210,26 @@ describe("runbook stack template", () => {
     }
     template.resourceCountIs("AWS::Logs::LogGroup", 12);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+  });
+
+  it("uses no Lambda runtime aws-cdk-lib marks deprecated, and bundles for the runtime's Node.js", () => {
+    // aws-cdk-lib marks retired runtimes `@deprecated` in its typings: read them from there, so a CDK
+    // upgrade that deprecates the runtime in use fails this test.
+    const dts = readFileSync(
+      join(dirname(createRequire(import.meta.url).resolve("aws-cdk-lib/aws-lambda")), "lib/runtime.d.ts"),
+      "utf8",
+    );
+    const deprecated = [
+      ...dts.matchAll(/@deprecated[^*]*(?:\*(?!\/)[^*]*)*\*\/\s*static readonly (\w+): Runtime;/g),
+    ]
+      .map((m) => (Runtime as unknown as Record<string, Runtime>)[m[1] ?? ""]?.name)
+      .filter((n): n is string => typeof n === "string");
+    expect(deprecated).toContain("nodejs18.x"); // the parse found the deprecated ones
+    const used = [...new Set(ofType("AWS::Lambda::Function").map((f) => String(f.Properties.Runtime)))];
+    expect(used).toEqual([LAMBDA_RUNTIME.name]);
+    for (const r of used) expect(deprecated, r).not.toContain(r);
+    expect(["nodejs22.x", "nodejs24.x"]).toContain(LAMBDA_RUNTIME.name);
+    expect(BUNDLE_DEFAULTS.target).toBe(`node${LAMBDA_RUNTIME.name.match(/^nodejs(\d+)\.x$/)?.[1]}`);
   });
 
   it("stores artifacts in an encrypted, private, versioned bucket with SSL-only access, expiry and access logs", () => {
@@ -201,6 +276,44 @@ describe("runbook stack template", () => {
     }
   });
 
+  it("point 1: the state machine role may use the topic's key; only a timeout or a decline is 'declined'", () => {
+    const smPolicy = Object.entries(template.findResources("AWS::IAM::Policy")).find(([id]) =>
+      id.includes("StateMachineRole"),
+    )?.[1] as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } };
+    const kms = smPolicy.Properties.PolicyDocument.Statement.find((st) =>
+      JSON.stringify(st.Action).includes("kms:GenerateDataKey"),
+    );
+    expect(kms?.Action).toEqual(["kms:GenerateDataKey*", "kms:Decrypt"]);
+    expect(kms?.Resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/Key/), "Arn"] });
+    const states = JSON.stringify(resolveDefinition(template));
+    const definition = JSON.parse(states) as {
+      States: Record<
+        string,
+        { ItemProcessor?: { States: Record<string, { Catch?: { ErrorEquals: string[]; Next: string }[] }> } }
+      >;
+    };
+    const approval = definition.States.MitigateEach?.ItemProcessor?.States.RequestApproval;
+    expect(approval?.Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ["States.Timeout", "Declined"], Next: "Declined" }),
+      expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "MitigationFailed" }),
+    ]);
+  });
+
+  it("point 3: the alarm topic allows CloudWatch to publish for this account's alarms", () => {
+    const policies = Object.values(template.findResources("AWS::SNS::TopicPolicy")) as {
+      Properties: { Topics: { Ref: string }[]; PolicyDocument: { Statement: Record<string, unknown>[] } };
+    }[];
+    const alarm = policies.find((p) => p.Properties.Topics[0]?.Ref.includes("AlarmTopic"));
+    expect(alarm?.Properties.PolicyDocument.Statement).toContainEqual({
+      Sid: "AllowCloudWatchAlarmsOfThisAccount",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: { Ref: expect.stringMatching(/AlarmTopic/) },
+      Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
+    });
+  });
+
   it("subscribes the SNS ingest function with DLQs on the subscription and the async invocation", () => {
     template.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "lambda",
@@ -238,6 +351,30 @@ describe("runbook stack template", () => {
     expect(send.some((s) => JSON.stringify(s.Resource).includes(":instance/"))).toBe(true);
     // nothing gets s3:* / dynamodb:* / ssm:*
     for (const s of statements) expect([s.Action].flat().join(",")).not.toMatch(/(s3|dynamodb|ssm|sns):\*/);
+  });
+
+  it("point 8: least privilege — only ApplyMitigation and Verify run documents; nobody deletes items", () => {
+    const actionsOf = (fn: string) =>
+      Object.entries(template.findResources("AWS::IAM::Policy"))
+        .filter(([id]) => id.startsWith(`ApiUnreachable${fn}FunctionServiceRole`))
+        .flatMap(
+          ([, p]) =>
+            (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
+              .Properties.PolicyDocument.Statement,
+        )
+        .flatMap((st) => [st.Action].flat());
+    for (const fn of ["Diagnose", "PlanMitigation", "WritePostmortem", "FleetBrake"]) {
+      const actions = actionsOf(fn);
+      for (const a of [
+        "ssm:SendCommand",
+        "ssm:CancelCommand",
+        "ssm:GetCommandInvocation",
+        "dynamodb:DeleteItem",
+      ])
+        expect(actions, fn).not.toContain(a);
+    }
+    for (const fn of ["ApplyMitigation", "Verify"]) expect(actionsOf(fn), fn).toContain("ssm:SendCommand");
+    expect(JSON.stringify(template.toJSON())).not.toContain("dynamodb:DeleteItem");
   });
 
   it("offers a managed policy for the instance profile: PutObject under ssm/ only", () => {
@@ -334,7 +471,7 @@ describe("runbook stack template", () => {
     new ApiUnreachableRunbook(stack, "Runbook", {
       artifactBucket: Bucket.fromBucketName(stack, "B", "my-bucket"),
       incidentTable: Table.fromTableName(stack, "T", "my-table"),
-      notificationTopic: Topic.fromTopicArn(stack, "N", "arn:aws:sns:eu-west-1:123456789012:ops"),
+      topic: Topic.fromTopicArn(stack, "N", "arn:aws:sns:eu-west-1:123456789012:ops"),
       createAlarmTopic: false,
     });
     const { Template } = await import("aws-cdk-lib/assertions");

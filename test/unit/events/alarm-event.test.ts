@@ -239,6 +239,10 @@ describe("target resolution plan", () => {
     expect(alarmNameMatches("runbook-x", ["runbook-"])).toBe(true);
     expect(alarmNameMatches("other", ["runbook-"])).toBe(false);
     expect(alarmNameMatches("other", [])).toBe(true);
+    // exact names (the construct's `alarms`) alongside prefixes
+    expect(alarmNameMatches("api-5xx", [], ["api-5xx"])).toBe(true);
+    expect(alarmNameMatches("api-5xx-2", [], ["api-5xx"])).toBe(false);
+    expect(alarmNameMatches("runbook-x", ["runbook-"], ["api-5xx"])).toBe(true);
   });
 });
 

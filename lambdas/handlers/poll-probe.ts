@@ -32,8 +32,11 @@ export const handler = instrument("PollProbe", async (event: unknown): Promise<P
   const outcome = await runner.poll(probe.command);
   const elapsed = systemClock.now().getTime() - Date.parse(probe.command.sentAt);
   if (!outcome.done) {
-    const neverSeen = outcome.reason === "not-yet-visible" && elapsed > APPEAR_WITHIN_MS;
-    const tooLong = elapsed > env().PROBE_TIMEOUT_SECONDS * 1000 + GRACE_MS;
+    const e = env();
+    const appearWithinMs = (e.SSM_APPEAR_WITHIN_SECONDS ?? APPEAR_WITHIN_MS / 1000) * 1000;
+    const graceMs = (e.SSM_GRACE_SECONDS ?? GRACE_MS / 1000) * 1000;
+    const neverSeen = outcome.reason === "not-yet-visible" && elapsed > appearWithinMs;
+    const tooLong = elapsed > e.PROBE_TIMEOUT_SECONDS * 1000 + graceMs;
     if (!neverSeen && !tooLong) {
       const waitSeconds = Math.min(30, Math.ceil(3 * 1.6 ** (probe.attempt + 1)));
       return {

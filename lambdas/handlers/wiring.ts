@@ -65,6 +65,13 @@ export const handlerEnvSchema = z.object({
       .parse(JSON.parse(s)),
   ),
   PROBE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /**
+   * Bounds of SSM polling: how long an invocation may stay invisible (`InvocationDoesNotExist`) before it
+   * counts as undeliverable, and the reporting lag allowed past a command's own time-out. Unset: the
+   * probe loop's 90 s / 120 s and the action runner's 60 s / 60 s.
+   */
+  SSM_APPEAR_WITHIN_SECONDS: z.coerce.number().int().min(1).max(3600).optional(),
+  SSM_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).optional(),
   /** Host folder for the probe's raw outputs (the `raw` step ships them to S3). "" = none. */
   PROBE_RAW_DIR: z.string().default("/var/tmp/runbook-autopilot"),
   STATE_MACHINE_ARN: z.string().default(""),
@@ -124,6 +131,10 @@ export function commandRunner(clock: Clock = systemClock): SsmCommandRunner {
     documents: e.SSM_DOCUMENTS,
     outputBucket: e.ARTIFACT_BUCKET,
     outputKeyPrefix: e.SSM_OUTPUT_PREFIX,
+    poll: {
+      ...(e.SSM_APPEAR_WITHIN_SECONDS ? { appearWithinMs: e.SSM_APPEAR_WITHIN_SECONDS * 1000 } : {}),
+      ...(e.SSM_GRACE_SECONDS ? { graceMs: e.SSM_GRACE_SECONDS * 1000 } : {}),
+    },
   });
 }
 

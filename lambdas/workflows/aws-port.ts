@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
 import { loadTemplates } from "../adapters/local/template-loader.js";
@@ -24,6 +25,7 @@ import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
 import {
   applyStep,
   diagnoseStep,
+  keepArtifact,
   planStep,
   recordProbe,
   saveEvidenceStep,
@@ -167,8 +169,10 @@ class AwsWorkflowPort implements WorkflowPort {
   private async probeResult(p: Parameters<WorkflowPort["diagnose"]>[0]["probe"]): Promise<CommandResult> {
     let stdout = p.stdoutKey ? ((await this.deps.artifacts.get(p.stdoutKey)) ?? "") : "";
     const store = this.deps.artifacts as { getUri?: (uri: string) => Promise<string | null> };
-    if (p.stdoutTruncated && p.outputUri && store.getUri)
-      stdout = (await store.getUri(p.outputUri)) ?? stdout;
+    // Cut inline copy, or none saved (polling gave up, the poll state could not save it): SSM's own
+    // S3 copy is the whole output, when there is one.
+    if ((p.stdoutTruncated || !stdout) && p.outputUri && store.getUri)
+      stdout = (await store.getUri(p.outputUri).catch(() => null)) ?? stdout;
     return {
       status: p.status,
       exitCode: p.exitCode,
@@ -198,16 +202,34 @@ class AwsWorkflowPort implements WorkflowPort {
   }
 
   async applyMitigation(input: Parameters<WorkflowPort["applyMitigation"]>[0]) {
-    const deps = await this.workflowDeps(input.approval !== null);
+    // A fresh id per attempt: Step Functions may retry this step after a crash, and the rung claims
+    // (steps.ts) tell this attempt's sends from an earlier one's.
+    const deps = { ...(await this.workflowDeps(input.approval !== null)), attemptId: randomUUID() };
     const rec = await this.recorder(input.incidentId, input.target);
+    const stale = rec.record.steps.findLast((s) => s.id === "apply");
+    if (stale?.status === "running") {
+      // An earlier attempt began and never ended: say so before this one starts.
+      await rec.end("apply", {
+        status: "failed",
+        error: {
+          name: "AttemptLost",
+          message: "an earlier attempt of this step stopped before it ended (the Lambda was retried)",
+        },
+      });
+    }
     const outcome = await applyStep(deps, rec, targetOptions(input));
     if (input.approval) {
       // Who approved, from the task-token callback, kept with the apply step.
       const approval = input.approval;
       await rec.patchLastStep("apply", (s) => ({ ...s, inputs: { ...s.inputs, approval } }));
     }
-    const ref = await storeArtifact(deps, rec, "actions.json", json(rec.record.actions));
-    return { actionsKey: key(rec, ref.name), applied: changedHost(rec.record), summary: outcome.reason };
+    // The actions are in the record already; their S3 summary failing must not fail the step.
+    await keepArtifact(deps, rec, "actions.json", json(rec.record.actions));
+    return {
+      actionsKey: key(rec, "actions.json"),
+      applied: changedHost(rec.record),
+      summary: outcome.reason,
+    };
   }
 
   async verify(input: Parameters<WorkflowPort["verify"]>[0]) {
@@ -215,11 +237,15 @@ class AwsWorkflowPort implements WorkflowPort {
     const rec = await this.recorder(input.incidentId, input.target);
     let recovered = false;
     if (changedHost(rec.record)) recovered = await verifyStep(deps, rec, targetOptions(input));
-    else await skipVerify(rec, "exhausted");
-    const ref = await storeArtifact(deps, rec, "verification.json", json(rec.record.verification));
+    else
+      await skipVerify(
+        rec,
+        String(rec.record.steps.findLast((s) => s.id === "apply")?.outputs.stopReason ?? "exhausted"),
+      );
+    await keepArtifact(deps, rec, "verification.json", json(rec.record.verification));
     return {
       recovered,
-      verificationKey: key(rec, ref.name),
+      verificationKey: key(rec, "verification.json"),
       summary: recovered ? "verified healthy" : "not recovered",
     };
   }
@@ -230,29 +256,44 @@ class AwsWorkflowPort implements WorkflowPort {
     const sections: string[] = [];
     const statuses: IncidentRecord["status"][] = [];
     let primary: { key: string; uri: string } | null = null;
+    const pathEnd = (t: PostmortemInput["targets"][number]) =>
+      `${t.outcome}${t.error ? `: ${t.error.name}: ${t.error.message}` : ""}`;
     for (const t of input.targets) {
-      const raw = await this.deps.incidents.load(`${input.incidentId}/${t.target}`);
-      if (!raw) {
-        sections.push(`- \`${t.target}\`: no record (${t.outcome}${t.error ? `: ${t.error.message}` : ""})`);
-        continue;
+      let rec: Recorder | null = null;
+      try {
+        const raw = await this.deps.incidents.load(`${input.incidentId}/${t.target}`);
+        if (!raw) {
+          sections.push(`- \`${t.target}\`: **escalated**: no record (${pathEnd(t)})`);
+          statuses.push("escalated");
+          continue;
+        }
+        rec = new Recorder(
+          incidentRecordSchema.parse(raw),
+          this.deps.incidents,
+          this.deps.clock,
+          this.keys(input.incidentId, t.target),
+        );
+        await this.closeTarget(deps, rec, t, input);
+        const model = buildPostmortem(rec.record, { knowledge });
+        const rendered = renderPostmortem(model, templates);
+        const md = await storeArtifact(deps, rec, "postmortem.md", rendered.markdown);
+        await storeArtifact(deps, rec, "postmortem.html", rendered.html);
+        for (const a of rendered.assets) await storeArtifact(deps, rec, a.fileName, a.body);
+        statuses.push(rec.record.status);
+        primary ??= { key: key(rec, md.name), uri: md.uri };
+        sections.push(
+          `- \`${t.target}\`: **${rec.record.status}**: ${rec.record.statusReason} ([postmortem](${t.target}/postmortem.md))`,
+        );
+      } catch (e) {
+        // The incident store or the artifact store failed under us: say so in the index (and escalate)
+        // rather than lose the other targets' outcome.
+        const err = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        statuses.push("escalated");
+        primary = null;
+        sections.push(
+          `- \`${t.target}\`: **escalated**: the record could not be ${rec ? "closed or rendered" : "read"} (${err}); status on record: ${rec?.record.status ?? "unknown"}; path: ${pathEnd(t)}`,
+        );
       }
-      const rec = new Recorder(
-        incidentRecordSchema.parse(raw),
-        this.deps.incidents,
-        this.deps.clock,
-        this.keys(input.incidentId, t.target),
-      );
-      await this.closeTarget(deps, rec, t.outcome, input);
-      const model = buildPostmortem(rec.record, { knowledge });
-      const rendered = renderPostmortem(model, templates);
-      const md = await storeArtifact(deps, rec, "postmortem.md", rendered.markdown);
-      await storeArtifact(deps, rec, "postmortem.html", rendered.html);
-      for (const a of rendered.assets) await storeArtifact(deps, rec, a.fileName, a.body);
-      statuses.push(rec.record.status);
-      primary ??= { key: key(rec, md.name), uri: md.uri };
-      sections.push(
-        `- \`${t.target}\`: **${rec.record.status}**: ${rec.record.statusReason} ([postmortem](${t.target}/postmortem.md))`,
-      );
     }
     for (const c of input.cooldown)
       sections.push(
@@ -284,9 +325,23 @@ class AwsWorkflowPort implements WorkflowPort {
   }
 
   /** Ends a target's record the way its path through the state machine ended. */
-  private async closeTarget(deps: WorkflowDeps, rec: Recorder, outcome: string, input: PostmortemInput) {
+  private async closeTarget(
+    deps: WorkflowDeps,
+    rec: Recorder,
+    t: PostmortemInput["targets"][number],
+    input: PostmortemInput,
+  ) {
+    const outcome = t.outcome;
+    if (rec.record.endedAt) return;
+    if (t.error) {
+      // The target's path through the state machine ended on an error: the record says which.
+      const error = t.error;
+      await rec.update((x) => ({
+        ...x,
+        errors: [...x.errors, { step: "state-machine", name: error.name, message: error.message }],
+      }));
+    }
     const r = rec.record;
-    if (r.endedAt) return;
     const applied = r.steps.some((s) => s.id === "apply");
     if (!applied && r.plan) {
       if (input.brake?.brake) {
@@ -302,9 +357,18 @@ class AwsWorkflowPort implements WorkflowPort {
           rec,
           targetOptions({ ...input, target: r.target, service: serviceOf(r) }),
         );
-      } else {
+      } else if (outcome === "planned") {
         // Plan-only path (mode plan, or nothing actionable): record the rungs as the plan says.
         await applyStep(deps, rec, targetOptions({ ...input, target: r.target, service: serviceOf(r) }));
+      } else {
+        // The path ended on an error before apply: never apply from here, say why and escalate.
+        const reason = `the target's path ended (${outcome}) before the apply step: nothing was applied`;
+        await rec.begin("apply");
+        await rec.end("apply", {
+          status: "skipped",
+          outputs: { stopReason: "escalated", reason },
+          note: "not applied: the path ended before apply",
+        });
       }
     }
     if (!rec.record.steps.some((s) => s.id === "verify"))

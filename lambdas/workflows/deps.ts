@@ -52,6 +52,12 @@ export interface WorkflowDeps {
   readonly rawBase?: string;
   /** Asks a person to approve one destructive rung (mode approve). */
   readonly approve: (action: PlannedAction) => Promise<boolean>;
+  /**
+   * Set where a step can be retried after a crash (the Lambdas): each destructive rung is claimed under
+   * this attempt id before its command is sent, so a retry never applies it twice. Unset (the CLI, one
+   * process holding the target lock): no claims.
+   */
+  readonly attemptId?: string;
   /** Tells people; returns the channels reached. */
   readonly notify: (subject: string, message: string) => Promise<string[]>;
 }

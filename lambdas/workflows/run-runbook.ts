@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { changedHost, newRecord } from "../core/incident/record.js";
 import type { IncidentRecord, Mode } from "../core/incident/schema.js";
+import { changesHost } from "../core/mitigation/actions.js";
 import type { WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
 import {
@@ -103,6 +104,12 @@ function verifySkipNote(stop: string): string {
       return "Inside the cooldown: nothing changed.";
     case "healthy":
       return "The host answered its own health probe before any change.";
+    case "recovered-on-its-own":
+      return "The service recovered on its own before any change: nothing to verify.";
+    case "target-gone":
+      return "The target went away before any change: nothing to verify.";
+    case "unknown-outcome":
+      return "An earlier attempt sent a rung and did not finish: its effect is unknown; not verified, escalated.";
     default:
       return "Nothing was changed on the host, so there is nothing to verify.";
   }
@@ -126,6 +133,14 @@ export function finalStatus(r: IncidentRecord): { status: IncidentRecord["status
     const by = r.actions.filter((a) => a.status === "applied").map((a) => a.action);
     return { status: "recovered", reason: `Recovered after ${by.join(", ")}; verified healthy.` };
   }
+  const broke = r.errors.find((e) => e.step === "state-machine");
+  if (broke) {
+    const applied = r.actions.filter((a) => a.status === "applied" && changesHost(a.action));
+    return {
+      status: "escalated",
+      reason: `The run did not finish: ${broke.name}: ${broke.message}. ${applied.length ? `Applied before it stopped: ${applied.map((a) => a.action).join(", ")}; not verified.` : "Nothing was changed on the host."} Escalated to a person.`,
+    };
+  }
   const apply = r.steps.findLast((s) => s.id === "apply");
   const stopReason = String(apply?.outputs.stopReason ?? "no-plan");
   const why = String(apply?.outputs.reason ?? "there was no mitigation plan");
@@ -139,6 +154,15 @@ export function finalStatus(r: IncidentRecord): { status: IncidentRecord["status
       return { status: "declined", reason: `Mitigation declined (${why}); the service is still unhealthy.` };
     case "cooldown":
       return { status: "cooldown", reason: `Not mitigated again: ${why}.` };
+    case "recovered-on-its-own":
+      return {
+        status: "escalated",
+        reason: `The service recovered on its own before any change (diagnosis ${r.diagnosis?.rootCause.id ?? "none"}); nothing was changed on the host. Escalated: the cause is still there.`,
+      };
+    case "unknown-outcome":
+      return { status: "escalated", reason: `Outcome unknown: ${why}. Escalated to a person.` };
+    case "target-gone":
+      return { status: "escalated", reason: `Not mitigated: ${why}. Escalated to a person.` };
     default:
       return { status: "escalated", reason: `Not recovered: ${why}. Escalated to a person.` };
   }

@@ -132,43 +132,49 @@ export async function recordProbe(
     phase === "before" ? "collect" : phase === "after-relief" ? "collect-after-relief" : "verify";
   const ownStep = stepId !== "verify";
   // Nothing is lost: the probe's own output is stored before anything can fail on it.
-  const stored = [];
-  if (result.stdout)
-    stored.push(await storeArtifact(deps, rec, `evidence/probe-${phase}.txt`, result.stdout));
-  if (result.stderr)
-    stored.push(await storeArtifact(deps, rec, `evidence/probe-${phase}.stderr.txt`, result.stderr));
+  // With the artifact store down, the start of the output goes into the record (keepArtifact) and the
+  // parsed evidence below is kept in the record itself.
+  const stored: NonNullable<Awaited<ReturnType<typeof keepArtifact>>>[] = [];
+  for (const [name, body] of [
+    [`evidence/probe-${phase}.txt`, result.stdout],
+    [`evidence/probe-${phase}.stderr.txt`, result.stderr],
+  ] as const) {
+    const ref = body ? await keepArtifact(deps, rec, name, body) : null;
+    if (ref) stored.push(ref);
+  }
 
   const collectedAt = rec.now();
   const commandInfo = commandSummary(result);
-  if (!result.stdout.trim()) {
-    const message = `probe produced no output (${result.status}${result.detail ? `: ${result.detail}` : ""})`;
+  const failed = async (name: string, message: string) => {
     if (ownStep)
       await rec.end(stepId, {
         status: "failed",
         outputs: { command: commandInfo, artifacts: stored },
-        error: { name: "CollectError", message },
+        error: { name, message },
       });
-    else
-      await rec.update((r) => ({
-        ...r,
-        errors: [...r.errors, { step: stepId, name: "CollectError", message }],
-      }));
+    else await rec.update((r) => ({ ...r, errors: [...r.errors, { step: stepId, name, message }] }));
+  };
+  if (!result.stdout.trim()) {
+    await failed(
+      "CollectError",
+      `probe produced no output (${result.status}${result.detail ? `: ${result.detail}` : ""})`,
+    );
     return null;
   }
   const parsed = deps.parseEvidence(result.stdout, { target: t.target, collectedAt });
+  if (result.status !== "Success") {
+    // A probe cut off (Failed, TimedOut...) leaves partial output: kept above as an artifact, never a
+    // basis for action. The record names the command's status; the run escalates.
+    const exit = result.exitCode === null ? "" : ` (exit ${result.exitCode})`;
+    const unread = parsed.ok ? "" : `; it could not be read: ${parsed.message}`;
+    await failed(
+      "ProbeFailed",
+      `probe ${result.status}${exit}${result.detail ? ` [${result.detail}]` : ""}: ${result.stdout.length} characters of partial output kept in evidence/probe-${phase}.txt, not used as evidence${unread}`,
+    );
+    return null;
+  }
   if (!parsed.ok) {
-    const message = `probe output could not be read: ${parsed.message}`;
-    if (ownStep)
-      await rec.end(stepId, {
-        status: "failed",
-        outputs: { command: commandInfo, artifacts: stored },
-        error: { name: "EvidenceParseError", message },
-      });
-    else
-      await rec.update((r) => ({
-        ...r,
-        errors: [...r.errors, { step: stepId, name: "EvidenceParseError", message }],
-      }));
+    await failed("EvidenceParseError", `probe output could not be read: ${parsed.message}`);
     return null;
   }
   const evidence = parsed.value;
@@ -217,6 +223,13 @@ export async function diagnoseStep(deps: WorkflowDeps, rec: Recorder): Promise<v
 /** Evidence before action: writes evidence.json and diagnosis.json and records their sha256. */
 export async function saveEvidenceStep(deps: WorkflowDeps, rec: Recorder): Promise<boolean> {
   await rec.begin("save-evidence");
+  if (!rec.record.evidence.before) {
+    await rec.end("save-evidence", {
+      status: "skipped",
+      note: "No evidence was collected: nothing to save.",
+    });
+    return false;
+  }
   try {
     const r = rec.record;
     const saved = [await storeArtifact(deps, rec, "evidence/evidence-before.json", json(r.evidence.before))];
@@ -278,7 +291,10 @@ export interface ApplyOutcome {
     | "cooldown"
     | "escalated"
     | "exhausted"
-    | "no-plan";
+    | "no-plan"
+    | "recovered-on-its-own"
+    | "target-gone"
+    | "unknown-outcome";
   readonly reason: string;
 }
 
@@ -322,6 +338,7 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
   // Evidence before action: the saved evidence artifact must exist with its digest.
   const evidenceSaved = rec.record.artifacts.some((a) => a.name === "evidence/evidence-before.json");
   let lockHeld = false;
+  let prechecked = false;
   for (const a of plan.ladder) {
     const started = rec.now();
     if (a.action === "notify-only" || a.action === "escalate") {
@@ -362,6 +379,54 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
       await push(result(a, "declined", started, rec.now(), "a person declined this rung", {}, null));
       await rec.end("apply", { status: "ok", note: `rung ${a.rung + 1} (${a.action}) declined` });
       return { healthy: false, stopReason: "declined", reason: `${a.action} was declined` };
+    }
+    if (deps.attemptId) {
+      // Idempotency across retries: "applying rung N" is written (conditionally) before the command is
+      // sent. A retried attempt (the Lambda crashed after sending) finds it and does not send it twice.
+      const claim = await deps.incidents.acquireTargetLock(
+        claimKey(rec, a),
+        deps.attemptId,
+        started,
+        CLAIM_TTL_MS,
+      );
+      if (!claim.acquired) {
+        const reason = `rung ${a.rung + 1} (${a.action}) was claimed by an earlier attempt of this step (${claim.heldBy ?? "unknown"}) that did not finish: it may have been applied, its outcome is unknown, and it was not sent again`;
+        await push(result(a, "failed", started, rec.now(), reason, { claimedBy: claim.heldBy }, null));
+        await rec.end("apply", { status: "failed", error: { name: "RetriedAfterCrash", message: reason } });
+        return { healthy: false, stopReason: "unknown-outcome", reason };
+      }
+      await rec.patchLastStep("apply", (s) => ({
+        ...s,
+        outputs: { ...s.outputs, [`claimRung${a.rung + 1}`]: { attempt: deps.attemptId, at: started } },
+      }));
+    }
+    if (!prechecked) {
+      // The target may have recovered on its own since the probe (a person took minutes to approve, the
+      // clients went away): never change a host that answers. One quick check before the first change.
+      prechecked = true;
+      const now = await healthNow(deps, t, 1);
+      await rec.patchLastStep("apply", (s) => ({
+        ...s,
+        outputs: { ...s.outputs, healthBeforeChange: now.attempts },
+      }));
+      const beforeOutcome = rec.record.evidence.before?.health.outcome;
+      if (now.attempts.at(-1)?.outcome === "refused" && beforeOutcome !== "refused") {
+        // It answered slowly (or not at all) when diagnosed; now nothing listens: the process
+        // diagnosed is gone or restarting, and the diagnosis no longer describes the host.
+        const reason = `nothing listens on port ${t.port} any more (the health check was ${beforeOutcome ?? "unknown"} when diagnosed, now refused): the target went away since the diagnosis; nothing was changed`;
+        if (deps.attemptId) await deps.incidents.releaseTargetLock(claimKey(rec, a), deps.attemptId);
+        await push(result(a, "skipped", started, rec.now(), reason, {}, null));
+        await rec.end("apply", { status: "ok", note: "the target went away before any change" });
+        return { healthy: false, stopReason: "target-gone", reason };
+      }
+      if (now.recovered) {
+        const reason =
+          "the service answered its health check before this rung: it recovered on its own; nothing was changed";
+        if (deps.attemptId) await deps.incidents.releaseTargetLock(claimKey(rec, a), deps.attemptId);
+        await push(result(a, "skipped", started, rec.now(), reason, {}, null));
+        await rec.end("apply", { status: "ok", note: "recovered on its own before any change" });
+        return { healthy: true, stopReason: "recovered-on-its-own", reason };
+      }
     }
     if (!lockHeld) {
       const lock = await deps.incidents.acquireTargetLock(
@@ -473,7 +538,8 @@ async function runScript(
 ): Promise<{ res: CommandResult; kv: Record<string, string> }> {
   const script = deps.scripts.actions[a.action as "kill-idle-connections" | "restart-service"];
   const res = await deps.runner.run(t.target, { name: a.action, script, parameters, timeoutMs });
-  await storeArtifact(
+  // The command ran: its result goes into the record even when the artifact store is down.
+  await keepArtifact(
     deps,
     rec,
     `actions/${a.rung + 1}-${a.action}-${part}.txt`,
@@ -551,14 +617,30 @@ function summary(action: string, kv: Record<string, string>, extra: Record<strin
   return `restarted: PID ${kv.oldPid} → ${kv.newPid} (stopped with ${kv.stopSignal}), healthy after ${kv.downSeconds}s`;
 }
 
+/** The conditional-write key that says "rung N of this incident on this target is being applied". */
+const claimKey = (rec: Recorder, a: PlannedAction) =>
+  `${rec.record.target}#apply#${rec.record.incidentId}#rung${a.rung}`;
+
+/** How long a rung's "applying" claim is kept: far beyond any retry of the apply step. */
+const CLAIM_TTL_MS = 86_400_000;
+
 async function quickHealth(deps: WorkflowDeps, t: TargetOptions): Promise<boolean> {
+  return (await healthNow(deps, t, 5)).recovered;
+}
+
+async function healthNow(deps: WorkflowDeps, t: TargetOptions, attempts: number) {
   const res = await deps.runner.run(t.target, {
     name: "check-health",
     script: deps.scripts.actions["check-health"],
-    parameters: { port: String(t.port), healthPath: t.healthPath, attempts: "5", intervalSeconds: "1" },
+    parameters: {
+      port: String(t.port),
+      healthPath: t.healthPath,
+      attempts: String(attempts),
+      intervalSeconds: "1",
+    },
     timeoutMs: 30_000,
   });
-  return parseHealthChecks(res.stdout).recovered;
+  return parseHealthChecks(res.stdout);
 }
 
 /** Re-probes health until it answers (bounded), then re-collects the key figures for the record. */
@@ -590,7 +672,7 @@ export async function verifyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpt
     afterRelief: relief ? keyFigures(relief) : null,
     after: after ? keyFigures(after) : null,
   };
-  if (after) await storeArtifact(deps, rec, "evidence/evidence-after.json", json(after));
+  if (after) await keepArtifact(deps, rec, "evidence/evidence-after.json", json(after));
   await rec.update((r) => ({ ...r, verification }));
   await rec.end("verify", {
     status: "ok",
@@ -598,6 +680,35 @@ export async function verifyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpt
     note: recovered ? "the service answers its health check" : "the service did not recover",
   });
   return recovered;
+}
+
+/** Output kept in the record when the artifact store cannot take it (the record stays under its cap). */
+const KEPT_IN_RECORD_CHARS = 8_000;
+
+/**
+ * Stores an artifact after something already happened on the host (an action's output, a summary):
+ * when the store fails, the failure and the start of the text go into the record instead of
+ * failing the step, so the record still says what ran. Returns null when not stored.
+ */
+export async function keepArtifact(deps: WorkflowDeps, rec: Recorder, name: string, body: string) {
+  try {
+    return await storeArtifact(deps, rec, name, body);
+  } catch (e) {
+    const err = errorInfo(e);
+    const kept = body.length > KEPT_IN_RECORD_CHARS ? `${body.slice(0, KEPT_IN_RECORD_CHARS)}…` : body;
+    await rec.update((r) => ({
+      ...r,
+      errors: [
+        ...r.errors,
+        {
+          step: "store-artifact",
+          name: "ArtifactNotStored",
+          message: `${name} could not be stored (${err.name}: ${err.message}); its first ${Math.min(body.length, KEPT_IN_RECORD_CHARS)} of ${body.length} characters follow:\n${kept}`,
+        },
+      ],
+    }));
+    return null;
+  }
 }
 
 export async function storeArtifact(deps: WorkflowDeps, rec: Recorder, name: string, body: string) {

@@ -25,6 +25,11 @@ export interface LocalAwsOptions {
   readonly buckets?: readonly string[];
   /** DynamoDB table (string partition key `pk`, TTL `expiresAt`) to create. @default "runbook-incidents" */
   readonly table?: string | null;
+  /**
+   * Keep DynamoDB data on disk (dynalite `path`) so `stopServer("dynamodb")` / `startServer` keep it,
+   * like s3rver's folder. @default false (in memory)
+   */
+  readonly restartable?: boolean;
   /** Start the SSM server too. @default true */
   readonly ssm?: boolean | Omit<SsmTestServerOptions, "s3">;
 }
@@ -48,6 +53,10 @@ export interface LocalAws {
   s3(): S3Client;
   dynamodb(): DynamoDBClient;
   ssmClient(): SSMClient;
+  /** Stops s3rver or dynalite in the middle of a run (fault tests); requests then fail to connect. */
+  stopServer(service: "s3" | "dynamodb"): Promise<void>;
+  /** Starts it again on the same port, with the data it had (dynalite: only with `restartable`). */
+  startServer(service: "s3" | "dynamodb"): Promise<void>;
   /** Env vars that point the default SDK chain at these servers (for child processes). */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -64,21 +73,37 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const dir = mkdtempSync(join(tmpdir(), "local-aws-"));
 
   const S3rver = require("s3rver") as new (o: Record<string, unknown>) => S3rverInstance;
-  const s3rver = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory: join(dir, "s3"),
-    configureBuckets: buckets.map((name) => ({ name })),
-    vhostBuckets: false,
-  });
-  const s3Address = await s3rver.run();
-  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+  const newS3rver = (port: number) =>
+    new S3rver({
+      address: "127.0.0.1",
+      port,
+      silent: true,
+      directory: join(dir, "s3"),
+      configureBuckets: buckets.map((name) => ({ name })),
+      vhostBuckets: false,
+    });
+  let s3rver: S3rverInstance | null = newS3rver(0);
+  const s3Port = (await s3rver.run()).port;
+  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
 
   const dynalite = require("dynalite") as (o: Record<string, unknown>) => Server;
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
-  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const newDynalite = () =>
+    dynalite({
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      ...(options.restartable ? { path: join(dir, "dynamodb") } : {}),
+    });
+  const listen = (server: Server, port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  const closeServer = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+  let dynamo: Server | null = newDynalite();
+  await listen(dynamo, 0);
+  const dynamoPort = (dynamo.address() as AddressInfo).port;
+  const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
 
   const base = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const s3Config = {
@@ -146,12 +171,32 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       AWS_REQUEST_CHECKSUM_CALCULATION: "WHEN_REQUIRED",
       AWS_RESPONSE_CHECKSUM_VALIDATION: "WHEN_REQUIRED",
     }),
+    stopServer: async (service) => {
+      if (service === "s3") {
+        await s3rver?.close();
+        s3rver = null;
+      } else if (dynamo) {
+        // close() waits for keep-alive sockets: end them so the port is free at once
+        (dynamo as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+        await closeServer(dynamo);
+        dynamo = null;
+      }
+    },
+    startServer: async (service) => {
+      if (service === "s3") {
+        s3rver ??= newS3rver(s3Port);
+        await s3rver.run();
+      } else if (!dynamo) {
+        dynamo = newDynalite();
+        await listen(dynamo, dynamoPort);
+      }
+    },
     stop: async () => {
       await ssm?.stop();
       s3.destroy();
       ddb.destroy();
-      await s3rver.close();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await s3rver?.close();
+      if (dynamo) await closeServer(dynamo);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -31,6 +31,39 @@ export interface SsmDocumentContent {
   }[];
 }
 
+/**
+ * A fault the server injects, switchable per test (`injectFault`, `clearFaults`). `document` matches a
+ * substring of the document name (all documents when absent); `times` bounds how many requests or
+ * invocations it hits (every one when absent).
+ * - `throttle`: the operation answers `ThrottlingException` (HTTP 400, as SSM does);
+ * - `access-denied`: the operation answers `AccessDeniedException`;
+ * - `invisible`: GetCommandInvocation answers `InvocationDoesNotExist` for the invocation, for good;
+ * - `delivery-timed-out`: the script never runs; the invocation ends `TimedOut` / `DeliveryTimedOut`;
+ * - `execution-timed-out`: the script is killed after `afterMs`; `TimedOut` / `ExecutionTimedOut`,
+ *   with the output it printed so far;
+ * - `failed`: the script runs to its end, then the invocation reports `Failed` with exit code
+ *   `exitCode` (default 1) and only the first `stdoutChars` characters of its stdout (a cut-off run);
+ * - `hang`: the operation never answers (a client stuck on a dead connection: a Lambda that crashes).
+ */
+export type SsmFault = { readonly document?: string; readonly times?: number } & (
+  | { readonly kind: "throttle"; readonly op: "SendCommand" | "GetCommandInvocation" }
+  | { readonly kind: "access-denied"; readonly op: "SendCommand" | "GetCommandInvocation" }
+  | { readonly kind: "hang"; readonly op: "SendCommand" | "GetCommandInvocation" }
+  | { readonly kind: "invisible" }
+  | { readonly kind: "delivery-timed-out" }
+  | { readonly kind: "execution-timed-out"; readonly afterMs: number }
+  | { readonly kind: "failed"; readonly stdoutChars: number; readonly exitCode?: number }
+);
+
+/** What the server did with one request: for tests that wait on events, never on time. */
+export interface SsmServerEvent {
+  readonly op: string;
+  readonly documentName: string | null;
+  readonly commandId: string | null;
+  /** The fault applied, if any. */
+  readonly fault: SsmFault["kind"] | null;
+}
+
 export interface SsmTestServerOptions {
   /** Documents by name. More can be registered later. */
   readonly documents?: Readonly<Record<string, SsmDocumentContent>>;
@@ -72,6 +105,8 @@ interface Invocation {
   child: ChildProcess | null;
   cancelled: boolean;
   requestedAt: string;
+  /** Fault applied to this invocation's execution (per-invocation kinds only). */
+  fault: SsmFault | null;
 }
 
 export interface RecordedCommand {
@@ -101,6 +136,11 @@ export class SsmTestServer {
   private readonly documents = new Map<string, SsmDocumentContent>();
   private readonly invocations = new Map<string, Invocation>();
   private readonly done: Promise<void>[] = [];
+  private readonly faults: { fault: SsmFault; left: number }[] = [];
+  private readonly listeners = new Set<(e: SsmServerEvent) => void>();
+  private readonly hung = new Set<ServerResponse>();
+  /** S3 uploads that failed (s3rver stopped): SSM itself keeps going without its S3 copy. */
+  readonly uploadErrors: string[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -148,6 +188,68 @@ export class SsmTestServer {
     return names;
   }
 
+  /** Injects a fault until `clearFaults` (or until it has hit `times` requests/invocations). */
+  injectFault(fault: SsmFault): void {
+    this.faults.push({ fault, left: fault.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** Calls `listener` for every request the server handled; returns the unsubscribe function. */
+  onEvent(listener: (e: SsmServerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with the first event matching `predicate`, or rejects after `timeoutMs`. */
+  waitForEvent(predicate: (e: SsmServerEvent) => boolean, timeoutMs: number): Promise<SsmServerEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no matching SSM server event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onEvent((e) => {
+        if (!predicate(e)) return;
+        clearTimeout(timer);
+        off();
+        resolve(e);
+      });
+    });
+  }
+
+  /** Resolves when the command's invocations have all ended (at once if they have), or rejects after `timeoutMs`. */
+  async finished(commandId: string, timeoutMs: number): Promise<void> {
+    const running = () =>
+      [...this.invocations.values()].some(
+        (i) => i.commandId === commandId && (i.status === "Pending" || i.status === "InProgress"),
+      );
+    if (!running()) return;
+    await this.waitForEvent((e) => e.op === "Finished" && e.commandId === commandId && !running(), timeoutMs);
+  }
+
+  private emit(e: SsmServerEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+
+  /** The first fault matching kind(s), operation and document, counted as used. */
+  private takeFault(
+    kinds: readonly SsmFault["kind"][],
+    documentName: string | null,
+    op: string | null,
+  ): SsmFault | null {
+    for (const entry of this.faults) {
+      const f = entry.fault;
+      if (entry.left <= 0 || !kinds.includes(f.kind)) continue;
+      if ("op" in f && op !== null && f.op !== op) continue;
+      if (f.document && !(documentName ?? "").includes(f.document)) continue;
+      entry.left--;
+      return f;
+    }
+    return null;
+  }
+
   /** SDK client config pointing at this server. */
   clientConfig(): {
     endpoint: string;
@@ -167,8 +269,13 @@ export class SsmTestServer {
   }
 
   async stop(): Promise<void> {
-    for (const inv of this.invocations.values()) killGroup(inv.child);
+    for (const inv of this.invocations.values()) {
+      inv.cancelled = true;
+      killGroup(inv.child);
+    }
+    for (const res of this.hung) res.destroy();
     await this.settle().catch(() => undefined);
+    this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -186,15 +293,36 @@ export class SsmTestServer {
     try {
       const input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
       const op = target.replace(/^AmazonSSM\./, "");
+      const documentName = this.documentOf(op, input);
+      const commandId = typeof input.CommandId === "string" ? input.CommandId : null;
+      const fault = this.takeFault(["throttle", "access-denied", "hang"], documentName, op);
+      if (fault) {
+        this.emit({ op, documentName, commandId, fault: fault.kind });
+        if (fault.kind === "hang") {
+          this.hung.add(res);
+          return;
+        }
+        throw fault.kind === "throttle"
+          ? new SsmError("ThrottlingException", "Rate exceeded")
+          : new SsmError(
+              "AccessDeniedException",
+              `User: arn:aws:sts::123456789012:assumed-role/runbook/fn is not authorized to perform: ssm:${op}`,
+            );
+      }
+      const answer = (body: Record<string, unknown>) => {
+        reply(200, body);
+        const sent = (body.Command as { CommandId?: string } | undefined)?.CommandId ?? null;
+        this.emit({ op, documentName: documentName, commandId: commandId ?? sent, fault: null });
+      };
       switch (op) {
         case "SendCommand":
-          return reply(200, this.sendCommand(input));
+          return answer(this.sendCommand(input));
         case "GetCommandInvocation":
-          return reply(200, this.getCommandInvocation(input));
+          return answer(this.getCommandInvocation(input));
         case "ListCommandInvocations":
-          return reply(200, this.listCommandInvocations(input));
+          return answer(this.listCommandInvocations(input));
         case "CancelCommand":
-          return reply(200, this.cancelCommand(input));
+          return answer(this.cancelCommand(input));
         default:
           throw new SsmError("UnknownOperationException", `unsupported operation ${target}`);
       }
@@ -202,6 +330,13 @@ export class SsmTestServer {
       if (e instanceof SsmError) return reply(400, { __type: e.type, message: e.message });
       return reply(500, { __type: "InternalServerError", message: (e as Error).message });
     }
+  }
+
+  /** The document a request is about (SendCommand names it; the others name a known command). */
+  private documentOf(op: string, input: Record<string, unknown>): string | null {
+    if (op === "SendCommand") return String(input.DocumentName ?? "");
+    const inv = [...this.invocations.values()].find((i) => i.commandId === input.CommandId);
+    return inv?.documentName ?? null;
   }
 
   private sendCommand(input: Record<string, unknown>) {
@@ -267,7 +402,13 @@ export class SsmTestServer {
         child: null,
         cancelled: false,
         requestedAt: new Date(now).toISOString(),
+        fault: this.takeFault(
+          ["invisible", "delivery-timed-out", "execution-timed-out", "failed"],
+          documentName,
+          null,
+        ),
       };
+      if (inv.fault?.kind === "invisible") inv.visibleAt = Number.POSITIVE_INFINITY;
       this.invocations.set(`${commandId}/${instanceId}`, inv);
       this.done.push(this.execute(inv, doc, parameters, bucket ? { bucket, key } : null));
     }
@@ -292,6 +433,16 @@ export class SsmTestServer {
   ): Promise<void> {
     await sleep(this.options.pendingMs ?? 50);
     if (inv.cancelled) return;
+    if (inv.fault?.kind === "delivery-timed-out") {
+      // The agent was never reached: no step ran, no output.
+      for (const p of inv.plugins) {
+        p.status = "TimedOut";
+        p.statusDetails = "DeliveryTimedOut";
+      }
+      inv.status = "TimedOut";
+      inv.statusDetails = "DeliveryTimedOut";
+      return;
+    }
     inv.status = "InProgress";
     inv.statusDetails = "InProgress";
     const env: Record<string, string> = { ...(process.env as Record<string, string>), ...this.options.env };
@@ -302,8 +453,16 @@ export class SsmTestServer {
       plugin.status = "InProgress";
       plugin.statusDetails = "InProgress";
       plugin.startedAt = new Date().toISOString();
-      const timeoutMs = Number(step.inputs.timeoutSeconds ?? 3600) * 1000;
-      const r = await this.runStep(inv, step.inputs.runCommand.join("\n"), env, timeoutMs);
+      const fault = inv.fault;
+      const timeoutMs =
+        fault?.kind === "execution-timed-out"
+          ? fault.afterMs
+          : Number(step.inputs.timeoutSeconds ?? 3600) * 1000;
+      const ran = await this.runStep(inv, step.inputs.runCommand.join("\n"), env, timeoutMs);
+      const r =
+        fault?.kind === "failed"
+          ? { ...ran, code: fault.exitCode ?? 1, stdout: ran.stdout.slice(0, fault.stdoutChars) }
+          : ran;
       plugin.stdout = r.stdout;
       plugin.stderr = r.stderr;
       plugin.responseCode = r.code;
@@ -324,15 +483,26 @@ export class SsmTestServer {
           ["stderr", r.stderr],
         ] as const) {
           if (body.length === 0) continue;
-          await this.options.s3.send(
-            new PutObjectCommand({ Bucket: output.bucket, Key: output.key(step.name, stream), Body: body }),
-          );
+          try {
+            await this.options.s3.send(
+              new PutObjectCommand({ Bucket: output.bucket, Key: output.key(step.name, stream), Body: body }),
+            );
+          } catch (e) {
+            // Like SSM: a failed upload loses only the S3 copy, never the invocation's result.
+            this.uploadErrors.push(`${output.key(step.name, stream)}: ${(e as Error).message}`);
+          }
         }
       }
     }
     const worst = inv.plugins.find((p) => p.status !== "Success" && p.status !== "Pending") ?? null;
     inv.status = inv.cancelled ? "Cancelled" : (worst?.status ?? "Success");
     inv.statusDetails = inv.cancelled ? "Cancelled" : (worst?.statusDetails ?? "Success");
+    this.emit({
+      op: "Finished",
+      documentName: inv.documentName,
+      commandId: inv.commandId,
+      fault: inv.fault?.kind ?? null,
+    });
   }
 
   private runStep(

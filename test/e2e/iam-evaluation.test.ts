@@ -401,7 +401,10 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
     // role `*`: a permission every role that has it keeps for the same reason (X-Ray tracing)
     const everyRole = [...listed].filter((l) => l.startsWith("* ")).map((l) => l.slice(2));
     for (const action of everyRole)
-      expect([...unexercised].some((u) => u.endsWith(` ${action}`)), action).toBe(true);
+      expect(
+        [...unexercised].some((u) => u.endsWith(` ${action}`)),
+        action,
+      ).toBe(true);
     const rest = [...unexercised].filter((u) => !everyRole.some((a) => u.endsWith(` ${a}`)));
     expect(rest.sort()).toEqual([...listed].filter((l) => !l.startsWith("* ")).sort());
   });

@@ -42,6 +42,8 @@ export interface SsmTestServerOptions {
   readonly invisibleMs?: number;
   /** Instances SendCommand refuses with AccessDeniedException (no opt-in tag, in IAM terms). @default none */
   readonly deniedInstances?: readonly string[];
+  /** SSM Agent version DescribeInstanceInformation reports per instance. @default "3.3.3050.0" for any */
+  readonly agentVersions?: Readonly<Record<string, string>>;
   /** Extra environment for every script (PATH to fakes...). @default {} */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -195,6 +197,8 @@ export class SsmTestServer {
           return reply(200, this.listCommandInvocations(input));
         case "CancelCommand":
           return reply(200, this.cancelCommand(input));
+        case "DescribeInstanceInformation":
+          return reply(200, this.describeInstanceInformation(input));
         default:
           throw new SsmError("UnknownOperationException", `unsupported operation ${target}`);
       }
@@ -202,6 +206,20 @@ export class SsmTestServer {
       if (e instanceof SsmError) return reply(400, { __type: e.type, message: e.message });
       return reply(500, { __type: "InternalServerError", message: (e as Error).message });
     }
+  }
+
+  /** Every instance id asked about is a managed, online instance with `agentVersions[id]` (default a current agent). */
+  private describeInstanceInformation(input: Record<string, unknown>) {
+    const filters = (input.Filters as { Key: string; Values: string[] }[] | undefined) ?? [];
+    const ids = filters.find((f) => f.Key === "InstanceIds")?.Values ?? [];
+    return {
+      InstanceInformationList: ids.map((id) => ({
+        InstanceId: id,
+        PingStatus: "Online",
+        AgentVersion: this.options.agentVersions?.[id] ?? "3.3.3050.0",
+        PlatformType: "Linux",
+      })),
+    };
   }
 
   private sendCommand(input: Record<string, unknown>) {

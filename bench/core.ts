@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadPostmortemKnowledge } from "../lambdas/adapters/local/knowledge-loader.js";
 import { loadPostmortemTemplates } from "../lambdas/adapters/local/template-loader.js";
 import { type Evidence, evidenceSchema } from "../lambdas/core/evidence/schema.js";
 import { type IncidentRecord, incidentRecordSchema } from "../lambdas/core/incident/schema.js";
@@ -122,6 +123,7 @@ export async function benchCore(
 
   // buildPostmortem + renderPostmortem per record
   const templates = await loadPostmortemTemplates();
+  const knowledge = await loadPostmortemKnowledge();
   const records: IncidentRecord[] = jsonFiles(join(FIXTURES, "records")).map((f) =>
     incidentRecordSchema.parse(JSON.parse(readFileSync(f, "utf8"))),
   );
@@ -129,13 +131,13 @@ export async function benchCore(
   let worst = { name: "", meanMs: 0 };
   const all = perCall(
     () => {
-      for (const r of records) renderPostmortem(buildPostmortem(r), templates);
+      for (const r of records) renderPostmortem(buildPostmortem(r, { knowledge }), templates);
     },
     3_000,
     2_000,
   );
   for (const r of records) {
-    const one = perCall(() => renderPostmortem(buildPostmortem(r), templates), 300, 500);
+    const one = perCall(() => renderPostmortem(buildPostmortem(r, { knowledge }), templates), 300, 500);
     if (one.meanMs > worst.meanMs) worst = { name: r.incidentId, meanMs: one.meanMs };
   }
   log(`core: postmortems ×${all.calls * records.length}`);

@@ -3,7 +3,7 @@
  * timings). Prints one table: each figure with its target and PASS / MISS (INFO: context, no target).
  * Exit code: 1 only when a benchmark could not run at all (ERROR rows); a MISS is reported, not fatal.
  *
- *   npm run bench [-- --only probe,lab,core,memory,bundles] [-- --json]
+ *   npm run bench [-- --only probe,lab,core,memory,bundles,package] [-- --json]
  *
  * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener). Every step is bounded in
  * time and count; the lab is always taken down (labDown) and the socket processes stopped.
@@ -13,10 +13,11 @@ import { cpus, totalmem } from "node:os";
 import { benchBundles } from "./bundles.js";
 import { benchCore, benchSsHeap } from "./core.js";
 import { benchLabDiagnose } from "./lab-diagnose.js";
+import { benchPackage } from "./package.js";
 import { benchProbeBound } from "./probe-bound.js";
 import { failed, type Row, renderTable } from "./table.js";
 
-const ALL = ["probe", "lab", "core", "memory", "bundles"] as const;
+const ALL = ["probe", "lab", "core", "memory", "bundles", "package"] as const;
 type Part = (typeof ALL)[number];
 
 function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean } {
@@ -64,6 +65,7 @@ if (only.has("lab") || only.has("memory"))
 if (only.has("core")) await step("3 core throughput", () => benchCore(liveStdouts, log));
 if (only.has("memory")) await step("4 memory: parseSs", () => benchSsHeap(log));
 if (only.has("bundles")) await step("5 Lambda bundles", () => benchBundles(log));
+if (only.has("package")) await step("6 package", () => benchPackage(log));
 
 const order = (r: Row) => r.bench.split(" ")[0] ?? "";
 rows.sort((a, b) => order(a).localeCompare(order(b)));

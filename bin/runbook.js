@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// The `runbook` CLI. Runs the TypeScript sources directly through tsx, so a fresh
-// clone needs only `npm ci`: no build step that could go stale.
-import { register } from "tsx/esm/api";
+// The `runbook` command. From the installed package it runs the compiled bundle, dist/cli/runbook.mjs
+// (scripts/build.ts). In a source checkout (cli/main.ts is there) it runs the TypeScript through tsx,
+// so the tests and the demo never run a stale build. One stat decides; docs/packaging.md.
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../cli/main.ts");
-process.exitCode = await main(process.argv);
+if (existsSync(new URL("../cli/main.ts", import.meta.url))) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  const { main } = await import("../cli/main.ts");
+  process.exitCode = await main(process.argv);
+} else {
+  await import("../dist/cli/runbook.mjs");
+}

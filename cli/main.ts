@@ -1,14 +1,11 @@
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { packageVersion } from "../lambdas/adapters/local/package-root.js";
 import { registerDiagnoseCommand } from "./commands/diagnose.js";
 import { registerLabCommand } from "./commands/lab.js";
 import { registerPostmortemCommand } from "./commands/postmortem.js";
 import { registerRunCommand } from "./commands/run.js";
+import { registerWatchCommand } from "./commands/watch.js";
 import { CliError } from "./errors.js";
-
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -16,13 +13,14 @@ export function buildProgram(): Command {
     .description(
       "Incident runbooks for JVM services: collect evidence, name the root cause, mitigate safely, verify, write the postmortem.",
     )
-    .version(pkg.version, "-V, --version")
+    .version(packageVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerDiagnoseCommand(program);
   registerRunCommand(program);
   registerLabCommand(program);
   registerPostmortemCommand(program);
+  registerWatchCommand(program);
   return program;
 }
 

@@ -1,14 +1,15 @@
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { FolderArtifactStore } from "../lambdas/adapters/local/artifact-store.js";
 import { SystemClock } from "../lambdas/adapters/local/clock.js";
 import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js";
 import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
+import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
 import type { Runbook } from "../lambdas/core/runbook/schema.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
 import type { WorkflowDeps } from "../lambdas/workflows/deps.js";
+import { redactingPorts } from "../lambdas/workflows/redaction.js";
 import {
   loadRunbookDoc,
   loadScripts,
@@ -16,11 +17,12 @@ import {
   RunbookFileError,
   runbookView,
 } from "../lambdas/workflows/runbook-files.js";
+import { DEFAULT_RAW_BASE as RAW_BASE } from "../lambdas/workflows/steps.js";
 import { CliError } from "./errors.js";
 
 /** The CLI's composition root: the one place that picks adapters for a target. */
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const REPO_ROOT = packageRoot();
 export const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks/");
 
 export interface WiringOptions {
@@ -96,30 +98,37 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
   const incidents = new FileIncidentStore(out);
   const local = o.target === "local";
   const runner: CommandRunner = local ? new LocalCommandRunner() : await ssmRunner(o, clock);
-  return {
-    runner,
-    artifacts: new FolderArtifactStore(out),
-    incidents,
-    clock,
-    runbook: runbookView(doc),
-    runbookDoc: doc,
-    scripts,
-    defaultMode: doc.mitigation.defaults.mode,
-    incidentDir: (id) => incidents.incidentDir(id),
-    log: {
-      info: (m, f) => process.stderr.write(`runbook: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
-      warn: (m, f) => process.stderr.write(`runbook: warning: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
+  const runbook = runbookView(doc);
+  return redactingPorts<CliDeps>(
+    {
+      runner,
+      artifacts: new FolderArtifactStore(out),
+      incidents,
+      clock,
+      runbook,
+      runbookDoc: doc,
+      scripts,
+      defaultMode: doc.mitigation.defaults.mode,
+      incidentDir: (id) => incidents.incidentDir(id),
+      log: {
+        info: (m, f) => process.stderr.write(`runbook: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
+        warn: (m, f) => process.stderr.write(`runbook: warning: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
+      },
+      parseEvidence,
+      // Locally the host is this machine: raw tool outputs land in the incident folder itself.
+      rawDirFor: (id, phase) =>
+        local ? join(incidents.incidentDir(id), "raw", phase) : `${RAW_BASE}/${id}/${phase}`,
+      // On a host reached through SSM the probe keeps raw outputs under a checked 0700 base with retention;
+      // locally they land in the incident folder itself (see docs/security.md).
+      rawBase: local ? "" : RAW_BASE,
+      approve: o.approve ?? (async () => false),
+      notify: async (subject, message) => {
+        process.stderr.write(`runbook: NOTIFY ${subject}: ${runbook.redactor.text(message).text}\n`);
+        return ["stderr"];
+      },
     },
-    parseEvidence,
-    // Locally the host is this machine: raw tool outputs land in the incident folder itself.
-    rawDirFor: (id, phase) =>
-      local ? join(incidents.incidentDir(id), "raw", phase) : `/var/tmp/runbook-autopilot/${id}/${phase}`,
-    approve: o.approve ?? (async () => false),
-    notify: async (subject, message) => {
-      process.stderr.write(`runbook: NOTIFY ${subject}: ${message}\n`);
-      return ["stderr"];
-    },
-  };
+    runbook.redactor,
+  );
 }
 
 /**
@@ -127,7 +136,7 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
  * stack deployed. Their names come from RUNBOOK_SSM_DOCUMENTS (the stack output `SsmDocuments`, JSON:
  * `{"probe":{"documentName":"...","step":"probe"},...}`); the SDK's usual chain gives region and credentials.
  */
-async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
+export async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandRunner> {
   const { SSMClient } = await import("@aws-sdk/client-ssm");
   const { SsmCommandRunner } = await import("../lambdas/adapters/aws/ssm-command-runner.js");
   const raw = process.env.RUNBOOK_SSM_DOCUMENTS;
@@ -154,7 +163,7 @@ async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<CommandR
 }
 
 const ssmDocumentsSchema = z.partialRecord(
-  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health"]),
+  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health", "leak-watch"]),
   z.object({ documentName: z.string().min(1), step: z.string().min(1) }),
 );
 

@@ -2,8 +2,10 @@
  * The lab's load holder: a detached background process that opens connections to the lab app
  * and then goes silent, keeping every socket open with no traffic, until it is killed.
  *
- * - kind "ws": opens N WebSocket sessions to /ws (as fast as possible or at `rate` per second).
- *   The server sees clients that vanished: no close frame, no FIN, nothing.
+ * - kind "ws": opens N WebSocket sessions to /ws (as fast as possible or at `rate` per second,
+ *   steady or with Poisson arrivals). The server sees clients that vanished: no close frame, no FIN,
+ *   nothing. With `lifetimeMs`, a session vanishes with probability `leakFraction` and otherwise
+ *   closes cleanly after 0.5–1.5 × `lifetimeMs` (churn: sessions that open and close).
  * - kind "slow": sends N `GET /api/slow` requests and keeps the connections (the requests hang).
  *
  * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
@@ -24,18 +26,36 @@ const ConfigSchema = z.object({
   maxSeconds: z.number().positive(),
   stopAfterFailures: z.number().int().min(1),
   reportPath: z.string(),
+  arrivals: z.enum(["steady", "poisson"]).default("steady"),
+  lifetimeMs: z.number().int().positive().optional(),
+  leakFraction: z.number().min(0).max(1).default(1),
+  seed: z.number().int().default(1),
 });
 type Config = z.infer<typeof ConfigSchema>;
 
 const config: Config = ConfigSchema.parse(JSON.parse(process.argv[2] ?? "{}"));
 const started = Date.now();
 const held: Array<WebSocket | net.Socket> = [];
+const closing = new Set<WebSocket>();
+
+/** A seeded generator in [0, 1) (mulberry32): a noisy load is the same noise on every run. */
+const random = (() => {
+  let a = config.seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+})();
 const report: HolderReport = {
   kind: config.kind,
   requested: config.count,
   opened: 0,
   failed: 0,
   closedByServer: 0,
+  closedByClient: 0,
   done: false,
   elapsedMs: 0,
 };
@@ -56,7 +76,14 @@ function openWs(): Promise<boolean> {
     let opened = false;
     ws.on("open", () => {
       opened = true;
-      held.push(ws);
+      // Churn: a session that does not vanish closes cleanly (close frame, FIN) after its lifetime.
+      if (config.lifetimeMs !== undefined && random() >= config.leakFraction) {
+        const life = config.lifetimeMs * (0.5 + random());
+        setTimeout(() => {
+          closing.add(ws);
+          ws.close(1000);
+        }, life);
+      } else held.push(ws);
       resolve(true);
     });
     ws.on("error", (error) => {
@@ -66,7 +93,10 @@ function openWs(): Promise<boolean> {
       }
     });
     ws.on("close", () => {
-      if (opened) report.closedByServer++;
+      if (opened && closing.has(ws)) {
+        closing.delete(ws);
+        report.closedByClient++;
+      } else if (opened) report.closedByServer++;
       else resolve(false);
     });
   });
@@ -118,6 +148,8 @@ async function run(): Promise<StopReason> {
   let inFlight = 0;
   let lastWrite = 0;
   let reason: StopReason | undefined;
+  let nextDue = 0;
+  let dueFor = -1;
   const pending = new Set<Promise<void>>();
   while (issued < config.count) {
     if (report.failed >= config.stopAfterFailures) {
@@ -129,8 +161,14 @@ async function run(): Promise<StopReason> {
       break;
     }
     if (config.rate) {
-      const due = started + (issued / config.rate) * 1000;
-      const wait = due - Date.now();
+      // steady: one every 1/rate s; poisson: exponential gaps of mean 1/rate s (a noisy leak).
+      if (dueFor !== issued) {
+        dueFor = issued;
+        if (issued > 0) {
+          nextDue += config.arrivals === "poisson" ? -Math.log(1 - random()) / config.rate : 1 / config.rate;
+        }
+      }
+      const wait = started + nextDue * 1000 - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     if (inFlight >= window) {

@@ -331,7 +331,7 @@ function readReport(file: string): HolderReport | null {
 async function startHolder(
   state: LabState,
   kind: HolderKind,
-  cfg: { count: number; rate?: number; timeoutMs: number; maxSeconds: number; stopAfterFailures: number },
+  cfg: LoadConfig & { arrivals?: string; lifetimeMs?: number; leakFraction?: number; seed?: number },
 ): Promise<LoadResult> {
   const n = state.holders.length + 1;
   const reportPath = path.join(state.labDir, `holder-${n}.json`);
@@ -396,11 +396,15 @@ async function startHolder(
   };
 }
 
-async function sendRequests(
-  state: LabState,
-  urlPath: string,
-  cfg: { count: number; rate?: number; timeoutMs: number; maxSeconds: number; stopAfterFailures: number },
-): Promise<LoadResult> {
+type LoadConfig = {
+  count: number;
+  rate?: number;
+  timeoutMs: number;
+  maxSeconds: number;
+  stopAfterFailures: number;
+};
+
+async function sendRequests(state: LabState, urlPath: string, cfg: LoadConfig): Promise<LoadResult> {
   const started = Date.now();
   const deadline = started + cfg.maxSeconds * 1000;
   let opened = 0;
@@ -462,15 +466,24 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
     maxSeconds: o.maxSeconds,
     stopAfterFailures: o.stopAfterFailures,
   };
+  const ws = {
+    ...cfg,
+    arrivals: o.arrivals,
+    leakFraction: o.leakFraction,
+    seed: o.seed,
+    ...(o.lifetimeMs ? { lifetimeMs: o.lifetimeMs } : {}),
+  };
   switch (state.mode) {
     case "ws-leak":
-      return startHolder(state, "ws", { ...cfg, count: o.sessions ?? o.requests ?? DEFAULT_LOAD["ws-leak"] });
+      return startHolder(state, "ws", { ...ws, count: o.sessions ?? o.requests ?? DEFAULT_LOAD["ws-leak"] });
     case "slow":
       // Enough to take every request thread, plus a few queued behind them.
       return startHolder(state, "slow", { ...cfg, count: o.requests ?? o.sessions ?? state.maxThreads + 4 });
     case "file-leak":
       return sendRequests(state, "/api/export", { ...cfg, count: o.requests ?? DEFAULT_LOAD["file-leak"] });
     case "healthy":
+      // Sessions asked of a healthy lab: WebSocket churn (they close after their lifetime or idle timeout).
+      if (o.sessions) return startHolder(state, "ws", { ...ws, count: o.sessions });
       return sendRequests(state, "/api/export", { ...cfg, count: o.requests ?? DEFAULT_LOAD.healthy });
   }
 }

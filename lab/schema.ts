@@ -47,6 +47,22 @@ export const LabLoadOptionsSchema = z.object({
   sessions: z.number().int().min(1).max(100_000).optional(),
   /** Sessions or requests per second; default: as fast as possible. */
   rate: z.number().positive().max(100_000).optional(),
+  /** ws sessions: `steady` (one every 1/rate s) or `poisson` (exponential gaps: a noisy leak). */
+  arrivals: z.enum(["steady", "poisson"]).default("steady"),
+  /**
+   * ws sessions: churn. Each session vanishes with probability `leakFraction`; the others close
+   * cleanly after 0.5–1.5 × this many ms. Without it every session vanishes (a pure leak).
+   */
+  lifetimeMs: z.number().int().min(100).max(3_600_000).optional(),
+  /** With `lifetimeMs`: the share of sessions that vanish (leak); 0 = healthy churn. */
+  leakFraction: z.number().min(0).max(1).default(1),
+  /** Seed of the noise (Poisson gaps, which sessions leak, lifetimes). */
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31)
+    .default(1),
   /** file-leak / slow / healthy: requests to send. */
   requests: z.number().int().min(1).max(100_000).optional(),
   /** Upper bound on the whole load, seconds. */
@@ -116,6 +132,7 @@ export const HolderReportSchema = z.object({
   opened: z.number().int(),
   failed: z.number().int(),
   closedByServer: z.number().int(),
+  closedByClient: z.number().int().default(0),
   done: z.boolean(),
   stoppedReason: StopReasonSchema.optional(),
   lastError: z.string().optional(),

@@ -27,9 +27,11 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { acknowledgeRunbookNagFindings } from "./nag-suppressions.js";
+import { RUNBOOKS_DIR } from "./paths.js";
 import { RunbookDocuments } from "./runbook-documents.js";
 import { RunbookFunction } from "./runbook-function.js";
 import { RunbookInstancePolicy } from "./runbook-instance-policy.js";
+import { type RunbookOverride, resolveConstructRunbook } from "./runbook-override.js";
 import { RunbookDefinition, type RunbookStepFunctions } from "./runbook-state-machine.js";
 
 /** A tag key/value pair. */
@@ -148,6 +150,16 @@ export interface ApiUnreachableRunbookProps {
   readonly runbooksDir?: string;
   /** Removal policy of the bucket and table this construct creates. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Your changes to the shipped api-unreachable runbook (thresholds, ladders, modes, probe settings,
+   * redaction...): a YAML/JSON file path (relative to the working directory) or an object. Merged over
+   * the shipped runbook (mappings by key, classes/hypotheses/variants by id, `null` removes) and
+   * validated at synth time; the Lambdas get the resolved runbook. The override's
+   * `mitigation.defaults.mode` / `cooldownSeconds` apply when `defaultMode` / `cooldown` are not set.
+   * See docs/runbook-overrides.md.
+   * @default the shipped runbook unchanged
+   */
+  readonly runbook?: string | RunbookOverride;
 }
 
 export const DEFAULT_OPT_IN_TAG: RunbookTag = { key: "runbook-autopilot:enabled", value: "true" };
@@ -209,6 +221,14 @@ export class ApiUnreachableRunbook extends Construct {
     if (!(share > 0 && share <= 1)) throw new Error(`fleetBrakeShare must be in (0, 1], got ${share}`);
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const runbook = resolveConstructRunbook("api-unreachable", RUNBOOKS_DIR, props.runbook);
+    const defaultMode =
+      props.defaultMode ?? (runbook.overrideSets.mode ? runbook.doc.mitigation.defaults.mode : "approve");
+    const cooldown =
+      props.cooldown ??
+      (runbook.overrideSets.cooldown
+        ? Duration.seconds(runbook.doc.mitigation.defaults.cooldownSeconds)
+        : Duration.minutes(30));
 
     // ---- encryption key for topics (SNS SSE needs a customer managed key for service publishers)
     const key =
@@ -305,8 +325,8 @@ export class ApiUnreachableRunbook extends Construct {
       OPT_IN_TAG: JSON.stringify(optInTag),
       FALLBACK_TAG: props.fallbackTargetTag ? JSON.stringify(props.fallbackTargetTag) : "",
       ALARM_SELECTION_TAG: selectionTag ? JSON.stringify(selectionTag) : "",
-      DEFAULT_MODE: props.defaultMode ?? "approve",
-      COOLDOWN_SECONDS: String((props.cooldown ?? Duration.minutes(30)).toSeconds()),
+      DEFAULT_MODE: defaultMode,
+      COOLDOWN_SECONDS: String(cooldown.toSeconds()),
       FLEET_BRAKE_SHARE: String(share),
       MAX_TARGETS: String(props.maxTargets ?? 20),
       SERVICE: JSON.stringify({
@@ -326,6 +346,7 @@ export class ApiUnreachableRunbook extends Construct {
         environment: env,
         timeout,
         logRetention: retention,
+        runbookFiles: runbook.files,
       }).function;
     const workflowTimeout = Duration.minutes(10);
     const functions = {
@@ -529,6 +550,7 @@ export class ApiUnreachableRunbook extends Construct {
       environment: { ...env, STATE_MACHINE_ARN: this.stateMachine.stateMachineArn },
       logRetention: retention,
       deadLetterQueue: ingestDlq,
+      runbookFiles: runbook.files,
     }).function;
     this.stateMachine.grantStartExecution(ingest);
     this.alarmTopic =

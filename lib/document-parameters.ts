@@ -1,3 +1,5 @@
+import { DEFAULT_REDACTION_RULES, encodeForProbe } from "../lambdas/core/redact/index.js";
+
 /**
  * The SSM document parameters of each runbook command: names, allowed patterns, defaults.
  * Mirrors the validation each script repeats on the host (runbooks/probes, runbooks/actions).
@@ -57,6 +59,17 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
       description: "Host folder for raw tool outputs (empty: none)",
       allowedPattern: ABS_PATH_OR_EMPTY,
       default: "",
+    },
+    rawBase: {
+      description:
+        "Host base folder of raw outputs: checked (no symlink, 0700, own), retention 7 days (empty: none)",
+      allowedPattern: ABS_PATH_OR_EMPTY,
+      default: "",
+    },
+    redactPatterns: {
+      description: "Secret patterns, base64 (lambdas/core/redact encodeForProbe); default: the built-in ones",
+      allowedPattern: "^[A-Za-z0-9+/=]{0,16000}$",
+      default: encodeForProbe(DEFAULT_REDACTION_RULES),
     },
     timeoutSeconds: { description: "Probe time budget, 5-3600 s", allowedPattern: UINT(4), default: "30" },
     idleThresholdMs: {
@@ -149,13 +162,32 @@ export const ACTION_DOCUMENTS: Readonly<Record<string, CommandDocumentSpec>> = {
   },
 };
 
-/** Prints the `raw` step: the probe's raw tool outputs from SSM_rawDir, shipped whole to S3. No parameters spliced. */
+/**
+ * Prints the `raw` step: the probe's raw tool outputs from SSM_rawDir (already redacted and cut by the
+ * probe), shipped to S3. No parameters spliced. The folder must be a real folder owned by this user and
+ * not open to group or others (the probe made it so); only regular files are printed, never a symlink
+ * (`find -type f` does not follow), with 16 MiB per file and 64 MiB in all at most.
+ */
 export const RAW_STEP_SCRIPT = [
   "set -u",
+  "umask 077",
   // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not a JS template
   "dir=${SSM_rawDir:-}",
   '[[ -z $dir ]] && { echo "raw: no rawDir"; exit 0; }',
-  '[[ $dir =~ ^/[A-Za-z0-9._/-]{1,300}$ ]] || { echo "raw: invalid rawDir" >&2; exit 2; }',
+  '[[ $dir =~ ^/[A-Za-z0-9._/-]{1,300}$ && /$dir/ != */../* ]] || { echo "raw: invalid rawDir" >&2; exit 2; }',
+  '[[ -L $dir ]] && { echo "raw: refused: $dir is a symbolic link" >&2; exit 2; }',
   '[[ -d $dir ]] || { echo "raw: $dir does not exist"; exit 0; }',
-  'for f in "$dir"/*; do [[ -f $f ]] || continue; echo "===== $f"; cat -- "$f"; echo; done',
+  'st=$(stat -c "%u %a" -- "$dir") || exit 2',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not a JS template
+  '[[ ${st% *} == "$(id -u)" ]] || { echo "raw: refused: $dir is owned by uid ${st% *}" >&2; exit 2; }',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not a JS template
+  '(((8#${st#* } & 8#077) == 0)) || { echo "raw: refused: $dir is open to group or others (mode ${st#* })" >&2; exit 2; }',
+  "left=67108864",
+  "while IFS= read -r -d '' f; do",
+  '  ((left > 0)) || { echo "===== truncated: 64 MiB printed, $f and the rest left out"; break; }',
+  "  n=16777216; ((n > left)) && n=$left",
+  '  echo "===== $f"; head -c "$n" -- "$f"; echo',
+  '  s=$(stat -c %s -- "$f" 2>/dev/null || echo 0); ((s > n)) && echo "===== truncated: $f $s bytes, $n printed"',
+  "  ((s < n)) && n=$s; left=$((left - n))",
+  'done < <(find "$dir" -mindepth 1 -maxdepth 1 -type f ! -name ".*" -print0 | sort -z)',
 ].join("\n");

@@ -1,31 +1,15 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { createHash } from "node:crypto";
+import { AssetHashType, DockerImage, Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { handlerEntry, LOCK_FILE, REPO_ROOT } from "./paths.js";
+import { bundleLambda } from "./lambda-bundle.js";
+import { HANDLERS_DIR, handlerEntry, RUNBOOKS_DIR } from "./paths.js";
 
-/** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __runbookCreateRequire } from 'module'; const require = __runbookCreateRequire(import.meta.url);";
+export { BUNDLE_DEFAULTS, ESM_REQUIRE_BANNER } from "./lambda-bundle.js";
 
-/** The esbuild options every runbook Lambda is bundled with (also used by scripts/bundle-sizes.ts). */
-export const BUNDLE_DEFAULTS = {
-  minify: true,
-  sourceMap: true,
-  target: "node24",
-  format: "esm",
-  mainFields: ["module", "main"],
-  banner: ESM_REQUIRE_BANNER,
-  /**
-   * The AWS SDK v3 comes from the Lambda runtime (nodejs24.x ships it): bundling it puts EC2's client
-   * alone at ~550 KB and every handler over 1 MB. `bundleAwsSdk: true` pins the locked version instead.
-   */
-  externalModules: ["@aws-sdk/*"],
-} as const;
-
-/** The Lambda runtime of every runbook function; `BUNDLE_DEFAULTS.target` matches it. */
+/** The Lambda runtime of every runbook function; `BUNDLE_DEFAULTS.target` (lib/lambda-bundle.ts) matches it. */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 export interface RunbookFunctionProps {
@@ -60,15 +44,22 @@ export interface RunbookFunctionProps {
   readonly runtime?: Runtime;
   /** Dead-letter queue for asynchronous invocations (SNS → Lambda). @default none */
   readonly deadLetterQueue?: IQueue;
+  /** The runbooks folder shipped next to the code. @default the package's runbooks/ */
+  readonly runbooksDir?: string;
+  /**
+   * Files written over the shipped runbooks folder, by name: the runbook resolved at synth time (base +
+   * the construct's `runbook` override), so the Lambdas read exactly what was validated. @default {}
+   */
+  readonly runbookFiles?: Readonly<Record<string, string>>;
 }
 
 /**
- * One Lambda of the runbook: NodejsFunction with the project's defaults — local esbuild (never Docker),
+ * One Lambda of the runbook with the project's defaults — bundled by esbuild in process (never Docker),
  * minified ESM with source maps and a `require` banner, ARM64, Node.js 24, X-Ray active tracing, its own
  * log group with retention, and the Powertools environment.
  */
 export class RunbookFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: RunbookFunctionProps) {
@@ -77,9 +68,36 @@ export class RunbookFunction extends Construct {
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.function = new NodejsFunction(this, "Function", {
-      entry: handlerEntry(props.handlerName),
-      handler: "handler",
+    const entry = handlerEntry(props.handlerName);
+    const bundle = {
+      entry,
+      bundleAwsSdk: props.bundleAwsSdk ?? false,
+      runbooksDir: props.runbooksDir ?? RUNBOOKS_DIR,
+      runbookFiles: props.runbookFiles ?? {},
+    };
+    this.function = new LambdaFunction(this, "Function", {
+      // Bundled at synth time, in process, from the handler next to this module (the TypeScript source in a
+      // checkout, dist/ JavaScript in an installed package): see docs/packaging.md. The asset hash is the
+      // bundle's, so a changed runbook override changes the asset.
+      code: Code.fromAsset(HANDLERS_DIR, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // CDK caches staged assets by their options, and the tryBundle callback is not part of that key:
+          // this value is, so every handler (and every resolved runbook) gets its own bundle.
+          environment: {
+            RUNBOOK_BUNDLE_KEY: createHash("sha256").update(JSON.stringify(bundle)).digest("hex"),
+          },
+          // Never used: local bundling always succeeds or throws (no Docker).
+          image: DockerImage.fromRegistry("runbook-autopilot/local-bundling-only"),
+          local: {
+            tryBundle: (outputDir: string) => {
+              bundleLambda(outputDir, bundle);
+              return true;
+            },
+          },
+        },
+      }),
+      handler: "index.handler",
       description: props.description,
       runtime: props.runtime ?? LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
@@ -87,8 +105,6 @@ export class RunbookFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: LOCK_FILE,
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
@@ -96,27 +112,9 @@ export class RunbookFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "RunbookAutopilot",
         POWERTOOLS_LOG_LEVEL: "INFO",
         POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
-        // The runbook YAML and templates travel with the code (see commandHooks below).
+        // The runbook YAML and templates travel with the code (bundleLambda copies them).
         RUNBOOKS_DIR: "/var/task/runbooks",
         ...props.environment,
-      },
-      bundling: {
-        minify: BUNDLE_DEFAULTS.minify,
-        sourceMap: BUNDLE_DEFAULTS.sourceMap,
-        target: BUNDLE_DEFAULTS.target,
-        format: OutputFormat.ESM,
-        mainFields: [...BUNDLE_DEFAULTS.mainFields],
-        banner: BUNDLE_DEFAULTS.banner,
-        externalModules: props.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],
-        forceDockerBundling: false,
-        // The workflows read the runbook (YAML) and the postmortem templates at cold start: ship them.
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `mkdir -p "${outputDir}/runbooks" && cp -r "${inputDir}/runbooks/." "${outputDir}/runbooks/"`,
-          ],
-        },
       },
     });
   }

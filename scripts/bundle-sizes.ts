@@ -1,6 +1,6 @@
 /**
- * Bundles every Lambda handler with esbuild using the same options as lib/runbook-function.ts
- * (minified ESM for the Lambda runtime's Node.js, source maps, require banner, AWS SDK v3 from the runtime) and prints each bundle's size.
+ * Bundles every Lambda handler with the call the construct makes at synth time (lib/lambda-bundle.ts:
+ * minified ESM for the Lambda runtime's Node.js, source maps, require banner, AWS SDK v3 from the runtime) and prints each bundle's size.
  * Goal: < 1 MB per bundle (code, without the .map). Exit code 1 when one is over.
  *
  *   npx tsx scripts/bundle-sizes.ts [--json]
@@ -8,9 +8,8 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { build } from "esbuild";
-import { REPO_ROOT } from "../lib/paths.js";
-import { BUNDLE_DEFAULTS } from "../lib/runbook-function.js";
+import { bundleLambda } from "../lib/lambda-bundle.js";
+import { HANDLERS_DIR, handlerEntry } from "../lib/paths.js";
 
 export const BUNDLE_LIMIT_BYTES = 1_000_000;
 const NOT_HANDLERS = new Set(["wiring", "workflow-wiring", "workflow-port", "instrument", "inputs"]);
@@ -23,10 +22,9 @@ export interface BundleSize {
 }
 
 export function handlerNames(): string[] {
-  const dir = join(REPO_ROOT, "lambdas/handlers");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
-    .map((f) => basename(f, ".ts"))
+  return readdirSync(HANDLERS_DIR)
+    .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts"))
+    .map((f) => basename(basename(f, ".ts"), ".js"))
     .filter((n) => !NOT_HANDLERS.has(n))
     .sort();
 }
@@ -37,21 +35,7 @@ export async function measureBundles(): Promise<BundleSize[]> {
     const sizes: BundleSize[] = [];
     for (const handler of handlerNames()) {
       const started = performance.now();
-      const outfile = join(out, handler, "index.mjs");
-      await build({
-        entryPoints: [join(REPO_ROOT, "lambdas/handlers", `${handler}.ts`)],
-        outfile,
-        bundle: true,
-        platform: "node",
-        format: BUNDLE_DEFAULTS.format,
-        target: BUNDLE_DEFAULTS.target,
-        minify: BUNDLE_DEFAULTS.minify,
-        sourcemap: BUNDLE_DEFAULTS.sourceMap,
-        mainFields: [...BUNDLE_DEFAULTS.mainFields],
-        banner: { js: BUNDLE_DEFAULTS.banner },
-        external: [...BUNDLE_DEFAULTS.externalModules],
-        logLevel: "error",
-      });
+      const outfile = bundleLambda(join(out, handler), { entry: handlerEntry(handler) });
       sizes.push({
         handler,
         bytes: statSync(outfile).size,

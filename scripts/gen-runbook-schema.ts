@@ -1,7 +1,14 @@
-// Writes docs/runbook.schema.json from the zod runbook schema. Run: npx tsx scripts/gen-runbook-schema.ts
+// Writes docs/runbook.schema.json from the zod runbook schema, and docs/postmortem-knowledge.schema.json
+// from the postmortem's class knowledge schema. Run: npx tsx scripts/gen-runbook-schema.ts
 import { writeFileSync } from "node:fs";
+import { knowledgeJsonSchemaText } from "../lambdas/core/postmortem/knowledge.js";
 import { runbookJsonSchemaText } from "../lambdas/core/runbook/json-schema.js";
 
-const out = new URL("../docs/runbook.schema.json", import.meta.url);
-writeFileSync(out, runbookJsonSchemaText());
-console.log(`wrote ${out.pathname}`);
+for (const [file, text] of [
+  ["../docs/runbook.schema.json", runbookJsonSchemaText()],
+  ["../docs/postmortem-knowledge.schema.json", knowledgeJsonSchemaText()],
+] as const) {
+  const out = new URL(file, import.meta.url);
+  writeFileSync(out, text);
+  console.log(`wrote ${out.pathname}`);
+}

@@ -37,14 +37,14 @@ async function runbook(
   scenario: string,
   port: number,
   extra: readonly string[],
-  opts: { logPath?: string; outDir?: string; signalAfterMs?: number } = {},
+  opts: { logPath?: string; outDir?: string; signalWhen?: RegExp } = {},
 ): Promise<Recorded> {
   const outDir = opts.outDir ?? mkdtempSync(join(tmpdir(), "runbook-rec-"));
   const args = ["run", "api-unreachable", "--port", String(port), "--out", outDir, ...FAST, ...extra];
   if (opts.logPath) args.push("--log-path", opts.logPath);
   const run = await runCli(args, {
     timeoutMs: 240_000,
-    ...(opts.signalAfterMs === undefined ? {} : { signal: "SIGINT", signalAfterMs: opts.signalAfterMs }),
+    ...(opts.signalWhen === undefined ? {} : { signal: "SIGINT", signalWhen: opts.signalWhen }),
   });
   process.stderr.write(`  ${scenario}: exit ${run.code} in ${run.ms} ms\n`);
   return { scenario, run, outDir };
@@ -150,14 +150,14 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: "interrupted",
-    what: "ws-leak at the fd limit, SIGINT 1.5 s into the run",
+    what: "ws-leak at the fd limit, SIGINT once the CLI announces the incident (during collect)",
     run: () =>
       withLab(18246, async () => {
         const lab = await wsLeakAtLimit(18246);
         return [
           await runbook("ws-leak-interrupted", 18246, ["--mode", "auto"], {
             logPath: lab.logPath,
-            signalAfterMs: 1500,
+            signalWhen: /incident inc-[A-Za-z0-9-]+/,
           }),
         ];
       }),

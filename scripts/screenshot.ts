@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadPostmortemKnowledge } from "../lambdas/adapters/local/knowledge-loader.js";
 import { loadPostmortemTemplates } from "../lambdas/adapters/local/template-loader.js";
 import { buildPostmortem } from "../lambdas/core/postmortem/build-postmortem.js";
 import { renderPostmortem } from "../lambdas/core/postmortem/render-postmortem.js";
@@ -37,13 +38,14 @@ function sources(args: string[]): { name: string; path: string }[] {
 }
 
 const templates = await loadPostmortemTemplates(process.env.TEMPLATES_DIR);
+const knowledge = await loadPostmortemKnowledge();
 mkdirSync(outDir, { recursive: true });
 const { browser, close } = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1120, height: 900 }, deviceScaleFactor: 1 });
   for (const src of sources(process.argv.slice(2))) {
     const record = parseIncidentRecord(readFileSync(src.path, "utf8"), src.path);
-    const { html } = renderPostmortem(buildPostmortem(record), templates);
+    const { html } = renderPostmortem(buildPostmortem(record, { knowledge }), templates);
     const htmlPath = join(outDir, `postmortem-${src.name}.html`);
     const pngPath = join(outDir, `postmortem-${src.name}.png`);
     writeFileSync(htmlPath, html);

@@ -1,9 +1,6 @@
 import type { Command } from "commander";
-import { formatDiagnosisText } from "../../lambdas/core/diagnosis/format.js";
-import { DiagnoseError, diagnoseTarget } from "../../lambdas/workflows/diagnose.js";
 import { CliError } from "../errors.js";
 import { addTargetOptions, diagnoseOptionsSchema, parseOptions } from "../options.js";
-import { buildDeps } from "../wiring.js";
 
 export function registerDiagnoseCommand(program: Command): void {
   addTargetOptions(
@@ -11,9 +8,19 @@ export function registerDiagnoseCommand(program: Command): void {
       .command("diagnose")
       .description("Collect evidence on a target and name the root cause. Changes nothing."),
   )
-    .option("--runbook <id>", "runbook id (runbooks/<id>.yaml) or path to a runbook YAML", "api-unreachable")
+    .option(
+      "--runbook <id|file>",
+      "runbook id (runbooks/<id>.yaml), or a file: a whole runbook, or an override (`extends: <id>`, docs/runbook-overrides.md)",
+      "api-unreachable",
+    )
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(diagnoseOptionsSchema, raw);
+      // Loaded when the command runs, not at start-up: `runbook --version`/`--help` stay fast.
+      const [{ formatDiagnosisText }, { DiagnoseError, diagnoseTarget }, { buildDeps }] = await Promise.all([
+        import("../../lambdas/core/diagnosis/format.js"),
+        import("../../lambdas/workflows/diagnose.js"),
+        import("../wiring.js"),
+      ]);
       const deps = await buildDeps({
         runbook: o.runbook,
         target: o.target,

@@ -81,6 +81,13 @@ export function registerLabCommand(program: Command): void {
     .option("--sessions <n>", "ws-leak: WebSocket sessions to open and hold", int)
     .option("--requests <n>", "file-leak/slow/healthy: requests to send", int)
     .option("--rate <n>", "per second (default: as fast as possible)", num)
+    .option("--arrivals <kind>", "ws sessions at --rate: steady, or poisson (a noisy leak)", "steady")
+    .option("--session-lifetime-ms <n>", "ws churn: sessions that do not leak close after ~this long", int)
+    .option(
+      "--leak-fraction <f>",
+      "with --session-lifetime-ms: share of sessions that vanish (0 = healthy churn)",
+      num,
+    )
     .option("--max-seconds <n>", "upper bound on the load, seconds", int, 120)
     .option("--state-dir <dir>", "state directory (default <repo>/.lab)")
     .option("--json", "print JSON")
@@ -91,6 +98,9 @@ export function registerLabCommand(program: Command): void {
           sessions: o.sessions,
           requests: o.requests,
           rate: o.rate,
+          arrivals: o.arrivals,
+          lifetimeMs: o.sessionLifetimeMs,
+          leakFraction: o.leakFraction,
           maxSeconds: o.maxSeconds,
           stateDir: o.stateDir,
         }),

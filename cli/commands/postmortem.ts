@@ -1,7 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
 import type { Command } from "commander";
-import { PostmortemError } from "../../lambdas/core/postmortem/errors.js";
-import { writePostmortem } from "../../lambdas/workflows/postmortem.js";
 import { CliError } from "../errors.js";
 
 const abs = (p: string): string => (isAbsolute(p) ? p : resolve(p));
@@ -17,13 +15,17 @@ export function registerPostmortemCommand(program: Command): void {
     )
     .option("--templates <dir>", "custom templates; files missing there come from runbooks/templates")
     .option("--out <dir>", "where to write (default: the incident folder)")
-    .option("--owner <name>", "owner placeholder on action items", "TBD")
-    .action(async (dir: string, o: { templates?: string; out?: string; owner: string }) => {
+    .option("--owner <name>", "owner on every action item (default: _to be filled_)")
+    .action(async (dir: string, o: { templates?: string; out?: string; owner?: string }) => {
+      const [{ PostmortemError }, { writePostmortem }] = await Promise.all([
+        import("../../lambdas/core/postmortem/errors.js"),
+        import("../../lambdas/workflows/postmortem.js"),
+      ]);
       try {
         const written = await writePostmortem(abs(dir), {
           ...(o.templates ? { templatesDir: abs(o.templates) } : {}),
           ...(o.out ? { outDir: abs(o.out) } : {}),
-          owner: o.owner,
+          ...(o.owner ? { owner: o.owner } : {}),
         });
         process.stdout.write(
           `${[written.markdownPath, written.htmlPath, ...written.assetPaths].join("\n")}\n`,

@@ -1,13 +1,10 @@
 import { userInfo } from "node:os";
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
-import { EXIT_CODES } from "../../lambdas/core/incident/record.js";
 import type { PlannedAction } from "../../lambdas/core/incident/schema.js";
-import { formatPlan } from "../../lambdas/core/mitigation/plan.js";
 import type { Recorder } from "../../lambdas/workflows/recorder.js";
-import { runRunbook } from "../../lambdas/workflows/run-runbook.js";
+import { UsageError } from "../errors.js";
 import { addTargetOptions, parseOptions, runOptionsSchema } from "../options.js";
-import { buildDeps, writeRunPostmortem } from "../wiring.js";
 
 export function registerRunCommand(program: Command): void {
   addTargetOptions(
@@ -26,10 +23,26 @@ export function registerRunCommand(program: Command): void {
     .option("--restart-command <cmd>", "command that starts the service again after the runbook stopped it")
     .option("--service <unit>", "systemd unit to restart")
     .option("--no-postmortem", "do not write postmortem.md/html")
+    .option(
+      "--runbook <file>",
+      "runbook override (YAML/JSON with `extends: <runbook>`, docs/runbook-overrides.md) or a whole runbook file",
+    )
     .action(async (runbookId: string, raw: Record<string, unknown>) => {
+      const file = raw.runbook === undefined ? undefined : String(raw.runbook);
+      if (file !== undefined && !/\.(ya?ml|json)$/.test(file)) {
+        throw new UsageError(`--runbook: expected a .yaml, .yml or .json file (got '${file.slice(0, 60)}')`);
+      }
       const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
+      // Loaded when the command runs, not at start-up: `runbook --version`/`--help` stay fast.
+      const [{ EXIT_CODES }, { formatPlan }, { runRunbook }, { buildDeps, writeRunPostmortem }] =
+        await Promise.all([
+          import("../../lambdas/core/incident/record.js"),
+          import("../../lambdas/core/mitigation/plan.js"),
+          import("../../lambdas/workflows/run-runbook.js"),
+          import("../wiring.js"),
+        ]);
       const deps = await buildDeps({
-        runbook: o.runbook,
+        runbook: file ?? o.runbook,
         target: o.target,
         region: o.region,
         bucket: o.bucket,
@@ -37,6 +50,9 @@ export function registerRunCommand(program: Command): void {
         out: o.out,
         approve: askOnTerminal,
       });
+      if (deps.runbookDoc.id !== o.runbook) {
+        throw new UsageError(`--runbook ${file}: it is runbook '${deps.runbookDoc.id}', not '${o.runbook}'`);
+      }
       const mode = o.mode ?? deps.defaultMode;
       let rec: Recorder | null = null;
       const onSigint = () => {

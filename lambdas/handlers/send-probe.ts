@@ -25,6 +25,8 @@ export const handler = instrument("SendProbe", async (event: unknown): Promise<P
       timeoutSeconds: String(e.PROBE_TIMEOUT_SECONDS),
       idleThresholdMs: "120000",
       histogramMode: "live",
+      // The runbook's own redaction patterns are not loaded here: the document's default (built-in) ones apply.
+      rawBase: e.PROBE_RAW_DIR,
     },
     timeoutMs: e.PROBE_TIMEOUT_SECONDS * 1000,
   });

@@ -1,9 +1,11 @@
 import { join } from "node:path";
+import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
 import { loadTemplates } from "../adapters/local/template-loader.js";
 import { normalizedAlarmSchema } from "../core/events/alarm-event.js";
 import { changedHost, newRecord } from "../core/incident/record.js";
 import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
 import { buildPostmortem } from "../core/postmortem/build-postmortem.js";
+import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
 import { type PostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
 import type {
   PostmortemInput,
@@ -16,6 +18,7 @@ import type {
 import type { CommandResult } from "../ports/index.js";
 import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
+import { redactingPorts } from "./redaction.js";
 import { finishRecord, skipVerify } from "./run-runbook.js";
 import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
 import {
@@ -57,7 +60,11 @@ export function awsWorkflowPortFactory(opts: AwsWorkflowOptions): WorkflowPortFa
 }
 
 class AwsWorkflowPort implements WorkflowPort {
-  private loaded: Promise<{ view: RunbookView; templates: PostmortemTemplates }> | null = null;
+  private loaded: Promise<{
+    view: RunbookView;
+    templates: PostmortemTemplates;
+    knowledge: PostmortemKnowledge;
+  }> | null = null;
 
   constructor(
     private readonly deps: WorkflowPortDeps,
@@ -68,22 +75,29 @@ class AwsWorkflowPort implements WorkflowPort {
     this.loaded ??= (async () => {
       const doc = await loadRunbookDoc(this.opts.runbookId, this.opts.runbooksDir);
       const templates = await loadTemplates(join(this.opts.runbooksDir, "templates"));
-      return { view: runbookView(doc), templates };
+      const knowledge = await loadPostmortemKnowledge(
+        join(this.opts.runbooksDir, "postmortem/knowledge.yaml"),
+      );
+      return { view: runbookView(doc), templates, knowledge };
     })();
     return this.loaded;
   }
 
   private async workflowDeps(approved = false): Promise<WorkflowDeps> {
     const { view } = await this.load();
-    return {
-      ...this.deps,
-      runbook: view,
-      scripts: SCRIPTS_BY_DOCUMENT,
-      log: { info: () => undefined, warn: () => undefined },
-      parseEvidence,
-      rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,
-      approve: async () => approved,
-    };
+    return redactingPorts<WorkflowDeps>(
+      {
+        ...this.deps,
+        runbook: view,
+        scripts: SCRIPTS_BY_DOCUMENT,
+        log: { info: () => undefined, warn: () => undefined },
+        parseEvidence,
+        rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,
+        rawBase: this.opts.rawDirBase,
+        approve: async () => approved,
+      },
+      view.redactor,
+    );
   }
 
   private keys(incidentId: string, target: string) {
@@ -212,7 +226,7 @@ class AwsWorkflowPort implements WorkflowPort {
 
   async writePostmortem(input: PostmortemInput) {
     const deps = await this.workflowDeps();
-    const { templates } = await this.load();
+    const { templates, knowledge } = await this.load();
     const sections: string[] = [];
     const statuses: IncidentRecord["status"][] = [];
     let primary: { key: string; uri: string } | null = null;
@@ -229,7 +243,7 @@ class AwsWorkflowPort implements WorkflowPort {
         this.keys(input.incidentId, t.target),
       );
       await this.closeTarget(deps, rec, t.outcome, input);
-      const model = buildPostmortem(rec.record);
+      const model = buildPostmortem(rec.record, { knowledge });
       const rendered = renderPostmortem(model, templates);
       const md = await storeArtifact(deps, rec, "postmortem.md", rendered.markdown);
       await storeArtifact(deps, rec, "postmortem.html", rendered.html);

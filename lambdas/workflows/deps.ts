@@ -2,6 +2,7 @@ import type { Diagnosis } from "../core/diagnosis/schema.js";
 import type { Evidence } from "../core/evidence/schema.js";
 import type { PlannedAction } from "../core/incident/schema.js";
 import type { LadderStep } from "../core/mitigation/plan.js";
+import type { Redactor } from "../core/redact/index.js";
 import type { ArtifactStore, Clock, CommandRunner, IncidentStore } from "../ports/index.js";
 
 /** What the workflow needs from the runbook file (a subset of the parsed YAML). */
@@ -15,6 +16,8 @@ export interface RunbookView {
   readonly ladders: Readonly<Record<string, readonly LadderStep[]>>;
   readonly cooldownSeconds: number;
   readonly verify: { readonly attempts: number; readonly intervalSeconds: number };
+  /** The built-in secret patterns plus the runbook's own (`redaction:`). */
+  readonly redactor: Redactor;
   /** The pure rules engine bound to this runbook. */
   diagnose(evidence: Evidence): Diagnosis;
 }
@@ -45,6 +48,8 @@ export interface WorkflowDeps {
   ) => { ok: true; value: Evidence } | { ok: false; message: string };
   /** Where the probe writes its raw tool outputs on the host ("" for none). */
   readonly rawDirFor: (incidentId: string, phase: string) => string;
+  /** The host's base folder of raw outputs (SSM_rawBase: checked, 0700, retention); "" for none. */
+  readonly rawBase?: string;
   /** Asks a person to approve one destructive rung (mode approve). */
   readonly approve: (action: PlannedAction) => Promise<boolean>;
   /** Tells people; returns the channels reached. */

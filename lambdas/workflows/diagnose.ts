@@ -42,5 +42,12 @@ export async function diagnoseTarget(
   });
   if (!parsed.ok) throw new DiagnoseError(`the probe output could not be read: ${parsed.message}`, probe);
   const diagnosis = deps.runbook.diagnose(parsed.value);
-  return { evidence: parsed.value, diagnosis, probe, durationMs: deps.clock.now().getTime() - started };
+  // The JSON `diagnose` prints: redacted again, whatever runner produced the probe's output.
+  const r = deps.runbook.redactor;
+  return {
+    evidence: r.deep(parsed.value).value,
+    diagnosis: r.deep(diagnosis).value,
+    probe: { ...probe, stdout: r.text(probe.stdout).text, stderr: r.text(probe.stderr).text },
+    durationMs: deps.clock.now().getTime() - started,
+  };
 }

@@ -1,18 +1,25 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
 import { loadPostmortemTemplates } from "../adapters/local/template-loader.js";
 import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
 import { type BuildPostmortemOptions, buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import { IncidentRecordNotFoundError, InvalidIncidentRecordError } from "../core/postmortem/errors.js";
 import { renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import { DEFAULT_REDACTION_RULES, Redactor } from "../core/redact/index.js";
 
 export const INCIDENT_FILE = "incident.json";
+const DEFAULT_REDACTOR = new Redactor(DEFAULT_REDACTION_RULES);
 
-export interface WritePostmortemOptions extends BuildPostmortemOptions {
+export interface WritePostmortemOptions extends Omit<BuildPostmortemOptions, "knowledge"> {
+  /** Class knowledge; default: runbooks/postmortem/knowledge.yaml. */
+  readonly knowledge?: BuildPostmortemOptions["knowledge"];
   /** Folder with custom templates; files it lacks come from runbooks/templates. */
   readonly templatesDir?: string;
   /** Where to write; default: the incident folder. */
   readonly outDir?: string;
+  /** Applied to everything written; default: the built-in patterns (the record is already redacted). */
+  readonly redactor?: Redactor;
 }
 
 export interface WrittenPostmortem {
@@ -68,17 +75,22 @@ export async function writePostmortem(
 ): Promise<WrittenPostmortem> {
   const record = await readIncidentRecord(incidentDir);
   const templates = await loadPostmortemTemplates(opts.templatesDir);
-  const model = buildPostmortem(record, opts);
+  const knowledge = opts.knowledge ?? (await loadPostmortemKnowledge());
+  const model = buildPostmortem(record, { ...opts, knowledge });
   const out = resolve(opts.outDir ?? incidentDir);
   await mkdir(out, { recursive: true });
   const rendered = renderPostmortem(model, templates);
+  // The writer redacts: whatever the templates or the model print, no secret reaches the files.
+  const redact = (text: string) => (opts.redactor ?? DEFAULT_REDACTOR).text(text).text;
   const markdownPath = join(out, "postmortem.md");
   const htmlPath = join(out, "postmortem.html");
   const assetPaths = rendered.assets.map((a) => join(out, a.fileName));
   await Promise.all([
-    writeFile(markdownPath, rendered.markdown, "utf8"),
-    writeFile(htmlPath, rendered.html, "utf8"),
-    ...rendered.assets.map((a, i) => writeFile(assetPaths[i] ?? join(out, a.fileName), a.body, "utf8")),
+    writeFile(markdownPath, redact(rendered.markdown), "utf8"),
+    writeFile(htmlPath, redact(rendered.html), "utf8"),
+    ...rendered.assets.map((a, i) =>
+      writeFile(assetPaths[i] ?? join(out, a.fileName), redact(a.body), "utf8"),
+    ),
   ]);
   return { markdownPath, htmlPath, assetPaths };
 }

@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { packageRunbooksDir } from "../adapters/local/package-root.js";
 import { parseProbeOutput } from "../core/parsers/probe-output.js";
+import { Redactor, redactionRules } from "../core/redact/index.js";
 import { diagnose } from "../core/rules/engine.js";
 import { parseRunbook } from "../core/runbook/load.js";
+import { EXTENDS_KEY, isOverride, resolveRunbook } from "../core/runbook/override.js";
 import type { Runbook } from "../core/runbook/schema.js";
 import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
 
@@ -11,23 +14,52 @@ import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
  * Reading a runbook and its scripts from a runbooks folder: the repository's `runbooks/` for the CLI,
  * the copy bundled next to a Lambda's code (RUNBOOKS_DIR) on AWS.
  */
-export const DEFAULT_RUNBOOKS_DIR = fileURLToPath(new URL("../../runbooks/", import.meta.url));
+export const DEFAULT_RUNBOOKS_DIR = `${packageRunbooksDir()}/`;
 
 export class RunbookFileError extends Error {
   override name = "RunbookFileError";
 }
 
+/**
+ * A runbook by id (`<dir>/<id>.yaml`) or by file. A file is either a whole runbook or an override
+ * (it says `extends: <id>`): then the base runbook `<id>` is read from `dir` and the override applied,
+ * and the result validated (lambdas/core/runbook/override.ts, docs/runbook-overrides.md).
+ */
 export async function loadRunbookDoc(idOrPath: string, dir = DEFAULT_RUNBOOKS_DIR): Promise<Runbook> {
-  const path = /\.ya?ml$/.test(idOrPath) ? resolve(idOrPath) : join(dir, `${idOrPath}.yaml`);
+  const isFile = /\.(ya?ml|json)$/.test(idOrPath);
+  const path = isFile ? resolve(idOrPath) : join(dir, `${idOrPath}.yaml`);
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch {
     throw new RunbookFileError(`no runbook '${idOrPath}': ${path} not found`);
   }
+  const extendsId = isFile ? overrideBaseOf(text) : null;
+  if (extendsId !== null) {
+    if (!/^[a-z][a-z0-9-]*$/.test(extendsId)) {
+      throw new RunbookFileError(
+        `runbook override ${path}: extends: expected a runbook id like api-unreachable, got ${JSON.stringify(extendsId)}`,
+      );
+    }
+    const base = await loadRunbookDoc(extendsId, dir);
+    const resolved = resolveRunbook(base, { text, source: path });
+    if (!resolved.ok) throw new RunbookFileError(resolved.error.message);
+    return resolved.value;
+  }
   const parsed = parseRunbook(text, path);
   if (!parsed.ok) throw new RunbookFileError(`runbook ${path} is invalid: ${parsed.error.message}`);
   return parsed.value;
+}
+
+/** The `extends:` of an override file, or null for a whole runbook (or text that is not YAML: parseRunbook says why). */
+function overrideBaseOf(text: string): string | null {
+  try {
+    const data: unknown = parseYaml(text);
+    if (!isOverride(data)) return null;
+    return String((data as Record<string, unknown>)[EXTENDS_KEY]);
+  } catch {
+    return null;
+  }
 }
 
 export async function loadScripts(doc: Runbook, dir = DEFAULT_RUNBOOKS_DIR): Promise<Scripts> {
@@ -50,6 +82,7 @@ export function runbookView(doc: Runbook): RunbookView {
     ladders: doc.mitigation.ladders,
     cooldownSeconds: doc.mitigation.defaults.cooldownSeconds,
     verify: { attempts: doc.verify.attempts, intervalSeconds: doc.verify.intervalSeconds },
+    redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])),
     diagnose: (evidence) => diagnose(evidence, doc),
   };
 }

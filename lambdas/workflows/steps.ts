@@ -4,6 +4,7 @@ import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incide
 import { parseHealthChecks, parseKeyValues } from "../core/mitigation/action-output.js";
 import type { ActionContext } from "../core/mitigation/actions.js";
 import { planMitigation } from "../core/mitigation/plan.js";
+import { encodeForProbe } from "../core/redact/index.js";
 import { dataOf } from "../core/shared/section.js";
 import type { CommandResult } from "../ports/index.js";
 import type { WorkflowDeps } from "./deps.js";
@@ -31,8 +32,11 @@ const EVIDENCE_SLOT: Record<Phase, keyof IncidentRecord["evidence"]> = {
   after: "after",
 };
 
+/** The host folder under which the probe keeps raw outputs when it runs through SSM (SSM_rawBase). */
+export const DEFAULT_RAW_BASE = "/var/tmp/runbook-autopilot";
+
 export function probeParameters(
-  deps: Pick<WorkflowDeps, "runbook">,
+  deps: Pick<WorkflowDeps, "runbook" | "rawBase">,
   t: TargetOptions,
   rawDir: string,
 ): Record<string, string> {
@@ -45,6 +49,8 @@ export function probeParameters(
     timeoutSeconds: String(deps.runbook.probe.timeoutSeconds),
     idleThresholdMs: String(deps.runbook.probe.idleThresholdMs),
     histogramMode: deps.runbook.probe.histogramMode,
+    rawBase: rawDir === "" ? "" : (deps.rawBase ?? ""),
+    redactPatterns: encodeForProbe(deps.runbook.redactor.rules),
   };
 }
 

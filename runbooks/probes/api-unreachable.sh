@@ -18,12 +18,24 @@
 set -u
 set -o pipefail
 export LC_ALL=C
+# Everything the probe writes (raw files, scratch) is readable by its own user only.
+umask 077
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}
 
 PROBE_FORMAT=1
 PROBE_VERSION=1.0.0
 WATCHED_CLASSES="org.apache.tomcat.websocket.WsSession org.apache.coyote.http11.upgrade.UpgradeProcessorInternal org.apache.tomcat.websocket.server.WsHttpUpgradeHandler java.io.FileInputStream java.io.FileDescriptor sun.nio.ch.SocketChannelImpl org.apache.tomcat.util.net.NioEndpoint\$NioSocketWrapper"
 SECTION_MAX_CHARS=5000
+# Log tail: at most this many bytes from the end of the file, then at most LOG_TAIL_MAX_LINES lines
+# (a file without newlines is never copied whole).
+LOG_TAIL_MAX_BYTES=4194304
+LOG_TAIL_MAX_LINES=20000
+# Raw outputs kept on the host: per phase (one probe run) and per incident (all its phases). Files are cut
+# to fit, each cut recorded in the `raw` section.
+RAW_PHASE_MAX_BYTES=33554432
+RAW_INCIDENT_MAX_BYTES=67108864
+# Incident folders under SSM_rawBase untouched for this many days are removed by the next probe.
+RAW_RETENTION_DAYS=7
 # The JDK's default attach timeout; shortened when the JVM is at its open-files limit (collect_fds).
 ATTACH_TIMEOUT_MS=10000
 # Time box of a JDK attach tool (jcmd/jmap/jstack); shortened at the fd limit, where an attach whose
@@ -46,6 +58,8 @@ PID_IN=${SSM_pid:-}
 HEALTH_PATH=${SSM_healthPath:-}
 LOG_PATH=${SSM_logPath:-}
 RAW_DIR=${SSM_rawDir:-}
+RAW_BASE=${SSM_rawBase:-}
+REDACT_B64=${SSM_redactPatterns:-}
 TIMEOUT_S=${SSM_timeoutSeconds:-}
 IDLE_MS=${SSM_idleThresholdMs:-}
 HISTO_MODE=${SSM_histogramMode:-}
@@ -64,6 +78,13 @@ PORT=$((10#$PORT))
   input_error "SSM_logPath must be empty or an absolute path of [A-Za-z0-9._/-] (got '${LOG_PATH:0:60}')"
 [[ $RAW_DIR =~ ^(/[A-Za-z0-9._/-]{1,300})?$ ]] ||
   input_error "SSM_rawDir must be empty or an absolute path of [A-Za-z0-9._/-] (got '${RAW_DIR:0:60}')"
+[[ $RAW_BASE =~ ^(/[A-Za-z0-9._/-]{1,300})?$ ]] ||
+  input_error "SSM_rawBase must be empty or an absolute path of [A-Za-z0-9._/-] (got '${RAW_BASE:0:60}')"
+[[ -z $RAW_BASE || ($RAW_DIR == "$RAW_BASE"/?* && $RAW_BASE != */) ]] ||
+  input_error "SSM_rawDir must be a folder under SSM_rawBase '$RAW_BASE' (got '${RAW_DIR:0:60}')"
+[[ /$RAW_DIR/ != */../* && /$RAW_DIR/ != */./* && /$RAW_BASE/ != */../* && /$RAW_BASE/ != */./* ]] ||
+  input_error "SSM_rawDir and SSM_rawBase must not contain . or .. components"
+[[ $REDACT_B64 != *[!A-Za-z0-9+/=]* && ${#REDACT_B64} -le 16000 ]] || input_error "SSM_redactPatterns must be base64 (got '${REDACT_B64:0:40}')"
 [[ $TIMEOUT_S =~ ^[0-9]{1,4}$ ]] && ((10#$TIMEOUT_S >= 5 && 10#$TIMEOUT_S <= 3600)) ||
   input_error "SSM_timeoutSeconds must be whole seconds 5-3600 (got '${TIMEOUT_S:0:40}')"
 TIMEOUT_S=$((10#$TIMEOUT_S))
@@ -78,16 +99,179 @@ START_MS=$(date +%s%3N)
 DEADLINE=$(($(date +%s) + TIMEOUT_S))
 TIMED_OUT=()
 
+# ---------------------------------------------------------------------------------------------
+# Redaction: the patterns come from lambdas/core/redact (the one source), as base64 of lines
+# "<suffix group>\t<POSIX extended regex>". Group 1 of each regex is kept, the rest of the match
+# becomes [REDACTED] (then the suffix group, when not 0), case-insensitively. Applied to every section
+# before it is printed and to every raw file before the probe ends.
+# ---------------------------------------------------------------------------------------------
+REDACT_SED=""
+REDACTIONS_OUT=0
+REDACTIONS_RAW=0
+REDACTION_RULES=0
+build_redaction() {
+  local line n re sep=$'\x01' i=0
+  [[ -n $REDACT_B64 ]] || return 0
+  REDACT_SED=$(mktemp /tmp/runbook-redact.XXXXXX) || input_error "cannot create a temporary file"
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ -z $line ]] && continue
+    i=$((i + 1))
+    n=${line%%$'\t'*}
+    re=${line#*$'\t'}
+    [[ $n =~ ^[0-9]$ && $line == *$'\t'* && -n $re && ! $re =~ [[:cntrl:]] ]] ||
+      input_error "SSM_redactPatterns line $i must be '<digit><TAB><regex>' without control characters"
+    if ((10#$n > 0)); then
+      printf 's%s%s%s\\1[REDACTED]\\%d%sgI\n' "$sep" "$re" "$sep" "$n" "$sep"
+    else
+      printf 's%s%s%s\\1[REDACTED]%sgI\n' "$sep" "$re" "$sep" "$sep"
+    fi
+  done < <(printf '%s' "$REDACT_B64" | base64 -d 2>/dev/null) >"$REDACT_SED"
+  REDACTION_RULES=$i
+  # A pattern sed cannot compile fails the probe up front, before anything is collected.
+  sed -E -f "$REDACT_SED" </dev/null >/dev/null 2>&1 || input_error "SSM_redactPatterns: a pattern is not a valid POSIX extended regex"
+}
+markers() { cat -- "$@" 2>/dev/null | grep -o '\[REDACTED\]' | wc -l; }
+# redact_files FILE...: redacts regular files in place (one sed for all) and prints how many markers it
+# added. When sed fails the files are emptied: they never stay unredacted.
+redact_files() {
+  local before after f
+  [[ -n $REDACT_SED && $# -gt 0 ]] || {
+    echo 0
+    return
+  }
+  for f in "$@"; do [[ -f $f && ! -L $f ]] || return 1; done
+  before=$(markers "$@")
+  if ! timeout -k 2 120 sed -E -i -f "$REDACT_SED" -- "$@" 2>/dev/null; then
+    for f in "$@"; do : >"$f"; done
+    echo 0
+    return 1
+  fi
+  after=$(markers "$@")
+  echo $((after - before))
+}
+build_redaction
+
+# ---------------------------------------------------------------------------------------------
+# Raw folder. Every existing folder on the way to SSM_rawDir must be a real folder (no symlink), owned
+# by root or by the probe's user and not writable by group or others (a root-owned sticky folder such as
+# /tmp or /var/tmp is allowed above the base). SSM_rawBase and everything below it must be the probe's
+# own (mode 0700); what is missing is created 0700. The phase's files are written into a mktemp folder
+# next to SSM_rawDir and renamed to it at the end, so nothing is ever written through a planted name.
+# ---------------------------------------------------------------------------------------------
+raw_refuse() {
+  echo "==> input status=invalid reason=raw folder refused: $1"
+  echo "runbook probe: raw folder refused: $1" >&2
+  exit 2
+}
+# dir_unsafe DIR own|ancestor: why DIR may not be used; empty when it may.
+dir_unsafe() {
+  local d=$1 kind=$2 st uid mode
+  if [[ -L $d ]]; then
+    echo "$d is a symbolic link"
+    return
+  fi
+  [[ -d $d ]] || {
+    echo "$d is not a folder"
+    return
+  }
+  st=$(stat -c '%u %a' -- "$d" 2>/dev/null) || {
+    echo "cannot stat $d"
+    return
+  }
+  uid=${st% *}
+  mode=$((8#${st#* }))
+  if [[ $kind == own && $uid != "$(id -u)" ]]; then
+    echo "$d is owned by uid $uid, not by the probe's uid $(id -u)"
+  elif [[ $uid != 0 && $uid != "$(id -u)" ]]; then
+    echo "$d is owned by uid $uid (neither root nor the probe's uid $(id -u))"
+  elif (((mode & 8#022) != 0)); then
+    # Only a root-owned sticky folder (/tmp, /var/tmp) may be writable by others, and only above the base.
+    [[ $kind == ancestor && $uid == 0 ]] && (((mode & 8#1000) != 0)) || echo "$d is writable by group or others (mode ${st#* })"
+  fi
+}
+INCIDENT_DIR=""
+prepare_raw() {
+  local cur="" comp kind=ancestor why parent
+  local -a comps
+  IFS=/ read -ra comps <<<"${RAW_DIR#/}"
+  for comp in "${comps[@]}"; do
+    [[ -z $comp ]] && continue
+    cur+="/$comp"
+    [[ -n $RAW_BASE && $cur == "$RAW_BASE" ]] && kind=own
+    [[ $cur == "$RAW_DIR" ]] && kind=own
+    if [[ -e $cur || -L $cur ]]; then
+      why=$(dir_unsafe "$cur" "$kind")
+      [[ -z $why ]] || raw_refuse "$why"
+      [[ -n $RAW_BASE && $cur == "$RAW_BASE" ]] && chmod 0700 -- "$cur"
+    elif [[ $cur == "$RAW_DIR" ]]; then
+      break
+    else
+      mkdir -m 0700 -- "$cur" 2>/dev/null || raw_refuse "cannot create $cur"
+      kind=own
+    fi
+  done
+  parent=$(dirname -- "$RAW_DIR")
+  # The incident's folder: the first one under the base (SSM), else the phase folder's parent (local).
+  if [[ -n $RAW_BASE ]]; then
+    INCIDENT_DIR=${RAW_DIR#"$RAW_BASE"/}
+    INCIDENT_DIR=$RAW_BASE/${INCIDENT_DIR%%/*}
+  else
+    INCIDENT_DIR=$parent
+  fi
+  W=$(mktemp -d "$parent/.probe.XXXXXX") || raw_refuse "cannot create a folder in $parent"
+}
+# Puts the phase's files in SSM_rawDir: a rename of the whole folder, or, when SSM_rawDir is already
+# there (a probe sent again for the same folder), of each file into it (it is the probe's own, 0700).
+place_raw() {
+  local f
+  if [[ ! -e $RAW_DIR ]]; then
+    mv -T -- "$W" "$RAW_DIR" 2>/dev/null && return 0
+  fi
+  [[ -d $RAW_DIR && ! -L $RAW_DIR && -z $(dir_unsafe "$RAW_DIR" own) ]] || return 1
+  for f in "$W"/* "$W"/.[!.]*; do
+    [[ -f $f && ! -L $f ]] && mv -f -T -- "$f" "$RAW_DIR/${f##*/}"
+  done
+  rm -rf -- "$W"
+}
+# Incident folders under the base not changed for RAW_RETENTION_DAYS days go (never the current one).
+RETENTION_REMOVED=0
+retention() {
+  local current d
+  [[ -n $RAW_BASE && -d $RAW_BASE && ! -L $RAW_BASE ]] || return 0
+  current=${RAW_DIR#"$RAW_BASE"/}
+  current=${current%%/*}
+  while IFS= read -r -d '' d; do
+    [[ ${d##*/} == "$current" ]] && continue
+    rm -rf -- "$d" && RETENTION_REMOVED=$((RETENTION_REMOVED + 1))
+  done < <(find "$RAW_BASE" -mindepth 1 -maxdepth 1 -mtime +"$((RAW_RETENTION_DAYS - 1))" -print0 2>/dev/null)
+}
+
 if [[ -n $RAW_DIR ]]; then
-  mkdir -p "$RAW_DIR" 2>/dev/null || input_error "SSM_rawDir '$RAW_DIR' cannot be created"
-  W=$RAW_DIR
+  prepare_raw
+  retention
   CLEAN_W=""
 else
   W=$(mktemp -d /tmp/runbook-probe.XXXXXX) || { echo "==> end status=unavailable reason=mktemp failed"; exit 1; }
   CLEAN_W=$W
 fi
-cleanup() { [[ -n $CLEAN_W ]] && rm -rf -- "$CLEAN_W"; }
+# On any exit the phase's files are redacted (in finish_raw) and renamed to SSM_rawDir: nothing
+# collected is lost, even when the probe is stopped.
+RAW_FINISHED=false
+cleanup() {
+  [[ -n $REDACT_SED ]] && rm -f -- "$REDACT_SED"
+  if [[ -n $CLEAN_W ]]; then
+    rm -rf -- "$CLEAN_W"
+  elif [[ $RAW_FINISHED != true && -n $RAW_DIR && -d $W ]]; then
+    local f
+    local -a fs=()
+    for f in "$W"/* "$W"/.[!.]*; do [[ -f $f && ! -L $f ]] && fs+=("$f"); done
+    redact_files "${fs[@]}" >/dev/null || rm -f -- "${fs[@]}"
+    place_raw
+  fi
+}
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # One line, printable, bounded: for reasons and values taken from tool output.
 oneline() { tr -d '\r' | tr '\n\t' '  ' | tr -cd '[:print:]' | sed -e 's/  */ /g' -e 's/^ //' -e 's/ $//' | cut -c1-"${1:-300}"; }
@@ -106,28 +290,56 @@ box() {
 }
 
 # section NAME FUNCTION: runs FUNCTION, which writes key=value / "| raw" lines to $W/.body and
-# returns 0, or sets REASON and returns non-zero. Prints the section, cut to SECTION_MAX_CHARS.
+# returns 0, or sets REASON and returns non-zero. Prints the section, cut to SECTION_MAX_CHARS and
+# redacted (emit).
 section() {
   local name=$1 fn=$2 rc
   REASON=""
   : >"$W/.body"
   if (($(remaining) <= 0)); then
-    echo "==> $name status=unavailable reason=timed out: probe time box of ${TIMEOUT_S}s exhausted before this section"
+    echo "==> $name status=unavailable reason=timed out: probe time box of ${TIMEOUT_S}s exhausted before this section" >"$W/.out"
+    emit
     TIMED_OUT+=("$name")
     return
   fi
   "$fn" >"$W/.body" 2>"$W/.err"
   rc=$?
   if ((rc == 0)); then
-    echo "==> $name status=ok"
-    head -c "$SECTION_MAX_CHARS" "$W/.body"
-    [[ $(wc -c <"$W/.body") -gt $SECTION_MAX_CHARS ]] && echo && echo "truncated=true"
+    {
+      echo "==> $name status=ok"
+      head -c "$SECTION_MAX_CHARS" "$W/.body"
+      [[ $(wc -c <"$W/.body") -gt $SECTION_MAX_CHARS ]] && echo && echo "truncated=true"
+    } >"$W/.out"
+    emit
   else
     ((rc == 124)) && [[ -z $REASON ]] && REASON="timed out"
     [[ -z $REASON ]] && REASON=$(oneline 300 <"$W/.err")
     [[ -z $REASON ]] && REASON="failed with exit code $rc"
     [[ $REASON == timed\ out* ]] && TIMED_OUT+=("$name")
-    echo "==> $name status=unavailable reason=$(printf '%s' "$REASON" | oneline 400)"
+    echo "==> $name status=unavailable reason=$(printf '%s' "$REASON" | oneline 400)" >"$W/.out"
+    emit
+  fi
+}
+
+# emit: $W/.out to stdout, redacted; counts the markers it adds (in this shell: never in a pipeline).
+# Nothing reaches stdout unredacted: when redaction fails the text is replaced by a line saying so.
+# One sed per section; the counting is done with bash builtins.
+emit() {
+  local a="" b="" x y
+  if [[ -n $REDACT_SED ]]; then
+    if sed -E -f "$REDACT_SED" "$W/.out" >"$W/.red" 2>/dev/null; then
+      IFS= read -r -d '' a <"$W/.out"
+      IFS= read -r -d '' b <"$W/.red"
+      x=${a//"[REDACTED]"/}
+      y=${b//"[REDACTED]"/}
+      REDACTIONS_OUT=$((REDACTIONS_OUT + (${#b} - ${#y}) / 10 - (${#a} - ${#x}) / 10))
+      printf '%s' "$b"
+    else
+      echo "redactionFailed=true"
+    fi
+  else
+    IFS= read -r -d '' a <"$W/.out"
+    printf '%s' "$a"
   fi
 }
 
@@ -190,8 +402,61 @@ if [[ -n $PID ]]; then
     fi
   fi
 fi
-tool() { # the JVM's own JDK tool when it has one, else the one on PATH
-  if [[ -n $JDK_BIN && -x $JDK_BIN$1 ]]; then echo "$JDK_BIN$1"; elif command -v "$1" >/dev/null 2>&1; then command -v "$1"; fi
+# untrusted_reason FILE: empty when FILE, symlinks resolved, and every folder above it are owned by root
+# and not writable by group or others (nobody but root can change what runs); else why not.
+untrusted_reason() {
+  local p st
+  p=$(readlink -f -- "$1" 2>/dev/null)
+  [[ -n $p ]] || {
+    echo "$1 cannot be resolved"
+    return
+  }
+  while :; do
+    st=$(stat -c '%u %a' -- "$p" 2>/dev/null) || {
+      echo "cannot stat $p"
+      return
+    }
+    if [[ ${st% *} != 0 ]]; then
+      echo "$p is owned by uid ${st% *}, not root"
+      return
+    fi
+    if (((8#${st#* } & 8#022) != 0)); then
+      echo "$p is writable by group or others (mode ${st#* })"
+      return
+    fi
+    [[ $p == / ]] && return
+    p=$(dirname -- "$p")
+  done
+}
+# pick_tool NAME: sets TOOL to the JDK tool to run, or TOOL_WHY and returns 1. A tool from the target's
+# own JDK runs only as the JVM's user (RUNAS, or a probe that already is that user); a tool that would
+# run as another user (root) must come from a root-owned path nobody else can write (untrusted_reason),
+# so nothing the target's user can change ever runs with the probe's rights. Symlinks are resolved and
+# the resolved file is what runs.
+pick_tool() {
+  local c why="" cands=()
+  TOOL=""
+  TOOL_WHY=""
+  [[ -n $JDK_BIN && -x $JDK_BIN$1 ]] && cands+=("$JDK_BIN$1")
+  command -v "$1" >/dev/null 2>&1 && cands+=("$(command -v "$1")")
+  if ((${#cands[@]} == 0)); then
+    TOOL_WHY="$1 not found (no JDK tools on this host: JRE only?)"
+    return 1
+  fi
+  for c in "${cands[@]}"; do
+    if [[ ${#RUNAS[@]} -gt 0 || (-n $JVM_UID && $JVM_UID == "$(id -u)" && $JVM_UID != 0) ]]; then
+      TOOL=$c
+      return 0
+    fi
+    why=$(untrusted_reason "$c")
+    if [[ -z $why ]]; then
+      TOOL=$(readlink -f -- "$c")
+      return 0
+    fi
+    TOOL_WHY+="${TOOL_WHY:+; }$1 at $c would run as uid $(id -u) from an untrusted path: $why"
+  done
+  TOOL_WHY="refused: $TOOL_WHY"
+  return 1
 }
 need_pid() {
   [[ -n $PID ]] && return 0
@@ -373,11 +638,11 @@ collect_file_nr() {
 collect_heap() {
   need_java || return 1
   local jstat rc
-  jstat=$(tool jstat)
-  [[ -n $jstat ]] || {
-    REASON="jstat not found (no JDK tools on this host: JRE only?)"
+  pick_tool jstat || {
+    REASON=$TOOL_WHY
     return 1
   }
+  jstat=$TOOL
   box 8 "${RUNAS[@]}" "$jstat" -gcutil "$PID" 500 2 >"$W/jstat-gcutil.txt" 2>&1
   rc=$?
   if ((rc != 0)) || [[ $(grep -c '^ *[0-9-]' "$W/jstat-gcutil.txt") -lt 1 ]]; then
@@ -430,16 +695,34 @@ collect_logs() {
     REASON="cannot read log file $LOG_PATH (missing or permission denied)"
     return 1
   }
-  box 10 tail -n 20000 "$LOG_PATH" >"$W/app-log-tail.txt" 2>"$W/log.err" || {
+  # Read as the JVM's user when the probe is root (a planted symlink at the log path reaches only what
+  # that user can read); the last LOG_TAIL_MAX_BYTES bytes first, then the last LOG_TAIL_MAX_LINES lines.
+  local size
+  size=$(box 5 "${RUNAS[@]}" stat -L -c %s -- "$LOG_PATH" 2>/dev/null)
+  box 10 "${RUNAS[@]}" tail -c "$LOG_TAIL_MAX_BYTES" -- "$LOG_PATH" 2>"$W/log.err" | tail -n "$LOG_TAIL_MAX_LINES" >"$W/app-log-tail.txt" || {
     REASON=$(tool_reason "tail $LOG_PATH" "$?" "$W/log.err")
     return 1
   }
   echo "path=$LOG_PATH"
-  awk '{ n++ }
+  echo "fileBytes=$size"
+  echo "tailMaxBytes=$LOG_TAIL_MAX_BYTES"
+  echo "tailMaxLines=$LOG_TAIL_MAX_LINES"
+  echo "tailBytes=$(wc -c <"$W/app-log-tail.txt")"
+  [[ $size =~ ^[0-9]+$ ]] && ((size > LOG_TAIL_MAX_BYTES)) && echo "truncated=log tail cut to the last $LOG_TAIL_MAX_BYTES of $size bytes"
+  echo "utcOffset=$(date +%z)"
+  # firstFailure*: the time stamp of the line (or the last stamped line before it) of the first match, so the
+  # postmortem can date the failure's start. Stamps: Tomcat one-line (02-Dec-2026 02:37:55.850), ISO
+  # (2026-12-02 02:37:55.850, 2026-12-02T02:37:55.850Z) and java.util.logging (Dec 2, 2026 2:37:55 AM).
+  awk '/^[0-9][0-9]-[A-Z][a-z][a-z]-[0-9][0-9][0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ { st = $1 " " $2 }
+       /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ { st = $1 " " $2 }
+       /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ { st = $1 }
+       /^[A-Z][a-z][a-z] [0-9]?[0-9], [0-9][0-9][0-9][0-9] [0-9]?[0-9]:[0-9][0-9]:[0-9][0-9] [AP]M/ { st = $1 " " $2 " " $3 " " $4 " " $5 }
+       { n++ }
        /Too many open files/ { t++ }
        /OutOfMemoryError/ { o++ }
-       /Too many open files|OutOfMemoryError/ { s[++k] = $0 }
+       /Too many open files|OutOfMemoryError/ { s[++k] = $0; if (k == 1) { fl = n; fs = st } }
        END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\n", n, t, o
+             if (k > 0) { print "firstFailureLine=" fl; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
              for (i = (k > 5 ? k - 4 : 1); i <= k; i++) print "sample=" s[i] }' "$W/app-log-tail.txt" |
     tr -d '\r' | tr -cd '[:print:]\n' | cut -c1-207
   return 0
@@ -448,8 +731,10 @@ collect_logs() {
 collect_histogram() {
   need_java || return 1
   local jcmd jmap rc cmd tool_name forced jerr=""
-  jcmd=$(tool jcmd)
-  jmap=$(tool jmap)
+  local jcmd_why="" jmap_why=""
+  jcmd="" jmap=""
+  if pick_tool jcmd; then jcmd=$TOOL; else jcmd_why=$TOOL_WHY; fi
+  if pick_tool jmap; then jmap=$TOOL; else jmap_why=$TOOL_WHY; fi
   if [[ $HISTO_MODE == live ]]; then forced=true; else forced=false; fi
   : >"$W/class-histogram.txt"
   rc=1
@@ -466,14 +751,14 @@ collect_histogram() {
       cp "$W/jcmd-histogram.txt" "$W/class-histogram.txt"
     fi
   else
-    jerr="jcmd not found"
+    jerr=$jcmd_why
   fi
   # jmap uses the same attach mechanism: only worth it when jcmd is missing or failed for
   # another reason than attach (a failed attach costs ~10.5 s each time).
   if ((rc != 0)) && [[ $jerr == *AttachNotSupported* || $jerr == *"Unable to open socket file"* || $jerr == timed\ out* ]]; then
     ATTACH_FAILED="jcmd: $jerr"
   fi
-  if ((rc != 0)) && [[ -n $jmap && -z $ATTACH_FAILED ]] && [[ $jerr == "jcmd not found" || $(remaining) -gt 12 ]]; then
+  if ((rc != 0)) && [[ -n $jmap && -z $ATTACH_FAILED ]] && [[ -z $jcmd || $(remaining) -gt 12 ]]; then
     tool_name=jmap
     if [[ $HISTO_MODE == live ]]; then cmd="jmap -histo:live $PID"; else cmd="jmap -histo $PID"; fi
     box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/jmap-histo.txt" 2>&1
@@ -485,8 +770,8 @@ collect_histogram() {
       return 1
     fi
   elif ((rc != 0)); then
-    REASON=${jerr:-jcmd and jmap not found (no JDK tools on this host: JRE only?)}
-    [[ -z $jcmd && -z $jmap ]] && REASON="jcmd and jmap not found (no JDK tools on this host: JRE only?)"
+    REASON=$jerr
+    [[ -z $jcmd && -z $jmap ]] && REASON="$jcmd_why; $jmap_why"
     return 1
   fi
   echo "tool=$tool_name"
@@ -503,11 +788,11 @@ collect_histogram() {
 collect_threads() {
   need_java || return 1
   local jstack rc
-  jstack=$(tool jstack)
-  [[ -n $jstack ]] || {
-    REASON="jstack not found (no JDK tools on this host: JRE only?)"
+  pick_tool jstack || {
+    REASON=$TOOL_WHY
     return 1
   }
+  jstack=$TOOL
   if [[ -n $ATTACH_FAILED ]]; then
     REASON="skipped: JVM attach already failed in this probe ($ATTACH_FAILED)"
     return 1
@@ -549,16 +834,22 @@ collect_threads() {
   return 0
 }
 
+# The Tomcat version, read as data only: a versioned jar name, else ServerInfo.properties (or the
+# manifest) inside the catalina jar, read with `unzip -p` as the JVM's user and cut. Nothing from the
+# target is ever executed: the jars and the JDK are the target's, writable by its user.
 collect_tomcat() {
   need_pid || return 1
-  local jar v src="" cands
-  # Cheap first: versioned jar names the process has open or names on its command line.
+  local jar v="" src="" cands first="" props
+  # Versioned jar names the process has open or names on its command line (relative ones are the
+  # JVM's, under its working folder).
   cands=$({
     [[ -s $W/fd-targets.txt ]] && awk '{ sub(/^[0-9]+ /, ""); print }' "$W/fd-targets.txt"
     tr '\0:' '\n\n' <"/proc/$PID/cmdline" 2>/dev/null | tr ' ' '\n'
   } | grep -E '(tomcat[0-9]*-embed-core|tomcat-catalina|catalina)[^/]*\.jar$' | sort -u | head -n 20)
   for jar in $cands; do
-    [[ -e $jar ]] && jar=$(readlink -f "$jar" 2>/dev/null || echo "$jar")
+    [[ $jar == /* ]] || jar=/proc/$PID/cwd/$jar
+    [[ -e $jar ]] && jar=$(readlink -f -- "$jar" 2>/dev/null || echo "$jar")
+    [[ -z $first && -f $jar ]] && first=$jar
     if [[ $jar =~ (tomcat[0-9]*-embed-core|tomcat-catalina)-([0-9][0-9A-Za-z.-]*)\.jar$ ]]; then
       v=${BASH_REMATCH[2]}
       src=jar
@@ -573,23 +864,84 @@ collect_tomcat() {
       return 0
     fi
   done
-  # Then ask the jar itself (starts a small JVM; only when a Tomcat jar was found).
-  local java first
-  first=$(echo "$cands" | head -n 1)
-  java=$(tool java)
-  if [[ -n $first && -n $java && -e $first ]]; then
-    box 10 "$java" -cp "$first" org.apache.catalina.util.ServerInfo >"$W/tomcat-serverinfo.txt" 2>&1
-    v=$(sed -n -e 's/^Server number: *//p' "$W/tomcat-serverinfo.txt" | head -n 1 | oneline 40)
-    [[ -z $v ]] && v=$(sed -n -e 's|^Server version: .*Tomcat/||p' "$W/tomcat-serverinfo.txt" | head -n 1 | oneline 40)
-    if [[ -n $v ]]; then
-      echo "version=$v"
-      echo "source=serverinfo"
-      echo "jar=$(echo "$first" | cut -c1-200)"
-      return 0
+  [[ -n $first ]] || {
+    REASON="no Tomcat jar found among the process's open files or command line"
+    return 1
+  }
+  command -v unzip >/dev/null 2>&1 || {
+    REASON="unavailable: $first has no version in its name and unzip is not installed to read it as data"
+    return 1
+  }
+  props=$(box 5 "${RUNAS[@]}" unzip -p "$first" org/apache/catalina/util/ServerInfo.properties 2>/dev/null | head -c 8192 | tr -d '\r')
+  v=$(printf '%s\n' "$props" | sed -n -e 's|^server\.info=.*Tomcat/\([0-9][0-9A-Za-z.-]*\).*$|\1|p' | head -n 1)
+  [[ -z $v ]] && v=$(printf '%s\n' "$props" | sed -n -e 's/^server\.number=\([0-9][0-9A-Za-z.-]*\).*$/\1/p' | head -n 1)
+  src=properties
+  if [[ -z $v ]]; then
+    props=$(box 5 "${RUNAS[@]}" unzip -p "$first" META-INF/MANIFEST.MF 2>/dev/null | head -c 65536 | tr -d '\r')
+    if printf '%s\n' "$props" | grep -qiE '^(Implementation-Title|Bundle-Name): .*tomcat'; then
+      v=$(printf '%s\n' "$props" | sed -n -e 's/^\(Implementation-Version\|Bundle-Version\): *\([0-9][0-9A-Za-z.-]*\).*$/\2/p' | head -n 1)
     fi
+    src=manifest
   fi
-  REASON="no Tomcat jar found among the process's open files or command line"
+  v=$(printf '%s' "$v" | cut -c1-40)
+  if [[ $v =~ ^[0-9][0-9A-Za-z.-]*$ ]]; then
+    echo "version=$v"
+    echo "source=$src"
+    echo "jar=$(echo "$first" | cut -c1-200)"
+    return 0
+  fi
+  REASON="unavailable: $first has no version in its name, ServerInfo.properties or manifest"
   return 1
+}
+
+# The phase's raw files: redacted, cut to the phase and incident budgets (each cut recorded), then
+# renamed from the mktemp folder to SSM_rawDir. Regular files only; nothing is followed.
+collect_raw() {
+  [[ -n $RAW_DIR ]] || {
+    REASON="no raw folder (SSM_rawDir is empty)"
+    return 1
+  }
+  local f n size kept used=0 budget left files=() total=0 i count
+  # Other phases of this incident already on the host count against the incident budget.
+  used=$(find "$INCIDENT_DIR" -type f ! -path "$W/*" -printf '%s\n' 2>/dev/null |
+    awk '{ s += $1 } END { print s + 0 }')
+  budget=$RAW_PHASE_MAX_BYTES
+  ((RAW_INCIDENT_MAX_BYTES - used < budget)) && budget=$((RAW_INCIDENT_MAX_BYTES - used))
+  ((budget < 0)) && budget=0
+  mapfile -t -d '' files < <(find "$W" -mindepth 1 -maxdepth 1 -type f ! -name '.*' -print0)
+  n=$(redact_files "${files[@]}") || echo "redactionFailed=raw files emptied"
+  REDACTIONS_RAW=$((REDACTIONS_RAW + ${n:-0}))
+  # Smallest first, each file gets at most an equal share of what is left: small files stay whole.
+  mapfile -t files < <(find "$W" -mindepth 1 -maxdepth 1 -type f ! -name '.*' -printf '%s %f\n' | sort -n)
+  count=${#files[@]}
+  left=$budget
+  for ((i = 0; i < count; i++)); do
+    size=${files[i]%% *}
+    f=${files[i]#* }
+    kept=$((left / (count - i)))
+    ((size < kept)) && kept=$size
+    if ((kept < size)); then
+      truncate -s "$kept" -- "$W/$f"
+      echo "truncated=$f $size $kept"
+    fi
+    left=$((left - kept))
+    total=$((total + kept))
+  done
+  # The section's own scratch files go along (section() reads them back through $W).
+  place_raw || {
+    REASON="cannot move $W to $RAW_DIR"
+    return 1
+  }
+  W=$RAW_DIR
+  echo "dir=$RAW_DIR"
+  echo "files=$count"
+  echo "bytes=$total"
+  echo "phaseMaxBytes=$RAW_PHASE_MAX_BYTES"
+  echo "incidentMaxBytes=$RAW_INCIDENT_MAX_BYTES"
+  echo "incidentBytesBefore=$used"
+  echo "redactions=$REDACTIONS_RAW"
+  echo "retentionDays=$RAW_RETENTION_DAYS"
+  echo "retentionRemoved=$RETENTION_REMOVED"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -614,10 +966,20 @@ section threads collect_threads
 section health collect_health
 
 rm -f "$W/.body" "$W/.err"
-echo "==> end status=ok"
-echo "durationMs=$(($(date +%s%3N) - START_MS))"
-echo "timedOut=$(
-  IFS=,
-  echo "${TIMED_OUT[*]}"
-)"
+# Always, whatever time is left: the raw files must be redacted and put in place.
+DEADLINE=$((DEADLINE + 60))
+section raw collect_raw
+[[ $W == "$RAW_DIR" ]] && RAW_FINISHED=true
+{
+  echo "==> end status=ok"
+  echo "durationMs=$(($(date +%s%3N) - START_MS))"
+  echo "timedOut=$(
+    IFS=,
+    echo "${TIMED_OUT[*]}"
+  )"
+} >"$W/.out"
+emit
+rm -f -- "$W/.body" "$W/.err" "$W/.out" "$W/.red"
+echo "redactionRules=$REDACTION_RULES"
+echo "redactions=$REDACTIONS_OUT"
 exit 0

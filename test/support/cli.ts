@@ -22,13 +22,36 @@ export function runCli(
     env?: Record<string, string>;
     signal?: NodeJS.Signals;
     signalAfterMs?: number;
+    /** Send `signal` when stderr first matches this (an event), instead of after `signalAfterMs`. */
+    signalWhen?: RegExp;
   } = {},
+): Promise<CliRun> {
+  return runProcess(process.execPath, [BIN, ...args], {
+    ...opts,
+    cwd: REPO,
+    env: { ...process.env, ...opts.env },
+  });
+}
+
+/** Runs a command with its output collected, bounded in time (SIGKILL); optionally signalled after `signalAfterMs`. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  opts: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    signal?: NodeJS.Signals;
+    signalAfterMs?: number;
+    /** Send `signal` when stderr first matches this (an event), instead of after `signalAfterMs`. */
+    signalWhen?: RegExp | undefined;
+  },
 ): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...opts.env },
+    const child = spawn(command, [...args], {
+      cwd: opts.cwd,
+      env: opts.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -36,11 +59,17 @@ export function runCli(
     child.stdout.on("data", (b: Buffer) => {
       stdout += b.toString();
     });
+    let signalled = false;
     child.stderr.on("data", (b: Buffer) => {
       stderr += b.toString();
+      if (opts.signal && opts.signalWhen && !signalled && opts.signalWhen.test(stderr)) {
+        signalled = true;
+        child.kill(opts.signal);
+      }
     });
     const kill = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-    if (opts.signal) setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
+    if (opts.signal && !opts.signalWhen)
+      setTimeout(() => child.kill(opts.signal), opts.signalAfterMs ?? 1000);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(kill);

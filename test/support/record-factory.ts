@@ -14,9 +14,11 @@ import {
   type IncidentRecord,
   incidentRecordSchema,
   type KeyFigures,
+  type Mode,
   type PlannedAction,
   type Step,
 } from "../../lambdas/core/incident/schema.js";
+import { planMitigation } from "../../lambdas/core/mitigation/plan.js";
 import { type Section, unavailable } from "../../lambdas/core/shared/section.js";
 
 const ok = <T>(data: T): Section<T> => ({ status: "ok", data });
@@ -281,41 +283,43 @@ const alarm = (hms: string, name = "api-prod-unhealthy-hosts") => ({
   source: `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${name}`,
 });
 
-const ladder = (kill: Partial<PlannedAction> = {}, restart: Partial<PlannedAction> = {}): PlannedAction[] => [
-  {
-    rung: 0,
-    action: "kill-idle-connections",
-    params: { port: PORT, idleThresholdMs: 300_000, maxConnections: 5_000 },
-    destructive: false,
-    description: `Close ESTABLISHED connections on port ${PORT} idle for more than 5 min (ss -K), keeping the process running.`,
-    blockedReason: null,
-    ...kill,
+/**
+ * The ladder and guardrails as the product's planner writes them (registry descriptions, `destructive`
+ * flags and guardrail sentences), so the hand-made records describe only what the product does.
+ */
+function productPlan(
+  mode: Mode,
+  restart: { service: string | null; command: string | null } | null = {
+    service: "tomcat.service",
+    command: null,
   },
-  {
-    rung: 1,
-    action: "restart-service",
-    params: { service: "tomcat.service", drainSeconds: 30 },
-    destructive: true,
-    description:
-      "Deregister from the target group, drain 30 s, systemctl restart tomcat.service, re-register.",
-    blockedReason: null,
-    ...restart,
-  },
-  {
-    rung: 2,
-    action: "escalate",
-    params: { topic: "arn:aws:sns:eu-west-1:123456789012:oncall-api" },
-    destructive: false,
-    description: "Page the on-call engineer with the evidence and the plan.",
-    blockedReason: null,
-  },
-];
+) {
+  return planMitigation({
+    classId: "websocket-session-leak",
+    ladder: [
+      { action: "kill-idle-connections", params: { minIdleSeconds: 300, maxConnections: 5_000 } },
+      { action: "restart-service" },
+      { action: "escalate" },
+    ],
+    mode,
+    context: { port: PORT, pid: 4242, restart },
+    hostHealthy: false,
+    cooldownSeconds: 1800,
+  });
+}
 
-const GUARDRAILS = [
-  "evidence saved before any action",
-  "at most one mitigation per target per 30 min",
-  "restart only with a health-checked drain",
-];
+const ladder = (
+  kill: Partial<PlannedAction> = {},
+  restart: Partial<PlannedAction> = {},
+  mode: Mode = "auto",
+): PlannedAction[] => {
+  const [k, r, e] = productPlan(mode).ladder;
+  if (!k || !r || !e) throw new Error("the planner returned fewer than three rungs");
+  return [{ ...k, ...kill }, { ...r, ...restart }, e];
+};
+
+const guardrails = (mode: Mode): string[] => productPlan(mode).guardrails;
+const GUARDRAILS = guardrails("auto");
 
 function action(
   rung: number,
@@ -423,6 +427,7 @@ export function websocketSessionLeakRecord(): IncidentRecord {
     },
   ];
   const diagnosis: Diagnosis = {
+    schemaVersion: 1,
     rootCause: {
       id: "websocket-session-leak",
       confidence: 0.9,
@@ -566,6 +571,7 @@ export function fileHandleLeakRecord(): IncidentRecord {
     sockets: sockets({ ESTAB: 58, "TIME-WAIT": 40 }, [50, 6, 2, 0, 0, 0]),
   });
   const diagnosis: Diagnosis = {
+    schemaVersion: 1,
     rootCause: {
       id: "file-handle-leak",
       confidence: 0.85,
@@ -693,7 +699,7 @@ export function fileHandleLeakRecord(): IncidentRecord {
           "applied",
           "10:16:07",
           "10:18:58",
-          "drained 30 s and restarted tomcat.service (PID 4242 -> 5120)",
+          "restarted: PID 4242 → 5120 (stopped with TERM), healthy after 41s",
           true,
         ),
         startedAt: at("10:16:07", "2025-04-02"),
@@ -759,6 +765,7 @@ export function threadPoolExhaustionRecord(): IncidentRecord {
       ["jstack-before.txt", 801_226],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "thread-pool-exhaustion",
         confidence: 0.8,
@@ -799,8 +806,8 @@ export function threadPoolExhaustionRecord(): IncidentRecord {
     plan: {
       classId: "thread-pool-exhaustion",
       mode: "approve",
-      ladder: ladder({ blockedReason: "connections are busy, not idle" }),
-      guardrails: GUARDRAILS,
+      ladder: ladder({ blockedReason: "connections are busy, not idle" }, {}, "approve"),
+      guardrails: guardrails("approve"),
     },
     actions: [
       action(
@@ -818,7 +825,7 @@ export function threadPoolExhaustionRecord(): IncidentRecord {
         "applied",
         "14:33:40",
         "14:35:20",
-        "approved by jdoe; drained and restarted (PID 4242 -> 6001)",
+        "restarted: PID 4242 → 6001 (stopped with TERM), healthy after 38s",
         true,
       ),
     ],
@@ -866,6 +873,7 @@ export function loadBalancerPathRecord(): IncidentRecord {
     evidence: { before, afterRelief: null, after: null },
     artifacts: artifacts(id, [["probe-before.txt", 8_870]]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "load-balancer-path",
         confidence: 0.7,
@@ -917,7 +925,7 @@ export function loadBalancerPathRecord(): IncidentRecord {
           action: "notify-only",
           params: { topic: "arn:aws:sns:eu-west-1:123456789012:oncall-api" },
           destructive: false,
-          description: "Tell on-call the host is healthy and the LB path needs checking.",
+          description: "Change nothing on the host; report the diagnosis to the on-call.",
           blockedReason: null,
         },
       ],
@@ -990,6 +998,7 @@ export function processDownRecord(): IncidentRecord {
       ["journal-tomcat.txt", 22_118],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: { id: "process-down", confidence: 0.95, summary: "No JVM listened on port 8080" },
       findings: [
         {
@@ -1091,6 +1100,7 @@ export function heapExhaustionRecord(): IncidentRecord {
       ["class-histogram-before.txt", 388_002],
     ]),
     diagnosis: {
+      schemaVersion: 1,
       rootCause: {
         id: "heap-exhaustion",
         confidence: 0.85,
@@ -1126,8 +1136,8 @@ export function heapExhaustionRecord(): IncidentRecord {
     plan: {
       classId: "heap-exhaustion",
       mode: "plan",
-      ladder: ladder({ blockedReason: "the heap, not the connections, is the problem" }),
-      guardrails: GUARDRAILS,
+      ladder: ladder({ blockedReason: "the heap, not the connections, is the problem" }, {}, "plan"),
+      guardrails: guardrails("plan"),
     },
     actions: [
       action(
@@ -1145,7 +1155,7 @@ export function heapExhaustionRecord(): IncidentRecord {
         "planned",
         "16:11:02",
         "16:11:02",
-        "plan mode: would drain and restart tomcat.service",
+        "mode plan: printed, not applied",
         null,
       ),
     ],

@@ -1,11 +1,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { TemplateLoadError } from "../../core/postmortem/errors.js";
 import type { PostmortemTemplates } from "../../core/postmortem/render-postmortem.js";
+import { packageRunbooksDir } from "./package-root.js";
 
 /** The templates shipped with the package: runbooks/templates. */
-export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL("../../../runbooks/templates/", import.meta.url));
+export const DEFAULT_TEMPLATES_DIR = join(packageRunbooksDir(), "templates/");
 
 export const MARKDOWN_TEMPLATE = "postmortem.md.hbs";
 export const HTML_TEMPLATE = "postmortem.html.hbs";

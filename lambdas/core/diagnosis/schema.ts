@@ -55,7 +55,14 @@ export const contributingFactorSchema = z.object({
 
 export const notEvaluatedSchema = z.object({ id: z.string(), reason: z.string() });
 
+/**
+ * Version of the Diagnosis document (docs/contracts.md says what changes it). Records written before
+ * the field existed carry none: read as 1, the only version there was.
+ */
+export const DIAGNOSIS_SCHEMA_VERSION = 1 as const;
+
 export const diagnosisSchema = z.object({
+  schemaVersion: z.literal(DIAGNOSIS_SCHEMA_VERSION).default(DIAGNOSIS_SCHEMA_VERSION),
   rootCause: z.object({
     id: failureClassIdSchema,
     confidence: confidenceSchema,

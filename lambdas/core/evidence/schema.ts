@@ -152,13 +152,25 @@ export const logsSchema = z.object({
   outOfMemoryError: count,
   /** A few matching lines, cut, for the record. */
   samples: z.array(z.string()).max(10),
+  /** The first match in the scanned tail: its line, the time stamp of that line (or the last stamped line
+   *  before it) as written, and that stamp in UTC when it could be read. Null: no match; absent: an older probe. */
+  firstFailure: z
+    .object({
+      line: count,
+      stamp: z.string().nullable(),
+      at: z.iso.datetime({ offset: true }).nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export const tomcatSchema = z.object({
   version: z.string(),
   /** `jar`: a versioned jar name the process has open or on its command line (symlinks resolved);
-   *  `serverinfo`: `java -cp <jar> org.apache.catalina.util.ServerInfo`. */
-  source: z.enum(["jar", "cmdline", "manifest", "serverinfo"]),
+   *  `properties`: `org/apache/catalina/util/ServerInfo.properties` read as data from the catalina jar;
+   *  `manifest`: the jar manifest's version; `serverinfo`: the `Server version` line of the app log
+   *  (fixtures). The probe never runs anything from the target to learn it. */
+  source: z.enum(["jar", "cmdline", "manifest", "properties", "serverinfo"]),
 });
 
 export const hostSchema = z.object({
@@ -185,6 +197,10 @@ export const evidenceSchema = z.object({
     timedOut: z.array(z.string()),
     /** Characters of probe stdout, to prove the SSM inline bound holds. */
     outputChars: count,
+    /** Secret redaction on the host: rules the probe applied, markers it put in its stdout and raw files. */
+    redaction: z.object({ rules: count, stdout: count, raw: count }).optional(),
+    /** Every cut the probe made to raw files and the log tail (`<file> <bytes> <kept>` or a sentence). */
+    truncations: z.array(z.string()).optional(),
   }),
   host: sectionSchema(hostSchema),
   process: sectionSchema(processInfoSchema),

@@ -152,5 +152,9 @@ export const incidentRecordSchema = z.object({
   verification: verificationSchema.nullable(),
   escalation: z.object({ reason: z.string(), notified: z.array(z.string()) }).nullable(),
   errors: z.array(z.object({ step: z.string(), name: z.string(), message: z.string() })),
+  /** Secret redaction of the saved record: rules applied and `[REDACTED]` markers it holds. */
+  redaction: z
+    .object({ rules: z.number().int().nonnegative(), markers: z.number().int().nonnegative() })
+    .optional(),
 });
 export type IncidentRecord = z.infer<typeof incidentRecordSchema>;

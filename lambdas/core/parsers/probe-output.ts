@@ -5,6 +5,7 @@ import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "
 import { parseHealth } from "./health.js";
 import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
+import { firstFailureOf } from "./logs.js";
 import { parseSsSummary } from "./ss.js";
 
 const P = "probe-output";
@@ -238,11 +239,27 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
   const endFields = end ? new Fields(end) : null;
   let durationMs = 0;
   let timedOut: string[] = [];
+  let redaction: { rules: number; stdout: number; raw: number } | undefined;
+  const truncations: string[] = [];
   try {
     durationMs = endFields?.optInt("durationMs") ?? 0;
     timedOut = (endFields?.optStr("timedOut") ?? "").split(",").filter((s) => s !== "");
+    const raw = doc.sections.get("raw");
+    const rawFields = raw && raw.status === "ok" ? new Fields(raw) : null;
+    const rules = endFields?.optInt("redactionRules");
+    if (rules !== undefined && rules !== null)
+      redaction = {
+        rules,
+        stdout: endFields?.optInt("redactions") ?? 0,
+        raw: rawFields?.optInt("redactions") ?? 0,
+      };
+    for (const name of ["logs", "raw"]) {
+      const s = doc.sections.get(name);
+      if (s?.status === "ok")
+        for (const t of new Fields(s).all("truncated")) truncations.push(`${name}: ${t.value}`);
+    }
   } catch {
-    // a malformed end section: keep the defaults
+    // a malformed end or raw section: keep the defaults
   }
 
   const draft: Evidence = {
@@ -255,7 +272,14 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       healthPath,
       logPath: meta.optStr("logPath"),
     },
-    collector: { version: doc.version, durationMs, timedOut, outputChars: stdout.length },
+    collector: {
+      version: doc.version,
+      durationMs,
+      timedOut,
+      outputChars: stdout.length,
+      ...(redaction ? { redaction } : {}),
+      ...(truncations.length ? { truncations } : {}),
+    },
     host: section(doc, "host", (f) => ({
       hostname: f.str("hostname"),
       kernel: f.optStr("kernel"),
@@ -371,11 +395,22 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
       samples: f.all("sample").map((e) => e.value),
+      firstFailure: firstFailureOf(
+        f.all("firstFailureLine")[0]?.value,
+        f.all("firstFailureAt")[0]?.value,
+        f.all("utcOffset")[0]?.value,
+      ),
     })),
     tomcat: section(doc, "tomcat", (f, s) => {
       const source = f.str("source");
-      if (source !== "jar" && source !== "cmdline" && source !== "manifest" && source !== "serverinfo")
-        return f.error(s.line, "source=jar|cmdline|manifest|serverinfo", `source=${source}`);
+      if (
+        source !== "jar" &&
+        source !== "cmdline" &&
+        source !== "manifest" &&
+        source !== "properties" &&
+        source !== "serverinfo"
+      )
+        return f.error(s.line, "source=jar|cmdline|manifest|properties|serverinfo", `source=${source}`);
       return { version: f.str("version"), source };
     }),
   };

@@ -1,7 +1,8 @@
 import Handlebars from "handlebars";
 import { TemplateRenderError } from "./errors.js";
 import { formatBytes, formatCount, formatDateTime, formatDuration, formatTime } from "./format.js";
-import type { Postmortem } from "./schema.js";
+import type { Charts, Postmortem } from "./schema.js";
+import { connectionStatesSvg, fdUsageSvg, idleAgeSvg } from "./svg.js";
 
 /** Template texts, loaded by an adapter (see lambdas/adapters/local/template-loader.ts). */
 export interface PostmortemTemplates {
@@ -64,7 +65,8 @@ function inlineMarkdownToHtml(text: string): string {
     .map((part) =>
       part.startsWith("`") && part.endsWith("`") && part.length > 1
         ? `<code>${esc(part.slice(1, -1))}</code>`
-        : esc(part),
+        : // `_to be filled_` and other `_emphasis_` between spaces: <em>.
+          esc(part).replace(/(^|\s)_([^_\s][^_]*?)_(?=$|[\s.,;:])/g, "$1<em>$2</em>"),
     )
     .join("");
 }
@@ -94,6 +96,21 @@ function strictHelper(name: string, fn: HelperFn): HelperFn {
   };
 }
 
+type AnyChart = NonNullable<Charts[keyof Charts]>;
+
+function chartList(charts: Charts): AnyChart[] {
+  return [charts.fdUsage, charts.connectionStates, charts.idleAge].filter((c): c is AnyChart => c !== null);
+}
+
+/** Charts are data in the model; the SVG is drawn here, at render time. */
+export function chartSvg(chart: AnyChart): string {
+  if ("buckets" in (chart.rows[0] ?? {}))
+    return idleAgeSvg((chart as NonNullable<Charts["idleAge"]>).rows, chart.title);
+  if ("byState" in (chart.rows[0] ?? {}))
+    return connectionStatesSvg((chart as NonNullable<Charts["connectionStates"]>).rows, chart.title);
+  return fdUsageSvg((chart as NonNullable<Charts["fdUsage"]>).rows, chart.title);
+}
+
 /** Formatting helpers only: no decisions about content live here. */
 function registerHelpers(hb: typeof Handlebars): void {
   const helpers: Record<string, HelperFn> = {
@@ -108,6 +125,8 @@ function registerHelpers(hb: typeof Handlebars): void {
     code: (v) => inlineCode(String(v)),
     fence: (v) => codeFence(String(v)),
     json: (v) => JSON.stringify(v),
+    // A chart of the model drawn as inline SVG (escaped where built, in svg.ts).
+    svg: (c) => new hb.SafeString(chartSvg(c as AnyChart)),
     // HTML output: inline `code` spans become <code>, the rest is escaped.
     inlineHtml: (v) => new hb.SafeString(inlineMarkdownToHtml(String(v))),
   };
@@ -146,8 +165,10 @@ export function renderPostmortem(model: Postmortem, templates: PostmortemTemplat
   for (const [name, text] of Object.entries(templates.partials)) hb.registerPartial(name, text);
   const markdown = compile(hb, "postmortem.md", templates.markdown, true, model);
   const html = compile(hb, "postmortem.html", templates.html, false, model);
-  const assets: RenderedAsset[] = [model.charts.fdUsage, model.charts.connectionStates].flatMap((c) =>
-    c ? [{ fileName: c.fileName, contentType: "image/svg+xml", body: c.svg }] : [],
-  );
+  const assets: RenderedAsset[] = chartList(model.charts).map((c) => ({
+    fileName: c.fileName,
+    contentType: "image/svg+xml",
+    body: chartSvg(c),
+  }));
   return { markdown: `${markdown.replace(/\n{3,}/g, "\n\n").trimEnd()}\n`, html, assets };
 }

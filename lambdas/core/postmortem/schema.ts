@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { evidenceLineSchema, failureClassIdSchema } from "../diagnosis/schema.js";
+import { failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, incidentStatusSchema, modeSchema } from "../incident/schema.js";
 
 /**
@@ -7,7 +7,10 @@ import { actionIdSchema, incidentStatusSchema, modeSchema } from "../incident/sc
  * Templates only format it (Handlebars, strict mode), so every field is present: absence is `null`
  * or an empty array, never a missing key. Times are ISO strings, durations are milliseconds.
  */
-export const POSTMORTEM_SCHEMA_VERSION = 1 as const;
+export const POSTMORTEM_SCHEMA_VERSION = 2 as const;
+
+/** What a human fills in: shown as an italic placeholder. */
+export const TO_BE_FILLED = "_to be filled_";
 
 const iso = z.iso.datetime({ offset: true });
 const ms = z.number().int().nonnegative();
@@ -34,26 +37,59 @@ export const tableSchema = z.object({
 });
 export type Table = z.infer<typeof tableSchema>;
 
-export const chartSchema = z.object({
+/** A chart is data (one row per snapshot, with its time); the SVG is drawn at render time (svg.ts). */
+const chartBase = {
   id: z.string(),
   title: z.string(),
-  /** Markdown references the chart as a sibling file of this name; HTML inlines `svg`. */
+  /** Markdown references the chart as a sibling file of this name; HTML inlines the SVG. */
   fileName: z.string(),
+  /** The figures in words: the Markdown alt text. */
   alt: z.string(),
-  svg: z.string(),
+  /** Why two rows look alike, when they do ("the relief batch freed 32 sockets: below 1%"), else null. */
+  note: z.string().nullable(),
+};
+const rowBase = { label: z.string(), at: iso };
+export const chartsSchema = z.object({
+  fdUsage: z
+    .object({
+      ...chartBase,
+      rows: z.array(z.object({ ...rowBase, open: z.number(), limit: z.number().nullable() })),
+    })
+    .nullable(),
+  connectionStates: z
+    .object({
+      ...chartBase,
+      rows: z.array(z.object({ ...rowBase, byState: z.record(z.string(), z.number()) })),
+    })
+    .nullable(),
+  /** ESTABLISHED connections by idle age: how long the pile has been accumulating. */
+  idleAge: z
+    .object({
+      ...chartBase,
+      thresholdMs: z.number().nullable(),
+      rows: z.array(
+        z.object({
+          ...rowBase,
+          buckets: z.array(z.object({ label: z.string(), minMs: z.number(), count: z.number() })),
+        }),
+      ),
+    })
+    .nullable(),
 });
-export type Chart = z.infer<typeof chartSchema>;
+export type Charts = z.infer<typeof chartsSchema>;
 
 export const timelineEntrySchema = z.object({
   at: iso,
   endedAt: iso.nullable(),
   durationMs: ms.nullable(),
-  kind: z.enum(["alarm", "step", "action", "recovery"]),
+  kind: z.enum(["before", "alarm", "step", "action", "recovery"]),
   title: z.string(),
   status: z.string(),
   detail: z.string(),
   /** Failed or otherwise notable entries. */
   highlight: z.boolean(),
+  /** `HH:MM:SS.mmm` when this row's order depends on sub-second times, else `HH:MM:SS`. */
+  timeText: z.string(),
 });
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
@@ -67,17 +103,25 @@ export const keyTimeSchema = z.object({
   absent: z.string().nullable(),
 });
 
-export const followUpSchema = z.object({
+/** A figure with a relative link to the raw evidence it comes from (null: nothing saved to link to). */
+export const linkedLineSchema = z.object({ text: z.string(), link: z.string().nullable() });
+
+export const actionItemSchema = z.object({
   id: z.string(),
   title: z.string(),
   priority: z.enum(["P1", "P2", "P3"]),
   kind: z.enum(["prevent", "mitigate", "detect", "investigate"]),
+  /** The first item: what to do first. */
+  doFirst: z.boolean(),
   /** Concrete text, the record's facts filled in (Markdown with inline code). */
   text: z.string(),
   snippet: z.object({ language: z.string(), code: z.string() }).nullable(),
+  doneWhen: z.object({ command: z.string(), expect: z.string() }),
   owner: z.string(),
+  due: z.string(),
+  ticket: z.string(),
 });
-export type FollowUp = z.infer<typeof followUpSchema>;
+export type ActionItem = z.infer<typeof actionItemSchema>;
 
 const findingViewSchema = z.object({
   id: z.string(),
@@ -85,18 +129,25 @@ const findingViewSchema = z.object({
   kind: z.string(),
   confidencePercent: z.number().min(0).max(100),
   summary: z.string(),
-  evidence: z.array(evidenceLineSchema),
-  caveats: z.array(z.string()),
+  evidence: z.array(linkedLineSchema),
 });
 
 export const postmortemSchema = z.object({
   schemaVersion: z.literal(POSTMORTEM_SCHEMA_VERSION),
   incidentId: z.string(),
+  /** Claims only what the evidence shows (the class knowledge's title), with the target. */
   title: z.string(),
   generatedAt: iso,
   target: z.string(),
   runbook: z.string(),
   mode: modeSchema,
+  /** For the humans who review it: status Draft until reviewed; the rest are placeholders. */
+  metadata: z.object({
+    status: z.string(),
+    authors: z.string(),
+    reviewers: z.string(),
+    reviewMeeting: z.string(),
+  }),
   severity: severitySchema,
   status: z.object({
     value: incidentStatusSchema,
@@ -108,13 +159,25 @@ export const postmortemSchema = z.object({
   failureClass: z.object({ id: failureClassIdSchema, title: z.string() }).nullable(),
   impact: z.object({
     start: iso,
+    /** True when `start` is a failure seen in the evidence; false: the impact began no later than `start`, maybe earlier. */
+    startKnown: z.boolean(),
+    /** Where `start` comes from, in words. */
+    startBasis: z.string(),
     end: iso.nullable(),
     /** How the header names the end: "recovery verified", "not ended by the run", ... */
     endLabel: z.string(),
     durationMs: ms.nullable(),
-    /** How `start` and `end` were chosen. */
-    basis: z.string(),
+    /** "34 s", or "at least 12 s" when the start is only a bound. */
+    durationText: z.string(),
+    /** The window in words: "from ... to ... (34 s)", "from at or before ...; not ended by the run", "none found ...". */
+    windowText: z.string(),
     description: z.string(),
+    /** What was affected: connector, endpoints, queued connections. */
+    scope: z.array(z.string()),
+    /** What the mitigation itself did to users (clients disconnected, a restart's downtime), or null. */
+    mitigationImpact: z.string().nullable(),
+    /** For humans: users affected, support tickets, ... (value `TO_BE_FILLED`). */
+    humanFields: z.array(z.object({ label: z.string(), value: z.string() })),
   }),
   detection: z.object({
     kind: z.enum(["alarm", "manual"]),
@@ -131,16 +194,53 @@ export const postmortemSchema = z.object({
   timeline: z.array(timelineEntrySchema),
   /** GitHub-renderable Mermaid gantt source (labels sanitised), without the code fence. */
   mermaid: z.string(),
-  rootCause: findingViewSchema.nullable(),
+  rootCause: z
+    .object({
+      id: z.string(),
+      title: z.string(),
+      /** The final confidence: the re-diagnosis after relief when there was one. */
+      confidencePercent: z.number().min(0).max(100),
+      /** "first diagnosed at 70% from socket evidence alone", or null when it did not change. */
+      confidenceNote: z.string().nullable(),
+      /** The proof in one sentence with its figures (WsSession ≈ ESTABLISHED ≈ fds), or null. */
+      proof: z.string().nullable(),
+      summary: z.string(),
+      /** The cited figures that were available, each linked to its raw evidence. */
+      evidence: z.array(linkedLineSchema),
+      /** One caveat: the evidence that was unavailable and what that means, or null. */
+      caveat: z.string().nullable(),
+    })
+    .nullable(),
   otherFindings: z.array(findingViewSchema),
   trigger: z.string(),
-  contributing: z.array(
-    z.object({ id: z.string(), summary: z.string(), evidence: z.array(evidenceLineSchema) }),
-  ),
+  /** Factors that made it possible or worse: from the evidence, the diagnosis and the detection. */
+  contributing: z.array(z.object({ id: z.string(), text: z.string() })),
   ruledOut: z.array(
-    z.object({ id: z.string(), hypothesis: z.string(), evidence: z.array(evidenceLineSchema) }),
+    z.object({
+      id: z.string(),
+      hypothesis: z.string(),
+      scope: z.string(),
+      evidence: z.array(linkedLineSchema),
+    }),
   ),
   notEvaluated: z.array(z.object({ id: z.string(), reason: z.string() })),
+  /** The class's known framework fixes against the recorded version, or null. */
+  knownFixes: z
+    .object({
+      product: z.string(),
+      version: z.string().nullable(),
+      rows: z.array(
+        z.object({
+          id: z.string(),
+          url: z.string(),
+          title: z.string(),
+          fixedIn: z.string(),
+          status: z.string(),
+        }),
+      ),
+    })
+    .nullable(),
+  wontHelp: z.array(z.object({ what: z.string(), why: z.string() })),
   mitigation: z.object({
     planned: z.boolean(),
     guardrails: z.array(z.string()),
@@ -170,20 +270,32 @@ export const postmortemSchema = z.object({
       figures: z.array(z.object({ label: z.string(), values: z.array(z.string()) })),
     })
     .nullable(),
-  /** The key evidence in one sentence with its figures (WebSocket leak: WsSession ≈ ESTABLISHED ≈ fds), or null. */
-  proof: z.string().nullable(),
-  charts: z.object({ fdUsage: chartSchema.nullable(), connectionStates: chartSchema.nullable() }),
+  charts: chartsSchema,
   evidenceTables: z.array(tableSchema),
-  followUps: z.array(followUpSchema),
+  /** The top three, "do first" first: the main document shows these. */
+  actionItems: z.array(actionItemSchema),
+  /** The rest, in the appendix. */
+  moreActionItems: z.array(actionItemSchema),
+  /** Class-specific diagnostics a human runs (heap dump, session states ...). */
+  diagnostics: z.array(
+    z.object({
+      title: z.string(),
+      text: z.string(),
+      snippet: z.object({ language: z.string(), code: z.string() }).nullable(),
+    }),
+  ),
+  openQuestions: z.array(z.string()),
   lessons: z.object({
-    /** The class's lesson from the follow-up catalogue. */
     takeaway: z.string(),
     wentWell: z.array(z.string()),
     wentWrong: z.array(z.string()),
     lucky: z.array(z.string()),
   }),
-  artifacts: z.array(z.object({ name: z.string(), uri: z.string(), sha256: z.string(), bytes: ms })),
+  /** Raw evidence: `link` is relative to the postmortem (it sits in the incident folder). */
+  artifacts: z.array(z.object({ name: z.string(), link: z.string(), sha256: z.string(), bytes: ms })),
   missing: z.array(z.object({ what: z.string(), why: z.string() })),
   escalation: z.object({ reason: z.string(), notified: z.array(z.string()) }).nullable(),
+  /** Reserved: when the leak is expected to exhaust the limit again (leak rate, time to exhaustion). */
+  recurrenceForecast: z.object({ text: z.string() }).nullable(),
 });
 export type Postmortem = z.infer<typeof postmortemSchema>;

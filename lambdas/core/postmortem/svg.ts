@@ -24,8 +24,24 @@ const TOP = 40;
 const n = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 const thousands = (v: number): string => v.toLocaleString("en-US");
 
+/** "02:50:52" (UTC) under a row's label: every row says when it was measured. */
+function rowTime(at: string | undefined): string {
+  return at ? new Date(at).toISOString().slice(11, 19) : "";
+}
+
+function rowLabel(label: string, at: string | undefined, y: number): string {
+  return (
+    `<text x="${LABEL_X}" y="${y + 12}" fill="#374151">${escapeXml(label)}</text>` +
+    (at
+      ? `<text x="${LABEL_X}" y="${y + 26}" font-size="11" fill="#6b7280">${escapeXml(`${rowTime(at)} UTC`)}</text>`
+      : "")
+  );
+}
+
 export interface FdUsageRow {
   readonly label: string;
+  /** When this row was measured (ISO). */
+  readonly at?: string;
   readonly open: number;
   /** null = unlimited. */
   readonly limit: number | null;
@@ -63,7 +79,7 @@ export function fdUsageSvg(rows: readonly FdUsageRow[], title = "Open file descr
     const snap = escapeXml(row.label);
     parts.push(
       `<g data-role="fd-row" data-snapshot="${snap}">`,
-      `<text x="${LABEL_X}" y="${y + 14}" fill="#374151">${snap}</text>`,
+      rowLabel(row.label, row.at, y),
       `<rect data-role="fd-track" x="${BAR_X}" y="${y}" width="${BAR_W}" height="20" rx="3" fill="#e5e7eb"/>`,
       used > 0
         ? `<rect data-role="fd-used" x="${BAR_X}" y="${y}" width="${n(used)}" height="20" rx="3" fill="${usageColour(fraction)}"/>`
@@ -78,6 +94,7 @@ export function fdUsageSvg(rows: readonly FdUsageRow[], title = "Open file descr
 
 export interface ConnectionStatesRow {
   readonly label: string;
+  readonly at?: string;
   readonly byState: Readonly<Record<string, number>>;
 }
 
@@ -119,10 +136,7 @@ export function connectionStatesSvg(
     const y = TOP + i * ROW_H;
     const g = grouped[i] ?? new Map<string, number>();
     const snap = escapeXml(row.label);
-    parts.push(
-      `<g data-role="conn-row" data-snapshot="${snap}">`,
-      `<text x="${LABEL_X}" y="${y + 14}" fill="#374151">${snap}</text>`,
-    );
+    parts.push(`<g data-role="conn-row" data-snapshot="${snap}">`, rowLabel(row.label, row.at, y));
     let x = BAR_X;
     for (const { state, colour } of STATE_COLOURS) {
       const count = g.get(state) ?? 0;
@@ -148,6 +162,60 @@ export function connectionStatesSvg(
     );
     lx += 24 + state.length * 8;
   }
+  parts.push("</svg>");
+  return parts.join("");
+}
+
+export interface IdleAgeRow {
+  readonly label: string;
+  readonly at?: string;
+  readonly buckets: readonly { readonly label: string; readonly minMs: number; readonly count: number }[];
+}
+
+/** Older buckets darker: a pile that accumulated for a long time shows as dark segments. */
+const AGE_COLOURS = ["#bfdbfe", "#93c5fd", "#60a5fa", "#2563eb", "#1e40af", "#172554"];
+
+/** Stacked bar per snapshot of ESTABLISHED connections by idle time (no byte received), one scale. */
+export function idleAgeSvg(
+  rows: readonly IdleAgeRow[],
+  title = "ESTABLISHED connections by idle time",
+): string {
+  const labels = [...new Set(rows.flatMap((r) => r.buckets.map((b) => b.label)))];
+  const totals = rows.map((r) => r.buckets.reduce((a, b) => a + b.count, 0));
+  const max = Math.max(1, ...totals);
+  const legendY = TOP + rows.length * ROW_H + 6;
+  const parts = [svgOpen(legendY + 24, title)];
+  rows.forEach((row, i) => {
+    const y = TOP + i * ROW_H;
+    parts.push(
+      `<g data-role="idle-row" data-snapshot="${escapeXml(row.label)}">`,
+      rowLabel(row.label, row.at, y),
+    );
+    let x = BAR_X;
+    for (const b of row.buckets) {
+      if (b.count === 0) continue;
+      const w = Math.max(1, Math.round((BAR_W * b.count * 10) / max) / 10);
+      const colour = AGE_COLOURS[Math.min(labels.indexOf(b.label), AGE_COLOURS.length - 1)] ?? "#6b7280";
+      parts.push(
+        `<rect data-role="idle-segment" data-bucket="${escapeXml(b.label)}" data-count="${b.count}" x="${n(x)}" y="${y}" ` +
+          `width="${n(w)}" height="20" fill="${colour}"><title>${escapeXml(`idle ${b.label}: ${thousands(b.count)}`)}</title></rect>`,
+      );
+      x += w;
+    }
+    const total = totals[i] ?? 0;
+    parts.push(
+      `<text x="${n(x + 8)}" y="${y + 14}" fill="#111827">${escapeXml(total === 0 ? "none" : `${thousands(total)} ESTABLISHED`)}</text>`,
+      "</g>",
+    );
+  });
+  let lx = BAR_X;
+  labels.forEach((label, i) => {
+    parts.push(
+      `<rect x="${lx}" y="${legendY}" width="12" height="12" fill="${AGE_COLOURS[Math.min(i, AGE_COLOURS.length - 1)]}"/>`,
+      `<text x="${lx + 16}" y="${legendY + 11}" font-size="12" fill="#374151">${escapeXml(label)}</text>`,
+    );
+    lx += 24 + label.length * 8;
+  });
   parts.push("</svg>");
   return parts.join("");
 }

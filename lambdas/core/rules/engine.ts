@@ -1,4 +1,9 @@
-import type { Diagnosis, EvidenceLine, Finding } from "../diagnosis/schema.js";
+import {
+  DIAGNOSIS_SCHEMA_VERSION,
+  type Diagnosis,
+  type EvidenceLine,
+  type Finding,
+} from "../diagnosis/schema.js";
 import type { Evidence } from "../evidence/schema.js";
 import type { Cite, FailureClass, Hypothesis, Runbook } from "../runbook/schema.js";
 import { evaluateCondition, type Outcome } from "./conditions.js";
@@ -255,6 +260,7 @@ export function diagnose(evidence: Evidence, runbook: Runbook): Diagnosis {
   }
 
   return {
+    schemaVersion: DIAGNOSIS_SCHEMA_VERSION,
     rootCause,
     findings: findings.map(({ priority: _p, ...f }) => f),
     ruledOut,

@@ -40,7 +40,7 @@ export function excerptAt(text: string, line: number, column: number): string {
   return out.join("\n");
 }
 
-interface Located {
+export interface Located {
   line: number | null;
   column: number | null;
   excerpt: string | null;
@@ -52,7 +52,7 @@ function at(lc: LineCounter, text: string, offset: number): Located {
 }
 
 /** The position of the node at `path`, or of its nearest existing ancestor; `atKey` points at the key itself. */
-function locate(doc: Document, lc: LineCounter, text: string, path: Path, atKey = false): Located {
+export function locate(doc: Document, lc: LineCounter, text: string, path: Path, atKey = false): Located {
   const last = path[path.length - 1];
   if (atKey && typeof last === "string") {
     const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
@@ -198,41 +198,38 @@ export function parseRunbook(text: string, source: string): Result<Runbook, Runb
   }
 
   const data: unknown = doc.toJS();
+  const checked = checkRunbookData(data);
+  if (checked.ok) return checked;
+  const issues = checked.error.issues.map((f) => ({
+    path: formatPath(f.path),
+    message: f.message,
+    ...locate(doc, lc, text, f.path as Path, f.atKey),
+  }));
+  const ErrorClass = checked.error.kind === "schema" ? RunbookSchemaError : RunbookReferenceError;
+  const summary =
+    checked.error.kind === "schema"
+      ? `${source}: not a valid runbook (${issues.length} problem(s))`
+      : `${source}: unresolved references in the runbook (${issues.length} problem(s))`;
+  return { ok: false, error: new ErrorClass(source, summary, issues, { cause: checked.error.cause }) };
+}
+
+/** What is wrong with runbook data: structure (schema) or references, each issue with its path. */
+export interface RunbookDataProblems {
+  kind: "schema" | "reference";
+  issues: Array<{ path: PropertyKey[]; message: string; atKey?: boolean }>;
+  cause?: unknown;
+}
+
+/** Validates parsed runbook data (from YAML, JSON or an object): the schema, then the references. Pure. */
+export function checkRunbookData(data: unknown): Result<Runbook, RunbookDataProblems> {
   const parsed = runbookSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = flatten(parsed.error.issues, [], data).map((f) => ({
-      path: formatPath(f.path),
-      message: f.message,
-      ...locate(doc, lc, text, f.path as Path, f.atKey),
-    }));
     return {
       ok: false,
-      error: new RunbookSchemaError(
-        source,
-        `${source}: not a valid runbook (${issues.length} problem(s))`,
-        issues,
-        {
-          cause: parsed.error,
-        },
-      ),
+      error: { kind: "schema", issues: flatten(parsed.error.issues, [], data), cause: parsed.error },
     };
   }
-
   const problems = checkReferences(parsed.data);
-  if (problems.length > 0) {
-    const issues = problems.map((p) => ({
-      path: formatPath(p.path),
-      message: p.message,
-      ...locate(doc, lc, text, p.path),
-    }));
-    return {
-      ok: false,
-      error: new RunbookReferenceError(
-        source,
-        `${source}: unresolved references in the runbook (${issues.length} problem(s))`,
-        issues,
-      ),
-    };
-  }
+  if (problems.length > 0) return { ok: false, error: { kind: "reference", issues: problems } };
   return { ok: true, value: parsed.data };
 }

@@ -1,3 +1,4 @@
+import { actionSpec } from "../mitigation/actions.js";
 import { isComparison } from "../rules/conditions.js";
 import { placeholdersOf } from "../rules/format.js";
 import { metricDef } from "../rules/metrics.js";
@@ -165,10 +166,31 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
 
   checkTemplate(rb.rootCause.symptomOnlySummary, ["rootCause", "symptomOnlySummary"], ["summary"], out);
   checkTemplate(rb.rootCause.fallback.summary, ["rootCause", "fallback", "summary"], ["notEvaluated"], out);
+  // Each rung's params against its action's own schema, so a bad ladder fails when the runbook loads
+  // (or an override is applied), not at the incident.
+  for (const [cls, rungs] of Object.entries(rb.mitigation.ladders)) {
+    rungs?.forEach((rung, i) => {
+      const parsed = actionSpec(rung.action).params.safeParse(rung.params);
+      for (const issue of parsed.success ? [] : parsed.error.issues) {
+        const where = issue.code === "unrecognized_keys" ? [issue.keys[0] ?? ""] : issue.path.map(String);
+        const what =
+          issue.code === "unrecognized_keys"
+            ? `unknown parameter of ${rung.action} (it takes: ${paramNames(rung.action)})`
+            : issue.message;
+        out.push({ path: ["mitigation", "ladders", cls, i, "params", ...where], message: what });
+      }
+    });
+  }
   if (!rb.mitigation.ladders.unknown)
     out.push({
       path: ["mitigation", "ladders"],
       message: "a ladder for `unknown` (the fallback) is required",
     });
   return out;
+}
+
+function paramNames(action: Parameters<typeof actionSpec>[0]): string {
+  const shape = (actionSpec(action).params as { shape?: Record<string, unknown> }).shape;
+  const names = Object.keys(shape ?? {});
+  return names.length > 0 ? names.join(", ") : "none";
 }

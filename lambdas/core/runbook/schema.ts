@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FAILURE_CLASS_IDS, failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, modeSchema } from "../incident/schema.js";
+import { ruleIssue } from "../redact/index.js";
 import { METRIC_NAMES } from "../rules/metrics.js";
 
 /**
@@ -135,6 +136,30 @@ export const probeSchema = z.strictObject({
 });
 export type ProbeSettings = z.infer<typeof probeSchema>;
 
+export const redactionRuleSchema = z
+  .strictObject({
+    name: idSchema,
+    /** Kept before the marker: a portable regex (POSIX ERE and JavaScript agree), may be empty. */
+    before: z.string().default(""),
+    /** Replaced by `[REDACTED]`. */
+    secret: z.string().min(1),
+    /** Kept after the marker, may be empty. */
+    after: z.string().default(""),
+  })
+  .superRefine((r, ctx) => {
+    const issue = ruleIssue(r);
+    if (issue) ctx.addIssue({ code: "custom", message: `redaction rule ${r.name}: ${issue}` });
+  })
+  .meta({
+    id: "RedactionRule",
+    description:
+      "Extra secret pattern, added to the built-in ones: `before` + `secret` + `after` becomes `before[REDACTED]after`, case-insensitively, line by line, on the host and in the record",
+  });
+
+export const redactionSchema = z.strictObject({
+  patterns: z.array(redactionRuleSchema).max(30),
+});
+
 export const rungSchema = z.strictObject({
   action: actionIdSchema,
   params: z.record(z.string(), z.unknown()).default({}),
@@ -167,6 +192,8 @@ export const runbookSchema = z
     title: z.string().min(1),
     description: z.string().min(1),
     probe: probeSchema,
+    /** Extra secret patterns (the built-in ones always apply: lambdas/core/redact). */
+    redaction: redactionSchema.optional(),
     thresholds: z.record(thresholdNameSchema, z.number()),
     rootCause: rootCauseSchema,
     classes: z.array(failureClassSchema).min(1),

@@ -145,7 +145,14 @@ describe("every parser fails with a located ParseError, never a throw", () => {
     const empty = parseLogScan("", { path: "/x.log" });
     expect(empty).toEqual({
       ok: true,
-      value: { path: "/x.log", linesScanned: 0, tooManyOpenFiles: 0, outOfMemoryError: 0, samples: [] },
+      value: {
+        path: "/x.log",
+        linesScanned: 0,
+        tooManyOpenFiles: 0,
+        outOfMemoryError: 0,
+        samples: [],
+        firstFailure: null,
+      },
     });
     expect(failure(parseLogScan("ok line\nsecond\u0000bin", { path: "/x.log" }))).toMatchObject({
       line: 2,

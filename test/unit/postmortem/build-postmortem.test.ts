@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { FAILURE_CLASS_IDS } from "../../../lambdas/core/diagnosis/schema.js";
-import {
-  buildPostmortem,
-  deriveSeverity,
-  milestonesOf,
-} from "../../../lambdas/core/postmortem/build-postmortem.js";
-import { FOLLOW_UP_CATALOGUE, tomcatUpgradeAdvice } from "../../../lambdas/core/postmortem/follow-ups.js";
-import { postmortemSchema } from "../../../lambdas/core/postmortem/schema.js";
+import type { IncidentRecord } from "../../../lambdas/core/incident/schema.js";
+import { deriveSeverity, milestonesOf } from "../../../lambdas/core/postmortem/build-postmortem.js";
+import { classKnowledge } from "../../../lambdas/core/postmortem/knowledge.js";
+import { postmortemSchema, TO_BE_FILLED } from "../../../lambdas/core/postmortem/schema.js";
+import { dataOf } from "../../../lambdas/core/shared/section.js";
 import {
   failedCollectionRecord,
   heapExhaustionRecord,
@@ -14,72 +12,49 @@ import {
   processDownRecord,
   websocketSessionLeakRecord,
 } from "../../support/record-factory.js";
-import { fixtureNames, GENERATED_AT, loadFixture } from "./helpers.js";
+import { fixtureNames, KNOWLEDGE, loadFixture, model } from "./helpers.js";
+
+/** The recorded run with its tomcat version replaced (the knownFixes table and the upgrade item read it). */
+function withTomcat(record: IncidentRecord, version: string): IncidentRecord {
+  const r = structuredClone(record);
+  if (r.evidence.before) r.evidence.before.tomcat = { status: "ok", data: { version, source: "jar" } };
+  return r;
+}
 
 describe("buildPostmortem", () => {
   it("builds a valid model from every fixture", () => {
-    for (const name of fixtureNames()) {
-      const model = buildPostmortem(loadFixture(name), { generatedAt: GENERATED_AT });
-      expect(postmortemSchema.safeParse(model).success, name).toBe(true);
-    }
-  });
-
-  it("computes the impact window and time to diagnose, mitigate and recover from the record", () => {
-    const m = buildPostmortem(websocketSessionLeakRecord());
-    expect(m.impact.start).toBe("2025-03-11T02:14:00.000Z"); // alarm
-    // rung 0's healthyAfter check passed; it closes the apply step (02:15:24)
-    expect(m.impact.end).toBe("2025-03-11T02:15:24.000Z");
-    expect(m.timeToDiagnoseMs).toBe(48_000); // diagnose ended 02:14:48
-    expect(m.timeToMitigateMs).toBe(80_000); // rung 0 ended 02:15:20
-    expect(m.timeToRecoverMs).toBe(84_000);
-    expect(m.impact.durationMs).toBe(84_000);
-    expect(m.keyTimes.map((k) => [k.id, k.sinceStartMs])).toEqual([
-      ["start", 0],
-      ["diagnosis", 48_000],
-      ["mitigation", 80_000],
-      ["recovery", 84_000],
-    ]);
+    const names = fixtureNames();
+    expect(names.length).toBeGreaterThanOrEqual(16);
+    for (const name of names)
+      expect(postmortemSchema.safeParse(model(loadFixture(name))).success, name).toBe(true);
   });
 
   it("keeps the milestones in order on every fixture: start <= diagnosed <= mitigated <= recovered", () => {
     for (const name of fixtureNames()) {
-      const m = buildPostmortem(loadFixture(name), { generatedAt: GENERATED_AT });
+      const m = model(loadFixture(name));
       const known = m.keyTimes.filter((k) => k.at !== null);
       const at = known.map((k) => Date.parse(k.at ?? ""));
       expect(at, `${name}: ${known.map((k) => `${k.id} ${k.at}`).join(", ")}`).toEqual(
         [...at].sort((a, b) => a - b),
       );
-      const since = known.map((k) => k.sinceStartMs ?? -1);
-      expect(since, name).toEqual([...since].sort((a, b) => a - b));
       expect(m.keyTimes.find((k) => k.id === "start")?.at).toBe(m.impact.start);
       expect(m.keyTimes.find((k) => k.id === "recovery")?.at ?? null).toBe(m.impact.end);
-      if (m.status.recovered) expect(m.impact.end, name).not.toBeNull();
+      expect(m.impact.end === null, name).toBe(!m.status.recovered);
     }
   });
 
-  it("defines mitigation as the first applied action that changed the host, and recovery from the verify step when no healthyAfter check passed", () => {
+  it("defines mitigation as the first applied action that changed the host, recovery as its passing health check", () => {
     const r = loadFixture("recorded/file-leak-restarted");
     const restart = r.actions.find((a) => a.action === "restart-service");
-    const verify = r.steps.find((s) => s.id === "verify");
+    const apply = r.steps.find((s) => s.id === "apply");
+    expect(restart?.healthyAfter).toBe(true);
     const m = milestonesOf(r);
     expect(m.mitigatedAt).toBe(restart?.endedAt);
-    if (restart?.healthyAfter !== true) expect(m.recoveredAt).toBe(verify?.endedAt);
-    // A notify-only or escalate action is not a mitigation.
+    // The healthyAfter check is the last thing `apply` does: recovery is verified when apply ends.
+    expect(m.recoveredAt).toBe(apply?.endedAt);
     for (const name of ["recorded/slow-escalated", "recorded/healthy-not-down", "recorded/process-down"]) {
       expect(milestonesOf(loadFixture(name)).mitigatedAt, name).toBeNull();
     }
-    // Probe timestamps have whole seconds: recovery is never before the mitigation that caused it.
-    const ws = loadFixture("recorded/ws-leak-recovered");
-    const wm = milestonesOf(ws);
-    expect(Date.parse(wm.recoveredAt ?? "")).toBeGreaterThanOrEqual(Date.parse(wm.mitigatedAt ?? ""));
-  });
-
-  it("leaves recovery times empty when the run did not recover", () => {
-    const m = buildPostmortem(failedCollectionRecord());
-    expect(m.impact.end).toBeNull();
-    expect(m.timeToDiagnoseMs).toBeNull();
-    expect(m.timeToRecoverMs).toBeNull();
-    expect(buildPostmortem(heapExhaustionRecord()).timeToRecoverMs).toBeNull();
   });
 
   it.each([
@@ -93,114 +68,224 @@ describe("buildPostmortem", () => {
     expect(s.ruleId).toBe(ruleId);
   });
 
-  it("rates a healthy host checked by hand as SEV4", () => {
-    const r = loadBalancerPathRecord();
-    const manual = {
-      ...r,
-      diagnosis: r.diagnosis && {
-        ...r.diagnosis,
-        rootCause: { ...r.diagnosis.rootCause, id: "unknown" as const },
-      },
-      trigger: {
-        kind: "manual" as const,
-        at: r.trigger.at,
-        alarmName: null,
-        alarmReason: null,
-        source: "jdoe",
-      },
-    };
-    expect(deriveSeverity(manual).level).toBe("SEV4");
+  it("is pure: the same record gives the same model", () => {
+    const r = websocketSessionLeakRecord();
+    expect(model(r)).toEqual(model(structuredClone(r)));
+  });
+});
+
+describe("impact", () => {
+  it("starts at the first failure in the log when the log shows failures before the run", () => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const first = dataOf(r.evidence.before?.logs ?? { status: "unavailable", reason: "" })?.firstFailure;
+    expect(first?.at).toBeTruthy();
+    expect(Date.parse(first?.at ?? "")).toBeLessThan(Date.parse(r.trigger.at));
+    const m = model(r);
+    expect(m.impact.start).toBe(first?.at);
+    expect(m.impact.startKnown).toBe(true);
+    expect(m.impact.startBasis).toContain("first failure in the application log");
+    expect(m.impact.durationMs).toBe(Date.parse(m.impact.end ?? "") - Date.parse(first?.at ?? ""));
+    expect(m.timeToRecoverMs).toBeGreaterThan(Date.parse(m.impact.end ?? "") - Date.parse(r.trigger.at));
   });
 
-  it("picks the WebSocket follow-ups with concrete text, the nginx snippet and version-specific upgrade advice", () => {
-    const m = buildPostmortem(websocketSessionLeakRecord(), { owner: "@api-team" });
-    const ids = m.followUps.map((f) => f.id);
-    expect([...ids].sort()).toEqual(
-      FOLLOW_UP_CATALOGUE["websocket-session-leak"].followUps.map((f) => f.id).sort(),
-    );
-    expect(m.followUps.map((f) => f.priority)).toEqual([...m.followUps.map((f) => f.priority)].sort());
-    const byId = Object.fromEntries(m.followUps.map((f) => [f.id, f]));
-    expect(byId["websocket-idle-timeout"]?.text).toContain("maxIdleTimeout");
-    expect(byId["websocket-idle-timeout"]?.snippet?.code).toContain("setMaxSessionIdleTimeout");
-    const nginx = byId["idle-timeout-in-front"]?.snippet;
-    expect(nginx?.language).toBe("nginx");
-    expect(nginx?.code).toContain("proxy_read_timeout 300s");
-    expect(nginx?.code).toContain("proxy_set_header Upgrade $http_upgrade");
-    expect(nginx?.code).toContain('proxy_set_header Connection "upgrade"');
-    expect(byId["idle-timeout-in-front"]?.text).toContain("default 60 s");
-    expect(byId["upgrade-tomcat-64848"]?.text).toContain(
-      "Tomcat 9.0.37, which predates the fix: upgrade to 9.0.40",
-    );
-    expect(byId["raise-limitnofile-stopgap"]?.text).toContain("1,024");
-    expect(m.followUps.every((f) => f.owner === "@api-team")).toBe(true);
+  it("ignores a failure logged before the process started (a previous incident) and says the start is only a bound", () => {
+    const r = structuredClone(loadFixture("recorded/ws-leak-recovered"));
+    const logs = r.evidence.before ? dataOf(r.evidence.before.logs) : undefined;
+    if (!logs?.firstFailure) throw new Error("fixture without logs.firstFailure");
+    logs.firstFailure.at = "2026-01-01T00:00:00.000Z";
+    const m = model(r);
+    expect(m.impact.start).toBe(r.evidence.before?.collectedAt);
+    expect(m.impact.startKnown).toBe(false);
+    expect(m.impact.durationText).toMatch(/^at least /);
+    expect(m.impact.startBasis).toContain("no failure evidence earlier than it");
   });
 
-  it("fills every placeholder for every class", () => {
+  it("starts an alarm-triggered run at the alarm when nothing earlier is known", () => {
+    const m = model(websocketSessionLeakRecord());
+    expect(m.impact.start).toBe("2025-03-11T02:14:00.000Z");
+    expect(m.impact.startKnown).toBe(false);
+    expect(m.impact.durationText).toBe("at least 1 min 24 s");
+  });
+
+  it("states the scope, the mitigation's own impact and the fields for humans", () => {
+    const m = model(loadFixture("recorded/ws-leak-recovered"));
+    expect(m.impact.scope.join("\n")).toMatch(/Connector: port 18240/);
+    expect(m.impact.scope.join("\n")).toMatch(/waited in the accept queue/);
+    expect(m.impact.mitigationImpact).toContain("closed 1,009 idle connections");
+    expect(m.impact.humanFields.map((f) => f.label)).toEqual([
+      "Users affected",
+      "Support tickets",
+      "Revenue or SLA impact",
+    ]);
+    expect(m.impact.humanFields.every((f) => f.value === TO_BE_FILLED)).toBe(true);
+    expect(m.metadata).toEqual({
+      status: "Draft",
+      authors: TO_BE_FILLED,
+      reviewers: TO_BE_FILLED,
+      reviewMeeting: TO_BE_FILLED,
+    });
+  });
+});
+
+describe("root cause", () => {
+  it("leads with the proof and the final confidence, noting the first, with one caveat for the unavailable evidence", () => {
+    const m = model(loadFixture("recorded/ws-leak-recovered"));
+    const rc = m.rootCause;
+    expect(rc?.confidencePercent).toBe(95);
+    expect(rc?.confidenceNote).toContain("First diagnosed at 70%");
+    expect(rc?.proof).toMatch(
+      /^977 WsSession objects \(after the relief batch\) for 977 ESTABLISHED connections/,
+    );
+    expect(rc?.evidence.length).toBeGreaterThan(3);
+    for (const l of rc?.evidence ?? []) {
+      expect(l.text).not.toContain("unavailable");
+      expect(l.link).toBe("evidence/evidence-before.json");
+    }
+    expect(rc?.caveat).toContain("AttachNotSupportedException");
+    expect(rc?.caveat).not.toContain("com.sun.tools");
+  });
+
+  it("titles the postmortem with what the evidence shows, not with vanished clients", () => {
+    for (const name of fixtureNames()) expect(model(loadFixture(name)).title, name).not.toMatch(/vanish/i);
+    expect(model(loadFixture("recorded/ws-leak-recovered")).title).toBe(
+      "Idle WebSocket connections held open until the open-files limit (local)",
+    );
+  });
+
+  it("derives contributing factors from the evidence: the 1,024 soft limit, no idle timeout, no alarm", () => {
+    const ids = model(loadFixture("recorded/ws-leak-recovered")).contributing.map((c) => c.id);
+    expect(ids).toEqual(expect.arrayContaining(["low-fd-limit", "no-idle-timeout", "no-alarm"]));
+  });
+
+  it("says how far 'ruled out' goes and shows the known Tomcat fixes against the version", () => {
+    const m = model(loadFixture("recorded/ws-leak-recovered"));
+    const fw = m.ruledOut.find((r) => r.id === "framework-version");
+    expect(fw?.scope).toContain("Only the fix it names was checked");
+    expect(m.knownFixes?.rows.map((r) => [r.id, r.status])).toEqual([
+      ["Bugzilla 64848", "included (a later line)"],
+      ["CVE-2024-23672", "included"],
+    ]);
+    const old = model(withTomcat(loadFixture("recorded/ws-leak-recovered"), "8.5.60"));
+    expect(old.knownFixes?.rows.map((r) => r.status)).toEqual(["included", "missing: upgrade"]);
+    const eol = model(withTomcat(loadFixture("recorded/ws-leak-recovered"), "7.0.109"));
+    expect(eol.knownFixes?.rows.map((r) => r.status)).toEqual([
+      "missing: no fixed release of this line on record",
+      "missing: no fixed release of this line on record",
+    ]);
+    expect(m.wontHelp.map((w) => w.what).join(" ")).toContain("tcp_keepalive_time");
+  });
+});
+
+describe("action items", () => {
+  it("chooses them from the evidence: one 'do first', each with a done-when check and placeholders, no no-op upgrade", () => {
+    const m = model(loadFixture("recorded/ws-leak-recovered"));
+    const all = [...m.actionItems, ...m.moreActionItems];
+    expect(m.actionItems.map((a) => a.id)).toEqual([
+      "idle-timeout-in-front",
+      "close-native-session",
+      "alarm-on-connections",
+    ]);
+    expect(all.filter((a) => a.doFirst).map((a) => a.id)).toEqual(["idle-timeout-in-front"]);
+    for (const a of all) {
+      expect(a.doneWhen.command.length, a.id).toBeGreaterThan(5);
+      expect(a.doneWhen.expect.length, a.id).toBeGreaterThan(5);
+      expect([a.due, a.ticket, a.owner], a.id).toEqual([TO_BE_FILLED, TO_BE_FILLED, TO_BE_FILLED]);
+    }
+    // Tomcat 10.1.x has every known fix: advising an upgrade would be a no-op.
+    expect(all.map((a) => a.id)).not.toContain("upgrade-tomcat");
+    expect(
+      model(withTomcat(loadFixture("recorded/ws-leak-recovered"), "9.0.37")).moreActionItems.map((a) => a.id),
+    ).toContain("upgrade-tomcat");
+  });
+
+  it("gives the human the class's diagnostics: a heap dump, each WsSession's state, closing the native session", () => {
+    const m = model(loadFixture("recorded/ws-leak-recovered"));
+    expect(m.diagnostics.map((d) => d.snippet?.code ?? "").join("\n")).toMatch(
+      /GC\.heap_dump[\s\S]*WsSession s/,
+    );
+    const close = m.actionItems.find((a) => a.id === "close-native-session");
+    expect(close?.snippet?.code).toContain("getNativeSession()");
+    expect(close?.snippet?.code).toContain("ws.onClose(");
+    expect(m.openQuestions.join("\n")).toContain("127.0.0.1");
+  });
+
+  it("fills every placeholder in every fixture", () => {
     for (const name of fixtureNames()) {
-      for (const f of buildPostmortem(loadFixture(name)).followUps) {
-        expect(`${f.title} ${f.text}`, `${name}/${f.id}`).not.toMatch(/\{[a-zA-Z]+\}/);
-      }
+      const m = model(loadFixture(name));
+      const texts = [
+        ...[...m.actionItems, ...m.moreActionItems].flatMap((a) => [
+          a.title,
+          a.text,
+          a.doneWhen.command,
+          a.doneWhen.expect,
+        ]),
+        ...m.openQuestions,
+        ...m.contributing.map((c) => c.text),
+        m.rootCause?.proof ?? "",
+      ];
+      for (const t of texts) expect(t, name).not.toMatch(/\{[a-zA-Z.]+\}/);
     }
   });
 
-  it("has a catalogue entry with follow-ups for every failure class", () => {
-    for (const id of FAILURE_CLASS_IDS) expect(FOLLOW_UP_CATALOGUE[id].followUps.length).toBeGreaterThan(0);
+  it("owner comes from the options", () => {
+    expect(
+      model(websocketSessionLeakRecord(), "@api-team").actionItems.every((a) => a.owner === "@api-team"),
+    ).toBe(true);
   });
 
-  it("names the most-held files in the file-handle-leak follow-ups", () => {
-    const m = buildPostmortem(loadFixture("file-handle-leak"));
-    expect(m.followUps.find((f) => f.id === "try-with-resources")?.text).toContain(
-      "/opt/app/templates/invoice-template.xlsx",
-    );
-  });
-
-  it("gives Tomcat upgrade advice per branch", () => {
-    expect(tomcatUpgradeAdvice("8.5.59")).toContain("upgrade to 8.5.60");
-    expect(tomcatUpgradeAdvice("8.5.60")).toContain("no upgrade needed");
-    expect(tomcatUpgradeAdvice("9.0.40")).toContain("no upgrade needed");
-    expect(tomcatUpgradeAdvice("10.0.0-M9")).toContain("upgrade to 10.0.0-M10");
-    expect(tomcatUpgradeAdvice("10.0.0-M10")).toContain("no upgrade needed");
-    expect(tomcatUpgradeAdvice("10.1.34")).toContain("no upgrade needed");
-    expect(tomcatUpgradeAdvice(null)).toContain("does not say");
-  });
-
-  it("keeps every step and action in the timeline, plus the alarm and the recovery", () => {
-    const r = websocketSessionLeakRecord();
-    const m = buildPostmortem(r);
-    expect(m.timeline.filter((e) => e.kind === "step")).toHaveLength(r.steps.length);
-    expect(m.timeline.filter((e) => e.kind === "action")).toHaveLength(r.actions.length);
-    expect(m.timeline[0]?.kind).toBe("alarm");
-    expect(m.timeline.some((e) => e.kind === "recovery")).toBe(true);
-    const times = m.timeline.map((e) => Date.parse(e.at));
-    expect([...times].sort((a, b) => a - b)).toEqual(times);
-  });
-
-  it("highlights WsSession and UpgradeProcessorInternal and says the histogram was unavailable before", () => {
-    const classes = buildPostmortem(websocketSessionLeakRecord()).evidenceTables.find(
-      (t) => t.id === "classes",
-    );
-    const highlighted = classes?.rows.filter((r) => r.highlight).map((r) => r.cells[1]);
-    expect(highlighted).toEqual([
-      "org.apache.tomcat.websocket.WsSession",
-      "org.apache.coyote.http11.upgrade.UpgradeProcessorInternal",
+  it("has class knowledge with action items for every failure class, and falls back to unknown", () => {
+    for (const id of FAILURE_CLASS_IDS)
+      expect(KNOWLEDGE.classes[id]?.actionItems.length, id).toBeGreaterThan(0);
+    expect(classKnowledge(KNOWLEDGE, "no-such-class")).toBe(KNOWLEDGE.classes.unknown);
+    expect(model(failedCollectionRecord()).actionItems.map((a) => a.id)).toEqual([
+      "fix-collection",
+      "diagnose-by-hand",
+      "fix-step-collect",
     ]);
-    expect(classes?.note).toContain("Not available earlier: before: jcmd 4242 GC.class_histogram failed");
+  });
+});
+
+describe("timeline and charts", () => {
+  it("adds the events before the run, lists no row twice, and shows milliseconds where two rows share a second", () => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const m = model(r);
+    const before = m.timeline.filter((e) => e.kind === "before");
+    expect(before.map((e) => e.title)).toEqual([
+      expect.stringMatching(/^Process \d+ started$/),
+      "Open-files limit reached: first `Too many open files` in the log",
+    ]);
+    expect(before.every((e) => Date.parse(e.at) < Date.parse(r.trigger.at))).toBe(true);
+    const keys = m.timeline.map((e) => `${e.at} ${e.title}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(m.timeline.some((e) => e.title === "Apply mitigation")).toBe(false);
+    const shared = m.timeline.filter((e) => /\.\d{3}$/.test(e.timeText));
+    expect(shared.length).toBeGreaterThan(1);
+    expect(m.mermaid).toContain("axisFormat %H:%M:%S");
+    expect(m.mermaid).toMatch(/section Impact\n {4}Users affected :crit, /);
   });
 
-  it("says what is missing when the run failed mid-way", () => {
-    const m = buildPostmortem(failedCollectionRecord());
-    const what = m.missing.map((x) => x.what);
-    expect(what).toEqual(
-      expect.arrayContaining(["Step collect", "Evidence before mitigation", "Diagnosis", "Verification"]),
-    );
-    expect(m.missing.find((x) => x.what === "Step collect")?.why).toContain("Undeliverable");
-    expect(m.rootCause).toBeNull();
-    expect(m.charts.fdUsage).toBeNull();
-    expect(m.followUps.map((f) => f.id)).toEqual(["fix-collection", "diagnose-by-hand", "fix-step-collect"]);
+  it("keeps charts as data with a time on every row, and one chart of ESTABLISHED connections by idle age", () => {
+    const m = model(loadFixture("recorded/ws-leak-recovered"));
+    for (const c of [m.charts.fdUsage, m.charts.connectionStates, m.charts.idleAge]) {
+      expect(c?.rows.length).toBe(3);
+      for (const row of c?.rows ?? []) expect(row.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    expect(m.charts.idleAge?.rows[0]?.buckets.reduce((a, b) => a + b.count, 0)).toBe(1010);
   });
 
-  it("is pure: the same record gives the same model", () => {
-    const r = websocketSessionLeakRecord();
-    expect(buildPostmortem(r)).toEqual(buildPostmortem(structuredClone(r)));
+  it("shows kill-idle-connections as changing the host, as the action registry says, in every fixture", () => {
+    for (const name of fixtureNames()) {
+      for (const s of model(loadFixture(name)).mitigation.steps.filter(
+        (x) => x.action !== "escalate" && x.action !== "notify-only",
+      ))
+        expect(s.destructive, `${name} rung ${s.rung} ${s.action}`).toBe(true);
+    }
+  });
+
+  it("leaves recovery times empty when the run did not recover", () => {
+    const m = model(failedCollectionRecord());
+    expect(m.impact.end).toBeNull();
+    expect(m.timeToRecoverMs).toBeNull();
+    expect(model(heapExhaustionRecord()).timeToRecoverMs).toBeNull();
   });
 });

@@ -29,7 +29,7 @@ describe("runbook postmortem", () => {
     ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
-    expect(readFileSync(join(dir, "postmortem.md"), "utf8")).toMatch(/^# Postmortem: WebSocket sessions/);
+    expect(readFileSync(join(dir, "postmortem.md"), "utf8")).toMatch(/^# Postmortem: Idle WebSocket connections held open until the open-files limit/);
   });
 
   it("fails with one clear line and a non-zero exit when incident.json is missing or invalid", () => {
@@ -58,12 +58,12 @@ describe("runbook postmortem", () => {
     const dir = incidentDir("load-balancer-path");
     const custom = mkdtempSync(join(tmpdir(), "pm-templates-"));
     mkdirSync(join(custom, "partials", "md"), { recursive: true });
-    writeFileSync(join(custom, "partials", "md", "trigger.hbs"), "## Trigger\n\nCUSTOM: {{md trigger}}\n");
+    writeFileSync(join(custom, "partials", "md", "summary.hbs"), "## Summary\n\nCUSTOM: {{md trigger}}\n");
     const out = join(dir, "out");
     const written = await writePostmortem(dir, { templatesDir: custom, outDir: out });
     expect(written.markdownPath).toBe(join(out, "postmortem.md"));
     const md = readFileSync(written.markdownPath, "utf8");
     expect(md).toContain("CUSTOM: The failure was seen through the load balancer");
-    expect(md).toContain("## Action Items");
+    expect(md).toContain("## Action items");
   });
 });

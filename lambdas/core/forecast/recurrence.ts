@@ -1,0 +1,110 @@
+import type { IncidentRecord } from "../incident/schema.js";
+import { dataOf } from "../shared/section.js";
+
+/**
+ * When will it happen again? From one incident's record: the process had leaked from a fresh
+ * start (the fds it has right after recovery) to `before.openFds` over its uptime; at that rate
+ * the limit is reached again `(fdLimit − after.openFds) / rate` after recovery. A mitigation that
+ * only relieves a leak (kill the idle sockets, restart) leaves its cause in place: temporary.
+ */
+
+/** Classes whose cause is a leak that a kill or a restart does not remove. */
+export const LEAK_CLASSES: readonly string[] = [
+  "websocket-session-leak",
+  "file-handle-leak",
+  "fd-exhaustion",
+  "heap-exhaustion",
+];
+
+/** Actions that relieve the symptom and leave the cause. */
+export const RELIEF_ACTIONS: readonly string[] = ["kill-idle-connections", "restart-service"];
+
+export interface RecurrenceInput {
+  readonly classId: string | null;
+  /** How long the process had run when `before` was taken, seconds. */
+  readonly uptimeSecondsBefore: number | null;
+  readonly before: {
+    readonly at: string;
+    readonly openFds: number | null;
+    readonly fdLimit: number | null;
+  } | null;
+  readonly after: { readonly at: string; readonly openFds: number | null } | null;
+  /** Actions applied (by id), in order. */
+  readonly applied: readonly string[];
+}
+
+export interface RecurrenceForecast {
+  readonly status: "recurs" | "not-a-leak" | "unknown";
+  /** Leaked fds per hour over the process's life before the incident. */
+  readonly ratePerHour: number | null;
+  readonly hoursUntilLimit: number | null;
+  readonly limitReachedAgainAt: string | null;
+  /** The fix applied left the cause in place (a relief action on a leak class). */
+  readonly temporary: boolean;
+  /** The actions that make it temporary. */
+  readonly reliefActions: readonly string[];
+  /** How the figures were computed, one sentence; null when not computed. */
+  readonly basis: string | null;
+  /** Why there is no forecast; null when there is one. */
+  readonly reason: string | null;
+}
+
+export function forecastRecurrence(i: RecurrenceInput): RecurrenceForecast {
+  const isLeak = i.classId !== null && LEAK_CLASSES.includes(i.classId);
+  const reliefActions = i.applied.filter((a) => RELIEF_ACTIONS.includes(a));
+  const temporary = isLeak && reliefActions.length > 0;
+  const none = (status: RecurrenceForecast["status"], reason: string): RecurrenceForecast => ({
+    status,
+    ratePerHour: null,
+    hoursUntilLimit: null,
+    limitReachedAgainAt: null,
+    temporary,
+    reliefActions,
+    basis: null,
+    reason,
+  });
+  if (!isLeak) return none("not-a-leak", `the root cause (${i.classId ?? "none"}) is not a leak`);
+  const b = i.before;
+  const a = i.after;
+  if (!b || b.openFds === null || b.fdLimit === null)
+    return none("unknown", "open fds before the fix were not read");
+  if (!a || a.openFds === null) return none("unknown", "open fds after the fix were not read");
+  if (i.uptimeSecondsBefore === null || i.uptimeSecondsBefore <= 0) {
+    return none("unknown", "the process's uptime before the fix is unknown");
+  }
+  const leaked = b.openFds - a.openFds;
+  if (leaked <= 0) {
+    return none("unknown", `open fds did not fall after the fix (${b.openFds} before, ${a.openFds} after)`);
+  }
+  const ratePerHour = leaked / (i.uptimeSecondsBefore / 3600);
+  const headroom = Math.max(0, b.fdLimit - a.openFds);
+  const hoursUntilLimit = headroom / ratePerHour;
+  const at = new Date(Date.parse(a.at) + hoursUntilLimit * 3_600_000).toISOString();
+  return {
+    status: "recurs",
+    ratePerHour: round(ratePerHour),
+    hoursUntilLimit: round(hoursUntilLimit),
+    limitReachedAgainAt: at,
+    temporary,
+    reliefActions,
+    basis: `${leaked} fds leaked (${b.openFds} before, ${a.openFds} after the fix) over ${round(i.uptimeSecondsBefore / 3600)} h of uptime; ${headroom} fds of headroom to the limit of ${b.fdLimit}`,
+    reason: null,
+  };
+}
+
+/** The same from an execution record: before/after key figures, the process uptime, the class and the applied actions. */
+export function forecastRecurrenceFromRecord(record: IncidentRecord): RecurrenceForecast {
+  const v = record.verification;
+  const proc = dataOf(record.evidence.before?.process);
+  return forecastRecurrence({
+    classId: record.diagnosis?.rootCause.id ?? null,
+    uptimeSecondsBefore: proc?.uptimeSeconds ?? null,
+    before: v?.before ?? null,
+    after: v?.after ?? null,
+    applied: record.actions.filter((x) => x.status === "applied").map((x) => x.action),
+  });
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

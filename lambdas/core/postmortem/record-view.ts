@@ -1,0 +1,145 @@
+import type { Evidence } from "../evidence/schema.js";
+import { keyFigures } from "../incident/record.js";
+import type { ActionResult, IncidentRecord, KeyFigures, Step } from "../incident/schema.js";
+import { changesHost as actionChangesHost } from "../mitigation/actions.js";
+
+/** Read-only views of the execution record shared by the postmortem's modules. */
+
+export const STEP_TITLES: Record<Step["id"], string> = {
+  collect: "Collect evidence",
+  diagnose: "Diagnose",
+  "save-evidence": "Save evidence",
+  plan: "Plan mitigation",
+  apply: "Apply mitigation",
+  "collect-after-relief": "Collect evidence after relief",
+  verify: "Verify recovery",
+  record: "Record",
+  postmortem: "Write postmortem",
+};
+
+export const STATUS_LABELS: Record<IncidentRecord["status"], string> = {
+  running: "Running (record written mid-run)",
+  recovered: "Recovered",
+  "not-down": "Not down on the host",
+  planned: "Planned only (nothing changed)",
+  declined: "Mitigation declined",
+  cooldown: "Skipped: target in cooldown",
+  escalated: "Escalated to a human",
+  failed: "Run failed",
+  interrupted: "Run interrupted",
+};
+
+export function msBetween(from: string | null | undefined, to: string | null | undefined): number | null {
+  if (!from || !to) return null;
+  const d = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(d) ? Math.max(0, d) : null;
+}
+
+export function stepOf(record: IncidentRecord, id: Step["id"]): Step | undefined {
+  return record.steps.find((s) => s.id === id);
+}
+
+export interface Snapshot {
+  readonly label: "before" | "after relief" | "after";
+  readonly evidence: Evidence | null;
+  readonly figures: KeyFigures | null;
+  /** Where this snapshot's evidence was saved, relative to the incident folder, or null. */
+  readonly link: string | null;
+}
+
+/** Key figures of a moment: recorded in `verification`, else computed from that moment's evidence. */
+function figuresOf(recorded: KeyFigures | null | undefined, evidence: Evidence | null): KeyFigures | null {
+  return recorded ?? (evidence ? keyFigures(evidence) : null);
+}
+
+/** The saved file a snapshot's figures can be checked in (the JSON evidence, else the probe's output). */
+function linkOf(record: IncidentRecord, names: readonly string[]): string | null {
+  for (const n of names) if (record.artifacts.some((a) => a.name === n)) return n;
+  return null;
+}
+
+export function snapshotsOf(record: IncidentRecord): Snapshot[] {
+  const v = record.verification;
+  const e = record.evidence;
+  return [
+    {
+      label: "before",
+      evidence: e.before,
+      figures: figuresOf(v?.before, e.before),
+      link: linkOf(record, ["evidence/evidence-before.json", "evidence/probe-before.txt"]),
+    },
+    {
+      label: "after relief",
+      evidence: e.afterRelief,
+      figures: figuresOf(v?.afterRelief, e.afterRelief),
+      link: linkOf(record, ["evidence/evidence-after-relief.json", "evidence/probe-after-relief.txt"]),
+    },
+    {
+      label: "after",
+      evidence: e.after,
+      figures: figuresOf(v?.after, e.after),
+      link: linkOf(record, ["evidence/evidence-after.json", "evidence/probe-after.txt"]),
+    },
+  ];
+}
+
+/** Actions that change the host (the registry's `destructive`); notify-only and escalate only tell people. */
+export function changesHost(record: IncidentRecord, a: ActionResult): boolean {
+  const rung = record.plan?.ladder.find((r) => r.rung === a.rung && r.action === a.action);
+  return actionChangesHost(a.action) || rung?.destructive === true;
+}
+
+/** The first action that was applied and changed the host (the mitigation), if any. */
+export function firstApplied(record: IncidentRecord): ActionResult | undefined {
+  return record.actions.find((a) => a.status === "applied" && changesHost(record, a));
+}
+
+const later = (a: string, b: string | null): string => (b !== null && Date.parse(b) > Date.parse(a) ? b : a);
+
+export interface Milestones {
+  readonly diagnosedAt: string | null;
+  readonly mitigatedAt: string | null;
+  readonly recoveredAt: string | null;
+}
+
+/**
+ * The times that matter, from the record alone (docs/postmortem.md, "Times that matter"):
+ * diagnosed = end of a successful `diagnose`; mitigation applied = end of the first applied action that
+ * changed the host; recovery verified (recovered runs only) = that action's passing `healthyAfter` check
+ * (it closes `apply`), else the end of `verify`; never earlier than the mitigation.
+ */
+export function milestonesOf(record: IncidentRecord): Milestones {
+  const diagnose = stepOf(record, "diagnose");
+  const diagnosedAt = diagnose?.status === "ok" ? diagnose.endedAt : null;
+  const mitigation = firstApplied(record);
+  const mitigatedAt = mitigation ? later(mitigation.endedAt, diagnosedAt) : null;
+  let recoveredAt: string | null = null;
+  if (record.status === "recovered" && record.verification?.recovered) {
+    const fixing = record.actions.find(
+      (a) => a.status === "applied" && a.healthyAfter === true && changesHost(record, a),
+    );
+    const apply = record.steps.findLast((s) => s.id === "apply" && s.endedAt !== null);
+    const verify = record.steps.findLast((s) => s.id === "verify" && s.status === "ok");
+    const checkedAt = fixing ? later(fixing.endedAt, apply?.endedAt ?? null) : null;
+    const found =
+      checkedAt ?? verify?.endedAt ?? record.verification.after?.at ?? record.endedAt ?? record.startedAt;
+    recoveredAt = later(later(found, mitigatedAt), diagnosedAt);
+  }
+  return { diagnosedAt, mitigatedAt, recoveredAt };
+}
+
+/** Numbers of four digits or more in record prose get thousands separators, except ports, PIDs and times. */
+export function formatNumbersIn(text: string): string {
+  return text.replace(
+    /(^|[^\w.:/-])(\d{4,})(?![\w.:/-]*\d)/g,
+    (whole: string, pre: string, digits: string, offset: number) => {
+      if (
+        /(port|PID|pid|process|java_pid|Bugzilla|BZ|bug|CVE-\d+-)\s*$/i.test(
+          text.slice(0, offset + pre.length),
+        )
+      )
+        return whole;
+      return `${pre}${Number(digits).toLocaleString("en-US")}`;
+    },
+  );
+}

@@ -1,0 +1,64 @@
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildSync } from "esbuild";
+
+/** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __runbookCreateRequire } from 'module'; const require = __runbookCreateRequire(import.meta.url);";
+
+/** The esbuild options every runbook Lambda is bundled with (also measured by scripts/bundle-sizes.ts). */
+export const BUNDLE_DEFAULTS = {
+  minify: true,
+  sourceMap: true,
+  target: "node24",
+  format: "esm",
+  mainFields: ["module", "main"],
+  banner: ESM_REQUIRE_BANNER,
+  /**
+   * The AWS SDK v3 comes from the Lambda runtime (nodejs24.x ships it): bundling it puts EC2's
+   * client alone at ~550 KB and every handler over 1 MB. `bundleAwsSdk: true` pins the locked version instead.
+   */
+  externalModules: ["@aws-sdk/*"],
+} as const;
+
+export interface LambdaBundleOptions {
+  /** The handler's entry: `lambdas/handlers/<name>.ts` in a checkout, `dist/lambdas/handlers/<name>.js` installed. */
+  readonly entry: string;
+  /** Bundle the AWS SDK v3 instead of using the runtime's copy. @default false */
+  readonly bundleAwsSdk?: boolean;
+  /** A `runbooks/` folder copied next to the code (the workflows read the YAML and templates at cold start). */
+  readonly runbooksDir?: string;
+  /** Files written into the copied runbooks folder after the copy (the resolved runbook). @default {} */
+  readonly runbookFiles?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Bundles one Lambda handler into `outDir` (`index.mjs` + `index.mjs.map`, and `runbooks/`), in process
+ * with esbuild's API: no Docker, no `npx esbuild`, no lock file or project root to find. The same call
+ * serves the construct at synth time (from source or from an installed package's `dist/`) and the bundle
+ * size benchmark. Returns the written code file.
+ */
+export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
+  const outfile = join(outDir, "index.mjs");
+  buildSync({
+    entryPoints: [o.entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: BUNDLE_DEFAULTS.format,
+    target: BUNDLE_DEFAULTS.target,
+    minify: BUNDLE_DEFAULTS.minify,
+    sourcemap: BUNDLE_DEFAULTS.sourceMap,
+    mainFields: [...BUNDLE_DEFAULTS.mainFields],
+    banner: { js: BUNDLE_DEFAULTS.banner },
+    external: o.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],
+    logLevel: "error",
+  });
+  if (o.runbooksDir) {
+    const target = join(outDir, "runbooks");
+    mkdirSync(target, { recursive: true });
+    cpSync(o.runbooksDir, target, { recursive: true });
+    for (const [name, text] of Object.entries(o.runbookFiles ?? {})) writeFileSync(join(target, name), text);
+  }
+  return outfile;
+}

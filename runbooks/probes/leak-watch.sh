@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# runbook-autopilot leak-watch probe: one cheap sample of a JVM service, for `runbook watch` and the
+# scheduled leak watch on AWS. The same conventions as api-unreachable.sh: the same text runs under
+# SSM Run Command (root, interpolationType ENV_VAR) and locally under bash; inputs come ONLY from
+# SSM_ environment variables and are validated; it never changes the host; stdout is small and bounded.
+#
+# Cheap: /proc (open fds, the limit, the process start), one `ss` for the port, `jstat` (reads the JVM's
+# perf-data file: no attach, no GC). The `WsSession` count needs a class histogram (an attach that forces
+# a full GC), so it is taken only when SSM_withHistogram=true, and never at the fd limit.
+#
+# stdout (parsed by parseLeakWatchOutput in lambdas/core/parsers/leak-watch.ts):
+#   #runbook-leak-watch format=1 version=V
+#   key=value                          at, port, pid, startTicks, openFds, fdLimit, established,
+#                                      idleEstablished, idleThresholdMs, heapOldGenPercent, sessions
+#   unavailable=FIELD REASON           a value that could not be read (its key is then empty)
+#   ==> end status=ok durationMs=N
+set -u
+set -o pipefail
+export LC_ALL=C
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}
+
+echo "#runbook-leak-watch format=1 version=1.0.0"
+
+input_error() {
+  echo "==> input status=invalid reason=$1"
+  echo "runbook leak-watch: invalid input: $1" >&2
+  exit 2
+}
+
+PORT=${SSM_port:-}
+PID_IN=${SSM_pid:-}
+IDLE_MS=${SSM_idleThresholdMs:-}
+WITH_HISTO=${SSM_withHistogram:-}
+[[ -z $IDLE_MS ]] && IDLE_MS=120000
+[[ -z $WITH_HISTO ]] && WITH_HISTO=false
+[[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)) ||
+  input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"
+PORT=$((10#$PORT))
+[[ $PID_IN =~ ^([1-9][0-9]{0,9})?$ ]] || input_error "SSM_pid must be empty or a process id of digits (got '${PID_IN:0:40}')"
+[[ $IDLE_MS =~ ^[0-9]{1,10}$ ]] || input_error "SSM_idleThresholdMs must be whole milliseconds (got '${IDLE_MS:0:40}')"
+IDLE_MS=$((10#$IDLE_MS))
+[[ $WITH_HISTO =~ ^(true|false)$ ]] || input_error "SSM_withHistogram must be true or false (got '${WITH_HISTO:0:40}')"
+
+START_MS=$(date +%s%3N)
+oneline() { tr -d '\r' | tr '\n\t' '  ' | tr -cd '[:print:]' | sed -e 's/  */ /g' -e 's/^ //' -e 's/ $//' | cut -c1-"${1:-200}"; }
+unavailable() { echo "unavailable=$1 $(printf '%s' "$2" | oneline 200)"; }
+W=$(mktemp -d /tmp/runbook-leak-watch.XXXXXX) || { echo "==> end status=unavailable reason=mktemp failed"; exit 1; }
+trap 'rm -rf -- "$W"' EXIT
+
+# The target process: the given PID, else the listener of the port.
+PID=""
+if [[ -n $PID_IN ]]; then
+  [[ -d /proc/$PID_IN ]] && PID=$PID_IN
+  NO_PID="no such process: pid $PID_IN does not exist"
+else
+  PID=$(timeout -k 1 5 ss -Hltnp "( sport = :$PORT )" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+  NO_PID="no process of this user listens on port $PORT (ss -ltnp shows none)"
+fi
+
+echo "at=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
+echo "port=$PORT"
+echo "idleThresholdMs=$IDLE_MS"
+echo "pid=$PID"
+if [[ -z $PID ]]; then
+  for f in startTicks openFds fdLimit; do echo "$f="; unavailable "$f" "$NO_PID"; done
+else
+  # Field 22 of /proc/PID/stat (after the parenthesised command name): start time in clock ticks.
+  echo "startTicks=$(sed -e 's/^.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $20 }')"
+  if open=$(find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 2>"$W/fd.err" | wc -l) && [[ ! -s $W/fd.err ]]; then
+    echo "openFds=$open"
+  else
+    echo "openFds="
+    unavailable openFds "$(cat "$W/fd.err")"
+  fi
+  limit=$(awk '/^Max open files/ { print $4 }' "/proc/$PID/limits" 2>/dev/null)
+  echo "fdLimit=$limit"
+  [[ -n $limit ]] || unavailable fdLimit "cannot read /proc/$PID/limits"
+fi
+
+# Sockets of the port: ESTABLISHED, and those with nothing received for longer than the idle threshold.
+if timeout -k 1 10 ss -Htanoi "( sport = :$PORT )" >"$W/ss.txt" 2>"$W/ss.err"; then
+  awk -v thr="$IDLE_MS" '
+    function flush() { if (st == "ESTAB") { est++; idle = (lr != "" ? lr : la); if (idle != "" && idle + 0 > thr) over++ } st = "" }
+    /^[A-Z]/ { flush(); st = $1; lr = ""; la = ""; next }
+    { for (i = 1; i <= NF; i++) { if ($i ~ /^lastrcv:/) lr = substr($i, 9); else if ($i ~ /^lastack:/) la = substr($i, 9) } }
+    END { flush(); printf "established=%d\nidleEstablished=%d\n", est, over }' "$W/ss.txt"
+else
+  echo "established="
+  echo "idleEstablished="
+  unavailable established "ss failed: $(cat "$W/ss.err")"
+fi
+
+# JDK tools run as the JVM's user (root cannot read another user's perf data or attach otherwise).
+RUNAS=()
+JDK_BIN=""
+if [[ -n $PID ]]; then
+  EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
+  [[ $EXE == */java && -x ${EXE%/java}/jstat ]] && JDK_BIN=${EXE%/java}/
+  JVM_USER=$(stat -c %U "/proc/$PID" 2>/dev/null)
+  [[ -n $JVM_USER && $(stat -c %u "/proc/$PID") != "$(id -u)" && $(id -u) == 0 ]] && RUNAS=(runuser -u "$JVM_USER" --)
+fi
+tool() { if [[ -n $JDK_BIN && -x $JDK_BIN$1 ]]; then echo "$JDK_BIN$1"; else command -v "$1"; fi; }
+
+heap=""
+if [[ -n $PID ]] && jstat=$(tool jstat); then
+  # -snap prints the perf counters: old generation used and maximum capacity in one call.
+  if timeout -k 1 10 "${RUNAS[@]}" "$jstat" -J-Djstat.showUnsupported=true -snap "$PID" >"$W/snap.txt" 2>&1; then
+    heap=$(awk -F= '/^sun.gc.generation.1.space.0.used=/ { u = $2 } /^sun.gc.generation.1.maxCapacity=/ { m = $2 }
+                    END { if (m > 0) printf "%.2f", 100 * u / m }' "$W/snap.txt")
+  fi
+  [[ -n $heap ]] || heap_reason="jstat failed: $(tail -n 2 "$W/snap.txt" | oneline 160)"
+else
+  heap_reason=$([[ -z $PID ]] && echo "$NO_PID" || echo "jstat not found (no JDK tools on this host)")
+fi
+echo "heapOldGenPercent=$heap"
+[[ -n $heap ]] || unavailable heapOldGenPercent "$heap_reason"
+
+sessions=""
+if [[ $WITH_HISTO != true ]]; then
+  unavailable sessions "not sampled: needs a class histogram (SSM_withHistogram=true), which forces a full GC"
+elif [[ -z $PID ]]; then
+  unavailable sessions "$NO_PID"
+elif [[ -n ${open:-} && -n ${limit:-} ]] && ((open + 2 >= limit)); then
+  unavailable sessions "at the fd limit ($open of $limit): the JVM cannot accept an attach"
+elif jcmd=$(tool jcmd); then
+  if timeout -k 1 8 "${RUNAS[@]}" "$jcmd" -J-Dsun.tools.attach.attachTimeout=3000 "$PID" GC.class_histogram >"$W/histo.txt" 2>&1 &&
+    grep -q '^Total ' "$W/histo.txt"; then
+    sessions=$(awk '$4 == "org.apache.tomcat.websocket.WsSession" { print $2; f = 1 } END { if (!f) print 0 }' "$W/histo.txt")
+  else
+    unavailable sessions "jcmd GC.class_histogram failed: $(grep -m 1 -E 'Exception|Error|denied' "$W/histo.txt" | oneline 160)"
+  fi
+else
+  unavailable sessions "jcmd not found (no JDK tools on this host)"
+fi
+echo "sessions=$sessions"
+echo "==> end status=ok durationMs=$(($(date +%s%3N) - START_MS))"

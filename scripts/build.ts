@@ -1,0 +1,99 @@
+/**
+ * `npm run build` (also `prepare`, so `npm ci`, `npm pack` and `npm publish` build): produces dist/.
+ *
+ * - dist/lib/, dist/lambdas/: `tsc -p tsconfig.build.json` — JavaScript, .d.ts and source maps of the
+ *   constructs and of the Lambda code (the construct bundles the handlers from here at synth time).
+ * - dist/cli/runbook.mjs: the `runbook` CLI bundled by esbuild (the package's `bin`), so a cold start
+ *   loads one module instead of resolving hundreds; what only some commands need (the SSM runner with the
+ *   AWS SDK, which stays external, the postmortem renderer) is split into chunks imported on demand.
+ *   The lab command is replaced by a stub (the lab is a repository tool).
+ *
+ *   npx tsx scripts/build.ts [--cli-only]
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { build, type Plugin } from "esbuild";
+import { packageRoot } from "../lambdas/adapters/local/package-root.js";
+import { ESM_REQUIRE_BANNER } from "../lib/lambda-bundle.js";
+
+const ROOT = packageRoot();
+export const CLI_BUNDLE = join(ROOT, "dist/cli/runbook.mjs");
+
+/** The packaged CLI has no lab: commands/lab.js resolves to commands/lab-unavailable.ts. */
+const noLab: Plugin = {
+  name: "runbook-no-lab",
+  setup(b) {
+    b.onResolve({ filter: /\/commands\/lab\.js$/ }, () => ({
+      path: join(ROOT, "cli/commands/lab-unavailable.ts"),
+    }));
+  },
+};
+
+/**
+ * zod's `z.locales` namespace (error messages in ~60 languages, unused here: the CLI speaks English)
+ * cannot be tree-shaken through `import { z } from "zod"`; it is a third of the start-up chunk. The
+ * bundled CLI gets only the English locale, which zod installs by default.
+ */
+const englishOnlyZod: Plugin = {
+  name: "runbook-zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)$/.test(args.resolveDir)
+        ? { path: join(args.resolveDir, "../locales/en.js"), namespace: "zod-en" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+export async function buildCli(outdir = join(ROOT, "dist/cli")): Promise<void> {
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: { runbook: join(ROOT, "cli/bin.ts") },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    // Dynamic imports (the SSM runner and its SDK client, the postmortem renderer) become chunks loaded
+    // only by the commands that need them: `--version` and `--help` load runbook.mjs alone.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    minify: true,
+    // Positions only (stack traces under --enable-source-maps): the sources would triple the package.
+    sourcemap: true,
+    sourcesContent: false,
+    // The SDK is big and only needed for `--target ssm:`; it is a dependency, imported on demand.
+    external: ["@aws-sdk/*"],
+    banner: { js: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}` },
+    plugins: [noLab, englishOnlyZod],
+    logLevel: "error",
+  });
+  chmodSync(join(outdir, "runbook.mjs"), 0o755);
+}
+
+function buildLibraries(): void {
+  const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+  const r = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed (exit ${r.status})`);
+}
+
+const isMain = process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]));
+if (isMain) {
+  const cliOnly = process.argv.includes("--cli-only");
+  const started = performance.now();
+  if (!cliOnly) {
+    rmSync(join(ROOT, "dist"), { recursive: true, force: true });
+    buildLibraries();
+  }
+  await buildCli();
+  const kib = (statSync(CLI_BUNDLE).size / 1024).toFixed(0);
+  process.stderr.write(
+    `build: dist/ ready in ${((performance.now() - started) / 1000).toFixed(1)} s (CLI bundle ${kib} KiB)\n`,
+  );
+}

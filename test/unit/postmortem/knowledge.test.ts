@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { buildPostmortem } from "../../../lambdas/core/postmortem/build-postmortem.js";
+import {
+  KnowledgeError,
+  knowledgeJsonSchemaText,
+  parsePostmortemKnowledge,
+} from "../../../lambdas/core/postmortem/knowledge.js";
+import { websocketSessionLeakRecord } from "../../support/record-factory.js";
+import { KNOWLEDGE_FILE, model } from "./helpers.js";
+
+const shipped = readFileSync(KNOWLEDGE_FILE, "utf8");
+
+describe("class knowledge (runbooks/postmortem/knowledge.yaml)", () => {
+  it("matches the committed JSON Schema (npx tsx scripts/gen-runbook-schema.ts)", () => {
+    const committed = readFileSync(
+      new URL("../../../docs/postmortem-knowledge.schema.json", import.meta.url),
+      "utf8",
+    );
+    expect(committed).toBe(knowledgeJsonSchemaText());
+  });
+
+  it("names the problem and where in one line: an action item a class lists but the file lacks", () => {
+    const broken = shipped.replace("      - close-native-session\n", "      - close-the-socket\n");
+    expect(() => parsePostmortemKnowledge(broken, "k.yaml")).toThrow(KnowledgeError);
+    expect(() => parsePostmortemKnowledge(broken, "k.yaml")).toThrow(
+      'k.yaml: classes.websocket-session-leak.actionItems.1: unknown action item "close-the-socket"',
+    );
+    expect(() => parsePostmortemKnowledge("apiVersion: [", "k.yaml")).toThrow(/^k\.yaml: not YAML: /);
+  });
+
+  it("changes the postmortem with YAML only: a class's title, action items and questions", () => {
+    const edited = `${shipped}`
+      .replace(
+        "    title: Idle WebSocket connections held open until the open-files limit",
+        "    title: Connections piled up on the connector",
+      )
+      .replace(
+        "    actionItems:\n      - idle-timeout-in-front\n",
+        "    actionItems:\n      - alarm-on-fd-usage\n      - idle-timeout-in-front\n",
+      );
+    const knowledge = parsePostmortemKnowledge(edited, "edited.yaml");
+    const m = buildPostmortem(websocketSessionLeakRecord(), { knowledge });
+    expect(m.title).toBe("Connections piled up on the connector (i-0a1b2c3d4e5f60718)");
+    expect(m.actionItems[0]?.id).toBe("alarm-on-fd-usage");
+    expect(m.actionItems[0]?.doFirst).toBe(true);
+    expect(model(websocketSessionLeakRecord()).actionItems[0]?.id).toBe("idle-timeout-in-front");
+  });
+});

@@ -1,0 +1,35 @@
+/** Lines with planted secrets, and the secrets that must never survive redaction. */
+export const SECRETS = [
+  "hunter2-jvm",
+  "Zq9xx-ds-pass",
+  "AKIAIOSFODNN7EXAMPLE",
+  "ASIAZZZZYYYYXXXXWWWW",
+  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  "eyJhbGciOiJIUzI1NiJ9.payload.sig",
+  "dXNlcjpwYXNzd29yZA==",
+  "s3cr3t-url-pass",
+  "jdbcPass-77",
+  "sqlserverPw-9",
+  "oraPw-123",
+  "envToken-abc",
+  "json-secret-v",
+  "akia-lower-secret",
+] as const;
+
+export const CORPUS = [
+  "java -Xmx512m -Dspring.datasource.password=hunter2-jvm -Dserver.port=8080 -jar app.jar",
+  "java -DDB_PASSWORD=Zq9xx-ds-pass -Dapp.name=x",
+  "key id AKIAIOSFODNN7EXAMPLE in a line",
+  "creds ASIAZZZZYYYYXXXXWWWW:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end",
+  "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  "GET /api HTTP/1.1 Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig",
+  "authorization: Basic dXNlcjpwYXNzd29yZA==",
+  "connecting to https://admin:s3cr3t-url-pass@db.internal:5432/app",
+  "jdbc:postgresql://db:5432/app?user=app&password=jdbcPass-77&ssl=true",
+  "jdbc:sqlserver://db:1433;databaseName=app;password=sqlserverPw-9;encrypt=true",
+  "jdbc:oracle:thin:scott/oraPw-123@db:1521:orcl",
+  "API_TOKEN=envToken-abc",
+  '{"clientSecret": "json-secret-v", "n": 1}',
+  "-Dlegacy.apiKey=akia-lower-secret",
+  "nothing secret here: port=8080 threads=200 WsSession 123",
+] as const;

@@ -420,7 +420,11 @@ export class ApiUnreachableRunbook extends Construct {
       functions.resolveTargets,
       new PolicyStatement({
         sid: "DescribeTargets",
-        actions: ["ec2:DescribeInstances", "elasticloadbalancing:DescribeTargetHealth"],
+        actions: [
+          "ec2:DescribeInstances",
+          "elasticloadbalancing:DescribeTargetHealth",
+          "ssm:DescribeInstanceInformation",
+        ],
         resources: ["*"],
       }),
     );

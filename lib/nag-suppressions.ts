@@ -22,7 +22,7 @@ export function acknowledgeRunbookNagFindings(runbook: ApiUnreachableRunbook): v
   );
   ack(
     "AwsSolutions-IAM5[Resource::*]",
-    "Only for actions without resource-level permissions: ssm:GetCommandInvocation/CancelCommand, ec2:DescribeInstances, elasticloadbalancing:DescribeTargetHealth, X-Ray PutTraceSegments/PutTelemetryRecords, and Step Functions' CloudWatch Logs delivery actions.",
+    "Only for actions without resource-level permissions: ssm:GetCommandInvocation/CancelCommand, ec2:DescribeInstances, elasticloadbalancing:DescribeTargetHealth, ssm:DescribeInstanceInformation, X-Ray PutTraceSegments/PutTelemetryRecords, and Step Functions' CloudWatch Logs delivery actions.",
   );
   ack(
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:${account}:instance/*]`,

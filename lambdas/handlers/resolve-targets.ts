@@ -11,10 +11,11 @@ import {
   carriesTag,
   planTargetResolution,
   type ResolutionPlan,
+  screenAgents,
 } from "../core/events/resolve-targets.js";
 import { parseInput } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
-import { alarmTags, env, systemClock, targetResolver } from "./wiring.js";
+import { agentInfo, alarmTags, env, systemClock, targetResolver } from "./wiring.js";
 
 /**
  * State 1: alarm (EventBridge event or normalised SNS alarm) or manual start (named instances) → the
@@ -63,7 +64,16 @@ export const handler = instrument("ResolveTargets", async (event: unknown) => {
   const resolved = manual || alarm.state === "ALARM" ? await targetResolver().resolve(plan) : null;
   const strategy = manual ? "manual" : plan.kind;
   logger.info("targets resolved", { alarmName: alarm.alarmName, plan: strategy, resolved });
-  const targets = resolved?.targets ?? [];
+  // The documents need SSM Agent ≥ 3.3.2746.0 (ENV_VAR parameters): older, offline or unmanaged
+  // instances are skipped with the reason, never probed into "invalid input".
+  const candidates = resolved?.targets ?? [];
+  const screened = candidates.length
+    ? screenAgents(candidates, await agentInfo(candidates))
+    : { targets: [], skipped: [] };
+  if (screened.skipped.length)
+    logger.warn("targets skipped by the SSM Agent check", { skipped: screened.skipped });
+  const targets = screened.targets;
+  const skipped = [...screened.skipped, ...(resolved?.skipped ?? [])];
   return {
     ...base,
     selected: true,
@@ -72,7 +82,15 @@ export const handler = instrument("ResolveTargets", async (event: unknown) => {
     hasTargets: targets.length > 0,
     groupSize: Math.max(resolved?.groupSize ?? 0, targets.length),
     targetGroupArn: resolved?.targetGroupArn ?? null,
-    skipped: (resolved?.skipped ?? []).slice(0, 20),
-    note: resolved === null ? `alarm state is ${alarm.state}, not ALARM` : resolved.note,
+    skipped: skipped.slice(0, 20),
+    note:
+      resolved === null
+        ? `alarm state is ${alarm.state}, not ALARM`
+        : candidates.length > 0 && targets.length === 0
+          ? `no target can run the runbook: ${screened.skipped.map((x) => `${x.id}: ${x.reason}`).join("; ")}`.slice(
+              0,
+              1000,
+            )
+          : resolved.note,
   };
 });

@@ -5,13 +5,14 @@ import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balan
 import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { SSMClient } from "@aws-sdk/client-ssm";
+import { DescribeInstanceInformationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { z } from "zod";
 import { AwsAlarmTags } from "../adapters/aws/alarm-tags.js";
 import { DynamoIncidentStore } from "../adapters/aws/dynamo-incident-store.js";
 import { S3ArtifactStore } from "../adapters/aws/s3-artifact-store.js";
 import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
 import { AwsTargetResolver } from "../adapters/aws/target-resolver.js";
+import type { AgentInfo } from "../core/events/resolve-targets.js";
 import { modeSchema } from "../core/incident/schema.js";
 import type { Clock } from "../ports/index.js";
 import { tracer } from "./instrument.js";
@@ -147,6 +148,31 @@ export const targetResolver = () =>
   new AwsTargetResolver(ec2Client(), elbClient(), env().OPT_IN_TAG, env().MAX_TARGETS);
 
 export const alarmTags = () => new AwsAlarmTags(cloudWatchClient());
+
+/** SSM's view of the instances: agent version and ping status (DescribeInstanceInformation, ≤ 50 ids per call). */
+export async function agentInfo(ids: readonly string[]): Promise<AgentInfo[]> {
+  const out: AgentInfo[] = [];
+  for (let i = 0; i < ids.length; i += 50) {
+    let token: string | undefined;
+    do {
+      const page = await ssmClient().send(
+        new DescribeInstanceInformationCommand({
+          Filters: [{ Key: "InstanceIds", Values: ids.slice(i, i + 50) }],
+          NextToken: token,
+        }),
+      );
+      for (const x of page?.InstanceInformationList ?? [])
+        if (x.InstanceId)
+          out.push({
+            id: x.InstanceId,
+            agentVersion: x.AgentVersion ?? null,
+            pingStatus: x.PingStatus ?? null,
+          });
+      token = page?.NextToken;
+    } while (token);
+  }
+  return out;
+}
 
 export async function notify(subject: string, message: string): Promise<string[]> {
   await snsClient().send(

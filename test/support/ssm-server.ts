@@ -75,6 +75,8 @@ export interface SsmTestServerOptions {
   readonly invisibleMs?: number;
   /** Instances SendCommand refuses with AccessDeniedException (no opt-in tag, in IAM terms). @default none */
   readonly deniedInstances?: readonly string[];
+  /** SSM Agent version DescribeInstanceInformation reports per instance. @default "3.3.3050.0" for any */
+  readonly agentVersions?: Readonly<Record<string, string>>;
   /** Extra environment for every script (PATH to fakes...). @default {} */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -323,6 +325,8 @@ export class SsmTestServer {
           return answer(this.listCommandInvocations(input));
         case "CancelCommand":
           return answer(this.cancelCommand(input));
+        case "DescribeInstanceInformation":
+          return answer(this.describeInstanceInformation(input));
         default:
           throw new SsmError("UnknownOperationException", `unsupported operation ${target}`);
       }
@@ -337,6 +341,20 @@ export class SsmTestServer {
     if (op === "SendCommand") return String(input.DocumentName ?? "");
     const inv = [...this.invocations.values()].find((i) => i.commandId === input.CommandId);
     return inv?.documentName ?? null;
+  }
+
+  /** Every instance id asked about is a managed, online instance with `agentVersions[id]` (default a current agent). */
+  private describeInstanceInformation(input: Record<string, unknown>) {
+    const filters = (input.Filters as { Key: string; Values: string[] }[] | undefined) ?? [];
+    const ids = filters.find((f) => f.Key === "InstanceIds")?.Values ?? [];
+    return {
+      InstanceInformationList: ids.map((id) => ({
+        InstanceId: id,
+        PingStatus: "Online",
+        AgentVersion: this.options.agentVersions?.[id] ?? "3.3.3050.0",
+        PlatformType: "Linux",
+      })),
+    };
   }
 
   private sendCommand(input: Record<string, unknown>) {

@@ -131,3 +131,58 @@ export function alarmArnOf(alarm: NormalizedAlarm, partition = "aws"): string | 
 export function carriesTag(tags: readonly { key: string; value: string }[], tag: TagFilter): boolean {
   return tags.some((t) => t.key === tag.key && t.value === tag.value);
 }
+
+/**
+ * SSM Agent 3.3.2746.0 introduced `interpolationType: ENV_VAR`, which the runbook's documents use: an
+ * older agent leaves `SSM_*` unset and every probe ends in "invalid input".
+ */
+export const MIN_SSM_AGENT_VERSION = "3.3.2746.0";
+
+/** Dotted numeric versions compared part by part (`3.3.10.0` > `3.3.9.0`); unparsable → false. */
+export function agentVersionAtLeast(version: string, minimum = MIN_SSM_AGENT_VERSION): boolean {
+  const parse = (v: string) => (/^\d+(\.\d+)*$/.test(v) ? v.split(".").map(Number) : null);
+  const a = parse(version);
+  const b = parse(minimum);
+  if (!a || !b) return false;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d > 0;
+  }
+  return true;
+}
+
+export interface AgentInfo {
+  readonly id: string;
+  readonly agentVersion: string | null;
+  readonly pingStatus: string | null;
+}
+
+/**
+ * Keeps the targets whose SSM Agent can run the documents; the others are skipped with the reason
+ * (not managed by SSM, agent offline, agent too old for ENV_VAR interpolation).
+ */
+export function screenAgents(
+  targets: readonly string[],
+  infos: readonly AgentInfo[],
+): { targets: string[]; skipped: { id: string; reason: string }[] } {
+  const byId = new Map(infos.map((i) => [i.id, i]));
+  const kept: string[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  for (const id of targets) {
+    const info = byId.get(id);
+    if (!info)
+      skipped.push({ id, reason: "not a managed instance: SSM Agent not registered with Systems Manager" });
+    else if (info.pingStatus !== "Online")
+      skipped.push({
+        id,
+        reason: `SSM Agent ${info.pingStatus ?? "status unknown"}: Run Command cannot reach it`,
+      });
+    else if (!agentVersionAtLeast(info.agentVersion ?? ""))
+      skipped.push({
+        id,
+        reason: `SSM Agent ${info.agentVersion ?? "of unknown version"} is older than ${MIN_SSM_AGENT_VERSION} (needed for ENV_VAR parameters): update the agent`,
+      });
+    else kept.push(id);
+  }
+  return { targets: kept, skipped };
+}

@@ -1,8 +1,10 @@
 import { CloudWatchClient, ListTagsForResourceCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { onlineAgents } from "../../support/ssm-agents.js";
 import { eventBridgeEvent, snsMessage } from "../events/fixtures.js";
 
 /**
@@ -11,6 +13,7 @@ import { eventBridgeEvent, snsMessage } from "../events/fixtures.js";
  */
 const cw = mockClient(CloudWatchClient);
 const ec2 = mockClient(EC2Client);
+const ssm = mockClient(SSMClient);
 const context = { functionName: "test", awsRequestId: "req-1" } as unknown as Context;
 const T1 = "i-0123456789abcdef0";
 const ALARM_ARN = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:runbook-api-unreachable";
@@ -45,6 +48,8 @@ beforeEach(() => {
   cw.reset();
   ec2.reset();
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: T1 }] }] });
+  ssm.reset();
+  onlineAgents(ssm);
 });
 
 describe("resolve-targets with an alarm selection tag", () => {

@@ -16,6 +16,7 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { onlineAgents } from "../../support/ssm-agents.js";
 import { eventBridgeEvent, snsMessage } from "../events/fixtures.js";
 
 /** The thin handlers, end to end through their zod parsing and wiring, with mocked SDK clients. */
@@ -72,9 +73,34 @@ beforeAll(() => {
 });
 beforeEach(() => {
   for (const m of [ssm, s3, ddb, ec2, elb, sfn]) m.reset();
+  onlineAgents(ssm);
 });
 
 describe("handlers", () => {
+  it("resolve-targets: an SSM Agent older than 3.3.2746.0, or offline, is skipped with the reason; none left → no targets", async () => {
+    elb.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [{ Target: { Id: T1 }, TargetHealth: { State: "unhealthy" } }],
+    });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: T1 }] }] });
+    onlineAgents(ssm, "3.2.1705.0");
+    const out = (await (
+      await load("resolve-targets")
+    )(eventBridgeEvent, context)) as {
+      targets: string[];
+      hasTargets: boolean;
+      skipped: { id: string; reason: string }[];
+      note: string;
+    };
+    expect(out.targets).toEqual([]);
+    expect(out.hasTargets).toBe(false);
+    expect(out.skipped[0]).toEqual({
+      id: T1,
+      reason:
+        "SSM Agent 3.2.1705.0 is older than 3.3.2746.0 (needed for ENV_VAR parameters): update the agent",
+    });
+    expect(out.note).toContain("no target can run the runbook");
+  });
+
   it("resolve-targets: target group → unhealthy, opted-in, running instances", async () => {
     elb.on(DescribeTargetHealthCommand).resolves({
       TargetHealthDescriptions: [

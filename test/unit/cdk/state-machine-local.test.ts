@@ -1,8 +1,10 @@
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadLocalStepFunctions } from "../../support/local-aws.js";
 import { realHandler } from "../../support/local-pipeline.js";
+import { onlineAgents } from "../../support/ssm-agents.js";
 import { eventBridgeEvent } from "../events/fixtures.js";
 import { resolveDefinition, synthRunbook } from "./synth.js";
 
@@ -16,6 +18,7 @@ const T1 = "i-0000000000000000a";
 const T2 = "i-0000000000000000b";
 
 const ec2 = mockClient(EC2Client);
+onlineAgents(mockClient(SSMClient));
 
 /** The real ResolveTargets handler, configured by environment like on Lambda (EC2 mocked above). */
 async function realResolveTargets(): Promise<Handler> {

@@ -14,11 +14,13 @@ import {
 } from "../../../lambdas/core/events/alarm-event.js";
 import { decideFleetBrake } from "../../../lambdas/core/events/fleet-brake.js";
 import {
+  agentVersionAtLeast,
   alarmArnOf,
   alarmNameMatches,
   carriesTag,
   pickUnhealthyTargets,
   planTargetResolution,
+  screenAgents,
 } from "../../../lambdas/core/events/resolve-targets.js";
 import { eventBridgeEvent, snsMessage } from "./fixtures.js";
 
@@ -233,6 +235,27 @@ describe("target resolution plan", () => {
       groupSize: 3,
       notInstances: ["10.0.0.5"],
     });
+  });
+
+  it("checks the SSM Agent version against 3.3.2746.0 (ENV_VAR parameters) and screens targets", () => {
+    expect(agentVersionAtLeast("3.3.2746.0")).toBe(true);
+    expect(agentVersionAtLeast("3.3.10000.0")).toBe(true);
+    expect(agentVersionAtLeast("3.10.0.0")).toBe(true);
+    expect(agentVersionAtLeast("3.3.2745.9")).toBe(false);
+    expect(agentVersionAtLeast("3.2.9999.0")).toBe(false);
+    expect(agentVersionAtLeast("")).toBe(false);
+    expect(agentVersionAtLeast("latest")).toBe(false);
+    const screened = screenAgents(
+      ["i-1", "i-2", "i-3", "i-4"],
+      [
+        { id: "i-1", agentVersion: "3.3.3050.0", pingStatus: "Online" },
+        { id: "i-2", agentVersion: "3.1.0.0", pingStatus: "Online" },
+        { id: "i-3", agentVersion: "3.3.3050.0", pingStatus: "ConnectionLost" },
+      ],
+    );
+    expect(screened.targets).toEqual(["i-1"]);
+    expect(screened.skipped.map((x) => x.id)).toEqual(["i-2", "i-3", "i-4"]);
+    expect(screened.skipped[2]?.reason).toMatch(/not a managed instance/);
   });
 
   it("matches alarm names by prefix", () => {

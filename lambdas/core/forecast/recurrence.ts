@@ -47,6 +47,17 @@ export interface RecurrenceForecast {
   readonly basis: string | null;
   /** Why there is no forecast; null when there is one. */
   readonly reason: string | null;
+  /** The figures behind `basis`, for callers that format them; null when not computed. */
+  readonly figures: RecurrenceFigures | null;
+}
+
+export interface RecurrenceFigures {
+  readonly leaked: number;
+  readonly openFdsBefore: number;
+  readonly openFdsAfter: number;
+  readonly fdLimit: number;
+  readonly headroom: number;
+  readonly uptimeSecondsBefore: number;
 }
 
 export function forecastRecurrence(i: RecurrenceInput): RecurrenceForecast {
@@ -62,11 +73,14 @@ export function forecastRecurrence(i: RecurrenceInput): RecurrenceForecast {
     reliefActions,
     basis: null,
     reason,
+    figures: null,
   });
-  if (!isLeak) return none("not-a-leak", `the root cause (${i.classId ?? "none"}) is not a leak`);
+  if (i.classId === null) return none("not-a-leak", "no root cause was diagnosed");
+  if (!isLeak) return none("not-a-leak", `the root cause (${i.classId}) is not a leak`);
   const b = i.before;
   const a = i.after;
-  if (!b || b.openFds === null || b.fdLimit === null)
+  if (!b) return none("unknown", "no fix was verified, so there are no before/after figures");
+  if (b.openFds === null || b.fdLimit === null)
     return none("unknown", "open fds before the fix were not read");
   if (!a || a.openFds === null) return none("unknown", "open fds after the fix were not read");
   if (i.uptimeSecondsBefore === null || i.uptimeSecondsBefore <= 0) {
@@ -89,6 +103,14 @@ export function forecastRecurrence(i: RecurrenceInput): RecurrenceForecast {
     reliefActions,
     basis: `${leaked} fds leaked (${b.openFds} before, ${a.openFds} after the fix) over ${round(i.uptimeSecondsBefore / 3600)} h of uptime; ${headroom} fds of headroom to the limit of ${b.fdLimit}`,
     reason: null,
+    figures: {
+      leaked,
+      openFdsBefore: b.openFds,
+      openFdsAfter: a.openFds,
+      fdLimit: b.fdLimit,
+      headroom,
+      uptimeSecondsBefore: i.uptimeSecondsBefore,
+    },
   };
 }
 

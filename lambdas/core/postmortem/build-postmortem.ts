@@ -17,6 +17,7 @@ import {
   STATUS_LABELS,
   snapshotsOf,
 } from "./record-view.js";
+import { recurrenceOf } from "./recurrence.js";
 import { mitigationOf, resolutionOf, verificationOf } from "./resolution.js";
 import { contributingOf, knownFixesOf, linked, rootCauseOf, ruledOutOf, shortReason } from "./root-cause.js";
 import { POSTMORTEM_SCHEMA_VERSION, type Postmortem, postmortemSchema, TO_BE_FILLED } from "./schema.js";
@@ -242,7 +243,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     })),
     missing: missingOf(record),
     escalation: record.escalation,
-    recurrenceForecast: null,
+    recurrenceForecast: recurrenceOf(record, [...items.top, ...items.more]),
   };
   return postmortemSchema.parse(model);
 }

@@ -295,7 +295,27 @@ export const postmortemSchema = z.object({
   artifacts: z.array(z.object({ name: z.string(), link: z.string(), sha256: z.string(), bytes: ms })),
   missing: z.array(z.object({ what: z.string(), why: z.string() })),
   escalation: z.object({ reason: z.string(), notified: z.array(z.string()) }).nullable(),
-  /** Reserved: when the leak is expected to exhaust the limit again (leak rate, time to exhaustion). */
-  recurrenceForecast: z.object({ text: z.string() }).nullable(),
+  /** When a leak reaches the limit again after this recovery (forecast/recurrence.ts), and whether the fix was temporary. */
+  recurrenceForecast: z.object({
+    status: z.enum(["recurs", "not-a-leak", "unknown"]),
+    /** Leaked fds per hour over the process's life before the incident. */
+    ratePerHour: z.number().nullable(),
+    hoursUntilLimit: z.number().nullable(),
+    limitReachedAgainAt: iso.nullable(),
+    /** A relief action was applied to a leak class: the cause is still in place. */
+    temporary: z.boolean(),
+    /** Ids of the applied actions that only relieve the symptom. */
+    reliefActions: z.array(z.string()),
+    /** Id of the action item that fixes the cause, when `temporary`. */
+    fixActionItem: z.string().nullable(),
+    /** The resolution's line: "Leak rate: ... reached again around ... (~14 days after recovery).", or null. */
+    line: z.string().nullable(),
+    /** How the figures were computed, formatted, or null. */
+    basis: z.string().nullable(),
+    /** The "temporary" label's sentence, or null. */
+    temporaryNote: z.string().nullable(),
+    /** Why there is no forecast (status not "recurs"), else null. */
+    reason: z.string().nullable(),
+  }),
 });
 export type Postmortem = z.infer<typeof postmortemSchema>;

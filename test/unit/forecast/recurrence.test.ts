@@ -24,6 +24,14 @@ describe("forecastRecurrence", () => {
     expect(r.basis).toBe(
       "963 fds leaked (1024 before, 61 after the fix) over 336 h of uptime; 963 fds of headroom to the limit of 1024",
     );
+    expect(r.figures).toEqual({
+      leaked: 963,
+      openFdsBefore: 1024,
+      openFdsAfter: 61,
+      fdLimit: 1024,
+      headroom: 963,
+      uptimeSecondsBefore: 336 * 3600,
+    });
   });
 
   it("a restart of a leaking process is temporary too; the headroom starts from the fresh process", () => {
@@ -59,6 +67,11 @@ describe("forecastRecurrence", () => {
       "the process's uptime before the fix is unknown",
     );
     expect(forecastRecurrence({ ...base, after: null }).reason).toBe("open fds after the fix were not read");
+    expect(forecastRecurrence({ ...base, before: null }).reason).toBe(
+      "no fix was verified, so there are no before/after figures",
+    );
+    expect(forecastRecurrence({ ...base, classId: null }).reason).toBe("no root cause was diagnosed");
+    expect(forecastRecurrence({ ...base, after: null }).figures).toBeNull();
     expect(forecastRecurrence({ ...base, after: { at: base.after.at, openFds: 950 } }).reason).toBe(
       "open fds did not fall after the fix (900 before, 950 after)",
     );

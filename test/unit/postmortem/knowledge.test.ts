@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { LEAK_CLASSES } from "../../../lambdas/core/forecast/recurrence.js";
 import { buildPostmortem } from "../../../lambdas/core/postmortem/build-postmortem.js";
 import {
   KnowledgeError,
@@ -7,7 +8,7 @@ import {
   parsePostmortemKnowledge,
 } from "../../../lambdas/core/postmortem/knowledge.js";
 import { websocketSessionLeakRecord } from "../../support/record-factory.js";
-import { KNOWLEDGE_FILE, model } from "./helpers.js";
+import { KNOWLEDGE, KNOWLEDGE_FILE, model } from "./helpers.js";
 
 const shipped = readFileSync(KNOWLEDGE_FILE, "utf8");
 
@@ -45,5 +46,18 @@ describe("class knowledge (runbooks/postmortem/knowledge.yaml)", () => {
     expect(m.actionItems[0]?.id).toBe("alarm-on-fd-usage");
     expect(m.actionItems[0]?.doFirst).toBe(true);
     expect(model(websocketSessionLeakRecord()).actionItems[0]?.id).toBe("idle-timeout-in-front");
+  });
+
+  it("gives every leak class an action item that fixes the cause, for a relief the postmortem calls temporary", () => {
+    expect(LEAK_CLASSES.length).toBeGreaterThan(0);
+    for (const id of LEAK_CLASSES) {
+      const c = KNOWLEDGE.classes[id];
+      expect(c, id).toBeDefined();
+      const kinds = (c?.actionItems ?? []).map((i) => KNOWLEDGE.actionItems[i]?.kind);
+      expect(
+        kinds.some((k) => k === "prevent" || k === "investigate"),
+        id,
+      ).toBe(true);
+    }
   });
 });

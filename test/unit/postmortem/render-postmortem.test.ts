@@ -179,4 +179,64 @@ describe("renderPostmortem: content", () => {
     expect(html).not.toContain("<script>");
     expect(markdown).toContain("| line one \\| pipe<br>line two |");
   });
+
+  it("puts the leak rate and the next time the limit is reached in the resolution, and labels a relief temporary", () => {
+    const m = model(loadFixture("recorded/ws-leak-recovered"));
+    const f = m.recurrenceForecast;
+    expect(f.status).toBe("recurs");
+    expect(f.temporary).toBe(true);
+    expect(f.reliefActions).toEqual(["kill-idle-connections"]);
+    // The fix for the cause is an existing action item of the class, and the main document lists it.
+    expect(f.fixActionItem).toBe("close-native-session");
+    expect(m.actionItems.map((i) => i.id)).toContain("close-native-session");
+    const { markdown, html } = renderPostmortem(m, templates);
+    const main = mainPart(markdown);
+    const resolution = main.slice(main.indexOf("\n## Resolution\n"), main.indexOf("\n## Action items\n"));
+    expect(resolution).toContain(
+      "Leak rate: 75,600 fds/h; at this rate the limit is reached again around 2026-12-02 02:52:17 UTC (~47 s after recovery). " +
+        "Basis: 1,008 fds leaked (1,024 before, 16 after the fix) over ~48 s of uptime; 1,008 fds of headroom to the limit of 1,024.",
+    );
+    expect(resolution).toContain(
+      "**Temporary fix:** `kill-idle-connections` relieved the symptom; the cause is still in place. " +
+        "The fix is the action item “Close the native Tomcat session, not only Spring's wrapper”.",
+    );
+    expect(markdown).not.toContain("### Recurrence forecast");
+    expect(html).toContain('<p data-recurrence="recurs">Leak rate: 75,600 fds/h;');
+    expect(html).toMatch(
+      /<p class="warning" data-temporary><strong>Temporary fix:<\/strong> <code>kill-idle-connections<\/code> relieved/,
+    );
+  });
+
+  it("formats a slow leak in days, from the seed incident", () => {
+    const { markdown } = renderPostmortem(model(websocketSessionLeakRecord()), templates);
+    expect(mainPart(markdown)).toMatch(
+      /Leak rate: 2\.9 fds\/h; at this rate the limit is reached again around 2025-03-25 02:16:28 UTC \(~14 days after recovery\)\. Basis: 963 fds leaked \(1,024 before, 61 after the fix\) over ~14 days of uptime;/,
+    );
+  });
+
+  it.each([
+    ["recorded/ws-leak-plan", "unknown", "no fix was verified, so there are no before/after figures"],
+    ["recorded/slow-escalated", "not-a-leak", "the root cause (thread-pool-exhaustion) is not a leak"],
+    ["recorded/ws-leak-interrupted", "not-a-leak", "no root cause was diagnosed"],
+    // A restart that cures a process that died is no temporary fix: there is no leak left in place.
+    ["recorded/process-down", "not-a-leak", "the root cause (process-down) is not a leak"],
+    ["process-down", "not-a-leak", "the root cause (process-down) is not a leak"],
+  ])("gives no recurrence line for %s, only the reason (%s) in the appendix", (name, status, reason) => {
+    const m = model(loadFixture(name));
+    expect(m.recurrenceForecast).toMatchObject({
+      status,
+      reason,
+      line: null,
+      temporary: false,
+      temporaryNote: null,
+    });
+    const { markdown, html } = renderPostmortem(m, templates);
+    expect(mainPart(markdown)).not.toContain("Leak rate:");
+    expect(markdown).not.toContain("Temporary fix");
+    expect(markdown.slice(markdown.indexOf("\n## Appendix\n"))).toContain(
+      `### Recurrence forecast\n\nNone: ${reason}.\n`,
+    );
+    expect(html).toContain(`<p data-recurrence="${status}">None: ${reason}.</p>`);
+    expect(html).not.toContain("data-temporary");
+  });
 });

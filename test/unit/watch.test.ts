@@ -128,7 +128,7 @@ describe("watchTarget", () => {
 
 describe("runbook watch: bad input is one line and exit 2", () => {
   const cases: Array<[string[], string]> = [
-    [["--port", "x"], "runbook: --port: expected a TCP port number (got 'x')"],
+    [["--port", "x"], "runbook: --port: expected a TCP port in decimal digits (got 'x')"],
     [
       ["--port", "80", "--interval", "1x"],
       "runbook: --interval: expected a duration like 30s, 2m, 1h or 500ms (got '1x')",

@@ -1,13 +1,30 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * Tests that measure a forecast against real wall-clock time (the watch e2e) run in their own group,
+ * after everything else, so the JVM labs of other files do not skew the timing they measure.
+ */
+const TIMING = ["test/e2e/watch.test.ts"];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // Lab end-to-end tests start real JVMs; two cores, so keep parallelism modest.
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     allowOnly: false,
     passWithNoTests: false,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "suite",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...TIMING],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      { extends: true, test: { name: "timing", include: TIMING, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -9,6 +9,11 @@ export const ESM_REQUIRE_BANNER =
 /** The esbuild options every runbook Lambda is bundled with (also measured by scripts/bundle-sizes.ts). */
 export const BUNDLE_DEFAULTS = {
   minify: true,
+  /**
+   * Keep non-ASCII text as UTF-8 (Node reads it natively): esbuild's default escapes each such
+   * character as \\uXXXX, which cost ~70 KB per workflow bundle (zod's locales, our own prose).
+   */
+  charset: "utf8",
   sourceMap: true,
   target: "node24",
   format: "esm",
@@ -48,6 +53,7 @@ export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
     format: BUNDLE_DEFAULTS.format,
     target: BUNDLE_DEFAULTS.target,
     minify: BUNDLE_DEFAULTS.minify,
+    charset: BUNDLE_DEFAULTS.charset,
     sourcemap: BUNDLE_DEFAULTS.sourceMap,
     mainFields: [...BUNDLE_DEFAULTS.mainFields],
     banner: { js: BUNDLE_DEFAULTS.banner },

@@ -3,7 +3,10 @@
  * server (bash on this machine, sampling this very process by PID), the real Lambda handler reads
  * the invocation, keeps the history in dynalite, forecasts and prints its metrics as EMF lines.
  */
+
 import { readdirSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type LocalAws, startLocalAws } from "../support/local-aws.js";
@@ -12,11 +15,33 @@ import { synthRunbook } from "../unit/cdk/synth.js";
 
 const INSTANCE = "i-0123456789abcdef0";
 let aws: LocalAws;
+/** A loopback SNS endpoint: answers Publish (query or JSON protocol) and keeps what was published. */
+let sns: Server;
+const published: string[] = [];
 let documentName: string;
 const saved = { ...process.env };
 
 beforeAll(async () => {
   aws = await startLocalAws({ table: "leak-watch-history" });
+  sns = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => {
+      body += c.toString("utf8");
+    });
+    req.on("end", () => {
+      published.push(body);
+      if (String(req.headers["content-type"] ?? "").includes("json")) {
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+        res.end(JSON.stringify({ MessageId: `m-${published.length}` }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/xml" });
+      res.end(
+        `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${published.length}</MessageId></PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>`,
+      );
+    });
+  });
+  await new Promise<void>((r) => sns.listen(0, "127.0.0.1", () => r()));
   const template = synthRunbook({ runbook: { leakWatch: true } }).template.toJSON();
   const names = aws.ssm?.registerFromTemplate(template) ?? {};
   documentName = Object.entries(names).find(([id]) => id.includes("LeakWatch"))?.[1] as string;
@@ -29,12 +54,14 @@ beforeAll(async () => {
     TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:ops",
     WATCH_PORT: "19503",
     HORIZON_HOURS: "24",
+    AWS_ENDPOINT_URL_SNS: `http://127.0.0.1:${(sns.address() as AddressInfo).port}`,
   });
 }, 60_000);
 
 afterAll(async () => {
   process.env = saved;
   await aws?.stop();
+  await new Promise((r) => sns?.close(r));
 });
 
 async function sampleThroughSsm(): Promise<string> {
@@ -67,9 +94,17 @@ describe("leak watch on AWS, locally", () => {
   it("turns each successful invocation into per-instance EMF metrics, and HoursToExhaustion once there is a trend", async () => {
     const handler = await realHandler("leak-watch");
     const emf: Record<string, unknown>[] = [];
-    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-      if (typeof line === "string" && line.includes('"_aws"')) emf.push(JSON.parse(line));
-    });
+    // Powertools writes EMF through its own Console on process.stdout: read the lines there.
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation(((
+      chunk: unknown,
+      ...rest: unknown[]
+    ) => {
+      const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : "";
+      for (const line of text.split("\n")) if (line.includes('"_aws"')) emf.push(JSON.parse(line));
+      if (text.includes('"_aws"')) return true;
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write);
     try {
       const event = (commandId: string) => ({
         "detail-type": "EC2 Command Invocation Status-change Notification",
@@ -116,6 +151,9 @@ describe("leak watch on AWS, locally", () => {
       const fleet = emf.filter((e) => e.InstanceId === undefined && typeof e.HoursToExhaustion === "number");
       expect(fleet).toHaveLength(hours.length);
       expect(fleet[0]?.service).toBe("runbook-autopilot-leak-watch");
+      // The forecast is far inside the 24 h horizon: one notice, sent to the loopback SNS endpoint.
+      expect(published).toHaveLength(1);
+      expect(decodeURIComponent(published[0] ?? "")).toContain("plan");
       expect(readdirSync("/proc/self/fd").length).toBeLessThan(first.OpenFds as number);
     } finally {
       spy.mockRestore();

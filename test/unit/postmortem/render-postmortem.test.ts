@@ -201,9 +201,9 @@ describe("renderPostmortem: content", () => {
         "The fix is the action item “Close the native Tomcat session, not only Spring's wrapper”.",
     );
     expect(markdown).not.toContain("### Recurrence forecast");
-    expect(html).toContain('<p data-recurrence="recurs">Leak rate: 75,600 fds/h;');
+    expect(html).toContain('<p class="screen-only" data-recurrence="recurs">Leak rate: 75,600 fds/h;');
     expect(html).toMatch(
-      /<p class="warning" data-temporary><strong>Temporary fix:<\/strong> <code>kill-idle-connections<\/code> relieved/,
+      /<p class="warning screen-only" data-temporary><strong>Temporary fix:<\/strong> <code>kill-idle-connections<\/code> relieved/,
     );
   });
 

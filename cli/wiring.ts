@@ -6,7 +6,9 @@ import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js"
 import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
-import type { Runbook } from "../lambdas/core/runbook/schema.js";
+import { actionCommands, actionModule } from "../lambdas/core/mitigation/actions/registry.js";
+import { HEALTH_CHECK_COMMAND } from "../lambdas/core/mitigation/health-check.js";
+import type { Runbook, Rung } from "../lambdas/core/runbook/schema.js";
 import { thresholdValueProblem } from "../lambdas/core/runbook/thresholds.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
 import type { WorkflowDeps } from "../lambdas/workflows/deps.js";
@@ -63,13 +65,13 @@ export function applyOverrides(doc: Runbook, o: RunbookOverrides | undefined): R
   }
   const idle = o.idleThresholdSeconds;
   if (idle === undefined) return { ...doc, thresholds };
+  // Each action that follows the idle threshold says which of its params does (idleThresholdParam).
+  const withIdle = (r: Rung): Rung => {
+    const param = actionModule(r.action).idleThresholdParam;
+    return param ? { ...r, params: { ...r.params, [param]: idle } } : r;
+  };
   const ladders = Object.fromEntries(
-    Object.entries(doc.mitigation.ladders).map(([cls, rungs]) => [
-      cls,
-      rungs?.map((r) =>
-        r.action === "kill-idle-connections" ? { ...r, params: { ...r.params, minIdleSeconds: idle } } : r,
-      ),
-    ]),
+    Object.entries(doc.mitigation.ladders).map(([cls, rungs]) => [cls, rungs?.map(withIdle)]),
   );
   return {
     ...doc,
@@ -171,10 +173,24 @@ export async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<C
   });
 }
 
-const ssmDocumentsSchema = z.partialRecord(
-  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health", "leak-watch"]),
-  z.object({ documentName: z.string().min(1), step: z.string().min(1) }),
-);
+/** The commands a document may be named for: the probe, the leak watch and every registered host command. */
+const documentNames = () => [
+  "probe",
+  "leak-watch",
+  HEALTH_CHECK_COMMAND.name,
+  ...actionCommands().map((c) => c.name),
+];
+const ssmDocumentsSchema = z
+  .record(z.string(), z.object({ documentName: z.string().min(1), step: z.string().min(1) }))
+  .superRefine((docs, ctx) => {
+    for (const name of Object.keys(docs))
+      if (!documentNames().includes(name))
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `no command "${name}" (expected: ${documentNames().join(", ")})`,
+        });
+  });
 
 export async function writeRunPostmortem(incidentDir: string): Promise<string> {
   // Loaded on demand: `diagnose` never pays for Handlebars and the templates.

@@ -4,7 +4,7 @@ import { Annotations, Stack } from "aws-cdk-lib";
 import { CfnDocument } from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
 import {
-  ACTION_DOCUMENTS,
+  actionDocuments,
   type CommandDocumentSpec,
   PROBE_DOCUMENT,
   RAW_STEP_SCRIPT,
@@ -67,7 +67,7 @@ export class RunbookDocuments extends Construct {
     arns.push(this.arnOf(this.probe));
 
     if (props.includeActions ?? true) {
-      for (const [command, spec] of Object.entries(ACTION_DOCUMENTS)) {
+      for (const [command, spec] of Object.entries(actionDocuments())) {
         const path = join(dir, spec.script);
         if (!existsSync(path)) throw new MissingScriptError(path, command);
         const doc = this.document(pascal(command), command, spec, readFileSync(path, "utf8"), []);

@@ -15,7 +15,8 @@ export const handler = instrument("SendProbe", async (event: unknown): Promise<P
   const e = env();
   const sent = await commandRunner().send(target, {
     name: "probe",
-    script: "",
+    scriptPath: "probes/api-unreachable.sh",
+    script: null,
     parameters: {
       port: String(e.SERVICE.port),
       pid: "",

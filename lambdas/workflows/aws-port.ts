@@ -17,7 +17,7 @@ import type {
   WorkflowPortFactory,
 } from "../handlers/workflow-port.js";
 import type { CommandResult } from "../ports/index.js";
-import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
+import type { RunbookView, WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
 import { redactingPorts } from "./redaction.js";
 import { finishRecord, skipVerify } from "./run-runbook.js";
@@ -46,16 +46,6 @@ export interface AwsWorkflowOptions {
   /** Host folder where the probe leaves raw outputs (the SSM document's `raw` step ships them). */
   readonly rawDirBase: string;
 }
-
-/** On AWS the runner sends SSM documents by name; script text never travels. */
-const SCRIPTS_BY_DOCUMENT: Scripts = {
-  probe: "# sent as the SSM document `probe`",
-  actions: {
-    "kill-idle-connections": "# sent as the SSM document `kill-idle-connections`",
-    "restart-service": "# sent as the SSM document `restart-service`",
-    "check-health": "# sent as the SSM document `check-health`",
-  },
-};
 
 export function awsWorkflowPortFactory(opts: AwsWorkflowOptions): WorkflowPortFactory {
   return (deps) => new AwsWorkflowPort(deps, opts);
@@ -91,7 +81,8 @@ class AwsWorkflowPort implements WorkflowPort {
       {
         ...this.deps,
         runbook: view,
-        scripts: SCRIPTS_BY_DOCUMENT,
+        // On AWS the runner sends the SSM documents generated from the scripts: no script text travels.
+        scripts: null,
         log: { info: () => undefined, warn: () => undefined },
         parseEvidence,
         rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,

@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { packageRunbooksDir } from "../adapters/local/package-root.js";
+import { actionCommands } from "../core/mitigation/actions/registry.js";
+import { HEALTH_CHECK_COMMAND } from "../core/mitigation/health-check.js";
 import { parseProbeOutput } from "../core/parsers/probe-output.js";
 import { Redactor, redactionRules } from "../core/redact/index.js";
 import { diagnose } from "../core/rules/engine.js";
@@ -62,16 +64,12 @@ function overrideBaseOf(text: string): string | null {
   }
 }
 
-export async function loadScripts(doc: Runbook, dir = DEFAULT_RUNBOOKS_DIR): Promise<Scripts> {
-  const read = (rel: string) => readFile(join(dir, rel), "utf8");
-  return {
-    probe: await read(doc.probe.script),
-    actions: {
-      "kill-idle-connections": await read("actions/kill-idle-connections.sh"),
-      "restart-service": await read("actions/restart-service.sh"),
-      "check-health": await read("actions/check-health.sh"),
-    },
-  };
+/** The text of every script a run may send: the runbook's probe and each registered host command. */
+export async function loadScripts(doc: Runbook, dir = DEFAULT_RUNBOOKS_DIR): Promise<NonNullable<Scripts>> {
+  const paths = [doc.probe.script, ...actionCommands().map((c) => c.script), HEALTH_CHECK_COMMAND.script];
+  const texts: Record<string, string> = {};
+  for (const path of new Set(paths)) texts[path] = await readFile(join(dir, path), "utf8");
+  return texts;
 }
 
 /** The workflow's view of a runbook: its settings and the pure rules engine bound to it. */

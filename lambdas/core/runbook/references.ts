@@ -1,4 +1,4 @@
-import { actionSpec } from "../mitigation/actions.js";
+import { actionModule } from "../mitigation/actions/registry.js";
 import { isComparison } from "../rules/conditions.js";
 import { placeholdersOf } from "../rules/format.js";
 import { metricDef } from "../rules/metrics.js";
@@ -175,7 +175,7 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
   // (or an override is applied), not at the incident.
   for (const [cls, rungs] of Object.entries(rb.mitigation.ladders)) {
     rungs?.forEach((rung, i) => {
-      const parsed = actionSpec(rung.action).params.safeParse(rung.params);
+      const parsed = actionModule(rung.action).params.safeParse(rung.params);
       for (const issue of parsed.success ? [] : parsed.error.issues) {
         const where = issue.code === "unrecognized_keys" ? [issue.keys[0] ?? ""] : issue.path.map(String);
         const what =
@@ -194,8 +194,8 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
   return out;
 }
 
-function paramNames(action: Parameters<typeof actionSpec>[0]): string {
-  const shape = (actionSpec(action).params as { shape?: Record<string, unknown> }).shape;
+function paramNames(action: string): string {
+  const shape = (actionModule(action).params as { shape?: Record<string, unknown> }).shape;
   const names = Object.keys(shape ?? {});
   return names.length > 0 ? names.join(", ") : "none";
 }

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { FAILURE_CLASS_IDS, failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, modeSchema } from "../incident/schema.js";
+import { actionIds, isActionId } from "../mitigation/actions/registry.js";
 import { ruleIssue } from "../redact/index.js";
 import { METRIC_NAMES } from "../rules/metrics.js";
+import { expectedOneOf } from "./expected.js";
 
 /**
  * The runbook document (`runbooks/*.yaml`): probe settings, thresholds, failure classes with their
@@ -160,8 +162,13 @@ export const redactionSchema = z.strictObject({
   patterns: z.array(redactionRuleSchema).max(30),
 });
 
+/** An action id the registry knows (lambdas/core/mitigation/actions/registry.ts). */
+const registeredActionSchema = actionIdSchema.superRefine((id, ctx) => {
+  if (!isActionId(id)) ctx.addIssue({ code: "custom", message: expectedOneOf(actionIds(), id) });
+});
+
 export const rungSchema = z.strictObject({
-  action: actionIdSchema,
+  action: registeredActionSchema,
   params: z.record(z.string(), z.unknown()).default({}),
 });
 export type Rung = z.infer<typeof rungSchema>;

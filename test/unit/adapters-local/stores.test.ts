@@ -208,6 +208,7 @@ describe("LocalCommandRunner", () => {
   it("passes parameters as SSM_<name> environment variables, never spliced into the script", async () => {
     const r = await runner.run("local", {
       name: "t",
+      scriptPath: "inline.sh",
       script: 'printf "%s" "$SSM_value"',
       parameters: { value: "$(touch /tmp/should-not-exist); `id`" },
       timeoutMs: 5_000,
@@ -219,17 +220,25 @@ describe("LocalCommandRunner", () => {
   it("reports failures and time-outs as results", async () => {
     const failed = await runner.run("local", {
       name: "t",
+      scriptPath: "inline.sh",
       script: "echo oops >&2; exit 3",
       parameters: {},
       timeoutMs: 5_000,
     });
     expect(failed).toMatchObject({ status: "Failed", exitCode: 3 });
     expect(failed.stderr).toContain("oops");
-    const slow = await runner.run("local", { name: "t", script: "sleep 30", parameters: {}, timeoutMs: 300 });
+    const slow = await runner.run("local", {
+      name: "t",
+      scriptPath: "inline.sh",
+      script: "sleep 30",
+      parameters: {},
+      timeoutMs: 300,
+    });
     expect(slow.status).toBe("TimedOut");
     expect(slow.durationMs).toBeLessThan(10_000);
     const elsewhere = await runner.run("ssm:i-0123456789abcdef0", {
       name: "t",
+      scriptPath: "inline.sh",
       script: "true",
       parameters: {},
       timeoutMs: 1000,
@@ -241,6 +250,7 @@ describe("LocalCommandRunner", () => {
     const cut = new LocalCommandRunner({ mimicSsmCut: true });
     const r = await cut.run("local", {
       name: "t",
+      scriptPath: "inline.sh",
       script: "head -c 30000 /dev/zero | tr '\\0' x",
       parameters: {},
       timeoutMs: 5_000,

@@ -18,6 +18,7 @@ const ssm = mockClient(SSMClient);
 const INSTANCE = "i-0123456789abcdef0";
 const request: CommandRequest = {
   name: "probe",
+  scriptPath: "probes/api-unreachable.sh",
   script: "echo this text must never be sent",
   parameters: { port: "8080", healthPath: "/actuator/health" },
   timeoutMs: 120_000,

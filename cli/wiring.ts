@@ -10,6 +10,7 @@ import { actionCommands, actionModule } from "../lambdas/core/mitigation/actions
 import { HEALTH_CHECK_COMMAND } from "../lambdas/core/mitigation/health-check.js";
 import type { Runbook, Rung } from "../lambdas/core/runbook/schema.js";
 import { thresholdValueProblem } from "../lambdas/core/runbook/thresholds.js";
+import { type RunSettings, resolveRunSettings } from "../lambdas/core/settings/run-settings.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
 import type { WorkflowDeps } from "../lambdas/workflows/deps.js";
 import { redactingPorts } from "../lambdas/workflows/redaction.js";
@@ -39,13 +40,16 @@ export interface WiringOptions {
 }
 
 export interface RunbookOverrides {
+  /** `--mode`: over the runbook's `mitigation.defaults.mode` (the run settings' CLI layer). */
+  readonly mode?: IncidentRecord["mode"] | undefined;
   readonly idleThresholdSeconds?: number | undefined;
   readonly threshold?: readonly string[];
 }
 
 /**
  * Operator overrides on a loaded runbook: `--threshold name=value` (only names the runbook defines)
- * and `--idle-threshold-seconds`, which sets both the probe's idle count and the kill rung's minimum.
+ * and `--idle-threshold-seconds`, which sets the minimum of each rung that follows the idle threshold
+ * (the probe's own threshold is a run setting: resolveRunSettings).
  */
 export function applyOverrides(doc: Runbook, o: RunbookOverrides | undefined): Runbook {
   if (!o) return doc;
@@ -73,16 +77,12 @@ export function applyOverrides(doc: Runbook, o: RunbookOverrides | undefined): R
   const ladders = Object.fromEntries(
     Object.entries(doc.mitigation.ladders).map(([cls, rungs]) => [cls, rungs?.map(withIdle)]),
   );
-  return {
-    ...doc,
-    thresholds,
-    probe: { ...doc.probe, idleThresholdMs: idle * 1000 },
-    mitigation: { ...doc.mitigation, ladders },
-  };
+  return { ...doc, thresholds, mitigation: { ...doc.mitigation, ladders } };
 }
 
 export interface CliDeps extends WorkflowDeps {
-  readonly defaultMode: IncidentRecord["mode"];
+  /** This run's settings: the runbook's, then the operator's options (--mode, --idle-threshold-seconds). */
+  readonly settings: RunSettings;
   readonly incidentDir: (incidentId: string) => string;
   readonly runbookDoc: Runbook;
   /** Stops the scripts this process started (SIGINT/SIGTERM): their whole process groups. */
@@ -107,7 +107,11 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
   const local = o.target === "local";
   const localRunner = local ? new LocalCommandRunner() : null;
   const runner: CommandRunner = localRunner ?? (await ssmRunner(o, clock));
-  const runbook = runbookView(doc);
+  const settings = resolveRunSettings(doc, {
+    mode: o.overrides?.mode,
+    idleThresholdSeconds: o.overrides?.idleThresholdSeconds,
+  });
+  const runbook = runbookView(doc, settings);
   return redactingPorts<CliDeps>(
     {
       runner,
@@ -119,7 +123,7 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
       // Through SSM a command already sent runs to its own time-out on the instance.
       stopChildren: async (signal) => localRunner?.stopAll(signal),
       scripts,
-      defaultMode: doc.mitigation.defaults.mode,
+      settings,
       incidentDir: (id) => incidents.incidentDir(id),
       log: {
         info: (m, f) => process.stderr.write(`runbook: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),

@@ -8,6 +8,7 @@ import { type IncidentRecord, incidentRecordSchema } from "../core/incident/sche
 import { buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
 import { type PostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import { resolveRunSettings, type SettingsLayer } from "../core/settings/run-settings.js";
 import type {
   PostmortemInput,
   ServiceTarget,
@@ -45,6 +46,8 @@ export interface AwsWorkflowOptions {
   readonly runbookId: string;
   /** Host folder where the probe leaves raw outputs (the SSM document's `raw` step ships them). */
   readonly rawDirBase: string;
+  /** The construct's layer of the run settings (from the environment), over the runbook's. */
+  readonly settings?: SettingsLayer;
 }
 
 export function awsWorkflowPortFactory(opts: AwsWorkflowOptions): WorkflowPortFactory {
@@ -70,7 +73,7 @@ class AwsWorkflowPort implements WorkflowPort {
       const knowledge = await loadPostmortemKnowledge(
         join(this.opts.runbooksDir, "postmortem/knowledge.yaml"),
       );
-      return { view: runbookView(doc), templates, knowledge };
+      return { view: runbookView(doc, resolveRunSettings(doc, this.opts.settings)), templates, knowledge };
     })();
     return this.loaded;
   }

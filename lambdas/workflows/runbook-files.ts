@@ -10,6 +10,7 @@ import { diagnose } from "../core/rules/engine.js";
 import { parseRunbook } from "../core/runbook/load.js";
 import { EXTENDS_KEY, isOverride, resolveRunbook } from "../core/runbook/override.js";
 import type { Runbook } from "../core/runbook/schema.js";
+import { type RunSettings, resolveRunSettings } from "../core/settings/run-settings.js";
 import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
 
 /**
@@ -72,14 +73,17 @@ export async function loadScripts(doc: Runbook, dir = DEFAULT_RUNBOOKS_DIR): Pro
   return texts;
 }
 
-/** The workflow's view of a runbook: its settings and the pure rules engine bound to it. */
-export function runbookView(doc: Runbook): RunbookView {
+/**
+ * The workflow's view of a runbook: the run's settings (resolved from the runbook and the entry point's
+ * layers, lambdas/core/settings) and the pure rules engine bound to the runbook.
+ */
+export function runbookView(doc: Runbook, settings: RunSettings = resolveRunSettings(doc)): RunbookView {
   return {
     id: doc.id,
-    probe: doc.probe,
+    probe: settings.probe,
     ladders: doc.mitigation.ladders,
-    cooldownSeconds: doc.mitigation.defaults.cooldownSeconds,
-    verify: { attempts: doc.verify.attempts, intervalSeconds: doc.verify.intervalSeconds },
+    cooldownSeconds: settings.cooldownSeconds,
+    verify: settings.verify,
     redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])),
     diagnose: (evidence) => diagnose(evidence, doc),
   };

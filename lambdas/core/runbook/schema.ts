@@ -184,10 +184,13 @@ export const mitigationSchema = z.strictObject({
 });
 export type MitigationSettings = z.infer<typeof mitigationSchema>;
 
+/**
+ * Verification after a change: up to `attempts` health checks `intervalSeconds` apart. Its time bound
+ * follows from these (each check also has its own request time-out, lambdas/core/mitigation/health-check.ts).
+ */
 export const verifySchema = z.strictObject({
   attempts: z.number().int().min(1).max(100),
   intervalSeconds: z.number().int().min(1).max(300),
-  timeoutSeconds: z.number().int().min(1).max(3600),
 });
 export type VerifySettings = z.infer<typeof verifySchema>;
 

@@ -41,7 +41,7 @@ describe("the shipped runbook", () => {
       idleThresholdMs: 120000,
       histogramMode: "live",
     });
-    expect(rb.verify).toEqual({ attempts: 15, intervalSeconds: 2, timeoutSeconds: 60 });
+    expect(rb.verify).toEqual({ attempts: 15, intervalSeconds: 2 });
     expect(rb.mitigation.defaults).toEqual({ mode: "plan", cooldownSeconds: 1800 });
   });
 

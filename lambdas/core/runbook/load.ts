@@ -9,7 +9,7 @@ import {
 } from "./errors.js";
 import { describeValue as describe, expectedOneOf } from "./expected.js";
 import { checkReferences, type Path } from "./references.js";
-import { FAILURE_CLASS_IDS, type Runbook, runbookSchema } from "./schema.js";
+import { type Runbook, runbookSchema } from "./schema.js";
 
 export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
@@ -132,11 +132,7 @@ function flatten(issues: readonly ZodIssue[], base: PropertyKey[], data: unknown
     }
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        const inLadders = formatPath(path) === "mitigation.ladders";
-        const text = inLadders
-          ? `unknown failure class "${key}": ${expectedOneOf(FAILURE_CLASS_IDS, key)}`
-          : `unknown key "${key}"`;
-        out.push({ path: [...path, key], message: text, atKey: true });
+        out.push({ path: [...path, key], message: `unknown key "${key}"`, atKey: true });
       }
       continue;
     }

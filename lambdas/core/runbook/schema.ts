@@ -1,10 +1,8 @@
 import { z } from "zod";
-import { FAILURE_CLASS_IDS, failureClassIdSchema } from "../diagnosis/schema.js";
+import { failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, modeSchema } from "../incident/schema.js";
-import { actionIds, isActionId } from "../mitigation/actions/registry.js";
 import { ruleIssue } from "../redact/index.js";
 import { METRIC_NAMES } from "../rules/metrics.js";
-import { expectedOneOf } from "./expected.js";
 
 /**
  * The runbook document (`runbooks/*.yaml`): probe settings, thresholds, failure classes with their
@@ -162,13 +160,9 @@ export const redactionSchema = z.strictObject({
   patterns: z.array(redactionRuleSchema).max(30),
 });
 
-/** An action id the registry knows (lambdas/core/mitigation/actions/registry.ts). */
-const registeredActionSchema = actionIdSchema.superRefine((id, ctx) => {
-  if (!isActionId(id)) ctx.addIssue({ code: "custom", message: expectedOneOf(actionIds(), id) });
-});
-
 export const rungSchema = z.strictObject({
-  action: registeredActionSchema,
+  /** An action id the registry knows (lambdas/core/mitigation/actions/registry.ts): checked by `checkReferences`. */
+  action: actionIdSchema,
   params: z.record(z.string(), z.unknown()).default({}),
 });
 export type Rung = z.infer<typeof rungSchema>;
@@ -179,8 +173,8 @@ export const mitigationSchema = z.strictObject({
     /** No automatic action on the same target twice within this window. */
     cooldownSeconds: z.number().int().min(0),
   }),
-  /** One ladder per failure class id; `unknown` is the fallback and is required. */
-  ladders: z.partialRecord(failureClassIdSchema, z.array(rungSchema).min(1)),
+  /** One ladder per failure class id (a class of this runbook, or the fallback), the fallback's required. */
+  ladders: z.record(failureClassIdSchema, z.array(rungSchema).min(1)),
 });
 export type MitigationSettings = z.infer<typeof mitigationSchema>;
 
@@ -214,4 +208,3 @@ export const runbookSchema = z
   .meta({ title: "runbook-autopilot runbook", description: "A declarative incident runbook" });
 
 export type Runbook = z.infer<typeof runbookSchema>;
-export { FAILURE_CLASS_IDS };

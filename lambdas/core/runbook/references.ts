@@ -174,9 +174,15 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
 
   checkTemplate(rb.rootCause.symptomOnlySummary, ["rootCause", "symptomOnlySummary"], ["summary"], out);
   checkTemplate(rb.rootCause.fallback.summary, ["rootCause", "fallback", "summary"], ["notEvaluated"], out);
+  checkLadders(rb, out);
+  return out;
+}
+
+/** Ladders are keyed by this runbook's classes (or its fallback) and name registered actions with valid params. */
+function checkLadders(rb: Runbook, out: ReferenceProblem[]): void {
+  const classIds = new Set<string>(rb.classes.map((c) => c.id));
   // Each rung's params against its action's own schema, so a bad ladder fails when the runbook loads
   // (or an override is applied), not at the incident.
-  // Ladders are keyed by this runbook's classes (or its fallback), and name registered actions.
   const fallback = rb.rootCause.fallback.id;
   const ladderKeys = [...rb.classes.map((c) => c.id), fallback];
   for (const [cls, rungs] of Object.entries(rb.mitigation.ladders)) {
@@ -213,7 +219,6 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
       path: ["rootCause", "fallback", "id"],
       message: `the fallback id "${fallback}" is also a class id: it must name no class`,
     });
-  return out;
 }
 
 function paramNames(action: string): string {

@@ -58,6 +58,11 @@ export interface StoredArtifact {
 export interface ArtifactStore {
   put(key: string, body: string | Uint8Array, contentType: string): Promise<StoredArtifact>;
   get(key: string): Promise<string | null>;
+  /**
+   * Reads a whole output by the URI a `CommandResult.outputUri` names (SSM's full copy when its inline
+   * stdout was cut): `s3://` on AWS, `file://` under the folder locally. Null when there is none.
+   */
+  getUri(uri: string): Promise<string | null>;
 }
 
 export interface LockResult {

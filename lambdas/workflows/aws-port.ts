@@ -162,11 +162,10 @@ class AwsWorkflowPort implements WorkflowPort {
   /** The probe's stdout: the inline copy the poll state saved, or SSM's full copy in S3 when cut. */
   private async probeResult(p: Parameters<WorkflowPort["diagnose"]>[0]["probe"]): Promise<CommandResult> {
     let stdout = p.stdoutKey ? ((await this.deps.artifacts.get(p.stdoutKey)) ?? "") : "";
-    const store = this.deps.artifacts as { getUri?: (uri: string) => Promise<string | null> };
     // Cut inline copy, or none saved (polling gave up, the poll state could not save it): SSM's own
     // S3 copy is the whole output, when there is one.
-    if ((p.stdoutTruncated || !stdout) && p.outputUri && store.getUri)
-      stdout = (await store.getUri(p.outputUri).catch(() => null)) ?? stdout;
+    if ((p.stdoutTruncated || !stdout) && p.outputUri)
+      stdout = (await this.deps.artifacts.getUri(p.outputUri).catch(() => null)) ?? stdout;
     return {
       status: p.status,
       exitCode: p.exitCode,

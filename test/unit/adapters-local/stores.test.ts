@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { FolderArtifactStore } from "../../../lambdas/adapters/local/artifact-store.js";
 import { LocalCommandRunner } from "../../../lambdas/adapters/local/command-runner.js";
@@ -28,6 +28,15 @@ describe("FolderArtifactStore", () => {
   it("refuses keys that leave the folder", async () => {
     const store = new FolderArtifactStore(tmp());
     await expect(store.put("../escape.txt", "x", "text/plain")).rejects.toThrow(/leaves the store/);
+  });
+
+  it("reads back by the file:// URI it gave, and refuses URIs outside its folder or of another scheme", async () => {
+    const root = tmp();
+    const store = new FolderArtifactStore(root);
+    const a = await store.put("inc-1/out.txt", "whole output", "text/plain");
+    expect(await store.getUri(a.uri)).toBe("whole output");
+    await expect(store.getUri(pathToFileURL(join(tmp(), "x.txt")).href)).rejects.toThrow(/outside/);
+    await expect(store.getUri("s3://bucket/key")).rejects.toThrow(/not a file:\/\/ URI/);
   });
 });
 

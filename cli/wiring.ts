@@ -161,7 +161,7 @@ export async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<C
       2,
     );
   }
-  let documents: Record<string, { documentName: string; step: string }>;
+  let documents: Record<string, { documentName: string; step: string; script?: string | undefined }>;
   try {
     documents = ssmDocumentsSchema.parse(JSON.parse(raw));
   } catch (e) {
@@ -185,7 +185,14 @@ const documentNames = () => [
   ...actionCommands().map((c) => c.name),
 ];
 const ssmDocumentsSchema = z
-  .record(z.string(), z.object({ documentName: z.string().min(1), step: z.string().min(1) }))
+  .record(
+    z.string(),
+    z.object({
+      documentName: z.string().min(1),
+      step: z.string().min(1),
+      script: z.string().min(1).optional(),
+    }),
+  )
   .superRefine((docs, ctx) => {
     for (const name of Object.keys(docs))
       if (!documentNames().includes(name))

@@ -23,7 +23,11 @@ import { tracer } from "./instrument.js";
  */
 
 const tagSchema = z.object({ key: z.string().min(1), value: z.string() });
-const documentRefSchema = z.object({ documentName: z.string().min(1), step: z.string().min(1) });
+const documentRefSchema = z.object({
+  documentName: z.string().min(1),
+  step: z.string().min(1),
+  script: z.string().min(1).optional(),
+});
 
 export const handlerEnvSchema = z.object({
   AWS_REGION: z.string().default("us-east-1"),

@@ -96,8 +96,8 @@ IDLE_MS=$((10#$IDLE_MS))
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-START_MS=$(date +%s%3N)
-DEADLINE=$(($(date +%s) + TIMEOUT_S))
+START_MS=$((${EPOCHREALTIME/./} / 1000))
+DEADLINE=$((EPOCHSECONDS + TIMEOUT_S))
 TIMED_OUT=()
 
 # ---------------------------------------------------------------------------------------------
@@ -300,58 +300,79 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 # One line, printable, bounded: for reasons and values taken from tool output.
-oneline() { tr -d '\r' | tr '\n\t' '  ' | tr -cd '[:print:]' | sed -e 's/  */ /g' -e 's/^ //' -e 's/ $//' | cut -c1-"${1:-300}"; }
+# With builtins only (a process costs ~20 ms on a loaded host): the first 64 KiB of stdin.
+oneline() {
+  local s="" n=${1:-300}
+  read -r -N 65536 s
+  s=${s//$'\r'/}
+  s=${s//[$'\n\t']/ }
+  s=${s//[^[:print:]]/}
+  while [[ $s == *"  "* ]]; do s=${s//  / }; done
+  s=${s# }
+  s=${s% }
+  printf '%s\n' "${s:0:n}"
+}
 
 # Seconds left in the whole-probe time box.
-remaining() { echo $((DEADLINE - $(date +%s))); }
+remaining() { echo $((DEADLINE - EPOCHSECONDS)); }
+# Milliseconds since the probe started.
+elapsed_ms() { echo $((${EPOCHREALTIME/./} / 1000 - START_MS)); }
 
 # box SECONDS CMD...: runs CMD under `timeout`, never past the probe's deadline. 124 = timed out.
 box() {
   local t=$1 rem
   shift
-  rem=$(remaining)
+  rem=$((DEADLINE - EPOCHSECONDS))
   ((rem < t)) && t=$rem
   ((t <= 0)) && return 124
   timeout -k 2 "$t" "$@"
 }
 
-# section NAME FUNCTION: runs FUNCTION, which writes key=value / "| raw" lines to $W/.body and
-# returns 0, or sets REASON and returns non-zero. Prints the section, cut to SECTION_MAX_CHARS and
-# redacted (emit).
-section() {
-  local name=$1 fn=$2 rc
+# run_section NAME FUNCTION: runs FUNCTION, which writes key=value / "| raw" lines to stdout and
+# returns 0, or sets REASON and returns non-zero, and writes the finished section, cut to
+# SECTION_MAX_CHARS, to $W/.s.NAME. Builtins only around FUNCTION (no process per section).
+run_section() {
+  local name=$1 fn=$2 rc body=""
   REASON=""
-  : >"$W/.body"
-  if (($(remaining) <= 0)); then
-    echo "==> $name status=unavailable reason=timed out: probe time box of ${TIMEOUT_S}s exhausted before this section" >"$W/.out"
-    emit
-    TIMED_OUT+=("$name")
+  if ((DEADLINE - EPOCHSECONDS <= 0)); then
+    echo "==> $name status=unavailable reason=timed out: probe time box of ${TIMEOUT_S}s exhausted before this section" >"$W/.s.$name"
     return
   fi
-  "$fn" >"$W/.body" 2>"$W/.err"
+  "$fn" >"$W/.b.$name" 2>"$W/.e.$name"
   rc=$?
   if ((rc == 0)); then
-    {
-      echo "==> $name status=ok"
-      head -c "$SECTION_MAX_CHARS" "$W/.body"
-      [[ $(wc -c <"$W/.body") -gt $SECTION_MAX_CHARS ]] && echo && echo "truncated=true"
-    } >"$W/.out"
-    emit
+    IFS= read -r -d '' body <"$W/.b.$name"
+    ((${#body} > SECTION_MAX_CHARS)) && body="${body:0:SECTION_MAX_CHARS}"$'\n'"truncated=true"$'\n'
+    printf '==> %s status=ok\n%s' "$name" "$body" >"$W/.s.$name"
   else
     ((rc == 124)) && [[ -z $REASON ]] && REASON="timed out"
-    [[ -z $REASON ]] && REASON=$(oneline 300 <"$W/.err")
+    [[ -z $REASON ]] && REASON=$(oneline 300 <"$W/.e.$name")
     [[ -z $REASON ]] && REASON="failed with exit code $rc"
-    [[ $REASON == timed\ out* ]] && TIMED_OUT+=("$name")
-    echo "==> $name status=unavailable reason=$(printf '%s' "$REASON" | oneline 400)" >"$W/.out"
-    emit
+    echo "==> $name status=unavailable reason=$(oneline 400 <<<"$REASON")" >"$W/.s.$name"
   fi
 }
 
-# emit: prints $W/.out (in this shell, with builtins: no process per section). Redaction of stdout is
-# the single sed filter set up by start_redaction.
-emit() {
-  local a=""
-  IFS= read -r -d '' a <"$W/.out"
+# start_section NAME FUNCTION: run_section in the background (the collectors run in parallel; each
+# writes only its own files). emit_section prints them in the document's order.
+declare -A JOBS=()
+start_section() {
+  run_section "$1" "$2" >/dev/null 2>&1 </dev/null &
+  JOBS[$1]=$!
+}
+
+# emit_section NAME [FUNCTION]: waits for NAME's background job (or runs FUNCTION now), then prints the
+# section (in this shell: redaction of stdout is the single sed filter set up above).
+emit_section() {
+  local name=$1 a=""
+  if [[ -n ${JOBS[$name]:-} ]]; then
+    wait "${JOBS[$name]}" 2>/dev/null
+    unset "JOBS[$name]"
+  elif [[ -n ${2:-} ]]; then
+    run_section "$name" "$2"
+  fi
+  [[ -f $W/.s.$name ]] || echo "==> $name status=unavailable reason=the collector stopped before writing its section" >"$W/.s.$name"
+  IFS= read -r -d '' a <"$W/.s.$name"
+  [[ $a == "==> $name status=unavailable reason=timed out"* ]] && TIMED_OUT+=("$name")
   printf '%s' "$a"
 }
 
@@ -372,7 +393,6 @@ tool_reason() { # TOOL RC FILE
 # Target process
 # ---------------------------------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-ATTACH_FAILED=""
 PID=""
 PID_SOURCE=""
 PID_REASON=""
@@ -487,7 +507,7 @@ need_java() {
 # Sections
 # ---------------------------------------------------------------------------------------------
 collect_meta() {
-  echo "startedAt=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "startedAt=$(TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' "$START_S")"
   echo "port=$PORT"
   echo "pid=$PID"
   echo "pidInput=$PID_IN"
@@ -498,13 +518,16 @@ collect_meta() {
   echo "timeoutSeconds=$TIMEOUT_S"
   echo "idleThresholdMs=$IDLE_MS"
   echo "histogramMode=$HISTO_MODE"
-  echo "probeUser=$(id -un 2>/dev/null)"
+  echo "probeUser=$PROBE_USER"
 }
 
 collect_host() {
-  echo "hostname=$(hostname 2>/dev/null | oneline 200)"
-  echo "kernel=$(uname -r 2>/dev/null | oneline 100)"
-  echo "loadavg1m=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
+  local kernel="" load=""
+  read -r kernel </proc/sys/kernel/osrelease 2>/dev/null
+  read -r load _ </proc/loadavg 2>/dev/null
+  echo "hostname=$(oneline 200 <<<"${HOSTNAME:-}")"
+  echo "kernel=$(oneline 100 <<<"$kernel")"
+  echo "loadavg1m=$load"
   echo "nproc=$(nproc 2>/dev/null)"
 }
 
@@ -589,16 +612,12 @@ collect_fds() {
        END { printf "open=%d\nkind.socket=%d\nkind.file=%d\nkind.pipe=%d\nkind.anonInode=%d\nkind.other=%d\n", n, s, f, p, a, o
              for (k in files) printf "F %d %s\n", files[k], k }' "$W/fd-targets.txt" >"$W/fd-agg.txt"
   grep -v '^F ' "$W/fd-agg.txt"
-  # At (or within 2 of) the soft limit the JVM cannot open the socket an attach needs: say so, and let
-  # the JDK tools give up after a short attach timeout instead of their default 10 s.
-  local open_n limit_n
-  open_n=$(awk -F= '/^open=/ { print $2 }' "$W/fd-agg.txt")
-  limit_n=$(awk '/^Max open files/ { print $4 }' "$W/proc-limits.txt")
-  if [[ $limit_n =~ ^[0-9]+$ && $open_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
-    ATTACH_TIMEOUT_MS=2000
-    ATTACH_BOX_S=4
-    echo "atLimit=true"
-  fi
+  # At (or within 2 of) the soft limit the JVM cannot open the socket an attach needs (the attach time
+  # box was shortened from the same figures before the attach started: attach_budget).
+  local open_n="" limit_n=""
+  while IFS='=' read -r k v; do [[ $k == open ]] && open_n=$v; done <"$W/fd-agg.txt"
+  limit_n=$(fd_limit)
+  [[ $limit_n =~ ^[0-9]+$ && $open_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)) && echo "atLimit=true"
   grep '^F ' "$W/fd-agg.txt" | sort -k2,2nr -k3,3 | head -n 10 | awk '{ c = $2; sub(/^F [0-9]+ /, ""); printf "topFile=%d %s\n", c, substr($0, 1, 200) }'
   return 0
 }
@@ -671,23 +690,116 @@ collect_file_nr() {
   awk '{ printf "allocated=%s\nunused=%s\nmax=%s\n", $1, $2, $3 }' "$W/file-nr.txt"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Heap: HotSpot's perf-data file (/tmp/hsperfdata_USER/PID, what jstat reads), read as data: no JVM is
+# started and nothing from the target is executed. Two samples: one at the probe's start, one at least
+# HEAP_SAMPLE_MS later and always before the class histogram's forced full GC, so the full GCs counted
+# during the sample are the JVM's own. Printed in `jstat -gcutil` columns.
+# ---------------------------------------------------------------------------------------------
+# perf_decode: `od -An -v -tu1` of a perf-data file on stdin -> name=value lines of the counters the heap
+# needs. Layout: hotspot/share/runtime/perfMemory.hpp (PerfDataPrologue, then PerfDataEntry records).
+perf_decode() {
+  awk '
+    { for (i = 1; i <= NF; i++) b[n++] = $i }
+    function int4(o,  v, k) { v = 0; for (k = 3; k >= 0; k--) v = v * 256 + b[o + (le ? k : 3 - k)]; return v }
+    function int8(o,  v, k) { v = 0; for (k = 7; k >= 0; k--) v = v * 256 + b[o + (le ? k : 7 - k)]; return v }
+    END {
+      if (n < 32 || b[0] != 202 || b[1] != 254 || b[2] != 192 || b[3] != 192) { print "not a perf-data file (no 0xcafec0c0 magic)" > "/dev/stderr"; exit 1 }
+      le = (b[4] == 1); off = int4(24); cnt = int4(28)
+      for (e = 0; e < cnt && cnt < 100000 && off + 20 <= n; e++) {
+        len = int4(off)
+        if (len <= 0) break
+        no = off + int4(off + 4); vl = int4(off + 8); t = b[off + 12]; d = off + int4(off + 16)
+        name = ""
+        for (k = no; k < n && b[k] != 0 && k < no + 200; k++) name = name sprintf("%c", b[k])
+        if (name ~ /^sun\.(gc\.(generation\.[01]\.space\.[0-2]\.(used|capacity)|(metaspace|compressedclassspace)\.(used|capacity)|collector\.[0-2]\.(invocations|time))|os\.hrt\.(frequency|ticks))$/ && t == 74 && vl == 0 && d + 8 <= n)
+          printf "%s=%.0f\n", name, int8(d)
+        off += len
+      }
+    }'
+}
+# perf_gcutil: name=value counters on stdin -> one row in `jstat -gcutil` columns (jstat's own definitions:
+# S0 S1 E = young spaces 1 2 0, O = old space, M, CCS, collectors 0 young, 1 full, 2 concurrent).
+perf_gcutil() {
+  awk -F= '
+    { v[$1] = $2 }
+    function pct(p,  c) { c = v[p ".capacity"]; if (!((p ".used") in v) || c + 0 <= 0) return "-"; return sprintf("%.2f", 100 * v[p ".used"] / c) }
+    function secs(c) { return sprintf("%.3f", v["sun.gc.collector." c ".time"] / f) }
+    END {
+      f = v["sun.os.hrt.frequency"] + 0
+      if (f <= 0 || !("sun.gc.collector.0.invocations" in v) || !("sun.gc.collector.1.invocations" in v) || !("sun.gc.generation.1.space.0.used" in v)) {
+        print "the perf-data file has no GC counters" > "/dev/stderr"; exit 1 }
+      g = "sun.gc.generation."; cgc = ("sun.gc.collector.2.invocations" in v)
+      gct = (v["sun.gc.collector.0.time"] + v["sun.gc.collector.1.time"] + (cgc ? v["sun.gc.collector.2.time"] : 0)) / f
+      printf "%6s %6s %6s %6s %6s %6s %6d %8s %5d %8s %6s %8s %9.3f %s\n", pct(g "0.space.1"), pct(g "0.space.2"), pct(g "0.space.0"),
+        pct(g "1.space.0"), pct("sun.gc.metaspace"), pct("sun.gc.compressedclassspace"), v["sun.gc.collector.0.invocations"], secs(0),
+        v["sun.gc.collector.1.invocations"], secs(1), cgc ? v["sun.gc.collector.2.invocations"] : "-", cgc ? secs(2) : "-", gct, v["sun.os.hrt.ticks"] / f
+    }'
+}
+PERF_FILE=""
+PERF_WHY=""
+# perf_file: the JVM's perf-data file, through /proc/PID/root (a JVM in a container has its own /tmp
+# and its own PID there).
+perf_file() {
+  local ns="" k v f
+  while read -r k v; do [[ $k == NSpid: ]] && ns=${v##*[[:space:]]}; done <"/proc/$PID/status" 2>/dev/null
+  ns=${ns:-$PID}
+  for f in "/proc/$PID/root/tmp/hsperfdata_$JVM_USER/$ns" /proc/"$PID"/root/tmp/hsperfdata_*/"$ns"; do
+    [[ -e $f ]] && {
+      PERF_FILE=$f
+      return 0
+    }
+  done
+  PERF_WHY="no perf-data file for pid $PID under /proc/$PID/root/tmp/hsperfdata_*/ (JVM started with -XX:-UsePerfData or -XX:+PerfDisableSharedMem, or not readable to uid $EUID)"
+  return 1
+}
+# perf_sample N: reads the perf-data file as the JVM's user (a planted symlink reaches only what that
+# user can read) into $W/perf-N.txt (one gcutil row, then its time in seconds). Sets PERF_WHY on failure.
+perf_sample() {
+  [[ -n $PERF_FILE ]] || return 1
+  box 5 "${RUNAS[@]}" od -An -v -tu1 -N 1048576 -- "$PERF_FILE" 2>"$W/perf-$1.err" | perf_decode | perf_gcutil >"$W/perf-$1.txt" 2>>"$W/perf-$1.err"
+  [[ -s $W/perf-$1.txt ]] && return 0
+  PERF_WHY="cannot read the perf-data file $PERF_FILE: $(oneline 200 <"$W/perf-$1.err")"
+  return 1
+}
+# The second sample: once HEAP_SAMPLE_MS have passed since the first.
+perf_sample_later() {
+  [[ -s $W/perf-1.txt ]] || return 1
+  local wait_ms=$((HEAP_SAMPLE_MS - ($(elapsed_ms) - PERF_T1_MS)))
+  ((wait_ms > 0)) && sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
+  perf_sample 2
+}
+HEAP_SAMPLE_MS=500
+PERF_T1_MS=0
 collect_heap() {
   need_java || return 1
-  local jstat rc
-  pick_tool jstat || {
-    REASON=$TOOL_WHY
+  [[ -s $W/perf-1.txt ]] || {
+    REASON=${PERF_WHY:-no heap sample}
     return 1
   }
-  jstat=$TOOL
-  box 8 "${RUNAS[@]}" "$jstat" -gcutil "$PID" 500 2 >"$W/jstat-gcutil.txt" 2>&1
-  rc=$?
-  if ((rc != 0)) || [[ $(grep -c '^ *[0-9-]' "$W/jstat-gcutil.txt") -lt 1 ]]; then
-    REASON=$(tool_reason jstat "$rc" "$W/jstat-gcutil.txt")
-    return 1
+  # The attach session's writer takes the second sample before sending its commands; without a
+  # session (or when it could not), it is taken now, at least HEAP_SAMPLE_MS after the first.
+  [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
+  [[ -s $W/perf-2.txt ]] || perf_sample_later
+  local r1 r2 t1 t2
+  r1=$(<"$W/perf-1.txt")
+  r2=""
+  [[ -s $W/perf-2.txt ]] && r2=$(<"$W/perf-2.txt")
+  t1=${r1##* }
+  t2=${r2##* }
+  {
+    echo "  S0     S1     E      O      M     CCS    YGC     YGCT    FGC    FGCT     CGC    CGCT       GCT"
+    echo "${r1% *}"
+    [[ -n $r2 ]] && echo "${r2% *}"
+  } >"$W/jstat-gcutil.txt"
+  echo "command=perf-data $PERF_FILE (jstat -gcutil columns)"
+  if [[ -n $r2 ]]; then
+    echo "sampleIntervalMs=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.0f", (b - a) * 1000 }')"
+  else
+    echo "sampleIntervalMs=0"
+    echo "secondSample=$(oneline 200 <<<"${PERF_WHY:-not taken}")"
   fi
-  echo "command=jstat -gcutil $PID 500 2"
-  echo "sampleIntervalMs=500"
-  head -n 4 "$W/jstat-gcutil.txt" | cut -c1-300 | sed -e 's/^/| /'
+  sed -e 's/^/| /' "$W/jstat-gcutil.txt"
 }
 
 # Process CPU ticks and the time at the probe's start, for collect_process's CPU sample.
@@ -697,29 +809,32 @@ mark_cpu() {
   CPU_T0_TIME=$EPOCHREALTIME
 }
 
-# The health probe runs in the background from the start (it can take its whole 3 s time-out when
-# the service is down), so the other sections are collected meanwhile; collect_health waits for it.
+# The health probe runs in the background from the start (it can take its whole time-out when the
+# service is down), so the other sections are collected meanwhile; collect_health waits for it.
+HEALTH_TIMEOUT_S=3
 start_health() {
   local url="http://127.0.0.1:${PORT}${HEALTH_PATH}"
   (
-    box 5 curl -sS -o /dev/null -m 3 -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err"
+    box $((HEALTH_TIMEOUT_S + 2)) curl -sS -o /dev/null -m "$HEALTH_TIMEOUT_S" -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err"
     echo $? >"$W/curl.rc"
-  ) &
+  ) >/dev/null 2>&1 </dev/null &
   HEALTH_BG=$!
 }
 
 collect_health() {
-  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}" out rc
+  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}" out="" rc=1
   [[ -n ${HEALTH_BG:-} ]] && wait "$HEALTH_BG" 2>/dev/null
-  out=$(cat "$W/curl.out" 2>/dev/null)
-  rc=$(cat "$W/curl.rc" 2>/dev/null || echo 1)
+  [[ -f $W/curl.out ]] && out=$(<"$W/curl.out")
+  [[ -f $W/curl.rc ]] && rc=$(<"$W/curl.rc")
   {
     echo "url=$url"
     echo "curlExit=$rc"
     echo "httpCode=${out%% *}"
     echo "timeTotal=${out#* }"
+    echo "timeoutSeconds=$HEALTH_TIMEOUT_S"
     echo "error=$(oneline 200 <"$W/curl.err")"
-  } | tee "$W/health.txt"
+  } >"$W/health.txt"
+  echo "$(<"$W/health.txt")"
 }
 
 collect_logs() {
@@ -764,59 +879,118 @@ collect_logs() {
   return 0
 }
 
+# ---------------------------------------------------------------------------------------------
+# The attach: ONE jcmd session for the threads and the class histogram (Thread.print first, before the
+# forced full GC disturbs the threads; then GC.class_histogram). jcmd reads its commands from stdin:
+# the JVM that runs jcmd starts while the heap's second sample is taken, and the commands (so the
+# forced GC) only come after it. Time box from the evidence in hand (attach_budget). jmap/jstack only
+# when there is no usable jcmd.
+# ---------------------------------------------------------------------------------------------
+ATTACH_WHY=""
+# attach_budget: a JVM at its open-files limit cannot accept the attach (an attach whose listener
+# already exists connects and is never accepted: it hangs), and a full heap answers late if at all:
+# then the attach, and the health probe, get a short time box instead of the JDK's default 10 s.
+attach_budget() {
+  local open_n limit_n old=""
+  limit_n=$(fd_limit)
+  open_n=$(find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -printf . 2>/dev/null | wc -c)
+  [[ -s $W/perf-1.txt ]] && read -r _ _ _ old _ <"$W/perf-1.txt"
+  if [[ $limit_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
+    ATTACH_WHY="the JVM is at its open-files limit ($open_n of $limit_n)"
+  elif [[ $old =~ ^[0-9]+ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT)); then
+    ATTACH_WHY="the heap is full (old generation ${old}%)"
+  fi
+  if [[ -n $ATTACH_WHY ]]; then
+    ATTACH_TIMEOUT_MS=1500
+    ATTACH_BOX_S=2
+    HEALTH_TIMEOUT_S=2
+  fi
+}
+OLD_GEN_FULL_PERCENT=95
+fd_limit() {
+  local line f
+  while IFS= read -r line; do
+    [[ $line == "Max open files"* ]] && {
+      read -r -a f <<<"$line"
+      echo "${f[3]}"
+      return
+    }
+  done <"/proc/$PID/limits" 2>/dev/null
+}
+JCMD=""
+JCMD_WHY=""
+# start_attach: the jcmd session in the background; its output goes to $W/jcmd-session.txt.
+start_attach() {
+  need_java 2>/dev/null || return 0
+  if pick_tool jcmd; then JCMD=$TOOL; else JCMD_WHY=$TOOL_WHY; fi
+  [[ -n $JCMD ]] || return 0
+  local all="" box_s=$ATTACH_BOX_S
+  [[ $HISTO_MODE == all ]] && all=" -all"
+  # The session's own box starts before the second heap sample.
+  box_s=$((box_s + HEAP_SAMPLE_MS / 1000 + 1))
+  # shellcheck disable=SC2016 # "$0" "$@" are expanded by the inner sh: jcmd and its arguments
+  (
+    {
+      perf_sample_later >/dev/null 2>&1
+      printf 'Thread.print\nGC.class_histogram%s\n' "$all"
+    } | box "$box_s" "${RUNAS[@]}" sh -c 'cat | exec "$0" "$@"' "$JCMD" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" \
+      -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData "$PID" -f /dev/stdin >"$W/jcmd-session.txt" 2>&1
+    echo $? >"$W/jcmd-session.rc"
+    # Split: "PID:", the thread dump (from its time stamp line), the histogram (from its header).
+    awk '/^ *num +#instances/ { h = 1 } h { print > "'"$W"'/class-histogram.txt"; next } { print > "'"$W"'/jstack.txt" }' "$W/jcmd-session.txt"
+  ) >/dev/null 2>&1 </dev/null &
+  ATTACH_BG=$!
+}
+# The session's outcome: 0 when it ran, else sets REASON. Waits for it.
+attach_result() { # WHAT (threads|histogram)
+  [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
+  ATTACH_BG=""
+  local rc=1
+  [[ -f $W/jcmd-session.rc ]] && rc=$(<"$W/jcmd-session.rc")
+  if ((rc != 0)); then
+    REASON=$(tool_reason jcmd "$rc" "$W/jcmd-session.txt")
+    [[ $REASON == timed\ out* && -n $ATTACH_WHY ]] && REASON="$REASON of ${ATTACH_BOX_S}s, short because $ATTACH_WHY"
+    return 1
+  fi
+  return 0
+}
+
 collect_histogram() {
   need_java || return 1
-  local jcmd jmap rc cmd tool_name forced jerr=""
-  local jcmd_why="" jmap_why=""
-  jcmd="" jmap=""
-  if pick_tool jcmd; then jcmd=$TOOL; else jcmd_why=$TOOL_WHY; fi
-  if pick_tool jmap; then jmap=$TOOL; else jmap_why=$TOOL_WHY; fi
+  local cmd tool_name forced rc
   if [[ $HISTO_MODE == live ]]; then forced=true; else forced=false; fi
-  : >"$W/class-histogram.txt"
-  rc=1
-  if [[ -n $jcmd ]]; then
+  if [[ -n $JCMD ]]; then
     tool_name=jcmd
-    if [[ $HISTO_MODE == live ]]; then cmd="jcmd $PID GC.class_histogram"; else cmd="jcmd $PID GC.class_histogram -all"; fi
-    local all=()
-    [[ $HISTO_MODE == all ]] && all=(-all)
-    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram "${all[@]}" >"$W/jcmd-histogram.txt" 2>&1
-    rc=$?
-    if ((rc != 0)) || ! grep -q '^Total ' "$W/jcmd-histogram.txt"; then
-      jerr=$(tool_reason jcmd "$rc" "$W/jcmd-histogram.txt")
-      rc=1
-    else
-      cp "$W/jcmd-histogram.txt" "$W/class-histogram.txt"
-    fi
+    cmd="jcmd $PID GC.class_histogram"
+    [[ $HISTO_MODE == all ]] && cmd+=" -all"
+    attach_result || return 1
+    grep -q '^Total ' "$W/class-histogram.txt" 2>/dev/null || {
+      REASON=$(tool_reason jcmd 1 "$W/jcmd-session.txt")
+      return 1
+    }
   else
-    jerr=$jcmd_why
-  fi
-  # jmap uses the same attach mechanism: only worth it when jcmd is missing or failed for
-  # another reason than attach (a failed attach costs ~10.5 s each time).
-  if ((rc != 0)) && [[ $jerr == *AttachNotSupported* || $jerr == *"Unable to open socket file"* || $jerr == timed\ out* ]]; then
-    ATTACH_FAILED="jcmd: $jerr"
-  fi
-  if ((rc != 0)) && [[ -n $jmap && -z $ATTACH_FAILED ]] && [[ -z $jcmd || $(remaining) -gt 12 ]]; then
+    local jmap
+    pick_tool jmap || {
+      REASON="$JCMD_WHY; $TOOL_WHY"
+      return 1
+    }
+    jmap=$TOOL
     tool_name=jmap
     if [[ $HISTO_MODE == live ]]; then cmd="jmap -histo:live $PID"; else cmd="jmap -histo $PID"; fi
-    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/jmap-histo.txt" 2>&1
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/class-histogram.txt" 2>&1
     rc=$?
-    if ((rc == 0)) && grep -q '^Total ' "$W/jmap-histo.txt"; then
-      cp "$W/jmap-histo.txt" "$W/class-histogram.txt"
-    else
-      REASON="$jerr; $(tool_reason jmap "$rc" "$W/jmap-histo.txt")"
+    if ((rc != 0)) || ! grep -q '^Total ' "$W/class-histogram.txt"; then
+      REASON="$JCMD_WHY; $(tool_reason jmap "$rc" "$W/class-histogram.txt")"
       return 1
     fi
-  elif ((rc != 0)); then
-    REASON=$jerr
-    [[ -z $jcmd && -z $jmap ]] && REASON="$jcmd_why; $jmap_why"
-    return 1
   fi
   echo "tool=$tool_name"
   echo "command=$cmd"
   echo "forcedFullGc=$forced"
-  [[ $tool_name == jmap && -n $jerr ]] && echo "fallbackReason=$(printf '%s' "$jerr" | oneline 200)"
-  local watch_re
-  watch_re=" ($(echo "$WATCHED_CLASSES" | sed -e 's/[.$]/\\&/g' -e 's/ /|/g'))( |$)"
+  [[ $tool_name == jmap ]] && echo "fallbackReason=$(oneline 200 <<<"$JCMD_WHY")"
+  local w=${WATCHED_CLASSES//./\\.}
+  w=${w//\$/\\\$}
+  local watch_re=" (${w// /|})( |\$)"
   awk -v re="$watch_re" '
     /^ *[0-9]+: +[0-9]/ { r++; if (r <= 30 || $0 ~ re) print; next }
     /^ *num / || /^Total / { print }' "$W/class-histogram.txt" | cut -c1-220 | sed -e 's/^/| /'
@@ -824,23 +998,28 @@ collect_histogram() {
 
 collect_threads() {
   need_java || return 1
-  local jstack rc
-  pick_tool jstack || {
-    REASON=$TOOL_WHY
+  if [[ -n $JCMD ]]; then
+    attach_result || return 1
+    echo "command=jcmd $PID Thread.print"
+  else
+    local jstack rc
+    pick_tool jstack || {
+      REASON="$JCMD_WHY; $TOOL_WHY"
+      return 1
+    }
+    jstack=$TOOL
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jstack" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" >"$W/jstack.txt" 2>&1
+    rc=$?
+    if ((rc != 0)); then
+      REASON=$(tool_reason jstack "$rc" "$W/jstack.txt")
+      return 1
+    fi
+    echo "command=jstack $PID"
+  fi
+  grep -q '^"' "$W/jstack.txt" 2>/dev/null || {
+    REASON=$(tool_reason "${JCMD:+jcmd Thread.print}${JCMD:-jstack}" 1 "$W/jstack.txt")
     return 1
   }
-  jstack=$TOOL
-  if [[ -n $ATTACH_FAILED ]]; then
-    REASON="skipped: JVM attach already failed in this probe ($ATTACH_FAILED)"
-    return 1
-  fi
-  box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jstack" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" >"$W/jstack.txt" 2>&1
-  rc=$?
-  if ((rc != 0)) || ! grep -q '^"' "$W/jstack.txt"; then
-    REASON=$(tool_reason jstack "$rc" "$W/jstack.txt")
-    return 1
-  fi
-  echo "command=jstack $PID"
   awk '
     function flush(  prefix) {
       if (!java) return
@@ -983,40 +1162,65 @@ collect_raw() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Run. Cheap, attach-free sections first; jstat before the histogram (which may force a full GC,
-# so the heap sample is not polluted by our own GC); attach-based sections last.
+# Run. Everything is collected at once: the first heap sample and the attach time box first (they
+# decide how long the attach and the health probe may take), then the attach session (the longest),
+# the health probe and every other collector in the background; the sections are printed in the
+# document's order as they finish. The heap's second sample precedes the histogram's forced full GC.
 # ---------------------------------------------------------------------------------------------
-section meta collect_meta
-start_health
+START_S=$EPOCHSECONDS
+PROBE_USER=$(id -un 2>/dev/null)
+emit_section meta collect_meta
 mark_cpu
-section host collect_host
-section listener collect_listener
-section fds collect_fds
-section sockets collect_sockets
-section socketSummary collect_socket_summary
-section fileNr collect_file_nr
-section logs collect_logs
-section heap collect_heap
-section process collect_process
-section tomcat collect_tomcat
-section classHistogram collect_histogram
-section threads collect_threads
-section health collect_health
+if [[ -n $PID && $IS_JAVA == true ]]; then
+  { perf_file && perf_sample 1; } 2>/dev/null
+  PERF_T1_MS=$(elapsed_ms)
+  attach_budget
+fi
+start_attach
+start_health
+start_section host collect_host
+start_section listener collect_listener
+start_section sockets collect_sockets
+start_section socketSummary collect_socket_summary
+start_section logs collect_logs
+start_section process collect_process
+# The Tomcat version reads the open files the fds section lists.
+{
+  run_section fds collect_fds
+  run_section tomcat collect_tomcat
+} >/dev/null 2>&1 </dev/null &
+JOBS[fds]=$!
+JOBS[tomcat]=$!
 
-rm -f "$W/.body" "$W/.err"
+emit_section host
+emit_section listener
+emit_section fds
+emit_section sockets
+emit_section socketSummary
+emit_section fileNr collect_file_nr
+emit_section logs
+emit_section heap collect_heap
+emit_section process
+emit_section tomcat
+emit_section classHistogram collect_histogram
+emit_section threads collect_threads
+emit_section health collect_health
+
+# The sections' scratch files (the dot files) do not go to the raw folder.
+rm -f -- "$W"/.[bes].*
 # Always, whatever time is left: the raw files must be redacted and put in place.
 DEADLINE=$((DEADLINE + 60))
-section raw collect_raw
+emit_section raw collect_raw
 [[ $W == "$RAW_DIR" ]] && RAW_FINISHED=true
 {
   echo "==> end status=ok"
-  echo "durationMs=$(($(date +%s%3N) - START_MS))"
+  echo "durationMs=$(elapsed_ms)"
   echo "timedOut=$(
     IFS=,
     echo "${TIMED_OUT[*]}"
   )"
-} >"$W/.out"
-emit
-rm -f -- "$W/.body" "$W/.err" "$W/.out" "$W/.red"
+} >"$W/.s.end"
+emit_section end
+rm -f -- "$W/.s.raw" "$W/.s.end" "$W/.b.raw" "$W/.e.raw"
 echo "redactionRules=$REDACTION_RULES"
 exit 0

@@ -397,6 +397,7 @@ PID=""
 PID_SOURCE=""
 PID_REASON=""
 ss -ltnp "( sport = :$PORT )" >"$W/ss-ltnp.txt" 2>&1
+SS_LTNP=$(<"$W/ss-ltnp.txt")
 if [[ -n $PID_IN ]]; then
   PID=$PID_IN
   PID_SOURCE=input
@@ -406,8 +407,8 @@ if [[ -n $PID_IN ]]; then
   }
 else
   PID_SOURCE=listener
-  PID=$(grep -o 'pid=[0-9]*' "$W/ss-ltnp.txt" | head -n 1 | cut -d= -f2)
-  if [[ -z $PID ]] && grep -q '^LISTEN' "$W/ss-ltnp.txt"; then
+  [[ $SS_LTNP =~ pid=([0-9]+) ]] && PID=${BASH_REMATCH[1]}
+  if [[ -z $PID && $SS_LTNP == *$'\n'LISTEN* || -z $PID && $SS_LTNP == LISTEN* ]]; then
     # ss shows the owner of a socket only to root and to the socket's own user.
     PID_REASON="permission denied: a process listens on port $PORT but ss -ltnp does not show its pid to $(id -un 2>/dev/null) (uid $(id -u)): it belongs to another user; run the probe as root or as the JVM's user, or pass SSM_pid"
   elif [[ -z $PID ]]; then
@@ -420,13 +421,13 @@ IS_JAVA=false
 RUNAS=()
 JDK_BIN=""
 if [[ -n $PID ]]; then
-  JVM_UID=$(stat -c %u "/proc/$PID" 2>/dev/null)
-  JVM_USER=$(stat -c %U "/proc/$PID" 2>/dev/null)
+  read -r JVM_UID JVM_USER < <(stat -c '%u %U' "/proc/$PID" 2>/dev/null)
   EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
-  COMM=$(cat "/proc/$PID/comm" 2>/dev/null)
+  COMM=""
+  read -r COMM <"/proc/$PID/comm" 2>/dev/null
   [[ $COMM == java || $EXE == */java ]] && IS_JAVA=true
   [[ $EXE == */java && -x ${EXE%/java}/jcmd ]] && JDK_BIN=${EXE%/java}/
-  if [[ -n $JVM_UID && $JVM_UID != "$(id -u)" && $(id -u) == 0 ]]; then
+  if [[ -n $JVM_UID && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
     if command -v runuser >/dev/null 2>&1; then
       RUNAS=(runuser -u "$JVM_USER" --)
     else
@@ -435,31 +436,34 @@ if [[ -n $PID ]]; then
     fi
   fi
 fi
-# untrusted_reason FILE: empty when FILE, symlinks resolved, and every folder above it are owned by root
-# and not writable by group or others (nobody but root can change what runs); else why not.
+# untrusted_reason FILE: "resolved:PATH" (FILE with symlinks resolved) when it and every folder above it
+# are owned by root and not writable by group or others (nobody but root can change what runs); else why not.
 untrusted_reason() {
-  local p st
+  local p st u m n
+  local -a paths=()
   p=$(readlink -f -- "$1" 2>/dev/null)
   [[ -n $p ]] || {
     echo "$1 cannot be resolved"
     return
   }
   while :; do
-    st=$(stat -c '%u %a' -- "$p" 2>/dev/null) || {
-      echo "cannot stat $p"
-      return
-    }
-    if [[ ${st% *} != 0 ]]; then
-      echo "$p is owned by uid ${st% *}, not root"
-      return
-    fi
-    if (((8#${st#* } & 8#022) != 0)); then
-      echo "$p is writable by group or others (mode ${st#* })"
-      return
-    fi
-    [[ $p == / ]] && return
-    p=$(dirname -- "$p")
+    paths+=("$p")
+    [[ $p == / ]] && break
+    p=${p%/*}
+    [[ -z $p ]] && p=/
   done
+  # One stat for the file and every folder above it, file first.
+  while read -r u m n; do
+    if [[ $u != 0 ]]; then
+      echo "$n is owned by uid $u, not root"
+      return
+    fi
+    if (((8#$m & 8#022) != 0)); then
+      echo "$n is writable by group or others (mode $m)"
+      return
+    fi
+  done < <(stat -c '%u %a %n' -- "${paths[@]}" 2>/dev/null || echo "x 0 cannot stat ${paths[0]}")
+  echo "resolved:${paths[0]}"
 }
 # pick_tool NAME: sets TOOL to the JDK tool to run, or TOOL_WHY and returns 1. A tool from the target's
 # own JDK runs only as the JVM's user (RUNAS, or a probe that already is that user); a tool that would
@@ -470,23 +474,32 @@ pick_tool() {
   local c why="" cands=()
   TOOL=""
   TOOL_WHY=""
+  local d
   [[ -n $JDK_BIN && -x $JDK_BIN$1 ]] && cands+=("$JDK_BIN$1")
-  command -v "$1" >/dev/null 2>&1 && cands+=("$(command -v "$1")")
+  # The first on PATH (as `command -v` would), without a subshell.
+  local IFS=:
+  for d in $PATH; do
+    [[ -f ${d:-.}/$1 && -x ${d:-.}/$1 ]] && {
+      cands+=("${d:-.}/$1")
+      break
+    }
+  done
+  IFS=$' \t\n'
   if ((${#cands[@]} == 0)); then
     TOOL_WHY="$1 not found (no JDK tools on this host: JRE only?)"
     return 1
   fi
   for c in "${cands[@]}"; do
-    if [[ ${#RUNAS[@]} -gt 0 || (-n $JVM_UID && $JVM_UID == "$(id -u)" && $JVM_UID != 0) ]]; then
+    if [[ ${#RUNAS[@]} -gt 0 || (-n $JVM_UID && $JVM_UID == "$EUID" && $JVM_UID != 0) ]]; then
       TOOL=$c
       return 0
     fi
     why=$(untrusted_reason "$c")
-    if [[ -z $why ]]; then
-      TOOL=$(readlink -f -- "$c")
+    if [[ $why == resolved:* ]]; then
+      TOOL=${why#resolved:}
       return 0
     fi
-    TOOL_WHY+="${TOOL_WHY:+; }$1 at $c would run as uid $(id -u) from an untrusted path: $why"
+    TOOL_WHY+="${TOOL_WHY:+; }$1 at $c would run as uid $EUID from an untrusted path: $why"
   done
   TOOL_WHY="refused: $TOOL_WHY"
   return 1
@@ -531,28 +544,43 @@ collect_host() {
   echo "nproc=$(nproc 2>/dev/null)"
 }
 
-proc_ticks() { sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13, $20 }'; }
+# proc_stat PID: the fields of /proc/PID/stat after the command name (STAT[0] is field 3), builtins only.
+proc_stat() {
+  local line=""
+  STAT=()
+  read -r line <"/proc/$1/stat" 2>/dev/null || return 1
+  read -r -a STAT <<<"${line##*) }"
+}
+# proc_ticks PID: "utime+stime starttime" in clock ticks.
+proc_ticks() { proc_stat "$1" && echo "$((STAT[11] + STAT[12])) ${STAT[19]}"; }
 collect_process() {
   need_pid || return 1
-  local t1 t2 start up uptime cpu
-  # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own.
-  local elapsed
+  local t1 t2 start up="" uptime cpu="" e_us args=()
+  # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own when that is long enough.
   t1=${CPU_T0_TICKS:-$(proc_ticks "$PID")}
   [[ -n $t1 ]] || {
     REASON="cannot read /proc/$PID/stat"
     return 1
   }
-  elapsed=$(awk -v a="${CPU_T0_TIME:-0}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
-  if [[ -z ${CPU_T0_TICKS:-} ]] || awk -v e="$elapsed" 'BEGIN { exit !(e < 0.3) }'; then
+  [[ -n ${CPU_T0_US:-} ]] || CPU_T0_US=${EPOCHREALTIME/./}
+  e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
+  if ((e_us < 300000)); then
     sleep 0.5
-    elapsed=$(awk -v a="${CPU_T0_TIME:-0}" -v b="$EPOCHREALTIME" -v e="$elapsed" 'BEGIN { printf "%.3f", (a > 0 ? b - a : 0.5) }')
+    e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
   fi
   t2=$(proc_ticks "$PID")
   start=${t1#* }
-  up=$(cut -d' ' -f1 /proc/uptime)
-  uptime=$(awk -v u="$up" -v s="$start" -v hz="$CLK_TCK" 'BEGIN { v = u - s / hz; if (v < 0) v = 0; printf "%.0f", v }')
-  cpu=""
-  [[ -n $t2 ]] && cpu=$(awk -v a="${t1% *}" -v b="${t2% *}" -v hz="$CLK_TCK" -v e="$elapsed" 'BEGIN { v = (b - a) / hz / e * 100; if (v < 0) v = 0; printf "%.1f", v }')
+  read -r up _ </proc/uptime
+  up=${up%.*}
+  uptime=$((up - start / CLK_TCK))
+  ((uptime < 0)) && uptime=0
+  if [[ -n $t2 ]] && ((e_us > 0)); then
+    # Tenths of a percent: ticks / hz / seconds * 100 * 10.
+    cpu=$(((${t2% *} - ${t1% *}) * 1000000000 / CLK_TCK / e_us))
+    ((cpu < 0)) && cpu=0
+    cpu="$((cpu / 10)).$((cpu % 10))"
+  fi
+  mapfile -d '' -t args <"/proc/$PID/cmdline" 2>/dev/null
   echo "pid=$PID"
   echo "pidSource=$PID_SOURCE"
   echo "user=$JVM_USER"
@@ -560,7 +588,7 @@ collect_process() {
   echo "isJava=$IS_JAVA"
   echo "uptimeSeconds=$uptime"
   echo "cpuPercent=$cpu"
-  echo "cmdline=$(tr '\0' ' ' <"/proc/$PID/cmdline" 2>/dev/null | oneline 500)"
+  echo "cmdline=$(oneline 500 <<<"${args[*]}")"
   # Identity for later actions: PID + start time (field 22 of /proc/PID/stat) survives PID reuse.
   echo "startTicks=$start"
   echo "listenerRelation=$(listener_relation)"
@@ -570,9 +598,14 @@ collect_process() {
 # PID 1 excepted), none, or unknown (ss hides the owner and /proc/PID/fd is not readable to us).
 listener_relation() {
   local owners ppid ino
-  grep -q '^LISTEN' "$W/ss-ltnp.txt" || { echo none; return; }
-  owners=" $(grep -o 'pid=[0-9]*' "$W/ss-ltnp.txt" | cut -d= -f2 | sort -u | tr '\n' ' ')"
-  ppid=$(sed -e 's/^.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $2 }')
+  [[ $SS_LTNP == LISTEN* || $SS_LTNP == *$'\n'LISTEN* ]] || { echo none; return; }
+  local rest=$SS_LTNP
+  owners=" "
+  while [[ $rest =~ pid=([0-9]+) ]]; do
+    [[ $owners == *" ${BASH_REMATCH[1]} "* ]] || owners+="${BASH_REMATCH[1]} "
+    rest=${rest#*pid="${BASH_REMATCH[1]}"}
+  done
+  proc_stat "$PID" && ppid=${STAT[1]}
   if [[ $owners != " " ]]; then
     if [[ $owners == *" $PID "* ]]; then echo owner
     elif [[ -n $ppid && $ppid != 1 && $owners == *" $ppid "* ]]; then echo launcher-child
@@ -587,10 +620,32 @@ listener_relation() {
 }
 
 collect_listener() {
-  cp "$W/ss-ltnp.txt" "$W/ss-ltn.txt"
-  awk 'NR > 1 && $1 == "LISTEN" { n++; if (n == 1) { printf "listening=true\naddress=%s\nrecvQ=%s\nsendQ=%s\n", $4, $2, $3 } }
-       END { print "listeners=" (n + 0); if (!n) print "listening=false" }' "$W/ss-ltnp.txt"
+  local line n=0 f
+  printf '%s\n' "$SS_LTNP" >"$W/ss-ltn.txt"
+  while IFS= read -r line; do
+    [[ $line == LISTEN* ]] || continue
+    n=$((n + 1))
+    if ((n == 1)); then
+      read -r -a f <<<"$line"
+      printf 'listening=true\naddress=%s\nrecvQ=%s\nsendQ=%s\n' "${f[3]}" "${f[1]}" "${f[2]}"
+    fi
+  done <<<"$SS_LTNP"
+  echo "listeners=$n"
+  ((n > 0)) || echo "listening=false"
 }
+
+# The awk function top(map, n, prefix, width): the n largest counts of map, ties by key (as `sort -k2,2nr
+# -k3,3` would), printed as "prefix=COUNT KEY" with KEY cut to width. Shared by the fds and sockets sections.
+AWK_TOP='
+function top(m, n, prefix, width,   i, k, best, used) {
+  for (i = 0; i < n; i++) {
+    best = ""
+    for (k in m) if (!(k in used) && (best == "" || m[k] > m[best] || (m[k] == m[best] && k < best))) best = k
+    if (best == "") return
+    used[best] = 1
+    printf "%s=%d %s\n", prefix, m[best], substr(best, 1, width)
+  }
+}'
 
 collect_fds() {
   need_pid || return 1
@@ -598,39 +653,35 @@ collect_fds() {
     REASON="permission denied: cannot read /proc/$PID/limits"
     return 1
   }
-  cp "/proc/$PID/limits" "$W/proc-limits.txt" 2>/dev/null
+  local limits=""
+  limits=$(<"/proc/$PID/limits")
+  printf '%s\n' "$limits" >"$W/proc-limits.txt"
   box 10 find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' >"$W/fd-targets.txt" 2>"$W/fd.err"
   local rc=$?
   if ((rc != 0)) && [[ ! -s $W/fd-targets.txt ]]; then
     REASON=$(tool_reason "listing /proc/$PID/fd" "$rc" "$W/fd.err")
     return 1
   fi
-  awk '/^Max open files/ { printf "limitSoft=%s\nlimitHard=%s\n", $4, $5 }' "$W/proc-limits.txt"
-  awk '{ n++; t = $0; sub(/^[0-9]+ /, "", t)
-         if (t ~ /^socket:\[/) s++; else if (t ~ /^pipe:\[/) p++; else if (t ~ /^anon_inode:/) a++
-         else if (t ~ /^\//) { f++; files[t]++ } else o++ }
-       END { printf "open=%d\nkind.socket=%d\nkind.file=%d\nkind.pipe=%d\nkind.anonInode=%d\nkind.other=%d\n", n, s, f, p, a, o
-             for (k in files) printf "F %d %s\n", files[k], k }' "$W/fd-targets.txt" >"$W/fd-agg.txt"
-  grep -v '^F ' "$W/fd-agg.txt"
   # At (or within 2 of) the soft limit the JVM cannot open the socket an attach needs (the attach time
   # box was shortened from the same figures before the attach started: attach_budget).
-  local open_n="" limit_n=""
-  while IFS='=' read -r k v; do [[ $k == open ]] && open_n=$v; done <"$W/fd-agg.txt"
-  limit_n=$(fd_limit)
-  [[ $limit_n =~ ^[0-9]+$ && $open_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)) && echo "atLimit=true"
-  grep '^F ' "$W/fd-agg.txt" | sort -k2,2nr -k3,3 | head -n 10 | awk '{ c = $2; sub(/^F [0-9]+ /, ""); printf "topFile=%d %s\n", c, substr($0, 1, 200) }'
-  return 0
+  awk "$AWK_TOP"'
+    FNR == NR { if ($0 ~ /^Max open files/) { soft = $4; hard = $5 } next }
+    { n++; t = $0; sub(/^[0-9]+ /, "", t)
+      if (t ~ /^socket:\[/) s++; else if (t ~ /^pipe:\[/) p++; else if (t ~ /^anon_inode:/) a++
+      else if (t ~ /^\//) { f++; files[t]++ } else o++ }
+    END {
+      if (soft != "") printf "limitSoft=%s\nlimitHard=%s\n", soft, hard
+      printf "open=%d\nkind.socket=%d\nkind.file=%d\nkind.pipe=%d\nkind.anonInode=%d\nkind.other=%d\n", n, s, f, p, a, o
+      if (soft ~ /^[0-9]+$/ && n + 2 >= soft + 0) print "atLimit=true"
+      top(files, 10, "topFile", 200)
+    }' "$W/proc-limits.txt" "$W/fd-targets.txt"
 }
 
-collect_sockets() {
-  box 15 ss -tanoi "( sport = :$PORT )" >"$W/ss-tanoi.txt" 2>"$W/ss.err"
-  local rc=$?
-  ((rc == 0)) || {
-    REASON=$(tool_reason "ss -tanoi" "$rc" "$W/ss.err")
-    return 1
-  }
-  echo "port=$PORT"
-  awk -v thr="$IDLE_MS" '
+# The socket aggregation (also leak-watch's): `ss -tanoi` text -> totals, states, idle buckets, top peers.
+# An ESTABLISHED socket is idle for the time since it last received (lastrcv, else lastack); it counts
+# as over the threshold when that is strictly greater than IDLE_MS.
+ss_aggregate() { # FILE
+  awk -v thr="$IDLE_MS" "$AWK_TOP"'
     function flush(  p, idle) {
       if (st == "" || st == "LISTEN") { st = ""; return }
       total++; bystate[st]++
@@ -655,7 +706,6 @@ collect_sockets() {
     END {
       flush()
       printf "total=%d\nestablished=%d\n", total, est
-      for (s in bystate) printf "S %s %d\n", s, bystate[s]
       printf "idle.thresholdMs=%d\nidle.overThreshold=%d\nidle.maxMs=%s\nidle.unknown=%d\n", thr, over, maxidle, unknown
       printf "idle.bucket=<1s 0 1000 %d\n", b0
       printf "idle.bucket=1-10s 1000 10000 %d\n", b1
@@ -664,12 +714,22 @@ collect_sockets() {
       printf "idle.bucket=5-30min 300000 1800000 %d\n", b4
       printf "idle.bucket=>=30min 1800000 - %d\n", b5
       printf "sendQueueNonEmpty=%d\n", sendq
-      for (p in peers) printf "P %d %s\n", peers[p], p
-    }' "$W/ss-tanoi.txt" >"$W/ss-agg.txt"
-  grep -v '^[PS] ' "$W/ss-agg.txt"
-  grep '^S ' "$W/ss-agg.txt" | sort -k2,2 | awk '{ printf "state.%s=%d\n", $2, $3 }'
-  grep '^P ' "$W/ss-agg.txt" | sort -k2,2nr -k3,3 | head -n 10 | awk '{ printf "peer=%d %s\n", $2, substr($3, 1, 80) }'
-  return 0
+      ns = 0; for (s in bystate) names[++ns] = s
+      for (i = 2; i <= ns; i++) { v = names[i]; for (j = i - 1; j >= 1 && names[j] > v; j--) names[j + 1] = names[j]; names[j + 1] = v }
+      for (i = 1; i <= ns; i++) printf "state.%s=%d\n", names[i], bystate[names[i]]
+      top(peers, 10, "peer", 80)
+    }' "$1"
+}
+
+collect_sockets() {
+  box 15 ss -tanoi "( sport = :$PORT )" >"$W/ss-tanoi.txt" 2>"$W/ss.err"
+  local rc=$?
+  ((rc == 0)) || {
+    REASON=$(tool_reason "ss -tanoi" "$rc" "$W/ss.err")
+    return 1
+  }
+  echo "port=$PORT"
+  ss_aggregate "$W/ss-tanoi.txt"
 }
 
 collect_socket_summary() {
@@ -677,17 +737,19 @@ collect_socket_summary() {
     REASON=$(tool_reason "ss -s" "$?" "$W/ss-s.err")
     return 1
   }
-  head -n 12 "$W/ss-s.txt" | cut -c1-200 | sed -e 's/^/| /'
+  local line i=0
+  while ((i++ < 12)) && IFS= read -r line; do printf '| %s\n' "${line:0:200}"; done <"$W/ss-s.txt"
   return 0
 }
 
 collect_file_nr() {
-  [[ -r /proc/sys/fs/file-nr ]] || {
+  local a="" u="" m=""
+  read -r a u m </proc/sys/fs/file-nr 2>/dev/null || {
     REASON="cannot read /proc/sys/fs/file-nr"
     return 1
   }
-  cp /proc/sys/fs/file-nr "$W/file-nr.txt"
-  awk '{ printf "allocated=%s\nunused=%s\nmax=%s\n", $1, $2, $3 }' "$W/file-nr.txt"
+  echo "$a $u $m" >"$W/file-nr.txt"
+  printf 'allocated=%s\nunused=%s\nmax=%s\n' "$a" "$u" "$m"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -699,22 +761,25 @@ collect_file_nr() {
 # perf_decode: `od -An -v -tu1` of a perf-data file on stdin -> name=value lines of the counters the heap
 # needs. Layout: hotspot/share/runtime/perfMemory.hpp (PerfDataPrologue, then PerfDataEntry records).
 perf_decode() {
+  # b[] is 1-based (split): byte at offset o is b[o + 1].
   awk '
-    { for (i = 1; i <= NF; i++) b[n++] = $i }
-    function int4(o,  v, k) { v = 0; for (k = 3; k >= 0; k--) v = v * 256 + b[o + (le ? k : 3 - k)]; return v }
-    function int8(o,  v, k) { v = 0; for (k = 7; k >= 0; k--) v = v * 256 + b[o + (le ? k : 7 - k)]; return v }
+    { n = split($0, b, " ") }
+    function int4(o,  v, k) { v = 0; for (k = 3; k >= 0; k--) v = v * 256 + b[o + 1 + (le ? k : 3 - k)]; return v }
+    function int8(o,  v, k) { v = 0; for (k = 7; k >= 0; k--) v = v * 256 + b[o + 1 + (le ? k : 7 - k)]; return v }
     END {
-      if (n < 32 || b[0] != 202 || b[1] != 254 || b[2] != 192 || b[3] != 192) { print "not a perf-data file (no 0xcafec0c0 magic)" > "/dev/stderr"; exit 1 }
-      le = (b[4] == 1); off = int4(24); cnt = int4(28)
+      if (n < 32 || b[1] != 202 || b[2] != 254 || b[3] != 192 || b[4] != 192) { print "not a perf-data file (no 0xcafec0c0 magic)" > "/dev/stderr"; exit 1 }
+      le = (b[5] == 1); off = int4(24); cnt = int4(28)
       for (e = 0; e < cnt && cnt < 100000 && off + 20 <= n; e++) {
         len = int4(off)
         if (len <= 0) break
-        no = off + int4(off + 4); vl = int4(off + 8); t = b[off + 12]; d = off + int4(off + 16)
-        name = ""
-        for (k = no; k < n && b[k] != 0 && k < no + 200; k++) name = name sprintf("%c", b[k])
-        if (name ~ /^sun\.(gc\.(generation\.[01]\.space\.[0-2]\.(used|capacity)|(metaspace|compressedclassspace)\.(used|capacity)|collector\.[0-2]\.(invocations|time))|os\.hrt\.(frequency|ticks))$/ && t == 74 && vl == 0 && d + 8 <= n)
-          printf "%s=%.0f\n", name, int8(d)
+        no = off + int4(off + 4); vl = int4(off + 8); t = b[off + 13]; d = off + int4(off + 16)
         off += len
+        # "sun.gc." / "sun.os.": only those names are read.
+        if (b[no + 1] != 115 || b[no + 2] != 117 || b[no + 3] != 110 || b[no + 4] != 46 || (b[no + 5] != 103 && b[no + 5] != 111)) continue
+        name = ""
+        for (k = no; k < n && b[k + 1] != 0 && k < no + 200; k++) name = name sprintf("%c", b[k + 1])
+        if (name ~ /^sun\.(gc\.(generation\.[01]\.space\.[0-2]\.(used|capacity)|(metaspace|compressedclassspace)\.(used|capacity)|collector\.[0-2]\.(invocations|time)|collector\.1\.last(Entry|Exit)Time)|os\.hrt\.(frequency|ticks))$/ && t == 74 && vl == 0 && d + 8 <= n)
+          printf "%s=%.0f\n", name, int8(d)
       }
     }'
 }
@@ -731,9 +796,12 @@ perf_gcutil() {
         print "the perf-data file has no GC counters" > "/dev/stderr"; exit 1 }
       g = "sun.gc.generation."; cgc = ("sun.gc.collector.2.invocations" in v)
       gct = (v["sun.gc.collector.0.time"] + v["sun.gc.collector.1.time"] + (cgc ? v["sun.gc.collector.2.time"] : 0)) / f
-      printf "%6s %6s %6s %6s %6s %6s %6d %8s %5d %8s %6s %8s %9.3f %s\n", pct(g "0.space.1"), pct(g "0.space.2"), pct(g "0.space.0"),
+      printf "%6s %6s %6s %6s %6s %6s %6d %8s %5d %8s %6s %8s %9.3f\n", pct(g "0.space.1"), pct(g "0.space.2"), pct(g "0.space.0"),
         pct(g "1.space.0"), pct("sun.gc.metaspace"), pct("sun.gc.compressedclassspace"), v["sun.gc.collector.0.invocations"], secs(0),
-        v["sun.gc.collector.1.invocations"], secs(1), cgc ? v["sun.gc.collector.2.invocations"] : "-", cgc ? secs(2) : "-", gct, v["sun.os.hrt.ticks"] / f
+        v["sun.gc.collector.1.invocations"], secs(1), cgc ? v["sun.gc.collector.2.invocations"] : "-", cgc ? secs(2) : "-", gct
+      # Second line: the sample time (ms) and the ms since the last full GC ended (0: one is running; -1: none yet).
+      t = v["sun.os.hrt.ticks"]; en = v["sun.gc.collector.1.lastEntryTime"] + 0; ex = v["sun.gc.collector.1.lastExitTime"] + 0
+      printf "%.0f %.0f\n", t / f * 1000, (en == 0 ? -1 : (en > ex ? 0 : (t - ex) / f * 1000))
     }'
 }
 PERF_FILE=""
@@ -754,10 +822,11 @@ perf_file() {
   return 1
 }
 # perf_sample N: reads the perf-data file as the JVM's user (a planted symlink reaches only what that
-# user can read) into $W/perf-N.txt (one gcutil row, then its time in seconds). Sets PERF_WHY on failure.
+# user can read) into $W/perf-N.txt (one gcutil row; then the sample's time and the time since the last
+# full GC ended, ms). Sets PERF_WHY on failure.
 perf_sample() {
   [[ -n $PERF_FILE ]] || return 1
-  box 5 "${RUNAS[@]}" od -An -v -tu1 -N 1048576 -- "$PERF_FILE" 2>"$W/perf-$1.err" | perf_decode | perf_gcutil >"$W/perf-$1.txt" 2>>"$W/perf-$1.err"
+  box 5 "${RUNAS[@]}" od -An -v -tu1 -w1048576 -N 1048576 -- "$PERF_FILE" 2>"$W/perf-$1.err" | perf_decode | perf_gcutil >"$W/perf-$1.txt" 2>>"$W/perf-$1.err"
   [[ -s $W/perf-$1.txt ]] && return 0
   PERF_WHY="cannot read the perf-data file $PERF_FILE: $(oneline 200 <"$W/perf-$1.err")"
   return 1
@@ -781,20 +850,19 @@ collect_heap() {
   # session (or when it could not), it is taken now, at least HEAP_SAMPLE_MS after the first.
   [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
   [[ -s $W/perf-2.txt ]] || perf_sample_later
-  local r1 r2 t1 t2
-  r1=$(<"$W/perf-1.txt")
-  r2=""
-  [[ -s $W/perf-2.txt ]] && r2=$(<"$W/perf-2.txt")
-  t1=${r1##* }
-  t2=${r2##* }
+  local r1=() r2=() t1 t2
+  mapfile -t r1 <"$W/perf-1.txt"
+  [[ -s $W/perf-2.txt ]] && mapfile -t r2 <"$W/perf-2.txt"
   {
     echo "  S0     S1     E      O      M     CCS    YGC     YGCT    FGC    FGCT     CGC    CGCT       GCT"
-    echo "${r1% *}"
-    [[ -n $r2 ]] && echo "${r2% *}"
+    echo "${r1[0]}"
+    ((${#r2[@]} > 0)) && echo "${r2[0]}"
   } >"$W/jstat-gcutil.txt"
   echo "command=perf-data $PERF_FILE (jstat -gcutil columns)"
-  if [[ -n $r2 ]]; then
-    echo "sampleIntervalMs=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.0f", (b - a) * 1000 }')"
+  if ((${#r2[@]} > 0)); then
+    t1=${r1[1]%% *}
+    t2=${r2[1]%% *}
+    echo "sampleIntervalMs=$((t2 - t1))"
   else
     echo "sampleIntervalMs=0"
     echo "secondSample=$(oneline 200 <<<"${PERF_WHY:-not taken}")"
@@ -806,7 +874,7 @@ collect_heap() {
 mark_cpu() {
   [[ -n ${PID:-} && -r /proc/$PID/stat ]] || return 0
   CPU_T0_TICKS=$(proc_ticks "$PID")
-  CPU_T0_TIME=$EPOCHREALTIME
+  CPU_T0_US=${EPOCHREALTIME/./}
 }
 
 # The health probe runs in the background from the start (it can take its whole time-out when the
@@ -860,7 +928,7 @@ collect_logs() {
   echo "tailMaxLines=$LOG_TAIL_MAX_LINES"
   echo "tailBytes=$(wc -c <"$W/app-log-tail.txt")"
   [[ $size =~ ^[0-9]+$ ]] && ((size > LOG_TAIL_MAX_BYTES)) && echo "truncated=log tail cut to the last $LOG_TAIL_MAX_BYTES of $size bytes"
-  echo "utcOffset=$(date +%z)"
+  printf 'utcOffset=%(%z)T\n' -1
   # firstFailure*: the time stamp of the line (or the last stamped line before it) of the first match, so the
   # postmortem can date the failure's start. Stamps: Tomcat one-line (02-Dec-2026 02:37:55.850), ISO
   # (2026-12-02 02:37:55.850, 2026-12-02T02:37:55.850Z) and java.util.logging (Dec 2, 2026 2:37:55 AM).
@@ -875,7 +943,7 @@ collect_logs() {
        END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\n", n, t, o
              if (k > 0) { print "firstFailureLine=" fl; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
              for (i = (k > 5 ? k - 4 : 1); i <= k; i++) print "sample=" s[i] }' "$W/app-log-tail.txt" |
-    tr -d '\r' | tr -cd '[:print:]\n' | cut -c1-207
+    awk '{ gsub(/[^[:print:]]/, ""); print substr($0, 1, 207) }'
   return 0
 }
 
@@ -893,12 +961,21 @@ ATTACH_WHY=""
 attach_budget() {
   local open_n limit_n old=""
   limit_n=$(fd_limit)
-  open_n=$(find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -printf . 2>/dev/null | wc -c)
-  [[ -s $W/perf-1.txt ]] && read -r _ _ _ old _ <"$W/perf-1.txt"
+  local fds=()
+  fds=("/proc/$PID/fd/"*)
+  open_n=${#fds[@]}
+  local since=-1 row=() t=()
+  if [[ -s $W/perf-1.txt ]]; then
+    mapfile -t row <"$W/perf-1.txt"
+    read -r _ _ _ old _ <<<"${row[0]}"
+    read -r -a t <<<"${row[1]:-}"
+    since=${t[1]:--1}
+  fi
   if [[ $limit_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
     ATTACH_WHY="the JVM is at its open-files limit ($open_n of $limit_n)"
-  elif [[ $old =~ ^[0-9]+ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT)); then
-    ATTACH_WHY="the heap is full (old generation ${old}%)"
+  elif [[ $old =~ ^[0-9]+ && $since =~ ^[0-9]+$ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT && since < FULL_GC_RECENT_MS)); then
+    # Full after a full GC that is running or just ended: the JVM is collecting, not serving.
+    ATTACH_WHY="the heap is full (old generation ${old}% $( ((since == 0)) && echo "during a full GC" || echo "${since} ms after a full GC"))"
   fi
   if [[ -n $ATTACH_WHY ]]; then
     ATTACH_TIMEOUT_MS=1500
@@ -907,6 +984,7 @@ attach_budget() {
   fi
 }
 OLD_GEN_FULL_PERCENT=95
+FULL_GC_RECENT_MS=5000
 fd_limit() {
   local line f
   while IFS= read -r line; do
@@ -992,8 +1070,8 @@ collect_histogram() {
   w=${w//\$/\\\$}
   local watch_re=" (${w// /|})( |\$)"
   awk -v re="$watch_re" '
-    /^ *[0-9]+: +[0-9]/ { r++; if (r <= 30 || $0 ~ re) print; next }
-    /^ *num / || /^Total / { print }' "$W/class-histogram.txt" | cut -c1-220 | sed -e 's/^/| /'
+    /^ *[0-9]+: +[0-9]/ { r++; if (r <= 30 || $0 ~ re) print "| " substr($0, 1, 220); next }
+    /^ *num / || /^Total / { print "| " substr($0, 1, 220) }' "$W/class-histogram.txt"
 }
 
 collect_threads() {
@@ -1043,11 +1121,10 @@ collect_threads() {
       printf "total=%d\n", total
       printf "executor.prefix=%s\nexecutor.total=%d\nexecutor.idle=%d\nexecutor.busy=%d\n", best, ptot[best], pidle[best], ptot[best] - pidle[best]
       printf "inDatabaseCalls=%d\nblocked=%d\n", db, blocked
-      for (s in states) printf "S %s %d\n", s, states[s]
-    }' "$W/jstack.txt" >"$W/jstack-agg.txt"
-  grep -v '^S ' "$W/jstack-agg.txt"
-  grep '^S ' "$W/jstack-agg.txt" | sort -k2,2 | awk '{ printf "state.%s=%d\n", $2, $3 }'
-  return 0
+      ns = 0; for (s in states) names[++ns] = s
+      for (i = 2; i <= ns; i++) { v = names[i]; for (j = i - 1; j >= 1 && names[j] > v; j--) names[j + 1] = names[j]; names[j + 1] = v }
+      for (i = 1; i <= ns; i++) printf "state.%s=%d\n", names[i], states[names[i]]
+    }' "$W/jstack.txt"
 }
 
 # The Tomcat version, read as data only: a versioned jar name, else ServerInfo.properties (or the

@@ -972,7 +972,9 @@ attach_budget() {
     since=${t[1]:--1}
   fi
   if [[ $limit_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
+    # It cannot open the socket an attach needs: an attempt only waits for its time-out.
     ATTACH_WHY="the JVM is at its open-files limit ($open_n of $limit_n)"
+    ATTACH_SKIP="not attempted: $ATTACH_WHY and cannot accept an attach"
   elif [[ $old =~ ^[0-9]+ && $since =~ ^[0-9]+$ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT && since < FULL_GC_RECENT_MS)); then
     # Full after a full GC that is running or just ended: the JVM is collecting, not serving.
     ATTACH_WHY="the heap is full (old generation ${old}% $( ((since == 0)) && echo "during a full GC" || echo "${since} ms after a full GC"))"
@@ -997,9 +999,11 @@ fd_limit() {
 }
 JCMD=""
 JCMD_WHY=""
+ATTACH_SKIP=""
 # start_attach: the jcmd session in the background; its output goes to $W/jcmd-session.txt.
 start_attach() {
   need_java 2>/dev/null || return 0
+  [[ -z $ATTACH_SKIP ]] || return 0
   if pick_tool jcmd; then JCMD=$TOOL; else JCMD_WHY=$TOOL_WHY; fi
   [[ -n $JCMD ]] || return 0
   local all="" box_s=$ATTACH_BOX_S
@@ -1035,6 +1039,10 @@ attach_result() { # WHAT (threads|histogram)
 
 collect_histogram() {
   need_java || return 1
+  [[ -z $ATTACH_SKIP ]] || {
+    REASON=$ATTACH_SKIP
+    return 1
+  }
   local cmd tool_name forced rc
   if [[ $HISTO_MODE == live ]]; then forced=true; else forced=false; fi
   if [[ -n $JCMD ]]; then
@@ -1076,6 +1084,10 @@ collect_histogram() {
 
 collect_threads() {
   need_java || return 1
+  [[ -z $ATTACH_SKIP ]] || {
+    REASON=$ATTACH_SKIP
+    return 1
+  }
   if [[ -n $JCMD ]]; then
     attach_result || return 1
     echo "command=jcmd $PID Thread.print"

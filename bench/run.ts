@@ -5,7 +5,7 @@
  *
  *   npm run bench [-- --only probe,lab,core,memory,bundles,package,side,probe100k,lambda-init] [-- --json]
  *
- * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener), 19446-19455 (side by side,
+ * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener), 19445-19455 (side by side,
  * 100k sockets). Every step is bounded in time and count; the lab is always taken down (labDown) and
  * the socket processes stopped. The whole bench takes ~15 min on 2 busy cores (side by side: ~8 min).
  * See docs/benchmarks.md.

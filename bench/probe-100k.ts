@@ -3,8 +3,8 @@
  * < 24,000 characters, SSM's inline limit), the probe's time, and the parse + diagnose time on it.
  *
  * One process cannot hold 100,000 sockets here (the fd hard limit is 20,000 without CAP_SYS_RESOURCE),
- * so the listener is a Node cluster (the primary accepts and hands each socket to one of WORKERS
- * workers) and the clients are CLIENTS processes, each bound to its own loopback source address
+ * so the listener is WORKERS processes sharing the port with SO_REUSEPORT (small Python accept loops:
+ * Node 20 has no reusePort) and the clients are CLIENTS processes, each bound to its own loopback source address
  * (127.0.0.2, 127.0.0.3, ...: one address has ~28,000 ephemeral ports). Loopback only, port 19455;
  * every process exits by itself after 180 s and is stopped by PID when the bench is done.
  */
@@ -26,16 +26,17 @@ const WORKERS = 6;
 const CLIENTS = 6;
 const B = "7 side by side";
 
-/** Runs `script` (written to `file`: a cluster worker re-runs its primary's file) until `ready`. */
+/** Runs `script`, written to `file`, with `interpreter` until a line matches `ready`. */
 function startAndWait(
   file: string,
   script: string,
   ready: RegExp,
   timeoutMs: number,
+  interpreter: string = process.execPath,
 ): Promise<{ child: ChildProcess; line: string }> {
   writeFileSync(file, script);
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$1"', process.execPath, file], {
+    const child = spawn("bash", ["-c", 'ulimit -n "$(ulimit -Hn)"; exec "$0" "$1"', interpreter, file], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -69,19 +70,27 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
+/** One listener process: SO_REUSEPORT lets SERVERS of them share the port (the kernel spreads the connections). */
 const SERVER = `
-const cluster = require("node:cluster"), net = require("node:net");
-if (cluster.isPrimary) {
-  // Each worker accepts from the shared socket itself (the primary handing sockets over cannot keep up).
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
-  let up = 0;
-  for (let i = 0; i < ${WORKERS}; i++) cluster.fork().on("listening", () => { if (++up === ${WORKERS}) console.log("READY"); });
-  setTimeout(() => { for (const w of Object.values(cluster.workers)) w.kill(); process.exit(0); }, 180000);
-  process.on("SIGTERM", () => { for (const w of Object.values(cluster.workers)) w.kill(); process.exit(0); });
-} else {
-  const srv = net.createServer((s) => s.on("error", () => {}));
-  srv.listen(${PORT}, "127.0.0.1", 4096);
-}`;
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("127.0.0.1", ${PORT}))
+s.listen(4096)
+s.settimeout(1)
+print("READY", flush=True)
+held = []
+end = time.time() + 180
+while time.time() < end:
+    try:
+        c, _ = s.accept()
+        held.append(c)
+    except socket.timeout:
+        pass
+    except OSError:
+        time.sleep(0.01)
+`;
 
 const client = (i: number, count: number) => `
 const net = require("node:net"); let open = 0, failed = 0; const all = [];
@@ -102,9 +111,13 @@ export async function benchProbe100k(log: (s: string) => void): Promise<{ rows: 
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "runbook-bench-100k-"));
   try {
-    log(`probe 100k: cluster listener (${WORKERS} workers) on ${PORT}, ${CLIENTS} client processes`);
-    const server = await startAndWait(join(dir, "server.cjs"), SERVER, /READY/, 30_000);
-    children.push(server.child);
+    log(`probe 100k: ${WORKERS} listener processes (SO_REUSEPORT) on ${PORT}, ${CLIENTS} client processes`);
+    const servers = await Promise.all(
+      Array.from({ length: WORKERS }, (_, i) =>
+        startAndWait(join(dir, `server-${i}.py`), SERVER, /READY/, 30_000, "python3"),
+      ),
+    );
+    for (const s of servers) children.push(s.child);
     const per = Math.ceil(SOCKETS / CLIENTS);
     const clients = await Promise.all(
       Array.from({ length: CLIENTS }, (_, i) =>

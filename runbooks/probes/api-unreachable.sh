@@ -677,7 +677,7 @@ collect_fds() {
     }' "$W/proc-limits.txt" "$W/fd-targets.txt"
 }
 
-# The socket aggregation (also leak-watch's): `ss -tanoi` text -> totals, states, idle buckets, top peers.
+# The socket aggregation: `ss -tanoi` text -> totals, states, idle buckets, top peers.
 # An ESTABLISHED socket is idle for the time since it last received (lastrcv, else lastack); it counts
 # as over the threshold when that is strictly greater than IDLE_MS.
 ss_aggregate() { # FILE

@@ -812,6 +812,10 @@ perf_file() {
   local ns="" k v f
   while read -r k v; do [[ $k == NSpid: ]] && ns=${v##*[[:space:]]}; done <"/proc/$PID/status" 2>/dev/null
   ns=${ns:-$PID}
+  if [[ ! -x /proc/$PID/root/ ]]; then
+    PERF_WHY="permission denied: /proc/$PID/root is not accessible to uid $EUID (the JVM runs as ${JVM_USER:-another user}): its perf-data file cannot be read"
+    return 1
+  fi
   for f in "/proc/$PID/root/tmp/hsperfdata_$JVM_USER/$ns" /proc/"$PID"/root/tmp/hsperfdata_*/"$ns"; do
     [[ -e $f ]] && {
       PERF_FILE=$f
@@ -965,6 +969,7 @@ attach_budget() {
   local fds=()
   fds=("/proc/$PID/fd/"*)
   open_n=${#fds[@]}
+  [[ -e ${fds[0]} || -L ${fds[0]} ]] || open_n=0
   local since=-1 row=() t=()
   if [[ -s $W/perf-1.txt ]]; then
     mapfile -t row <"$W/perf-1.txt"

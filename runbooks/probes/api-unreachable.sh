@@ -300,7 +300,7 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 # One line, printable, bounded: for reasons and values taken from tool output.
-# With builtins only (a process costs ~20 ms on a loaded host): the first 64 KiB of stdin.
+# Builtins only (a process costs ~20 ms on a loaded host).
 oneline() {
   local s="" n=${1:-300}
   read -r -N 65536 s
@@ -328,9 +328,8 @@ box() {
   timeout -k 2 "$t" "$@"
 }
 
-# run_section NAME FUNCTION: runs FUNCTION, which writes key=value / "| raw" lines to stdout and
-# returns 0, or sets REASON and returns non-zero, and writes the finished section, cut to
-# SECTION_MAX_CHARS, to $W/.s.NAME. Builtins only around FUNCTION (no process per section).
+# run_section NAME FUNCTION: FUNCTION prints key=value / "| raw" lines (or sets REASON, non-zero);
+# the section, cut to SECTION_MAX_CHARS, goes to $W/.s.NAME.
 run_section() {
   local name=$1 fn=$2 rc body=""
   REASON=""
@@ -352,16 +351,14 @@ run_section() {
   fi
 }
 
-# start_section NAME FUNCTION: run_section in the background (the collectors run in parallel; each
-# writes only its own files). emit_section prints them in the document's order.
+# start_section: run_section in the background (each job writes only its own files).
 declare -A JOBS=()
 start_section() {
   run_section "$1" "$2" >/dev/null 2>&1 </dev/null &
   JOBS[$1]=$!
 }
 
-# emit_section NAME [FUNCTION]: waits for NAME's background job (or runs FUNCTION now), then prints the
-# section (in this shell: redaction of stdout is the single sed filter set up above).
+# emit_section NAME [FUNCTION]: waits for NAME's job (or runs FUNCTION), prints the section.
 emit_section() {
   local name=$1 a=""
   if [[ -n ${JOBS[$name]:-} ]]; then
@@ -544,7 +541,7 @@ collect_host() {
   echo "nproc=$(nproc 2>/dev/null)"
 }
 
-# proc_stat PID: the fields of /proc/PID/stat after the command name (STAT[0] is field 3), builtins only.
+# proc_stat PID: /proc/PID/stat fields after the command name (STAT[0] is field 3).
 proc_stat() {
   local line=""
   STAT=()
@@ -634,8 +631,7 @@ collect_listener() {
   ((n > 0)) || echo "listening=false"
 }
 
-# The awk function top(map, n, prefix, width): the n largest counts of map, ties by key (as `sort -k2,2nr
-# -k3,3` would), printed as "prefix=COUNT KEY" with KEY cut to width. Shared by the fds and sockets sections.
+# awk top(map, n, prefix, width): the n largest counts, ties by key, as "prefix=COUNT KEY".
 AWK_TOP='
 function top(m, n, prefix, width,   i, k, best, used) {
   for (i = 0; i < n; i++) {
@@ -662,8 +658,6 @@ collect_fds() {
     REASON=$(tool_reason "listing /proc/$PID/fd" "$rc" "$W/fd.err")
     return 1
   fi
-  # At (or within 2 of) the soft limit the JVM cannot open the socket an attach needs (the attach time
-  # box was shortened from the same figures before the attach started: attach_budget).
   awk "$AWK_TOP"'
     FNR == NR { if ($0 ~ /^Max open files/) { soft = $4; hard = $5 } next }
     { n++; t = $0; sub(/^[0-9]+ /, "", t)
@@ -677,9 +671,7 @@ collect_fds() {
     }' "$W/proc-limits.txt" "$W/fd-targets.txt"
 }
 
-# The socket aggregation: `ss -tanoi` text -> totals, states, idle buckets, top peers.
-# An ESTABLISHED socket is idle for the time since it last received (lastrcv, else lastack); it counts
-# as over the threshold when that is strictly greater than IDLE_MS.
+# The socket aggregation. Idle = since lastrcv (else lastack); over the threshold when > IDLE_MS.
 ss_aggregate() { # FILE
   awk -v thr="$IDLE_MS" "$AWK_TOP"'
     function flush(  p, idle) {
@@ -752,16 +744,9 @@ collect_file_nr() {
   printf 'allocated=%s\nunused=%s\nmax=%s\n' "$a" "$u" "$m"
 }
 
-# ---------------------------------------------------------------------------------------------
-# Heap: HotSpot's perf-data file (/tmp/hsperfdata_USER/PID, what jstat reads), read as data: no JVM is
-# started and nothing from the target is executed. Two samples: one at the probe's start, one at least
-# HEAP_SAMPLE_MS later and always before the class histogram's forced full GC, so the full GCs counted
-# during the sample are the JVM's own. Printed in `jstat -gcutil` columns.
-# ---------------------------------------------------------------------------------------------
-# perf_decode: `od -An -v -tu1` of a perf-data file on stdin -> name=value lines of the counters the heap
-# needs. Layout: hotspot/share/runtime/perfMemory.hpp (PerfDataPrologue, then PerfDataEntry records).
+# Heap: the perf-data file jstat reads, read as data (no JVM started); sample 2 precedes the histogram's GC.
+# perf_decode: `od -An -v -tu1` -> name=value counters (hotspot perfMemory.hpp layout).
 perf_decode() {
-  # b[] is 1-based (split): byte at offset o is b[o + 1].
   awk '
     { n = split($0, b, " ") }
     function int4(o,  v, k) { v = 0; for (k = 3; k >= 0; k--) v = v * 256 + b[o + 1 + (le ? k : 3 - k)]; return v }
@@ -774,7 +759,6 @@ perf_decode() {
         if (len <= 0) break
         no = off + int4(off + 4); vl = int4(off + 8); t = b[off + 13]; d = off + int4(off + 16)
         off += len
-        # "sun.gc." / "sun.os.": only those names are read.
         if (b[no + 1] != 115 || b[no + 2] != 117 || b[no + 3] != 110 || b[no + 4] != 46 || (b[no + 5] != 103 && b[no + 5] != 111)) continue
         name = ""
         for (k = no; k < n && b[k + 1] != 0 && k < no + 200; k++) name = name sprintf("%c", b[k + 1])
@@ -783,8 +767,7 @@ perf_decode() {
       }
     }'
 }
-# perf_gcutil: name=value counters on stdin -> one row in `jstat -gcutil` columns (jstat's own definitions:
-# S0 S1 E = young spaces 1 2 0, O = old space, M, CCS, collectors 0 young, 1 full, 2 concurrent).
+# perf_gcutil: counters -> a row in jstat's gcutil columns and definitions.
 perf_gcutil() {
   awk -F= '
     { v[$1] = $2 }
@@ -806,8 +789,7 @@ perf_gcutil() {
 }
 PERF_FILE=""
 PERF_WHY=""
-# perf_file: the JVM's perf-data file, through /proc/PID/root (a JVM in a container has its own /tmp
-# and its own PID there).
+# perf_file: through /proc/PID/root (a container has its own /tmp and PID).
 perf_file() {
   local ns="" k v f
   while read -r k v; do [[ $k == NSpid: ]] && ns=${v##*[[:space:]]}; done <"/proc/$PID/status" 2>/dev/null
@@ -825,9 +807,7 @@ perf_file() {
   PERF_WHY="no perf-data file for pid $PID under /proc/$PID/root/tmp/hsperfdata_*/ (JVM started with -XX:-UsePerfData or -XX:+PerfDisableSharedMem, or not readable to uid $EUID)"
   return 1
 }
-# perf_sample N: reads the perf-data file as the JVM's user (a planted symlink reaches only what that
-# user can read) into $W/perf-N.txt (one gcutil row; then the sample's time and the time since the last
-# full GC ended, ms). Sets PERF_WHY on failure.
+# perf_sample N: read as the JVM's user -> $W/perf-N.txt: a gcutil row; "time ms-since-last-full-GC" (ms).
 perf_sample() {
   [[ -n $PERF_FILE ]] || return 1
   box 5 "${RUNAS[@]}" od -An -v -tu1 -w1048576 -N 1048576 -- "$PERF_FILE" 2>"$W/perf-$1.err" | perf_decode | perf_gcutil >"$W/perf-$1.txt" 2>>"$W/perf-$1.err"
@@ -835,7 +815,6 @@ perf_sample() {
   PERF_WHY="cannot read the perf-data file $PERF_FILE: $(oneline 200 <"$W/perf-$1.err")"
   return 1
 }
-# The second sample: once HEAP_SAMPLE_MS have passed since the first.
 perf_sample_later() {
   [[ -s $W/perf-1.txt ]] || return 1
   local wait_ms=$((HEAP_SAMPLE_MS - ($(elapsed_ms) - PERF_T1_MS)))
@@ -850,8 +829,6 @@ collect_heap() {
     REASON=${PERF_WHY:-no heap sample}
     return 1
   }
-  # The attach session's writer takes the second sample before sending its commands; without a
-  # session (or when it could not), it is taken now, at least HEAP_SAMPLE_MS after the first.
   [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
   [[ -s $W/perf-2.txt ]] || perf_sample_later
   local r1=() r2=() t1 t2
@@ -887,7 +864,6 @@ HEALTH_TIMEOUT_S=3
 start_health() {
   local url="http://127.0.0.1:${PORT}${HEALTH_PATH}"
   (
-    # curl's -m bounds the whole request (no `timeout` process: one process less on the critical path).
     curl -sS -o /dev/null -m "$HEALTH_TIMEOUT_S" -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err"
     echo $? >"$W/curl.rc"
   ) >/dev/null 2>&1 </dev/null &
@@ -952,17 +928,10 @@ collect_logs() {
   return 0
 }
 
-# ---------------------------------------------------------------------------------------------
-# The attach: ONE jcmd session for the threads and the class histogram (Thread.print first, before the
-# forced full GC disturbs the threads; then GC.class_histogram). jcmd reads its commands from stdin:
-# the JVM that runs jcmd starts while the heap's second sample is taken, and the commands (so the
-# forced GC) only come after it. Time box from the evidence in hand (attach_budget). jmap/jstack only
-# when there is no usable jcmd.
-# ---------------------------------------------------------------------------------------------
+# One jcmd session (Thread.print, then GC.class_histogram) reading its commands from stdin: its JVM
+# starts during the heap's second sample, the commands follow it. jmap/jstack only without jcmd.
 ATTACH_WHY=""
-# attach_budget: a JVM at its open-files limit cannot accept the attach (an attach whose listener
-# already exists connects and is never accepted: it hangs), and a full heap answers late if at all:
-# then the attach, and the health probe, get a short time box instead of the JDK's default 10 s.
+# attach_budget: time boxes from the evidence in hand (fds at the limit: no attach; heap full: short).
 attach_budget() {
   local open_n limit_n old=""
   limit_n=$(fd_limit)
@@ -978,11 +947,9 @@ attach_budget() {
     since=${t[1]:--1}
   fi
   if [[ $limit_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
-    # It cannot open the socket an attach needs: an attempt only waits for its time-out.
     ATTACH_WHY="the JVM is at its open-files limit ($open_n of $limit_n)"
     ATTACH_SKIP="not attempted: $ATTACH_WHY and cannot accept an attach"
   elif [[ $old =~ ^[0-9]+ && $since =~ ^[0-9]+$ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT && since < FULL_GC_RECENT_MS)); then
-    # Full after a full GC that is running or just ended: the JVM is collecting, not serving.
     ATTACH_WHY="the heap is full (old generation ${old}% $( ((since == 0)) && echo "during a full GC" || echo "${since} ms after a full GC"))"
   fi
   if [[ -n $ATTACH_WHY ]]; then
@@ -1006,7 +973,6 @@ fd_limit() {
 JCMD=""
 JCMD_WHY=""
 ATTACH_SKIP=""
-# start_attach: the jcmd session in the background; its output goes to $W/jcmd-session.txt.
 start_attach() {
   need_java 2>/dev/null || return 0
   [[ -z $ATTACH_SKIP ]] || return 0
@@ -1014,7 +980,6 @@ start_attach() {
   [[ -n $JCMD ]] || return 0
   local all="" box_s=$ATTACH_BOX_S
   [[ $HISTO_MODE == all ]] && all=" -all"
-  # The session's own box starts before the second heap sample.
   box_s=$((box_s + HEAP_SAMPLE_MS / 1000 + 1))
   # shellcheck disable=SC2016 # "$0" "$@" are expanded by the inner sh: jcmd and its arguments
   (
@@ -1024,12 +989,10 @@ start_attach() {
     } | box "$box_s" "${RUNAS[@]}" sh -c 'cat | exec "$0" "$@"' "$JCMD" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" \
       -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData "$PID" -f /dev/stdin >"$W/jcmd-session.txt" 2>&1
     echo $? >"$W/jcmd-session.rc"
-    # Split: "PID:", the thread dump (from its time stamp line), the histogram (from its header).
     awk '/^ *num +#instances/ { h = 1 } h { print > "'"$W"'/class-histogram.txt"; next } { print > "'"$W"'/jstack.txt" }' "$W/jcmd-session.txt"
   ) >/dev/null 2>&1 </dev/null &
   ATTACH_BG=$!
 }
-# The session's outcome: 0 when it ran, else sets REASON. Waits for it.
 attach_result() { # WHAT (threads|histogram)
   [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
   ATTACH_BG=""
@@ -1257,10 +1220,7 @@ collect_raw() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Run. Everything is collected at once: the first heap sample and the attach time box first (they
-# decide how long the attach and the health probe may take), then the attach session (the longest),
-# the health probe and every other collector in the background; the sections are printed in the
-# document's order as they finish. The heap's second sample precedes the histogram's forced full GC.
+# Run: heap sample 1 and the time boxes, then everything at once; sections printed in order.
 # ---------------------------------------------------------------------------------------------
 START_S=$EPOCHSECONDS
 PROBE_USER=$(id -un 2>/dev/null)

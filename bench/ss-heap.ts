@@ -3,7 +3,7 @@
  * heap figures are not mixed with the rest of the bench: heap used by parseSs on a SYNTHETIC
  * N-socket `ss -tanoi` text (bench/ss-synthetic.ts). Prints one JSON line.
  */
-import { parseSs } from "../lambdas/core/parsers/ss.js";
+import { parseSs } from "../test/support/oracles/ss.js";
 import { syntheticSsTanoi } from "./ss-synthetic.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;

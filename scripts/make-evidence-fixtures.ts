@@ -7,8 +7,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { evidenceFromRawFiles, type RawFiles } from "../lambdas/core/evidence/from-raw.js";
 import { parseProbeOutput } from "../lambdas/core/parsers/index.js";
+import { evidenceFromRawFiles, type RawFiles } from "../test/support/oracles/from-raw.js";
 
 const RAW = "test/fixtures/raw";
 const CAPTURED = "test/unit/parsers/captured";

@@ -1,12 +1,15 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FolderArtifactStore } from "../adapters/local/artifact-store.js";
 import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
 import { loadPostmortemTemplates } from "../adapters/local/template-loader.js";
 import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
 import { type BuildPostmortemOptions, buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import { IncidentRecordNotFoundError, InvalidIncidentRecordError } from "../core/postmortem/errors.js";
-import { renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import { type RenderedPostmortem, renderPostmortem } from "../core/postmortem/render-postmortem.js";
 import { DEFAULT_REDACTION_RULES, Redactor } from "../core/redact/index.js";
+import type { ArtifactStore, StoredArtifact } from "../ports/index.js";
 
 export const INCIDENT_FILE = "incident.json";
 const DEFAULT_REDACTOR = new Redactor(DEFAULT_REDACTION_RULES);
@@ -18,6 +21,8 @@ export interface WritePostmortemOptions extends Omit<BuildPostmortemOptions, "kn
   readonly templatesDir?: string;
   /** Where to write; default: the incident folder. */
   readonly outDir?: string;
+  /** The store written through; default: a FolderArtifactStore on `outDir` (keys are file names). */
+  readonly artifacts?: ArtifactStore;
   /** Applied to everything written; default: the built-in patterns (the record is already redacted). */
   readonly redactor?: Redactor;
 }
@@ -64,10 +69,43 @@ export async function readIncidentRecord(incidentDir: string): Promise<IncidentR
   return parseIncidentRecord(text, path);
 }
 
+/** Stores one postmortem file under its name: an ArtifactStore under a key prefix, or a step's recorder. */
+export type PutPostmortemFile<T> = (name: string, body: string, contentType: string) => Promise<T>;
+
+export interface StoredPostmortem<T> {
+  readonly markdown: T;
+  readonly html: T;
+  readonly assets: readonly T[];
+}
+
+/** `put` for an ArtifactStore: `<prefix>/<name>` (just `<name>` when the prefix is empty). */
+export function artifactsUnder(store: ArtifactStore, prefix: string): PutPostmortemFile<StoredArtifact> {
+  return (name, body, contentType) => store.put(prefix ? `${prefix}/${name}` : name, body, contentType);
+}
+
+/**
+ * The one postmortem writer (the CLI's re-render, the local run and the Step Functions step): redacts
+ * each file, then stores postmortem.md, postmortem.html and the SVG charts the Markdown links to
+ * through `put`, one after the other (a recorder updates the record per file).
+ */
+export async function storePostmortem<T>(
+  rendered: RenderedPostmortem,
+  put: PutPostmortemFile<T>,
+  redactor: Redactor = DEFAULT_REDACTOR,
+): Promise<StoredPostmortem<T>> {
+  // The writer redacts: whatever the templates or the model print, no secret reaches the store.
+  const redact = (text: string) => redactor.text(text).text;
+  const markdown = await put("postmortem.md", redact(rendered.markdown), "text/markdown");
+  const html = await put("postmortem.html", redact(rendered.html), "text/html");
+  const assets: T[] = [];
+  for (const a of rendered.assets) assets.push(await put(a.fileName, redact(a.body), a.contentType));
+  return { markdown, html, assets };
+}
+
 /**
  * Re-renders the postmortem of a saved incident: reads `<incidentDir>/incident.json`, builds the model,
- * renders with the shipped (or custom) templates and writes postmortem.md, postmortem.html and the
- * SVG charts the Markdown links to.
+ * renders with the shipped (or custom) templates and stores postmortem.md, postmortem.html and the
+ * SVG charts through `storePostmortem` into `opts.artifacts` (default: the folder `opts.outDir`).
  */
 export async function writePostmortem(
   incidentDir: string,
@@ -78,19 +116,14 @@ export async function writePostmortem(
   const knowledge = opts.knowledge ?? (await loadPostmortemKnowledge());
   const model = buildPostmortem(record, { ...opts, knowledge });
   const out = resolve(opts.outDir ?? incidentDir);
-  await mkdir(out, { recursive: true });
   const rendered = renderPostmortem(model, templates);
-  // The writer redacts: whatever the templates or the model print, no secret reaches the files.
-  const redact = (text: string) => (opts.redactor ?? DEFAULT_REDACTOR).text(text).text;
-  const markdownPath = join(out, "postmortem.md");
-  const htmlPath = join(out, "postmortem.html");
-  const assetPaths = rendered.assets.map((a) => join(out, a.fileName));
-  await Promise.all([
-    writeFile(markdownPath, redact(rendered.markdown), "utf8"),
-    writeFile(htmlPath, redact(rendered.html), "utf8"),
-    ...rendered.assets.map((a, i) =>
-      writeFile(assetPaths[i] ?? join(out, a.fileName), redact(a.body), "utf8"),
-    ),
-  ]);
-  return { markdownPath, htmlPath, assetPaths };
+  const store = opts.artifacts ?? new FolderArtifactStore(out);
+  const stored = await storePostmortem(rendered, artifactsUnder(store, ""), opts.redactor);
+  // A folder store answers file:// URIs; another store's URIs (s3://...) are reported as they are.
+  const where = (a: StoredArtifact) => (a.uri.startsWith("file://") ? fileURLToPath(a.uri) : a.uri);
+  return {
+    markdownPath: where(stored.markdown),
+    htmlPath: where(stored.html),
+    assetPaths: stored.assets.map(where),
+  };
 }

@@ -9,7 +9,6 @@ export {
 } from "./errors.js";
 export { parseHealth } from "./health.js";
 export { type ClassHistogramOptions, parseClassHistogram, WATCHED_CLASSES } from "./histogram.js";
-export { aggregateThreads, type JstackParse, type JstackThread, parseJstack } from "./jstack.js";
 export { parseJstatGcutil } from "./jstat.js";
 export { LOG_SCAN_LINES, parseLogScan } from "./logs.js";
 export {
@@ -20,24 +19,4 @@ export {
   parseProbeOutput,
   splitProbeOutput,
 } from "./probe-output.js";
-export {
-  type FdKind,
-  type FdTargets,
-  fdKindOf,
-  type ProcLimit,
-  type ProcLimits,
-  parseFdTargets,
-  parseFileNr,
-  parseProcLimits,
-} from "./proc.js";
-export {
-  aggregateSockets,
-  IDLE_BUCKETS,
-  parseSs,
-  parseSsListen,
-  parseSsSummary,
-  peerAddressOf,
-  type SsOptions,
-  type SsParse,
-  type SsSocket,
-} from "./ss.js";
+export { parseSsSummary } from "./ss-summary.js";

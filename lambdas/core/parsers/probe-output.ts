@@ -7,7 +7,7 @@ import { parseHealth } from "./health.js";
 import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
 import { firstFailureOf } from "./logs.js";
-import { parseSsSummary } from "./ss.js";
+import { parseSsSummary } from "./ss-summary.js";
 
 const P = "probe-output";
 export const PROBE_FORMAT = 1;

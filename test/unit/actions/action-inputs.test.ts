@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseKeyValues } from "../../../lambdas/core/mitigation/action-output.js";
-import { parseSs } from "../../../lambdas/core/parsers/index.js";
 import { REPO } from "../../support/cli.js";
+import { parseSs } from "../../support/oracles/index.js";
 
 /**
  * The action scripts' input handling and the idle rule they share with the probe, without sockets:
@@ -31,7 +31,7 @@ const SOCKETS = [
   { peer: "127.0.0.1:50005", info: "lastsnd:5 lastack:5000" },
 ];
 const local = `127.0.0.1:${PORT}`;
-/** As `ss -tanoi "( sport = :PORT )"` prints them (what the probe reads and lambdas/core/parsers/ss.ts parses). */
+/** As `ss -tanoi "( sport = :PORT )"` prints them (what the probe reads and the test oracle test/support/oracles/ss.ts parses). */
 const WITH_STATE = [
   "State Recv-Q Send-Q Local Address:Port Peer Address:Port Process",
   ...SOCKETS.flatMap((s) => [`ESTAB 0 0 ${local} ${s.peer}`, `\t cubic ${s.info}`]),

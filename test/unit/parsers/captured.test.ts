@@ -4,18 +4,20 @@ import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
 import {
   type ParseResult,
   parseClassHistogram,
-  parseFdTargets,
-  parseFileNr,
   parseHealth,
-  parseJstack,
   parseJstatGcutil,
   parseLogScan,
   parseProbeOutput,
+  parseSsSummary,
+} from "../../../lambdas/core/parsers/index.js";
+import {
+  parseFdTargets,
+  parseFileNr,
+  parseJstack,
   parseProcLimits,
   parseSs,
   parseSsListen,
-  parseSsSummary,
-} from "../../../lambdas/core/parsers/index.js";
+} from "../../support/oracles/index.js";
 import { CAPTURED, readText } from "./fixtures.js";
 
 function must<T>(r: ParseResult<T>): T {

@@ -4,18 +4,20 @@ import {
   ParseError,
   type ParseResult,
   parseClassHistogram,
-  parseFdTargets,
-  parseFileNr,
   parseHealth,
-  parseJstack,
   parseJstatGcutil,
   parseLogScan,
   parseProbeOutput,
+  parseSsSummary,
+} from "../../../lambdas/core/parsers/index.js";
+import {
+  parseFdTargets,
+  parseFileNr,
+  parseJstack,
   parseProcLimits,
   parseSs,
   parseSsListen,
-  parseSsSummary,
-} from "../../../lambdas/core/parsers/index.js";
+} from "../../support/oracles/index.js";
 import { CAPTURED, readText } from "./fixtures.js";
 
 const busy = join(CAPTURED, "tinytomcat-busy");

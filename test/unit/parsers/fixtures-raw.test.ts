@@ -1,18 +1,20 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { evidenceFromRawFiles } from "../../../lambdas/core/evidence/from-raw.js";
 import {
   parseClassHistogram,
-  parseFdTargets,
   parseHealth,
-  parseJstack,
   parseJstatGcutil,
   parseLogScan,
+  parseSsSummary,
+} from "../../../lambdas/core/parsers/index.js";
+import {
+  evidenceFromRawFiles,
+  parseFdTargets,
+  parseJstack,
   parseProcLimits,
   parseSs,
   parseSsListen,
-  parseSsSummary,
-} from "../../../lambdas/core/parsers/index.js";
+} from "../../support/oracles/index.js";
 import { maybeText, RAW, rawScenarios } from "./fixtures.js";
 
 /**

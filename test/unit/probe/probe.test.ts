@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
-import { parseProbeOutput, parseSs } from "../../../lambdas/core/parsers/index.js";
+import { parseProbeOutput } from "../../../lambdas/core/parsers/index.js";
+import { parseSs } from "../../support/oracles/index.js";
 import { runProbe, startChild, stopChild, TINY_TOMCAT } from "./probe-harness.js";
 
 const NODE_PORT = 18102;

@@ -1,5 +1,5 @@
-import type { Threads } from "../evidence/schema.js";
-import { type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
+import type { Threads } from "../../../lambdas/core/evidence/schema.js";
+import { type ParseResult, parsed, parseFailure, splitLines } from "../../../lambdas/core/parsers/errors.js";
 import { cCompare } from "./ss.js";
 
 export interface JstackThread {

@@ -1,14 +1,15 @@
-import type { ParseResult } from "../parsers/errors.js";
-import { parseHealth } from "../parsers/health.js";
-import { parseClassHistogram } from "../parsers/histogram.js";
-import { parseJstack } from "../parsers/jstack.js";
-import { parseJstatGcutil } from "../parsers/jstat.js";
-import { parseLogScan } from "../parsers/logs.js";
-import { parseFdTargets, parseFileNr, parseProcLimits } from "../parsers/proc.js";
-import { parseSs, parseSsListen, parseSsSummary } from "../parsers/ss.js";
-import { ok, type Section, unavailable } from "../shared/section.js";
-import { buildEvidence } from "./build-evidence.js";
-import type { Evidence } from "./schema.js";
+import { buildEvidence } from "../../../lambdas/core/evidence/build-evidence.js";
+import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
+import type { ParseResult } from "../../../lambdas/core/parsers/errors.js";
+import { parseHealth } from "../../../lambdas/core/parsers/health.js";
+import { parseClassHistogram } from "../../../lambdas/core/parsers/histogram.js";
+import { parseJstatGcutil } from "../../../lambdas/core/parsers/jstat.js";
+import { parseLogScan } from "../../../lambdas/core/parsers/logs.js";
+import { parseSsSummary } from "../../../lambdas/core/parsers/ss-summary.js";
+import { ok, type Section, unavailable } from "../../../lambdas/core/shared/section.js";
+import { parseJstack } from "./jstack.js";
+import { parseFdTargets, parseFileNr, parseProcLimits } from "./proc.js";
+import { parseSs, parseSsListen } from "./ss.js";
 
 /**
  * Raw tool outputs of one capture (file name → text), named as in test/fixtures/raw/<scenario>/

@@ -1,5 +1,5 @@
-import type { Listener, SocketSummary, Sockets } from "../evidence/schema.js";
-import { type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
+import type { Listener, Sockets } from "../../../lambdas/core/evidence/schema.js";
+import { type ParseResult, parsed, parseFailure, splitLines } from "../../../lambdas/core/parsers/errors.js";
 
 /** One socket from `ss -tanoi`: the record line plus the `ss -i` info line after it. */
 export interface SsSocket {
@@ -176,31 +176,6 @@ export function aggregateSockets(sockets: readonly SsSocket[], options: SsOption
     sendQueueNonEmpty: sendQ,
     topPeers,
   };
-}
-
-/** Parses `ss -s`. */
-export function parseSsSummary(raw: string): ParseResult<SocketSummary> {
-  const S = "ss-summary";
-  const lines = splitLines(raw);
-  if (lines.length === 0) return parseFailure(S, 1, 'the "Total: N" line', "");
-  if (!/^Total:\s+\d+/.test(lines[0] ?? "")) return parseFailure(S, 1, 'the "Total: N" line', lines[0] ?? "");
-  for (let i = 1; i < lines.length; i++) {
-    const text = lines[i] ?? "";
-    if (!text.startsWith("TCP:")) continue;
-    const m =
-      /^TCP:\s+(\d+)\s+\(estab (\d+), closed (\d+), orphaned (\d+),(?: synrecv \d+,)? timewait (\d+)(?:\/\d+)?/.exec(
-        text,
-      );
-    if (!m) return parseFailure(S, i + 1, '"TCP: N (estab N, closed N, orphaned N, timewait N)"', text);
-    return parsed({
-      tcpTotal: Number(m[1]),
-      estab: Number(m[2]),
-      closed: Number(m[3]),
-      orphaned: Number(m[4]),
-      timewait: Number(m[5]),
-    });
-  }
-  return parseFailure(S, lines.length + 1, 'the "TCP: N (estab N, ...)" line', "");
 }
 
 /** Parses `ss -ltn` (or `ss -ltnp`) for the port: the first LISTEN socket is the listener. */

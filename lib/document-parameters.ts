@@ -22,6 +22,11 @@ const PID: ParameterSpec = {
   allowedPattern: "^([1-9][0-9]{0,9})?$",
   default: "",
 };
+const START_TICKS: ParameterSpec = {
+  description: "Start time of pid in clock ticks after boot, from the evidence (required with pid)",
+  allowedPattern: "^([0-9]{1,20})?$",
+  default: "",
+};
 const HEALTH_PATH: ParameterSpec = {
   description: "Local health path",
   allowedPattern: "^/[A-Za-z0-9._~/-]{0,200}$",
@@ -93,8 +98,11 @@ export const ACTION_DOCUMENTS: Readonly<Record<string, CommandDocumentSpec>> = {
     executionTimeoutSeconds: 300,
     parameters: {
       port: PORT,
+      // The script requires both (the diagnosed process, re-checked on the host); empty is refused there.
+      pid: PID,
+      startTicks: START_TICKS,
       minIdleMs: {
-        description: "Only sockets idle at least this long, ms",
+        description: "Only sockets idle longer than this (idle > threshold, the probe's rule), ms",
         allowedPattern: UINT(10),
         default: "120000",
       },
@@ -119,11 +127,7 @@ export const ACTION_DOCUMENTS: Readonly<Record<string, CommandDocumentSpec>> = {
     parameters: {
       port: PORT,
       pid: PID,
-      startTicks: {
-        description: "Start time of pid in clock ticks after boot, from the evidence (required with pid)",
-        allowedPattern: "^([0-9]{1,20})?$",
-        default: "",
-      },
+      startTicks: START_TICKS,
       service: {
         description: "systemd unit",
         allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",

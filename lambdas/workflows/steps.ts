@@ -454,6 +454,11 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
     await rec.patchLastStep("apply", (s) => ({ ...s, outputs: { ...s.outputs, inFlight } }));
     const outcome = await runAction(deps, rec, t, a);
     await rec.patchLastStep("apply", (s) => ({ ...s, outputs: withoutKey(s.outputs, "inFlight") }));
+    if (outcome.details.refusedTarget === true) {
+      await push({ ...outcome, healthyAfter: null });
+      await rec.end("apply", { status: "ok", note: `rung ${a.rung + 1} (${a.action}) refused on the host` });
+      return { healthy: false, stopReason: "target-gone", reason: outcome.reason };
+    }
     const healthy = outcome.status === "applied" ? await quickHealth(deps, t) : null;
     await push({ ...outcome, healthyAfter: healthy });
     if (healthy) {
@@ -477,9 +482,18 @@ async function runAction(
 ): Promise<ActionResult> {
   const started = rec.now();
   const p = a.params as Record<string, number>;
+  // The process acted on is the process diagnosed: the script re-checks PID and start time on the host.
+  const target = targetProcess(rec.record.evidence.before, rec.record.evidence.afterRelief);
+  if (!target.ok) return result(a, "skipped", started, rec.now(), target.reason, {}, null);
   if (a.action === "kill-idle-connections") {
+    if (target.pid === null) {
+      const reason = `nothing ran on port ${t.port} when the evidence was taken: no process's sockets to destroy`;
+      return result(a, "skipped", started, rec.now(), reason, {}, null);
+    }
     const base = {
       port: String(t.port),
+      pid: String(target.pid),
+      startTicks: String(target.startTicks),
       minIdleMs: String((p.minIdleSeconds ?? 120) * 1000),
       maxConnections: String(p.maxConnections ?? 50_000),
       dryRun: "false",
@@ -504,12 +518,12 @@ async function runAction(
         return interpret(a, started, rec.now(), relief.res, relief.kv, details);
       }
     }
+    // After a relief batch the evidence was taken again: it must still name the same process.
+    const still = targetProcess(rec.record.evidence.before, rec.record.evidence.afterRelief);
+    if (!still.ok) return result(a, "skipped", started, rec.now(), still.reason, details, null);
     const main = await runScript(deps, rec, t, a, "main", base, 120_000);
     return interpret(a, started, rec.now(), main.res, main.kv, { ...details, ...main.kv });
   }
-  // The process acted on is the process diagnosed: the script re-checks PID and start time on the host.
-  const target = targetProcess(rec.record.evidence.before, rec.record.evidence.afterRelief);
-  if (!target.ok) return result(a, "skipped", started, rec.now(), target.reason, {}, null);
   const parameters: Record<string, string> = {
     port: String(t.port),
     pid: target.pid ? String(target.pid) : "",
@@ -548,6 +562,9 @@ async function runScript(
   return { res, kv: parseKeyValues(res.stdout) };
 }
 
+/** The action scripts' exit status for "refused: not the process diagnosed" (result=refused-target). */
+export const REFUSED_TARGET_EXIT = 3;
+
 function interpret(
   a: PlannedAction,
   started: string,
@@ -557,13 +574,19 @@ function interpret(
   extra: Record<string, unknown>,
 ): ActionResult {
   const details: Record<string, unknown> = { ...extra, command: commandSummary(res) };
+  if (kv.result === "refused-target" && res.exitCode === REFUSED_TARGET_EXIT) {
+    // The script found on the host that the PID is no longer the process diagnosed (or never may be acted
+    // on): nothing was changed, and the diagnosis no longer describes the host. The ladder stops here.
+    const reason = `the host refused the target: ${kv.error ?? "the process is not the one diagnosed"}`;
+    return result(a, "skipped", started, ended, reason, { ...details, refusedTarget: true }, null);
+  }
   if (res.status !== "Success") {
     return result(
       a,
       "failed",
       started,
       ended,
-      `${a.action} did not complete: ${res.status} ${res.detail ?? ""}`.trim(),
+      `${a.action} did not complete: ${res.status} ${res.detail ?? ""}${kv.error ? `: ${kv.error}` : ""}`.trim(),
       details,
       null,
     );
@@ -593,8 +616,6 @@ function interpret(
       );
     case "refused-blast-radius":
       return result(a, "skipped", started, ended, kv.error ?? "blast-radius limit", details, null);
-    case "refused-target":
-      return result(a, "skipped", started, ended, kv.error ?? "the script refused the target", details, null);
     default:
       return result(
         a,

@@ -16,6 +16,15 @@
 # inline limit whatever the number of connections, threads or files. Full raw tool outputs go to
 # SSM_rawDir when it is set.
 # shellcheck disable=SC2317 # the collect_* functions are called indirectly, through `section NAME FUNCTION`
+# bash >= 5 ($EPOCHREALTIME; mapfile -d needs 4.4). POSIX sh up to `esac`: run by sh (SSM's
+# aws:runShellScript may ignore the shebang) it re-runs itself with bash; an older bash is refused on one
+# line (stdout, so the record says it, and stderr), exit 4.
+if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
+case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
+  echo "runbook probe: needs bash >= 5 (for \$EPOCHREALTIME), this is ${BASH_VERSION:-not bash}"
+  echo "runbook probe: needs bash >= 5 (for \$EPOCHREALTIME), this is ${BASH_VERSION:-not bash}" >&2
+  exit 4 ;;
+esac
 set -u
 set -o pipefail
 export LC_ALL=C

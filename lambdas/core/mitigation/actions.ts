@@ -62,7 +62,7 @@ const killIdle: ActionSpec<typeof killIdleConnectionsParams> = {
   script: "actions/kill-idle-connections.sh",
   blocked: () => null,
   describe: (p, ctx) =>
-    `Destroy ESTABLISHED TCP sockets on port ${ctx.port} with no byte received for ${p.minIdleSeconds}s or more (ss -K), at most ${p.maxConnections}; LISTEN sockets and sockets with recent traffic are left alone. The JVM keeps running.`,
+    `Destroy ESTABLISHED TCP sockets on port ${ctx.port} with no byte received for more than ${p.minIdleSeconds}s (ss -K), at most ${p.maxConnections}; LISTEN sockets and sockets with recent traffic are left alone. The JVM keeps running.`,
 };
 
 const restart: ActionSpec<typeof restartServiceParams> = {

@@ -5,10 +5,10 @@ import { parseHealthChecks, parseKeyValues } from "../core/mitigation/action-out
 import type { ActionContext } from "../core/mitigation/actions.js";
 import { planMitigation } from "../core/mitigation/plan.js";
 import { targetProcess } from "../core/mitigation/target-process.js";
-import { encodeForProbe } from "../core/redact/index.js";
 import { dataOf } from "../core/shared/section.js";
 import type { CommandResult } from "../ports/index.js";
 import type { WorkflowDeps } from "./deps.js";
+import { probeParameters } from "./probe-parameters.js";
 import type { Recorder } from "./recorder.js";
 
 /**
@@ -35,25 +35,6 @@ const EVIDENCE_SLOT: Record<Phase, keyof IncidentRecord["evidence"]> = {
 
 /** The host folder under which the probe keeps raw outputs when it runs through SSM (SSM_rawBase). */
 export const DEFAULT_RAW_BASE = "/var/tmp/runbook-autopilot";
-
-export function probeParameters(
-  deps: Pick<WorkflowDeps, "runbook" | "rawBase">,
-  t: TargetOptions,
-  rawDir: string,
-): Record<string, string> {
-  return {
-    port: String(t.port),
-    pid: t.pid ? String(t.pid) : "",
-    healthPath: t.healthPath,
-    logPath: t.logPath ?? "",
-    rawDir,
-    timeoutSeconds: String(deps.runbook.probe.timeoutSeconds),
-    idleThresholdMs: String(deps.runbook.probe.idleThresholdMs),
-    histogramMode: deps.runbook.probe.histogramMode,
-    rawBase: rawDir === "" ? "" : (deps.rawBase ?? ""),
-    redactPatterns: encodeForProbe(deps.runbook.redactor.rules),
-  };
-}
 
 export function runProbe(
   deps: Pick<WorkflowDeps, "runner" | "runbook" | "scripts">,

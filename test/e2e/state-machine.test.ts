@@ -80,7 +80,8 @@ describe("the synthesized state machine, run locally against the lab", () => {
   let aws: LocalAws;
   let pid = 0;
   const saved = { ...process.env };
-  const rawDir = mkdtempSync(join(tmpdir(), "runbook-raw-"));
+  // A space in the host's raw base: the SSM documents' pattern, the probe and the raw step all take it.
+  const rawDir = mkdtempSync(join(tmpdir(), "runbook raw-"));
 
   beforeAll(async () => {
     const lab = await labUp({

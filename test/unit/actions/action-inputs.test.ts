@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseKeyValues } from "../../../lambdas/core/mitigation/action-output.js";
 import { parseSs } from "../../../lambdas/core/parsers/index.js";
@@ -157,12 +157,12 @@ describe("kill-idle-connections acts only on the diagnosed process (PID and star
  * re-run themselves with bash; with no bash on PATH they refuse.
  */
 describe("bash version: every runbook script refuses bash < 5 on one line, exit 4", () => {
-  const scripts = [PROBE, KILL, RESTART, HEALTH];
+  const scripts = [PROBE, KILL, RESTART, HEALTH].map((path) => [relative(REPO, path), path]);
   const dash = spawnSync("bash", ["-c", "command -v dash"], { encoding: "utf8" }).stdout.trim();
   const noBash = mkdtempSync(join(tmpdir(), "no-bash-"));
   afterAll(() => rmSync(noBash, { recursive: true, force: true }));
 
-  it.each(scripts)("%s: bash 4.4 is refused, naming the version", (script) => {
+  it.each(scripts)("%s: bash 4.4 is refused, naming the version", (_name, script) => {
     const r = run(script, { BASH_VERSION: "4.4.20(1)-release", SSM_port: "8080" }, process.env.PATH, dash);
     expect(r.code).toBe(4);
     const line = r.stderr.trim();
@@ -177,13 +177,16 @@ describe("bash version: every runbook script refuses bash < 5 on one line, exit 
       });
   });
 
-  it.each(scripts)("%s: run by sh, it re-runs itself with bash (which validates its input)", (script) => {
-    const r = run(script, { SSM_port: "0x1F" }, process.env.PATH, dash);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stdout).toMatch(/SSM_port must be/);
-  });
+  it.each(scripts)(
+    "%s: run by sh, it re-runs itself with bash (which validates its input)",
+    (_name, script) => {
+      const r = run(script, { SSM_port: "0x1F" }, process.env.PATH, dash);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toMatch(/SSM_port must be/);
+    },
+  );
 
-  it.each(scripts)("%s: run by sh with no bash at all, it refuses", (script) => {
+  it.each(scripts)("%s: run by sh with no bash at all, it refuses", (_name, script) => {
     const r = run(script, { SSM_port: "8080" }, noBash, dash);
     expect(r.code).toBe(4);
     expect(r.stderr.trim()).toMatch(/needs bash >= 5.*this is not bash$/);

@@ -53,10 +53,7 @@ describe("a kill refused on the host", () => {
         incidents: new FileIncidentStore(dir),
         clock: new FakeClock(),
         runbook: runbookView(await loadRunbookDoc("api-unreachable")),
-        scripts: {
-          probe: "probe",
-          actions: { "kill-idle-connections": "k", "restart-service": "r", "check-health": "h" },
-        },
+        scripts: null,
         log: { info: () => undefined, warn: () => undefined },
         parseEvidence: () => ({ ok: true, value: evidence }),
         rawDirFor: () => "",

@@ -1,6 +1,7 @@
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pidRefusal } from "../lambdas/adapters/local/process-table.js";
+import { PROBE_DOCUMENT } from "../lib/document-parameters.js";
 import { UsageError } from "./errors.js";
 
 /**
@@ -35,4 +36,28 @@ export async function checkExistingDir(flag: string, dir: string): Promise<void>
   const s = await stat(dir).catch(() => null);
   if (!s) throw new UsageError(`${flag} ${dir}: no such folder`);
   if (!s.isDirectory()) throw new UsageError(`${flag} ${dir}: not a folder`);
+}
+
+/** The longest incident id (`newIncidentId`: a 40-character target) and phase, for the length check. */
+const LONGEST_RAW_TAIL = `inc-00000000T000000Z-${"x".repeat(40)}-000000/raw/after-relief`;
+
+/**
+ * Locally the probe writes raw outputs under `<--out>/<incident>/raw/<phase>`, and validates that folder
+ * with the SSM document's rawDir pattern (letters, digits, `. _ - /` and spaces; at most 301 characters).
+ * A folder it would refuse is refused here, before anything runs, instead of escalating mid-run.
+ */
+export function checkRawFolderPath(flag: string, dir: string, target: string): void {
+  if (target !== "local") return;
+  const abs = resolve(dir);
+  const raw = join(abs, LONGEST_RAW_TAIL);
+  if (!new RegExp(PROBE_DOCUMENT.parameters.rawDir?.allowedPattern ?? "^$").test(raw)) {
+    const bad = [...abs].find((c) => !/[A-Za-z0-9._/ -]/.test(c));
+    // Shown on one line: a newline in the path is printed as \n.
+    const shown = JSON.stringify(dir).slice(1, -1);
+    throw new UsageError(
+      bad === undefined
+        ? `${flag} ${shown}: too long for the probe's raw folder (${abs.length} characters, at most ${301 - LONGEST_RAW_TAIL.length - 1})`
+        : `${flag} ${shown}: the probe's raw folder may contain only letters, digits, spaces and . _ - / (found ${JSON.stringify(bad)})`,
+    );
+  }
 }

@@ -216,6 +216,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     `-Xmx${o.heapMb}m`,
     "-XX:+UseSerialGC",
     "-Djava.awt.headless=true",
+    ...Object.entries(o.systemProperties).map(([name, value]) => `-D${name}=${value}`),
     "-cp",
     classpath,
     "LabApp",
@@ -245,7 +246,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const command = ["bash", "-c", `ulimit -n ${o.fdLimit} && exec ${drop}java "$@"`, "lab-java", ...javaArgs];
   // A fresh log per run (the previous run's log is kept as app.log.1).
   if (existsSync(logPath)) renameSync(logPath, `${logPath}.1`);
-  const logFd = openSync(logPath, "w");
+  // O_APPEND: a line added by another writer (a test planting a secret) is never overwritten by the JVM.
+  const logFd = openSync(logPath, "a");
   let child: ReturnType<typeof spawn>;
   try {
     if (runAs) {

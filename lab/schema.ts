@@ -37,6 +37,16 @@ export const LabUpOptionsSchema = z.object({
     .optional(),
   /** How long `up` waits for /health, ms. */
   startTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
+  /**
+   * Extra `-Dname=value` on the JVM's command line (tests plant secrets there, as a real service has its
+   * `-Dspring.datasource.password=...`). @default none
+   */
+  systemProperties: z
+    .record(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,100}$/, "expected a Java system property name"),
+      z.string().max(500),
+    )
+    .default({}),
 });
 export type LabUpOptions = z.input<typeof LabUpOptionsSchema>;
 export type LabUpConfig = z.infer<typeof LabUpOptionsSchema>;

@@ -10,6 +10,9 @@ import {
 } from "../lambdas/core/mitigation/host-command.js";
 import { DEFAULT_REDACTION_RULES, encodeForProbe } from "../lambdas/core/redact/index.js";
 
+/** A raw-output folder: like ABS_PATH_OR_EMPTY plus spaces (the scripts quote it; `.`/`..` refused there). */
+const RAW_DIR_OR_EMPTY = "^(/[A-Za-z0-9._/ -]{1,300})?$";
+
 /**
  * The SSM Command documents the stack deploys: the probe's (below) and one per host command of the
  * action registry (lambdas/core/mitigation/actions/, plus check-health), each described once in its
@@ -41,13 +44,13 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
     },
     rawDir: {
       description: "Host folder for raw tool outputs (empty: none)",
-      allowedPattern: ABS_PATH_OR_EMPTY,
+      allowedPattern: RAW_DIR_OR_EMPTY,
       default: "",
     },
     rawBase: {
       description:
         "Host base folder of raw outputs: checked (no symlink, 0700, own), retention 7 days (empty: none)",
-      allowedPattern: ABS_PATH_OR_EMPTY,
+      allowedPattern: RAW_DIR_OR_EMPTY,
       default: "",
     },
     redactPatterns: {
@@ -82,12 +85,18 @@ export function actionDocuments(): Readonly<Record<string, CommandDocumentSpec>>
  * (`find -type f` does not follow), with 16 MiB per file and 64 MiB in all at most.
  */
 export const RAW_STEP_SCRIPT = [
+  "#!/usr/bin/env bash",
+  // aws:runShellScript may run the step with sh, ignoring the shebang: re-run it with bash.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
+  'if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi',
   "set -u",
   "umask 077",
   // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not a JS template
   "dir=${SSM_rawDir:-}",
   '[[ -z $dir ]] && { echo "raw: no rawDir"; exit 0; }',
-  '[[ $dir =~ ^/[A-Za-z0-9._/-]{1,300}$ && /$dir/ != */../* ]] || { echo "raw: invalid rawDir" >&2; exit 2; }',
+  // The document's pattern (spaces allowed, the path is always quoted); no . or .. component.
+  "re='^/[A-Za-z0-9._/ -]{1,300}$'",
+  '[[ $dir =~ $re && /$dir/ != */../* && /$dir/ != */./* ]] || { echo "raw: invalid rawDir" >&2; exit 2; }',
   '[[ -L $dir ]] && { echo "raw: refused: $dir is a symbolic link" >&2; exit 2; }',
   '[[ -d $dir ]] || { echo "raw: $dir does not exist"; exit 0; }',
   'st=$(stat -c "%u %a" -- "$dir") || exit 2',

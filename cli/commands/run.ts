@@ -6,7 +6,7 @@ import type { Recorder } from "../../lambdas/workflows/recorder.js";
 import { UsageError } from "../errors.js";
 import { handleInterrupts } from "../interrupt.js";
 import { addTargetOptions, parseOptions, runOptionsSchema } from "../options.js";
-import { checkPid, checkWritableDir } from "../preflight.js";
+import { checkPid, checkRawFolderPath, checkWritableDir } from "../preflight.js";
 
 export function registerRunCommand(program: Command): void {
   addTargetOptions(
@@ -36,6 +36,7 @@ export function registerRunCommand(program: Command): void {
       }
       const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
       await checkPid(o);
+      checkRawFolderPath("--out", o.out, o.target);
       await checkWritableDir("--out", o.out);
       // Loaded when the command runs, not at start-up: `runbook --version`/`--help` stay fast.
       const [{ EXIT_CODES }, { formatPlan }, { runRunbook }, { buildDeps, writeRunPostmortem }] =

@@ -1,7 +1,18 @@
+import type { Runbook } from "../core/runbook/schema.js";
 import { type RunSettings, resolveRunSettings, settingsFromEnv } from "../core/settings/run-settings.js";
 import { DEFAULT_RUNBOOKS_DIR, loadRunbookDoc } from "../workflows/runbook-files.js";
 
 let cached: Promise<RunSettings> | null = null;
+let cachedDoc: Promise<Runbook> | null = null;
+
+/** The runbook bundled with this Lambda (RUNBOOKS_DIR, RUNBOOK_ID: resolved with the override at synth), read once. */
+export function bundledRunbook(): Promise<Runbook> {
+  cachedDoc ??= loadRunbookDoc(
+    process.env.RUNBOOK_ID ?? "api-unreachable",
+    process.env.RUNBOOKS_DIR ?? DEFAULT_RUNBOOKS_DIR,
+  );
+  return cachedDoc;
+}
 
 /**
  * This Lambda's run settings: the runbook bundled with it (RUNBOOKS_DIR, RUNBOOK_ID), then the
@@ -9,11 +20,7 @@ let cached: Promise<RunSettings> | null = null;
  */
 export function runSettings(): Promise<RunSettings> {
   cached ??= (async () => {
-    const doc = await loadRunbookDoc(
-      process.env.RUNBOOK_ID ?? "api-unreachable",
-      process.env.RUNBOOKS_DIR ?? DEFAULT_RUNBOOKS_DIR,
-    );
-    return resolveRunSettings(doc, settingsFromEnv(process.env));
+    return resolveRunSettings(await bundledRunbook(), settingsFromEnv(process.env));
   })();
   return cached;
 }

@@ -1,37 +1,39 @@
 import { z } from "zod";
+import { Redactor, redactionRules } from "../core/redact/index.js";
+import { probeParameters } from "../workflows/probe-parameters.js";
 import { incidentIdSchema, instanceIdSchema, type ProbeState, parseInput } from "./inputs.js";
 import { instrument } from "./instrument.js";
-import { runSettings } from "./run-settings.js";
+import { bundledRunbook, runSettings } from "./run-settings.js";
 import { commandRunner, env } from "./wiring.js";
 
 const inputSchema = z.object({ incidentId: incidentIdSchema, target: instanceIdSchema });
 
 /**
  * Collect, part 1: SendCommand of the project's probe document. Parameters come from the deployment's
- * configuration (service port, paths, probe knobs), never from the alarm: they reach the script as
+ * configuration (service port, paths, probe knobs) and the bundled runbook (redaction), never from the alarm: they reach the script as
  * `SSM_<name>` environment variables. The Wait/poll loop in the state machine takes it from here.
  */
 export const handler = instrument("SendProbe", async (event: unknown): Promise<ProbeState> => {
   const { incidentId, target } = parseInput("SendProbe", inputSchema, event);
   const e = env();
   // The probe's settings are the run's (the runbook, then the construct's props): never repeated here.
+  // Its redaction patterns are the runbook's too (the built-in ones plus its own), so the probe redacts
+  // on the host what the record would: the same probeParameters as the workflows.
   const { probe } = await runSettings();
+  const doc = await bundledRunbook();
+  const parameters = probeParameters(
+    {
+      runbook: { probe, redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])) },
+      rawBase: e.PROBE_RAW_DIR,
+    },
+    { port: e.SERVICE.port, pid: null, healthPath: e.SERVICE.healthPath, logPath: e.SERVICE.logPath },
+    e.PROBE_RAW_DIR ? `${e.PROBE_RAW_DIR}/${incidentId}` : "",
+  );
   const sent = await commandRunner().send(target, {
     name: "probe",
     scriptPath: probe.script,
     script: null,
-    parameters: {
-      port: String(e.SERVICE.port),
-      pid: "",
-      healthPath: e.SERVICE.healthPath,
-      logPath: e.SERVICE.logPath ?? "",
-      rawDir: e.PROBE_RAW_DIR ? `${e.PROBE_RAW_DIR}/${incidentId}` : "",
-      timeoutSeconds: String(probe.timeoutSeconds),
-      idleThresholdMs: String(probe.idleThresholdMs),
-      histogramMode: probe.histogramMode,
-      // The runbook's own redaction patterns are not loaded here: the document's default (built-in) ones apply.
-      rawBase: e.PROBE_RAW_DIR,
-    },
+    parameters,
     timeoutMs: probe.timeoutSeconds * 1000,
   });
   if ("result" in sent) {

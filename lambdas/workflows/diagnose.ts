@@ -2,7 +2,8 @@ import type { Diagnosis } from "../core/diagnosis/schema.js";
 import type { Evidence } from "../core/evidence/schema.js";
 import type { CommandResult } from "../ports/index.js";
 import type { WorkflowDeps } from "./deps.js";
-import { probeParameters, runProbe, type TargetOptions } from "./steps.js";
+import { probeParameters } from "./probe-parameters.js";
+import { runProbe, type TargetOptions } from "./steps.js";
 
 export class DiagnoseError extends Error {
   override name = "DiagnoseError";

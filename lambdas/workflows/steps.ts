@@ -14,10 +14,10 @@ import {
 import type { HostCommand } from "../core/mitigation/host-command.js";
 import { planMitigation } from "../core/mitigation/plan.js";
 import { targetProcess } from "../core/mitigation/target-process.js";
-import { encodeForProbe } from "../core/redact/index.js";
 import { dataOf } from "../core/shared/section.js";
 import type { CommandResult } from "../ports/index.js";
 import type { WorkflowDeps } from "./deps.js";
+import { probeParameters } from "./probe-parameters.js";
 import type { Recorder } from "./recorder.js";
 
 /**
@@ -44,25 +44,6 @@ const EVIDENCE_SLOT: Record<Phase, keyof IncidentRecord["evidence"]> = {
 
 /** The host folder under which the probe keeps raw outputs when it runs through SSM (SSM_rawBase). */
 export const DEFAULT_RAW_BASE = "/var/tmp/runbook-autopilot";
-
-export function probeParameters(
-  deps: Pick<WorkflowDeps, "runbook" | "rawBase">,
-  t: TargetOptions,
-  rawDir: string,
-): Record<string, string> {
-  return {
-    port: String(t.port),
-    pid: t.pid ? String(t.pid) : "",
-    healthPath: t.healthPath,
-    logPath: t.logPath ?? "",
-    rawDir,
-    timeoutSeconds: String(deps.runbook.probe.timeoutSeconds),
-    idleThresholdMs: String(deps.runbook.probe.idleThresholdMs),
-    histogramMode: deps.runbook.probe.histogramMode,
-    rawBase: rawDir === "" ? "" : (deps.rawBase ?? ""),
-    redactPatterns: encodeForProbe(deps.runbook.redactor.rules),
-  };
-}
 
 export function runProbe(
   deps: Pick<WorkflowDeps, "runner" | "runbook" | "scripts">,
@@ -475,6 +456,12 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
     await rec.patchLastStep("apply", (s) => ({ ...s, outputs: { ...s.outputs, inFlight } }));
     const outcome = await runAction(deps, rec, t, a);
     await rec.patchLastStep("apply", (s) => ({ ...s, outputs: withoutKey(s.outputs, "inFlight") }));
+    if (outcome.details.refusedTarget === true) {
+      // The host said the PID is no longer the diagnosed process: no later rung acts on a stale diagnosis.
+      await push({ ...outcome, healthyAfter: null });
+      await rec.end("apply", { status: "ok", note: `rung ${a.rung + 1} (${a.action}) refused on the host` });
+      return { healthy: false, stopReason: "target-gone", reason: outcome.reason };
+    }
     const healthy = outcome.status === "applied" ? await quickHealth(deps, t) : null;
     await push({ ...outcome, healthyAfter: healthy });
     if (healthy) {

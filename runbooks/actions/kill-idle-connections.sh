@@ -4,8 +4,16 @@
 # older than a threshold (`ss -K`), so the JVM sees its sessions end and frees their descriptors
 # without a restart. Never touches LISTEN sockets or sockets with recent traffic.
 #
+# The sockets destroyed are those of the process diagnosed: SSM_pid and SSM_startTicks come from the
+# saved evidence, and the script re-checks both on the host (field 22 of /proc/PID/stat, as
+# restart-service.sh does) before any socket is listed or destroyed. A PID that is gone, reused by
+# another process (another start time), PID 1, or one of this script's own ancestors is refused:
+# result=refused-target, one line on stderr, exit 3; nothing is destroyed.
+#
 # Inputs (environment, SSM ENV_VAR interpolation; every value re-validated here):
 #   SSM_port            app port (1-65535)
+#   SSM_pid             PID of the process that owns the port's listener, from the evidence (required)
+#   SSM_startTicks      that PID's start time in clock ticks after boot, from the evidence (required)
 #   SSM_minIdleMs       only sockets idle (no byte received) LONGER than this: the probe's rule
 #                       (idle > threshold, sockets.idle.overThreshold), so what the probe counts is what
 #                       this kills
@@ -14,8 +22,18 @@
 #   SSM_limit           optional: destroy only the N most idle candidates (a relief batch that frees
 #                       descriptors so the JVM can be attached for its class histogram)
 # Output: key=value lines (candidates, killed, remaining, supported, result).
+# Exit: 0 when it ran (result= says what happened), 2 invalid input, 3 refused target, 4 bash older than 5.
 # `ss -K` prints the sockets and exits 0 even on kernels without CONFIG_INET_DIAG_DESTROY, so the
 # script re-lists afterwards and reports result=unsupported when the sockets are still there.
+# bash >= 5, the supported hosts' floor (docs/security.md). POSIX sh up to `esac`: run by sh (SSM's
+# aws:runShellScript may ignore the shebang) it re-runs itself with bash; an older bash is refused, exit 4.
+if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
+case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
+  echo "result=unsupported-shell"
+  echo "error=needs bash >= 5, this is ${BASH_VERSION:-not bash}"
+  echo "kill-idle-connections: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
+  exit 4 ;;
+esac
 set -u
 export LC_ALL=C
 
@@ -24,7 +42,15 @@ fail() {
   echo "error=$1"
   exit 2
 }
+refuse() {
+  echo "result=refused-target"
+  echo "error=$1"
+  echo "kill-idle-connections: refused: $1" >&2
+  exit 3
+}
 port=${SSM_port:-}
+pid=${SSM_pid:-}
+start_ticks=${SSM_startTicks:-}
 min_idle=${SSM_minIdleMs:-}
 max_conn=${SSM_maxConnections:-50000}
 dry_run=${SSM_dryRun:-false}
@@ -39,7 +65,31 @@ limit=${SSM_limit:-}
 port=$((10#$port))
 min_idle=$((10#$min_idle))
 max_conn=$((10#$max_conn))
+[[ $pid =~ ^[1-9][0-9]{0,9}$ ]] || fail "SSM_pid must be the diagnosed process id (digits), got '${pid:0:40}'"
+[[ $start_ticks =~ ^[0-9]{1,20}$ ]] || fail "SSM_startTicks must be the diagnosed process's start time in clock ticks (digits), got '${start_ticks:0:40}'"
 [[ -n $limit ]] && limit=$((10#$limit))
+
+# Field N of /proc/PID/stat (3 = state, 4 = ppid, 22 = starttime), counted after the command name's last ")".
+stat_field() {
+  local line f
+  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
+  read -ra f <<<"${line##*) }"
+  echo "${f[$(($2 - 3))]:-}"
+}
+# The process acted on is the process verified (the same checks as restart-service.sh).
+((pid != 1)) || refuse "PID 1 is the init process: its sockets are never destroyed"
+p=$$
+while [[ -n $p && $p != 0 ]]; do
+  [[ $p == "$pid" ]] && refuse "PID ${pid} is this runbook's own process or one of its ancestors: its sockets are never destroyed"
+  [[ $p == 1 ]] && break
+  p=$(stat_field "$p" 4)
+done
+state=$(stat_field "$pid" 3)
+[[ -n $state && $state != Z && $state != X ]] ||
+  refuse "PID ${pid} is gone: the diagnosed process is no longer running, so no socket is destroyed"
+now_ticks=$(stat_field "$pid" 22)
+[[ $now_ticks == "$start_ticks" ]] ||
+  refuse "PID ${pid} now belongs to another process (start time ${now_ticks}, expected ${start_ticks}): the diagnosis does not describe it, no socket is destroyed"
 command -v ss >/dev/null || { echo "result=unsupported"; echo "error=ss (iproute2) not installed"; exit 0; }
 
 # Peers ("addr:port", as ss prints them) of ESTABLISHED sockets on the port idle > min_idle (the probe's
@@ -64,6 +114,7 @@ mapfile -t peers < <(list_idle)
 candidates=${#peers[@]}
 if [[ -n $limit ]] && ((candidates > limit)); then peers=("${peers[@]:0:limit}"); fi
 echo "port=${port}"
+echo "pid=${pid}"
 echo "minIdleMs=${min_idle}"
 echo "establishedBefore=${established_total}"
 echo "candidates=${candidates}"

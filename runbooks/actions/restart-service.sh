@@ -21,6 +21,16 @@
 #   SSM_startTimeoutSeconds how long to wait for listen + health, counted from when the old process is gone (default 90)
 #   SSM_healthPath          health path (default /health)
 # Output: key=value lines; result=ok | failed | refused-target | invalid-input.
+# Exit: 0 when it ran (result= says what happened), 2 invalid input, 3 refused target, 4 bash older than 5.
+# bash >= 5, the supported hosts' floor (docs/security.md). POSIX sh up to `esac`: run by sh (SSM's
+# aws:runShellScript may ignore the shebang) it re-runs itself with bash; an older bash is refused, exit 4.
+if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
+case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
+  echo "result=unsupported-shell"
+  echo "error=needs bash >= 5, this is ${BASH_VERSION:-not bash}"
+  echo "restart-service: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
+  exit 4 ;;
+esac
 set -u -o pipefail
 export LC_ALL=C
 
@@ -32,7 +42,8 @@ fail() {
 refuse() {
   echo "result=refused-target"
   echo "error=$1"
-  exit 0
+  echo "restart-service: refused: $1" >&2
+  exit 3
 }
 port=${SSM_port:-}
 pid=${SSM_pid:-}

@@ -16,6 +16,15 @@
 # inline limit whatever the number of connections, threads or files. Full raw tool outputs go to
 # SSM_rawDir when it is set.
 # shellcheck disable=SC2317 # the collect_* functions are called indirectly, through `section NAME FUNCTION`
+# bash >= 5 ($EPOCHREALTIME; mapfile -d needs 4.4). POSIX sh up to `esac`: run by sh (SSM's
+# aws:runShellScript may ignore the shebang) it re-runs itself with bash; an older bash is refused on one
+# line (stdout, so the record says it, and stderr), exit 4.
+if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
+case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
+  echo "runbook probe: needs bash >= 5 (for \$EPOCHREALTIME), this is ${BASH_VERSION:-not bash}"
+  echo "runbook probe: needs bash >= 5 (for \$EPOCHREALTIME), this is ${BASH_VERSION:-not bash}" >&2
+  exit 4 ;;
+esac
 set -u
 set -o pipefail
 export LC_ALL=C
@@ -49,6 +58,8 @@ echo "#runbook-probe format=${PROBE_FORMAT} version=${PROBE_VERSION}"
 # Inputs
 # ---------------------------------------------------------------------------------------------
 input_error() {
+  # One line whatever the input held: control characters (a newline in a path) are shown as '?'.
+  set -- "${1//[[:cntrl:]]/?}"
   echo "==> input status=invalid reason=$1"
   echo "runbook probe: invalid input: $1" >&2
   exit 2
@@ -77,10 +88,13 @@ PORT=$((10#$PORT))
   input_error "SSM_healthPath must match ^/[A-Za-z0-9._~/-]*\$ (got '${HEALTH_PATH:0:60}')"
 [[ $LOG_PATH =~ ^(/[A-Za-z0-9._/-]{1,300})?$ ]] ||
   input_error "SSM_logPath must be empty or an absolute path of [A-Za-z0-9._/-] (got '${LOG_PATH:0:60}')"
-[[ $RAW_DIR =~ ^(/[A-Za-z0-9._/-]{1,300})?$ ]] ||
-  input_error "SSM_rawDir must be empty or an absolute path of [A-Za-z0-9._/-] (got '${RAW_DIR:0:60}')"
-[[ $RAW_BASE =~ ^(/[A-Za-z0-9._/-]{1,300})?$ ]] ||
-  input_error "SSM_rawBase must be empty or an absolute path of [A-Za-z0-9._/-] (got '${RAW_BASE:0:60}')"
+# Raw folders may contain spaces (a local `runbook run --out "/tmp/my dir"`; every use below is quoted), never
+# another blank, a control character, a relative path or a . or .. component.
+RAW_PATH_RE='^(/[A-Za-z0-9._/ -]{1,300})?$'
+[[ $RAW_DIR =~ $RAW_PATH_RE ]] ||
+  input_error "SSM_rawDir must be empty or an absolute path of [A-Za-z0-9._/ -] (got '${RAW_DIR:0:60}')"
+[[ $RAW_BASE =~ $RAW_PATH_RE ]] ||
+  input_error "SSM_rawBase must be empty or an absolute path of [A-Za-z0-9._/ -] (got '${RAW_BASE:0:60}')"
 [[ -z $RAW_BASE || ($RAW_DIR == "$RAW_BASE"/?* && $RAW_BASE != */) ]] ||
   input_error "SSM_rawDir must be a folder under SSM_rawBase '$RAW_BASE' (got '${RAW_DIR:0:60}')"
 [[ /$RAW_DIR/ != */../* && /$RAW_DIR/ != */./* && /$RAW_BASE/ != */../* && /$RAW_BASE/ != */./* ]] ||

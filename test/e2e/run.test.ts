@@ -44,7 +44,8 @@ async function wsLeakAtLimit(port: number) {
 describe("runbook run api-unreachable against the lab", () => {
   it("ws-leak at the fd limit, --mode auto: recovers in place, same JVM, fds and WsSession drop; a second run inside the cooldown does not act", async () => {
     const port = 18220;
-    const out = mkdtempSync(join(tmpdir(), "runbook-run-"));
+    // A space in --out: the probe's raw folders are quoted everywhere (docs/security.md).
+    const out = mkdtempSync(join(tmpdir(), "runbook run-"));
     const lab = await wsLeakAtLimit(port);
     const fdsBefore = openFds(lab.pid);
 

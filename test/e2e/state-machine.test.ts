@@ -1,7 +1,8 @@
-import { mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
 import { openFds, sleep } from "../support/cli.js";
@@ -20,6 +21,21 @@ import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
  */
 const PORT = 18230;
 const INSTANCE = "i-0abc1234def567890";
+
+/**
+ * Secrets planted on the lab's command line and in its log, as a real service has them: none may reach
+ * any S3 object (the Lambdas' artifacts, and SSM's own copies of the host's output, which only the probe
+ * redacts) or any DynamoDB item.
+ */
+const PLANTED = {
+  password: "PlantedSm-Pw1",
+  bearer: "PlantedSm-Bearer2",
+  jdbc: "PlantedSm-Jdbc3",
+  accessKey: "AKIAPLANTEDSMACHINE1",
+  urlPassword: "PlantedSm-Url4",
+  /** Caught only by the runbook's own pattern (card-pin, below): the probe gets it through SendProbe. */
+  pin: "48151623",
+};
 
 /** A "CloudWatch Alarm State Change" event as EventBridge delivers it, for an alarm on the lab's instance. */
 const alarmEvent = {
@@ -64,12 +80,38 @@ describe("the synthesized state machine, run locally against the lab", () => {
   let aws: LocalAws;
   let pid = 0;
   const saved = { ...process.env };
-  const rawDir = mkdtempSync(join(tmpdir(), "runbook-raw-"));
+  // A space in the host's raw base: the SSM documents' pattern, the probe and the raw step all take it.
+  const rawDir = mkdtempSync(join(tmpdir(), "runbook raw-"));
 
   beforeAll(async () => {
-    const lab = await labUp({ mode: "ws-leak", port: PORT, fdLimit: 1024, keepAliveMs: 1000 });
+    const lab = await labUp({
+      mode: "ws-leak",
+      port: PORT,
+      fdLimit: 1024,
+      keepAliveMs: 1000,
+      systemProperties: {
+        "spring.datasource.password": PLANTED.password,
+        "app.db.url": `postgres://app:${PLANTED.urlPassword}@db:5432/x`,
+      },
+    });
     pid = lab.pid;
     await labLoad({ port: PORT, sessions: 2000 });
+    appendFileSync(
+      lab.logPath,
+      [
+        `DEBUG GET /api Authorization: Bearer ${PLANTED.bearer}`,
+        `SEVERE Too many open files while connecting to jdbc:postgresql://db/app?user=app&password=${PLANTED.jdbc}`,
+        `SEVERE Too many open files key ${PLANTED.accessKey}`,
+        `INFO payment card pin=${PLANTED.pin} accepted`,
+        "",
+      ].join("\n"),
+    );
+    // The runbook the Lambdas carry, resolved with an override that adds one redaction pattern.
+    const runbooks = labTimescaleRunbooks();
+    appendFileSync(
+      join(runbooks, "api-unreachable.yaml"),
+      '\nredaction:\n  patterns:\n    - { name: card-pin, before: "pin=", secret: "[0-9]+" }\n',
+    );
     await sleep(2500);
     aws = await startLocalAws();
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
@@ -87,7 +129,7 @@ describe("the synthesized state machine, run locally against the lab", () => {
         PROBE_TIMEOUT_SECONDS: "30",
         PROBE_RAW_DIR: rawDir,
         DEFAULT_MODE: "auto",
-        RUNBOOKS_DIR: labTimescaleRunbooks(),
+        RUNBOOKS_DIR: runbooks,
       }),
     );
   }, 120_000);
@@ -168,5 +210,47 @@ describe("the synthesized state machine, run locally against the lab", () => {
     expect(second.incident.created).toBe(false);
     expect(second.incident.incidentId).toBe(first.incident.incidentId);
     expect(aws.ssm?.commands.length).toBe(sent);
+
+    // No planted secret in any S3 object or DynamoDB item this run wrote.
+    const leaks = (where: string, text: string) =>
+      Object.values(PLANTED)
+        .filter((secret) => text.includes(secret))
+        .map((secret) => `${secret} in ${where}`);
+    const found: string[] = [];
+    const objects: { key: string; body: string }[] = [];
+    for (const { Name: bucket } of (await aws.s3().send(new ListBucketsCommand({}))).Buckets ?? []) {
+      let token: string | undefined;
+      do {
+        const page = await aws
+          .s3()
+          .send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        for (const { Key: key } of page.Contents ?? []) {
+          const got = await aws.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          const body = (await got.Body?.transformToString("utf8")) ?? "";
+          objects.push({ key: `${bucket}/${key}`, body });
+          found.push(...leaks(`s3://${bucket}/${key}`, body));
+        }
+        token = page.NextContinuationToken;
+      } while (token);
+    }
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, never> | undefined;
+    do {
+      const page = await aws
+        .dynamodb()
+        .send(new ScanCommand({ TableName: aws.table ?? "", ExclusiveStartKey: start }));
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      start = page.LastEvaluatedKey as Record<string, never> | undefined;
+    } while (start);
+    for (const item of items)
+      found.push(...leaks(`DynamoDB item ${JSON.stringify(item).slice(0, 80)}`, JSON.stringify(item)));
+    expect(found).toEqual([]);
+    // The scan saw what it had to: records, artifacts, SSM's copies of the host's output (written by the
+    // host, not by the Lambdas), and the secrets were there to redact, the runbook's own pattern included.
+    expect(items.some((i) => JSON.stringify(i).includes("[REDACTED]"))).toBe(true);
+    const ssmCopies = objects.filter((o) => o.key.includes("/ssm/"));
+    expect(ssmCopies.length).toBeGreaterThan(0);
+    expect(ssmCopies.some((o) => o.body.includes("pin=[REDACTED]"))).toBe(true);
+    expect(objects.some((o) => o.key.includes("/incidents/") && o.body.includes("[REDACTED]"))).toBe(true);
   }, 240_000);
 });

@@ -186,4 +186,25 @@ describe("numbers, thresholds and folders: one line, exit 2, before anything run
     expect(templates?.stderr).toMatch(/^runbook: --templates \S+no-such-templates: no such folder$/m);
     expect(readdirSync(dir)).toEqual(["a-file"]);
   }, 120_000);
+
+  it("an --out the probe's raw folder could not use exits 2 before anything runs (spaces are fine: test/e2e/run.test.ts)", async () => {
+    const base = mkdtempSync(join(tmpdir(), "runbook out-"));
+    const results = await runAll([
+      ["run", "api-unreachable", "--port", "19151", "--out", join(base, "a+b")],
+      ["run", "api-unreachable", "--port", "19151", "--out", join(base, "a\nb")],
+      ["run", "api-unreachable", "--port", "19151", "--out", join(base, "x".repeat(240))],
+    ]);
+    const expected = [
+      /found "\+"/,
+      /found "\\n"/,
+      /too long for the probe's raw folder \(\d+ characters, at most 215\)/,
+    ];
+    results.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(2);
+      expect(oneLine(r.stderr)).toHaveLength(1);
+      expect(r.stderr).toMatch(/^runbook: --out \//);
+      expect(r.stderr).toMatch(expected[i] as RegExp);
+    });
+    expect(readdirSync(base)).toEqual([]);
+  }, 120_000);
 });

@@ -38,6 +38,11 @@ export const PID_PARAMETER: ParameterSpec = {
   allowedPattern: "^([1-9][0-9]{0,9})?$",
   default: "",
 };
+export const START_TICKS_PARAMETER: ParameterSpec = {
+  description: "Start time of pid in clock ticks after boot, from the evidence (required with pid)",
+  allowedPattern: "^([0-9]{1,20})?$",
+  default: "",
+};
 export const HEALTH_PATH_PARAMETER: ParameterSpec = {
   description: "Local health path",
   allowedPattern: "^/[A-Za-z0-9._~/-]{0,200}$",

@@ -16,7 +16,7 @@ const RESTART = join(REPO, "runbooks/actions/restart-service.sh");
 
 function runScript(script: string, env: Record<string, string>, path = process.env.PATH ?? "") {
   const r = spawnSync("bash", [script], { env: { PATH: path, ...env }, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, out: parseKeyValues(r.stdout), stdout: r.stdout };
+  return { code: r.status, out: parseKeyValues(r.stdout), stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Like runScript, without blocking this process's event loop (its sockets keep talking meanwhile). */
@@ -31,14 +31,25 @@ function runScriptAsync(script: string, env: Record<string, string>) {
   });
 }
 
-/** A listener with `n` idle client connections held by this process; `touch` sends a byte on some. */
+/**
+ * A listener in its own process (the kill script never acts on its own ancestors, and this test process
+ * is one) holding `n` accepted connections; the clients are held here, so a client write is traffic the
+ * server side receives. `pid`/`startTicks` name the listener as the evidence would.
+ */
 async function idleConnections(port: number, n: number) {
-  const accepted: net.Socket[] = [];
-  const server = net.createServer((s) => {
-    accepted.push(s);
-    s.on("error", () => undefined);
+  const server = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const held = []; require("node:net").createServer((s) => { held.push(s); s.on("error", () => {}); }).listen(${port}, "127.0.0.1", () => console.log("LISTENING"));`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const pid = server.pid ?? 0;
+  await new Promise<void>((resolve, reject) => {
+    server.stdout?.on("data", (b: Buffer) => b.toString().includes("LISTENING") && resolve());
+    server.once("exit", (code) => reject(new Error(`listener exited (${code}) before listening`)));
   });
-  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
   const clients = await Promise.all(
     Array.from(
       { length: n },
@@ -49,18 +60,26 @@ async function idleConnections(port: number, n: number) {
         }),
     ),
   );
+  const established = () =>
+    spawnSync("ss", ["-Htn", "state", "established", `( sport = :${port} )`], { encoding: "utf8" })
+      .stdout.trim()
+      .split("\n")
+      .filter(Boolean).length;
+  // Accepted on the server side (the count the script sees), not only connected here.
+  await waitFor(`${n} connections accepted on port ${port}`, () => established() === n);
   return {
     clients,
-    established: () =>
-      spawnSync("ss", ["-Htn", "state", "established", `( sport = :${port} )`], { encoding: "utf8" })
-        .stdout.trim()
-        .split("\n")
-        .filter(Boolean).length,
+    pid,
+    startTicks: startTicksOf(pid),
+    target: { SSM_pid: String(pid), SSM_startTicks: startTicksOf(pid) },
+    established,
     listening: () =>
       spawnSync("ss", ["-Hltn", `( sport = :${port} )`], { encoding: "utf8" }).stdout.trim() !== "",
     close: async () => {
-      for (const c of [...clients, ...accepted]) c.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      for (const c of clients) c.destroy();
+      const exited = new Promise((r) => server.once("exit", r));
+      server.kill("SIGKILL");
+      await exited;
     },
   };
 }
@@ -82,9 +101,11 @@ describe("kill-idle-connections.sh", () => {
     };
     touch();
     const keepActive = setInterval(touch, 50);
-    const r = await runScriptAsync(KILL, { SSM_port: String(port), SSM_minIdleMs: "1000" }).finally(() =>
-      clearInterval(keepActive),
-    );
+    const r = await runScriptAsync(KILL, {
+      SSM_port: String(port),
+      SSM_minIdleMs: "1000",
+      ...lab.target,
+    }).finally(() => clearInterval(keepActive));
     expect(r.code).toBe(0);
     expect(r.out).toMatchObject({
       result: "ok",
@@ -102,7 +123,12 @@ describe("kill-idle-connections.sh", () => {
     const lab = await idleConnections(port, 12);
     cleanups.push(lab.close);
     await sleep(1200);
-    const r = runScript(KILL, { SSM_port: String(port), SSM_minIdleMs: "1000", SSM_limit: "4" });
+    const r = runScript(KILL, {
+      SSM_port: String(port),
+      SSM_minIdleMs: "1000",
+      SSM_limit: "4",
+      ...lab.target,
+    });
     expect(r.out).toMatchObject({ result: "ok", candidates: "12", selected: "4", killed: "4" });
     expect(lab.established()).toBe(8);
   });
@@ -122,7 +148,7 @@ describe("kill-idle-connections.sh", () => {
     chmodSync(join(bin, "ss"), 0o755);
     const r = runScript(
       KILL,
-      { SSM_port: String(port), SSM_minIdleMs: "1000" },
+      { SSM_port: String(port), SSM_minIdleMs: "1000", ...lab.target },
       `${bin}:${process.env.PATH}`,
     );
     expect(r.out).toMatchObject({ result: "unsupported", killed: "0", remaining: "10", supported: "no" });
@@ -139,11 +165,36 @@ describe("kill-idle-connections.sh", () => {
       SSM_port: String(port),
       SSM_minIdleMs: "1000",
       SSM_maxConnections: "5",
+      ...lab.target,
     });
     expect(refused.out).toMatchObject({ result: "refused-blast-radius", killed: "0" });
-    const dry = runScript(KILL, { SSM_port: String(port), SSM_minIdleMs: "1000", SSM_dryRun: "true" });
+    const dry = runScript(KILL, {
+      SSM_port: String(port),
+      SSM_minIdleMs: "1000",
+      SSM_dryRun: "true",
+      ...lab.target,
+    });
     expect(dry.out).toMatchObject({ result: "dry-run", candidates: "10", killed: "0" });
     expect(lab.established()).toBe(10);
+  });
+
+  it("refuses, exit 3 with one line, when the PID is no longer the diagnosed process; no socket is destroyed", async () => {
+    const port = 18260;
+    const lab = await idleConnections(port, 6);
+    cleanups.push(lab.close);
+    await sleep(1200);
+    const r = runScript(KILL, {
+      SSM_port: String(port),
+      SSM_minIdleMs: "1000",
+      SSM_pid: String(lab.pid),
+      SSM_startTicks: String(Number(lab.startTicks) + 1),
+    });
+    expect(r.code, r.stdout).toBe(3);
+    expect(r.out.result).toBe("refused-target");
+    expect(r.out.error).toMatch(new RegExp(`PID ${lab.pid} now belongs to another process`));
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.out.killed).toBeUndefined();
+    expect(lab.established()).toBe(6);
   });
 
   it("rejects bad input before touching anything", () => {
@@ -152,6 +203,11 @@ describe("kill-idle-connections.sh", () => {
       { SSM_port: "8080; reboot", SSM_minIdleMs: "1000" },
       { SSM_port: "8080", SSM_minIdleMs: "-1" },
       { SSM_port: "8080", SSM_minIdleMs: "1000", SSM_limit: "0" },
+      // The diagnosed process is required: PID and start time, digits only.
+      { SSM_port: "8080", SSM_minIdleMs: "1000" },
+      { SSM_port: "8080", SSM_minIdleMs: "1000", SSM_pid: "4242" },
+      { SSM_port: "8080", SSM_minIdleMs: "1000", SSM_pid: "0123", SSM_startTicks: "5" },
+      { SSM_port: "8080", SSM_minIdleMs: "1000", SSM_pid: "4242", SSM_startTicks: "-1" },
     ];
     for (const env of cases) {
       const r = runScript(KILL, env);
@@ -244,7 +300,7 @@ describe("restart-service.sh", () => {
     ];
     for (const [env, error] of cases) {
       const r = runScript(RESTART, { ...base, ...env });
-      expect(r.code, JSON.stringify(env)).toBe(0);
+      expect(r.code, JSON.stringify(env)).toBe(3);
       expect(r.out.result, r.stdout).toBe("refused-target");
       expect(r.out.error).toMatch(error);
       expect(r.out.stopSignal).toBeUndefined();
@@ -387,6 +443,7 @@ exit 2
     other.unref();
     cleanups.push(() => killQuietly(other.pid ?? 0));
     const { fake, r } = await systemdRun(port, "ok", {}, other.pid);
+    expect(r.code).toBe(3);
     expect(r.out.result, r.stdout).toBe("refused-target");
     expect(r.out.error).toMatch(/is not run by api.service/);
     expect(fake.calls()).not.toContain("restart");

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import {
@@ -16,6 +19,8 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DEFAULT_REDACTION_RULES, encodeForProbe } from "../../../lambdas/core/redact/index.js";
+import { REPO } from "../../support/cli.js";
 import { onlineAgents } from "../../support/ssm-agents.js";
 import { eventBridgeEvent, snsMessage } from "../events/fixtures.js";
 
@@ -50,8 +55,23 @@ const modules: Record<string, () => Promise<{ handler: unknown }>> = {
 const load = async (name: string) =>
   (await (modules[name] ?? (() => Promise.reject(new Error(name))))()).handler as Handler;
 
+/**
+ * The runbook bundled with the Lambdas (RUNBOOKS_DIR) as the construct resolves it with an override: one
+ * extra redaction pattern and another idle threshold.
+ */
+const RUNBOOKS = mkdtempSync(join(tmpdir(), "handler-runbooks-"));
+writeFileSync(
+  join(RUNBOOKS, "api-unreachable.yaml"),
+  `${readFileSync(join(REPO, "runbooks/api-unreachable.yaml"), "utf8").replace("idleThresholdMs: 120000", "idleThresholdMs: 90000")}
+redaction:
+  patterns:
+    - { name: card-pin, before: "pin=", secret: "[0-9]+" }
+`,
+);
+
 beforeAll(() => {
   Object.assign(process.env, {
+    RUNBOOKS_DIR: RUNBOOKS,
     AWS_REGION: "eu-west-1",
     POWERTOOLS_TRACE_ENABLED: "false",
     POWERTOOLS_METRICS_NAMESPACE: "Test",
@@ -291,7 +311,7 @@ describe("handlers", () => {
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
-  it("send-probe: parameters from configuration only; returns the pending loop state", async () => {
+  it("send-probe: parameters from configuration and the resolved runbook (its redaction patterns too); returns the pending loop state", async () => {
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-9" } });
     const out = await (await load("send-probe"))({ incidentId: "inc-1", target: T1 }, context);
     expect(out).toMatchObject({
@@ -306,7 +326,18 @@ describe("handlers", () => {
       port: ["8080"],
       healthPath: ["/actuator/health"],
       rawDir: ["/var/tmp/runbook-autopilot/inc-1"],
+      rawBase: ["/var/tmp/runbook-autopilot"],
+      // The resolved runbook's probe settings; the construct's probe budget.
+      idleThresholdMs: ["90000"],
+      histogramMode: ["live"],
+      timeoutSeconds: ["60"],
     });
+    // The probe redacts on the host with the built-in patterns AND the runbook's own (not the document's default).
+    const patterns = input?.Parameters?.redactPatterns?.[0] ?? "";
+    expect(patterns).not.toBe(encodeForProbe(DEFAULT_REDACTION_RULES));
+    const lines = Buffer.from(patterns, "base64").toString("utf8").trim().split("\n");
+    expect(lines).toHaveLength(DEFAULT_REDACTION_RULES.length + 1);
+    expect(lines.at(-1)).toBe("0\t(pin=)[0-9]+");
     expect(input?.OutputS3BucketName).toBe("artifacts");
   });
 

@@ -32,6 +32,15 @@ describe("probe input validation", () => {
     [{ port: "18102", healthPath: "/x;rm -rf /" }, "SSM_healthPath must match"],
     [{ port: "18102", logPath: "relative.log" }, "SSM_logPath must be empty or an absolute path"],
     [{ port: "18102", rawDir: "/tmp/$(id)" }, "SSM_rawDir must be empty or an absolute path"],
+    // Spaces are allowed in raw folders (a local --out "/tmp/my dir"); nothing else changes.
+    [{ port: "18102", rawDir: "/tmp/my dir\n/x" }, "SSM_rawDir must be empty or an absolute path"],
+    [{ port: "18102", rawDir: "/tmp/my\tdir" }, "SSM_rawDir must be empty or an absolute path"],
+    [{ port: "18102", rawDir: "my dir/raw" }, "SSM_rawDir must be empty or an absolute path"],
+    [{ port: "18102", rawDir: "/tmp/my dir/../etc" }, "must not contain . or .. components"],
+    [
+      { port: "18102", rawBase: "/var/tmp/my base", rawDir: "/var/tmp/my base2/inc" },
+      "SSM_rawDir must be a folder under SSM_rawBase",
+    ],
     [{ port: "18102", timeoutSeconds: "1" }, "SSM_timeoutSeconds must be whole seconds 5-3600"],
     [{ port: "18102", idleThresholdMs: "-5" }, "SSM_idleThresholdMs must be whole milliseconds"],
     [{ port: "18102", histogramMode: "full" }, "SSM_histogramMode must be live or all"],
@@ -39,6 +48,7 @@ describe("probe input validation", () => {
     const run = runProbe(params as Record<string, string>);
     expect(run.status).toBe(2);
     expect(run.stdout).toMatch(/^#runbook-probe format=1 version=\S+\n==> input status=invalid reason=/);
+    expect(run.stdout.trim().split("\n"), "one line, whatever the input held").toHaveLength(2);
     expect(run.stdout).toContain(message);
     expect(run.stderr).toContain(message);
     const r = parseProbeOutput(run.stdout, { target: "local" });

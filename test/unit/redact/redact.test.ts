@@ -10,8 +10,8 @@ import {
   ruleIssue,
 } from "../../../lambdas/core/redact/index.js";
 import { parseRunbook } from "../../../lambdas/core/runbook/load.js";
+import { probeParameters } from "../../../lambdas/workflows/probe-parameters.js";
 import { runbookView } from "../../../lambdas/workflows/runbook-files.js";
-import { probeParameters } from "../../../lambdas/workflows/steps.js";
 import { REPO } from "../../support/cli.js";
 import { CORPUS, SECRETS } from "./corpus.js";
 
@@ -127,7 +127,7 @@ verify: { attempts: 1, intervalSeconds: 1 }
     );
     const params = probeParameters(
       { runbook: view, rawBase: "/var/tmp/runbook-autopilot" },
-      { target: "local", port: 8080, pid: null, healthPath: "/health", logPath: null, restart: null },
+      { port: 8080, pid: null, healthPath: "/health", logPath: null },
       "/var/tmp/runbook-autopilot/inc/before",
     );
     const lines = Buffer.from(params.redactPatterns ?? "", "base64")

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PORT_PARAMETER, UINT } from "../host-command.js";
+import { PID_PARAMETER, PORT_PARAMETER, START_TICKS_PARAMETER, UINT } from "../host-command.js";
 import { defineAction } from "./types.js";
 
 /**
@@ -10,7 +10,7 @@ import { defineAction } from "./types.js";
  */
 export const params = z
   .object({
-    /** Only sockets with no byte received for at least this long. */
+    /** Only sockets with no byte received for longer than this (the probe's idle > threshold). */
     minIdleSeconds: z.number().int().min(1).max(86_400).default(120),
     /** Blast-radius limit per host: refuse when more sockets qualify than this. */
     maxConnections: z.number().int().positive().max(1_000_000).default(50_000),
@@ -38,8 +38,11 @@ export default defineAction({
     executionTimeoutSeconds: 300,
     parameters: {
       port: PORT_PARAMETER,
+      // The diagnosed process, re-checked on the host (PID and start time); the script requires both.
+      pid: PID_PARAMETER,
+      startTicks: START_TICKS_PARAMETER,
       minIdleMs: {
-        description: "Only sockets idle at least this long, ms",
+        description: "Only sockets idle longer than this (idle > threshold, the probe's rule), ms",
         allowedPattern: UINT(10),
         default: String(DEFAULTS.minIdleSeconds * 1000),
       },
@@ -58,10 +61,21 @@ export default defineAction({
   },
   blocked: () => null,
   describe: (p, ctx) =>
-    `Destroy ESTABLISHED TCP sockets on port ${ctx.port} with no byte received for ${p.minIdleSeconds}s or more (ss -K), at most ${p.maxConnections}; LISTEN sockets and sockets with recent traffic are left alone. The JVM keeps running.`,
+    `Destroy ESTABLISHED TCP sockets on port ${ctx.port} with no byte received for more than ${p.minIdleSeconds}s (ss -K), at most ${p.maxConnections}; LISTEN sockets and sockets with recent traffic are left alone. The JVM keeps running.`,
   runs: (p, ctx) => {
+    // The sockets destroyed are the diagnosed process's: the script re-checks PID and start time on the host.
+    const target = ctx.process;
+    if (!target.ok) return { ok: false, reason: target.reason };
+    if (target.pid === null) {
+      return {
+        ok: false,
+        reason: `nothing ran on port ${ctx.port} when the evidence was taken: no process's sockets to destroy`,
+      };
+    }
     const base = {
       port: String(ctx.port),
+      pid: String(target.pid),
+      startTicks: String(target.startTicks),
       minIdleMs: String(p.minIdleSeconds * 1000),
       maxConnections: String(p.maxConnections),
       dryRun: "false",

@@ -1,6 +1,9 @@
 import type { CommandResult } from "../../../ports/index.js";
 import type { ActionModule, ScriptOutput } from "./types.js";
 
+/** The action scripts' exit status for "refused: not the process diagnosed" (result=refused-target). */
+export const REFUSED_TARGET_EXIT = 3;
+
 /** How an action ended, read from what its scripts printed (pure). */
 export interface ActionOutcome {
   readonly status: "applied" | "skipped" | "unsupported" | "failed";
@@ -22,8 +25,15 @@ export function interpretOutputs(m: ActionModule, outputs: readonly ScriptOutput
     ? { ...earlier, [last.part]: kv, command: commandSummary(last.result) }
     : { ...earlier, ...kv, ...(m.details?.(kv) ?? {}), command: commandSummary(last.result) };
   const res = last.result;
+  if (kv.result === "refused-target" && res.exitCode === REFUSED_TARGET_EXIT) {
+    // The script found on the host that the PID is no longer the process diagnosed (or may never be acted
+    // on): nothing was changed, and the diagnosis no longer describes the host. The ladder stops here.
+    const reason = `the host refused the target: ${kv.error ?? "the process is not the one diagnosed"}`;
+    return { status: "skipped", reason, details: { ...details, refusedTarget: true } };
+  }
   if (res.status !== "Success") {
-    const reason = `${m.id} did not complete: ${res.status} ${res.detail ?? ""}`.trim();
+    const reason =
+      `${m.id} did not complete: ${res.status} ${res.detail ?? ""}${kv.error ? `: ${kv.error}` : ""}`.trim();
     return { status: "failed", reason, details };
   }
   switch (kv.result) {
@@ -35,8 +45,6 @@ export function interpretOutputs(m: ActionModule, outputs: readonly ScriptOutput
       return { status: "skipped", reason: m.nothingToDo ?? kv.error ?? "nothing to do", details };
     case "refused-blast-radius":
       return { status: "skipped", reason: kv.error ?? "blast-radius limit", details };
-    case "refused-target":
-      return { status: "skipped", reason: kv.error ?? "the script refused the target", details };
     default:
       return { status: "failed", reason: kv.error ?? `unexpected result '${kv.result ?? ""}'`, details };
   }

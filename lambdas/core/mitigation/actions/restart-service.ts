@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { HEALTH_PATH_PARAMETER, PID_PARAMETER, PORT_PARAMETER, UINT } from "../host-command.js";
+import {
+  HEALTH_PATH_PARAMETER,
+  PID_PARAMETER,
+  PORT_PARAMETER,
+  START_TICKS_PARAMETER,
+  UINT,
+} from "../host-command.js";
 import { defineAction } from "./types.js";
 
 /**
@@ -30,11 +36,7 @@ export default defineAction({
     parameters: {
       port: PORT_PARAMETER,
       pid: PID_PARAMETER,
-      startTicks: {
-        description: "Start time of pid in clock ticks after boot, from the evidence (required with pid)",
-        allowedPattern: "^([0-9]{1,20})?$",
-        default: "",
-      },
+      startTicks: START_TICKS_PARAMETER,
       service: {
         description: "systemd unit",
         allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",

@@ -1,0 +1,35 @@
+import { encodeForProbe } from "../core/redact/index.js";
+import type { RunbookView } from "./deps.js";
+
+/** The probe's target, as the parameters need it. */
+export interface ProbeTarget {
+  readonly port: number;
+  readonly pid: number | null;
+  readonly healthPath: string;
+  readonly logPath: string | null;
+}
+
+/**
+ * The probe's parameters (`SSM_<name>` on the host), from the resolved runbook: its probe settings and its
+ * redaction patterns (the built-in ones plus the runbook's own, overrides included). One place for the
+ * CLI, the workflow Lambdas and SendProbe, so the probe redacts on the host with the same patterns the
+ * record is redacted with.
+ */
+export function probeParameters(
+  deps: { readonly runbook: Pick<RunbookView, "probe" | "redactor">; readonly rawBase?: string | undefined },
+  t: ProbeTarget,
+  rawDir: string,
+): Record<string, string> {
+  return {
+    port: String(t.port),
+    pid: t.pid ? String(t.pid) : "",
+    healthPath: t.healthPath,
+    logPath: t.logPath ?? "",
+    rawDir,
+    timeoutSeconds: String(deps.runbook.probe.timeoutSeconds),
+    idleThresholdMs: String(deps.runbook.probe.idleThresholdMs),
+    histogramMode: deps.runbook.probe.histogramMode,
+    rawBase: rawDir === "" ? "" : (deps.rawBase ?? ""),
+    redactPatterns: encodeForProbe(deps.runbook.redactor.rules),
+  };
+}

@@ -8,7 +8,11 @@ import {
   PORT_PARAMETER,
   UINT,
 } from "../lambdas/core/mitigation/host-command.js";
-import { DEFAULT_REDACTION_RULES, encodeForProbe } from "../lambdas/core/redact/index.js";
+import {
+  DEFAULT_REDACTION_RULES,
+  encodeForProbe,
+  PROBE_PATTERNS_MAX_CHARS,
+} from "../lambdas/core/redact/index.js";
 
 /** A raw-output folder: like ABS_PATH_OR_EMPTY plus spaces (the scripts quote it; `.`/`..` refused there). */
 const RAW_DIR_OR_EMPTY = "^(/[A-Za-z0-9._/ -]{1,300})?$";
@@ -55,7 +59,7 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
     },
     redactPatterns: {
       description: "Secret patterns, base64 (lambdas/core/redact encodeForProbe); default: the built-in ones",
-      allowedPattern: "^[A-Za-z0-9+/=]{0,16000}$",
+      allowedPattern: `^[A-Za-z0-9+/=]{0,${PROBE_PATTERNS_MAX_CHARS}}$`,
       default: encodeForProbe(DEFAULT_REDACTION_RULES),
     },
     timeoutSeconds: { description: "Probe time budget, 5-3600 s", allowedPattern: UINT(4), default: "30" },

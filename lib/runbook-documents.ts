@@ -9,6 +9,7 @@ import {
   PROBE_DOCUMENT,
   RAW_STEP_SCRIPT,
 } from "./document-parameters.js";
+import { documentScript } from "./document-script.js";
 import { RUNBOOKS_DIR } from "./paths.js";
 
 export interface RunbookDocumentsProps {
@@ -107,7 +108,10 @@ export class RunbookDocuments extends Construct {
       action: "aws:runShellScript",
       name,
       precondition: { StringEquals: ["platformType", "Linux"] },
-      inputs: { timeoutSeconds: String(timeoutSeconds), runCommand: text.split("\n") },
+      inputs: {
+        timeoutSeconds: String(timeoutSeconds),
+        runCommand: documentScript(text, `${command}/${name}`).split("\n"),
+      },
     });
     return new CfnDocument(this, id, {
       documentType: "Command",

@@ -181,6 +181,12 @@ function markers(s: string): number {
 }
 
 /** The probe's `SSM_redactPatterns`: base64 of lines `<after group>\t<regex>` (see the probe). */
+/**
+ * The most base64 characters of patterns the probe's SSM parameter takes: SSM counts a document's content
+ * and its runtime parameters against one 64 KB quota, and the probe document needs the rest.
+ */
+export const PROBE_PATTERNS_MAX_CHARS = 8000;
+
 export function encodeForProbe(rules: readonly RedactionRule[]): string {
   const lines = rules.map((r) => {
     const issue = ruleIssue(r);

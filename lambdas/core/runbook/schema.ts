@@ -1,7 +1,12 @@
 import { z } from "zod";
 import { failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, modeSchema } from "../incident/schema.js";
-import { ruleIssue } from "../redact/index.js";
+import {
+  DEFAULT_REDACTION_RULES,
+  encodeForProbe,
+  PROBE_PATTERNS_MAX_CHARS,
+  ruleIssue,
+} from "../redact/index.js";
 import { METRIC_NAMES } from "../rules/metrics.js";
 
 /**
@@ -156,9 +161,25 @@ export const redactionRuleSchema = z
       "Extra secret pattern, added to the built-in ones: `before` + `secret` + `after` becomes `before[REDACTED]after`, case-insensitively, line by line, on the host and in the record",
   });
 
-export const redactionSchema = z.strictObject({
-  patterns: z.array(redactionRuleSchema).max(30),
-});
+export const redactionSchema = z
+  .strictObject({
+    patterns: z.array(redactionRuleSchema).max(30),
+  })
+  .superRefine((r, ctx) => {
+    let size: number;
+    try {
+      size = encodeForProbe([...DEFAULT_REDACTION_RULES, ...r.patterns]).length;
+    } catch {
+      return; // a rule's own issue is reported on the rule
+    }
+    if (size > PROBE_PATTERNS_MAX_CHARS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["patterns"],
+        message: `the patterns, with the built-in ones, encode to ${size} base64 characters; the probe's SSM parameter takes at most ${PROBE_PATTERNS_MAX_CHARS} (shorten or merge patterns)`,
+      });
+    }
+  });
 
 export const rungSchema = z.strictObject({
   /** An action id the registry knows (lambdas/core/mitigation/actions/registry.ts): checked by `checkReferences`. */

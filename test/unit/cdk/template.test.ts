@@ -8,6 +8,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { actionDocuments, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
+import { documentScript } from "../../../lib/document-script.js";
 import { RUNBOOKS_DIR } from "../../../lib/paths.js";
 import { BUNDLE_DEFAULTS, LAMBDA_RUNTIME } from "../../../lib/runbook-function.js";
 import { RunbookStack } from "../../../lib/runbook-stack.js";
@@ -424,8 +425,30 @@ describe("runbook stack template", () => {
     expect(Object.keys(content.parameters).sort()).toEqual(Object.keys(PROBE_DOCUMENT.parameters).sort());
     expect(content.mainSteps.map((s) => s.name)).toEqual(["probe", "raw"]);
     expect(content.mainSteps[0]?.inputs.runCommand.join("\n")).toBe(
-      readFileSync(join(RUNBOOKS_DIR, PROBE_DOCUMENT.script), "utf8"),
+      documentScript(readFileSync(join(RUNBOOKS_DIR, PROBE_DOCUMENT.script), "utf8"), "probe"),
     );
+  });
+
+  it("every SSM document fits SSM's 64 KB with its parameters at their longest (content and runtime parameters share the quota)", () => {
+    const docs = ofType("AWS::SSM::Document");
+    for (const d of docs) {
+      const content = d.Properties.Content as { parameters: Record<string, { allowedPattern: string }> };
+      const params = Object.entries(content.parameters).map(([name, p]) => ({
+        name,
+        max: maxMatchLength(p.allowedPattern),
+      }));
+      for (const p of params) expect(Number.isFinite(p.max), `${p.name} has a bounded pattern`).toBe(true);
+      const total = Buffer.byteLength(JSON.stringify(content)) + params.reduce((a, p) => a + p.max, 0);
+      expect(total, JSON.stringify(content).slice(0, 80)).toBeLessThanOrEqual(64 * 1024);
+    }
+  });
+
+  it("a document's script is the file less comment-only and blank lines; a here-document is refused", () => {
+    expect(documentScript("#!/bin/bash\n# a comment\n\n  echo '#not'  # kept\n\tx=1\n", "t")).toBe(
+      "#!/bin/bash\n  echo '#not'  # kept\n\tx=1\n",
+    );
+    expect(() => documentScript("cat <<EOF\n# data\nEOF\n", "t")).toThrow(/here-documents/);
+    expect(documentScript('read -r a <<<"$x"\n', "t")).toBe('read -r a <<<"$x"\n');
   });
 
   it("declares exactly the SSM_<name> variables each script reads (no drift between scripts and documents)", () => {
@@ -494,3 +517,48 @@ describe("runbook stack template", () => {
     expect(JSON.stringify(definition)).toContain("sns:publish.waitForTaskToken");
   });
 });
+
+/**
+ * The longest string an SSM allowedPattern accepts, for the subset the documents use: anchors, literals,
+ * escapes, character classes, groups with `|`, and `?`, `{n}`, `{m,n}`; `*` or `+` make it unbounded.
+ */
+function maxMatchLength(pattern: string): number {
+  let i = 0;
+  const seq = (): number => {
+    let best = 0;
+    let total = 0;
+    while (i < pattern.length && pattern[i] !== ")") {
+      const c = pattern[i] as string;
+      if (c === "|") {
+        best = Math.max(best, total);
+        total = 0;
+        i++;
+        continue;
+      }
+      let atom: number;
+      if (c === "^" || c === "$") {
+        i++;
+        continue;
+      } else if (c === "(") {
+        i++;
+        atom = seq();
+        i++; // ")"
+      } else if (c === "[") {
+        i = pattern.indexOf("]", i + 2) + 1;
+        atom = 1;
+      } else {
+        i += c === "\\" ? 2 : 1;
+        atom = 1;
+      }
+      const q = /^(\?|\*|\+|\{(\d+)(?:,(\d+))?\})/.exec(pattern.slice(i));
+      if (q) {
+        i += q[0].length;
+        if (q[0] === "*" || q[0] === "+") atom = Number.POSITIVE_INFINITY;
+        else if (q[2] !== undefined) atom *= Number(q[3] ?? q[2]);
+      }
+      total += atom;
+    }
+    return Math.max(best, total);
+  };
+  return seq();
+}

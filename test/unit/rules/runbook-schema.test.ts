@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isActionId } from "../../../lambdas/core/mitigation/actions/registry.js";
+import { PROBE_PATTERNS_MAX_CHARS } from "../../../lambdas/core/redact/index.js";
 import {
   RunbookError,
   RunbookReferenceError,
@@ -9,6 +10,7 @@ import {
 } from "../../../lambdas/core/runbook/errors.js";
 import { runbookJsonSchemaText } from "../../../lambdas/core/runbook/json-schema.js";
 import { parseRunbook } from "../../../lambdas/core/runbook/load.js";
+import { redactionSchema } from "../../../lambdas/core/runbook/schema.js";
 import { RUNBOOK_TEXT, shippedRunbook } from "./helpers.js";
 
 const SOURCE = "runbooks/api-unreachable.yaml";
@@ -203,5 +205,22 @@ describe("docs/runbook.schema.json", () => {
     );
     expect(schema.$defs.Condition).toBeDefined();
     expect(schema.$defs.Comparison.properties.op.enum).toContain("between");
+  });
+});
+
+describe("redaction patterns fit the probe's SSM parameter", () => {
+  const rule = (i: number, secret: string) => ({ name: `p${i}`, before: `key${i}=`, secret, after: "" });
+  it("accepts a few extra patterns", () => {
+    expect(redactionSchema.safeParse({ patterns: [rule(1, "[0-9a-f]{32}")] }).success).toBe(true);
+  });
+  it("refuses patterns that would not fit, saying how many characters they take and the limit", () => {
+    const long = Array.from({ length: 30 }, (_, i) => rule(i, `(${"[A-Za-z0-9]{8}-".repeat(12)}x)`));
+    const r = redactionSchema.safeParse({ patterns: long });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.message).toMatch(
+      new RegExp(
+        `encode to \\d+ base64 characters; the probe's SSM parameter takes at most ${PROBE_PATTERNS_MAX_CHARS}`,
+      ),
+    );
   });
 });

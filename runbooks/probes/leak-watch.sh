@@ -14,6 +14,14 @@
 #                                      idleEstablished, idleThresholdMs, heapOldGenPercent, sessions
 #   unavailable=FIELD REASON           a value that could not be read (its key is then empty)
 #   ==> end status=ok durationMs=N
+# bash >= 5, the floor of every runbook script (docs/security.md). POSIX sh up to `esac`: run by sh it
+# re-runs itself with bash; an older bash is refused on one line (stdout and stderr), exit 4.
+if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
+case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
+  echo "runbook leak-watch: needs bash >= 5, this is ${BASH_VERSION:-not bash}"
+  echo "runbook leak-watch: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
+  exit 4 ;;
+esac
 set -u
 set -o pipefail
 export LC_ALL=C

@@ -15,6 +15,7 @@ const KILL = join(REPO, "runbooks/actions/kill-idle-connections.sh");
 const HEALTH = join(REPO, "runbooks/actions/check-health.sh");
 const RESTART = join(REPO, "runbooks/actions/restart-service.sh");
 const PROBE = join(REPO, "runbooks/probes/api-unreachable.sh");
+const LEAK_WATCH = join(REPO, "runbooks/probes/leak-watch.sh");
 const PORT = 19160;
 const bin = mkdtempSync(join(tmpdir(), "fake-ss-idle-"));
 /** The diagnosed process the fake sockets belong to: a process that is not this test's ancestor. */
@@ -157,7 +158,7 @@ describe("kill-idle-connections acts only on the diagnosed process (PID and star
  * re-run themselves with bash; with no bash on PATH they refuse.
  */
 describe("bash version: every runbook script refuses bash < 5 on one line, exit 4", () => {
-  const scripts = [PROBE, KILL, RESTART, HEALTH].map((path) => [relative(REPO, path), path]);
+  const scripts = [PROBE, LEAK_WATCH, KILL, RESTART, HEALTH].map((path) => [relative(REPO, path), path]);
   const dash = spawnSync("bash", ["-c", "command -v dash"], { encoding: "utf8" }).stdout.trim();
   const noBash = mkdtempSync(join(tmpdir(), "no-bash-"));
   afterAll(() => rmSync(noBash, { recursive: true, force: true }));
@@ -169,7 +170,7 @@ describe("bash version: every runbook script refuses bash < 5 on one line, exit 
     expect(line.split("\n")).toHaveLength(1);
     expect(line).toMatch(/needs bash >= 5.*this is 4\.4\.20\(1\)-release$/);
     // The record gets it too: the probe's stdout is that line, an action's is result=unsupported-shell.
-    if (script === PROBE) expect(r.stdout.trim()).toBe(line);
+    if (script === PROBE || script === LEAK_WATCH) expect(r.stdout.trim()).toBe(line);
     else
       expect(r.out).toMatchObject({
         result: "unsupported-shell",

@@ -76,6 +76,8 @@ export const handlerEnvSchema = z.object({
   /** Host folder for the probe's raw outputs (the `raw` step ships them to S3). "" = none. */
   PROBE_RAW_DIR: z.string().default("/var/tmp/runbook-autopilot"),
   STATE_MACHINE_ARN: z.string().default(""),
+  /** How long a per-rung approval request waits (the construct's `approvalTimeout`). */
+  APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(3600),
   ALARM_NAME_PREFIXES: z
     .string()
     .default("")

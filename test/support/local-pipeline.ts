@@ -35,9 +35,12 @@ export async function realHandler(name: string): Promise<LocalHandler> {
 export async function approvalState(tokens: TaskTokenServer): Promise<LocalHandler> {
   const real = await realHandler("request-approval");
   return async (input: unknown) => {
+    // `lambda:invoke.waitForTaskToken` gets `{FunctionName, Payload}`: the function is invoked with the
+    // Payload, whose `$$.Task.Token` Step Functions fills with the task's own token.
+    const payload = (input as { Payload: Record<string, unknown> }).Payload;
     const { token, outcome } = tokens.issue();
-    await real({ ...(input as object), taskToken: token });
-    tokens.onRequested?.(input as Record<string, unknown>);
+    await real({ ...payload, taskToken: token });
+    tokens.onRequested?.(payload);
     return outcome;
   };
 }

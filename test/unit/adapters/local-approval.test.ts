@@ -38,6 +38,7 @@ describe("per-rung approval on local AWS with a real task token", () => {
       process.env,
       lambdaEnv({ ...aws.env(), ...tokens.env() }, names, {
         DEFAULT_MODE: "approve",
+        PROBE_TIMEOUT_SECONDS: "30",
         POWERTOOLS_METRICS_DISABLED: "true",
         SERVICE: JSON.stringify({
           port: 1,
@@ -117,6 +118,7 @@ describe("per-rung approval on local AWS with a real task token", () => {
     };
     const before = aws.ssm?.commands.length ?? 0;
     const { result, record } = await run(T_DECLINE);
+    expect(result.outcomes).toEqual([expect.objectContaining({ outcome: "declined" })]);
     expect(await Promise.all(answers)).toEqual([
       {
         target: T_DECLINE,
@@ -150,7 +152,7 @@ describe("per-rung approval on local AWS with a real task token", () => {
     request.TimeoutSeconds = 1;
     const publishedBefore = tokens.published.length;
     const { result, record } = await run(T_TIMEOUT, short);
-    expect(result.outcomes.map((o) => o.outcome)).toEqual(["approval-timeout"]);
+    expect(result.outcomes).toEqual([expect.objectContaining({ outcome: "approval-timeout" })]);
     expect(record.status).toBe("declined");
     expect(record.actions.map((a) => `${a.action}:${a.status}`)).toEqual(["restart-service:declined"]);
     expect(record.actions[0]?.reason).toMatch(/no answer within the approval timeout/);

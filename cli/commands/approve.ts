@@ -110,7 +110,10 @@ export function registerApproveCommand(program: Command): void {
     .option("--rung <n>", "the rung number from the approval request (default: the one waiting)")
     .option("--decline", "decline the rung instead (nothing is run; the target ends declined)")
     .option("--note <text>", "a note kept with the answer")
-    .option("--table <name>", "incident table (default: $RUNBOOK_INCIDENT_TABLE, the stack's IncidentTableName)")
+    .option(
+      "--table <name>",
+      "incident table (default: $RUNBOOK_INCIDENT_TABLE, the stack's IncidentTableName)",
+    )
     .action(
       async (
         incident: string,
@@ -124,7 +127,8 @@ export function registerApproveCommand(program: Command): void {
           );
         if (o.rung !== undefined && !/^[1-9]\d{0,2}$/.test(o.rung))
           throw new CliError(`--rung: expected a rung number from 1, got '${o.rung}'`, 2);
-        if (o.note !== undefined && (o.note.length > 500 || /[\u0000-\u0008\u000b-\u001f]/.test(o.note)))
+        const control = [...(o.note ?? "")].some((c) => c.charCodeAt(0) < 32 && c !== "\t" && c !== "\n");
+        if (o.note !== undefined && (o.note.length > 500 || control))
           throw new CliError("--note: up to 500 characters, no control characters", 2);
         const [{ DynamoDBClient }, { SFNClient }, { STSClient }] = await Promise.all([
           import("@aws-sdk/client-dynamodb"),

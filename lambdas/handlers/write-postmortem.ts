@@ -15,11 +15,7 @@ const outcomeSchema = z.object({
   outcome: z.string().default("unknown"),
   error: z.object({ name: z.string(), message: z.string() }).nullable().default(null),
   /** Declined / approval-timeout: the approval task's caught error `{Error, Cause?}`. */
-  answer: z
-    .object({ Error: z.string(), Cause: z.string().optional() })
-    .loose()
-    .nullable()
-    .default(null),
+  answer: z.object({ Error: z.string(), Cause: z.string().optional() }).loose().nullable().default(null),
 });
 
 const inputSchema = z.object({

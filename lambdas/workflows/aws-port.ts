@@ -85,9 +85,7 @@ class AwsWorkflowPort implements WorkflowPort {
     return this.loaded;
   }
 
-  private async workflowDeps(
-    approve: WorkflowDeps["approve"] = async () => false,
-  ): Promise<WorkflowDeps> {
+  private async workflowDeps(approve: WorkflowDeps["approve"] = async () => false): Promise<WorkflowDeps> {
     const { view } = await this.load();
     return redactingPorts<WorkflowDeps>(
       {
@@ -237,7 +235,9 @@ class AwsWorkflowPort implements WorkflowPort {
       applied: changedHost(rec.record),
       summary: outcome.reason,
       awaitingRung: outcome.awaitingRung ?? null,
-      awaitingSummary: awaiting ? `rung ${awaiting.rung + 1}: ${awaiting.action}: ${awaiting.description}` : null,
+      awaitingSummary: awaiting
+        ? `rung ${awaiting.rung + 1}: ${awaiting.action}: ${awaiting.description}`
+        : null,
     };
   }
 

@@ -34,6 +34,9 @@ export class IamRecorder {
     | ((input: { stateMachineArn: string; name: string; input: string }) => Promise<void>)
     | null = null;
 
+  /** The state machine whose task tokens SendTaskSuccess/Failure answer. */
+  taskStateMachineArn = "*";
+
   constructor(private readonly optInTag: { key: string; value: string }) {}
 
   as<T>(principal: string, via: string, fn: () => Promise<T>): Promise<T> {
@@ -98,13 +101,16 @@ export class IamRecorder {
         if (op === "DeleteObject") return [{ action: "s3:DeleteObject", resource: object }];
         break;
       }
-      case "DynamoDBClient":
+      case "DynamoDBClient": {
+        const pk = (input.Key as { pk?: { S?: string } } | undefined)?.pk?.S;
         return [
           {
             action: `dynamodb:${op}`,
             resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${s("TableName")}`,
+            ...(pk ? { context: { "dynamodb:LeadingKeys": [pk] } } : {}),
           },
         ];
+      }
       case "SSMClient":
         if (op === "SendCommand") {
           const instances = (input.InstanceIds ?? []) as string[];
@@ -127,7 +133,12 @@ export class IamRecorder {
       case "SFNClient":
         if (op === "StartExecution")
           return [{ action: "states:StartExecution", resource: s("stateMachineArn") }];
+        // A task token belongs to an execution of this stack's state machine (`taskStateMachineArn`).
+        if (op === "SendTaskSuccess" || op === "SendTaskFailure")
+          return [{ action: `states:${op}`, resource: this.taskStateMachineArn }];
         return [{ action: `states:${op}`, resource: "*" }];
+      case "STSClient":
+        return [{ action: `sts:${op}`, resource: "*" }];
       case "EC2Client":
         return [{ action: `ec2:${op}`, resource: "*" }];
       case "ElasticLoadBalancingV2Client":

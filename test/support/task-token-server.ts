@@ -22,10 +22,7 @@ export class TaskTokenServer {
   callerArn = "arn:aws:sts::123456789012:assumed-role/OnCall/alice";
   readonly answered: TaskOutcome[] = [];
   readonly published: { topicArn: string; subject: string; message: string }[] = [];
-  private readonly pending = new Map<
-    string,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void }
-  >();
+  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   /** Called once the request's handler has kept its token (the approver may answer from then on). */
   onRequested: ((input: Record<string, unknown>) => void) | null = null;
   private server: Server | null = null;

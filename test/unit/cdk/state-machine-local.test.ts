@@ -230,7 +230,10 @@ describe("state machine definition, run locally with stubbed tasks", () => {
       `${T2}#0`,
       `${T2}#1`,
     ]);
-    expect(asked[0]).toMatchObject({ taskToken: "local-task-token", summary: "rung 1: kill-idle-connections" });
+    expect(asked[0]).toMatchObject({
+      taskToken: "local-task-token",
+      summary: "rung 1: kill-idle-connections",
+    });
     // first call with nothing approved, then once per approved rung
     expect(r.count("ApplyMitigation")).toBe(6);
     const applied = r.calls.filter((c) => c.state === "ApplyMitigation").map((c) => c.input.approval);

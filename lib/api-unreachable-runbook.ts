@@ -540,10 +540,7 @@ export class ApiUnreachableRunbook extends Construct {
     // The state machine publishes to the topic itself (approval requests, notices). SnsPublish grants
     // sns:Publish only: an encrypted topic also needs its key, or every SNS task fails on AWS.
     this.topic.masterKey?.grant(this.stateMachine, "kms:GenerateDataKey*", "kms:Decrypt");
-    this.approverPolicy = new RunbookApproverPolicy(this, "ApproverPolicy", {
-      stateMachine: this.stateMachine,
-      table: this.table,
-    });
+    this.approverPolicy = new RunbookApproverPolicy(this, "ApproverPolicy", { table: this.table });
 
     // ---- EventBridge trigger, with a DLQ for events that cannot start an execution
     const nameFilter: unknown[] = [...prefixes.map((p) => Match.prefix(p)), ...alarmNames];

@@ -1,10 +1,8 @@
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Effect, ManagedPolicy, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 
 export interface RunbookApproverPolicyProps {
-  readonly stateMachine: IStateMachine;
   /** The incident table, where RequestApproval keeps each rung's task token (`approval#<incident>`). */
   readonly table: ITable;
 }
@@ -12,7 +10,7 @@ export interface RunbookApproverPolicyProps {
 /**
  * What a person (or their SSO permission set) needs to answer approvals with `runbook approve`: read the
  * incident's approval requests (the `approval#...` items only) and send the task's success or failure
- * to this state machine. The caller ARN recorded as approver comes from STS GetCallerIdentity, which
+ * for the token read there. The caller ARN recorded as approver comes from STS GetCallerIdentity, which
  * needs no permission. Attach it to the on-call role; CloudTrail keeps the authoritative record of who
  * called SendTaskSuccess.
  */
@@ -31,11 +29,14 @@ export class RunbookApproverPolicy extends Construct {
           resources: [props.table.tableArn],
           conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["approval#*"] } },
         }),
+        // IAM has no resource type for these two actions (the Service Authorization Reference, and the
+        // IAM evaluation test, require "*"): the task token is the scope, and it is readable only from
+        // this stack's `approval#*` items above.
         new PolicyStatement({
           sid: "AnswerApprovals",
           effect: Effect.ALLOW,
           actions: ["states:SendTaskSuccess", "states:SendTaskFailure"],
-          resources: [props.stateMachine.stateMachineArn],
+          resources: ["*"],
         }),
       ],
     });

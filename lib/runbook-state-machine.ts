@@ -325,6 +325,7 @@ export class RunbookDefinition extends Construct {
         alarmKey: JsonPath.stringAt("$.incident.alarmKey"),
         mode: JsonPath.stringAt("$.mode"),
         targets: JsonPath.objectAt("$.outcomes"),
+        diagnoses: JsonPath.objectAt("$.diagnoses"),
         cooldown: JsonPath.objectAt("$.incident.cooldown"),
         brake: JsonPath.objectAt("$.brake"),
         failure: JsonPath.objectAt("$.failure"),
@@ -353,7 +354,9 @@ export class RunbookDefinition extends Construct {
       f.fleetBrake,
       {
         incidentId: JsonPath.stringAt("$.incident.incidentId"),
+        mode: JsonPath.stringAt("$.mode"),
         groupSize: JsonPath.numberAt("$.groupSize"),
+        targetGroupArn: JsonPath.stringAt("$.targetGroupArn"),
         diagnoses: JsonPath.objectAt("$.diagnoses"),
       },
       "$.brake",
@@ -397,6 +400,12 @@ export class RunbookDefinition extends Construct {
       result: Result.fromArray([]),
       resultPath: "$.outcomes",
     });
+    // Read by WritePostmortem to close every diagnosed target's record, also when the brake stopped
+    // the run or MitigateEach failed as a whole; `[]` when CollectAndDiagnose never ran.
+    const setDiagnoses = new Pass(this, "DefaultDiagnoses", {
+      result: Result.fromArray([]),
+      resultPath: "$.diagnoses",
+    });
     const setBrake = new Pass(this, "DefaultBrake", {
       result: Result.fromObject({
         brake: false,
@@ -417,7 +426,7 @@ export class RunbookDefinition extends Construct {
     const isNew = new Choice(this, "NewIncident?")
       .when(
         Condition.booleanEquals("$.incident.created", true),
-        setOutcomes.next(setBrake).next(setFailure).next(anyLocked),
+        setOutcomes.next(setDiagnoses).next(setBrake).next(setFailure).next(anyLocked),
       )
       .otherwise(
         new Succeed(this, "DuplicateAlarm", { comment: "incident already opened for this state change" }),

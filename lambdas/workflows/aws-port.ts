@@ -354,15 +354,16 @@ class AwsWorkflowPort implements WorkflowPort {
     const lastApply = r.steps.findLast((s) => s.id === "apply");
     // Per-rung approval: the ladder stopped at a rung that was then declined or never answered.
     const awaiting = lastApply?.outputs.stopReason === "awaiting-approval";
-    if ((!lastApply || awaiting) && r.plan) {
-      if (input.brake?.brake) {
-        await rec.begin("apply");
-        await rec.end("apply", {
-          status: "skipped",
-          outputs: { stopReason: "escalated", reason: `fleet brake: ${input.brake.reason}` },
-          note: "fleet brake",
-        });
-      } else if (outcome === "declined" || outcome === "approval-timeout") {
+    if (!lastApply && input.brake?.brake) {
+      // The fleet brake stopped the run before any plan: nothing applied, the record says braked.
+      await rec.begin("apply");
+      await rec.end("apply", {
+        status: "skipped",
+        outputs: { stopReason: "braked", reason: `fleet brake: ${input.brake.reason}` },
+        note: "fleet brake",
+      });
+    } else if ((!lastApply || awaiting) && r.plan) {
+      if (outcome === "declined" || outcome === "approval-timeout") {
         const why = approvalAnswer(outcome, t.answer ?? null);
         await applyStep(
           { ...deps, approve: async () => ({ declined: why }) },
@@ -440,6 +441,7 @@ function serviceOf(r: IncidentRecord): ServiceTarget {
 const ORDER: IncidentRecord["status"][] = [
   "failed",
   "escalated",
+  "braked",
   "interrupted",
   "declined",
   "cooldown",
@@ -450,7 +452,7 @@ const ORDER: IncidentRecord["status"][] = [
 ];
 function worst(statuses: IncidentRecord["status"][], input: PostmortemInput): IncidentRecord["status"] {
   if (input.failure) return "failed";
-  if (input.brake?.brake) return "escalated";
+  if (input.brake?.brake) return "braked";
   if (!statuses.length) return input.cooldown.length ? "cooldown" : "escalated";
   return ORDER.find((s) => statuses.includes(s)) ?? "escalated";
 }

@@ -139,7 +139,6 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
     aws = await startLocalAws({ buckets: [bucket], table });
     await tokens.start();
     tokens.callerArn = APPROVER;
-    recorder.taskStateMachineArn = stateMachineArn;
     const names = aws.ssm?.registerFromTemplate(json) ?? {};
     Object.assign(
       process.env,

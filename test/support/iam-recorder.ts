@@ -34,9 +34,6 @@ export class IamRecorder {
     | ((input: { stateMachineArn: string; name: string; input: string }) => Promise<void>)
     | null = null;
 
-  /** The state machine whose task tokens SendTaskSuccess/Failure answer. */
-  taskStateMachineArn = "*";
-
   constructor(private readonly optInTag: { key: string; value: string }) {}
 
   as<T>(principal: string, via: string, fn: () => Promise<T>): Promise<T> {
@@ -133,9 +130,6 @@ export class IamRecorder {
       case "SFNClient":
         if (op === "StartExecution")
           return [{ action: "states:StartExecution", resource: s("stateMachineArn") }];
-        // A task token belongs to an execution of this stack's state machine (`taskStateMachineArn`).
-        if (op === "SendTaskSuccess" || op === "SendTaskFailure")
-          return [{ action: `states:${op}`, resource: this.taskStateMachineArn }];
         return [{ action: `states:${op}`, resource: "*" }];
       case "STSClient":
         return [{ action: `sts:${op}`, resource: "*" }];

@@ -108,6 +108,19 @@ export interface ApiUnreachableRunbookProps {
    */
   readonly fleetBrakeShare?: number;
   /**
+   * Target groups (ARNs) the fleet brake checks besides an alarm's own `TargetGroup` dimension: with
+   * per-instance alarms, the groups their instances serve in. The brake never acts on the last healthy
+   * targets of a group (`fleetMinHealthy`) and counts the share against the whole group. @default none
+   */
+  readonly fleetTargetGroups?: string[];
+  /** Healthy targets that must stay untouched in each group. @default 1 */
+  readonly fleetMinHealthy?: number;
+  /**
+   * Fleet-wide budget across executions: at most `max` targets mitigated per target group and failure
+   * class per `window` (conditional writes in the incident table). @default { max: 3, window: 1 hour }
+   */
+  readonly fleetBudget?: { readonly max: number; readonly window: Duration };
+  /**
    * An existing topic for approvals, escalations and postmortem notices. When it is encrypted, import it
    * with its key (`Topic.fromTopicAttributes({ topicArn, keyArn })`) so the state machine and the Lambdas
    * are granted `kms:GenerateDataKey*`/`kms:Decrypt` on that key; your key policy must allow this
@@ -344,6 +357,10 @@ export class ApiUnreachableRunbook extends Construct {
       DEFAULT_MODE: defaultMode,
       COOLDOWN_SECONDS: String(cooldown.toSeconds()),
       FLEET_BRAKE_SHARE: String(share),
+      FLEET_TARGET_GROUPS: JSON.stringify(props.fleetTargetGroups ?? []),
+      FLEET_MIN_HEALTHY: String(props.fleetMinHealthy ?? 1),
+      FLEET_BUDGET: String(props.fleetBudget?.max ?? 3),
+      FLEET_BUDGET_WINDOW_SECONDS: String((props.fleetBudget?.window ?? Duration.hours(1)).toSeconds()),
       MAX_TARGETS: String(props.maxTargets ?? 20),
       SERVICE: JSON.stringify({
         port: service.port ?? 8080,
@@ -494,6 +511,17 @@ export class ApiUnreachableRunbook extends Construct {
       tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]),
     );
     add(functions.writePostmortem, putArtifacts, tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]));
+    // FleetBrake reads the groups' health (no resource-level permission for Describe*) and spends the
+    // fleet budget (a conditional UpdateItem on `budget#...`).
+    add(
+      functions.fleetBrake,
+      new PolicyStatement({
+        sid: "DescribeTargetGroupHealth",
+        actions: ["elasticloadbalancing:DescribeTargetHealth"],
+        resources: ["*"],
+      }),
+      tableItems(["dynamodb:UpdateItem"]),
+    );
     // RequestApproval appends the rung's task token to `approval#<incident>` (UpdateItem, list_append).
     add(functions.requestApproval, tableItems(["dynamodb:UpdateItem"]));
     for (const f of [functions.applyMitigation, functions.writePostmortem, functions.requestApproval])

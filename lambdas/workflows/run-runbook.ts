@@ -164,7 +164,10 @@ export function finalStatus(r: IncidentRecord): { status: IncidentRecord["status
     case "target-gone":
       return { status: "escalated", reason: `Not mitigated: ${why}. Escalated to a person.` };
     case "braked":
-      return { status: "braked", reason: `Braked: ${why}. Nothing was changed on the host; escalated to a person.` };
+      return {
+        status: "braked",
+        reason: `Braked: ${why}. Nothing was changed on the host; escalated to a person.`,
+      };
     default:
       return { status: "escalated", reason: `Not recovered: ${why}. Escalated to a person.` };
   }

@@ -21,12 +21,14 @@ import { snsMessage } from "../events/fixtures.js";
 const T_DECLINE = "i-0b0000000000000d1";
 const T_TIMEOUT = "i-0b0000000000000d2";
 const APPROVER = "arn:aws:sts::123456789012:assumed-role/OnCall/alice";
+const T_BRAKE = ["i-0b0000000000000e1", "i-0b0000000000000e2"];
 
 describe("per-rung approval on local AWS with a real task token", () => {
   let aws: LocalAws;
   const tokens = new TaskTokenServer();
   const saved = { ...process.env };
   let definition: Record<string, unknown>;
+  let runs = 0;
 
   beforeAll(async () => {
     aws = await startLocalAws();
@@ -56,7 +58,8 @@ describe("per-rung approval on local AWS with a real task token", () => {
     await aws?.stop();
   });
 
-  async function run(target: string, def: Record<string, unknown> = definition) {
+  async function run(target: string | string[], def: Record<string, unknown> = definition) {
+    const targets = [target].flat();
     const published: { state: string; input: unknown }[] = [];
     const { normalizeSnsAlarm, snsAlarmMessageSchema } = await import(
       "../../../lambdas/core/events/alarm-event.js"
@@ -64,16 +67,16 @@ describe("per-rung approval on local AWS with a real task token", () => {
     // a state change of its own per run (the dedupe key is the alarm and its time)
     const alarm = {
       ...normalizeSnsAlarm(snsAlarmMessageSchema.parse(snsMessage)),
-      stateChangeTime: `2026-11-25T05:0${target.slice(-1)}:00.000Z`,
+      stateChangeTime: `2026-11-25T05:${String(++runs).padStart(2, "0")}:00.000Z`,
     };
     const resolveReal = await realHandler("resolve-targets");
     // EC2 has no local server: resolve for real, then answer as EC2 would for a tagged, running instance
     const handlers = await pipelineHandlers(
       async (input) => ({
         ...((await resolveReal({ ...(input as object), alarm: { ...alarm, dimensions: [] } })) as object),
-        targets: [target],
+        targets,
         hasTargets: true,
-        groupSize: 1,
+        groupSize: targets.length,
       }),
       published,
       tokens,
@@ -89,17 +92,18 @@ describe("per-rung approval on local AWS with a real task token", () => {
     ).result) as {
       incident: { incidentId: string };
       outcomes: { outcome: string }[];
-      postmortem: { status: string };
+      brake: { brake: boolean; reason: string };
+      postmortem: { status: string; summary: string };
     };
     const { DynamoIncidentStore } = await import("../../../lambdas/adapters/aws/dynamo-incident-store.js");
     const store = new DynamoIncidentStore({ client: aws.dynamodb(), tableName: "runbook-incidents" });
-    const record = (await store.load(`${result.incident.incidentId}/${target}`)) as {
+    const record = (await store.load(`${result.incident.incidentId}/${targets[0]}`)) as {
       status: string;
       statusReason: string;
       actions: { action: string; status: string; reason: string }[];
       escalation: { reason: string } | null;
     };
-    return { result, record, published };
+    return { result, record, published, store };
   }
 
   const clients = () => ({
@@ -161,4 +165,104 @@ describe("per-rung approval on local AWS with a real task token", () => {
     expect(subjects[0]).toMatch(/approval needed \(i-0b0000000000000d2, rung 1\)/);
     expect(subjects).toContainEqual(expect.stringMatching(/approval timed out, escalating/));
   }, 120_000);
+
+  it("fleet budget: two executions racing for the last unit on dynalite, exactly one gets it", async () => {
+    const { DynamoFleetBudget } = await import("../../../lambdas/adapters/aws/fleet-budget.js");
+    const budget = new DynamoFleetBudget(aws.dynamodb(), "runbook-incidents");
+    const window = { start: "2026-01-01T00:00:00.000Z", end: "2026-01-01T01:00:00.000Z" };
+    const ask = (incidentId: string, units: number) =>
+      budget.spend([{ scope: "fleet", classId: "race", units }], { max: 3, window, incidentId });
+    expect(await ask("inc-a", 2)).toEqual({ ok: true });
+    const racing = await Promise.all([ask("inc-b", 1), ask("inc-c", 1)]);
+    expect(racing.filter((r) => r.ok)).toHaveLength(1);
+    expect(racing.filter((r) => !r.ok)).toHaveLength(1);
+    // and once spent, nobody gets more
+    expect((await ask("inc-d", 1)).ok).toBe(false);
+  }, 60_000);
+
+  it("fleet brake through the state machine: the budget is spent → braked, every diagnosed record closed and written up, notified", async () => {
+    // Another execution already spent 2 of the 3 process-down units of this window in the fleet.
+    const { DynamoFleetBudget } = await import("../../../lambdas/adapters/aws/fleet-budget.js");
+    const { budgetWindow } = await import("../../../lambdas/core/events/fleet-brake.js");
+    const pre = await new DynamoFleetBudget(aws.dynamodb(), "runbook-incidents").spend(
+      [{ scope: "fleet", classId: "process-down", units: 2 }],
+      { max: 3, window: budgetWindow(new Date(), 3600), incidentId: "inc-earlier" },
+    );
+    expect(pre.ok).toBe(true);
+    tokens.onRequested = null;
+    const { result, published, store } = await run(T_BRAKE);
+    expect(result.brake).toMatchObject({ brake: true });
+    expect(result.brake.reason).toMatch(/^fleet budget: the budget of 3 process-down mitigations in fleet/);
+    expect(result.outcomes).toEqual([]);
+    expect(result.postmortem.status).toBe("braked");
+    expect(published.map((p) => p.state)).toEqual(["NotifyFleetBrake", "NotifyResult"]);
+    for (const t of T_BRAKE) {
+      const r = (await store.load(`${result.incident.incidentId}/${t}`)) as {
+        status: string;
+        statusReason: string;
+        endedAt: string | null;
+        actions: unknown[];
+        escalation: { reason: string } | null;
+      };
+      expect(r.status, t).toBe("braked");
+      expect(r.statusReason).toMatch(/^Braked: fleet brake: fleet budget/);
+      expect(r.endedAt).not.toBeNull();
+      expect(r.actions).toEqual([]);
+      expect(r.escalation?.reason).toMatch(/^Braked/);
+    }
+    // each target's postmortem is in S3
+    const { S3ArtifactStore } = await import("../../../lambdas/adapters/aws/s3-artifact-store.js");
+    const artifacts = new S3ArtifactStore({
+      client: aws.s3(),
+      bucket: "runbook-artifacts",
+      keyPrefix: "incidents/",
+    });
+    for (const t of T_BRAKE)
+      expect(await artifacts.get(`${result.incident.incidentId}/${t}/postmortem.md`), t).toMatch(
+        /fleet brake/i,
+      );
+  }, 120_000);
+
+  it("point 10: Diagnose reads SSM's full S3 copy (getUri) when the inline copy was cut", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+    const full = readFileSync(
+      new URL("../parsers/captured/tinytomcat-fd-exhausted/probe-stdout.txt", import.meta.url),
+      "utf8",
+    );
+    const diagnose = await realHandler("diagnose");
+    const put = (Key: string, Body: string) =>
+      aws.s3().send(new PutObjectCommand({ Bucket: "runbook-artifacts", Key, Body }));
+    // SSM's own copy is the whole output; the inline copy the poll state saved is cut (as at 24,000 chars)
+    await put("ssm/cmd-cut/i-0b0000000000000f1/awsrunShellScript/probe/stdout", full);
+    const cutKey = "inc-cut-1/i-0b0000000000000f1/probe-stdout.txt";
+    await put(`incidents/${cutKey}`, full.slice(0, 900));
+    const input = (incidentId: string, outputUri: string | null) => ({
+      incidentId,
+      target: "i-0b0000000000000f1",
+      mode: "plan",
+      alarmKey: `${incidentId}/alarm.json`,
+      probe: {
+        status: "Success",
+        exitCode: 0,
+        stdoutKey: cutKey,
+        stdoutTruncated: true,
+        outputUri,
+        rawOutputUri: null,
+        commandId: "cmd-cut",
+        detail: null,
+      },
+    });
+    const whole = (await diagnose(
+      input(
+        "inc-cut-1",
+        "s3://runbook-artifacts/ssm/cmd-cut/i-0b0000000000000f1/awsrunShellScript/probe/stdout",
+      ),
+    )) as { classId: string | null; evidenceKey: string | null };
+    const cut = (await diagnose(input("inc-cut-2", null))) as { classId: string | null };
+    // the whole output names the fd exhaustion; the cut copy alone cannot
+    expect(whole.evidenceKey).not.toBeNull();
+    expect(whole.classId).toMatch(/fd-exhaustion|websocket-session-leak|file-handle-leak/);
+    expect(cut.classId).not.toBe(whole.classId);
+  }, 60_000);
 });

@@ -142,7 +142,9 @@ function openSlow(): Promise<boolean> {
 
 async function run(): Promise<StopReason> {
   const open = config.kind === "ws" ? openWs : openSlow;
-  const window = config.rate ? Math.max(1, Math.ceil(config.rate)) : 32;
+  // Handshakes in flight: with a rate, room for ~4 s of arrivals, so a slow (cold or loaded) server
+  // delays sessions without bending the arrival schedule into a late burst.
+  const window = config.rate ? Math.max(8, Math.ceil(config.rate * 4)) : 32;
   const deadline = started + config.maxSeconds * 1000;
   let issued = 0;
   let inFlight = 0;

@@ -99,8 +99,11 @@ async function whenOpened(port: number, opened: number): Promise<void> {
 }
 
 /** Forecast error after 10 samples: |forecast − actual| / actual, both counted from the last sample. */
-async function leakForecastError(port: number, load: Parameters<typeof labLoad>[0]): Promise<number> {
-  const fdLimit = 200;
+async function leakForecastError(
+  port: number,
+  load: Parameters<typeof labLoad>[0],
+  { fdLimit, warmOpened }: { fdLimit: number; warmOpened: number },
+): Promise<number> {
   const state = await labUp({ mode: "ws-leak", port, fdLimit, stateDir });
   const loading = labLoad({
     ...load,
@@ -110,7 +113,7 @@ async function leakForecastError(port: number, load: Parameters<typeof labLoad>[
     timeoutMs: 2000,
     stopAfterFailures: 3,
   });
-  await whenOpened(port, 10);
+  await whenOpened(port, warmOpened);
   const { code, doc } = await watch(["--port", String(port), "--interval", "1s", "--samples", "10"]);
   expect(code).toBe(0);
   expect(doc.samples).toHaveLength(10);
@@ -140,20 +143,32 @@ async function leakForecastError(port: number, load: Parameters<typeof labLoad>[
 
 describe("runbook watch against the lab", () => {
   it("a steady leak: the forecast after 10 samples is within ±20% of when the fd limit is reached", async () => {
-    const error = await leakForecastError(PORTS.steady, { port: PORTS.steady, sessions: 1000, rate: 4 });
+    const error = await leakForecastError(
+      PORTS.steady,
+      { port: PORTS.steady, sessions: 1000, rate: 4 },
+      { fdLimit: 200, warmOpened: 10 },
+    );
     expect(error).toBeLessThanOrEqual(0.2);
   }, 180_000);
 
   it("a noisy leak (Poisson arrivals, half the sessions close): within ±30%", async () => {
-    const error = await leakForecastError(PORTS.noisy, {
-      port: PORTS.noisy,
-      sessions: 2000,
-      rate: 7,
-      arrivals: "poisson",
-      lifetimeMs: 3000,
-      leakFraction: 0.5,
-      seed: 7,
-    });
+    // 24 arrivals/s, half leaking: ~108 leaked sessions in the 9 s the 10 samples span, so the sampling
+    // noise of the rate itself (Poisson arrivals and closes) stays near ±11% (1 σ) and the ±30% is a
+    // test of the forecaster, not of luck. Measuring starts once the churn is in steady state (every
+    // session of the first 2.5 s has had its lifetime, ≤ 2.25 s).
+    const error = await leakForecastError(
+      PORTS.noisy,
+      {
+        port: PORTS.noisy,
+        sessions: 4000,
+        rate: 24,
+        arrivals: "poisson",
+        lifetimeMs: 1500,
+        leakFraction: 0.5,
+        seed: 7,
+      },
+      { fdLimit: 800, warmOpened: 60 },
+    );
     expect(error).toBeLessThanOrEqual(0.3);
   }, 180_000);
 

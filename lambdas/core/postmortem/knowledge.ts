@@ -1,6 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { conditionSchema } from "../runbook/schema.js";
+import { jsonSchemaText } from "../shared/json-schema.js";
 import { PostmortemError } from "./errors.js";
 
 /**
@@ -121,10 +122,5 @@ export function classKnowledge(k: PostmortemKnowledge, classId: string | null): 
 
 /** The knowledge file's JSON Schema text, as committed in `docs/postmortem-knowledge.schema.json`. */
 export function knowledgeJsonSchemaText(): string {
-  const schema = z.toJSONSchema(postmortemKnowledgeSchema, {
-    target: "draft-2020-12",
-    io: "input",
-    unrepresentable: "any",
-  });
-  return `${JSON.stringify({ ...schema, $id: "https://runbook-autopilot.dev/schemas/postmortem-knowledge.schema.json" }, null, 2)}\n`;
+  return jsonSchemaText(postmortemKnowledgeSchema, "postmortem-knowledge.schema.json");
 }

@@ -120,50 +120,94 @@ function groupStates(byState: Readonly<Record<string, number>>): Map<string, num
   return out;
 }
 
+/** One segment of a stacked bar: its data attributes name what it counts. */
+interface Segment {
+  readonly attrs: string;
+  readonly count: number;
+  readonly colour: string;
+  readonly tooltip: string;
+}
+
+/** One stacked bar per snapshot, all on one scale, with a legend: the drawing both charts share. */
+function stackedBarsSvg(chart: {
+  readonly title: string;
+  readonly role: string;
+  readonly rows: readonly {
+    readonly label: string;
+    readonly at?: string;
+    readonly segments: readonly Segment[];
+  }[];
+  readonly totalText: (total: number) => string;
+  readonly legend: readonly { readonly label: string; readonly colour: string }[];
+}): string {
+  const totals = chart.rows.map((r) => r.segments.reduce((a, b) => a + b.count, 0));
+  const max = Math.max(1, ...totals);
+  const legendY = TOP + chart.rows.length * ROW_H + 6;
+  const parts = [svgOpen(legendY + 24, chart.title)];
+  chart.rows.forEach((row, i) => {
+    const y = TOP + i * ROW_H;
+    parts.push(
+      `<g data-role="${chart.role}-row" data-snapshot="${escapeXml(row.label)}">`,
+      rowLabel(row.label, row.at, y),
+    );
+    let x = BAR_X;
+    for (const seg of row.segments) {
+      if (seg.count === 0) continue;
+      const w = Math.max(1, Math.round((BAR_W * seg.count * 10) / max) / 10);
+      parts.push(
+        `<rect data-role="${chart.role}-segment" ${seg.attrs} data-count="${seg.count}" x="${n(x)}" y="${y}" ` +
+          `width="${n(w)}" height="20" fill="${seg.colour}"><title>${escapeXml(seg.tooltip)}</title></rect>`,
+      );
+      x += w;
+    }
+    parts.push(
+      `<text x="${n(x + 8)}" y="${y + 14}" fill="#111827">${escapeXml(chart.totalText(totals[i] ?? 0))}</text>`,
+      "</g>",
+    );
+  });
+  let lx = BAR_X;
+  for (const { label, colour } of chart.legend) {
+    parts.push(
+      `<rect x="${lx}" y="${legendY}" width="12" height="12" fill="${colour}"/>`,
+      `<text x="${lx + 16}" y="${legendY + 11}" font-size="12" fill="#374151">${escapeXml(label)}</text>`,
+    );
+    lx += 24 + label.length * 8;
+  }
+  parts.push("</svg>");
+  return parts.join("");
+}
+
 /** Stacked bar per snapshot of connections on the port by TCP state, on one scale so "after" looks small. */
 export function connectionStatesSvg(
   rows: readonly ConnectionStatesRow[],
   title = "Connections on the port by state",
 ): string {
   const grouped = rows.map((r) => groupStates(r.byState));
-  const totals = grouped.map((g) => [...g.values()].reduce((a, b) => a + b, 0));
-  const max = Math.max(1, ...totals);
-  const present = STATE_COLOURS.filter((s) => grouped.some((g) => (g.get(s.state) ?? 0) > 0));
-  const legendY = TOP + rows.length * ROW_H + 6;
-  const height = legendY + 24;
-  const parts = [svgOpen(height, title)];
-  rows.forEach((row, i) => {
-    const y = TOP + i * ROW_H;
-    const g = grouped[i] ?? new Map<string, number>();
-    const snap = escapeXml(row.label);
-    parts.push(`<g data-role="conn-row" data-snapshot="${snap}">`, rowLabel(row.label, row.at, y));
-    let x = BAR_X;
-    for (const { state, colour } of STATE_COLOURS) {
-      const count = g.get(state) ?? 0;
-      if (count === 0) continue;
-      const w = Math.max(1, Math.round((BAR_W * count * 10) / max) / 10);
-      parts.push(
-        `<rect data-role="conn-segment" data-state="${escapeXml(state)}" data-count="${count}" x="${n(x)}" y="${y}" ` +
-          `width="${n(w)}" height="20" fill="${colour}"><title>${escapeXml(`${state}: ${thousands(count)}`)}</title></rect>`,
-      );
-      x += w;
-    }
-    const total = totals[i] ?? 0;
-    parts.push(
-      `<text x="${n(Math.max(x, BAR_X) + 8)}" y="${y + 14}" fill="#111827">${escapeXml(total === 0 ? "no connections" : `${thousands(total)} total`)}</text>`,
-      "</g>",
-    );
+  return stackedBarsSvg({
+    title,
+    role: "conn",
+    rows: rows.map((row, i) => {
+      const g = grouped[i] ?? new Map<string, number>();
+      return {
+        label: row.label,
+        at: row.at,
+        segments: STATE_COLOURS.map(({ state, colour }) => {
+          const count = g.get(state) ?? 0;
+          return {
+            attrs: `data-state="${escapeXml(state)}"`,
+            count,
+            colour,
+            tooltip: `${state}: ${thousands(count)}`,
+          };
+        }),
+      };
+    }),
+    totalText: (total) => (total === 0 ? "no connections" : `${thousands(total)} total`),
+    legend: STATE_COLOURS.filter((s) => grouped.some((g) => (g.get(s.state) ?? 0) > 0)).map((s) => ({
+      label: s.state,
+      colour: s.colour,
+    })),
   });
-  let lx = BAR_X;
-  for (const { state, colour } of present) {
-    parts.push(
-      `<rect x="${lx}" y="${legendY}" width="12" height="12" fill="${colour}"/>`,
-      `<text x="${lx + 16}" y="${legendY + 11}" font-size="12" fill="#374151">${escapeXml(state)}</text>`,
-    );
-    lx += 24 + state.length * 8;
-  }
-  parts.push("</svg>");
-  return parts.join("");
 }
 
 export interface IdleAgeRow {
@@ -181,41 +225,21 @@ export function idleAgeSvg(
   title = "ESTABLISHED connections by idle time",
 ): string {
   const labels = [...new Set(rows.flatMap((r) => r.buckets.map((b) => b.label)))];
-  const totals = rows.map((r) => r.buckets.reduce((a, b) => a + b.count, 0));
-  const max = Math.max(1, ...totals);
-  const legendY = TOP + rows.length * ROW_H + 6;
-  const parts = [svgOpen(legendY + 24, title)];
-  rows.forEach((row, i) => {
-    const y = TOP + i * ROW_H;
-    parts.push(
-      `<g data-role="idle-row" data-snapshot="${escapeXml(row.label)}">`,
-      rowLabel(row.label, row.at, y),
-    );
-    let x = BAR_X;
-    for (const b of row.buckets) {
-      if (b.count === 0) continue;
-      const w = Math.max(1, Math.round((BAR_W * b.count * 10) / max) / 10);
-      const colour = AGE_COLOURS[Math.min(labels.indexOf(b.label), AGE_COLOURS.length - 1)] ?? "#6b7280";
-      parts.push(
-        `<rect data-role="idle-segment" data-bucket="${escapeXml(b.label)}" data-count="${b.count}" x="${n(x)}" y="${y}" ` +
-          `width="${n(w)}" height="20" fill="${colour}"><title>${escapeXml(`idle ${b.label}: ${thousands(b.count)}`)}</title></rect>`,
-      );
-      x += w;
-    }
-    const total = totals[i] ?? 0;
-    parts.push(
-      `<text x="${n(x + 8)}" y="${y + 14}" fill="#111827">${escapeXml(total === 0 ? "none" : `${thousands(total)} ESTABLISHED`)}</text>`,
-      "</g>",
-    );
+  const colourOf = (i: number) => AGE_COLOURS[Math.min(i, AGE_COLOURS.length - 1)] ?? "#6b7280";
+  return stackedBarsSvg({
+    title,
+    role: "idle",
+    rows: rows.map((row) => ({
+      label: row.label,
+      at: row.at,
+      segments: row.buckets.map((b) => ({
+        attrs: `data-bucket="${escapeXml(b.label)}"`,
+        count: b.count,
+        colour: colourOf(labels.indexOf(b.label)),
+        tooltip: `idle ${b.label}: ${thousands(b.count)}`,
+      })),
+    })),
+    totalText: (total) => (total === 0 ? "none" : `${thousands(total)} ESTABLISHED`),
+    legend: labels.map((label, i) => ({ label, colour: colourOf(i) })),
   });
-  let lx = BAR_X;
-  labels.forEach((label, i) => {
-    parts.push(
-      `<rect x="${lx}" y="${legendY}" width="12" height="12" fill="${AGE_COLOURS[Math.min(i, AGE_COLOURS.length - 1)]}"/>`,
-      `<text x="${lx + 16}" y="${legendY + 11}" font-size="12" fill="#374151">${escapeXml(label)}</text>`,
-    );
-    lx += 24 + label.length * 8;
-  });
-  parts.push("</svg>");
-  return parts.join("");
 }

@@ -212,7 +212,7 @@ describe("runbook stack template", () => {
         LoggingConfig: { LogGroup: expect.anything() },
       });
     }
-    template.resourceCountIs("AWS::Logs::LogGroup", 12);
+    template.resourceCountIs("AWS::Logs::LogGroup", 13);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
   });
 

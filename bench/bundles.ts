@@ -1,12 +1,20 @@
-/** Benchmark 5: Lambda bundle sizes, built by scripts/bundle-sizes.ts (the CDK bundling options). Target < 1 MB each. */
+/**
+ * Benchmark 5: Lambda bundle sizes, built by scripts/bundle-sizes.ts (the CDK bundling options).
+ * Target < 500 KB each (issue 14); the hard limit, enforced by scripts/bundle-sizes.ts, stays 1 MB.
+ */
 import { BUNDLE_LIMIT_BYTES, measureBundles } from "../scripts/bundle-sizes.js";
-import { bounded, mb, type Row } from "./table.js";
+import { bounded, info, mb, type Row } from "./table.js";
+
+export const BUNDLE_TARGET_BYTES = 500_000;
 
 export async function benchBundles(log: (s: string) => void): Promise<Row[]> {
   log("bundles: esbuild each Lambda handler");
   const sizes = await measureBundles();
   if (sizes.length === 0) throw new Error("no Lambda handlers found in lambdas/handlers");
-  return sizes.map((s) =>
-    bounded("5 Lambda bundles", `${s.handler} (index.mjs, without .map)`, s.bytes, BUNDLE_LIMIT_BYTES, mb),
-  );
+  return [
+    info("5 Lambda bundles", "hard limit (scripts/bundle-sizes.ts exits 1 over it)", mb(BUNDLE_LIMIT_BYTES)),
+    ...sizes.map((s) =>
+      bounded("5 Lambda bundles", `${s.handler} (index.mjs, without .map)`, s.bytes, BUNDLE_TARGET_BYTES, mb),
+    ),
+  ];
 }

@@ -4,7 +4,7 @@
  * (the package folder, and the package with its production dependencies as `npm install` lays them out).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
@@ -14,6 +14,16 @@ import { bounded, info, kib, median, mib, ms, type Row } from "./table.js";
 
 const ROOT = packageRoot();
 const B = "6 package";
+
+/** CPU time (user + sys, ms) of `node ARGS`, from GNU time; NaN without /usr/bin/time. */
+function cpuMs(args: string[]): number {
+  const r = spawnSync("/usr/bin/time", ["-f", "%U %S", process.execPath, ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  const [u, s] = (r.stderr ?? "").trim().split("\n").at(-1)?.split(/\s+/).map(Number) ?? [];
+  return r.status === 0 && u !== undefined && s !== undefined ? (u + s) * 1000 : Number.NaN;
+}
 
 function wallMs(args: string[]): number {
   const t = performance.now();
@@ -38,16 +48,29 @@ export async function benchPackage(log: (s: string) => void): Promise<Row[]> {
   const runs = 15;
   log(`package: ${runs} × runbook --version and ${runs} × node -e 0, interleaved`);
   const cold: number[] = [];
+  const help: number[] = [];
   const floor: number[] = [];
+  const cpu: number[] = [];
+  const cpuFloor: number[] = [];
+  const load = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
   wallMs([cli, "--version"]); // warm the page cache once: the figure is process start-up, not disk
   for (let i = 0; i < runs; i++) {
     cold.push(wallMs([cli, "--version"]));
+    help.push(wallMs([cli, "--help"]));
     floor.push(wallMs(["-e", "0"]));
+    cpu.push(cpuMs([cli, "--version"]));
+    cpuFloor.push(cpuMs(["-e", "0"]));
   }
   const rows: Row[] = [
-    bounded(B, "runbook --version cold start (median of 15)", median(cold), 200, ms),
+    bounded(B, `runbook --version cold start (median of 15, load ${load.toFixed(1)})`, median(cold), 200, ms),
     info(B, "  min / max", `${ms(Math.min(...cold))} / ${ms(Math.max(...cold))}`),
+    info(B, "runbook --help cold start (median of 15)", ms(median(help))),
     info(B, "node -e 0 on this machine (median of 15)", ms(median(floor))),
+    info(
+      B,
+      "CPU time (user+sys) --version / node -e 0, median",
+      `${ms(median(cpu))} / ${ms(median(cpuFloor))}`,
+    ),
   ];
 
   log("package: npm pack (builds through prepack) and npm install --offline of the tarball");

@@ -3,21 +3,35 @@
  * timings). Prints one table: each figure with its target and PASS / MISS (INFO: context, no target).
  * Exit code: 1 only when a benchmark could not run at all (ERROR rows); a MISS is reported, not fatal.
  *
- *   npm run bench [-- --only probe,lab,core,memory,bundles,package] [-- --json]
+ *   npm run bench [-- --only probe,lab,core,memory,bundles,package,side,probe100k,lambda-init] [-- --json]
  *
- * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener). Every step is bounded in
- * time and count; the lab is always taken down (labDown) and the socket processes stopped.
+ * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener), 19445-19455 (side by side,
+ * 100k sockets). Every step is bounded in time and count; the lab is always taken down (labDown) and
+ * the socket processes stopped. The whole bench takes ~15 min on 2 busy cores (side by side: ~8 min).
  * See docs/benchmarks.md.
  */
 import { cpus, totalmem } from "node:os";
 import { benchBundles } from "./bundles.js";
 import { benchCore, benchSsHeap } from "./core.js";
 import { benchLabDiagnose } from "./lab-diagnose.js";
+import { benchLambdaInit } from "./lambda-init.js";
 import { benchPackage } from "./package.js";
+import { benchProbe100k } from "./probe-100k.js";
 import { benchProbeBound } from "./probe-bound.js";
+import { benchSideBySide } from "./side-by-side.js";
 import { failed, type Row, renderTable } from "./table.js";
 
-const ALL = ["probe", "lab", "core", "memory", "bundles", "package"] as const;
+const ALL = [
+  "probe",
+  "lab",
+  "core",
+  "memory",
+  "bundles",
+  "package",
+  "side",
+  "probe100k",
+  "lambda-init",
+] as const;
 type Part = (typeof ALL)[number];
 
 function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean } {
@@ -62,10 +76,18 @@ if (only.has("lab") || only.has("memory"))
     if (r.probeStdout) liveStdouts.push({ name: "live ws-leak lab probe", text: r.probeStdout });
     return r.rows;
   });
+if (only.has("side")) await step("7 side by side", () => benchSideBySide(log));
+if (only.has("probe100k"))
+  await step("7 side by side: 100k sockets", async () => {
+    const r = await benchProbe100k(log);
+    liveStdouts.push({ name: "live 100k-socket probe", text: r.stdout });
+    return r.rows;
+  });
 if (only.has("core")) await step("3 core throughput", () => benchCore(liveStdouts, log));
 if (only.has("memory")) await step("4 memory: parseSs", () => benchSsHeap(log));
 if (only.has("bundles")) await step("5 Lambda bundles", () => benchBundles(log));
 if (only.has("package")) await step("6 package", () => benchPackage(log));
+if (only.has("lambda-init")) await step("8 Lambda init", () => benchLambdaInit(log));
 
 const order = (r: Row) => r.bench.split(" ")[0] ?? "";
 rows.sort((a, b) => order(a).localeCompare(order(b)));

@@ -19,8 +19,9 @@ const contextSchema = z.object({
   alarmSelectionTag: json(tag).optional(),
   optInTag: json(tag).optional(),
   fallbackTargetTag: json(tag).optional(),
-  defaultMode: z.enum(["plan", "approve", "auto"]).default("approve"),
-  cooldownMinutes: z.coerce.number().int().positive().default(30),
+  // Unset: the runbook's own `mitigation.defaults` (the one home of the defaults).
+  defaultMode: z.enum(["plan", "approve", "auto"]).optional(),
+  cooldownMinutes: z.coerce.number().int().positive().optional(),
   maxConcurrency: z.coerce.number().int().positive().default(5),
   fleetBrakeShare: z.coerce.number().positive().max(1).default(0.5),
   servicePort: z.coerce.number().int().min(1).max(65535).default(8080),
@@ -54,8 +55,8 @@ new RunbookStack(app, ctx.stackName, {
     ...(ctx.alarmSelectionTag ? { alarmSelectionTag: ctx.alarmSelectionTag } : {}),
     ...(ctx.optInTag ? { optInTag: ctx.optInTag } : {}),
     ...(ctx.fallbackTargetTag ? { fallbackTargetTag: ctx.fallbackTargetTag } : {}),
-    defaultMode: ctx.defaultMode,
-    cooldown: Duration.minutes(ctx.cooldownMinutes),
+    ...(ctx.defaultMode ? { defaultMode: ctx.defaultMode } : {}),
+    ...(ctx.cooldownMinutes ? { cooldown: Duration.minutes(ctx.cooldownMinutes) } : {}),
     maxConcurrency: ctx.maxConcurrency,
     fleetBrakeShare: ctx.fleetBrakeShare,
     service: {

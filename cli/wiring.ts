@@ -6,8 +6,11 @@ import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js"
 import { FileIncidentStore } from "../lambdas/adapters/local/incident-store.js";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import type { IncidentRecord, PlannedAction } from "../lambdas/core/incident/schema.js";
-import type { Runbook } from "../lambdas/core/runbook/schema.js";
+import { actionCommands, actionModule } from "../lambdas/core/mitigation/actions/registry.js";
+import { HEALTH_CHECK_COMMAND } from "../lambdas/core/mitigation/health-check.js";
+import type { Runbook, Rung } from "../lambdas/core/runbook/schema.js";
 import { thresholdValueProblem } from "../lambdas/core/runbook/thresholds.js";
+import { type RunSettings, resolveRunSettings } from "../lambdas/core/settings/run-settings.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
 import type { WorkflowDeps } from "../lambdas/workflows/deps.js";
 import { redactingPorts } from "../lambdas/workflows/redaction.js";
@@ -37,13 +40,16 @@ export interface WiringOptions {
 }
 
 export interface RunbookOverrides {
+  /** `--mode`: over the runbook's `mitigation.defaults.mode` (the run settings' CLI layer). */
+  readonly mode?: IncidentRecord["mode"] | undefined;
   readonly idleThresholdSeconds?: number | undefined;
   readonly threshold?: readonly string[];
 }
 
 /**
  * Operator overrides on a loaded runbook: `--threshold name=value` (only names the runbook defines)
- * and `--idle-threshold-seconds`, which sets both the probe's idle count and the kill rung's minimum.
+ * and `--idle-threshold-seconds`, which sets the minimum of each rung that follows the idle threshold
+ * (the probe's own threshold is a run setting: resolveRunSettings).
  */
 export function applyOverrides(doc: Runbook, o: RunbookOverrides | undefined): Runbook {
   if (!o) return doc;
@@ -63,24 +69,20 @@ export function applyOverrides(doc: Runbook, o: RunbookOverrides | undefined): R
   }
   const idle = o.idleThresholdSeconds;
   if (idle === undefined) return { ...doc, thresholds };
-  const ladders = Object.fromEntries(
-    Object.entries(doc.mitigation.ladders).map(([cls, rungs]) => [
-      cls,
-      rungs?.map((r) =>
-        r.action === "kill-idle-connections" ? { ...r, params: { ...r.params, minIdleSeconds: idle } } : r,
-      ),
-    ]),
-  );
-  return {
-    ...doc,
-    thresholds,
-    probe: { ...doc.probe, idleThresholdMs: idle * 1000 },
-    mitigation: { ...doc.mitigation, ladders },
+  // Each action that follows the idle threshold says which of its params does (idleThresholdParam).
+  const withIdle = (r: Rung): Rung => {
+    const param = actionModule(r.action).idleThresholdParam;
+    return param ? { ...r, params: { ...r.params, [param]: idle } } : r;
   };
+  const ladders = Object.fromEntries(
+    Object.entries(doc.mitigation.ladders).map(([cls, rungs]) => [cls, rungs?.map(withIdle)]),
+  );
+  return { ...doc, thresholds, mitigation: { ...doc.mitigation, ladders } };
 }
 
 export interface CliDeps extends WorkflowDeps {
-  readonly defaultMode: IncidentRecord["mode"];
+  /** This run's settings: the runbook's, then the operator's options (--mode, --idle-threshold-seconds). */
+  readonly settings: RunSettings;
   readonly incidentDir: (incidentId: string) => string;
   readonly runbookDoc: Runbook;
   /** Stops the scripts this process started (SIGINT/SIGTERM): their whole process groups. */
@@ -105,7 +107,11 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
   const local = o.target === "local";
   const localRunner = local ? new LocalCommandRunner() : null;
   const runner: CommandRunner = localRunner ?? (await ssmRunner(o, clock));
-  const runbook = runbookView(doc);
+  const settings = resolveRunSettings(doc, {
+    mode: o.overrides?.mode,
+    idleThresholdSeconds: o.overrides?.idleThresholdSeconds,
+  });
+  const runbook = runbookView(doc, settings);
   return redactingPorts<CliDeps>(
     {
       runner,
@@ -117,7 +123,7 @@ export async function buildDeps(o: WiringOptions): Promise<CliDeps> {
       // Through SSM a command already sent runs to its own time-out on the instance.
       stopChildren: async (signal) => localRunner?.stopAll(signal),
       scripts,
-      defaultMode: doc.mitigation.defaults.mode,
+      settings,
       incidentDir: (id) => incidents.incidentDir(id),
       log: {
         info: (m, f) => process.stderr.write(`runbook: ${m}${f ? ` ${JSON.stringify(f)}` : ""}\n`),
@@ -155,7 +161,7 @@ export async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<C
       2,
     );
   }
-  let documents: Record<string, { documentName: string; step: string }>;
+  let documents: Record<string, { documentName: string; step: string; script?: string | undefined }>;
   try {
     documents = ssmDocumentsSchema.parse(JSON.parse(raw));
   } catch (e) {
@@ -171,10 +177,31 @@ export async function ssmRunner(o: WiringOptions, clock: SystemClock): Promise<C
   });
 }
 
-const ssmDocumentsSchema = z.partialRecord(
-  z.enum(["probe", "kill-idle-connections", "restart-service", "check-health", "leak-watch"]),
-  z.object({ documentName: z.string().min(1), step: z.string().min(1) }),
-);
+/** The commands a document may be named for: the probe, the leak watch and every registered host command. */
+const documentNames = () => [
+  "probe",
+  "leak-watch",
+  HEALTH_CHECK_COMMAND.name,
+  ...actionCommands().map((c) => c.name),
+];
+const ssmDocumentsSchema = z
+  .record(
+    z.string(),
+    z.object({
+      documentName: z.string().min(1),
+      step: z.string().min(1),
+      script: z.string().min(1).optional(),
+    }),
+  )
+  .superRefine((docs, ctx) => {
+    for (const name of Object.keys(docs))
+      if (!documentNames().includes(name))
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `no command "${name}" (expected: ${documentNames().join(", ")})`,
+        });
+  });
 
 export async function writeRunPostmortem(incidentDir: string): Promise<string> {
   // Loaded on demand: `diagnose` never pays for Handlebars and the templates.

@@ -26,6 +26,7 @@ import { LambdaSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { resolveRunSettings } from "../lambdas/core/settings/run-settings.js";
 import { LeakWatch, type LeakWatchProps } from "./leak-watch.js";
 import { acknowledgeRunbookNagFindings } from "./nag-suppressions.js";
 import { RUNBOOKS_DIR } from "./paths.js";
@@ -91,9 +92,15 @@ export interface ApiUnreachableRunbookProps {
    * @default none: such alarms notify "no target" and stop
    */
   readonly fallbackTargetTag?: RunbookTag;
-  /** Mode when the input does not say: `plan` (plan only), `approve` (SNS task token), `auto`. @default "approve" */
+  /**
+   * Mode when the input does not say: `plan` (plan only), `approve` (SNS task token), `auto`.
+   * @default the runbook's `mitigation.defaults.mode` (`plan` in the shipped runbook)
+   */
   readonly defaultMode?: RunbookMode;
-  /** Per-target cooldown: no second mitigation of the same instance within this time. @default Duration.minutes(30) */
+  /**
+   * Per-target cooldown: no second mitigation of the same instance within this time.
+   * @default the runbook's `mitigation.defaults.cooldownSeconds` (30 minutes in the shipped runbook)
+   */
   readonly cooldown?: Duration;
   /** Targets handled in parallel in each Map state. @default 5 */
   readonly maxConcurrency?: number;
@@ -153,7 +160,10 @@ export interface ApiUnreachableRunbookProps {
   readonly createAlarmTopic?: boolean;
   /** The service on the instances. @default { port: 8080, healthPath: "/health" } */
   readonly service?: RunbookServiceProps;
-  /** Probe time budget on the host (SSM parameter `timeoutSeconds`). @default Duration.seconds(60) */
+  /**
+   * Probe time budget on the host (SSM parameter `timeoutSeconds`).
+   * @default the runbook's `probe.timeoutSeconds` (30 s in the shipped runbook)
+   */
   readonly probeTimeout?: Duration;
   /**
    * How long each rung's approval request waits (mode approve asks once per destructive rung; no answer
@@ -250,13 +260,13 @@ export class ApiUnreachableRunbook extends Construct {
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const runbook = resolveConstructRunbook("api-unreachable", RUNBOOKS_DIR, props.runbook);
-    const defaultMode =
-      props.defaultMode ?? (runbook.overrideSets.mode ? runbook.doc.mitigation.defaults.mode : "approve");
-    const cooldown =
-      props.cooldown ??
-      (runbook.overrideSets.cooldown
-        ? Duration.seconds(runbook.doc.mitigation.defaults.cooldownSeconds)
-        : Duration.minutes(30));
+    // One resolver (lambdas/core/settings): the runbook (with its override) holds the defaults, the
+    // props win; the Lambdas get the resolved values.
+    const settings = resolveRunSettings(runbook.doc, {
+      mode: props.defaultMode,
+      cooldownSeconds: props.cooldown?.toSeconds(),
+      probeTimeoutSeconds: props.probeTimeout?.toSeconds(),
+    });
 
     // ---- encryption key for topics (SNS SSE needs a customer managed key for service publishers)
     const key =
@@ -354,8 +364,8 @@ export class ApiUnreachableRunbook extends Construct {
       OPT_IN_TAG: JSON.stringify(optInTag),
       FALLBACK_TAG: props.fallbackTargetTag ? JSON.stringify(props.fallbackTargetTag) : "",
       ALARM_SELECTION_TAG: selectionTag ? JSON.stringify(selectionTag) : "",
-      DEFAULT_MODE: defaultMode,
-      COOLDOWN_SECONDS: String(cooldown.toSeconds()),
+      DEFAULT_MODE: settings.mode,
+      COOLDOWN_SECONDS: String(settings.cooldownSeconds),
       FLEET_BRAKE_SHARE: String(share),
       FLEET_TARGET_GROUPS: JSON.stringify(props.fleetTargetGroups ?? []),
       FLEET_MIN_HEALTHY: String(props.fleetMinHealthy ?? 1),
@@ -368,7 +378,7 @@ export class ApiUnreachableRunbook extends Construct {
         logPath: service.logPath ?? null,
         systemdUnit: service.systemdUnit ?? null,
       }),
-      PROBE_TIMEOUT_SECONDS: String((props.probeTimeout ?? Duration.seconds(60)).toSeconds()),
+      PROBE_TIMEOUT_SECONDS: String(settings.probe.timeoutSeconds),
       ALARM_NAME_PREFIXES: prefixes.join(","),
       ALARM_NAMES: stack.toJsonString(alarmNames),
       APPROVAL_TIMEOUT_SECONDS: String(approvalTimeout.toSeconds()),
@@ -533,7 +543,7 @@ export class ApiUnreachableRunbook extends Construct {
     const executionTimeout = Duration.hours(6);
     const worstCase = worstCaseExecution({
       waves: Math.ceil(maxTargets / maxConcurrency),
-      probe: props.probeTimeout ?? Duration.seconds(60),
+      probe: Duration.seconds(settings.probe.timeoutSeconds),
       approval: approvalTimeout,
       approvalRungs: APPROVAL_RUNGS,
       workflow: workflowTimeout,

@@ -1,55 +1,39 @@
+import { actionCommands } from "../lambdas/core/mitigation/actions/registry.js";
+import { HEALTH_CHECK_COMMAND } from "../lambdas/core/mitigation/health-check.js";
+import {
+  ABS_PATH_OR_EMPTY,
+  HEALTH_PATH_PARAMETER,
+  type HostCommand,
+  PID_PARAMETER,
+  PORT_PARAMETER,
+  UINT,
+} from "../lambdas/core/mitigation/host-command.js";
 import { DEFAULT_REDACTION_RULES, encodeForProbe } from "../lambdas/core/redact/index.js";
 
 /**
- * The SSM document parameters of each runbook command: names, allowed patterns, defaults.
- * Mirrors the validation each script repeats on the host (runbooks/probes, runbooks/actions).
- * Every parameter uses `interpolationType: ENV_VAR`: values reach the script as `SSM_<name>` and are
- * never spliced into script text.
+ * The SSM Command documents the stack deploys: the probe's (below) and one per host command of the
+ * action registry (lambdas/core/mitigation/actions/, plus check-health), each described once in its
+ * core module: script, parameters, allowed patterns, defaults. The scripts repeat each pattern's check
+ * on the host. Every parameter uses `interpolationType: ENV_VAR`: values reach the script as
+ * `SSM_<name>` and are never spliced into script text.
  */
-export interface ParameterSpec {
-  readonly description: string;
-  readonly allowedPattern: string;
-  readonly default: string;
-}
+export type { ParameterSpec } from "../lambdas/core/mitigation/host-command.js";
 
-const PORT: ParameterSpec = {
-  description: "Application TCP port",
-  allowedPattern: "^[0-9]{1,5}$",
-  default: "8080",
-};
-const PID: ParameterSpec = {
-  description: "Process id (empty: the listener of the port)",
-  allowedPattern: "^([1-9][0-9]{0,9})?$",
-  default: "",
-};
-const HEALTH_PATH: ParameterSpec = {
-  description: "Local health path",
-  allowedPattern: "^/[A-Za-z0-9._~/-]{0,200}$",
-  default: "/health",
-};
-const ABS_PATH_OR_EMPTY = "^(/[A-Za-z0-9._/-]{1,300})?$";
-const UINT = (digits: number) => `^[0-9]{1,${digits}}$`;
-
-export interface CommandDocumentSpec {
-  /** Script file under runbooks/. */
-  readonly script: string;
+export interface CommandDocumentSpec extends HostCommand {
   /** Step (plugin) name whose output is the command's result. */
   readonly step: string;
-  readonly description: string;
-  /** aws:runShellScript timeoutSeconds for the step. */
-  readonly executionTimeoutSeconds: number;
-  readonly parameters: Readonly<Record<string, ParameterSpec>>;
 }
 
 export const PROBE_DOCUMENT: CommandDocumentSpec = {
+  name: "probe",
   script: "probes/api-unreachable.sh",
   step: "probe",
   description: "runbook-autopilot probe: read-only evidence collection for an unreachable JVM API",
   executionTimeoutSeconds: 3600,
   parameters: {
-    port: PORT,
-    pid: PID,
-    healthPath: HEALTH_PATH,
+    port: PORT_PARAMETER,
+    pid: PID_PARAMETER,
+    healthPath: HEALTH_PATH_PARAMETER,
     logPath: {
       description: "Application log to scan (empty: none)",
       allowedPattern: ABS_PATH_OR_EMPTY,
@@ -85,87 +69,11 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
   },
 };
 
-export const ACTION_DOCUMENTS: Readonly<Record<string, CommandDocumentSpec>> = {
-  "kill-idle-connections": {
-    script: "actions/kill-idle-connections.sh",
-    step: "kill-idle-connections",
-    description: "runbook-autopilot action: destroy idle ESTABLISHED sockets on the app port (ss -K)",
-    executionTimeoutSeconds: 300,
-    parameters: {
-      port: PORT,
-      minIdleMs: {
-        description: "Only sockets idle at least this long, ms",
-        allowedPattern: UINT(10),
-        default: "120000",
-      },
-      maxConnections: {
-        description: "Refuse above this many candidates",
-        allowedPattern: UINT(7),
-        default: "50000",
-      },
-      dryRun: { description: "true: list only", allowedPattern: "^(true|false)$", default: "false" },
-      limit: {
-        description: "Destroy only the N most idle candidates (relief batch); empty: all",
-        allowedPattern: "^([1-9][0-9]{0,6})?$",
-        default: "",
-      },
-    },
-  },
-  "restart-service": {
-    script: "actions/restart-service.sh",
-    step: "restart-service",
-    description: "runbook-autopilot action: restart the systemd unit behind the app port and wait for health",
-    executionTimeoutSeconds: 900,
-    parameters: {
-      port: PORT,
-      pid: PID,
-      startTicks: {
-        description: "Start time of pid in clock ticks after boot, from the evidence (required with pid)",
-        allowedPattern: "^([0-9]{1,20})?$",
-        default: "",
-      },
-      service: {
-        description: "systemd unit",
-        allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",
-        default: "",
-      },
-      // Free-form start commands are a laptop feature; through SSM only a systemd unit can be restarted.
-      restartCommand: {
-        description: "Not allowed through SSM: must be empty",
-        allowedPattern: "^$",
-        default: "",
-      },
-      graceSeconds: {
-        description: "SIGTERM grace before SIGKILL, s",
-        allowedPattern: UINT(4),
-        default: "20",
-      },
-      startTimeoutSeconds: {
-        description: "Wait for listen + health, s",
-        allowedPattern: UINT(4),
-        default: "90",
-      },
-      healthPath: HEALTH_PATH,
-    },
-  },
-  "check-health": {
-    script: "actions/check-health.sh",
-    step: "check-health",
-    description: "runbook-autopilot action: probe the local health path until 2xx",
-    executionTimeoutSeconds: 600,
-    parameters: {
-      port: PORT,
-      healthPath: HEALTH_PATH,
-      attempts: { description: "Attempts", allowedPattern: UINT(3), default: "15" },
-      intervalSeconds: { description: "Seconds between attempts", allowedPattern: UINT(3), default: "2" },
-      requestTimeoutSeconds: {
-        description: "Per-request time-out, s",
-        allowedPattern: UINT(2),
-        default: "3",
-      },
-    },
-  },
-};
+/** The document of each registered action with a host script, and check-health's, by command name. */
+export function actionDocuments(): Readonly<Record<string, CommandDocumentSpec>> {
+  const commands = [...actionCommands(), HEALTH_CHECK_COMMAND];
+  return Object.fromEntries(commands.map((c) => [c.name, { ...c, step: c.name }]));
+}
 
 /**
  * Prints the `raw` step: the probe's raw tool outputs from SSM_rawDir (already redacted and cut by the

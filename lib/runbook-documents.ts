@@ -4,7 +4,7 @@ import { Annotations, Stack } from "aws-cdk-lib";
 import { CfnDocument } from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
 import {
-  ACTION_DOCUMENTS,
+  actionDocuments,
   type CommandDocumentSpec,
   PROBE_DOCUMENT,
   RAW_STEP_SCRIPT,
@@ -22,6 +22,8 @@ export interface RunbookDocumentsProps {
 export interface DocumentRef {
   readonly documentName: string;
   readonly step: string;
+  /** The script the document was generated from (relative to runbooks/); the runner checks requests name it. */
+  readonly script: string;
 }
 
 export class MissingScriptError extends Error {
@@ -63,15 +65,15 @@ export class RunbookDocuments extends Construct {
     this.probe = this.document("Probe", "probe", PROBE_DOCUMENT, probeScript, [
       { name: "raw", script: RAW_STEP_SCRIPT, timeoutSeconds: 600 },
     ]);
-    refs.probe = { documentName: this.probe.ref, step: PROBE_DOCUMENT.step };
+    refs.probe = { documentName: this.probe.ref, step: PROBE_DOCUMENT.step, script: PROBE_DOCUMENT.script };
     arns.push(this.arnOf(this.probe));
 
     if (props.includeActions ?? true) {
-      for (const [command, spec] of Object.entries(ACTION_DOCUMENTS)) {
+      for (const [command, spec] of Object.entries(actionDocuments())) {
         const path = join(dir, spec.script);
         if (!existsSync(path)) throw new MissingScriptError(path, command);
         const doc = this.document(pascal(command), command, spec, readFileSync(path, "utf8"), []);
-        refs[command] = { documentName: doc.ref, step: spec.step };
+        refs[command] = { documentName: doc.ref, step: spec.step, script: spec.script };
         arns.push(this.arnOf(doc));
       }
     }

@@ -51,13 +51,27 @@ const englishOnlyZod: Plugin = {
 };
 
 export async function buildCli(outdir = join(ROOT, "dist/cli")): Promise<void> {
+  await bundleCli(outdir, undefined);
+  // `runbook --help` is answered by cli/bin.ts without loading the commands: the text is the packaged
+  // CLI's own help, captured from this first bundle and built into the second.
+  const help = spawnSync(process.execPath, [join(outdir, "runbook.mjs"), "--help"], {
+    encoding: "utf8",
+    env: { ...process.env, COLUMNS: "80" },
+    timeout: 60_000,
+  });
+  if (help.status !== 0 || !help.stdout.includes("Usage: runbook"))
+    throw new Error(`the bundled CLI's --help failed (exit ${help.status}): ${help.stderr.slice(0, 300)}`);
+  await bundleCli(outdir, help.stdout);
+}
+
+async function bundleCli(outdir: string, help: string | undefined): Promise<void> {
   rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints: { runbook: join(ROOT, "cli/bin.ts") },
     outdir,
     outExtension: { ".js": ".mjs" },
-    // Dynamic imports (the SSM runner and its SDK client, the postmortem renderer) become chunks loaded
-    // only by the commands that need them: `--version` and `--help` load runbook.mjs alone.
+    // Dynamic imports (the commands, the SSM runner and its SDK client, the postmortem renderer) become
+    // chunks loaded only when needed: `--version` and `--help` load runbook.mjs and package-root alone.
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
     bundle: true,
@@ -71,6 +85,7 @@ export async function buildCli(outdir = join(ROOT, "dist/cli")): Promise<void> {
     // The SDK is big and only needed for `--target ssm:`; it is a dependency, imported on demand.
     external: ["@aws-sdk/*"],
     banner: { js: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}` },
+    define: help === undefined ? {} : { __RUNBOOK_HELP__: JSON.stringify(help) },
     plugins: [noLab, englishOnlyZod],
     logLevel: "error",
   });

@@ -57,7 +57,7 @@ export function registerRunCommand(program: Command): void {
       if (deps.runbookDoc.id !== o.runbook) {
         throw new UsageError(`--runbook ${file}: it is runbook '${deps.runbookDoc.id}', not '${o.runbook}'`);
       }
-      const mode = o.mode ?? deps.defaultMode;
+      const mode = deps.settings.mode;
       let rec: Recorder | null = null;
       const removeHandlers = handleInterrupts(deps.stopChildren, async (signal) => {
         await rec?.interrupt(signal);

@@ -63,7 +63,7 @@ export function registerWatchCommand(program: Command): void {
         { SystemClock },
         { LocalCommandRunner },
         { formatProgress, formatWatchText },
-        { watchTarget },
+        { LEAK_WATCH_SCRIPT, watchTarget },
         wiring,
       ] = await Promise.all([
         import("../../lambdas/adapters/local/clock.js"),
@@ -75,7 +75,7 @@ export function registerWatchCommand(program: Command): void {
       const { loadRunbook, RUNBOOKS_DIR, ssmRunner } = wiring;
       const clock = new SystemClock();
       const runbook = await loadRunbook("api-unreachable");
-      const script = await readFile(join(RUNBOOKS_DIR, "probes/leak-watch.sh"), "utf8");
+      const script = await readFile(join(RUNBOOKS_DIR, LEAK_WATCH_SCRIPT), "utf8");
       const runner =
         o.target === "local"
           ? new LocalCommandRunner()

@@ -10,7 +10,6 @@ export {
   type Diagnosis,
   diagnosisSchema,
   type EvidenceLine,
-  FAILURE_CLASS_IDS,
   type FailureClassId,
   type Finding,
 } from "./diagnosis/schema.js";

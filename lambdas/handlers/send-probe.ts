@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { incidentIdSchema, instanceIdSchema, type ProbeState, parseInput } from "./inputs.js";
 import { instrument } from "./instrument.js";
+import { runSettings } from "./run-settings.js";
 import { commandRunner, env } from "./wiring.js";
 
 const inputSchema = z.object({ incidentId: incidentIdSchema, target: instanceIdSchema });
@@ -13,22 +14,25 @@ const inputSchema = z.object({ incidentId: incidentIdSchema, target: instanceIdS
 export const handler = instrument("SendProbe", async (event: unknown): Promise<ProbeState> => {
   const { incidentId, target } = parseInput("SendProbe", inputSchema, event);
   const e = env();
+  // The probe's settings are the run's (the runbook, then the construct's props): never repeated here.
+  const { probe } = await runSettings();
   const sent = await commandRunner().send(target, {
     name: "probe",
-    script: "",
+    scriptPath: probe.script,
+    script: null,
     parameters: {
       port: String(e.SERVICE.port),
       pid: "",
       healthPath: e.SERVICE.healthPath,
       logPath: e.SERVICE.logPath ?? "",
       rawDir: e.PROBE_RAW_DIR ? `${e.PROBE_RAW_DIR}/${incidentId}` : "",
-      timeoutSeconds: String(e.PROBE_TIMEOUT_SECONDS),
-      idleThresholdMs: "120000",
-      histogramMode: "live",
+      timeoutSeconds: String(probe.timeoutSeconds),
+      idleThresholdMs: String(probe.idleThresholdMs),
+      histogramMode: probe.histogramMode,
       // The runbook's own redaction patterns are not loaded here: the document's default (built-in) ones apply.
       rawBase: e.PROBE_RAW_DIR,
     },
-    timeoutMs: e.PROBE_TIMEOUT_SECONDS * 1000,
+    timeoutMs: probe.timeoutSeconds * 1000,
   });
   if ("result" in sent) {
     const r = sent.result;

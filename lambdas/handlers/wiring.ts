@@ -15,7 +15,7 @@ import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
 import { readTargetGroupHealth } from "../adapters/aws/target-group-health.js";
 import { AwsTargetResolver } from "../adapters/aws/target-resolver.js";
 import type { AgentInfo } from "../core/events/resolve-targets.js";
-import { modeSchema } from "../core/incident/schema.js";
+import { settingsEnvSchema } from "../core/settings/run-settings.js";
 import type { Clock } from "../ports/index.js";
 import { tracer } from "./instrument.js";
 
@@ -25,7 +25,11 @@ import { tracer } from "./instrument.js";
  */
 
 const tagSchema = z.object({ key: z.string().min(1), value: z.string() });
-const documentRefSchema = z.object({ documentName: z.string().min(1), step: z.string().min(1) });
+const documentRefSchema = z.object({
+  documentName: z.string().min(1),
+  step: z.string().min(1),
+  script: z.string().min(1).optional(),
+});
 
 export const handlerEnvSchema = z.object({
   AWS_REGION: z.string().default("us-east-1"),
@@ -53,8 +57,6 @@ export const handlerEnvSchema = z.object({
     .string()
     .default("")
     .transform((s) => (s ? tagSchema.parse(JSON.parse(s)) : null)),
-  DEFAULT_MODE: modeSchema.default("approve"),
-  COOLDOWN_SECONDS: z.coerce.number().int().positive().default(1800),
   FLEET_BRAKE_SHARE: z.coerce.number().positive().max(1).default(0.5),
   /** Target groups the fleet brake checks besides the alarm's own (per-instance alarms), a JSON array of ARNs. */
   FLEET_TARGET_GROUPS: z
@@ -77,7 +79,6 @@ export const handlerEnvSchema = z.object({
       })
       .parse(JSON.parse(s)),
   ),
-  PROBE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   /**
    * Bounds of SSM polling: how long an invocation may stay invisible (`InvocationDoesNotExist`) before it
    * counts as undeliverable, and the reporting lag allowed past a command's own time-out. Unset: the
@@ -99,6 +100,12 @@ export const handlerEnvSchema = z.object({
     .string()
     .default("[]")
     .transform((s) => z.array(z.string().min(1)).parse(JSON.parse(s || "[]"))),
+  /**
+   * The run settings the construct resolved from the runbook and its props (DEFAULT_MODE,
+   * COOLDOWN_SECONDS, PROBE_TIMEOUT_SECONDS: lambdas/core/settings/run-settings.ts). Required: the
+   * runbook is their one home, never a default here.
+   */
+  ...settingsEnvSchema.required().shape,
 });
 export type HandlerEnv = z.infer<typeof handlerEnvSchema>;
 

@@ -1,3 +1,4 @@
+import { settingsFromEnv } from "../core/settings/run-settings.js";
 import { awsWorkflowPortFactory } from "../workflows/aws-port.js";
 import { DEFAULT_RUNBOOKS_DIR } from "../workflows/runbook-files.js";
 import { artifactStore, commandRunner, incidentStore, notify, systemClock } from "./wiring.js";
@@ -12,6 +13,8 @@ const workflowPortFactory: WorkflowPortFactory = awsWorkflowPortFactory({
   runbooksDir: process.env.RUNBOOKS_DIR ?? DEFAULT_RUNBOOKS_DIR,
   runbookId: process.env.RUNBOOK_ID ?? "api-unreachable",
   rawDirBase: process.env.PROBE_RAW_DIR ?? "/var/tmp/runbook-autopilot",
+  // The construct's layer of the run settings (mode, cooldown, probe budget) over the runbook's.
+  settings: settingsFromEnv(process.env),
 });
 
 let cachedPort: WorkflowPort | null = null;

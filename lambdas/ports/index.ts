@@ -16,8 +16,13 @@ export type CommandStatus =
 export interface CommandRequest {
   /** Short name for logs and artifact keys (`probe`, `kill-idle-connections`). */
   readonly name: string;
-  /** The script text: the same bytes SSM runs on EC2 and bash runs locally. */
-  readonly script: string;
+  /** The script it runs, relative to the runbooks folder (`actions/restart-service.sh`). */
+  readonly scriptPath: string;
+  /**
+   * The script text, for runners that run text (bash locally): the same bytes the SSM document was
+   * generated from. Null for runners that run their own copy (SSM: the document named after `name`).
+   */
+  readonly script: string | null;
   /** Parameters, exposed to the script as environment variables `SSM_<name>` (SSM ENV_VAR interpolation). */
   readonly parameters: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
@@ -53,6 +58,11 @@ export interface StoredArtifact {
 export interface ArtifactStore {
   put(key: string, body: string | Uint8Array, contentType: string): Promise<StoredArtifact>;
   get(key: string): Promise<string | null>;
+  /**
+   * Reads a whole output by the URI a `CommandResult.outputUri` names (SSM's full copy when its inline
+   * stdout was cut): `s3://` on AWS, `file://` under the folder locally. Null when there is none.
+   */
+  getUri(uri: string): Promise<string | null>;
 }
 
 export interface LockResult {

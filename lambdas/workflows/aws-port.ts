@@ -8,6 +8,7 @@ import { type IncidentRecord, incidentRecordSchema } from "../core/incident/sche
 import { buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
 import { type PostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import { resolveRunSettings, type SettingsLayer } from "../core/settings/run-settings.js";
 import type {
   PostmortemInput,
   ServiceTarget,
@@ -17,7 +18,7 @@ import type {
   WorkflowPortFactory,
 } from "../handlers/workflow-port.js";
 import type { CommandResult } from "../ports/index.js";
-import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
+import type { RunbookView, WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
 import { redactingPorts } from "./redaction.js";
 import { finishRecord, skipVerify } from "./run-runbook.js";
@@ -45,17 +46,9 @@ export interface AwsWorkflowOptions {
   readonly runbookId: string;
   /** Host folder where the probe leaves raw outputs (the SSM document's `raw` step ships them). */
   readonly rawDirBase: string;
+  /** The construct's layer of the run settings (from the environment), over the runbook's. */
+  readonly settings?: SettingsLayer;
 }
-
-/** On AWS the runner sends SSM documents by name; script text never travels. */
-const SCRIPTS_BY_DOCUMENT: Scripts = {
-  probe: "# sent as the SSM document `probe`",
-  actions: {
-    "kill-idle-connections": "# sent as the SSM document `kill-idle-connections`",
-    "restart-service": "# sent as the SSM document `restart-service`",
-    "check-health": "# sent as the SSM document `check-health`",
-  },
-};
 
 export function awsWorkflowPortFactory(opts: AwsWorkflowOptions): WorkflowPortFactory {
   return (deps) => new AwsWorkflowPort(deps, opts);
@@ -80,7 +73,7 @@ class AwsWorkflowPort implements WorkflowPort {
       const knowledge = await loadPostmortemKnowledge(
         join(this.opts.runbooksDir, "postmortem/knowledge.yaml"),
       );
-      return { view: runbookView(doc), templates, knowledge };
+      return { view: runbookView(doc, resolveRunSettings(doc, this.opts.settings)), templates, knowledge };
     })();
     return this.loaded;
   }
@@ -91,7 +84,8 @@ class AwsWorkflowPort implements WorkflowPort {
       {
         ...this.deps,
         runbook: view,
-        scripts: SCRIPTS_BY_DOCUMENT,
+        // On AWS the runner sends the SSM documents generated from the scripts: no script text travels.
+        scripts: null,
         log: { info: () => undefined, warn: () => undefined },
         parseEvidence,
         rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,
@@ -168,11 +162,10 @@ class AwsWorkflowPort implements WorkflowPort {
   /** The probe's stdout: the inline copy the poll state saved, or SSM's full copy in S3 when cut. */
   private async probeResult(p: Parameters<WorkflowPort["diagnose"]>[0]["probe"]): Promise<CommandResult> {
     let stdout = p.stdoutKey ? ((await this.deps.artifacts.get(p.stdoutKey)) ?? "") : "";
-    const store = this.deps.artifacts as { getUri?: (uri: string) => Promise<string | null> };
     // Cut inline copy, or none saved (polling gave up, the poll state could not save it): SSM's own
     // S3 copy is the whole output, when there is one.
-    if ((p.stdoutTruncated || !stdout) && p.outputUri && store.getUri)
-      stdout = (await store.getUri(p.outputUri).catch(() => null)) ?? stdout;
+    if ((p.stdoutTruncated || !stdout) && p.outputUri)
+      stdout = (await this.deps.artifacts.getUri(p.outputUri).catch(() => null)) ?? stdout;
     return {
       status: p.status,
       exitCode: p.exitCode,

@@ -9,6 +9,8 @@ import type { ArtifactStore, Clock, CommandRunner, IncidentStore } from "../port
 export interface RunbookView {
   readonly id: string;
   readonly probe: {
+    /** The probe script, relative to the runbooks folder. */
+    readonly script: string;
     readonly timeoutSeconds: number;
     readonly idleThresholdMs: number;
     readonly histogramMode: "live" | "all";
@@ -22,11 +24,11 @@ export interface RunbookView {
   diagnose(evidence: Evidence): Diagnosis;
 }
 
-/** Script texts, loaded once by the composition root (local files, or bundled into the Lambda). */
-export interface Scripts {
-  readonly probe: string;
-  readonly actions: Readonly<Record<"kill-idle-connections" | "restart-service" | "check-health", string>>;
-}
+/**
+ * Script texts by path under the runbooks folder, loaded once by the composition root where the runner
+ * runs text (locally). Null where the runner runs the SSM documents generated from those scripts (AWS).
+ */
+export type Scripts = Readonly<Record<string, string>> | null;
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;

@@ -27,6 +27,7 @@ export function redactingPorts<
       put: (key, body, contentType) =>
         artifacts.put(key, redactBody(redactor, body, contentType), contentType),
       get: (key) => artifacts.get(key),
+      getUri: (uri) => artifacts.getUri(uri),
     } satisfies ArtifactStore,
     incidents: new Proxy(incidents, {
       get(target, prop, receiver) {

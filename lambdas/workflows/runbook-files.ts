@@ -2,12 +2,15 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { packageRunbooksDir } from "../adapters/local/package-root.js";
+import { actionCommands } from "../core/mitigation/actions/registry.js";
+import { HEALTH_CHECK_COMMAND } from "../core/mitigation/health-check.js";
 import { parseProbeOutput } from "../core/parsers/probe-output.js";
 import { Redactor, redactionRules } from "../core/redact/index.js";
 import { diagnose } from "../core/rules/engine.js";
 import { parseRunbook } from "../core/runbook/load.js";
 import { EXTENDS_KEY, isOverride, resolveRunbook } from "../core/runbook/override.js";
 import type { Runbook } from "../core/runbook/schema.js";
+import { type RunSettings, resolveRunSettings } from "../core/settings/run-settings.js";
 import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
 
 /**
@@ -62,26 +65,25 @@ function overrideBaseOf(text: string): string | null {
   }
 }
 
-export async function loadScripts(doc: Runbook, dir = DEFAULT_RUNBOOKS_DIR): Promise<Scripts> {
-  const read = (rel: string) => readFile(join(dir, rel), "utf8");
-  return {
-    probe: await read(doc.probe.script),
-    actions: {
-      "kill-idle-connections": await read("actions/kill-idle-connections.sh"),
-      "restart-service": await read("actions/restart-service.sh"),
-      "check-health": await read("actions/check-health.sh"),
-    },
-  };
+/** The text of every script a run may send: the runbook's probe and each registered host command. */
+export async function loadScripts(doc: Runbook, dir = DEFAULT_RUNBOOKS_DIR): Promise<NonNullable<Scripts>> {
+  const paths = [doc.probe.script, ...actionCommands().map((c) => c.script), HEALTH_CHECK_COMMAND.script];
+  const texts: Record<string, string> = {};
+  for (const path of new Set(paths)) texts[path] = await readFile(join(dir, path), "utf8");
+  return texts;
 }
 
-/** The workflow's view of a runbook: its settings and the pure rules engine bound to it. */
-export function runbookView(doc: Runbook): RunbookView {
+/**
+ * The workflow's view of a runbook: the run's settings (resolved from the runbook and the entry point's
+ * layers, lambdas/core/settings) and the pure rules engine bound to the runbook.
+ */
+export function runbookView(doc: Runbook, settings: RunSettings = resolveRunSettings(doc)): RunbookView {
   return {
     id: doc.id,
-    probe: doc.probe,
+    probe: settings.probe,
     ladders: doc.mitigation.ladders,
-    cooldownSeconds: doc.mitigation.defaults.cooldownSeconds,
-    verify: { attempts: doc.verify.attempts, intervalSeconds: doc.verify.intervalSeconds },
+    cooldownSeconds: settings.cooldownSeconds,
+    verify: settings.verify,
     redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])),
     diagnose: (evidence) => diagnose(evidence, doc),
   };

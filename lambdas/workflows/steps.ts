@@ -1,8 +1,17 @@
 import type { Evidence } from "../core/evidence/schema.js";
 import { type InFlightAction, keyFigures } from "../core/incident/record.js";
 import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incident/schema.js";
-import { parseHealthChecks, parseKeyValues } from "../core/mitigation/action-output.js";
-import type { ActionContext } from "../core/mitigation/actions.js";
+import { parseKeyValues } from "../core/mitigation/action-output.js";
+import { commandSummary, interpretOutputs } from "../core/mitigation/actions/outcome.js";
+import { actionModule } from "../core/mitigation/actions/registry.js";
+import type { ActionContext, ScriptOutput, ScriptRun } from "../core/mitigation/actions/types.js";
+import {
+  HEALTH_CHECK_COMMAND,
+  type HealthCheckParams,
+  healthCheckRun,
+  parseHealthChecks,
+} from "../core/mitigation/health-check.js";
+import type { HostCommand } from "../core/mitigation/host-command.js";
 import { planMitigation } from "../core/mitigation/plan.js";
 import { targetProcess } from "../core/mitigation/target-process.js";
 import { encodeForProbe } from "../core/redact/index.js";
@@ -62,7 +71,8 @@ export function runProbe(
 ): Promise<CommandResult> {
   return deps.runner.run(t.target, {
     name: "probe",
-    script: deps.scripts.probe,
+    scriptPath: deps.runbook.probe.script,
+    script: deps.scripts?.[deps.runbook.probe.script] ?? null,
     parameters,
     timeoutMs: (deps.runbook.probe.timeoutSeconds + 15) * 1000,
   });
@@ -243,9 +253,17 @@ export async function saveEvidenceStep(deps: WorkflowDeps, rec: Recorder): Promi
 }
 
 export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
-  const target = targetProcess(rec.record.evidence.before, rec.record.evidence.afterRelief);
-  const pid = target.ok ? target.pid : (dataOf(rec.record.evidence.before?.process)?.pid ?? t.pid);
-  return { port: t.port, pid, restart: t.restart, processRefusal: target.ok ? null : target.reason };
+  const { before, afterRelief } = rec.record.evidence;
+  const target = targetProcess(before, afterRelief);
+  const pid = target.ok ? target.pid : (dataOf(before?.process)?.pid ?? t.pid);
+  return {
+    port: t.port,
+    healthPath: t.healthPath,
+    pid,
+    restart: t.restart,
+    process: target,
+    histogramMissing: before?.classHistogram.status === "unavailable",
+  };
 }
 
 /**
@@ -253,7 +271,8 @@ export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
  * the diagnosis named is gone); otherwise the operator's `--pid`, or empty for the port's listener.
  */
 export function currentPid(record: IncidentRecord, t: TargetOptions): number | null {
-  const restarted = record.actions.findLast((a) => a.action === "restart-service" && a.status === "applied");
+  // An action that replaced the process (restart-service) says so with `newPid` in its details.
+  const restarted = record.actions.findLast((a) => a.status === "applied" && "newPid" in a.details);
   if (restarted) return typeof restarted.details.newPid === "number" ? restarted.details.newPid : null;
   return t.pid;
 }
@@ -265,8 +284,8 @@ export async function planStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptio
   await rec.begin("plan", { classId, hostHealthy, mode: r.mode });
   try {
     const ladder = r.evidence.before
-      ? (deps.runbook.ladders[classId] ?? [{ action: "escalate" as const }])
-      : [{ action: "escalate" as const }];
+      ? (deps.runbook.ladders[classId] ?? [{ action: "escalate" }])
+      : [{ action: "escalate" }];
     const plan = planMitigation({
       classId,
       ladder,
@@ -347,7 +366,9 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
   for (const a of plan.ladder) {
     if (done.has(a.rung)) continue;
     const started = rec.now();
-    if (a.action === "notify-only" || a.action === "escalate") {
+    const action = actionModule(a.action);
+    if (!action.command) {
+      // An action that changes nothing on the host tells people, and the ladder stops there.
       const subject = `${rec.record.runbook} on ${rec.record.target}: ${plan.classId}`;
       const message = `${rec.record.diagnosis?.rootCause.summary ?? "No diagnosis."} Incident ${rec.record.incidentId}.`;
       const notified = await deps.notify(subject, message).catch((e) => {
@@ -355,7 +376,7 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
         return [] as string[];
       });
       await push(result(a, "applied", started, rec.now(), a.description, { notified }, null));
-      if (a.action === "escalate") {
+      if (action.escalates) {
         await rec.update((r) => ({ ...r, escalation: { reason: "the ladder reached escalate", notified } }));
       }
       await rec.end("apply", { status: "ok", note: `stopped at ${a.action}` });
@@ -486,6 +507,7 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
   };
 }
 
+/** Runs one rung's scripts as its action module says, and reads what they printed (core: interpretOutputs). */
 async function runAction(
   deps: WorkflowDeps,
   rec: Recorder,
@@ -493,55 +515,22 @@ async function runAction(
   a: PlannedAction,
 ): Promise<ActionResult> {
   const started = rec.now();
-  const p = a.params as Record<string, number>;
-  if (a.action === "kill-idle-connections") {
-    const base = {
-      port: String(t.port),
-      minIdleMs: String((p.minIdleSeconds ?? 120) * 1000),
-      maxConnections: String(p.maxConnections ?? 50_000),
-      dryRun: "false",
-    };
-    const details: Record<string, unknown> = {};
-    // At the fd limit the histogram could not be taken: free a few descriptors first, take it, then the rest.
-    const histogramMissing = rec.record.evidence.before?.classHistogram.status === "unavailable";
-    if (histogramMissing && (p.reliefBatch ?? 0) > 0) {
-      const relief = await runScript(
-        deps,
-        rec,
-        t,
-        a,
-        "relief",
-        { ...base, limit: String(p.reliefBatch) },
-        120_000,
-      );
-      details.relief = relief.kv;
-      if (relief.res.status === "Success" && relief.kv.result === "ok") {
-        await collect(deps, rec, t, "after-relief");
-      } else if (relief.kv.result !== "nothing-to-do") {
-        return interpret(a, started, rec.now(), relief.res, relief.kv, details);
-      }
-    }
-    const main = await runScript(deps, rec, t, a, "main", base, 120_000);
-    return interpret(a, started, rec.now(), main.res, main.kv, { ...details, ...main.kv });
+  const action = actionModule(a.action);
+  const command = action.command;
+  const planned = action.runs(a.params, actionContext(rec, t));
+  if (!planned.ok) return result(a, "skipped", started, rec.now(), planned.reason, {}, null);
+  if (!command) throw new Error(`action ${a.action} has runs but no host command`);
+  const outputs: ScriptOutput[] = [];
+  for (const run of planned.runs) {
+    const out = await runScript(deps, rec, t, a, command, run);
+    outputs.push(out);
+    if (!run.relief) continue;
+    if (out.result.status === "Success" && out.kv.result === "ok")
+      await collect(deps, rec, t, "after-relief");
+    else if (out.kv.result !== "nothing-to-do") break;
   }
-  // The process acted on is the process diagnosed: the script re-checks PID and start time on the host.
-  const target = targetProcess(rec.record.evidence.before, rec.record.evidence.afterRelief);
-  if (!target.ok) return result(a, "skipped", started, rec.now(), target.reason, {}, null);
-  const parameters: Record<string, string> = {
-    port: String(t.port),
-    pid: target.pid ? String(target.pid) : "",
-    startTicks: target.startTicks !== null ? String(target.startTicks) : "",
-    service: t.restart?.service ?? "",
-    restartCommand: t.restart?.command ?? "",
-    graceSeconds: String(p.graceSeconds ?? 20),
-    startTimeoutSeconds: String(p.startTimeoutSeconds ?? 90),
-    healthPath: t.healthPath,
-  };
-  // Stop (grace, then SIGKILL or systemctl's own budget), then the start deadline from when the old process is gone.
-  const timeoutMs = ((p.graceSeconds ?? 20) + 2 * (p.startTimeoutSeconds ?? 90) + 40) * 1000;
-  const r = await runScript(deps, rec, t, a, "main", parameters, timeoutMs);
-  const newPid = /^[1-9]\d*$/.test(r.kv.newPid ?? "") ? Number(r.kv.newPid) : null;
-  return interpret(a, started, rec.now(), r.res, r.kv, { ...r.kv, newPid });
+  const outcome = interpretOutputs(action, outputs);
+  return result(a, outcome.status, started, rec.now(), outcome.reason, outcome.details, null);
 }
 
 async function runScript(
@@ -549,89 +538,27 @@ async function runScript(
   rec: Recorder,
   t: TargetOptions,
   a: PlannedAction,
-  part: string,
-  parameters: Record<string, string>,
-  timeoutMs: number,
-): Promise<{ res: CommandResult; kv: Record<string, string> }> {
-  const script = deps.scripts.actions[a.action as "kill-idle-connections" | "restart-service"];
-  const res = await deps.runner.run(t.target, { name: a.action, script, parameters, timeoutMs });
+  command: HostCommand,
+  run: ScriptRun,
+): Promise<ScriptOutput> {
+  const res = await deps.runner.run(t.target, {
+    ...commandRequest(deps, command),
+    parameters: run.parameters,
+    timeoutMs: run.timeoutMs,
+  });
   // The command ran: its result goes into the record even when the artifact store is down.
   await keepArtifact(
     deps,
     rec,
-    `actions/${a.rung + 1}-${a.action}-${part}.txt`,
+    `actions/${a.rung + 1}-${a.action}-${run.part}.txt`,
     `${res.stdout}\n${res.stderr}`,
   );
-  return { res, kv: parseKeyValues(res.stdout) };
+  return { part: run.part, relief: run.relief === true, result: res, kv: parseKeyValues(res.stdout) };
 }
 
-function interpret(
-  a: PlannedAction,
-  started: string,
-  ended: string,
-  res: CommandResult,
-  kv: Record<string, string>,
-  extra: Record<string, unknown>,
-): ActionResult {
-  const details: Record<string, unknown> = { ...extra, command: commandSummary(res) };
-  if (res.status !== "Success") {
-    return result(
-      a,
-      "failed",
-      started,
-      ended,
-      `${a.action} did not complete: ${res.status} ${res.detail ?? ""}`.trim(),
-      details,
-      null,
-    );
-  }
-  switch (kv.result) {
-    case "ok":
-      return result(a, "applied", started, ended, summary(a.action, kv, extra), details, null);
-    case "unsupported":
-      return result(
-        a,
-        "unsupported",
-        started,
-        ended,
-        kv.error ?? "not supported on this host",
-        details,
-        null,
-      );
-    case "nothing-to-do":
-      return result(
-        a,
-        "skipped",
-        started,
-        ended,
-        "no socket was idle long enough: nothing to kill",
-        details,
-        null,
-      );
-    case "refused-blast-radius":
-      return result(a, "skipped", started, ended, kv.error ?? "blast-radius limit", details, null);
-    case "refused-target":
-      return result(a, "skipped", started, ended, kv.error ?? "the script refused the target", details, null);
-    default:
-      return result(
-        a,
-        "failed",
-        started,
-        ended,
-        kv.error ?? `unexpected result '${kv.result ?? ""}'`,
-        details,
-        null,
-      );
-  }
-}
-
-function summary(action: string, kv: Record<string, string>, extra: Record<string, unknown>): string {
-  if (action === "kill-idle-connections") {
-    const relief = extra.relief as Record<string, string> | undefined;
-    const first = relief?.killed ? `${relief.killed} in a relief batch, then ` : "";
-    return `destroyed ${first}${kv.killed} idle sockets (ESTABLISHED ${relief?.establishedBefore ?? kv.establishedBefore} → ${kv.establishedAfter})`;
-  }
-  return `restarted: PID ${kv.oldPid} → ${kv.newPid} (stopped with ${kv.stopSignal}), healthy after ${kv.downSeconds}s`;
+/** Which script a request runs: its path, and its text where the runner runs text (locally). */
+function commandRequest(deps: Pick<WorkflowDeps, "scripts">, command: HostCommand) {
+  return { name: command.name, scriptPath: command.script, script: deps.scripts?.[command.script] ?? null };
 }
 
 /** The conditional-write key that says "rung N of this incident on this target is being applied". */
@@ -646,18 +573,13 @@ async function quickHealth(deps: WorkflowDeps, t: TargetOptions): Promise<boolea
 }
 
 async function healthNow(deps: WorkflowDeps, t: TargetOptions, attempts: number) {
-  const res = await deps.runner.run(t.target, {
-    name: "check-health",
-    script: deps.scripts.actions["check-health"],
-    parameters: {
-      port: String(t.port),
-      healthPath: t.healthPath,
-      attempts: String(attempts),
-      intervalSeconds: "1",
-    },
-    timeoutMs: 30_000,
-  });
-  return parseHealthChecks(res.stdout);
+  return (await checkHealth(deps, t, { attempts, intervalSeconds: 1 })).checks;
+}
+
+async function checkHealth(deps: WorkflowDeps, t: TargetOptions, p: HealthCheckParams) {
+  const run = healthCheckRun(t, p);
+  const res = await deps.runner.run(t.target, { ...commandRequest(deps, HEALTH_CHECK_COMMAND), ...run });
+  return { checks: parseHealthChecks(res.stdout) };
 }
 
 /** Re-probes health until it answers (bounded), then re-collects the key figures for the record. */
@@ -665,18 +587,7 @@ export async function verifyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpt
   const { attempts, intervalSeconds } = deps.runbook.verify;
   await rec.begin("verify", { attempts, intervalSeconds });
   const startedMs = deps.clock.now().getTime();
-  const res = await deps.runner.run(t.target, {
-    name: "check-health",
-    script: deps.scripts.actions["check-health"],
-    parameters: {
-      port: String(t.port),
-      healthPath: t.healthPath,
-      attempts: String(attempts),
-      intervalSeconds: String(intervalSeconds),
-    },
-    timeoutMs: (attempts * (intervalSeconds + 4) + 15) * 1000,
-  });
-  const checks = parseHealthChecks(res.stdout);
+  const { checks } = await checkHealth(deps, t, { attempts, intervalSeconds });
   const after = await collect(deps, rec, t, "after");
   const recovered = checks.recovered && after?.health.outcome === "ok";
   const before = rec.record.evidence.before;
@@ -749,17 +660,6 @@ function result(
   healthyAfter: boolean | null,
 ): ActionResult {
   return { rung: a.rung, action: a.action, status, startedAt, endedAt, reason, details, healthyAfter };
-}
-
-function commandSummary(r: CommandResult) {
-  return {
-    status: r.status,
-    exitCode: r.exitCode,
-    durationMs: r.durationMs,
-    stdoutChars: r.stdout.length,
-    stdoutTruncated: r.stdoutTruncated,
-    outputUri: r.outputUri,
-  };
 }
 
 export function errorInfo(e: unknown): { name: string; message: string } {

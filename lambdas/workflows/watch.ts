@@ -3,6 +3,8 @@ import type { WatchSample } from "../core/forecast/sample.js";
 import { parseLeakWatchOutput } from "../core/parsers/leak-watch.js";
 import type { Clock, CommandResult, CommandRunner } from "../ports/index.js";
 
+/** The leak-watch probe, relative to the runbooks folder. */
+export const LEAK_WATCH_SCRIPT = "probes/leak-watch.sh";
 /**
  * `runbook watch`: samples a target cheaply through the CommandRunner port (the leak-watch probe,
  * locally through bash or through SSM), forecasts after every sample, stops after N samples, after a
@@ -12,8 +14,8 @@ import type { Clock, CommandResult, CommandRunner } from "../ports/index.js";
 export interface WatchDeps {
   readonly runner: CommandRunner;
   readonly clock: Clock;
-  /** The leak-watch probe's text (runbooks/probes/leak-watch.sh). */
-  readonly script: string;
+  /** The leak-watch probe's text (LEAK_WATCH_SCRIPT), or null where the runner runs the SSM document. */
+  readonly script: string | null;
 }
 
 export interface WatchRequest {
@@ -58,6 +60,7 @@ export async function watchTarget(deps: WatchDeps, req: WatchRequest): Promise<W
     const result = await untilAborted(
       deps.runner.run(req.target, {
         name: "leak-watch",
+        scriptPath: LEAK_WATCH_SCRIPT,
         script: deps.script,
         parameters: {
           port: String(req.port),

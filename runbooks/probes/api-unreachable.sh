@@ -96,8 +96,8 @@ IDLE_MS=$((10#$IDLE_MS))
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-START_MS=$(date +%s%3N)
-DEADLINE=$(($(date +%s) + TIMEOUT_S))
+START_MS=$((${EPOCHREALTIME/./} / 1000))
+DEADLINE=$((EPOCHSECONDS + TIMEOUT_S))
 TIMED_OUT=()
 
 # ---------------------------------------------------------------------------------------------
@@ -300,58 +300,76 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 # One line, printable, bounded: for reasons and values taken from tool output.
-oneline() { tr -d '\r' | tr '\n\t' '  ' | tr -cd '[:print:]' | sed -e 's/  */ /g' -e 's/^ //' -e 's/ $//' | cut -c1-"${1:-300}"; }
+# Builtins only (a process costs ~20 ms on a loaded host).
+oneline() {
+  local s="" n=${1:-300}
+  read -r -N 65536 s
+  s=${s//$'\r'/}
+  s=${s//[$'\n\t']/ }
+  s=${s//[^[:print:]]/}
+  while [[ $s == *"  "* ]]; do s=${s//  / }; done
+  s=${s# }
+  s=${s% }
+  printf '%s\n' "${s:0:n}"
+}
 
 # Seconds left in the whole-probe time box.
-remaining() { echo $((DEADLINE - $(date +%s))); }
+remaining() { echo $((DEADLINE - EPOCHSECONDS)); }
+# Milliseconds since the probe started.
+elapsed_ms() { echo $((${EPOCHREALTIME/./} / 1000 - START_MS)); }
 
 # box SECONDS CMD...: runs CMD under `timeout`, never past the probe's deadline. 124 = timed out.
 box() {
   local t=$1 rem
   shift
-  rem=$(remaining)
+  rem=$((DEADLINE - EPOCHSECONDS))
   ((rem < t)) && t=$rem
   ((t <= 0)) && return 124
   timeout -k 2 "$t" "$@"
 }
 
-# section NAME FUNCTION: runs FUNCTION, which writes key=value / "| raw" lines to $W/.body and
-# returns 0, or sets REASON and returns non-zero. Prints the section, cut to SECTION_MAX_CHARS and
-# redacted (emit).
-section() {
-  local name=$1 fn=$2 rc
+# run_section NAME FUNCTION: FUNCTION prints key=value / "| raw" lines (or sets REASON, non-zero);
+# the section, cut to SECTION_MAX_CHARS, goes to $W/.s.NAME.
+run_section() {
+  local name=$1 fn=$2 rc body=""
   REASON=""
-  : >"$W/.body"
-  if (($(remaining) <= 0)); then
-    echo "==> $name status=unavailable reason=timed out: probe time box of ${TIMEOUT_S}s exhausted before this section" >"$W/.out"
-    emit
-    TIMED_OUT+=("$name")
+  if ((DEADLINE - EPOCHSECONDS <= 0)); then
+    echo "==> $name status=unavailable reason=timed out: probe time box of ${TIMEOUT_S}s exhausted before this section" >"$W/.s.$name"
     return
   fi
-  "$fn" >"$W/.body" 2>"$W/.err"
+  "$fn" >"$W/.b.$name" 2>"$W/.e.$name"
   rc=$?
   if ((rc == 0)); then
-    {
-      echo "==> $name status=ok"
-      head -c "$SECTION_MAX_CHARS" "$W/.body"
-      [[ $(wc -c <"$W/.body") -gt $SECTION_MAX_CHARS ]] && echo && echo "truncated=true"
-    } >"$W/.out"
-    emit
+    IFS= read -r -d '' body <"$W/.b.$name"
+    ((${#body} > SECTION_MAX_CHARS)) && body="${body:0:SECTION_MAX_CHARS}"$'\n'"truncated=true"$'\n'
+    printf '==> %s status=ok\n%s' "$name" "$body" >"$W/.s.$name"
   else
     ((rc == 124)) && [[ -z $REASON ]] && REASON="timed out"
-    [[ -z $REASON ]] && REASON=$(oneline 300 <"$W/.err")
+    [[ -z $REASON ]] && REASON=$(oneline 300 <"$W/.e.$name")
     [[ -z $REASON ]] && REASON="failed with exit code $rc"
-    [[ $REASON == timed\ out* ]] && TIMED_OUT+=("$name")
-    echo "==> $name status=unavailable reason=$(printf '%s' "$REASON" | oneline 400)" >"$W/.out"
-    emit
+    echo "==> $name status=unavailable reason=$(oneline 400 <<<"$REASON")" >"$W/.s.$name"
   fi
 }
 
-# emit: prints $W/.out (in this shell, with builtins: no process per section). Redaction of stdout is
-# the single sed filter set up by start_redaction.
-emit() {
-  local a=""
-  IFS= read -r -d '' a <"$W/.out"
+# start_section: run_section in the background (each job writes only its own files).
+declare -A JOBS=()
+start_section() {
+  run_section "$1" "$2" >/dev/null 2>&1 </dev/null &
+  JOBS[$1]=$!
+}
+
+# emit_section NAME [FUNCTION]: waits for NAME's job (or runs FUNCTION), prints the section.
+emit_section() {
+  local name=$1 a=""
+  if [[ -n ${JOBS[$name]:-} ]]; then
+    wait "${JOBS[$name]}" 2>/dev/null
+    unset "JOBS[$name]"
+  elif [[ -n ${2:-} ]]; then
+    run_section "$name" "$2"
+  fi
+  [[ -f $W/.s.$name ]] || echo "==> $name status=unavailable reason=the collector stopped before writing its section" >"$W/.s.$name"
+  IFS= read -r -d '' a <"$W/.s.$name"
+  [[ $a == "==> $name status=unavailable reason=timed out"* ]] && TIMED_OUT+=("$name")
   printf '%s' "$a"
 }
 
@@ -372,11 +390,11 @@ tool_reason() { # TOOL RC FILE
 # Target process
 # ---------------------------------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-ATTACH_FAILED=""
 PID=""
 PID_SOURCE=""
 PID_REASON=""
 ss -ltnp "( sport = :$PORT )" >"$W/ss-ltnp.txt" 2>&1
+SS_LTNP=$(<"$W/ss-ltnp.txt")
 if [[ -n $PID_IN ]]; then
   PID=$PID_IN
   PID_SOURCE=input
@@ -386,8 +404,8 @@ if [[ -n $PID_IN ]]; then
   }
 else
   PID_SOURCE=listener
-  PID=$(grep -o 'pid=[0-9]*' "$W/ss-ltnp.txt" | head -n 1 | cut -d= -f2)
-  if [[ -z $PID ]] && grep -q '^LISTEN' "$W/ss-ltnp.txt"; then
+  [[ $SS_LTNP =~ pid=([0-9]+) ]] && PID=${BASH_REMATCH[1]}
+  if [[ -z $PID && $SS_LTNP == *$'\n'LISTEN* || -z $PID && $SS_LTNP == LISTEN* ]]; then
     # ss shows the owner of a socket only to root and to the socket's own user.
     PID_REASON="permission denied: a process listens on port $PORT but ss -ltnp does not show its pid to $(id -un 2>/dev/null) (uid $(id -u)): it belongs to another user; run the probe as root or as the JVM's user, or pass SSM_pid"
   elif [[ -z $PID ]]; then
@@ -400,13 +418,13 @@ IS_JAVA=false
 RUNAS=()
 JDK_BIN=""
 if [[ -n $PID ]]; then
-  JVM_UID=$(stat -c %u "/proc/$PID" 2>/dev/null)
-  JVM_USER=$(stat -c %U "/proc/$PID" 2>/dev/null)
+  read -r JVM_UID JVM_USER < <(stat -c '%u %U' "/proc/$PID" 2>/dev/null)
   EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
-  COMM=$(cat "/proc/$PID/comm" 2>/dev/null)
+  COMM=""
+  read -r COMM <"/proc/$PID/comm" 2>/dev/null
   [[ $COMM == java || $EXE == */java ]] && IS_JAVA=true
   [[ $EXE == */java && -x ${EXE%/java}/jcmd ]] && JDK_BIN=${EXE%/java}/
-  if [[ -n $JVM_UID && $JVM_UID != "$(id -u)" && $(id -u) == 0 ]]; then
+  if [[ -n $JVM_UID && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
     if command -v runuser >/dev/null 2>&1; then
       RUNAS=(runuser -u "$JVM_USER" --)
     else
@@ -415,31 +433,34 @@ if [[ -n $PID ]]; then
     fi
   fi
 fi
-# untrusted_reason FILE: empty when FILE, symlinks resolved, and every folder above it are owned by root
-# and not writable by group or others (nobody but root can change what runs); else why not.
+# untrusted_reason FILE: "resolved:PATH" (FILE with symlinks resolved) when it and every folder above it
+# are owned by root and not writable by group or others (nobody but root can change what runs); else why not.
 untrusted_reason() {
-  local p st
+  local p st u m n
+  local -a paths=()
   p=$(readlink -f -- "$1" 2>/dev/null)
   [[ -n $p ]] || {
     echo "$1 cannot be resolved"
     return
   }
   while :; do
-    st=$(stat -c '%u %a' -- "$p" 2>/dev/null) || {
-      echo "cannot stat $p"
-      return
-    }
-    if [[ ${st% *} != 0 ]]; then
-      echo "$p is owned by uid ${st% *}, not root"
-      return
-    fi
-    if (((8#${st#* } & 8#022) != 0)); then
-      echo "$p is writable by group or others (mode ${st#* })"
-      return
-    fi
-    [[ $p == / ]] && return
-    p=$(dirname -- "$p")
+    paths+=("$p")
+    [[ $p == / ]] && break
+    p=${p%/*}
+    [[ -z $p ]] && p=/
   done
+  # One stat for the file and every folder above it, file first.
+  while read -r u m n; do
+    if [[ $u != 0 ]]; then
+      echo "$n is owned by uid $u, not root"
+      return
+    fi
+    if (((8#$m & 8#022) != 0)); then
+      echo "$n is writable by group or others (mode $m)"
+      return
+    fi
+  done < <(stat -c '%u %a %n' -- "${paths[@]}" 2>/dev/null || echo "x 0 cannot stat ${paths[0]}")
+  echo "resolved:${paths[0]}"
 }
 # pick_tool NAME: sets TOOL to the JDK tool to run, or TOOL_WHY and returns 1. A tool from the target's
 # own JDK runs only as the JVM's user (RUNAS, or a probe that already is that user); a tool that would
@@ -450,23 +471,32 @@ pick_tool() {
   local c why="" cands=()
   TOOL=""
   TOOL_WHY=""
+  local d
   [[ -n $JDK_BIN && -x $JDK_BIN$1 ]] && cands+=("$JDK_BIN$1")
-  command -v "$1" >/dev/null 2>&1 && cands+=("$(command -v "$1")")
+  # The first on PATH (as `command -v` would), without a subshell.
+  local IFS=:
+  for d in $PATH; do
+    [[ -f ${d:-.}/$1 && -x ${d:-.}/$1 ]] && {
+      cands+=("${d:-.}/$1")
+      break
+    }
+  done
+  IFS=$' \t\n'
   if ((${#cands[@]} == 0)); then
     TOOL_WHY="$1 not found (no JDK tools on this host: JRE only?)"
     return 1
   fi
   for c in "${cands[@]}"; do
-    if [[ ${#RUNAS[@]} -gt 0 || (-n $JVM_UID && $JVM_UID == "$(id -u)" && $JVM_UID != 0) ]]; then
+    if [[ ${#RUNAS[@]} -gt 0 || (-n $JVM_UID && $JVM_UID == "$EUID" && $JVM_UID != 0) ]]; then
       TOOL=$c
       return 0
     fi
     why=$(untrusted_reason "$c")
-    if [[ -z $why ]]; then
-      TOOL=$(readlink -f -- "$c")
+    if [[ $why == resolved:* ]]; then
+      TOOL=${why#resolved:}
       return 0
     fi
-    TOOL_WHY+="${TOOL_WHY:+; }$1 at $c would run as uid $(id -u) from an untrusted path: $why"
+    TOOL_WHY+="${TOOL_WHY:+; }$1 at $c would run as uid $EUID from an untrusted path: $why"
   done
   TOOL_WHY="refused: $TOOL_WHY"
   return 1
@@ -487,7 +517,7 @@ need_java() {
 # Sections
 # ---------------------------------------------------------------------------------------------
 collect_meta() {
-  echo "startedAt=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "startedAt=$(TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' "$START_S")"
   echo "port=$PORT"
   echo "pid=$PID"
   echo "pidInput=$PID_IN"
@@ -498,38 +528,56 @@ collect_meta() {
   echo "timeoutSeconds=$TIMEOUT_S"
   echo "idleThresholdMs=$IDLE_MS"
   echo "histogramMode=$HISTO_MODE"
-  echo "probeUser=$(id -un 2>/dev/null)"
+  echo "probeUser=$PROBE_USER"
 }
 
 collect_host() {
-  echo "hostname=$(hostname 2>/dev/null | oneline 200)"
-  echo "kernel=$(uname -r 2>/dev/null | oneline 100)"
-  echo "loadavg1m=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
+  local kernel="" load=""
+  read -r kernel </proc/sys/kernel/osrelease 2>/dev/null
+  read -r load _ </proc/loadavg 2>/dev/null
+  echo "hostname=$(oneline 200 <<<"${HOSTNAME:-}")"
+  echo "kernel=$(oneline 100 <<<"$kernel")"
+  echo "loadavg1m=$load"
   echo "nproc=$(nproc 2>/dev/null)"
 }
 
-proc_ticks() { sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13, $20 }'; }
+# proc_stat PID: /proc/PID/stat fields after the command name (STAT[0] is field 3).
+proc_stat() {
+  local line=""
+  STAT=()
+  read -r line <"/proc/$1/stat" 2>/dev/null || return 1
+  read -r -a STAT <<<"${line##*) }"
+}
+# proc_ticks PID: "utime+stime starttime" in clock ticks.
+proc_ticks() { proc_stat "$1" && echo "$((STAT[11] + STAT[12])) ${STAT[19]}"; }
 collect_process() {
   need_pid || return 1
-  local t1 t2 start up uptime cpu
-  # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own.
-  local elapsed
+  local t1 t2 start up="" uptime cpu="" e_us args=()
+  # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own when that is long enough.
   t1=${CPU_T0_TICKS:-$(proc_ticks "$PID")}
   [[ -n $t1 ]] || {
     REASON="cannot read /proc/$PID/stat"
     return 1
   }
-  elapsed=$(awk -v a="${CPU_T0_TIME:-0}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
-  if [[ -z ${CPU_T0_TICKS:-} ]] || awk -v e="$elapsed" 'BEGIN { exit !(e < 0.3) }'; then
+  [[ -n ${CPU_T0_US:-} ]] || CPU_T0_US=${EPOCHREALTIME/./}
+  e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
+  if ((e_us < 300000)); then
     sleep 0.5
-    elapsed=$(awk -v a="${CPU_T0_TIME:-0}" -v b="$EPOCHREALTIME" -v e="$elapsed" 'BEGIN { printf "%.3f", (a > 0 ? b - a : 0.5) }')
+    e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
   fi
   t2=$(proc_ticks "$PID")
   start=${t1#* }
-  up=$(cut -d' ' -f1 /proc/uptime)
-  uptime=$(awk -v u="$up" -v s="$start" -v hz="$CLK_TCK" 'BEGIN { v = u - s / hz; if (v < 0) v = 0; printf "%.0f", v }')
-  cpu=""
-  [[ -n $t2 ]] && cpu=$(awk -v a="${t1% *}" -v b="${t2% *}" -v hz="$CLK_TCK" -v e="$elapsed" 'BEGIN { v = (b - a) / hz / e * 100; if (v < 0) v = 0; printf "%.1f", v }')
+  read -r up _ </proc/uptime
+  up=${up%.*}
+  uptime=$((up - start / CLK_TCK))
+  ((uptime < 0)) && uptime=0
+  if [[ -n $t2 ]] && ((e_us > 0)); then
+    # Tenths of a percent: ticks / hz / seconds * 100 * 10.
+    cpu=$(((${t2% *} - ${t1% *}) * 1000000000 / CLK_TCK / e_us))
+    ((cpu < 0)) && cpu=0
+    cpu="$((cpu / 10)).$((cpu % 10))"
+  fi
+  mapfile -d '' -t args <"/proc/$PID/cmdline" 2>/dev/null
   echo "pid=$PID"
   echo "pidSource=$PID_SOURCE"
   echo "user=$JVM_USER"
@@ -537,7 +585,7 @@ collect_process() {
   echo "isJava=$IS_JAVA"
   echo "uptimeSeconds=$uptime"
   echo "cpuPercent=$cpu"
-  echo "cmdline=$(tr '\0' ' ' <"/proc/$PID/cmdline" 2>/dev/null | oneline 500)"
+  echo "cmdline=$(oneline 500 <<<"${args[*]}")"
   # Identity for later actions: PID + start time (field 22 of /proc/PID/stat) survives PID reuse.
   echo "startTicks=$start"
   echo "listenerRelation=$(listener_relation)"
@@ -547,9 +595,14 @@ collect_process() {
 # PID 1 excepted), none, or unknown (ss hides the owner and /proc/PID/fd is not readable to us).
 listener_relation() {
   local owners ppid ino
-  grep -q '^LISTEN' "$W/ss-ltnp.txt" || { echo none; return; }
-  owners=" $(grep -o 'pid=[0-9]*' "$W/ss-ltnp.txt" | cut -d= -f2 | sort -u | tr '\n' ' ')"
-  ppid=$(sed -e 's/^.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $2 }')
+  [[ $SS_LTNP == LISTEN* || $SS_LTNP == *$'\n'LISTEN* ]] || { echo none; return; }
+  local rest=$SS_LTNP
+  owners=" "
+  while [[ $rest =~ pid=([0-9]+) ]]; do
+    [[ $owners == *" ${BASH_REMATCH[1]} "* ]] || owners+="${BASH_REMATCH[1]} "
+    rest=${rest#*pid="${BASH_REMATCH[1]}"}
+  done
+  proc_stat "$PID" && ppid=${STAT[1]}
   if [[ $owners != " " ]]; then
     if [[ $owners == *" $PID "* ]]; then echo owner
     elif [[ -n $ppid && $ppid != 1 && $owners == *" $ppid "* ]]; then echo launcher-child
@@ -564,10 +617,31 @@ listener_relation() {
 }
 
 collect_listener() {
-  cp "$W/ss-ltnp.txt" "$W/ss-ltn.txt"
-  awk 'NR > 1 && $1 == "LISTEN" { n++; if (n == 1) { printf "listening=true\naddress=%s\nrecvQ=%s\nsendQ=%s\n", $4, $2, $3 } }
-       END { print "listeners=" (n + 0); if (!n) print "listening=false" }' "$W/ss-ltnp.txt"
+  local line n=0 f
+  printf '%s\n' "$SS_LTNP" >"$W/ss-ltn.txt"
+  while IFS= read -r line; do
+    [[ $line == LISTEN* ]] || continue
+    n=$((n + 1))
+    if ((n == 1)); then
+      read -r -a f <<<"$line"
+      printf 'listening=true\naddress=%s\nrecvQ=%s\nsendQ=%s\n' "${f[3]}" "${f[1]}" "${f[2]}"
+    fi
+  done <<<"$SS_LTNP"
+  echo "listeners=$n"
+  ((n > 0)) || echo "listening=false"
 }
+
+# awk top(map, n, prefix, width): the n largest counts, ties by key, as "prefix=COUNT KEY".
+AWK_TOP='
+function top(m, n, prefix, width,   i, k, best, used) {
+  for (i = 0; i < n; i++) {
+    best = ""
+    for (k in m) if (!(k in used) && (best == "" || m[k] > m[best] || (m[k] == m[best] && k < best))) best = k
+    if (best == "") return
+    used[best] = 1
+    printf "%s=%d %s\n", prefix, m[best], substr(best, 1, width)
+  }
+}'
 
 collect_fds() {
   need_pid || return 1
@@ -575,43 +649,31 @@ collect_fds() {
     REASON="permission denied: cannot read /proc/$PID/limits"
     return 1
   }
-  cp "/proc/$PID/limits" "$W/proc-limits.txt" 2>/dev/null
+  local limits=""
+  limits=$(<"/proc/$PID/limits")
+  printf '%s\n' "$limits" >"$W/proc-limits.txt"
   box 10 find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' >"$W/fd-targets.txt" 2>"$W/fd.err"
   local rc=$?
   if ((rc != 0)) && [[ ! -s $W/fd-targets.txt ]]; then
     REASON=$(tool_reason "listing /proc/$PID/fd" "$rc" "$W/fd.err")
     return 1
   fi
-  awk '/^Max open files/ { printf "limitSoft=%s\nlimitHard=%s\n", $4, $5 }' "$W/proc-limits.txt"
-  awk '{ n++; t = $0; sub(/^[0-9]+ /, "", t)
-         if (t ~ /^socket:\[/) s++; else if (t ~ /^pipe:\[/) p++; else if (t ~ /^anon_inode:/) a++
-         else if (t ~ /^\//) { f++; files[t]++ } else o++ }
-       END { printf "open=%d\nkind.socket=%d\nkind.file=%d\nkind.pipe=%d\nkind.anonInode=%d\nkind.other=%d\n", n, s, f, p, a, o
-             for (k in files) printf "F %d %s\n", files[k], k }' "$W/fd-targets.txt" >"$W/fd-agg.txt"
-  grep -v '^F ' "$W/fd-agg.txt"
-  # At (or within 2 of) the soft limit the JVM cannot open the socket an attach needs: say so, and let
-  # the JDK tools give up after a short attach timeout instead of their default 10 s.
-  local open_n limit_n
-  open_n=$(awk -F= '/^open=/ { print $2 }' "$W/fd-agg.txt")
-  limit_n=$(awk '/^Max open files/ { print $4 }' "$W/proc-limits.txt")
-  if [[ $limit_n =~ ^[0-9]+$ && $open_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
-    ATTACH_TIMEOUT_MS=2000
-    ATTACH_BOX_S=4
-    echo "atLimit=true"
-  fi
-  grep '^F ' "$W/fd-agg.txt" | sort -k2,2nr -k3,3 | head -n 10 | awk '{ c = $2; sub(/^F [0-9]+ /, ""); printf "topFile=%d %s\n", c, substr($0, 1, 200) }'
-  return 0
+  awk "$AWK_TOP"'
+    FNR == NR { if ($0 ~ /^Max open files/) { soft = $4; hard = $5 } next }
+    { n++; t = $0; sub(/^[0-9]+ /, "", t)
+      if (t ~ /^socket:\[/) s++; else if (t ~ /^pipe:\[/) p++; else if (t ~ /^anon_inode:/) a++
+      else if (t ~ /^\//) { f++; files[t]++ } else o++ }
+    END {
+      if (soft != "") printf "limitSoft=%s\nlimitHard=%s\n", soft, hard
+      printf "open=%d\nkind.socket=%d\nkind.file=%d\nkind.pipe=%d\nkind.anonInode=%d\nkind.other=%d\n", n, s, f, p, a, o
+      if (soft ~ /^[0-9]+$/ && n + 2 >= soft + 0) print "atLimit=true"
+      top(files, 10, "topFile", 200)
+    }' "$W/proc-limits.txt" "$W/fd-targets.txt"
 }
 
-collect_sockets() {
-  box 15 ss -tanoi "( sport = :$PORT )" >"$W/ss-tanoi.txt" 2>"$W/ss.err"
-  local rc=$?
-  ((rc == 0)) || {
-    REASON=$(tool_reason "ss -tanoi" "$rc" "$W/ss.err")
-    return 1
-  }
-  echo "port=$PORT"
-  awk -v thr="$IDLE_MS" '
+# The socket aggregation. Idle = since lastrcv (else lastack); over the threshold when > IDLE_MS.
+ss_aggregate() { # FILE
+  awk -v thr="$IDLE_MS" "$AWK_TOP"'
     function flush(  p, idle) {
       if (st == "" || st == "LISTEN") { st = ""; return }
       total++; bystate[st]++
@@ -636,7 +698,6 @@ collect_sockets() {
     END {
       flush()
       printf "total=%d\nestablished=%d\n", total, est
-      for (s in bystate) printf "S %s %d\n", s, bystate[s]
       printf "idle.thresholdMs=%d\nidle.overThreshold=%d\nidle.maxMs=%s\nidle.unknown=%d\n", thr, over, maxidle, unknown
       printf "idle.bucket=<1s 0 1000 %d\n", b0
       printf "idle.bucket=1-10s 1000 10000 %d\n", b1
@@ -645,12 +706,22 @@ collect_sockets() {
       printf "idle.bucket=5-30min 300000 1800000 %d\n", b4
       printf "idle.bucket=>=30min 1800000 - %d\n", b5
       printf "sendQueueNonEmpty=%d\n", sendq
-      for (p in peers) printf "P %d %s\n", peers[p], p
-    }' "$W/ss-tanoi.txt" >"$W/ss-agg.txt"
-  grep -v '^[PS] ' "$W/ss-agg.txt"
-  grep '^S ' "$W/ss-agg.txt" | sort -k2,2 | awk '{ printf "state.%s=%d\n", $2, $3 }'
-  grep '^P ' "$W/ss-agg.txt" | sort -k2,2nr -k3,3 | head -n 10 | awk '{ printf "peer=%d %s\n", $2, substr($3, 1, 80) }'
-  return 0
+      ns = 0; for (s in bystate) names[++ns] = s
+      for (i = 2; i <= ns; i++) { v = names[i]; for (j = i - 1; j >= 1 && names[j] > v; j--) names[j + 1] = names[j]; names[j + 1] = v }
+      for (i = 1; i <= ns; i++) printf "state.%s=%d\n", names[i], bystate[names[i]]
+      top(peers, 10, "peer", 80)
+    }' "$1"
+}
+
+collect_sockets() {
+  box 15 ss -tanoi "( sport = :$PORT )" >"$W/ss-tanoi.txt" 2>"$W/ss.err"
+  local rc=$?
+  ((rc == 0)) || {
+    REASON=$(tool_reason "ss -tanoi" "$rc" "$W/ss.err")
+    return 1
+  }
+  echo "port=$PORT"
+  ss_aggregate "$W/ss-tanoi.txt"
 }
 
 collect_socket_summary() {
@@ -658,68 +729,161 @@ collect_socket_summary() {
     REASON=$(tool_reason "ss -s" "$?" "$W/ss-s.err")
     return 1
   }
-  head -n 12 "$W/ss-s.txt" | cut -c1-200 | sed -e 's/^/| /'
+  local line i=0
+  while ((i++ < 12)) && IFS= read -r line; do printf '| %s\n' "${line:0:200}"; done <"$W/ss-s.txt"
   return 0
 }
 
 collect_file_nr() {
-  [[ -r /proc/sys/fs/file-nr ]] || {
+  local a="" u="" m=""
+  read -r a u m </proc/sys/fs/file-nr 2>/dev/null || {
     REASON="cannot read /proc/sys/fs/file-nr"
     return 1
   }
-  cp /proc/sys/fs/file-nr "$W/file-nr.txt"
-  awk '{ printf "allocated=%s\nunused=%s\nmax=%s\n", $1, $2, $3 }' "$W/file-nr.txt"
+  echo "$a $u $m" >"$W/file-nr.txt"
+  printf 'allocated=%s\nunused=%s\nmax=%s\n' "$a" "$u" "$m"
 }
 
-collect_heap() {
-  need_java || return 1
-  local jstat rc
-  pick_tool jstat || {
-    REASON=$TOOL_WHY
-    return 1
-  }
-  jstat=$TOOL
-  box 8 "${RUNAS[@]}" "$jstat" -gcutil "$PID" 500 2 >"$W/jstat-gcutil.txt" 2>&1
-  rc=$?
-  if ((rc != 0)) || [[ $(grep -c '^ *[0-9-]' "$W/jstat-gcutil.txt") -lt 1 ]]; then
-    REASON=$(tool_reason jstat "$rc" "$W/jstat-gcutil.txt")
+# Heap: the perf-data file jstat reads, read as data (no JVM started); sample 2 precedes the histogram's GC.
+# perf_decode: `od -An -v -tu1` -> name=value counters (hotspot perfMemory.hpp layout).
+perf_decode() {
+  awk '
+    { n = split($0, b, " ") }
+    function int4(o,  v, k) { v = 0; for (k = 3; k >= 0; k--) v = v * 256 + b[o + 1 + (le ? k : 3 - k)]; return v }
+    function int8(o,  v, k) { v = 0; for (k = 7; k >= 0; k--) v = v * 256 + b[o + 1 + (le ? k : 7 - k)]; return v }
+    END {
+      if (n < 32 || b[1] != 202 || b[2] != 254 || b[3] != 192 || b[4] != 192) { print "not a perf-data file (no 0xcafec0c0 magic)" > "/dev/stderr"; exit 1 }
+      le = (b[5] == 1); off = int4(24); cnt = int4(28)
+      for (e = 0; e < cnt && cnt < 100000 && off + 20 <= n; e++) {
+        len = int4(off)
+        if (len <= 0) break
+        no = off + int4(off + 4); vl = int4(off + 8); t = b[off + 13]; d = off + int4(off + 16)
+        off += len
+        if (b[no + 1] != 115 || b[no + 2] != 117 || b[no + 3] != 110 || b[no + 4] != 46 || (b[no + 5] != 103 && b[no + 5] != 111)) continue
+        name = ""
+        for (k = no; k < n && b[k + 1] != 0 && k < no + 200; k++) name = name sprintf("%c", b[k + 1])
+        if (name ~ /^sun\.(gc\.(generation\.[01]\.space\.[0-2]\.(used|capacity)|(metaspace|compressedclassspace)\.(used|capacity)|collector\.[0-2]\.(invocations|time)|collector\.1\.last(Entry|Exit)Time)|os\.hrt\.(frequency|ticks))$/ && t == 74 && vl == 0 && d + 8 <= n)
+          printf "%s=%.0f\n", name, int8(d)
+      }
+    }'
+}
+# perf_gcutil: counters -> a row in jstat's gcutil columns and definitions.
+perf_gcutil() {
+  awk -F= '
+    { v[$1] = $2 }
+    function pct(p,  c) { c = v[p ".capacity"]; if (!((p ".used") in v) || c + 0 <= 0) return "-"; return sprintf("%.2f", 100 * v[p ".used"] / c) }
+    function secs(c) { return sprintf("%.3f", v["sun.gc.collector." c ".time"] / f) }
+    END {
+      f = v["sun.os.hrt.frequency"] + 0
+      if (f <= 0 || !("sun.gc.collector.0.invocations" in v) || !("sun.gc.collector.1.invocations" in v) || !("sun.gc.generation.1.space.0.used" in v)) {
+        print "the perf-data file has no GC counters" > "/dev/stderr"; exit 1 }
+      g = "sun.gc.generation."; cgc = ("sun.gc.collector.2.invocations" in v)
+      gct = (v["sun.gc.collector.0.time"] + v["sun.gc.collector.1.time"] + (cgc ? v["sun.gc.collector.2.time"] : 0)) / f
+      printf "%6s %6s %6s %6s %6s %6s %6d %8s %5d %8s %6s %8s %9.3f\n", pct(g "0.space.1"), pct(g "0.space.2"), pct(g "0.space.0"),
+        pct(g "1.space.0"), pct("sun.gc.metaspace"), pct("sun.gc.compressedclassspace"), v["sun.gc.collector.0.invocations"], secs(0),
+        v["sun.gc.collector.1.invocations"], secs(1), cgc ? v["sun.gc.collector.2.invocations"] : "-", cgc ? secs(2) : "-", gct
+      # Second line: the sample time (ms) and the ms since the last full GC ended (0: one is running; -1: none yet).
+      t = v["sun.os.hrt.ticks"]; en = v["sun.gc.collector.1.lastEntryTime"] + 0; ex = v["sun.gc.collector.1.lastExitTime"] + 0
+      printf "%.0f %.0f\n", t / f * 1000, (en == 0 ? -1 : (en > ex ? 0 : (t - ex) / f * 1000))
+    }'
+}
+PERF_FILE=""
+PERF_WHY=""
+# perf_file: through /proc/PID/root (a container has its own /tmp and PID).
+perf_file() {
+  local ns="" k v f
+  while read -r k v; do [[ $k == NSpid: ]] && ns=${v##*[[:space:]]}; done <"/proc/$PID/status" 2>/dev/null
+  ns=${ns:-$PID}
+  if [[ ! -x /proc/$PID/root/ ]]; then
+    PERF_WHY="permission denied: /proc/$PID/root is not accessible to uid $EUID (the JVM runs as ${JVM_USER:-another user}): its perf-data file cannot be read"
     return 1
   fi
-  echo "command=jstat -gcutil $PID 500 2"
-  echo "sampleIntervalMs=500"
-  head -n 4 "$W/jstat-gcutil.txt" | cut -c1-300 | sed -e 's/^/| /'
+  for f in "/proc/$PID/root/tmp/hsperfdata_$JVM_USER/$ns" /proc/"$PID"/root/tmp/hsperfdata_*/"$ns"; do
+    [[ -e $f ]] && {
+      PERF_FILE=$f
+      return 0
+    }
+  done
+  PERF_WHY="no perf-data file for pid $PID under /proc/$PID/root/tmp/hsperfdata_*/ (JVM started with -XX:-UsePerfData or -XX:+PerfDisableSharedMem, or not readable to uid $EUID)"
+  return 1
+}
+# perf_sample N: read as the JVM's user -> $W/perf-N.txt: a gcutil row; "time ms-since-last-full-GC" (ms).
+perf_sample() {
+  [[ -n $PERF_FILE ]] || return 1
+  box 5 "${RUNAS[@]}" od -An -v -tu1 -w1048576 -N 1048576 -- "$PERF_FILE" 2>"$W/perf-$1.err" | perf_decode | perf_gcutil >"$W/perf-$1.txt" 2>>"$W/perf-$1.err"
+  [[ -s $W/perf-$1.txt ]] && return 0
+  PERF_WHY="cannot read the perf-data file $PERF_FILE: $(oneline 200 <"$W/perf-$1.err")"
+  return 1
+}
+perf_sample_later() {
+  [[ -s $W/perf-1.txt ]] || return 1
+  local wait_ms=$((HEAP_SAMPLE_MS - ($(elapsed_ms) - PERF_T1_MS)))
+  ((wait_ms > 0)) && sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
+  perf_sample 2
+}
+HEAP_SAMPLE_MS=500
+PERF_T1_MS=0
+collect_heap() {
+  need_java || return 1
+  [[ -s $W/perf-1.txt ]] || {
+    REASON=${PERF_WHY:-no heap sample}
+    return 1
+  }
+  [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
+  [[ -s $W/perf-2.txt ]] || perf_sample_later
+  local r1=() r2=() t1 t2
+  mapfile -t r1 <"$W/perf-1.txt"
+  [[ -s $W/perf-2.txt ]] && mapfile -t r2 <"$W/perf-2.txt"
+  {
+    echo "  S0     S1     E      O      M     CCS    YGC     YGCT    FGC    FGCT     CGC    CGCT       GCT"
+    echo "${r1[0]}"
+    ((${#r2[@]} > 0)) && echo "${r2[0]}"
+  } >"$W/jstat-gcutil.txt"
+  echo "command=perf-data $PERF_FILE (jstat -gcutil columns)"
+  if ((${#r2[@]} > 0)); then
+    t1=${r1[1]%% *}
+    t2=${r2[1]%% *}
+    echo "sampleIntervalMs=$((t2 - t1))"
+  else
+    echo "sampleIntervalMs=0"
+    echo "secondSample=$(oneline 200 <<<"${PERF_WHY:-not taken}")"
+  fi
+  sed -e 's/^/| /' "$W/jstat-gcutil.txt"
 }
 
 # Process CPU ticks and the time at the probe's start, for collect_process's CPU sample.
 mark_cpu() {
   [[ -n ${PID:-} && -r /proc/$PID/stat ]] || return 0
   CPU_T0_TICKS=$(proc_ticks "$PID")
-  CPU_T0_TIME=$EPOCHREALTIME
+  CPU_T0_US=${EPOCHREALTIME/./}
 }
 
-# The health probe runs in the background from the start (it can take its whole 3 s time-out when
-# the service is down), so the other sections are collected meanwhile; collect_health waits for it.
+# The health probe runs in the background from the start (it can take its whole time-out when the
+# service is down), so the other sections are collected meanwhile; collect_health waits for it.
+HEALTH_TIMEOUT_S=3
 start_health() {
   local url="http://127.0.0.1:${PORT}${HEALTH_PATH}"
   (
-    box 5 curl -sS -o /dev/null -m 3 -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err"
+    curl -sS -o /dev/null -m "$HEALTH_TIMEOUT_S" -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err"
     echo $? >"$W/curl.rc"
-  ) &
+  ) >/dev/null 2>&1 </dev/null &
   HEALTH_BG=$!
 }
 
 collect_health() {
-  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}" out rc
+  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}" out="" rc=1
   [[ -n ${HEALTH_BG:-} ]] && wait "$HEALTH_BG" 2>/dev/null
-  out=$(cat "$W/curl.out" 2>/dev/null)
-  rc=$(cat "$W/curl.rc" 2>/dev/null || echo 1)
+  [[ -f $W/curl.out ]] && out=$(<"$W/curl.out")
+  [[ -f $W/curl.rc ]] && rc=$(<"$W/curl.rc")
   {
     echo "url=$url"
     echo "curlExit=$rc"
     echo "httpCode=${out%% *}"
     echo "timeTotal=${out#* }"
+    echo "timeoutSeconds=$HEALTH_TIMEOUT_S"
     echo "error=$(oneline 200 <"$W/curl.err")"
-  } | tee "$W/health.txt"
+  } >"$W/health.txt"
+  echo "$(<"$W/health.txt")"
 }
 
 collect_logs() {
@@ -745,7 +909,7 @@ collect_logs() {
   echo "tailMaxLines=$LOG_TAIL_MAX_LINES"
   echo "tailBytes=$(wc -c <"$W/app-log-tail.txt")"
   [[ $size =~ ^[0-9]+$ ]] && ((size > LOG_TAIL_MAX_BYTES)) && echo "truncated=log tail cut to the last $LOG_TAIL_MAX_BYTES of $size bytes"
-  echo "utcOffset=$(date +%z)"
+  printf 'utcOffset=%(%z)T\n' -1
   # firstFailure*: the time stamp of the line (or the last stamped line before it) of the first match, so the
   # postmortem can date the failure's start. Stamps: Tomcat one-line (02-Dec-2026 02:37:55.850), ISO
   # (2026-12-02 02:37:55.850, 2026-12-02T02:37:55.850Z) and java.util.logging (Dec 2, 2026 2:37:55 AM).
@@ -760,87 +924,161 @@ collect_logs() {
        END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\n", n, t, o
              if (k > 0) { print "firstFailureLine=" fl; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
              for (i = (k > 5 ? k - 4 : 1); i <= k; i++) print "sample=" s[i] }' "$W/app-log-tail.txt" |
-    tr -d '\r' | tr -cd '[:print:]\n' | cut -c1-207
+    awk '{ gsub(/[^[:print:]]/, ""); print substr($0, 1, 207) }'
+  return 0
+}
+
+# One jcmd session (Thread.print, then GC.class_histogram) reading its commands from stdin: its JVM
+# starts during the heap's second sample, the commands follow it. jmap/jstack only without jcmd.
+ATTACH_WHY=""
+# attach_budget: time boxes from the evidence in hand (fds at the limit: no attach; heap full: short).
+attach_budget() {
+  local open_n limit_n old=""
+  limit_n=$(fd_limit)
+  local fds=()
+  fds=("/proc/$PID/fd/"*)
+  open_n=${#fds[@]}
+  [[ -e ${fds[0]} || -L ${fds[0]} ]] || open_n=0
+  local since=-1 row=() t=()
+  if [[ -s $W/perf-1.txt ]]; then
+    mapfile -t row <"$W/perf-1.txt"
+    read -r _ _ _ old _ <<<"${row[0]}"
+    read -r -a t <<<"${row[1]:-}"
+    since=${t[1]:--1}
+  fi
+  if [[ $limit_n =~ ^[0-9]+$ ]] && ((open_n + 2 >= limit_n)); then
+    ATTACH_WHY="the JVM is at its open-files limit ($open_n of $limit_n)"
+    ATTACH_SKIP="not attempted: $ATTACH_WHY and cannot accept an attach"
+  elif [[ $old =~ ^[0-9]+ && $since =~ ^[0-9]+$ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT && since < FULL_GC_RECENT_MS)); then
+    ATTACH_WHY="the heap is full (old generation ${old}% $( ((since == 0)) && echo "during a full GC" || echo "${since} ms after a full GC"))"
+  fi
+  if [[ -n $ATTACH_WHY ]]; then
+    ATTACH_TIMEOUT_MS=1500
+    ATTACH_BOX_S=2
+    HEALTH_TIMEOUT_S=2
+  fi
+}
+OLD_GEN_FULL_PERCENT=95
+FULL_GC_RECENT_MS=5000
+fd_limit() {
+  local line f
+  while IFS= read -r line; do
+    [[ $line == "Max open files"* ]] && {
+      read -r -a f <<<"$line"
+      echo "${f[3]}"
+      return
+    }
+  done <"/proc/$PID/limits" 2>/dev/null
+}
+JCMD=""
+JCMD_WHY=""
+ATTACH_SKIP=""
+start_attach() {
+  need_java 2>/dev/null || return 0
+  [[ -z $ATTACH_SKIP ]] || return 0
+  if pick_tool jcmd; then JCMD=$TOOL; else JCMD_WHY=$TOOL_WHY; fi
+  [[ -n $JCMD ]] || return 0
+  local all="" box_s=$ATTACH_BOX_S
+  [[ $HISTO_MODE == all ]] && all=" -all"
+  box_s=$((box_s + HEAP_SAMPLE_MS / 1000 + 1))
+  # shellcheck disable=SC2016 # "$0" "$@" are expanded by the inner sh: jcmd and its arguments
+  (
+    {
+      perf_sample_later >/dev/null 2>&1
+      printf 'Thread.print\nGC.class_histogram%s\n' "$all"
+    } | box "$box_s" "${RUNAS[@]}" sh -c 'cat | exec "$0" "$@"' "$JCMD" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" \
+      -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData "$PID" -f /dev/stdin >"$W/jcmd-session.txt" 2>&1
+    echo $? >"$W/jcmd-session.rc"
+    awk '/^ *num +#instances/ { h = 1 } h { print > "'"$W"'/class-histogram.txt"; next } { print > "'"$W"'/jstack.txt" }' "$W/jcmd-session.txt"
+  ) >/dev/null 2>&1 </dev/null &
+  ATTACH_BG=$!
+}
+attach_result() { # WHAT (threads|histogram)
+  [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
+  ATTACH_BG=""
+  local rc=1
+  [[ -f $W/jcmd-session.rc ]] && rc=$(<"$W/jcmd-session.rc")
+  if ((rc != 0)); then
+    REASON=$(tool_reason jcmd "$rc" "$W/jcmd-session.txt")
+    [[ $REASON == timed\ out* && -n $ATTACH_WHY ]] && REASON="$REASON of ${ATTACH_BOX_S}s, short because $ATTACH_WHY"
+    return 1
+  fi
   return 0
 }
 
 collect_histogram() {
   need_java || return 1
-  local jcmd jmap rc cmd tool_name forced jerr=""
-  local jcmd_why="" jmap_why=""
-  jcmd="" jmap=""
-  if pick_tool jcmd; then jcmd=$TOOL; else jcmd_why=$TOOL_WHY; fi
-  if pick_tool jmap; then jmap=$TOOL; else jmap_why=$TOOL_WHY; fi
+  [[ -z $ATTACH_SKIP ]] || {
+    REASON=$ATTACH_SKIP
+    return 1
+  }
+  local cmd tool_name forced rc
   if [[ $HISTO_MODE == live ]]; then forced=true; else forced=false; fi
-  : >"$W/class-histogram.txt"
-  rc=1
-  if [[ -n $jcmd ]]; then
+  if [[ -n $JCMD ]]; then
     tool_name=jcmd
-    if [[ $HISTO_MODE == live ]]; then cmd="jcmd $PID GC.class_histogram"; else cmd="jcmd $PID GC.class_histogram -all"; fi
-    local all=()
-    [[ $HISTO_MODE == all ]] && all=(-all)
-    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jcmd" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" GC.class_histogram "${all[@]}" >"$W/jcmd-histogram.txt" 2>&1
-    rc=$?
-    if ((rc != 0)) || ! grep -q '^Total ' "$W/jcmd-histogram.txt"; then
-      jerr=$(tool_reason jcmd "$rc" "$W/jcmd-histogram.txt")
-      rc=1
-    else
-      cp "$W/jcmd-histogram.txt" "$W/class-histogram.txt"
-    fi
+    cmd="jcmd $PID GC.class_histogram"
+    [[ $HISTO_MODE == all ]] && cmd+=" -all"
+    attach_result || return 1
+    grep -q '^Total ' "$W/class-histogram.txt" 2>/dev/null || {
+      REASON=$(tool_reason jcmd 1 "$W/jcmd-session.txt")
+      return 1
+    }
   else
-    jerr=$jcmd_why
-  fi
-  # jmap uses the same attach mechanism: only worth it when jcmd is missing or failed for
-  # another reason than attach (a failed attach costs ~10.5 s each time).
-  if ((rc != 0)) && [[ $jerr == *AttachNotSupported* || $jerr == *"Unable to open socket file"* || $jerr == timed\ out* ]]; then
-    ATTACH_FAILED="jcmd: $jerr"
-  fi
-  if ((rc != 0)) && [[ -n $jmap && -z $ATTACH_FAILED ]] && [[ -z $jcmd || $(remaining) -gt 12 ]]; then
+    local jmap
+    pick_tool jmap || {
+      REASON="$JCMD_WHY; $TOOL_WHY"
+      return 1
+    }
+    jmap=$TOOL
     tool_name=jmap
     if [[ $HISTO_MODE == live ]]; then cmd="jmap -histo:live $PID"; else cmd="jmap -histo $PID"; fi
-    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/jmap-histo.txt" 2>&1
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jmap" "$([[ $HISTO_MODE == live ]] && echo -histo:live || echo -histo)" "$PID" >"$W/class-histogram.txt" 2>&1
     rc=$?
-    if ((rc == 0)) && grep -q '^Total ' "$W/jmap-histo.txt"; then
-      cp "$W/jmap-histo.txt" "$W/class-histogram.txt"
-    else
-      REASON="$jerr; $(tool_reason jmap "$rc" "$W/jmap-histo.txt")"
+    if ((rc != 0)) || ! grep -q '^Total ' "$W/class-histogram.txt"; then
+      REASON="$JCMD_WHY; $(tool_reason jmap "$rc" "$W/class-histogram.txt")"
       return 1
     fi
-  elif ((rc != 0)); then
-    REASON=$jerr
-    [[ -z $jcmd && -z $jmap ]] && REASON="$jcmd_why; $jmap_why"
-    return 1
   fi
   echo "tool=$tool_name"
   echo "command=$cmd"
   echo "forcedFullGc=$forced"
-  [[ $tool_name == jmap && -n $jerr ]] && echo "fallbackReason=$(printf '%s' "$jerr" | oneline 200)"
-  local watch_re
-  watch_re=" ($(echo "$WATCHED_CLASSES" | sed -e 's/[.$]/\\&/g' -e 's/ /|/g'))( |$)"
+  [[ $tool_name == jmap ]] && echo "fallbackReason=$(oneline 200 <<<"$JCMD_WHY")"
+  local w=${WATCHED_CLASSES//./\\.}
+  w=${w//\$/\\\$}
+  local watch_re=" (${w// /|})( |\$)"
   awk -v re="$watch_re" '
-    /^ *[0-9]+: +[0-9]/ { r++; if (r <= 30 || $0 ~ re) print; next }
-    /^ *num / || /^Total / { print }' "$W/class-histogram.txt" | cut -c1-220 | sed -e 's/^/| /'
+    /^ *[0-9]+: +[0-9]/ { r++; if (r <= 30 || $0 ~ re) print "| " substr($0, 1, 220); next }
+    /^ *num / || /^Total / { print "| " substr($0, 1, 220) }' "$W/class-histogram.txt"
 }
 
 collect_threads() {
   need_java || return 1
-  local jstack rc
-  pick_tool jstack || {
-    REASON=$TOOL_WHY
+  [[ -z $ATTACH_SKIP ]] || {
+    REASON=$ATTACH_SKIP
     return 1
   }
-  jstack=$TOOL
-  if [[ -n $ATTACH_FAILED ]]; then
-    REASON="skipped: JVM attach already failed in this probe ($ATTACH_FAILED)"
-    return 1
+  if [[ -n $JCMD ]]; then
+    attach_result || return 1
+    echo "command=jcmd $PID Thread.print"
+  else
+    local jstack rc
+    pick_tool jstack || {
+      REASON="$JCMD_WHY; $TOOL_WHY"
+      return 1
+    }
+    jstack=$TOOL
+    box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jstack" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" >"$W/jstack.txt" 2>&1
+    rc=$?
+    if ((rc != 0)); then
+      REASON=$(tool_reason jstack "$rc" "$W/jstack.txt")
+      return 1
+    fi
+    echo "command=jstack $PID"
   fi
-  box "$ATTACH_BOX_S" "${RUNAS[@]}" "$jstack" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" "$PID" >"$W/jstack.txt" 2>&1
-  rc=$?
-  if ((rc != 0)) || ! grep -q '^"' "$W/jstack.txt"; then
-    REASON=$(tool_reason jstack "$rc" "$W/jstack.txt")
+  grep -q '^"' "$W/jstack.txt" 2>/dev/null || {
+    REASON=$(tool_reason "${JCMD:+jcmd Thread.print}${JCMD:-jstack}" 1 "$W/jstack.txt")
     return 1
-  fi
-  echo "command=jstack $PID"
+  }
   awk '
     function flush(  prefix) {
       if (!java) return
@@ -864,11 +1102,10 @@ collect_threads() {
       printf "total=%d\n", total
       printf "executor.prefix=%s\nexecutor.total=%d\nexecutor.idle=%d\nexecutor.busy=%d\n", best, ptot[best], pidle[best], ptot[best] - pidle[best]
       printf "inDatabaseCalls=%d\nblocked=%d\n", db, blocked
-      for (s in states) printf "S %s %d\n", s, states[s]
-    }' "$W/jstack.txt" >"$W/jstack-agg.txt"
-  grep -v '^S ' "$W/jstack-agg.txt"
-  grep '^S ' "$W/jstack-agg.txt" | sort -k2,2 | awk '{ printf "state.%s=%d\n", $2, $3 }'
-  return 0
+      ns = 0; for (s in states) names[++ns] = s
+      for (i = 2; i <= ns; i++) { v = names[i]; for (j = i - 1; j >= 1 && names[j] > v; j--) names[j + 1] = names[j]; names[j + 1] = v }
+      for (i = 1; i <= ns; i++) printf "state.%s=%d\n", names[i], states[names[i]]
+    }' "$W/jstack.txt"
 }
 
 # The Tomcat version, read as data only: a versioned jar name, else ServerInfo.properties (or the
@@ -983,40 +1220,62 @@ collect_raw() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Run. Cheap, attach-free sections first; jstat before the histogram (which may force a full GC,
-# so the heap sample is not polluted by our own GC); attach-based sections last.
+# Run: heap sample 1 and the time boxes, then everything at once; sections printed in order.
 # ---------------------------------------------------------------------------------------------
-section meta collect_meta
-start_health
+START_S=$EPOCHSECONDS
+PROBE_USER=$(id -un 2>/dev/null)
+emit_section meta collect_meta
 mark_cpu
-section host collect_host
-section listener collect_listener
-section fds collect_fds
-section sockets collect_sockets
-section socketSummary collect_socket_summary
-section fileNr collect_file_nr
-section logs collect_logs
-section heap collect_heap
-section process collect_process
-section tomcat collect_tomcat
-section classHistogram collect_histogram
-section threads collect_threads
-section health collect_health
+if [[ -n $PID && $IS_JAVA == true ]]; then
+  { perf_file && perf_sample 1; } 2>/dev/null
+  PERF_T1_MS=$(elapsed_ms)
+  attach_budget
+fi
+start_attach
+start_health
+start_section host collect_host
+start_section listener collect_listener
+start_section sockets collect_sockets
+start_section socketSummary collect_socket_summary
+start_section logs collect_logs
+start_section process collect_process
+# The Tomcat version reads the open files the fds section lists.
+{
+  run_section fds collect_fds
+  run_section tomcat collect_tomcat
+} >/dev/null 2>&1 </dev/null &
+JOBS[fds]=$!
+JOBS[tomcat]=$!
 
-rm -f "$W/.body" "$W/.err"
+emit_section host
+emit_section listener
+emit_section fds
+emit_section sockets
+emit_section socketSummary
+emit_section fileNr collect_file_nr
+emit_section logs
+emit_section heap collect_heap
+emit_section process
+emit_section tomcat
+emit_section classHistogram collect_histogram
+emit_section threads collect_threads
+emit_section health collect_health
+
+# The sections' scratch files (the dot files) do not go to the raw folder.
+rm -f -- "$W"/.[bes].*
 # Always, whatever time is left: the raw files must be redacted and put in place.
 DEADLINE=$((DEADLINE + 60))
-section raw collect_raw
+emit_section raw collect_raw
 [[ $W == "$RAW_DIR" ]] && RAW_FINISHED=true
 {
   echo "==> end status=ok"
-  echo "durationMs=$(($(date +%s%3N) - START_MS))"
+  echo "durationMs=$(elapsed_ms)"
   echo "timedOut=$(
     IFS=,
     echo "${TIMED_OUT[*]}"
   )"
-} >"$W/.out"
-emit
-rm -f -- "$W/.body" "$W/.err" "$W/.out" "$W/.red"
+} >"$W/.s.end"
+emit_section end
+rm -f -- "$W/.s.raw" "$W/.s.end" "$W/.b.raw" "$W/.e.raw"
 echo "redactionRules=$REDACTION_RULES"
 exit 0

@@ -101,6 +101,9 @@ export function lambdaEnv(
     SSM_DOCUMENTS: JSON.stringify(ssmDocumentRefs(names)),
     OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
     SERVICE: JSON.stringify({ port: 1, healthPath: "/health", logPath: null, systemdUnit: null }),
+    // The run settings the construct resolves from the shipped runbook (probe budget shortened for tests).
+    DEFAULT_MODE: "plan",
+    COOLDOWN_SECONDS: "1800",
     PROBE_TIMEOUT_SECONDS: "5",
     PROBE_RAW_DIR: "",
     ...overrides,

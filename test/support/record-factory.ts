@@ -302,7 +302,14 @@ function productPlan(
       { action: "escalate" },
     ],
     mode,
-    context: { port: PORT, pid: 4242, restart },
+    context: {
+      port: PORT,
+      healthPath: "/health",
+      pid: 4242,
+      restart,
+      process: { ok: true, pid: 4242, startTicks: 1 },
+      histogramMissing: false,
+    },
     hostHealthy: false,
     cooldownSeconds: 1800,
   });

@@ -86,6 +86,7 @@ describe("watchTarget", () => {
     expect(r.forecast.timeToExhaustionSeconds).toBeCloseTo(2430, 3);
     expect(runner.requests[0]).toEqual({
       name: "leak-watch",
+      scriptPath: "probes/leak-watch.sh",
       script: "#!probe",
       parameters: { port: "8080", pid: "", idleThresholdMs: "120000", withHistogram: "false" },
       timeoutMs: 30_000,

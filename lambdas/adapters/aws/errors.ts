@@ -14,6 +14,16 @@ export class UnknownDocumentError extends AwsAdapterError {
   }
 }
 
+/** The document of a command name was generated from another script than the request runs. */
+export class DocumentMismatchError extends AwsAdapterError {
+  constructor(name: string, documentScript: string, requestScript: string) {
+    super(
+      `the SSM document for command "${name}" runs ${documentScript}, but the request is for ${requestScript}: not sent`,
+    );
+    this.name = "DocumentMismatchError";
+  }
+}
+
 /** An incident record too large for one DynamoDB item: keep evidence in S3 and reference it. */
 export class RecordTooLargeError extends AwsAdapterError {
   constructor(incidentId: string, bytes: number) {

@@ -12,7 +12,7 @@ import type {
   CommandRunner,
   CommandStatus,
 } from "../../ports/index.js";
-import { awsErrorName, isThrottling, UnknownDocumentError } from "./errors.js";
+import { awsErrorName, DocumentMismatchError, isThrottling, UnknownDocumentError } from "./errors.js";
 
 /** SSM returns at most this many characters of a step's stdout inline. */
 export const SSM_INLINE_STDOUT_LIMIT = 24_000;
@@ -27,6 +27,8 @@ export interface SsmDocumentRef {
   readonly documentName: string;
   /** The step (plugin) name whose status and stdout are the result (`probe`, `action`). */
   readonly step: string;
+  /** The script the document was generated from (relative to runbooks/): a request must name the same. */
+  readonly script?: string | undefined;
 }
 
 export interface SsmPollPolicy {
@@ -154,6 +156,9 @@ export class SsmCommandRunner implements CommandRunner {
     const started = this.clock.now().getTime();
     const doc = this.documents[request.name];
     if (!doc) throw new UnknownDocumentError(request.name, Object.keys(this.documents));
+    // The request says which script it runs; the document must be the one generated from it.
+    if (doc.script !== undefined && doc.script !== request.scriptPath)
+      throw new DocumentMismatchError(request.name, doc.script, request.scriptPath);
     const instanceId = target.startsWith("ssm:") ? target.slice(4) : target;
     const refused = (status: CommandStatus, detail: string): { result: CommandResult } => ({
       result: {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ArtifactStore, StoredArtifact } from "../../ports/index.js";
 
 /** Artifacts as files under one folder (locally: the incidents folder). */
@@ -34,6 +34,14 @@ export class FolderArtifactStore implements ArtifactStore {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw e;
     }
+  }
+
+  /** Reads a `file://` URI this store wrote (under its folder); any other URI is refused. */
+  async getUri(uri: string): Promise<string | null> {
+    if (!uri.startsWith("file://")) throw new Error(`not a file:// URI: ${uri}`);
+    const path = fileURLToPath(uri);
+    if (!path.startsWith(this.root + sep)) throw new Error(`URI outside the artifact folder: ${uri}`);
+    return this.get(path.slice(this.root.length + 1));
   }
 
   /** Keys are relative paths; one that would leave the root is refused. */

@@ -54,11 +54,16 @@ export class LocalCommandRunner implements CommandRunner {
         null,
       );
     }
+    const script = request.script;
+    if (script === null) {
+      const detail = `no script text for ${request.name} (${request.scriptPath}): the local runner runs text, not documents`;
+      return result("Failed", null, "", detail, started, null);
+    }
     const env: Record<string, string> = { ...(process.env as Record<string, string>), ...this.options.env };
     for (const [name, value] of Object.entries(request.parameters)) env[`SSM_${name}`] = value;
 
     return await new Promise<CommandResult>((resolve) => {
-      const child = spawn("bash", ["-c", request.script, `runbook-${request.name}`], {
+      const child = spawn("bash", ["-c", script, `runbook-${request.name}`], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
         detached: true, // its own process group, so a time-out ends the whole tree

@@ -1,17 +1,13 @@
 import { z } from "zod";
 
-/** Stable failure-class ids, used alike in YAML, JSON, docs and postmortems. */
-export const FAILURE_CLASS_IDS = [
-  "fd-exhaustion",
-  "websocket-session-leak",
-  "file-handle-leak",
-  "thread-pool-exhaustion",
-  "heap-exhaustion",
-  "load-balancer-path",
-  "process-down",
-  "unknown",
-] as const;
-export const failureClassIdSchema = z.enum(FAILURE_CLASS_IDS);
+/**
+ * A failure class id: stable, kebab-case, used alike in YAML, JSON, docs and postmortems. Which ids
+ * exist is the runbook's business (its `classes` and `rootCause.fallback`): the loader checks every
+ * reference against the runbook it loads, so adding a class is YAML, never TypeScript.
+ */
+export const failureClassIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/, "expected a kebab-case failure class id like `fd-exhaustion`");
 export type FailureClassId = z.infer<typeof failureClassIdSchema>;
 
 export const confidenceSchema = z.number().min(0).max(1);

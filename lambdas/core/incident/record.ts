@@ -1,5 +1,5 @@
 import type { Evidence } from "../evidence/schema.js";
-import { changesHost } from "../mitigation/actions.js";
+import { changesHost } from "../mitigation/actions/registry.js";
 import { dataOf } from "../shared/section.js";
 import {
   type ActionResult,

@@ -54,7 +54,11 @@ export const artifactRefSchema = z.object({
 });
 export type ArtifactRef = z.infer<typeof artifactRefSchema>;
 
-export const actionIdSchema = z.enum(["kill-idle-connections", "restart-service", "notify-only", "escalate"]);
+/**
+ * A mitigation action's id (kebab-case). Which ids exist is the action registry's business
+ * (lambdas/core/mitigation/actions/registry.ts): a runbook naming an unknown one fails to load.
+ */
+export const actionIdSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a kebab-case action id");
 export type ActionId = z.infer<typeof actionIdSchema>;
 
 export const plannedActionSchema = z.object({

@@ -1,5 +1,6 @@
 import type { ActionId, MitigationPlan, Mode, PlannedAction } from "../incident/schema.js";
-import { type ActionContext, actionSpec } from "./actions.js";
+import { actionModule } from "./actions/registry.js";
+import type { ActionContext } from "./actions/types.js";
 import { ActionParamsError } from "./errors.js";
 
 export interface LadderStep {
@@ -25,7 +26,7 @@ export interface PlanInput {
 export function planMitigation(input: PlanInput): MitigationPlan {
   const steps: readonly LadderStep[] = input.hostHealthy ? [{ action: "notify-only" }] : input.ladder;
   const ladder: PlannedAction[] = steps.map((step, rung) => {
-    const spec = actionSpec(step.action);
+    const spec = actionModule(step.action);
     const parsed = spec.params.safeParse(step.params ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

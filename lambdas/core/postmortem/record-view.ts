@@ -1,7 +1,7 @@
 import type { Evidence } from "../evidence/schema.js";
 import { keyFigures } from "../incident/record.js";
 import type { ActionResult, IncidentRecord, KeyFigures, Step } from "../incident/schema.js";
-import { changesHost as actionChangesHost } from "../mitigation/actions.js";
+import { changesHost as actionChangesHost } from "../mitigation/actions/registry.js";
 
 /** Read-only views of the execution record shared by the postmortem's modules. */
 

@@ -1,5 +1,5 @@
 import type { IncidentRecord, KeyFigures } from "../incident/schema.js";
-import { changesHost as actionChangesHost } from "../mitigation/actions.js";
+import { changesHost as actionChangesHost } from "../mitigation/actions/registry.js";
 import { formatCount, formatDuration, formatTime } from "./format.js";
 import { formatNumbersIn, type Snapshot } from "./record-view.js";
 import type { Postmortem } from "./schema.js";

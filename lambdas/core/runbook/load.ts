@@ -7,8 +7,9 @@ import {
   RunbookSchemaError,
   RunbookSyntaxError,
 } from "./errors.js";
+import { describeValue as describe, expectedOneOf } from "./expected.js";
 import { checkReferences, type Path } from "./references.js";
-import { FAILURE_CLASS_IDS, type Runbook, runbookSchema } from "./schema.js";
+import { type Runbook, runbookSchema } from "./schema.js";
 
 export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
@@ -78,44 +79,11 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return "nothing";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "a list";
-  if (typeof v === "object") return "a mapping";
-  return JSON.stringify(v);
-}
-
 interface FlatIssue {
   path: PropertyKey[];
   message: string;
   /** Locate the key rather than the value (unknown keys). */
   atKey?: boolean;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j] ?? 0;
-      row[j] = Math.min((row[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-/** "expected one of a|b|c, got x" — long lists shortened to the closest few. */
-export function expectedOneOf(options: readonly string[], actual: unknown): string {
-  const got = describe(actual);
-  if (options.length <= 10) return `expected one of ${options.join(" | ")}, got ${got}`;
-  const close =
-    typeof actual === "string"
-      ? [...options].sort((x, y) => distance(actual, x) - distance(actual, y)).slice(0, 3)
-      : options.slice(0, 3);
-  return `expected one of ${options.length} names (closest: ${close.join(", ")}), got ${got}`;
 }
 
 type ZodIssue = z.core.$ZodIssue;
@@ -164,11 +132,7 @@ function flatten(issues: readonly ZodIssue[], base: PropertyKey[], data: unknown
     }
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        const inLadders = formatPath(path) === "mitigation.ladders";
-        const text = inLadders
-          ? `unknown failure class "${key}": ${expectedOneOf(FAILURE_CLASS_IDS, key)}`
-          : `unknown key "${key}"`;
-        out.push({ path: [...path, key], message: text, atKey: true });
+        out.push({ path: [...path, key], message: `unknown key "${key}"`, atKey: true });
       }
       continue;
     }

@@ -1,7 +1,8 @@
-import { actionSpec } from "../mitigation/actions.js";
+import { actionIds, actionModule, isActionId } from "../mitigation/actions/registry.js";
 import { isComparison } from "../rules/conditions.js";
 import { placeholdersOf } from "../rules/format.js";
 import { metricDef } from "../rules/metrics.js";
+import { expectedOneOf } from "./expected.js";
 import type { Cite, Comparison, Condition, Runbook } from "./schema.js";
 import { thresholdValueProblem } from "./thresholds.js";
 
@@ -13,6 +14,8 @@ export type Path = Array<string | number>;
 export interface ReferenceProblem {
   path: Path;
   message: string;
+  /** Locate the key rather than its value (an unknown ladder key). */
+  atKey?: boolean;
 }
 
 const NUMERIC_OPS = new Set(["gt", "gte", "lt", "lte", "between"]);
@@ -171,11 +174,31 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
 
   checkTemplate(rb.rootCause.symptomOnlySummary, ["rootCause", "symptomOnlySummary"], ["summary"], out);
   checkTemplate(rb.rootCause.fallback.summary, ["rootCause", "fallback", "summary"], ["notEvaluated"], out);
+  checkLadders(rb, out);
+  return out;
+}
+
+/** Ladders are keyed by this runbook's classes (or its fallback) and name registered actions with valid params. */
+function checkLadders(rb: Runbook, out: ReferenceProblem[]): void {
+  const classIds = new Set<string>(rb.classes.map((c) => c.id));
   // Each rung's params against its action's own schema, so a bad ladder fails when the runbook loads
   // (or an override is applied), not at the incident.
+  const fallback = rb.rootCause.fallback.id;
+  const ladderKeys = [...rb.classes.map((c) => c.id), fallback];
   for (const [cls, rungs] of Object.entries(rb.mitigation.ladders)) {
+    if (!ladderKeys.includes(cls))
+      out.push({
+        path: ["mitigation", "ladders", cls],
+        message: `unknown failure class "${cls}": ${expectedOneOf(ladderKeys, cls)}`,
+        atKey: true,
+      });
     rungs?.forEach((rung, i) => {
-      const parsed = actionSpec(rung.action).params.safeParse(rung.params);
+      if (!isActionId(rung.action)) {
+        const message = expectedOneOf(actionIds(), rung.action);
+        out.push({ path: ["mitigation", "ladders", cls, i, "action"], message });
+        return;
+      }
+      const parsed = actionModule(rung.action).params.safeParse(rung.params);
       for (const issue of parsed.success ? [] : parsed.error.issues) {
         const where = issue.code === "unrecognized_keys" ? [issue.keys[0] ?? ""] : issue.path.map(String);
         const what =
@@ -186,16 +209,20 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
       }
     });
   }
-  if (!rb.mitigation.ladders.unknown)
+  if (!rb.mitigation.ladders[fallback])
     out.push({
       path: ["mitigation", "ladders"],
-      message: "a ladder for `unknown` (the fallback) is required",
+      message: `a ladder for \`${fallback}\` (the fallback) is required`,
     });
-  return out;
+  if (classIds.has(fallback))
+    out.push({
+      path: ["rootCause", "fallback", "id"],
+      message: `the fallback id "${fallback}" is also a class id: it must name no class`,
+    });
 }
 
-function paramNames(action: Parameters<typeof actionSpec>[0]): string {
-  const shape = (actionSpec(action).params as { shape?: Record<string, unknown> }).shape;
+function paramNames(action: string): string {
+  const shape = (actionModule(action).params as { shape?: Record<string, unknown> }).shape;
   const names = Object.keys(shape ?? {});
   return names.length > 0 ? names.join(", ") : "none";
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FAILURE_CLASS_IDS, failureClassIdSchema } from "../diagnosis/schema.js";
+import { failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, modeSchema } from "../incident/schema.js";
 import { ruleIssue } from "../redact/index.js";
 import { METRIC_NAMES } from "../rules/metrics.js";
@@ -161,6 +161,7 @@ export const redactionSchema = z.strictObject({
 });
 
 export const rungSchema = z.strictObject({
+  /** An action id the registry knows (lambdas/core/mitigation/actions/registry.ts): checked by `checkReferences`. */
   action: actionIdSchema,
   params: z.record(z.string(), z.unknown()).default({}),
 });
@@ -172,15 +173,18 @@ export const mitigationSchema = z.strictObject({
     /** No automatic action on the same target twice within this window. */
     cooldownSeconds: z.number().int().min(0),
   }),
-  /** One ladder per failure class id; `unknown` is the fallback and is required. */
-  ladders: z.partialRecord(failureClassIdSchema, z.array(rungSchema).min(1)),
+  /** One ladder per failure class id (a class of this runbook, or the fallback), the fallback's required. */
+  ladders: z.record(failureClassIdSchema, z.array(rungSchema).min(1)),
 });
 export type MitigationSettings = z.infer<typeof mitigationSchema>;
 
+/**
+ * Verification after a change: up to `attempts` health checks `intervalSeconds` apart. Its time bound
+ * follows from these (each check also has its own request time-out, lambdas/core/mitigation/health-check.ts).
+ */
 export const verifySchema = z.strictObject({
   attempts: z.number().int().min(1).max(100),
   intervalSeconds: z.number().int().min(1).max(300),
-  timeoutSeconds: z.number().int().min(1).max(3600),
 });
 export type VerifySettings = z.infer<typeof verifySchema>;
 
@@ -204,4 +208,3 @@ export const runbookSchema = z
   .meta({ title: "runbook-autopilot runbook", description: "A declarative incident runbook" });
 
 export type Runbook = z.infer<typeof runbookSchema>;
-export { FAILURE_CLASS_IDS };

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { FolderArtifactStore } from "../../../lambdas/adapters/local/artifact-store.js";
 import { LocalCommandRunner } from "../../../lambdas/adapters/local/command-runner.js";
@@ -28,6 +28,15 @@ describe("FolderArtifactStore", () => {
   it("refuses keys that leave the folder", async () => {
     const store = new FolderArtifactStore(tmp());
     await expect(store.put("../escape.txt", "x", "text/plain")).rejects.toThrow(/leaves the store/);
+  });
+
+  it("reads back by the file:// URI it gave, and refuses URIs outside its folder or of another scheme", async () => {
+    const root = tmp();
+    const store = new FolderArtifactStore(root);
+    const a = await store.put("inc-1/out.txt", "whole output", "text/plain");
+    expect(await store.getUri(a.uri)).toBe("whole output");
+    await expect(store.getUri(pathToFileURL(join(tmp(), "x.txt")).href)).rejects.toThrow(/outside/);
+    await expect(store.getUri("s3://bucket/key")).rejects.toThrow(/not a file:\/\/ URI/);
   });
 });
 
@@ -208,6 +217,7 @@ describe("LocalCommandRunner", () => {
   it("passes parameters as SSM_<name> environment variables, never spliced into the script", async () => {
     const r = await runner.run("local", {
       name: "t",
+      scriptPath: "inline.sh",
       script: 'printf "%s" "$SSM_value"',
       parameters: { value: "$(touch /tmp/should-not-exist); `id`" },
       timeoutMs: 5_000,
@@ -219,17 +229,25 @@ describe("LocalCommandRunner", () => {
   it("reports failures and time-outs as results", async () => {
     const failed = await runner.run("local", {
       name: "t",
+      scriptPath: "inline.sh",
       script: "echo oops >&2; exit 3",
       parameters: {},
       timeoutMs: 5_000,
     });
     expect(failed).toMatchObject({ status: "Failed", exitCode: 3 });
     expect(failed.stderr).toContain("oops");
-    const slow = await runner.run("local", { name: "t", script: "sleep 30", parameters: {}, timeoutMs: 300 });
+    const slow = await runner.run("local", {
+      name: "t",
+      scriptPath: "inline.sh",
+      script: "sleep 30",
+      parameters: {},
+      timeoutMs: 300,
+    });
     expect(slow.status).toBe("TimedOut");
     expect(slow.durationMs).toBeLessThan(10_000);
     const elsewhere = await runner.run("ssm:i-0123456789abcdef0", {
       name: "t",
+      scriptPath: "inline.sh",
       script: "true",
       parameters: {},
       timeoutMs: 1000,
@@ -241,6 +259,7 @@ describe("LocalCommandRunner", () => {
     const cut = new LocalCommandRunner({ mimicSsmCut: true });
     const r = await cut.run("local", {
       name: "t",
+      scriptPath: "inline.sh",
       script: "head -c 30000 /dev/zero | tr '\\0' x",
       parameters: {},
       timeoutMs: 5_000,

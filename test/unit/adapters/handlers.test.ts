@@ -68,6 +68,9 @@ beforeAll(() => {
       systemdUnit: "api.service",
     }),
     STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:123456789012:stateMachine:runbook",
+    DEFAULT_MODE: "approve",
+    COOLDOWN_SECONDS: "1800",
+    PROBE_TIMEOUT_SECONDS: "60",
     ALARM_NAME_PREFIXES: "runbook-",
   });
 });

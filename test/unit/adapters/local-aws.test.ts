@@ -62,7 +62,8 @@ describe("local AWS servers with the real SDK clients", () => {
   });
   const req = (name: string, parameters: Record<string, string> = {}): CommandRequest => ({
     name,
-    script: "",
+    scriptPath: `${name}.sh`,
+    script: null,
     parameters,
     timeoutMs: 10_000,
   });
@@ -149,6 +150,7 @@ describe("local AWS servers with the real SDK clients", () => {
     });
     const r = await probeRunner.run(INSTANCE, {
       name: "probe",
+      scriptPath: "probes/api-unreachable.sh",
       script: "",
       parameters: { port: "1", timeoutSeconds: "5", histogramMode: "live" },
       timeoutMs: 20_000,

@@ -18,6 +18,7 @@ const ssm = mockClient(SSMClient);
 const INSTANCE = "i-0123456789abcdef0";
 const request: CommandRequest = {
   name: "probe",
+  scriptPath: "probes/api-unreachable.sh",
   script: "echo this text must never be sent",
   parameters: { port: "8080", healthPath: "/actuator/health" },
   timeoutMs: 120_000,
@@ -31,7 +32,9 @@ function makeRunner(clock: FakeClock, bucket: string | null = "artifacts-bucket"
   return new SsmCommandRunner({
     client: new SSMClient({ region: "eu-west-1" }),
     clock,
-    documents: { probe: { documentName: "RunbookProbe-abc", step: "probe" } },
+    documents: {
+      probe: { documentName: "RunbookProbe-abc", step: "probe", script: "probes/api-unreachable.sh" },
+    },
     outputBucket: bucket,
     outputKeyPrefix: "ssm/",
   });
@@ -196,6 +199,14 @@ describe("SsmCommandRunner", () => {
     expect((await makeRunner(clock).run(INSTANCE, request)).status).toBe("Undeliverable");
     ssm.on(SendCommandCommand).rejects(serviceError("AccessDeniedException", "tag condition"));
     expect((await makeRunner(clock).run(INSTANCE, request)).status).toBe("AccessDenied");
+  });
+
+  it("sends only the document generated from the script the request names", async () => {
+    const other = { ...request, scriptPath: "probes/leak-watch.sh" };
+    await expect(makeRunner(clock).run(INSTANCE, other)).rejects.toThrow(
+      /runs probes\/api-unreachable\.sh, but the request is for probes\/leak-watch\.sh/,
+    );
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
   });
 
   it("throws on a command name without a document (configuration error)", async () => {

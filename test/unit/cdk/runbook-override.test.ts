@@ -52,10 +52,11 @@ describe("ApiUnreachableRunbook prop `runbook` (override)", () => {
     ).toMatchObject({ DEFAULT_MODE: "plan", COOLDOWN_SECONDS: "300" });
   }, 120_000);
 
-  it("an override that says nothing of modes keeps the construct's defaults", () => {
+  it("an override that says nothing of modes keeps the runbook's defaults (their one home)", () => {
     expect(envOf({ runbook: { runbook: { thresholds: { fdUsedRatio: 0.8 } } } })).toMatchObject({
-      DEFAULT_MODE: "approve",
+      DEFAULT_MODE: "plan",
       COOLDOWN_SECONDS: "1800",
+      PROBE_TIMEOUT_SECONDS: "30",
     });
   }, 120_000);
 

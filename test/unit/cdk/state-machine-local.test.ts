@@ -33,6 +33,10 @@ async function realResolveTargets(): Promise<Handler> {
     SSM_DOCUMENTS: JSON.stringify({ probe: { documentName: "Probe-abc", step: "probe" } }),
     OPT_IN_TAG: JSON.stringify({ key: "runbook-autopilot:enabled", value: "true" }),
     SERVICE: JSON.stringify({ port: 8080, healthPath: "/health", logPath: null, systemdUnit: null }),
+    // The run settings the construct resolves and passes (lambdas/core/settings): no defaults in the handlers.
+    DEFAULT_MODE: "approve",
+    COOLDOWN_SECONDS: "1800",
+    PROBE_TIMEOUT_SECONDS: "60",
   });
   return (await realHandler("resolve-targets")) as Handler;
 }

@@ -7,7 +7,7 @@ import { App, Duration } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ACTION_DOCUMENTS, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
+import { actionDocuments, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
 import { RUNBOOKS_DIR } from "../../../lib/paths.js";
 import { BUNDLE_DEFAULTS, LAMBDA_RUNTIME } from "../../../lib/runbook-function.js";
 import { RunbookStack } from "../../../lib/runbook-stack.js";
@@ -442,7 +442,7 @@ describe("runbook stack template", () => {
 
   it("generates schemaVersion 2.2 Command documents: every parameter allowedPattern + ENV_VAR, script text verbatim", () => {
     const docs = ofType("AWS::SSM::Document");
-    expect(docs).toHaveLength(1 + Object.keys(ACTION_DOCUMENTS).length);
+    expect(docs).toHaveLength(1 + Object.keys(actionDocuments()).length);
     for (const d of docs) {
       const content = d.Properties.Content as {
         schemaVersion: string;
@@ -475,7 +475,7 @@ describe("runbook stack template", () => {
   });
 
   it("declares exactly the SSM_<name> variables each script reads (no drift between scripts and documents)", () => {
-    for (const spec of [PROBE_DOCUMENT, ...Object.values(ACTION_DOCUMENTS)]) {
+    for (const spec of [PROBE_DOCUMENT, ...Object.values(actionDocuments())]) {
       const script = readFileSync(join(RUNBOOKS_DIR, spec.script), "utf8");
       const read = new Set([...script.matchAll(/\$\{?SSM_([A-Za-z]+)/g)].map((m) => m[1]));
       expect([...read].sort(), spec.script).toEqual(Object.keys(spec.parameters).sort());

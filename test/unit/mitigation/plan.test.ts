@@ -1,9 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { ACTIONS } from "../../../lambdas/core/mitigation/actions.js";
+import { actionIds, actionModule } from "../../../lambdas/core/mitigation/actions/registry.js";
+import type { ActionContext } from "../../../lambdas/core/mitigation/actions/types.js";
 import { ActionParamsError } from "../../../lambdas/core/mitigation/errors.js";
 import { formatPlan, planMitigation } from "../../../lambdas/core/mitigation/plan.js";
 
-const ctx = { port: 18080, pid: 4242, restart: null };
+const ctx: ActionContext = {
+  port: 18080,
+  healthPath: "/health",
+  pid: 4242,
+  restart: null,
+  process: { ok: true, pid: 4242, startTicks: 99 },
+  histogramMissing: false,
+};
 const wsLadder = [
   { action: "kill-idle-connections" as const, params: { minIdleSeconds: 120 } },
   { action: "restart-service" as const },
@@ -117,13 +125,14 @@ describe("planMitigation", () => {
     expect(text).toContain("3. escalate [no change]");
   });
 
-  it("registers exactly the action ids the incident schema knows, each with a script or none by design", () => {
-    expect(Object.keys(ACTIONS).sort()).toEqual([
+  it("registers the built-in actions, each destructive one with a host command and the others without", () => {
+    expect(actionIds().sort()).toEqual([
       "escalate",
       "kill-idle-connections",
       "notify-only",
       "restart-service",
     ]);
-    for (const spec of Object.values(ACTIONS)) expect(spec.destructive).toBe(spec.script !== null);
+    for (const id of actionIds())
+      expect(actionModule(id).destructive).toBe(actionModule(id).command !== null);
   });
 });

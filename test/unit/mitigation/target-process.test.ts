@@ -73,9 +73,11 @@ describe("targetProcess", () => {
       mode: "auto",
       context: {
         port: 8080,
+        healthPath: "/health",
         pid: 1,
         restart: { service: null, command: "start-app" },
-        processRefusal: t.ok ? null : t.reason,
+        process: t,
+        histogramMissing: false,
       },
       hostHealthy: false,
       cooldownSeconds: 60,

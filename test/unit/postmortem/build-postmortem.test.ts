@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { FAILURE_CLASS_IDS } from "../../../lambdas/core/diagnosis/schema.js";
 import type { IncidentRecord } from "../../../lambdas/core/incident/schema.js";
 import { deriveSeverity, milestonesOf } from "../../../lambdas/core/postmortem/build-postmortem.js";
 import { classKnowledge } from "../../../lambdas/core/postmortem/knowledge.js";
 import { postmortemSchema, TO_BE_FILLED } from "../../../lambdas/core/postmortem/schema.js";
 import { dataOf } from "../../../lambdas/core/shared/section.js";
+import { loadRunbookDoc } from "../../../lambdas/workflows/runbook-files.js";
 import {
   failedCollectionRecord,
   heapExhaustionRecord,
@@ -233,8 +233,9 @@ describe("action items", () => {
     ).toBe(true);
   });
 
-  it("has class knowledge with action items for every failure class, and falls back to unknown", () => {
-    for (const id of FAILURE_CLASS_IDS)
+  it("has class knowledge with action items for every class of the shipped runbook, and falls back to unknown", async () => {
+    const rb = await loadRunbookDoc("api-unreachable");
+    for (const id of [...rb.classes.map((c) => c.id), rb.rootCause.fallback.id])
       expect(KNOWLEDGE.classes[id]?.actionItems.length, id).toBeGreaterThan(0);
     expect(classKnowledge(KNOWLEDGE, "no-such-class")).toBe(KNOWLEDGE.classes.unknown);
     expect(model(failedCollectionRecord()).actionItems.map((a) => a.id)).toEqual([

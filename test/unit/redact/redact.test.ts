@@ -105,7 +105,7 @@ hypotheses: []
 mitigation:
   defaults: { mode: plan, cooldownSeconds: 60 }
   ladders: { unknown: [{ action: escalate }] }
-verify: { attempts: 1, intervalSeconds: 1, timeoutSeconds: 10 }
+verify: { attempts: 1, intervalSeconds: 1 }
 `;
   it("rejects a pattern outside the portable dialect, naming the rule", () => {
     const r = parseRunbook(

@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { PORT_PARAMETER, UINT } from "../host-command.js";
+import { defineAction } from "./types.js";
+
+/**
+ * kill-idle-connections: destroys ESTABLISHED sockets of the app port idle beyond a threshold (`ss -K`),
+ * the fix that keeps the JVM running when idle WebSocket sessions pile up. The idle rule is the probe's
+ * (idle > threshold). At the fd limit (no class histogram) a small relief batch goes first, so the
+ * histogram can be taken with the freed descriptors before the rest is destroyed.
+ */
+export const params = z
+  .object({
+    /** Only sockets with no byte received for at least this long. */
+    minIdleSeconds: z.number().int().min(1).max(86_400).default(120),
+    /** Blast-radius limit per host: refuse when more sockets qualify than this. */
+    maxConnections: z.number().int().positive().max(1_000_000).default(50_000),
+    /**
+     * When the JVM could not be attached at the fd limit: first destroy only this many of the most
+     * idle sockets, take the class histogram with the freed descriptors, then destroy the rest.
+     * 0 = no relief batch.
+     */
+    reliefBatch: z.number().int().min(0).max(10_000).default(32),
+  })
+  .strict();
+
+const DEFAULTS = params.parse({});
+const RUN_TIMEOUT_MS = 120_000;
+
+export default defineAction({
+  id: "kill-idle-connections",
+  params,
+  destructive: true,
+  idleThresholdParam: "minIdleSeconds",
+  command: {
+    name: "kill-idle-connections",
+    script: "actions/kill-idle-connections.sh",
+    description: "runbook-autopilot action: destroy idle ESTABLISHED sockets on the app port (ss -K)",
+    executionTimeoutSeconds: 300,
+    parameters: {
+      port: PORT_PARAMETER,
+      minIdleMs: {
+        description: "Only sockets idle at least this long, ms",
+        allowedPattern: UINT(10),
+        default: String(DEFAULTS.minIdleSeconds * 1000),
+      },
+      maxConnections: {
+        description: "Refuse above this many candidates",
+        allowedPattern: UINT(7),
+        default: String(DEFAULTS.maxConnections),
+      },
+      dryRun: { description: "true: list only", allowedPattern: "^(true|false)$", default: "false" },
+      limit: {
+        description: "Destroy only the N most idle candidates (relief batch); empty: all",
+        allowedPattern: "^([1-9][0-9]{0,6})?$",
+        default: "",
+      },
+    },
+  },
+  blocked: () => null,
+  describe: (p, ctx) =>
+    `Destroy ESTABLISHED TCP sockets on port ${ctx.port} with no byte received for ${p.minIdleSeconds}s or more (ss -K), at most ${p.maxConnections}; LISTEN sockets and sockets with recent traffic are left alone. The JVM keeps running.`,
+  runs: (p, ctx) => {
+    const base = {
+      port: String(ctx.port),
+      minIdleMs: String(p.minIdleSeconds * 1000),
+      maxConnections: String(p.maxConnections),
+      dryRun: "false",
+    };
+    const main = { part: "main", parameters: { ...base, limit: "" }, timeoutMs: RUN_TIMEOUT_MS };
+    // At the fd limit the histogram could not be taken: free a few descriptors first, take it, then the rest.
+    if (!ctx.histogramMissing || p.reliefBatch === 0) return { ok: true, runs: [main] };
+    const relief = {
+      part: "relief",
+      parameters: { ...base, limit: String(p.reliefBatch) },
+      timeoutMs: RUN_TIMEOUT_MS,
+      relief: true,
+    };
+    return { ok: true, runs: [relief, main] };
+  },
+  nothingToDo: "no socket was idle long enough: nothing to kill",
+  summarize: (outputs) => {
+    const relief = outputs.find((o) => o.relief)?.kv;
+    const main = outputs.at(-1)?.kv ?? {};
+    const first = relief?.killed ? `${relief.killed} in a relief batch, then ` : "";
+    return `destroyed ${first}${main.killed} idle sockets (ESTABLISHED ${relief?.establishedBefore ?? main.establishedBefore} → ${main.establishedAfter})`;
+  },
+});

@@ -1,0 +1,138 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Runbook } from "../../../lambdas/core/runbook/schema.js";
+import { loadRunbookDoc } from "../../../lambdas/workflows/runbook-files.js";
+import { buildEvidence } from "../../support/evidence-factory.js";
+import { healthOutput, runOnFakeHost } from "../../support/fake-workflow.js";
+
+/**
+ * The executor driven by the action registry, on a fake host (the runner answers from a table): which
+ * scripts run with which input, and how their output becomes the record. No sockets, no JVM.
+ */
+let doc: Runbook;
+beforeAll(async () => {
+  doc = await loadRunbookDoc("api-unreachable");
+});
+
+describe("runRunbook on a fake host", () => {
+  it("kill-idle-connections: the module's script, every parameter from the caller, its summary in the record", async () => {
+    const { record, requests } = await runOnFakeHost({
+      doc,
+      probe: (n) => buildEvidence(n === 0 ? "ws-leak-at-limit" : "healthy"),
+      answers: {
+        "kill-idle-connections": () => ({
+          stdout: "result=ok\nkilled=990\nestablishedBefore=1000\nestablishedAfter=10\n",
+        }),
+        // One check before the first change (still down), then healthy.
+        "check-health": (_r, n) => ({ stdout: n === 0 ? healthOutput("timeout") : healthOutput("ok") }),
+      },
+    });
+    expect(record.diagnosis?.rootCause.id).toBe("websocket-session-leak");
+    const kill = requests.find((r) => r.name === "kill-idle-connections");
+    expect(kill).toMatchObject({
+      scriptPath: "actions/kill-idle-connections.sh",
+      parameters: { port: "8080", minIdleMs: "120000", maxConnections: "50000", dryRun: "false", limit: "" },
+      timeoutMs: 120_000,
+    });
+    expect(kill?.script).toContain("runbook-autopilot action: kill-idle-connections");
+    // check-health gets every value too, the per-request time-out included.
+    expect(requests.find((r) => r.name === "check-health")?.parameters).toEqual({
+      port: "8080",
+      healthPath: "/health",
+      attempts: "1",
+      intervalSeconds: "1",
+      requestTimeoutSeconds: "3",
+    });
+    expect(record.actions[0]).toMatchObject({
+      action: "kill-idle-connections",
+      status: "applied",
+      reason: "destroyed 990 idle sockets (ESTABLISHED 1000 → 10)",
+      details: { killed: "990", command: { status: "Success" } },
+      healthyAfter: true,
+    });
+    expect(record.status).toBe("recovered");
+  });
+
+  it("a relief batch first when the histogram is missing, then the evidence again, then the rest", async () => {
+    const { record, requests } = await runOnFakeHost({
+      doc,
+      probe: (n) =>
+        buildEvidence(n === 0 ? "ws-leak-attach-failed" : n === 1 ? "ws-leak-at-limit" : "healthy"),
+      answers: {
+        "kill-idle-connections": (r) => ({
+          stdout:
+            r.parameters.limit === "32"
+              ? "result=ok\nkilled=32\nestablishedBefore=1000\nestablishedAfter=968\n"
+              : "result=ok\nkilled=958\nestablishedBefore=968\nestablishedAfter=10\n",
+        }),
+        "check-health": (_r, n) => ({ stdout: n === 0 ? healthOutput("timeout") : healthOutput("ok") }),
+      },
+    });
+    expect(requests.map((r) => r.name)).toEqual([
+      "probe",
+      "check-health",
+      "kill-idle-connections",
+      "probe",
+      "kill-idle-connections",
+      "check-health",
+      "check-health",
+      "probe",
+    ]);
+    expect(record.evidence.afterRelief).not.toBeNull();
+    expect(record.actions[0]).toMatchObject({
+      status: "applied",
+      reason: "destroyed 32 in a relief batch, then 958 idle sockets (ESTABLISHED 1000 → 10)",
+      details: { relief: { killed: "32" }, killed: "958" },
+    });
+  });
+
+  it("restart-service: refuses a process the evidence does not identify, and a script's refusal is a skip", async () => {
+    const restartFirst = {
+      ...doc,
+      mitigation: {
+        ...doc.mitigation,
+        ladders: {
+          ...doc.mitigation.ladders,
+          "websocket-session-leak": [{ action: "restart-service", params: {} }],
+        },
+      },
+    };
+    const { record, requests } = await runOnFakeHost({
+      doc: restartFirst,
+      probe: () => buildEvidence("ws-leak-at-limit"),
+      answers: {
+        "restart-service": () => ({
+          stdout: "result=refused-target\nerror=PID 4242 started at another time\n",
+        }),
+        "check-health": () => ({ stdout: healthOutput("timeout") }),
+      },
+      run: { restart: { service: "api.service", command: null } },
+    });
+    const restart = requests.find((r) => r.name === "restart-service");
+    expect(restart?.parameters).toMatchObject({
+      port: "8080",
+      service: "api.service",
+      restartCommand: "",
+      graceSeconds: "20",
+      startTimeoutSeconds: "90",
+      healthPath: "/health",
+    });
+    expect(restart?.timeoutMs).toBe((20 + 2 * 90 + 40) * 1000);
+    expect(record.actions[0]).toMatchObject({
+      status: "skipped",
+      reason: "PID 4242 started at another time",
+      details: { newPid: null },
+    });
+    expect(record.status).toBe("escalated");
+  });
+
+  it("an action without a host command notifies and stops the ladder; escalate escalates", async () => {
+    const { record, requests, notices } = await runOnFakeHost({
+      doc,
+      probe: () => buildEvidence("healthy", (e) => (e.health = { ...e.health, outcome: "timeout" })),
+      answers: { "check-health": () => ({ stdout: healthOutput("timeout") }) },
+    });
+    expect(requests.map((r) => r.name)).toEqual(["probe"]);
+    expect(record.actions.map((a) => [a.action, a.status])).toEqual([["notify-only", "applied"]]);
+    expect(notices).toHaveLength(2); // the rung's notice, and the escalation of an unrecovered run
+  });
+});

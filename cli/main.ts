@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "../lambdas/adapters/local/package-root.js";
+import { registerApproveCommand } from "./commands/approve.js";
 import { registerDiagnoseCommand } from "./commands/diagnose.js";
 import { registerLabCommand } from "./commands/lab.js";
 import { registerPostmortemCommand } from "./commands/postmortem.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerLabCommand(program);
   registerPostmortemCommand(program);
   registerWatchCommand(program);
+  registerApproveCommand(program);
   return program;
 }
 

@@ -30,6 +30,7 @@ import { resolveRunSettings } from "../lambdas/core/settings/run-settings.js";
 import { LeakWatch, type LeakWatchProps } from "./leak-watch.js";
 import { acknowledgeRunbookNagFindings } from "./nag-suppressions.js";
 import { RUNBOOKS_DIR } from "./paths.js";
+import { RunbookApproverPolicy } from "./runbook-approver-policy.js";
 import { RunbookDocuments } from "./runbook-documents.js";
 import { RunbookFunction } from "./runbook-function.js";
 import { RunbookInstancePolicy } from "./runbook-instance-policy.js";
@@ -114,6 +115,19 @@ export interface ApiUnreachableRunbookProps {
    */
   readonly fleetBrakeShare?: number;
   /**
+   * Target groups (ARNs) the fleet brake checks besides an alarm's own `TargetGroup` dimension: with
+   * per-instance alarms, the groups their instances serve in. The brake never acts on the last healthy
+   * targets of a group (`fleetMinHealthy`) and counts the share against the whole group. @default none
+   */
+  readonly fleetTargetGroups?: string[];
+  /** Healthy targets that must stay untouched in each group. @default 1 */
+  readonly fleetMinHealthy?: number;
+  /**
+   * Fleet-wide budget across executions: at most `max` targets mitigated per target group and failure
+   * class per `window` (conditional writes in the incident table). @default { max: 3, window: 1 hour }
+   */
+  readonly fleetBudget?: { readonly max: number; readonly window: Duration };
+  /**
    * An existing topic for approvals, escalations and postmortem notices. When it is encrypted, import it
    * with its key (`Topic.fromTopicAttributes({ topicArn, keyArn })`) so the state machine and the Lambdas
    * are granted `kms:GenerateDataKey*`/`kms:Decrypt` on that key; your key policy must allow this
@@ -151,7 +165,11 @@ export interface ApiUnreachableRunbookProps {
    * @default the runbook's `probe.timeoutSeconds` (30 s in the shipped runbook)
    */
   readonly probeTimeout?: Duration;
-  /** How long an approval request waits. @default Duration.hours(1) */
+  /**
+   * How long each rung's approval request waits (mode approve asks once per destructive rung; no answer
+   * = declined and escalated). @default Duration.minutes(20): two rungs per target, four waves of
+   * targets, within the 6 h execution limit
+   */
   readonly approvalTimeout?: Duration;
   /** Log retention for the Lambdas and the state machine. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: RetentionDays;
@@ -205,6 +223,8 @@ export class ApiUnreachableRunbook extends Construct {
   readonly alarmTopic: ITopic | null;
   readonly documents: RunbookDocuments;
   readonly instancePolicy: RunbookInstancePolicy;
+  /** Attach to the people who answer approvals (`runbook approve`). */
+  readonly approverPolicy: RunbookApproverPolicy;
   readonly rule: Rule;
   readonly functions: Readonly<Record<keyof RunbookStepFunctions | "snsAlarmIngest", IFunction>>;
   readonly eventsDeadLetterQueue: Queue;
@@ -334,6 +354,7 @@ export class ApiUnreachableRunbook extends Construct {
 
     // ---- Lambdas
     const service = props.service ?? {};
+    const approvalTimeout = props.approvalTimeout ?? Duration.minutes(20);
     const env: Record<string, string> = {
       ARTIFACT_BUCKET: this.bucket.bucketName,
       INCIDENT_TABLE: this.table.tableName,
@@ -346,6 +367,10 @@ export class ApiUnreachableRunbook extends Construct {
       DEFAULT_MODE: settings.mode,
       COOLDOWN_SECONDS: String(settings.cooldownSeconds),
       FLEET_BRAKE_SHARE: String(share),
+      FLEET_TARGET_GROUPS: JSON.stringify(props.fleetTargetGroups ?? []),
+      FLEET_MIN_HEALTHY: String(props.fleetMinHealthy ?? 1),
+      FLEET_BUDGET: String(props.fleetBudget?.max ?? 3),
+      FLEET_BUDGET_WINDOW_SECONDS: String((props.fleetBudget?.window ?? Duration.hours(1)).toSeconds()),
       MAX_TARGETS: String(props.maxTargets ?? 20),
       SERVICE: JSON.stringify({
         port: service.port ?? 8080,
@@ -356,6 +381,7 @@ export class ApiUnreachableRunbook extends Construct {
       PROBE_TIMEOUT_SECONDS: String(settings.probe.timeoutSeconds),
       ALARM_NAME_PREFIXES: prefixes.join(","),
       ALARM_NAMES: stack.toJsonString(alarmNames),
+      APPROVAL_TIMEOUT_SECONDS: String(approvalTimeout.toSeconds()),
     };
     const fn = (id: string, handlerName: string, description: string, timeout = Duration.seconds(30)) =>
       new RunbookFunction(this, id, {
@@ -380,6 +406,11 @@ export class ApiUnreachableRunbook extends Construct {
         "apply-mitigation",
         "runbook: apply the ladder via SSM",
         workflowTimeout,
+      ),
+      requestApproval: fn(
+        "RequestApproval",
+        "request-approval",
+        "runbook: keep a rung's task token, ask for approval",
       ),
       verify: fn("Verify", "verify", "runbook: verify recovery via SSM", workflowTimeout),
       writePostmortem: fn(
@@ -490,22 +521,36 @@ export class ApiUnreachableRunbook extends Construct {
       tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]),
     );
     add(functions.writePostmortem, putArtifacts, tableItems(["dynamodb:PutItem", "dynamodb:GetItem"]));
-    for (const f of [functions.applyMitigation, functions.writePostmortem]) this.topic.grantPublish(f);
+    // FleetBrake reads the groups' health (no resource-level permission for Describe*) and spends the
+    // fleet budget (a conditional UpdateItem on `budget#...`).
+    add(
+      functions.fleetBrake,
+      new PolicyStatement({
+        sid: "DescribeTargetGroupHealth",
+        actions: ["elasticloadbalancing:DescribeTargetHealth"],
+        resources: ["*"],
+      }),
+      tableItems(["dynamodb:UpdateItem"]),
+    );
+    // RequestApproval appends the rung's task token to `approval#<incident>` (UpdateItem, list_append).
+    add(functions.requestApproval, tableItems(["dynamodb:UpdateItem"]));
+    for (const f of [functions.applyMitigation, functions.writePostmortem, functions.requestApproval])
+      this.topic.grantPublish(f);
 
     // ---- state machine (bounded: the postmortem is always written before the time limit)
     const maxConcurrency = props.maxConcurrency ?? 5;
     const maxTargets = props.maxTargets ?? 20;
-    const approvalTimeout = props.approvalTimeout ?? Duration.hours(1);
     const executionTimeout = Duration.hours(6);
     const worstCase = worstCaseExecution({
       waves: Math.ceil(maxTargets / maxConcurrency),
       probe: Duration.seconds(settings.probe.timeoutSeconds),
       approval: approvalTimeout,
+      approvalRungs: APPROVAL_RUNGS,
       workflow: workflowTimeout,
     });
     if (worstCase.toSeconds() > executionTimeout.toSeconds())
       throw new Error(
-        `maxTargets ${maxTargets} in waves of maxConcurrency ${maxConcurrency}, with approvalTimeout ${approvalTimeout.toHumanString()}, may take ${worstCase.toHumanString()}: over the execution time limit (${executionTimeout.toHumanString()}), so the postmortem could be cut off. Lower approvalTimeout or maxTargets, or raise maxConcurrency.`,
+        `maxTargets ${maxTargets} in waves of maxConcurrency ${maxConcurrency}, with approvalTimeout ${approvalTimeout.toHumanString()} per rung (${APPROVAL_RUNGS} rungs), may take ${worstCase.toHumanString()}: over the execution time limit (${executionTimeout.toHumanString()}), so the postmortem could be cut off. Lower approvalTimeout or maxTargets, or raise maxConcurrency.`,
       );
     const definition = new RunbookDefinition(this, "Definition", {
       functions,
@@ -533,6 +578,7 @@ export class ApiUnreachableRunbook extends Construct {
     // The state machine publishes to the topic itself (approval requests, notices). SnsPublish grants
     // sns:Publish only: an encrypted topic also needs its key, or every SNS task fails on AWS.
     this.topic.masterKey?.grant(this.stateMachine, "kms:GenerateDataKey*", "kms:Decrypt");
+    this.approverPolicy = new RunbookApproverPolicy(this, "ApproverPolicy", { table: this.table });
 
     // ---- EventBridge trigger, with a DLQ for events that cannot start an execution
     const nameFilter: unknown[] = [...prefixes.map((p) => Match.prefix(p)), ...alarmNames];
@@ -666,6 +712,11 @@ export class ApiUnreachableRunbook extends Construct {
       "Set as RUNBOOK_SSM_DOCUMENTS to run the runbook from a laptop: runbook run api-unreachable --target ssm:i-...",
     );
     out(
+      "ApproverPolicyArn",
+      this.approverPolicy.policy.managedPolicyArn,
+      "Attach to the people who answer approvals with `runbook approve`",
+    );
+    out(
       "InstancePolicyArn",
       this.instancePolicy.policy.managedPolicyArn,
       "Attach to the instance role of opted-in instances",
@@ -679,18 +730,26 @@ export class ApiUnreachableRunbook extends Construct {
 }
 
 /**
+ * Destructive rungs a ladder may ask approval for, one after the other (the api-unreachable ladders:
+ * kill-idle-connections, restart-service; test/unit/cdk/template.test.ts checks the runbook against it).
+ */
+export const APPROVAL_RUNGS = 2;
+
+/**
  * The longest an execution can take: per wave of `maxConcurrency` targets, the probe (its time-out,
- * the polling grace, Diagnose), then per target plan, the approval wait, apply and verify; plus the
- * postmortem, resolution and Lambda retries on throttling.
+ * the polling grace, Diagnose), then per target plan, per rung the approval wait and its apply, and
+ * verify; plus the postmortem, resolution and Lambda retries on throttling.
  */
 export function worstCaseExecution(o: {
   waves: number;
   probe: Duration;
   approval: Duration;
+  approvalRungs: number;
   workflow: Duration;
 }): Duration {
   const collect = o.probe.toSeconds() + 120 + 120;
-  const mitigate = 30 + o.approval.toSeconds() + 2 * o.workflow.toSeconds();
+  const mitigate =
+    30 + o.approvalRungs * (o.approval.toSeconds() + o.workflow.toSeconds()) + o.workflow.toSeconds();
   const fixed = 60 + 60 + 120 + 600; // resolve, open, postmortem, retries on throttling
   return Duration.seconds(o.waves * (collect + mitigate) + fixed);
 }

@@ -1,6 +1,30 @@
 import { type CfnResource, Stack, Token, Validations } from "aws-cdk-lib";
+import { ManagedPolicy, Policy } from "aws-cdk-lib/aws-iam";
 import type { IConstruct } from "constructs";
 import type { ApiUnreachableRunbook } from "./api-unreachable-runbook.js";
+
+/** Actions IAM authorizes only on `*` (no resource types in the Service Authorization Reference). */
+const NO_RESOURCE_LEVEL = new Set([
+  "ssm:GetCommandInvocation",
+  "ssm:CancelCommand",
+  "ssm:DescribeInstanceInformation",
+  "ec2:DescribeInstances",
+  "elasticloadbalancing:DescribeTargetHealth",
+  "xray:PutTraceSegments",
+  "xray:PutTelemetryRecords",
+  "xray:GetSamplingRules",
+  "xray:GetSamplingTargets",
+  "logs:CreateLogDelivery",
+  "logs:GetLogDelivery",
+  "logs:UpdateLogDelivery",
+  "logs:DeleteLogDelivery",
+  "logs:ListLogDeliveries",
+  "logs:PutResourcePolicy",
+  "logs:DescribeResourcePolicies",
+  "logs:DescribeLogGroups",
+  "states:SendTaskSuccess",
+  "states:SendTaskFailure",
+]);
 
 /**
  * Every cdk-nag AwsSolutions finding the runbook accepts, each with its reason. cdk-nag 3 acknowledges
@@ -20,10 +44,22 @@ export function acknowledgeRunbookNagFindings(runbook: ApiUnreachableRunbook): v
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
     "AWSLambdaBasicExecutionRole only allows writing CloudWatch Logs; it is the AWS-maintained minimum for Lambda logging.",
   );
-  ack(
-    "AwsSolutions-IAM5[Resource::*]",
-    "Only for actions without resource-level permissions: ssm:GetCommandInvocation/CancelCommand, ec2:DescribeInstances, elasticloadbalancing:DescribeTargetHealth, ssm:DescribeInstanceInformation, X-Ray PutTraceSegments/PutTelemetryRecords, and Step Functions' CloudWatch Logs delivery actions.",
-  );
+  // `Resource::*`: acknowledged only on the policies whose `*` statements hold nothing but actions
+  // without resource-level permissions, naming those actions; a `*` on any other action, or anywhere
+  // else, still fails the nag test.
+  for (const policy of runbook.node.findAll()) {
+    if (!(policy instanceof Policy || policy instanceof ManagedPolicy)) continue;
+    const doc = stack.resolve(policy.document.toJSON()) as
+      | { Statement?: { Action: string | string[]; Resource: unknown }[] }
+      | undefined;
+    const starred = (doc?.Statement ?? []).filter((st) => [st.Resource].flat().includes("*"));
+    const actions = [...new Set(starred.flatMap((st) => [st.Action].flat()))].sort();
+    if (!actions.length || !actions.every((a) => NO_RESOURCE_LEVEL.has(a))) continue;
+    Validations.of(policy).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason: `Only actions without resource-level permissions take Resource "*" here: ${actions.join(", ")}.`,
+    });
+  }
   ack(
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:${account}:instance/*]`,
     "ssm:SendCommand on instances is constrained by the condition ssm:resourceTag/<opt-in tag> in the same statement: only opted-in instances; documents are limited to the project's own in a separate statement.",

@@ -30,6 +30,8 @@ export interface RunbookStepFunctions {
   readonly fleetBrake: IFunction;
   readonly planMitigation: IFunction;
   readonly applyMitigation: IFunction;
+  /** Mode approve: keeps the rung's task token for `runbook approve` and asks on the topic. */
+  readonly requestApproval: IFunction;
   readonly verify: IFunction;
   readonly writePostmortem: IFunction;
 }
@@ -39,7 +41,7 @@ export interface RunbookDefinitionProps {
   readonly topic: ITopic;
   /** Targets probed / mitigated in parallel. */
   readonly maxConcurrency: number;
-  /** How long an approval request waits for `send-task-success`. */
+  /** How long each rung's approval request waits for `runbook approve` (no answer = declined). */
   readonly approvalTimeout: Duration;
 }
 
@@ -64,7 +66,8 @@ const retryThrottled = (errors: string[]) => ({
  *
  *   ResolveTargets → Selected? → HasTargets? → OpenIncident → New? → Locked? →
  *   CollectAndDiagnose (Map: SendProbe → [Wait → PollProbe]* → Diagnose) → FleetBrake → Brake? →
- *   MitigateEach (Map: Plan → per mode: plan-only | approval (SNS .waitForTaskToken) | auto → Apply → Verify)
+ *   MitigateEach (Map: Plan → per mode: plan-only | auto → Apply → Verify | approve → Apply, and per
+ *   destructive rung: RequestApproval (λ .waitForTaskToken) → Apply that rung … → Verify)
  *   → WritePostmortem → NotifyResult.
  * Task failures inside a Map end that target's path with an outcome (the others go on); failures of the
  * whole are caught into `$.failure`, still recorded in the postmortem, and escalated.
@@ -197,33 +200,47 @@ export class RunbookDefinition extends Construct {
     const planOnly = new Pass(this, "PlanOnly", {
       parameters: { ...keep, planKey: JsonPath.stringAt("$.plan.planKey"), outcome: "planned" },
     });
+    // A decline (`runbook approve --decline`: SendTaskFailure, error Declined, cause names who) and a
+    // timeout (nobody answered within approvalTimeout) both end the target as declined, never applied;
+    // the record says which, and a timeout is escalated (WritePostmortem notifies).
     const declined = new Pass(this, "Declined", {
-      parameters: { ...keep, planKey: JsonPath.stringAt("$.plan.planKey"), outcome: "declined" },
+      parameters: {
+        ...keep,
+        planKey: JsonPath.stringAt("$.plan.planKey"),
+        outcome: "declined",
+        // `{Error, Cause?}`: the Cause of `runbook approve --decline` names who declined.
+        answer: JsonPath.objectAt("$.error"),
+      },
     });
-    const requestApproval = new SnsPublish(this, "RequestApproval", {
-      topic: props.topic,
+    const timedOut = new Pass(this, "ApprovalTimedOut", {
+      parameters: {
+        ...keep,
+        planKey: JsonPath.stringAt("$.plan.planKey"),
+        outcome: "approval-timeout",
+        answer: JsonPath.objectAt("$.error"),
+      },
+    });
+    const requestApproval = new LambdaInvoke(this, "RequestApproval", {
+      lambdaFunction: f.requestApproval,
       integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      subject: "runbook-autopilot: approval needed",
-      message: TaskInput.fromObject({
-        kind: "approval-request",
+      payload: TaskInput.fromObject({
         incidentId: JsonPath.stringAt("$.incidentId"),
         target: JsonPath.stringAt("$.target"),
         classId: JsonPath.stringAt("$.classId"),
         planKey: JsonPath.stringAt("$.plan.planKey"),
-        summary: JsonPath.stringAt("$.plan.summary"),
+        rung: JsonPath.numberAt("$.apply.awaitingRung"),
+        summary: JsonPath.stringAt("$.apply.awaitingSummary"),
         taskToken: JsonPath.taskToken,
-        approve:
-          'aws stepfunctions send-task-success --task-token <taskToken> --task-output \'{"approved":true,"approvedBy":"<you>"}\'',
-        decline: "aws stepfunctions send-task-failure --task-token <taskToken> --error Declined",
       }),
       taskTimeout: Timeout.duration(props.approvalTimeout),
       resultPath: "$.approval",
     });
-    requestApproval.addRetry(retryThrottled(SNS_RETRYABLE_ERRORS));
-    // Only a timeout or an explicit decline is "declined". Anything else (SNS or KMS refusing the
-    // publish, throttling after the retries) is an infrastructure failure: that target ends as failed,
-    // and the postmortem and NotifyResult escalate it (caught below with the other mitigation tasks).
-    requestApproval.addCatch(declined, { errors: ["States.Timeout", "Declined"], resultPath: "$.error" });
+    requestApproval.addRetry(retryThrottled(["Lambda.TooManyRequestsException"]));
+    // Only a timeout or an explicit decline is "declined". Anything else (the request Lambda failing,
+    // SNS or KMS refusing the publish) is an infrastructure failure: that target ends as failed, and the
+    // postmortem and NotifyResult escalate it (caught below with the other mitigation tasks).
+    requestApproval.addCatch(timedOut, { errors: ["States.Timeout"], resultPath: "$.error" });
+    requestApproval.addCatch(declined, { errors: ["Declined"], resultPath: "$.error" });
     const apply = invoke(
       "ApplyMitigation",
       f.applyMitigation,
@@ -236,6 +253,10 @@ export class RunbookDefinition extends Construct {
     );
     const autoApproved = new Pass(this, "AutoMode", {
       result: Result.fromObject({ approved: false, auto: true }),
+      resultPath: "$.approval",
+    });
+    const noAnswerYet = new Pass(this, "ApproveMode", {
+      result: Result.fromObject({ approved: false }),
       resultPath: "$.approval",
     });
     const verify = invoke(
@@ -263,10 +284,15 @@ export class RunbookDefinition extends Construct {
     });
     for (const t of [plan, requestApproval, apply, verify])
       t.addCatch(mitigationFailed, { resultPath: "$.error" });
-    apply.next(verify).next(mitigated);
+    // Per rung: Apply stops at each destructive rung that needs a yes (`awaitingRung`), the request
+    // waits for its answer, Apply runs that rung only, and so on down the ladder.
     const approved = new Choice(this, "Approved?")
       .when(Condition.booleanEquals("$.approval.approved", true), apply)
       .otherwise(declined);
+    const awaiting = new Choice(this, "AwaitingApproval?")
+      .when(Condition.isNumeric("$.apply.awaitingRung"), requestApproval.next(approved))
+      .otherwise(verify.next(mitigated));
+    apply.next(awaiting);
     const route = new Choice(this, "ByMode")
       .when(
         Condition.or(
@@ -275,7 +301,7 @@ export class RunbookDefinition extends Construct {
         ),
         planOnly,
       )
-      .when(Condition.stringEquals("$.mode", "approve"), requestApproval.next(approved))
+      .when(Condition.stringEquals("$.mode", "approve"), noAnswerYet.next(apply))
       .otherwise(autoApproved.next(apply));
     const mitigateEach = new MapState(this, "MitigateEach", {
       itemsPath: "$.diagnoses",
@@ -299,6 +325,7 @@ export class RunbookDefinition extends Construct {
         alarmKey: JsonPath.stringAt("$.incident.alarmKey"),
         mode: JsonPath.stringAt("$.mode"),
         targets: JsonPath.objectAt("$.outcomes"),
+        diagnoses: JsonPath.objectAt("$.diagnoses"),
         cooldown: JsonPath.objectAt("$.incident.cooldown"),
         brake: JsonPath.objectAt("$.brake"),
         failure: JsonPath.objectAt("$.failure"),
@@ -327,7 +354,9 @@ export class RunbookDefinition extends Construct {
       f.fleetBrake,
       {
         incidentId: JsonPath.stringAt("$.incident.incidentId"),
+        mode: JsonPath.stringAt("$.mode"),
         groupSize: JsonPath.numberAt("$.groupSize"),
+        targetGroupArn: JsonPath.stringAt("$.targetGroupArn"),
         diagnoses: JsonPath.objectAt("$.diagnoses"),
       },
       "$.brake",
@@ -371,6 +400,12 @@ export class RunbookDefinition extends Construct {
       result: Result.fromArray([]),
       resultPath: "$.outcomes",
     });
+    // Read by WritePostmortem to close every diagnosed target's record, also when the brake stopped
+    // the run or MitigateEach failed as a whole; `[]` when CollectAndDiagnose never ran.
+    const setDiagnoses = new Pass(this, "DefaultDiagnoses", {
+      result: Result.fromArray([]),
+      resultPath: "$.diagnoses",
+    });
     const setBrake = new Pass(this, "DefaultBrake", {
       result: Result.fromObject({
         brake: false,
@@ -391,7 +426,7 @@ export class RunbookDefinition extends Construct {
     const isNew = new Choice(this, "NewIncident?")
       .when(
         Condition.booleanEquals("$.incident.created", true),
-        setOutcomes.next(setBrake).next(setFailure).next(anyLocked),
+        setOutcomes.next(setDiagnoses).next(setBrake).next(setFailure).next(anyLocked),
       )
       .otherwise(
         new Succeed(this, "DuplicateAlarm", { comment: "incident already opened for this state change" }),

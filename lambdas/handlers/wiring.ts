@@ -9,8 +9,10 @@ import { DescribeInstanceInformationCommand, SSMClient } from "@aws-sdk/client-s
 import { z } from "zod";
 import { AwsAlarmTags } from "../adapters/aws/alarm-tags.js";
 import { DynamoIncidentStore } from "../adapters/aws/dynamo-incident-store.js";
+import { DynamoFleetBudget } from "../adapters/aws/fleet-budget.js";
 import { S3ArtifactStore } from "../adapters/aws/s3-artifact-store.js";
 import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
+import { readTargetGroupHealth } from "../adapters/aws/target-group-health.js";
 import { AwsTargetResolver } from "../adapters/aws/target-resolver.js";
 import type { AgentInfo } from "../core/events/resolve-targets.js";
 import { settingsEnvSchema } from "../core/settings/run-settings.js";
@@ -56,6 +58,16 @@ export const handlerEnvSchema = z.object({
     .default("")
     .transform((s) => (s ? tagSchema.parse(JSON.parse(s)) : null)),
   FLEET_BRAKE_SHARE: z.coerce.number().positive().max(1).default(0.5),
+  /** Target groups the fleet brake checks besides the alarm's own (per-instance alarms), a JSON array of ARNs. */
+  FLEET_TARGET_GROUPS: z
+    .string()
+    .default("[]")
+    .transform((s) => z.array(z.string().startsWith("arn:")).parse(JSON.parse(s || "[]"))),
+  /** Healthy targets the brake keeps untouched in each group. */
+  FLEET_MIN_HEALTHY: z.coerce.number().int().nonnegative().default(1),
+  /** At most this many targets mitigated per target group and class per window, across executions. */
+  FLEET_BUDGET: z.coerce.number().int().positive().default(3),
+  FLEET_BUDGET_WINDOW_SECONDS: z.coerce.number().int().positive().default(3600),
   MAX_TARGETS: z.coerce.number().int().positive().default(20),
   SERVICE: z.string().transform((s) =>
     z
@@ -77,6 +89,8 @@ export const handlerEnvSchema = z.object({
   /** Host folder for the probe's raw outputs (the `raw` step ships them to S3). "" = none. */
   PROBE_RAW_DIR: z.string().default("/var/tmp/runbook-autopilot"),
   STATE_MACHINE_ARN: z.string().default(""),
+  /** How long a per-rung approval request waits (the construct's `approvalTimeout`). */
+  APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(3600),
   ALARM_NAME_PREFIXES: z
     .string()
     .default("")
@@ -153,6 +167,9 @@ export const incidentStore = () =>
   new DynamoIncidentStore({ client: ddbClient(), tableName: env().INCIDENT_TABLE });
 export const targetResolver = () =>
   new AwsTargetResolver(ec2Client(), elbClient(), env().OPT_IN_TAG, env().MAX_TARGETS);
+
+export const targetGroupHealth = (arns: readonly string[]) => readTargetGroupHealth(elbClient(), arns);
+export const fleetBudget = () => new DynamoFleetBudget(ddbClient(), env().INCIDENT_TABLE);
 
 export const alarmTags = () => new AwsAlarmTags(cloudWatchClient());
 

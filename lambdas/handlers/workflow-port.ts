@@ -71,13 +71,24 @@ export interface PlanOutput {
 
 export interface ApplyInput extends TargetStepInput {
   readonly planKey: string;
-  /** Set in approve mode from the task-token callback. */
-  readonly approval: { readonly approvedBy: string; readonly note: string | null } | null;
+  /**
+   * Mode approve: null on the first call (the ladder stops at the first rung that needs a yes), then the
+   * task-token callback's answer for one rung (`runbook approve`: who, from STS, and which rung).
+   */
+  readonly approval: {
+    readonly rung: number;
+    readonly approvedBy: string;
+    readonly note: string | null;
+  } | null;
 }
 export interface ApplyOutput {
   readonly actionsKey: string;
   readonly applied: boolean;
   readonly summary: string;
+  /** Mode approve: the rung (0-based) the ladder stopped at to ask a person; null when it did not. */
+  readonly awaitingRung: number | null;
+  /** That rung in one line (`action: description`), for the approval request. */
+  readonly awaitingSummary: string | null;
 }
 
 export interface VerifyInput extends TargetStepInput {
@@ -101,6 +112,8 @@ export interface TargetOutcome {
   /** Why the target's path ended where it did (declined, cooldown, plan-only, error...). */
   readonly outcome: string;
   readonly error: { readonly name: string; readonly message: string } | null;
+  /** Declined / approval-timeout: how the approval task ended (`{Error, Cause?}`: who declined, or States.Timeout). */
+  readonly answer?: { readonly Error: string; readonly Cause?: string | undefined } | null;
 }
 
 export interface PostmortemInput {

@@ -14,6 +14,8 @@ const outcomeSchema = z.object({
   recovered: z.boolean().nullable().default(null),
   outcome: z.string().default("unknown"),
   error: z.object({ name: z.string(), message: z.string() }).nullable().default(null),
+  /** Declined / approval-timeout: the approval task's caught error `{Error, Cause?}`. */
+  answer: z.object({ Error: z.string(), Cause: z.string().optional() }).loose().nullable().default(null),
 });
 
 const inputSchema = z.object({
@@ -21,6 +23,21 @@ const inputSchema = z.object({
   alarmKey: z.string().min(1),
   mode: modeSchema,
   targets: z.array(outcomeSchema).default([]),
+  /**
+   * What CollectAndDiagnose left (`[]` when it never ran): a diagnosed target with no outcome (the fleet
+   * brake stopped the run, or MitigateEach failed as a whole) still gets its record closed and written up.
+   */
+  diagnoses: z
+    .array(
+      z
+        .object({
+          target: z.string(),
+          classId: z.string().nullable().default(null),
+          diagnosisKey: z.string().nullable().default(null),
+        })
+        .loose(),
+    )
+    .default([]),
   cooldown: z
     .array(z.object({ target: z.string(), heldBy: z.string().nullable(), until: z.string().nullable() }))
     .default([]),
@@ -44,9 +61,21 @@ const inputSchema = z.object({
 
 /** Postmortem: built from the records alone, rendered to S3; returns its key for the notification. */
 export const handler = instrument("WritePostmortem", async (event: unknown) => {
-  const { failure, ...input } = parseInput("WritePostmortem", inputSchema, event);
+  const { failure, diagnoses, ...input } = parseInput("WritePostmortem", inputSchema, event);
+  const seen = new Set(input.targets.map((t) => t.target));
+  const unfinished = diagnoses
+    .filter((d) => !seen.has(d.target))
+    .map((d) =>
+      outcomeSchema.parse({
+        target: d.target,
+        classId: d.classId,
+        diagnosisKey: d.diagnosisKey,
+        outcome: input.brake?.brake ? "braked" : "not-mitigated",
+      }),
+    );
   return await workflowPort().writePostmortem({
     ...input,
+    targets: [...input.targets, ...unfinished],
     failure: failure?.Error ? { error: failure.Error, cause: failure.Cause ?? "" } : null,
   });
 });

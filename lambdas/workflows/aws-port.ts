@@ -78,7 +78,7 @@ class AwsWorkflowPort implements WorkflowPort {
     return this.loaded;
   }
 
-  private async workflowDeps(approved = false): Promise<WorkflowDeps> {
+  private async workflowDeps(approve: WorkflowDeps["approve"] = async () => false): Promise<WorkflowDeps> {
     const { view } = await this.load();
     return redactingPorts<WorkflowDeps>(
       {
@@ -90,7 +90,7 @@ class AwsWorkflowPort implements WorkflowPort {
         parseEvidence,
         rawDirFor: (incidentId, phase) => `${this.opts.rawDirBase}/${incidentId}/${phase}`,
         rawBase: this.opts.rawDirBase,
-        approve: async () => approved,
+        approve,
       },
       view.redactor,
     );
@@ -197,7 +197,12 @@ class AwsWorkflowPort implements WorkflowPort {
   async applyMitigation(input: Parameters<WorkflowPort["applyMitigation"]>[0]) {
     // A fresh id per attempt: Step Functions may retry this step after a crash, and the rung claims
     // (steps.ts) tell this attempt's sends from an earlier one's.
-    const deps = { ...(await this.workflowDeps(input.approval !== null)), attemptId: randomUUID() };
+    // Mode approve asks per rung: the rung the callback answered runs, the next one waits for its own yes.
+    const approval = input.approval;
+    const deps = {
+      ...(await this.workflowDeps(async (a) => (approval?.rung === a.rung ? true : "pending"))),
+      attemptId: randomUUID(),
+    };
     const rec = await this.recorder(input.incidentId, input.target);
     const stale = rec.record.steps.findLast((s) => s.id === "apply");
     if (stale?.status === "running") {
@@ -211,17 +216,21 @@ class AwsWorkflowPort implements WorkflowPort {
       });
     }
     const outcome = await applyStep(deps, rec, targetOptions(input));
-    if (input.approval) {
-      // Who approved, from the task-token callback, kept with the apply step.
-      const approval = input.approval;
+    if (approval) {
+      // Who approved which rung, from the task-token callback, kept with the apply step.
       await rec.patchLastStep("apply", (s) => ({ ...s, inputs: { ...s.inputs, approval } }));
     }
     // The actions are in the record already; their S3 summary failing must not fail the step.
     await keepArtifact(deps, rec, "actions.json", json(rec.record.actions));
+    const awaiting = rec.record.plan?.ladder.find((a) => a.rung === outcome.awaitingRung);
     return {
       actionsKey: key(rec, "actions.json"),
       applied: changedHost(rec.record),
       summary: outcome.reason,
+      awaitingRung: outcome.awaitingRung ?? null,
+      awaitingSummary: awaiting
+        ? `rung ${awaiting.rung + 1}: ${awaiting.action}: ${awaiting.description}`
+        : null,
     };
   }
 
@@ -335,21 +344,31 @@ class AwsWorkflowPort implements WorkflowPort {
       }));
     }
     const r = rec.record;
-    const applied = r.steps.some((s) => s.id === "apply");
-    if (!applied && r.plan) {
-      if (input.brake?.brake) {
-        await rec.begin("apply");
-        await rec.end("apply", {
-          status: "skipped",
-          outputs: { stopReason: "escalated", reason: `fleet brake: ${input.brake.reason}` },
-          note: "fleet brake",
-        });
-      } else if (outcome === "declined") {
+    const lastApply = r.steps.findLast((s) => s.id === "apply");
+    // Per-rung approval: the ladder stopped at a rung that was then declined or never answered.
+    const awaiting = lastApply?.outputs.stopReason === "awaiting-approval";
+    if (!lastApply && input.brake?.brake) {
+      // The fleet brake stopped the run before any plan: nothing applied, the record says braked.
+      await rec.begin("apply");
+      await rec.end("apply", {
+        status: "skipped",
+        outputs: { stopReason: "braked", reason: `fleet brake: ${input.brake.reason}` },
+        note: "fleet brake",
+      });
+    } else if ((!lastApply || awaiting) && r.plan) {
+      if (outcome === "declined" || outcome === "approval-timeout") {
+        const why = approvalAnswer(outcome, t.answer ?? null);
         await applyStep(
-          { ...deps, approve: async () => false },
+          { ...deps, approve: async () => ({ declined: why }) },
           rec,
           targetOptions({ ...input, target: r.target, service: serviceOf(r) }),
         );
+        if (outcome === "approval-timeout") {
+          // Nobody answered: declined, never applied, and escalated (a person must look).
+          const subject = `${r.runbook} on ${r.target}: approval timed out, escalating`;
+          const notified = await deps.notify(subject, `${why}. Incident ${r.incidentId}.`).catch(() => []);
+          await rec.update((x) => ({ ...x, escalation: { reason: why, notified } }));
+        }
       } else if (outcome === "planned") {
         // Plan-only path (mode plan, or nothing actionable): record the rungs as the plan says.
         await applyStep(deps, rec, targetOptions({ ...input, target: r.target, service: serviceOf(r) }));
@@ -371,6 +390,23 @@ class AwsWorkflowPort implements WorkflowPort {
       );
     await finishRecord(deps, rec);
   }
+}
+
+/** One line on how an approval ended, for the record: who declined (`runbook approve --decline`), or the time-out. */
+function approvalAnswer(
+  outcome: string,
+  answer: { readonly Error: string; readonly Cause?: string | undefined } | null,
+): string {
+  if (outcome === "approval-timeout" || answer?.Error === "States.Timeout")
+    return "no answer within the approval timeout: treated as declined";
+  let by: string | null = null;
+  try {
+    const cause = JSON.parse(answer?.Cause ?? "null") as { declinedBy?: unknown } | null;
+    by = typeof cause?.declinedBy === "string" ? cause.declinedBy : null;
+  } catch {
+    by = null;
+  }
+  return by ? `declined by ${by}` : `declined (${answer?.Cause || "no reason given"})`;
 }
 
 function targetOptions(input: Pick<TargetStepInput, "target" | "service">): TargetOptions {
@@ -398,6 +434,7 @@ function serviceOf(r: IncidentRecord): ServiceTarget {
 const ORDER: IncidentRecord["status"][] = [
   "failed",
   "escalated",
+  "braked",
   "interrupted",
   "declined",
   "cooldown",
@@ -408,7 +445,7 @@ const ORDER: IncidentRecord["status"][] = [
 ];
 function worst(statuses: IncidentRecord["status"][], input: PostmortemInput): IncidentRecord["status"] {
   if (input.failure) return "failed";
-  if (input.brake?.brake) return "escalated";
+  if (input.brake?.brake) return "braked";
   if (!statuses.length) return input.cooldown.length ? "cooldown" : "escalated";
   return ORDER.find((s) => statuses.includes(s)) ?? "escalated";
 }

@@ -35,6 +35,8 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 
+export type RungApproval = boolean | "pending" | { readonly declined: string };
+
 export interface WorkflowDeps {
   readonly runner: CommandRunner;
   readonly artifacts: ArtifactStore;
@@ -52,8 +54,12 @@ export interface WorkflowDeps {
   readonly rawDirFor: (incidentId: string, phase: string) => string;
   /** The host's base folder of raw outputs (SSM_rawBase: checked, 0700, retention); "" for none. */
   readonly rawBase?: string;
-  /** Asks a person to approve one destructive rung (mode approve). */
-  readonly approve: (action: PlannedAction) => Promise<boolean>;
+  /**
+   * Asks a person to approve one destructive rung (mode approve): true / false, `{declined: why}` (a
+   * decline with its reason, e.g. no answer in time), or "pending" (asked elsewhere: the state machine
+   * pauses on a task token; the ladder stops here and resumes at this rung once answered).
+   */
+  readonly approve: (action: PlannedAction) => Promise<RungApproval>;
   /**
    * Set where a step can be retried after a crash (the Lambdas): each destructive rung is claimed under
    * this attempt id before its command is sent, so a retry never applies it twice. Unset (the CLI, one

@@ -84,7 +84,7 @@ export async function skipVerify(rec: Recorder, stopReason: string): Promise<voi
 /** Sets the final status from the record, escalates when it did not recover, and ends the record. */
 export async function finishRecord(deps: Pick<WorkflowDeps, "notify">, rec: Recorder): Promise<void> {
   const final = finalStatus(rec.record);
-  if (final.status === "escalated" && !rec.record.escalation) {
+  if ((final.status === "escalated" || final.status === "braked") && !rec.record.escalation) {
     const subject = `${rec.record.runbook} on ${rec.record.target}: escalated`;
     const notified = await deps.notify(subject, final.reason).catch(() => [] as string[]);
     await rec.update((r) => ({ ...r, escalation: { reason: final.reason, notified } }));
@@ -163,6 +163,11 @@ export function finalStatus(r: IncidentRecord): { status: IncidentRecord["status
       return { status: "escalated", reason: `Outcome unknown: ${why}. Escalated to a person.` };
     case "target-gone":
       return { status: "escalated", reason: `Not mitigated: ${why}. Escalated to a person.` };
+    case "braked":
+      return {
+        status: "braked",
+        reason: `Braked: ${why}. Nothing was changed on the host; escalated to a person.`,
+      };
     default:
       return { status: "escalated", reason: `Not recovered: ${why}. Escalated to a person.` };
   }

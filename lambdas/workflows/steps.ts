@@ -294,8 +294,11 @@ export interface ApplyOutcome {
     | "no-plan"
     | "recovered-on-its-own"
     | "target-gone"
-    | "unknown-outcome";
+    | "unknown-outcome"
+    | "awaiting-approval";
   readonly reason: string;
+  /** With "awaiting-approval": the rung whose approval was asked for (the ladder resumes there). */
+  readonly awaitingRung?: number;
 }
 
 /**
@@ -339,7 +342,10 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
   const evidenceSaved = rec.record.artifacts.some((a) => a.name === "evidence/evidence-before.json");
   let lockHeld = false;
   let prechecked = false;
+  // Resuming (per-rung approval on the state machine): rungs an earlier call already recorded stay done.
+  const done = new Set(rec.record.actions.map((x) => x.rung));
   for (const a of plan.ladder) {
+    if (done.has(a.rung)) continue;
     const started = rec.now();
     const action = actionModule(a.action);
     if (!action.command) {
@@ -377,10 +383,21 @@ async function applyLadder(deps: WorkflowDeps, rec: Recorder, t: TargetOptions):
       );
       continue;
     }
-    if (plan.mode === "approve" && !(await deps.approve(a))) {
-      await push(result(a, "declined", started, rec.now(), "a person declined this rung", {}, null));
+    const answer = plan.mode === "approve" ? await deps.approve(a) : true;
+    if (answer === "pending") {
+      await rec.end("apply", { status: "ok", note: `rung ${a.rung + 1} (${a.action}) awaits approval` });
+      return {
+        healthy: false,
+        stopReason: "awaiting-approval",
+        reason: `rung ${a.rung + 1} (${a.action}) awaits approval`,
+        awaitingRung: a.rung,
+      };
+    }
+    if (answer !== true) {
+      const why = answer === false ? "a person declined this rung" : answer.declined;
+      await push(result(a, "declined", started, rec.now(), why, {}, null));
       await rec.end("apply", { status: "ok", note: `rung ${a.rung + 1} (${a.action}) declined` });
-      return { healthy: false, stopReason: "declined", reason: `${a.action} was declined` };
+      return { healthy: false, stopReason: "declined", reason: `${a.action} was declined: ${why}` };
     }
     if (deps.attemptId) {
       // Idempotency across retries: "applying rung N" is written (conditionally) before the command is

@@ -1,13 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { STSClient } from "@aws-sdk/client-sts";
 import type { CfnResource } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { answerApproval } from "../../cli/commands/approve.js";
 import { labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
 import { REPO, sleep } from "../support/cli.js";
 import { IamRecorder } from "../support/iam-recorder.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
 import { type LocalHandler, lambdaEnv, realHandler, ssmDocumentRefs } from "../support/local-pipeline.js";
 import { labTimescaleRunbooks } from "../support/runbooks-dir.js";
+import { TaskTokenServer } from "../support/task-token-server.js";
 import { type IamCall, type IamVerdict, TemplateIam } from "../support/template-iam.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 
@@ -23,7 +28,9 @@ import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
  *
  * Paths: an escalation (process-down, nothing to run), the SNS path with a declined approval, the
  * EventBridge path approved → kill-idle-connections → recovered, the same event again (duplicate), and a
- * target-group alarm resolved through ELB target health in plan mode. Port 19300.
+ * target-group alarm resolved through ELB target health in plan mode. Approvals are per rung with a real
+ * task token: RequestApproval keeps it, `runbook approve` (answerApproval, as the on-call role with the
+ * ApproverPolicy) reads it, asks STS who it is and answers SendTaskSuccess/Failure. Port 19300.
  */
 const PORT = 19300;
 const OPT_IN = { key: "runbook-autopilot:enabled", value: "true" };
@@ -33,6 +40,9 @@ const T_APPROVE = "i-0aaaaaaaaaaaaaaa3";
 const T_ALB = "i-0aaaaaaaaaaaaaaa4";
 const TARGET_GROUP = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/0123456789abcdef";
 const INSTANCE_ROLE = "arn:aws:iam::123456789012:role/opted-in-instance";
+/** The on-call role with the stack's ApproverPolicy attached (`runbook approve`). */
+const APPROVER_ROLE = "arn:aws:iam::123456789012:role/on-call";
+const APPROVER = "arn:aws:sts::123456789012:assumed-role/on-call/alice";
 
 const alarmEvent = (name: string, time: string, dimensions: Record<string, string>) => ({
   version: "0",
@@ -84,10 +94,6 @@ const snsAlarm = (name: string, time: string, instance: string) => ({
   },
 });
 
-class Declined extends Error {
-  override name = "Declined";
-}
-
 describe("IAM evaluation of every AWS call of the local end-to-end runs", () => {
   const { stack, template } = synthRunbook();
   const json = template.toJSON();
@@ -123,15 +129,20 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
   const saved = { ...process.env };
   let handlers: Record<string, LocalHandler> = {};
   let approvals: ("approve" | "decline")[] = [];
+  const tokens = new TaskTokenServer();
+  const answered: unknown[] = [];
+  const unexpected: string[] = [];
   const outcomes: Record<string, unknown>[] = [];
   const verdicts: IamVerdict[] = [];
 
   beforeAll(async () => {
     aws = await startLocalAws({ buckets: [bucket], table });
+    await tokens.start();
+    tokens.callerArn = APPROVER;
     const names = aws.ssm?.registerFromTemplate(json) ?? {};
     Object.assign(
       process.env,
-      lambdaEnv(aws.env(), names, {
+      lambdaEnv({ ...aws.env(), ...tokens.env() }, names, {
         POWERTOOLS_METRICS_DISABLED: "true",
         ARTIFACT_BUCKET: bucket,
         INCIDENT_TABLE: table,
@@ -186,6 +197,22 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
       const real = realHandler(
         state.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase(),
       ) as Promise<LocalHandler>;
+      if (state === "RequestApproval")
+        // lambda:invoke.waitForTaskToken: invoked with the Payload and the task's own token; the task
+        // waits until `runbook approve` answers the token (tokens.onRequested below).
+        return async (input: unknown) => {
+          recorder.record({
+            principal: smRole,
+            action: "lambda:InvokeFunction",
+            resource: iam.arn(fnId),
+            via: state,
+          });
+          const payload = (input as { Payload: Record<string, unknown> }).Payload;
+          const { token, outcome } = tokens.issue();
+          await recorder.as(role, state, async () => (await real)({ ...payload, taskToken: token }));
+          tokens.onRequested?.(payload);
+          return outcome;
+        };
       return async (input: unknown) => {
         recorder.record({
           principal: smRole,
@@ -196,15 +223,39 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
         return recorder.as(role, state, async () => (await real)(input));
       };
     };
+    // The person answering: `runbook approve` with the on-call role's credentials, its SDK clients
+    // recorded like the handlers'.
+    const approverClients = () => {
+      const c = {
+        ddb: new DynamoDBClient(aws.clientConfig("dynamodb")),
+        sfn: new SFNClient({ ...aws.clientConfig("dynamodb"), endpoint: tokens.endpoint }),
+        sts: new STSClient({ ...aws.clientConfig("dynamodb"), endpoint: tokens.endpoint }),
+        tableName: table,
+      };
+      for (const client of [c.ddb, c.sfn, c.sts]) recorder.observe(client);
+      return c;
+    };
+    tokens.onRequested = (payload) => {
+      const answer = approvals.shift();
+      if (!answer) {
+        unexpected.push(`an approval was requested that the test did not expect: ${JSON.stringify(payload)}`);
+        return;
+      }
+      answered.push(
+        recorder.as(APPROVER_ROLE, "runbook approve", () =>
+          answerApproval(approverClients(), String(payload.incidentId), {
+            target: String(payload.target),
+            rung: Number(payload.rung) + 1,
+            ...(answer === "decline" ? { decline: true } : {}),
+          }),
+        ),
+      );
+    };
     const snsState = (state: string) => async (input: unknown) => {
       const topic = String((input as { TopicArn?: string }).TopicArn ?? topicArn);
       recorder.record({ principal: smRole, action: "sns:Publish", resource: topic, via: state });
       recorder.published.push({ topicArn: topic, subject: state, message: JSON.stringify(input) });
-      if (state !== "RequestApproval") return {};
-      const answer = approvals.shift();
-      if (answer === "decline") throw new Declined("declined by the on-call");
-      if (answer === "approve") return { approved: true, approvedBy: "arn:aws:iam::123456789012:user/alice" };
-      throw new Error("an approval was requested that the test did not expect");
+      return {};
     };
     handlers = Object.fromEntries([
       ...[
@@ -218,14 +269,12 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
         "ApplyMitigation",
         "Verify",
         "WritePostmortem",
-      ].map((s) => [s, lambdaState(s)]),
-      ...[
-        "NotifyResult",
-        "NotifyFleetBrake",
-        "NotifyNoTargets",
-        "NotifyRunbookFailure",
         "RequestApproval",
-      ].map((s) => [s, snsState(s)]),
+      ].map((s) => [s, lambdaState(s)]),
+      ...["NotifyResult", "NotifyFleetBrake", "NotifyNoTargets", "NotifyRunbookFailure"].map((s) => [
+        s,
+        snsState(s),
+      ]),
     ]);
     const execute = async (input: unknown) => {
       const sm = new StateMachine(definition as never, {
@@ -279,6 +328,7 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
 
   afterAll(async () => {
     process.env = saved;
+    await tokens.stop();
     await aws?.stop();
     await labDown({ port: PORT });
   }, 60_000);
@@ -303,14 +353,32 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
       outcomes: { outcome: string }[];
     };
     expect(out.outcomes.map((o) => o.outcome)).toEqual(["declined"]);
+    expect(await Promise.all(answered.splice(0))).toEqual([
+      expect.objectContaining({ target: T_DECLINE, rung: 1, decision: "declined", by: APPROVER }),
+    ]);
     expect((await probeHealth(PORT, 2000)).ok).toBe(false);
   }, 240_000);
 
   it("approve (EventBridge path): approved → kill-idle-connections → recovered; the same event again is a duplicate", async () => {
     approvals = ["approve"];
     const event = alarmEvent("runbook-autopilot-api", "2026-11-25T03:30:00Z", { InstanceId: T_APPROVE });
-    const out = (await runEventBridge(event)) as { postmortem: { status: string } };
+    const out = (await runEventBridge(event)) as {
+      postmortem: { status: string };
+      incident: { incidentId: string };
+    };
     expect(out.postmortem.status).toBe("recovered");
+    // rung 1 (kill-idle-connections) asked on its own and approved by the caller STS named
+    expect(await Promise.all(answered.splice(0))).toEqual([
+      expect.objectContaining({ target: T_APPROVE, rung: 1, decision: "approved", by: APPROVER }),
+    ]);
+    const { DynamoIncidentStore } = await import("../../lambdas/adapters/aws/dynamo-incident-store.js");
+    const record = (await new DynamoIncidentStore({ client: aws.dynamodb(), tableName: table }).load(
+      `${out.incident.incidentId}/${T_APPROVE}`,
+    )) as { steps: { id: string; inputs: { approval?: unknown } }[] };
+    expect(record.steps.filter((st) => st.id === "apply").map((st) => st.inputs.approval ?? null)).toEqual([
+      null,
+      { rung: 0, approvedBy: APPROVER, note: null },
+    ]);
     expect((await probeHealth(PORT, 3000)).ok).toBe(true);
     const again = (await runEventBridge(event)) as { incident: { created: boolean } };
     expect(again.incident.created).toBe(false);
@@ -327,6 +395,11 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
 
   it("every recorded call, and the KMS calls behind it, is allowed by the template's policies", async () => {
     expect(recorder.orphans).toEqual([]);
+    expect(unexpected).toEqual([]);
+    // who approved: STS GetCallerIdentity, which needs no permission (IAM never denies it)
+    expect(
+      recorder.calls.filter((c) => c.action === "sts:GetCallerIdentity").map((c) => c.principal),
+    ).toEqual([APPROVER_ROLE, APPROVER_ROLE]);
     const services = new Set(recorder.calls.map((c) => c.action.split(":")[0]));
     // the runs exercised every service the stack talks to
     for (const s of ["s3", "dynamodb", "ssm", "sns", "lambda", "states", "ec2", "elasticloadbalancing"])
@@ -348,11 +421,16 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
     const all = calls.flatMap((c) => [c, ...iam.implicitKmsCalls(c)]);
     const seen = new Set<string>();
     for (const call of all) {
+      if (call.action === "sts:GetCallerIdentity") continue;
       const k = `${call.principal} ${call.action} ${call.resource} ${JSON.stringify(call.context ?? {})}`;
       if (seen.has(k)) continue;
       seen.add(k);
       const policies =
-        call.principal === INSTANCE_ROLE ? iam.instanceRolePolicies() : iam.identityPolicies(call.principal);
+        call.principal === INSTANCE_ROLE
+          ? iam.instanceRolePolicies()
+          : call.principal === APPROVER_ROLE
+            ? iam.approverPolicies()
+            : iam.identityPolicies(call.principal);
       const v = await iam.evaluateOne(call, policies);
       verdicts.push({ call, ...v });
     }
@@ -364,6 +442,12 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
       );
     expect(denied).toEqual([]);
     expect(verdicts.some((v) => v.call.action.startsWith("kms:"))).toBe(true);
+    // the approver's calls were evaluated against the ApproverPolicy: read the token, answer it
+    expect(
+      [
+        ...new Set(verdicts.filter((v) => v.call.principal === APPROVER_ROLE).map((v) => v.call.action)),
+      ].sort(),
+    ).toEqual(["dynamodb:GetItem", "states:SendTaskFailure", "states:SendTaskSuccess"]);
   }, 300_000);
 
   it("every permission of the stack's roles is exercised here, or listed in docs/aws.md with its reason", () => {

@@ -98,13 +98,16 @@ export class IamRecorder {
         if (op === "DeleteObject") return [{ action: "s3:DeleteObject", resource: object }];
         break;
       }
-      case "DynamoDBClient":
+      case "DynamoDBClient": {
+        const pk = (input.Key as { pk?: { S?: string } } | undefined)?.pk?.S;
         return [
           {
             action: `dynamodb:${op}`,
             resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${s("TableName")}`,
+            ...(pk ? { context: { "dynamodb:LeadingKeys": [pk] } } : {}),
           },
         ];
+      }
       case "SSMClient":
         if (op === "SendCommand") {
           const instances = (input.InstanceIds ?? []) as string[];
@@ -128,6 +131,8 @@ export class IamRecorder {
         if (op === "StartExecution")
           return [{ action: "states:StartExecution", resource: s("stateMachineArn") }];
         return [{ action: `states:${op}`, resource: "*" }];
+      case "STSClient":
+        return [{ action: `sts:${op}`, resource: "*" }];
       case "EC2Client":
         return [{ action: `ec2:${op}`, resource: "*" }];
       case "ElasticLoadBalancingV2Client":

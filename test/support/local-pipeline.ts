@@ -1,4 +1,5 @@
 import type { Context } from "aws-lambda";
+import type { TaskTokenServer } from "./task-token-server.js";
 
 /** Shared wiring for running the synthesized state machine locally with the real handlers. */
 
@@ -26,12 +27,33 @@ export async function realHandler(name: string): Promise<LocalHandler> {
 }
 
 /**
+ * RequestApproval (`lambda:invoke.waitForTaskToken`) as Step Functions runs it: a fresh task token per
+ * request, the real handler invoked with it (it keeps the token in the incident table and publishes),
+ * then the task waits until the token is answered (`runbook approve` → the TaskTokenServer) or its
+ * TimeoutSeconds passes.
+ */
+export async function approvalState(tokens: TaskTokenServer): Promise<LocalHandler> {
+  const real = await realHandler("request-approval");
+  return async (input: unknown) => {
+    // `lambda:invoke.waitForTaskToken` gets `{FunctionName, Payload}`: the function is invoked with the
+    // Payload, whose `$$.Task.Token` Step Functions fills with the task's own token.
+    const payload = (input as { Payload: Record<string, unknown> }).Payload;
+    const { token, outcome } = tokens.issue();
+    await real({ ...payload, taskToken: token });
+    tokens.onRequested?.(payload);
+    return outcome;
+  };
+}
+
+/**
  * Every Task state of the state machine bound to its real handler; SNS publishes captured in
  * `published`; ResolveTargets given by the caller (there is no local EC2 to look tags up in).
+ * Approvals (mode approve) need `tokens`, the local task-token endpoint `runbook approve` answers.
  */
 export async function pipelineHandlers(
   resolveTargets: LocalHandler,
   published: { state: string; input: unknown }[],
+  tokens?: TaskTokenServer,
 ): Promise<Record<string, LocalHandler>> {
   const sns = (state: string) => async (input: unknown) => {
     published.push({ state, input });
@@ -52,7 +74,11 @@ export async function pipelineHandlers(
     NotifyFleetBrake: sns("NotifyFleetBrake"),
     NotifyNoTargets: sns("NotifyNoTargets"),
     NotifyRunbookFailure: sns("NotifyRunbookFailure"),
-    RequestApproval: sns("RequestApproval"),
+    RequestApproval: tokens
+      ? await approvalState(tokens)
+      : async () => {
+          throw new Error("an approval was requested: pass a TaskTokenServer to pipelineHandlers");
+        },
   };
 }
 

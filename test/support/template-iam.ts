@@ -219,10 +219,21 @@ export class TemplateIam {
 
   /** An instance role carrying the stack's instance policy (what docs/aws.md tells users to attach). */
   instanceRolePolicies(): { name: string; policy: PolicyDocument }[] {
-    return this.ofType("AWS::IAM::ManagedPolicy").map(([id, p]) => ({
-      name: id,
-      policy: this.resolve(p.Properties?.PolicyDocument) as PolicyDocument,
-    }));
+    return this.managedPoliciesNamed("InstancePolicy");
+  }
+
+  /** The approver's policies: the stack's ApproverPolicy (attached to the on-call role). */
+  approverPolicies(): { name: string; policy: PolicyDocument }[] {
+    return this.managedPoliciesNamed("ApproverPolicy");
+  }
+
+  private managedPoliciesNamed(part: string): { name: string; policy: PolicyDocument }[] {
+    return this.ofType("AWS::IAM::ManagedPolicy")
+      .filter(([id]) => id.includes(part))
+      .map(([id, p]) => ({
+        name: id,
+        policy: this.resolve(p.Properties?.PolicyDocument) as PolicyDocument,
+      }));
   }
 
   private managed(arnValue: unknown): { name: string; policy: PolicyDocument } {

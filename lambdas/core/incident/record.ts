@@ -165,6 +165,7 @@ export const EXIT_CODES: Readonly<Record<IncidentRecord["status"], number>> = {
   planned: 3,
   declined: 3,
   escalated: 4,
+  braked: 4,
   cooldown: 5,
   interrupted: 130,
 };

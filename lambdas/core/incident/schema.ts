@@ -125,6 +125,8 @@ export const INCIDENT_STATUSES = [
   "declined",
   "cooldown",
   "escalated",
+  /** The fleet brake stopped the mitigation (a fleet-wide cause, the last healthy targets, the budget): escalated. */
+  "braked",
   "failed",
   "interrupted",
 ] as const;

@@ -45,6 +45,7 @@ const NOT_MITIGATED: Record<IncidentRecord["status"], string> = {
   declined: "not applied: declined",
   cooldown: "not applied: target in cooldown",
   escalated: "none applied: escalated",
+  braked: "none applied: the fleet brake stopped it (escalated)",
   failed: "none applied: the run failed",
   interrupted: "none applied: the run was interrupted",
 };

@@ -15,6 +15,8 @@ export const NOT_RECOVERED: Record<IncidentRecord["status"], string> = {
   cooldown:
     "Still down when the run ended: the target was inside its mitigation cooldown, so nothing was changed.",
   escalated: "Still down when the run ended: handed to a person.",
+  braked:
+    "Still down when the run ended: the fleet brake stopped the mitigation (a fleet-wide cause, or too few healthy targets left) and handed it to a person.",
   failed: "The run failed before the service recovered.",
   interrupted: "The run was interrupted before it could act: the service was not recovered by it.",
 };

@@ -25,6 +25,7 @@ export const STATUS_LABELS: Record<IncidentRecord["status"], string> = {
   declined: "Mitigation declined",
   cooldown: "Skipped: target in cooldown",
   escalated: "Escalated to a human",
+  braked: "Fleet brake: escalated, nothing changed",
   failed: "Run failed",
   interrupted: "Run interrupted",
 };

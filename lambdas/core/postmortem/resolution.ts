@@ -78,8 +78,12 @@ export function resolutionOf(record: IncidentRecord, timeToRecoverMs: number | n
       const d = record.diagnosis ? ` (diagnosis: ${record.diagnosis.rootCause.id})` : "";
       return `Nothing was changed on the host: it answered its own health check${d}. The fix, if any, is outside the host.`;
     }
-    case "declined":
-      return `The mitigation was declined; nothing was changed on the host. ${record.statusReason}`;
+    case "declined": {
+      const ran = record.actions.filter((a) => a.status === "applied").map((a) => a.action);
+      return ran.length
+        ? `A later rung was declined after ${ran.join(", ")} ran without bringing the service back. ${record.statusReason}`
+        : `The mitigation was declined; nothing was changed on the host. ${record.statusReason}`;
+    }
     case "cooldown": {
       const why = record.statusReason.replace(/^Not mitigated again: /, "").replace(/\.$/, "");
       return (

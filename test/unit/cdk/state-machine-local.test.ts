@@ -55,8 +55,12 @@ function stubs(options: {
   classes?: Record<string, string | null>;
   brake?: boolean;
   approve?: boolean;
+  /** Destructive rungs the stubbed ladder asks approval for (approve mode). @default 1 */
+  rungs?: number;
   /** The approval request's publish fails with this error (SNS/KMS refusing it). */
   approvalError?: string;
+  /** Nobody answers the approval request (the task's own time-out ends it). */
+  approvalHangs?: boolean;
   failDiagnoseOn?: string;
   cooldownOnly?: boolean;
   pendingPolls?: number;
@@ -152,13 +156,27 @@ function stubs(options: {
       actionable: true,
       summary: "kill idle sockets",
     }),
-    RequestApproval: async () => {
+    RequestApproval: async (i) => {
       if (options.approvalError)
         throw Object.assign(new Error("KMS refused the data key"), { name: options.approvalError });
+      if (options.approvalHangs) return new Promise(() => undefined);
       if (options.approve === false) throw Object.assign(new Error("no"), { name: "Declined" });
-      return { approved: true, approvedBy: "alice" };
+      return { approved: true, rung: i.rung, approvedBy: "arn:aws:iam::123456789012:user/alice" };
     },
-    ApplyMitigation: async (i) => ({ actionsKey: `a-${i.target}`, applied: true, summary: "" }),
+    // A two-rung ladder in approve mode: the first call stops at rung 0, each approved rung is applied
+    // and the next one waits, until rung 1 (the last) has run.
+    ApplyMitigation: async (i) => {
+      const approval = i.approval as { approved: boolean; auto?: boolean; rung?: number };
+      const next = approval.auto ? null : approval.approved ? (approval.rung ?? 0) + 1 : 0;
+      const awaitingRung = next !== null && next < (options.rungs ?? 1) ? next : null;
+      return {
+        actionsKey: `a-${i.target}`,
+        applied: true,
+        summary: "",
+        awaitingRung,
+        awaitingSummary: awaitingRung === null ? null : `rung ${awaitingRung + 1}: kill-idle-connections`,
+      };
+    },
     Verify: async (i) => ({ recovered: true, verificationKey: `v-${i.target}`, summary: "" }),
     WritePostmortem: async () => ({
       postmortemKey: "pm",
@@ -177,9 +195,13 @@ function stubs(options: {
   };
 }
 
-async function run(options: Parameters<typeof stubs>[0], input: unknown = eventBridgeEvent) {
+async function run(
+  options: Parameters<typeof stubs>[0],
+  input: unknown = eventBridgeEvent,
+  def: Record<string, unknown> = definition,
+) {
   const { calls, handlers } = stubs(options);
-  const sm = new StateMachine(definition as never, {
+  const sm = new StateMachine(def as never, {
     validationOptions: { checkArn: false, checkPaths: true },
   });
   const exec = sm.run(input as never, {
@@ -199,14 +221,33 @@ async function run(options: Parameters<typeof stubs>[0], input: unknown = eventB
 }
 
 describe("state machine definition, run locally with stubbed tasks", () => {
-  it("approve mode: probes, diagnoses, asks approval with the task token, applies, verifies, writes the postmortem", async () => {
-    const r = await run({ mode: "approve" });
+  it("approve mode: probes, diagnoses, asks approval per rung with the task token, applies each, verifies, writes the postmortem", async () => {
+    const r = await run({ mode: "approve", rungs: 2 });
     expect(r.error).toBeNull();
     expect(r.count("SendProbe")).toBe(2);
-    expect(r.count("RequestApproval")).toBe(2);
-    expect(JSON.stringify(r.inputOf("RequestApproval"))).toContain("local-task-token");
-    expect(r.count("ApplyMitigation")).toBe(2);
-    expect(r.inputOf("ApplyMitigation")).toMatchObject({ approval: { approved: true, approvedBy: "alice" } });
+    // two targets × two rungs: each rung asked on its own, with its number and the task token
+    expect(r.count("RequestApproval")).toBe(4);
+    const asked = r.calls.filter((c) => c.state === "RequestApproval").map((c) => c.input);
+    expect(asked.map((a) => `${a.target}#${a.rung}`).sort()).toEqual([
+      `${T1}#0`,
+      `${T1}#1`,
+      `${T2}#0`,
+      `${T2}#1`,
+    ]);
+    expect(asked[0]).toMatchObject({
+      taskToken: "local-task-token",
+      summary: "rung 1: kill-idle-connections",
+    });
+    // first call with nothing approved, then once per approved rung
+    expect(r.count("ApplyMitigation")).toBe(6);
+    const applied = r.calls.filter((c) => c.state === "ApplyMitigation").map((c) => c.input.approval);
+    expect(applied.filter((a) => (a as { approved: boolean }).approved === false)).toHaveLength(2);
+    expect(applied).toContainEqual({
+      approved: true,
+      rung: 1,
+      approvedBy: "arn:aws:iam::123456789012:user/alice",
+    });
+    expect(r.count("Verify")).toBe(2);
     const pm = r.inputOf("WritePostmortem") as {
       targets: { outcome: string; recovered: boolean }[];
       failure: object;
@@ -230,10 +271,31 @@ describe("state machine definition, run locally with stubbed tasks", () => {
   it("a declined approval ends that target as declined", async () => {
     const r = await run({ mode: "approve", approve: false });
     expect(r.error).toBeNull();
-    expect(r.count("ApplyMitigation")).toBe(0);
+    // the first call stops at the first rung; nothing runs after the decline
+    expect(r.count("ApplyMitigation")).toBe(2);
+    expect(r.count("Verify")).toBe(0);
     expect((r.inputOf("WritePostmortem") as { targets: { outcome: string }[] }).targets[0]?.outcome).toBe(
       "declined",
     );
+  });
+
+  it("an approval nobody answers times out: declined as approval-timeout, never applied, still written up", async () => {
+    // The same definition with the request's TimeoutSeconds at 1 s (synthesized: approvalTimeout).
+    const short = structuredClone(definition) as {
+      States: { MitigateEach: { ItemProcessor: { States: Record<string, { TimeoutSeconds?: number }> } } };
+    };
+    const request = short.States.MitigateEach.ItemProcessor.States.RequestApproval;
+    expect(request?.TimeoutSeconds).toBe(1200);
+    if (request) request.TimeoutSeconds = 1;
+    const r = await run({ mode: "approve", approvalHangs: true }, eventBridgeEvent, short);
+    expect(r.error).toBeNull();
+    expect(r.count("ApplyMitigation")).toBe(2);
+    expect(r.count("Verify")).toBe(0);
+    const targets = (r.inputOf("WritePostmortem") as { targets: { outcome: string; answer: object }[] })
+      .targets;
+    expect(targets.map((t) => t.outcome)).toEqual(["approval-timeout", "approval-timeout"]);
+    expect(targets[0]?.answer).toMatchObject({ Error: "States.Timeout" });
+    expect(r.count("NotifyResult")).toBe(1);
   });
 
   it("an approval request that cannot be published is a failure that escalates, never 'declined'", async () => {
@@ -244,7 +306,8 @@ describe("state machine definition, run locally with stubbed tasks", () => {
     ]) {
       const r = await run({ mode: "approve", approvalError: error });
       expect(r.error).toBeNull();
-      expect(r.count("ApplyMitigation")).toBe(0);
+      expect(r.count("ApplyMitigation")).toBe(2);
+      expect(r.count("Verify")).toBe(0);
       const targets = (
         r.inputOf("WritePostmortem") as { targets: { outcome: string; error: { name: string } }[] }
       ).targets;

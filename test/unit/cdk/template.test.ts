@@ -193,13 +193,17 @@ describe("runbook stack template", () => {
       synthRunbook({ runbook: { approvalTimeout: Duration.hours(3), maxTargets: 20, maxConcurrency: 5 } }),
     ).toThrow(/over the execution time limit \(6 hours\), so the postmortem could be cut off/);
     expect(() =>
-      synthRunbook({ runbook: { approvalTimeout: Duration.hours(3), maxTargets: 4, maxConcurrency: 4 } }),
+      synthRunbook({ runbook: { approvalTimeout: Duration.hours(2), maxTargets: 4, maxConcurrency: 4 } }),
     ).not.toThrow();
+    // per rung: two 2 h waits per target are over the limit once there are two waves
+    expect(() =>
+      synthRunbook({ runbook: { approvalTimeout: Duration.hours(2), maxTargets: 8, maxConcurrency: 4 } }),
+    ).toThrow(/per rung \(2 rungs\)/);
   });
 
   it("builds every Lambda for ARM64 / Node.js 24 with active tracing, Powertools env and its own log group", () => {
     const fns = ofType("AWS::Lambda::Function");
-    expect(fns).toHaveLength(11);
+    expect(fns).toHaveLength(12);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({
         Architectures: ["arm64"],
@@ -209,7 +213,7 @@ describe("runbook stack template", () => {
         LoggingConfig: { LogGroup: expect.anything() },
       });
     }
-    template.resourceCountIs("AWS::Logs::LogGroup", 12);
+    template.resourceCountIs("AWS::Logs::LogGroup", 13);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
   });
 
@@ -297,9 +301,51 @@ describe("runbook stack template", () => {
     };
     const approval = definition.States.MitigateEach?.ItemProcessor?.States.RequestApproval;
     expect(approval?.Catch).toEqual([
-      expect.objectContaining({ ErrorEquals: ["States.Timeout", "Declined"], Next: "Declined" }),
+      expect.objectContaining({ ErrorEquals: ["States.Timeout"], Next: "ApprovalTimedOut" }),
+      expect.objectContaining({ ErrorEquals: ["Declined"], Next: "Declined" }),
       expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "MitigationFailed" }),
     ]);
+  });
+
+  it("point 7: per-rung approval through a task token kept for `runbook approve`; the approver policy answers only that", () => {
+    const definition = JSON.parse(JSON.stringify(resolveDefinition(template))) as {
+      States: { MitigateEach: { ItemProcessor: { States: Record<string, Record<string, unknown>> } } };
+    };
+    const inner = definition.States.MitigateEach.ItemProcessor.States;
+    expect(inner.RequestApproval).toMatchObject({
+      Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
+      TimeoutSeconds: 1200,
+      Parameters: { Payload: { "taskToken.$": "$$.Task.Token", "rung.$": "$.apply.awaitingRung" } },
+    });
+    // the loop: Apply → a rung awaits? → ask → approved? → Apply again
+    expect(inner.ApplyMitigation?.Next).toBe("AwaitingApproval?");
+    expect(inner["AwaitingApproval?"]).toMatchObject({
+      Choices: [{ Variable: "$.apply.awaitingRung", IsNumeric: true, Next: "RequestApproval" }],
+      Default: "Verify",
+    });
+    expect(inner["Approved?"]).toMatchObject({
+      Choices: [{ Variable: "$.approval.approved", BooleanEquals: true, Next: "ApplyMitigation" }],
+      Default: "Declined",
+    });
+    const approver = Object.entries(template.findResources("AWS::IAM::ManagedPolicy")).find(([id]) =>
+      id.includes("ApproverPolicy"),
+    )?.[1] as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } };
+    expect(approver.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: "ReadApprovalRequests",
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: { "Fn::GetAtt": [expect.stringMatching(/Incidents/), "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["approval#*"] } },
+      },
+      {
+        Sid: "AnswerApprovals",
+        Effect: "Allow",
+        Action: ["states:SendTaskSuccess", "states:SendTaskFailure"],
+        Resource: "*",
+      },
+    ]);
+    expect(Object.keys(template.findOutputs("ApproverPolicyArn"))).toHaveLength(1);
   });
 
   it("point 3: the alarm topic allows CloudWatch to publish for this account's alarms", () => {
@@ -514,7 +560,7 @@ describe("runbook stack template", () => {
     const states = definition.States as Record<string, { Type: string; MaxConcurrency?: number }>;
     expect(states.CollectAndDiagnose?.MaxConcurrency).toBe(5);
     expect(states.MitigateEach?.Type).toBe("Map");
-    expect(JSON.stringify(definition)).toContain("sns:publish.waitForTaskToken");
+    expect(JSON.stringify(definition)).toContain("lambda:invoke.waitForTaskToken");
   });
 });
 

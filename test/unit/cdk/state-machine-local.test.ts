@@ -161,7 +161,9 @@ function stubs(options: {
         throw Object.assign(new Error("KMS refused the data key"), { name: options.approvalError });
       if (options.approvalHangs) return new Promise(() => undefined);
       if (options.approve === false) throw Object.assign(new Error("no"), { name: "Declined" });
-      return { approved: true, rung: i.rung, approvedBy: "arn:aws:iam::123456789012:user/alice" };
+      // lambda:invoke.waitForTaskToken: the state's input is {FunctionName, Payload}
+      const rung = (i.Payload as { rung: number }).rung;
+      return { approved: true, rung, approvedBy: "arn:aws:iam::123456789012:user/alice" };
     },
     // A two-rung ladder in approve mode: the first call stops at rung 0, each approved rung is applied
     // and the next one waits, until rung 1 (the last) has run.
@@ -227,7 +229,9 @@ describe("state machine definition, run locally with stubbed tasks", () => {
     expect(r.count("SendProbe")).toBe(2);
     // two targets × two rungs: each rung asked on its own, with its number and the task token
     expect(r.count("RequestApproval")).toBe(4);
-    const asked = r.calls.filter((c) => c.state === "RequestApproval").map((c) => c.input);
+    const asked = r.calls
+      .filter((c) => c.state === "RequestApproval")
+      .map((c) => c.input.Payload as Record<string, unknown>);
     expect(asked.map((a) => `${a.target}#${a.rung}`).sort()).toEqual([
       `${T1}#0`,
       `${T1}#1`,

@@ -100,7 +100,10 @@ describe("runRunbook on a fake host", () => {
       doc: restartFirst,
       probe: () => buildEvidence("ws-leak-at-limit"),
       answers: {
+        // The scripts' refusal contract: result=refused-target and exit status 3 (outcome.ts).
         "restart-service": () => ({
+          status: "Failed",
+          exitCode: 3,
           stdout: "result=refused-target\nerror=PID 4242 started at another time\n",
         }),
         "check-health": () => ({ stdout: healthOutput("timeout") }),
@@ -119,8 +122,8 @@ describe("runRunbook on a fake host", () => {
     expect(restart?.timeoutMs).toBe((20 + 2 * 90 + 40) * 1000);
     expect(record.actions[0]).toMatchObject({
       status: "skipped",
-      reason: "PID 4242 started at another time",
-      details: { newPid: null },
+      reason: "the host refused the target: PID 4242 started at another time",
+      details: { newPid: null, refusedTarget: true },
     });
     expect(record.status).toBe("escalated");
   });

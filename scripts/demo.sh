@@ -1,42 +1,75 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: start the reproduction lab (embedded Tomcat 10) in the
-# WebSocket-leak failure, load it with vanishing clients until the API stops answering, then let
-# runbook-autopilot diagnose it, mitigate it in place (auto mode), verify recovery and write the
-# postmortem. The lab is always stopped at the end.
+# The main job, end to end on this machine: start the reproduction lab (embedded Tomcat 10) in one
+# failure class (default: the WebSocket session leak), break it the way that class breaks a host,
+# then let runbook-autopilot diagnose it with the runbook's defaults, mitigate it (auto mode: the
+# class's own ladder), verify and write the postmortem. The lab is always stopped at the end.
+#   npm run demo                       # websocket-session-leak
+#   npm run demo -- --mode <class>     # any class the lab reproduces (--list shows them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+MODE=websocket-session-leak
+while (($#)); do
+  case $1 in
+    --mode) MODE=${2:?--mode needs a class}; shift 2 ;;
+    --mode=*) MODE=${1#--mode=}; shift ;;
+    --list) MODE=list; shift ;;
+    *) echo "demo: unknown argument '$1' (expected --mode <class> or --list)" >&2; exit 2 ;;
+  esac
+done
+# One function per class: start the lab in that failure and break it (defined below, after the helpers).
+CLASSES=(websocket-session-leak)
+if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
+known=0
+for c in "${CLASSES[@]}"; do [[ $c == "$MODE" ]] && known=1; done
+if ((!known)); then
+  echo "demo: unknown class '$MODE' (expected one of: ${CLASSES[*]})" >&2
+  exit 2
+fi
+
 bash scripts/setup.sh
 
 PORT=${DEMO_PORT:-18080}
 FD_LIMIT=${DEMO_FD_LIMIT:-1024}
 # Each demo gets its own incidents folder: its lab is a new "host", so the last demo's cooldown does not apply.
-OUT=${DEMO_OUT:-incidents/demo-$(date +%Y%m%dT%H%M%S)}
+OUT=${DEMO_OUT:-incidents/demo-$MODE-$(date +%Y%m%dT%H%M%S)}
 runbook() { node bin/runbook.js "$@"; }
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() { runbook lab down --port "$PORT" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+health() {
+  printf 'GET /health → '
+  curl -s -m 3 -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health" || echo "no answer (the API is unreachable)"
+}
 
-step "1. Start the lab: ws-leak mode on port $PORT, open-files limit $FD_LIMIT, Tomcat keep-alive 2 s"
-runbook lab up --mode ws-leak --port "$PORT" --fd-limit "$FD_LIMIT" --keep-alive-ms 2000
+# websocket-session-leak: clients open WebSocket sessions and vanish (no FIN reaches the server); the
+# sessions stay ESTABLISHED until the JVM hits its open-files limit. The runbook tells them from HTTP
+# keep-alive connections by idle time (probe.idleThresholdMs, 120 s, above Tomcat's 60 s keep-alive),
+# so the demo waits that long, as a real incident would have.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_websocket_session_leak() {
+  step "1. Start the lab: ws-leak mode on port $PORT, open-files limit $FD_LIMIT, Tomcat's default keep-alive"
+  runbook lab up --mode ws-leak --port "$PORT" --fd-limit "$FD_LIMIT"
+  step "2. Clients open WebSocket sessions and vanish (no FIN reaches the server)"
+  runbook lab load --port "$PORT" --sessions $((FD_LIMIT * 2))
+  health
+  local idle=${DEMO_IDLE_WAIT_SECONDS:-125}
+  step "3. Wait ${idle}s: the sessions become idle longer than the runbook's idle threshold (120 s)"
+  sleep "$idle"
+}
 
-step "2. Clients open WebSocket sessions and vanish (no FIN reaches the server)"
-runbook lab load --port "$PORT" --sessions $((FD_LIMIT * 2))
-printf 'GET /health → '; curl -s -m 3 -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health" || echo "no answer (the API is unreachable)"
-
-step "3. Wait until the sessions are idle longer than the keep-alive timeout"
-sleep 6
+"break_${MODE//-/_}"
 
 step "4. runbook diagnose (changes nothing)"
-runbook diagnose --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log" --idle-threshold-seconds 5 --threshold httpKeepAliveMs=2000
+runbook diagnose --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log"
 
-step "5. runbook run api-unreachable --mode auto (mitigate, verify, record, postmortem)"
+step "5. runbook run api-unreachable --mode auto (the class's ladder, verify, record, postmortem)"
 set +e
-runbook run api-unreachable --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log" --mode auto --out "$OUT" \
-  --idle-threshold-seconds 5 --threshold httpKeepAliveMs=2000
+runbook run api-unreachable --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log" --mode auto --out "$OUT"
 rc=$?
 set -e
-printf 'GET /health → '; curl -s -m 3 -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health" || echo "no answer"
+health
 echo "runbook run exited $rc"
 exit $rc

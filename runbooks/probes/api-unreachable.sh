@@ -854,6 +854,7 @@ collect_heap() {
     ((${#r2[@]} > 0)) && echo "${r2[0]}"
   } >"$W/jstat-gcutil.txt"
   echo "command=perf-data $PERF_FILE (jstat -gcutil columns)"
+  heap_last_full_gc "${r2[1]:-${r1[1]:-}}"
   if ((${#r2[@]} > 0)); then
     t1=${r1[1]%% *}
     t2=${r2[1]%% *}
@@ -863,6 +864,14 @@ collect_heap() {
     echo "secondSample=$(oneline 200 <<<"${PERF_WHY:-not taken}")"
   fi
   sed -e 's/^/| /' "$W/jstat-gcutil.txt"
+}
+
+# heap_last_full_gc "TIME SINCE": ms since the last full GC ended at the last sample (0: running, -1: none yet),
+# for the rules' "a full GC just ended and left the old generation full".
+heap_last_full_gc() {
+  local since=${1#* }
+  [[ $1 == *" "* && $since =~ ^(-1|[0-9]+)$ ]] && echo "lastFullGcAgoMs=$since"
+  return 0
 }
 
 # Process CPU ticks and the time at the probe's start, for collect_process's CPU sample.
@@ -900,24 +909,151 @@ collect_health() {
   echo "$(<"$W/health.txt")"
 }
 
-collect_logs() {
-  [[ -n $LOG_PATH ]] || {
-    REASON="no log path given (SSM_logPath is empty)"
+# ---------------------------------------------------------------------------------------------
+# Log discovery, when SSM_logPath is empty: the application's log from what the process itself shows.
+# In order: its stdout, then stderr, when a regular file (/proc/PID/fd/1, 2: the JVM's own errors,
+# OutOfMemoryError included, land there); Spring Boot's logging.file.name / logging.file.path (-D or --
+# on the command line, LOGGING_FILE_NAME / LOG_FILE / LOGGING_FILE_PATH / LOG_PATH in its environment);
+# Tomcat's catalina.base (else catalina.home) logs: catalina.out, the newest catalina.*.log, the newest
+# localhost.*.log; the journal of the PID (journalctl _PID=) when stdout is a socket. The first usable one
+# is read (one log: LOG_SOURCE, LOG_WHY say which and why; LOG_TRIED what was passed over and why).
+# The command line and environment are the target's, so hostile: a path must be absolute (or relative to
+# its working folder) of [A-Za-z0-9._/-] without `..`, a regular file, and not a symbolic link itself;
+# it is read as the JVM's user (collect_logs), bounded like any log tail, and redacted.
+# ---------------------------------------------------------------------------------------------
+LOG_SOURCE=""
+LOG_WHY=""
+LOG_READ=""
+LOG_JOURNAL_MATCH=""
+LOG_TRIED=()
+# log_file_candidate PATH SOURCE WHY: takes PATH when it is a plain, regular, non-symlink file.
+log_file_candidate() {
+  local p=$1
+  if [[ ! $p =~ ^/[A-Za-z0-9._/-]{1,300}$ || /$p/ == */../* || /$p/ == */./* ]]; then
+    LOG_TRIED+=("$2 ${p:0:80}: not a plain absolute path")
+  elif [[ -L $p ]]; then
+    LOG_TRIED+=("$2 $p: a symbolic link (not followed)")
+  elif [[ ! -f $p ]]; then
+    LOG_TRIED+=("$2 $p: $([[ -e $p ]] && echo "not a regular file" || echo "missing")")
+  else
+    LOG_PATH=$p LOG_READ=$p LOG_SOURCE=$2 LOG_WHY=$3
+    return 0
+  fi
+  return 1
+}
+# log_setting NAME...: the value of the first -DNAME= / --NAME= on the command line, else of the first
+# environment variable among the names given after `env:`.
+log_setting() {
+  local a n env=false
+  for n in "$@"; do
+    if [[ $n == env: ]]; then env=true; continue; fi
+    if [[ $env == false ]]; then
+      for a in "${LOG_ARGS[@]}"; do
+        [[ $a == "-D$n="* || $a == "--$n="* ]] && { LOG_SETTING="${a#*=}" LOG_SETTING_FROM="$a"; return 0; }
+      done
+    else
+      for a in "${LOG_ENV[@]}"; do
+        [[ $a == "$n="* ]] && { LOG_SETTING="${a#*=}" LOG_SETTING_FROM="environment $n"; return 0; }
+      done
+    fi
+  done
+  return 1
+}
+# newest_log DIR NAME-GLOB: the most recently written regular file (never a symlink) matching the glob.
+newest_log() { find "$1" -mindepth 1 -maxdepth 1 -type f -name "$2" -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-; }
+discover_log() {
+  [[ -n $PID ]] || {
+    LOG_TRIED+=("no target process: $PID_REASON")
     return 1
   }
-  [[ -r $LOG_PATH ]] || {
+  local fd t cwd base f unit=""
+  LOG_ARGS=() LOG_ENV=()
+  mapfile -d '' -t LOG_ARGS <"/proc/$PID/cmdline" 2>/dev/null
+  mapfile -d '' -t LOG_ENV < <(head -c 65536 "/proc/$PID/environ" 2>/dev/null)
+  for fd in 1 2; do
+    t=$(readlink "/proc/$PID/fd/$fd" 2>/dev/null)
+    if [[ -z $t ]]; then
+      LOG_TRIED+=("fd $fd: not readable")
+    elif [[ $t == socket:* ]]; then
+      LOG_TRIED+=("fd $fd: a socket")
+      [[ $fd == 1 ]] && LOG_JOURNAL_MATCH="_PID=$PID"
+    elif [[ $t != /* || ! -f /proc/$PID/fd/$fd ]]; then
+      LOG_TRIED+=("fd $fd: $(oneline 60 <<<"$t") (not a regular file)")
+    else
+      # The open file itself (through /proc, even when renamed or deleted), recorded under its name.
+      LOG_PATH=$(oneline 300 <<<"$t") LOG_READ=/proc/$PID/fd/$fd
+      LOG_SOURCE=$([[ $fd == 1 ]] && echo stdout || echo stderr)
+      LOG_WHY="the process's $LOG_SOURCE (fd $fd) is this regular file"
+      [[ $fd == 1 && $(readlink "/proc/$PID/fd/2" 2>/dev/null) == "$t" ]] && LOG_WHY="the process's stdout and stderr (fd 1 and 2) are this regular file"
+      return 0
+    fi
+  done
+  cwd=$(readlink "/proc/$PID/cwd" 2>/dev/null)
+  if log_setting logging.file.name LOG_FILE env: LOGGING_FILE_NAME LOG_FILE; then
+    f=$LOG_SETTING
+    [[ $f == /* || -z $cwd ]] || f=$cwd/$f
+    log_file_candidate "$f" spring-boot "Spring Boot's logging.file.name ($(oneline 80 <<<"$LOG_SETTING_FROM"))" && return 0
+  fi
+  if log_setting logging.file.path LOG_PATH env: LOGGING_FILE_PATH LOG_PATH; then
+    f=$LOG_SETTING
+    [[ $f == /* || -z $cwd ]] || f=$cwd/$f
+    log_file_candidate "${f%/}/spring.log" spring-boot "Spring Boot's logging.file.path ($(oneline 80 <<<"$LOG_SETTING_FROM")), its spring.log" && return 0
+  fi
+  if log_setting catalina.base catalina.home; then
+    base=$LOG_SETTING
+    if [[ $base =~ ^/[A-Za-z0-9._/-]{1,250}$ && /$base/ != */../* && -d $base/logs ]]; then
+      for f in "$base/logs/catalina.out" "$(newest_log "$base/logs" 'catalina.*.log')" "$(newest_log "$base/logs" 'localhost.*.log')"; do
+        [[ -n $f ]] || continue
+        log_file_candidate "$f" tomcat "Tomcat's log in catalina.base ($(oneline 80 <<<"$LOG_SETTING_FROM"))/logs" && return 0
+      done
+    else
+      LOG_TRIED+=("Tomcat ${base:0:80}: no logs folder")
+    fi
+  fi
+  if [[ -n $LOG_JOURNAL_MATCH ]]; then
+    if command -v journalctl >/dev/null 2>&1; then
+      unit=$(sed -n 's|^0::.*/\([A-Za-z0-9@._:-]*\.service\)$|\1|p' "/proc/$PID/cgroup" 2>/dev/null | head -n 1)
+      LOG_PATH="journald:$LOG_JOURNAL_MATCH" LOG_READ="" LOG_SOURCE=journald
+      LOG_WHY="stdout is a socket (the journal's): the journal of PID $PID${unit:+ (unit $unit)}"
+      return 0
+    fi
+    LOG_TRIED+=("journal: stdout is a socket but journalctl is not installed")
+  fi
+  return 1
+}
+
+collect_logs() {
+  local src=${LOG_PATH:+input} read_path=$LOG_PATH why="given (SSM_logPath)"
+  if [[ -z $LOG_PATH ]]; then
+    discover_log || {
+      REASON="no log path given (SSM_logPath is empty) and none found: $(IFS=';'; oneline 700 <<<"${LOG_TRIED[*]:-no process to look at}")"
+      return 1
+    }
+    src=$LOG_SOURCE read_path=$LOG_READ why=$LOG_WHY
+  fi
+  [[ $src == journald || -r $read_path ]] || {
     REASON="cannot read log file $LOG_PATH (missing or permission denied)"
     return 1
   }
   # Read as the JVM's user when the probe is root (a planted symlink at the log path reaches only what
   # that user can read); the last LOG_TAIL_MAX_BYTES bytes first, then the last LOG_TAIL_MAX_LINES lines.
   local size
-  size=$(box 5 "${RUNAS[@]}" stat -L -c %s -- "$LOG_PATH" 2>/dev/null)
-  box 10 "${RUNAS[@]}" tail -c "$LOG_TAIL_MAX_BYTES" -- "$LOG_PATH" 2>"$W/log.err" | tail -n "$LOG_TAIL_MAX_LINES" >"$W/app-log-tail.txt" || {
-    REASON=$(tool_reason "tail $LOG_PATH" "$?" "$W/log.err")
+  if [[ $src == journald ]]; then
+    box 10 journalctl "$LOG_JOURNAL_MATCH" --no-pager -q -o short-iso -n "$LOG_TAIL_MAX_LINES" 2>"$W/log.err" |
+      tail -c "$LOG_TAIL_MAX_BYTES" >"$W/app-log-tail.txt"
+    size=$(wc -c <"$W/app-log-tail.txt")
+  else
+    size=$(box 5 "${RUNAS[@]}" stat -L -c %s -- "$read_path" 2>/dev/null)
+    box 10 "${RUNAS[@]}" tail -c "$LOG_TAIL_MAX_BYTES" -- "$read_path" 2>"$W/log.err" | tail -n "$LOG_TAIL_MAX_LINES" >"$W/app-log-tail.txt"
+  fi || {
+    REASON=$(tool_reason "reading the log $LOG_PATH" "$?" "$W/log.err")
     return 1
   }
   echo "path=$LOG_PATH"
+  echo "source=$src"
+  echo "why=$(oneline 300 <<<"$why")"
+  local t
+  for t in "${LOG_TRIED[@]:0:10}"; do echo "passedOver=$(oneline 200 <<<"$t")"; done
   echo "fileBytes=$size"
   echo "tailMaxBytes=$LOG_TAIL_MAX_BYTES"
   echo "tailMaxLines=$LOG_TAIL_MAX_LINES"

@@ -1,5 +1,5 @@
 import { buildEvidence } from "../evidence/build-evidence.js";
-import type { Evidence, Health } from "../evidence/schema.js";
+import { type Evidence, type Health, LOG_SOURCES } from "../evidence/schema.js";
 import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
@@ -380,9 +380,16 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
         blockedOnMonitor: f.int("blocked"),
       };
     }),
-    heap: section(doc, "heap", (f, s) =>
-      atLine(parseJstatGcutil(s.raw.join("\n"), { sampleIntervalMs: f.int("sampleIntervalMs") }), s),
-    ),
+    heap: section(doc, "heap", (f, s) => {
+      const h = atLine(
+        parseJstatGcutil(s.raw.join("\n"), { sampleIntervalMs: f.int("sampleIntervalMs") }),
+        s,
+      );
+      // The perf-data reader also knows when the last full GC ended (-1: none yet).
+      const ago = f.optStr("lastFullGcAgoMs");
+      if (!h.ok || ago === null || !/^(-1|\d+)$/.test(ago)) return h;
+      return parsed({ ...h.value, lastFullGcAgoMs: ago === "-1" ? null : Number(ago) });
+    }),
     health:
       health.status === "ok"
         ? health.data
@@ -395,6 +402,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
           },
     logs: section(doc, "logs", (f) => ({
       path: f.str("path"),
+      ...logDiscovery(f.optStr("source"), f.optStr("why"), f.all("passedOver")),
       linesScanned: f.int("linesScanned"),
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
@@ -419,6 +427,16 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
     }),
   };
   return buildEvidence(draft);
+}
+
+/** The log discovery fields of the logs section (absent in an older probe's output). */
+function logDiscovery(source: string | null, why: string | null, passedOver: readonly { value: string }[]) {
+  const known = LOG_SOURCES.find((s) => s === source);
+  return {
+    ...(known ? { source: known } : {}),
+    ...(why ? { why } : {}),
+    ...(passedOver.length ? { passedOver: passedOver.slice(0, 10).map((p) => p.value) } : {}),
+  };
 }
 
 const LISTENER_RELATIONS = ["owner", "launcher-child", "none", "unknown"] as const;

@@ -51,6 +51,16 @@ function instancesOf(e: Evidence, pattern: RegExp): number | null {
   return h.top.filter((t) => pattern.test(t.className)).reduce((s, t) => s + t.instances, 0);
 }
 
+/** The histogram's largest class by bytes (the top list is in rank order). */
+function topClassOf(e: Evidence) {
+  const h = dataOf(e.classHistogram);
+  if (!h) return null;
+  return h.top.reduce<(typeof h.top)[number] | null>(
+    (best, t) => (best && best.bytes >= t.bytes ? best : t),
+    null,
+  );
+}
+
 function ratio(num: number | null | undefined, den: number | null | undefined): number | null {
   if (num === null || num === undefined || den === null || den === undefined || den === 0) return null;
   return num / den;
@@ -340,6 +350,26 @@ export const METRICS = {
     derive: (e) => instancesOf(e, FILE_INPUT_STREAM),
   }),
 
+  "jvm.topClass": metric({
+    type: "string",
+    format: "text",
+    label: "largest class on the heap (bytes)",
+    sections: ["classHistogram"],
+    derive: (e) => topClassOf(e)?.className ?? null,
+    sentence: (m) =>
+      `largest class on the heap: ${m["jvm.topClass"]} (${pct(n(m, "jvm.topClassShare"))} of the bytes in the histogram)`,
+  }),
+  "jvm.topClassShare": metric({
+    type: "number",
+    format: "ratio",
+    label: "share of the histogram's bytes held by the largest class",
+    sections: ["classHistogram"],
+    derive: (e) => {
+      const h = dataOf(e.classHistogram);
+      return ratio(topClassOf(e)?.bytes, h?.totalBytes);
+    },
+  }),
+
   // ---- threads
   "threads.available": metric({
     type: "boolean",
@@ -439,6 +469,60 @@ export const METRICS = {
     sections: ["heap"],
     derive: (e) => dataOf(e.heap)?.sampleIntervalMs ?? null,
   }),
+  // Heap exhaustion decided from the GC history alone (docs/rules.md, "heap-exhaustion").
+  "heap.available": metric({
+    type: "boolean",
+    format: "boolean",
+    label: "heap figures collected",
+    sections: [],
+    derive: (e) => e.heap.status === "ok",
+  }),
+  "heap.fullGcCount": metric({
+    type: "number",
+    format: "count",
+    label: "full GCs since the JVM started",
+    sections: ["heap"],
+    derive: (e) => dataOf(e.heap)?.fullGcCount ?? null,
+    sentence: (m) => {
+      const up = n(m, "process.uptimeSeconds");
+      return `${m["heap.fullGcCount"]} full GCs since the JVM started${up === null ? "" : ` ${fmtMs(up * 1000)} ago`}`;
+    },
+  }),
+  "heap.fullGcPerHour": metric({
+    type: "number",
+    format: "count",
+    label: "full GCs per hour of uptime",
+    sections: ["heap", "process"],
+    derive: (e) => {
+      const up = dataOf(e.process)?.uptimeSeconds;
+      const h = dataOf(e.heap);
+      return h && up ? h.fullGcCount / (up / 3600) : null;
+    },
+    sentence: (m) => `${Math.round(n(m, "heap.fullGcPerHour") ?? 0)} full GCs per hour of uptime`,
+  }),
+  "heap.fullGcTimeShare": metric({
+    type: "number",
+    format: "ratio",
+    label: "share of the uptime spent in full GCs",
+    sections: ["heap", "process"],
+    derive: (e) => {
+      const up = dataOf(e.process)?.uptimeSeconds;
+      const h = dataOf(e.heap);
+      return h && up ? Math.min(1, h.fullGcTimeSeconds / up) : null;
+    },
+    sentence: (m) => `${pct(n(m, "heap.fullGcTimeShare"))} of the uptime spent in full GCs`,
+  }),
+  "heap.lastFullGcAgoMs": metric({
+    type: "number",
+    format: "ms",
+    label: "time since the last full GC ended",
+    sections: ["heap"],
+    derive: (e) => dataOf(e.heap)?.lastFullGcAgoMs ?? null,
+    sentence: (m) =>
+      m["heap.lastFullGcAgoMs"] === 0
+        ? "a full GC was running at the sample"
+        : `the last full GC ended ${fmtMs(n(m, "heap.lastFullGcAgoMs") ?? 0)} before the sample`,
+  }),
 
   // ---- logs
   "logs.available": metric({
@@ -455,6 +539,22 @@ export const METRICS = {
     sections: ["logs"],
     derive: (e) => dataOf(e.logs)?.tooManyOpenFiles ?? null,
     sentence: (m) => `${m["logs.tooManyOpenFiles"]} "Too many open files" lines in the log`,
+  }),
+  "logs.path": metric({
+    type: "string",
+    format: "text",
+    label: "log read",
+    sections: ["logs"],
+    derive: (e) => dataOf(e.logs)?.path ?? null,
+    sentence: (m) =>
+      `log read: ${m["logs.path"]}${m["logs.source"] === null ? "" : ` (${m["logs.source"]})`}`,
+  }),
+  "logs.source": metric({
+    type: "string",
+    format: "text",
+    label: "how the log was found (input, stdout, stderr, spring-boot, tomcat, journald)",
+    sections: ["logs"],
+    derive: (e) => dataOf(e.logs)?.source ?? null,
   }),
   "logs.outOfMemoryError": metric({
     type: "number",

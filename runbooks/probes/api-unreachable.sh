@@ -1089,10 +1089,10 @@ attach_budget() {
   fds=("/proc/$PID/fd/"*)
   open_n=${#fds[@]}
   [[ -e ${fds[0]} || -L ${fds[0]} ]] || open_n=0
-  local since=-1 row=() t=()
+  local since=-1 row=() t=() fgc="" fgct=""
   if [[ -s $W/perf-1.txt ]]; then
     mapfile -t row <"$W/perf-1.txt"
-    read -r _ _ _ old _ <<<"${row[0]}"
+    read -r _ _ _ old _ _ _ _ fgc fgct _ <<<"${row[0]}"
     read -r -a t <<<"${row[1]:-}"
     since=${t[1]:--1}
   fi
@@ -1101,6 +1101,8 @@ attach_budget() {
     ATTACH_SKIP="not attempted: $ATTACH_WHY and cannot accept an attach"
   elif [[ $old =~ ^[0-9]+ && $since =~ ^[0-9]+$ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT && since < FULL_GC_RECENT_MS)); then
     ATTACH_WHY="the heap is full (old generation ${old}% $( ((since == 0)) && echo "during a full GC" || echo "${since} ms after a full GC"))"
+  elif [[ $old =~ ^[0-9]+ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT)) && heap_gc_thrash "$fgc" "$fgct"; then
+    ATTACH_WHY="the heap is full (old generation ${old}%, $HEAP_THRASH_WHY)"
   fi
   if [[ -n $ATTACH_WHY ]]; then
     ATTACH_TIMEOUT_MS=1500
@@ -1110,6 +1112,18 @@ attach_budget() {
 }
 OLD_GEN_FULL_PERCENT=95
 FULL_GC_RECENT_MS=5000
+# heap_gc_thrash FGC FGCT: the GC history says the heap is exhausted (the runbook's gc-history variant:
+# >= 20 full GCs, and >= 30 per hour of uptime or >= 5% of it in full GCs), so an attach will hang
+# behind the collector: the attach gets a short box even without a full GC right now. Sets HEAP_THRASH_WHY.
+HEAP_THRASH_WHY=""
+heap_gc_thrash() {
+  local fgc=$1 fgct=${2%%.*} start up=""
+  [[ $fgc =~ ^[0-9]+$ && $fgct =~ ^[0-9]+$ ]] && ((fgc >= 20)) || return 1
+  proc_stat "$PID" && start=${STAT[19]} && read -r up _ </proc/uptime && up=$((${up%.*} - start / CLK_TCK))
+  [[ $up =~ ^[0-9]+$ ]] && ((up > 0)) || return 1
+  ((fgc * 3600 >= 30 * up || fgct * 20 >= up)) || return 1
+  HEAP_THRASH_WHY="$fgc full GCs in ${up}s of uptime, ${fgct}s of them in full GCs"
+}
 fd_limit() {
   local line f
   while IFS= read -r line; do
@@ -1420,6 +1434,9 @@ emit_section raw collect_raw
 {
   echo "==> end status=ok"
   echo "durationMs=$(elapsed_ms)"
+  # The attach time boxes and why they were short (evidence in hand: fds at the limit, a full heap).
+  echo "attachBoxSeconds=$ATTACH_BOX_S"
+  echo "attachBoxWhy=$(oneline 300 <<<"$ATTACH_WHY${ATTACH_SKIP:+: the attach was not attempted}")"
   echo "timedOut=$(
     IFS=,
     echo "${TIMED_OUT[*]}"

@@ -225,6 +225,9 @@ export const evidenceSchema = z.object({
     redaction: z.object({ rules: count, stdout: count, raw: count }).optional(),
     /** Every cut the probe made to raw files and the log tail (`<file> <bytes> <kept>` or a sentence). */
     truncations: z.array(z.string()).optional(),
+    /** The JDK attach's time box, and why it was short or skipped (fds at the limit, a full heap): the
+     *  probe decides it from the evidence in hand before attaching. Absent: an older probe. */
+    attach: z.object({ boxSeconds: count, why: z.string().nullable() }).optional(),
   }),
   host: sectionSchema(hostSchema),
   process: sectionSchema(processInfoSchema),

@@ -241,10 +241,13 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
   let durationMs = 0;
   let timedOut: string[] = [];
   let redaction: { rules: number; stdout: number; raw: number } | undefined;
+  let attach: { boxSeconds: number; why: string | null } | undefined;
   const truncations: string[] = [];
   try {
     durationMs = endFields?.optInt("durationMs") ?? 0;
     timedOut = (endFields?.optStr("timedOut") ?? "").split(",").filter((s) => s !== "");
+    const box = endFields?.optInt("attachBoxSeconds");
+    if (box !== undefined && box !== null) attach = { boxSeconds: box, why: endFields?.optStr("attachBoxWhy") ?? null };
     const raw = doc.sections.get("raw");
     const rawFields = raw && raw.status === "ok" ? new Fields(raw) : null;
     const rules = endFields?.optInt("redactionRules");
@@ -281,6 +284,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       outputChars: stdout.length,
       ...(redaction ? { redaction } : {}),
       ...(truncations.length ? { truncations } : {}),
+      ...(attach ? { attach } : {}),
     },
     host: section(doc, "host", (f) => ({
       hostname: f.str("hostname"),

@@ -247,7 +247,8 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
     durationMs = endFields?.optInt("durationMs") ?? 0;
     timedOut = (endFields?.optStr("timedOut") ?? "").split(",").filter((s) => s !== "");
     const box = endFields?.optInt("attachBoxSeconds");
-    if (box !== undefined && box !== null) attach = { boxSeconds: box, why: endFields?.optStr("attachBoxWhy") ?? null };
+    if (box !== undefined && box !== null)
+      attach = { boxSeconds: box, why: endFields?.optStr("attachBoxWhy") ?? null };
     const raw = doc.sections.get("raw");
     const rawFields = raw && raw.status === "ok" ? new Fields(raw) : null;
     const rules = endFields?.optInt("redactionRules");

@@ -456,7 +456,14 @@ async function sendRequests(state: LabState, urlPath: string, cfg: LoadConfig): 
   };
 }
 
-const DEFAULT_LOAD: Record<LabMode, number> = { "ws-leak": 2000, "file-leak": 2000, slow: 0, healthy: 200 };
+const DEFAULT_LOAD: Record<LabMode, number> = {
+  "ws-leak": 2000,
+  "file-leak": 2000,
+  slow: 0,
+  healthy: 200,
+  // heap-leak: cookie-less requests, a new session and cart each, until the heap is full (they fail).
+  "heap-leak": 5000,
+};
 
 /** Drives the running lab into its failure: opens and holds sessions, or sends requests. */
 export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
@@ -483,6 +490,8 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
       return startHolder(state, "slow", { ...cfg, count: o.requests ?? o.sessions ?? state.maxThreads + 4 });
     case "file-leak":
       return sendRequests(state, "/api/export", { ...cfg, count: o.requests ?? DEFAULT_LOAD["file-leak"] });
+    case "heap-leak":
+      return sendRequests(state, "/api/cart", { ...cfg, count: o.requests ?? DEFAULT_LOAD["heap-leak"] });
     case "healthy":
       // Sessions asked of a healthy lab: WebSocket churn (they close after their lifetime or idle timeout).
       if (o.sessions) return startHolder(state, "ws", { ...ws, count: o.sessions });

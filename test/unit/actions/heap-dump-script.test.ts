@@ -48,7 +48,15 @@ beforeAll(async () => {
   );
   jvm = spawn(
     "setpriv",
-    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "java", "-Xmx64m", "-XX:+UseSerialGC", join(src, "Hold.java")],
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      "java",
+      "-Xmx64m",
+      "-XX:+UseSerialGC",
+      join(src, "Hold.java"),
+    ],
     { stdio: ["ignore", "pipe", "inherit"], cwd: "/" },
   );
   await new Promise<void>((resolve, reject) => {
@@ -71,7 +79,12 @@ afterAll(async () => {
 describe("heap-dump.sh", () => {
   it("dumps a JVM of another user into a root-only file, in a folder of its own under a 0711 base", () => {
     const base = join(dir, "dumps");
-    const r = runScript({ SSM_pid: String(pid), SSM_startTicks: ticks, SSM_dumpDir: base, SSM_freeSpaceFactor: "1.2" });
+    const r = runScript({
+      SSM_pid: String(pid),
+      SSM_startTicks: ticks,
+      SSM_dumpDir: base,
+      SSM_freeSpaceFactor: "1.2",
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.out.result, r.stdout).toBe("ok");
     expect(r.out.jvmUser).toBe("nobody");
@@ -87,7 +100,15 @@ describe("heap-dump.sh", () => {
     expect({ uid: folder.uid, mode: folder.mode & 0o777 }).toEqual({ uid: 0, mode: 0o700 });
     expect(statSync(base).mode & 0o777).toBe(0o711);
     // Not a byte of it is readable by the JVM's user.
-    const read = spawnSync("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "head", "-c", "1", file]);
+    const read = spawnSync("setpriv", [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      "head",
+      "-c",
+      "1",
+      file,
+    ]);
     expect(read.status).not.toBe(0);
   }, 120_000);
 
@@ -95,20 +116,34 @@ describe("heap-dump.sh", () => {
     const real = join(dir, "real");
     mkdirSync(real, { mode: 0o700 });
     symlinkSync(real, join(dir, "link"));
-    const viaLink = runScript({ SSM_pid: String(pid), SSM_startTicks: ticks, SSM_dumpDir: join(dir, "link", "dumps") });
+    const viaLink = runScript({
+      SSM_pid: String(pid),
+      SSM_startTicks: ticks,
+      SSM_dumpDir: join(dir, "link", "dumps"),
+    });
     expect(viaLink.out.result).toBe("failed");
-    expect(viaLink.out.error).toBe(`${join(dir, "link")} is a symbolic link: the dump folder is never reached through one`);
+    expect(viaLink.out.error).toBe(
+      `${join(dir, "link")} is a symbolic link: the dump folder is never reached through one`,
+    );
     const open = join(dir, "open");
     mkdirSync(open);
     chmodSync(open, 0o777);
-    const belowOpen = runScript({ SSM_pid: String(pid), SSM_startTicks: ticks, SSM_dumpDir: join(open, "dumps") });
+    const belowOpen = runScript({
+      SSM_pid: String(pid),
+      SSM_startTicks: ticks,
+      SSM_dumpDir: join(open, "dumps"),
+    });
     expect(belowOpen.out.result).toBe("failed");
     expect(belowOpen.out.error).toBe(`${open} is writable by group or others (mode 777)`);
   });
 
   it("refuses a process that is not the one diagnosed (another start time), changing nothing", () => {
     const base = join(dir, "never");
-    const r = runScript({ SSM_pid: String(pid), SSM_startTicks: String(Number(ticks) + 1), SSM_dumpDir: base });
+    const r = runScript({
+      SSM_pid: String(pid),
+      SSM_startTicks: String(Number(ticks) + 1),
+      SSM_dumpDir: base,
+    });
     expect(r.code).toBe(3);
     expect(r.out.result).toBe("refused-target");
     expect(() => statSync(base)).toThrow();
@@ -123,7 +158,9 @@ describe("heap-dump.sh", () => {
     try {
       const r = runScript({ SSM_pid: String(pid), SSM_startTicks: ticks, SSM_dumpDir: join(small, "dumps") });
       expect(r.out.result).toBe("refused-space");
-      expect(r.out.error).toMatch(/^only \d+ bytes free at .*, below 1\.2 x the \d+ bytes of heap in use \(GC\.heap_info\): no dump$/);
+      expect(r.out.error).toMatch(
+        /^only \d+ bytes free at .*, below 1\.2 x the \d+ bytes of heap in use \(GC\.heap_info\): no dump$/,
+      );
       expect(r.out.file).toBeUndefined();
     } finally {
       spawnSync("umount", [small]);

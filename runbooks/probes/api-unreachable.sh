@@ -921,105 +921,69 @@ collect_health() {
 # its working folder) of [A-Za-z0-9._/-] without `..`, a regular file, and not a symbolic link itself;
 # it is read as the JVM's user (collect_logs), bounded like any log tail, and redacted.
 # ---------------------------------------------------------------------------------------------
-LOG_SOURCE=""
-LOG_WHY=""
-LOG_READ=""
-LOG_JOURNAL_MATCH=""
+LOG_SOURCE="" LOG_WHY="" LOG_READ="" LOG_JOURNAL_MATCH=""
 LOG_TRIED=()
-# log_file_candidate PATH SOURCE WHY: takes PATH when it is a plain, regular, non-symlink file.
-log_file_candidate() {
-  local p=$1
-  if [[ ! $p =~ ^/[A-Za-z0-9._/-]{1,300}$ || /$p/ == */../* || /$p/ == */./* ]]; then
-    LOG_TRIED+=("$2 ${p:0:80}: not a plain absolute path")
-  elif [[ -L $p ]]; then
-    LOG_TRIED+=("$2 $p: a symbolic link (not followed)")
-  elif [[ ! -f $p ]]; then
-    LOG_TRIED+=("$2 $p: $([[ -e $p ]] && echo "not a regular file" || echo "missing")")
-  else
-    LOG_PATH=$p LOG_READ=$p LOG_SOURCE=$2 LOG_WHY=$3
-    return 0
-  fi
+# log_file SOURCE WHY PATH: takes PATH when it is plain, absolute, a regular file and no symlink.
+log_file() {
+  local p=$3 why=""
+  [[ $p =~ ^/[A-Za-z0-9._/-]{1,300}$ && /$p/ != */../* && /$p/ != */./* ]] || why="not a plain absolute path"
+  [[ -n $why || ! -L $p ]] || why="a symbolic link (not followed)"
+  [[ -n $why || -f $p ]] || why=$([[ -e $p ]] && echo "not a regular file" || echo missing)
+  [[ -z $why ]] && { LOG_PATH=$p LOG_READ=$p LOG_SOURCE=$1 LOG_WHY=$2; return 0; }
+  LOG_TRIED+=("$1 ${p:0:80}: $why")
   return 1
 }
-# log_setting NAME...: the value of the first -DNAME= / --NAME= on the command line, else of the first
-# environment variable among the names given after `env:`.
+# log_setting NAME...: the first NAME=value among the -D/-- arguments (LOG_KV), NAME env:VAR for the environment.
 log_setting() {
-  local a n env=false
-  for n in "$@"; do
-    if [[ $n == env: ]]; then env=true; continue; fi
-    if [[ $env == false ]]; then
-      for a in "${LOG_ARGS[@]}"; do
-        [[ $a == "-D$n="* || $a == "--$n="* ]] && { LOG_SETTING="${a#*=}" LOG_SETTING_FROM="$a"; return 0; }
-      done
-    else
-      for a in "${LOG_ENV[@]}"; do
-        [[ $a == "$n="* ]] && { LOG_SETTING="${a#*=}" LOG_SETTING_FROM="environment $n"; return 0; }
-      done
-    fi
+  local a n
+  for n; do
+    for a in "${LOG_KV[@]}"; do
+      [[ $a == "$n="* ]] && { LOG_SET=${a#*=} LOG_FROM=$([[ $n == env:* ]] && echo "environment ${n#env:}" || echo "-D$n or --$n"); return 0; }
+    done
   done
   return 1
 }
-# newest_log DIR NAME-GLOB: the most recently written regular file (never a symlink) matching the glob.
 newest_log() { find "$1" -mindepth 1 -maxdepth 1 -type f -name "$2" -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-; }
 discover_log() {
-  [[ -n $PID ]] || {
-    LOG_TRIED+=("no target process: $PID_REASON")
-    return 1
-  }
-  local fd t cwd base f unit=""
-  LOG_ARGS=() LOG_ENV=()
-  mapfile -d '' -t LOG_ARGS <"/proc/$PID/cmdline" 2>/dev/null
-  mapfile -d '' -t LOG_ENV < <(head -c 65536 "/proc/$PID/environ" 2>/dev/null)
+  [[ -n $PID ]] || { LOG_TRIED+=("no target process: $PID_REASON"); return 1; }
+  local fd t f cwd unit
+  local -a args envs
+  LOG_KV=()
+  mapfile -d '' -t args <"/proc/$PID/cmdline" 2>/dev/null
+  mapfile -d '' -t envs < <(head -c 65536 "/proc/$PID/environ" 2>/dev/null)
+  for t in "${args[@]}"; do [[ $t == -D* || $t == --* ]] && LOG_KV+=("${t#-[-D]}"); done
+  for t in "${envs[@]}"; do LOG_KV+=("env:$t"); done
   for fd in 1 2; do
     t=$(readlink "/proc/$PID/fd/$fd" 2>/dev/null)
-    if [[ -z $t ]]; then
-      LOG_TRIED+=("fd $fd: not readable")
-    elif [[ $t == socket:* ]]; then
-      LOG_TRIED+=("fd $fd: a socket")
-      [[ $fd == 1 ]] && LOG_JOURNAL_MATCH="_PID=$PID"
-    elif [[ $t != /* || ! -f /proc/$PID/fd/$fd ]]; then
-      LOG_TRIED+=("fd $fd: $(oneline 60 <<<"$t") (not a regular file)")
-    else
+    [[ $fd$t == 1socket:* ]] && LOG_JOURNAL_MATCH="_PID=$PID"
+    if [[ $t == /* && -f /proc/$PID/fd/$fd ]]; then
       # The open file itself (through /proc, even when renamed or deleted), recorded under its name.
-      LOG_PATH=$(oneline 300 <<<"$t") LOG_READ=/proc/$PID/fd/$fd
-      LOG_SOURCE=$([[ $fd == 1 ]] && echo stdout || echo stderr)
-      LOG_WHY="the process's $LOG_SOURCE (fd $fd) is this regular file"
+      LOG_SOURCE=$( ((fd == 1)) && echo stdout || echo stderr)
+      LOG_PATH=$(oneline 300 <<<"$t") LOG_READ=/proc/$PID/fd/$fd LOG_WHY="the process's $LOG_SOURCE (fd $fd) is this regular file"
       [[ $fd == 1 && $(readlink "/proc/$PID/fd/2" 2>/dev/null) == "$t" ]] && LOG_WHY="the process's stdout and stderr (fd 1 and 2) are this regular file"
       return 0
     fi
+    LOG_TRIED+=("fd $fd: $([[ $t == socket:* ]] && echo "a socket" || echo "$(oneline 60 <<<"${t:-not readable}") (not a regular file)")")
   done
-  cwd=$(readlink "/proc/$PID/cwd" 2>/dev/null)
-  if log_setting logging.file.name LOG_FILE env: LOGGING_FILE_NAME LOG_FILE; then
-    f=$LOG_SETTING
-    [[ $f == /* || -z $cwd ]] || f=$cwd/$f
-    log_file_candidate "$f" spring-boot "Spring Boot's logging.file.name ($(oneline 80 <<<"$LOG_SETTING_FROM"))" && return 0
+  cwd=$(readlink "/proc/$PID/cwd" 2>/dev/null)/
+  if log_setting logging.file.name LOG_FILE env:LOGGING_FILE_NAME env:LOG_FILE; then
+    [[ $LOG_SET == /* ]] || LOG_SET=$cwd$LOG_SET
+    log_file spring-boot "Spring Boot's logging.file.name ($LOG_FROM)" "$LOG_SET" && return 0
   fi
-  if log_setting logging.file.path LOG_PATH env: LOGGING_FILE_PATH LOG_PATH; then
-    f=$LOG_SETTING
-    [[ $f == /* || -z $cwd ]] || f=$cwd/$f
-    log_file_candidate "${f%/}/spring.log" spring-boot "Spring Boot's logging.file.path ($(oneline 80 <<<"$LOG_SETTING_FROM")), its spring.log" && return 0
+  if log_setting logging.file.path LOG_PATH env:LOGGING_FILE_PATH env:LOG_PATH; then
+    [[ $LOG_SET == /* ]] || LOG_SET=$cwd$LOG_SET
+    log_file spring-boot "Spring Boot's logging.file.path ($LOG_FROM), its spring.log" "${LOG_SET%/}/spring.log" && return 0
   fi
-  if log_setting catalina.base catalina.home; then
-    base=$LOG_SETTING
-    if [[ $base =~ ^/[A-Za-z0-9._/-]{1,250}$ && /$base/ != */../* && -d $base/logs ]]; then
-      for f in "$base/logs/catalina.out" "$(newest_log "$base/logs" 'catalina.*.log')" "$(newest_log "$base/logs" 'localhost.*.log')"; do
-        [[ -n $f ]] || continue
-        log_file_candidate "$f" tomcat "Tomcat's log in catalina.base ($(oneline 80 <<<"$LOG_SETTING_FROM"))/logs" && return 0
-      done
-    else
-      LOG_TRIED+=("Tomcat ${base:0:80}: no logs folder")
-    fi
+  if log_setting catalina.base catalina.home && [[ $LOG_SET =~ ^/[A-Za-z0-9._/-]{1,250}$ && -d $LOG_SET/logs ]]; then
+    for f in "$LOG_SET/logs/catalina.out" "$(newest_log "$LOG_SET/logs" 'catalina.*.log')" "$(newest_log "$LOG_SET/logs" 'localhost.*.log')"; do
+      [[ -n $f ]] && log_file tomcat "Tomcat's logs folder of $LOG_FROM" "$f" && return 0
+    done
   fi
-  if [[ -n $LOG_JOURNAL_MATCH ]]; then
-    if command -v journalctl >/dev/null 2>&1; then
-      unit=$(sed -n 's|^0::.*/\([A-Za-z0-9@._:-]*\.service\)$|\1|p' "/proc/$PID/cgroup" 2>/dev/null | head -n 1)
-      LOG_PATH="journald:$LOG_JOURNAL_MATCH" LOG_READ="" LOG_SOURCE=journald
-      LOG_WHY="stdout is a socket (the journal's): the journal of PID $PID${unit:+ (unit $unit)}"
-      return 0
-    fi
-    LOG_TRIED+=("journal: stdout is a socket but journalctl is not installed")
-  fi
-  return 1
+  [[ -n $LOG_JOURNAL_MATCH ]] || return 1
+  command -v journalctl >/dev/null 2>&1 || { LOG_TRIED+=("journal: journalctl is not installed"); return 1; }
+  unit=$(sed -n 's|^0::.*/\([A-Za-z0-9@._:-]*\.service\)$|\1|p' "/proc/$PID/cgroup" 2>/dev/null | head -n 1)
+  LOG_PATH="journald:$LOG_JOURNAL_MATCH" LOG_SOURCE=journald
+  LOG_WHY="stdout is a socket (the journal's): the journal of PID $PID${unit:+ (unit $unit)}"
 }
 
 collect_logs() {

@@ -118,7 +118,9 @@ describe("log discovery without SSM_logPath", () => {
       source: "spring-boot",
       outOfMemoryError: 3,
     });
-    expect(logs.data.why).toContain("--logging.file.name=app.log");
+    expect(logs.data.why).toBe(
+      "Spring Boot's logging.file.name (-Dlogging.file.name or --logging.file.name)",
+    );
     expect(logs.data.passedOver).toEqual([
       "fd 1: /dev/null (not a regular file)",
       "fd 2: /dev/null (not a regular file)",
@@ -153,6 +155,7 @@ describe("log discovery without SSM_logPath", () => {
     expect(logs.status).toBe("ok");
     if (logs.status !== "ok") return;
     expect(logs.data).toMatchObject({ path: newer, source: "tomcat", outOfMemoryError: 1 });
+    expect(logs.data.why).toBe("Tomcat's logs folder of -Dcatalina.base or --catalina.base");
     expect(logs.data.passedOver).toContain(
       `tomcat ${base}/logs/catalina.out: a symbolic link (not followed)`,
     );

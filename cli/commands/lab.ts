@@ -44,12 +44,7 @@ export function registerLabCommand(program: Command): void {
     .requiredOption("--port <port>", "port on 127.0.0.1", int)
     .option("--fd-limit <n>", "open-files limit (ulimit -n) of the JVM", int, 4096)
     .option("--heap-mb <n>", "maximum heap (-Xmx), MiB", int, 256)
-    .option(
-      "--session-bytes <n>",
-      "bytes each session retains (ws-leak: per WebSocket session; heap-leak: per HTTP session's cart)",
-      int,
-      8192,
-    )
+    .option("--session-bytes <n>", "bytes each session retains (ws-leak; heap-leak: a cart)", int, 8192)
     .option("--max-threads <n>", "Tomcat maxThreads (default 4 in slow, else 200)", int)
     .option("--keep-alive-ms <ms>", "Tomcat keepAliveTimeout/connectionTimeout (default Tomcat's 60 s)", int)
     .option("--user <name>", "run the JVM as this system user (needs root; default: the current user)")
@@ -84,7 +79,7 @@ export function registerLabCommand(program: Command): void {
     .description("drive the running lab into its failure (open and hold sessions, or send requests)")
     .requiredOption("--port <port>", "port of the running lab", int)
     .option("--sessions <n>", "ws-leak: WebSocket sessions to open and hold", int)
-    .option("--requests <n>", "file-leak/slow/healthy/heap-leak: requests to send", int)
+    .option("--requests <n>", "file-leak/slow/healthy/heap-leak: requests", int)
     .option("--rate <n>", "per second (default: as fast as possible)", num)
     .option("--arrivals <kind>", "ws sessions at --rate: steady, or poisson (a noisy leak)", "steady")
     .option("--session-lifetime-ms <n>", "ws churn: sessions that do not leak close after ~this long", int)

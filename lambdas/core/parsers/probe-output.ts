@@ -1,5 +1,5 @@
 import { buildEvidence } from "../evidence/build-evidence.js";
-import { type Evidence, type Health, LOG_SOURCES } from "../evidence/schema.js";
+import type { Evidence, Health } from "../evidence/schema.js";
 import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
@@ -7,6 +7,7 @@ import { parseHealth } from "./health.js";
 import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
 import { firstFailureOf } from "./logs.js";
+import { attachOf, heapOptions, listenerRelation, logDiscovery } from "./probe-extras.js";
 import { parseSsSummary } from "./ss-summary.js";
 
 const P = "probe-output";
@@ -241,14 +242,10 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
   let durationMs = 0;
   let timedOut: string[] = [];
   let redaction: { rules: number; stdout: number; raw: number } | undefined;
-  let attach: { boxSeconds: number; why: string | null } | undefined;
   const truncations: string[] = [];
   try {
     durationMs = endFields?.optInt("durationMs") ?? 0;
     timedOut = (endFields?.optStr("timedOut") ?? "").split(",").filter((s) => s !== "");
-    const box = endFields?.optInt("attachBoxSeconds");
-    if (box !== undefined && box !== null)
-      attach = { boxSeconds: box, why: endFields?.optStr("attachBoxWhy") ?? null };
     const raw = doc.sections.get("raw");
     const rawFields = raw && raw.status === "ok" ? new Fields(raw) : null;
     const rules = endFields?.optInt("redactionRules");
@@ -285,7 +282,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       outputChars: stdout.length,
       ...(redaction ? { redaction } : {}),
       ...(truncations.length ? { truncations } : {}),
-      ...(attach ? { attach } : {}),
+      ...attachOf(endFields),
     },
     host: section(doc, "host", (f) => ({
       hostname: f.str("hostname"),
@@ -385,16 +382,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
         blockedOnMonitor: f.int("blocked"),
       };
     }),
-    heap: section(doc, "heap", (f, s) => {
-      const h = atLine(
-        parseJstatGcutil(s.raw.join("\n"), { sampleIntervalMs: f.int("sampleIntervalMs") }),
-        s,
-      );
-      // The perf-data reader also knows when the last full GC ended (-1: none yet).
-      const ago = f.optStr("lastFullGcAgoMs");
-      if (!h.ok || ago === null || !/^(-1|\d+)$/.test(ago)) return h;
-      return parsed({ ...h.value, lastFullGcAgoMs: ago === "-1" ? null : Number(ago) });
-    }),
+    heap: section(doc, "heap", (f, s) => atLine(parseJstatGcutil(s.raw.join("\n"), heapOptions(f)), s)),
     health:
       health.status === "ok"
         ? health.data
@@ -432,19 +420,4 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
     }),
   };
   return buildEvidence(draft);
-}
-
-/** The log discovery fields of the logs section (absent in an older probe's output). */
-function logDiscovery(source: string | null, why: string | null, passedOver: readonly { value: string }[]) {
-  const known = LOG_SOURCES.find((s) => s === source);
-  return {
-    ...(known ? { source: known } : {}),
-    ...(why ? { why } : {}),
-    ...(passedOver.length ? { passedOver: passedOver.slice(0, 10).map((p) => p.value) } : {}),
-  };
-}
-
-const LISTENER_RELATIONS = ["owner", "launcher-child", "none", "unknown"] as const;
-function listenerRelation(v: string | null): (typeof LISTENER_RELATIONS)[number] {
-  return LISTENER_RELATIONS.find((r) => r === v) ?? "unknown";
 }

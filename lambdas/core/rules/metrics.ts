@@ -1,6 +1,10 @@
 import type { Evidence } from "../evidence/schema.js";
 import { dataOf } from "../shared/section.js";
+import { fmtMs, instancesOf, metric, n, pct, ratio } from "./metric-kit.js";
+import { HEAP_METRICS, LOG_SOURCE_METRICS, WHAT_FILLS_THE_HEAP_METRICS } from "./metrics-heap.js";
 import { predates64848Fix } from "./tomcat-version.js";
+
+export { fmtMs };
 
 /**
  * Derived metrics: the flat, generic vocabulary the runbook's conditions are written in.
@@ -42,45 +46,6 @@ export interface MetricDef {
 const WS_SESSION = /(^|\.)WsSession$/;
 const UPGRADE_PROCESSOR = /(^|\.)UpgradeProcessor(Internal|External)$/;
 const FILE_INPUT_STREAM = /^java\.io\.FileInputStream$/;
-
-function instancesOf(e: Evidence, pattern: RegExp): number | null {
-  const h = dataOf(e.classHistogram);
-  if (!h) return null;
-  const watched = h.watched.filter((w) => pattern.test(w.className));
-  if (watched.length > 0) return watched.reduce((s, w) => s + w.instances, 0);
-  return h.top.filter((t) => pattern.test(t.className)).reduce((s, t) => s + t.instances, 0);
-}
-
-/** The histogram's largest class by bytes (the top list is in rank order). */
-function topClassOf(e: Evidence) {
-  const h = dataOf(e.classHistogram);
-  if (!h) return null;
-  return h.top.reduce<(typeof h.top)[number] | null>(
-    (best, t) => (best && best.bytes >= t.bytes ? best : t),
-    null,
-  );
-}
-
-function ratio(num: number | null | undefined, den: number | null | undefined): number | null {
-  if (num === null || num === undefined || den === null || den === undefined || den === 0) return null;
-  return num / den;
-}
-
-const n = (m: MetricMap, k: string): number | null => {
-  const v = m[k];
-  return typeof v === "number" ? v : null;
-};
-const pct = (r: number | null): string => (r === null ? "?" : `${Math.round(r * 100)}%`);
-export const fmtMs = (ms: number): string => {
-  if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
-  if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} min`;
-  if (ms >= 1000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${ms} ms`;
-};
-
-function metric(def: MetricDef): MetricDef {
-  return def;
-}
 
 /** The catalogue. Adding a metric here makes it usable in runbooks (and in the JSON Schema's enum). */
 export const METRICS = {
@@ -350,25 +315,7 @@ export const METRICS = {
     derive: (e) => instancesOf(e, FILE_INPUT_STREAM),
   }),
 
-  "jvm.topClass": metric({
-    type: "string",
-    format: "text",
-    label: "largest class on the heap (bytes)",
-    sections: ["classHistogram"],
-    derive: (e) => topClassOf(e)?.className ?? null,
-    sentence: (m) =>
-      `largest class on the heap: ${m["jvm.topClass"]} (${pct(n(m, "jvm.topClassShare"))} of the bytes in the histogram)`,
-  }),
-  "jvm.topClassShare": metric({
-    type: "number",
-    format: "ratio",
-    label: "share of the histogram's bytes held by the largest class",
-    sections: ["classHistogram"],
-    derive: (e) => {
-      const h = dataOf(e.classHistogram);
-      return ratio(topClassOf(e)?.bytes, h?.totalBytes);
-    },
-  }),
+  ...WHAT_FILLS_THE_HEAP_METRICS,
 
   // ---- threads
   "threads.available": metric({
@@ -469,60 +416,7 @@ export const METRICS = {
     sections: ["heap"],
     derive: (e) => dataOf(e.heap)?.sampleIntervalMs ?? null,
   }),
-  // Heap exhaustion decided from the GC history alone (docs/rules.md, "heap-exhaustion").
-  "heap.available": metric({
-    type: "boolean",
-    format: "boolean",
-    label: "heap figures collected",
-    sections: [],
-    derive: (e) => e.heap.status === "ok",
-  }),
-  "heap.fullGcCount": metric({
-    type: "number",
-    format: "count",
-    label: "full GCs since the JVM started",
-    sections: ["heap"],
-    derive: (e) => dataOf(e.heap)?.fullGcCount ?? null,
-    sentence: (m) => {
-      const up = n(m, "process.uptimeSeconds");
-      return `${m["heap.fullGcCount"]} full GCs since the JVM started${up === null ? "" : ` ${fmtMs(up * 1000)} ago`}`;
-    },
-  }),
-  "heap.fullGcPerHour": metric({
-    type: "number",
-    format: "count",
-    label: "full GCs per hour of uptime",
-    sections: ["heap", "process"],
-    derive: (e) => {
-      const up = dataOf(e.process)?.uptimeSeconds;
-      const h = dataOf(e.heap);
-      return h && up ? h.fullGcCount / (up / 3600) : null;
-    },
-    sentence: (m) => `${Math.round(n(m, "heap.fullGcPerHour") ?? 0)} full GCs per hour of uptime`,
-  }),
-  "heap.fullGcTimeShare": metric({
-    type: "number",
-    format: "ratio",
-    label: "share of the uptime spent in full GCs",
-    sections: ["heap", "process"],
-    derive: (e) => {
-      const up = dataOf(e.process)?.uptimeSeconds;
-      const h = dataOf(e.heap);
-      return h && up ? Math.min(1, h.fullGcTimeSeconds / up) : null;
-    },
-    sentence: (m) => `${pct(n(m, "heap.fullGcTimeShare"))} of the uptime spent in full GCs`,
-  }),
-  "heap.lastFullGcAgoMs": metric({
-    type: "number",
-    format: "ms",
-    label: "time since the last full GC ended",
-    sections: ["heap"],
-    derive: (e) => dataOf(e.heap)?.lastFullGcAgoMs ?? null,
-    sentence: (m) =>
-      m["heap.lastFullGcAgoMs"] === 0
-        ? "a full GC was running at the sample"
-        : `the last full GC ended ${fmtMs(n(m, "heap.lastFullGcAgoMs") ?? 0)} before the sample`,
-  }),
+  ...HEAP_METRICS,
 
   // ---- logs
   "logs.available": metric({
@@ -540,22 +434,7 @@ export const METRICS = {
     derive: (e) => dataOf(e.logs)?.tooManyOpenFiles ?? null,
     sentence: (m) => `${m["logs.tooManyOpenFiles"]} "Too many open files" lines in the log`,
   }),
-  "logs.path": metric({
-    type: "string",
-    format: "text",
-    label: "log read",
-    sections: ["logs"],
-    derive: (e) => dataOf(e.logs)?.path ?? null,
-    sentence: (m) =>
-      `log read: ${m["logs.path"]}${m["logs.source"] === null ? "" : ` (${m["logs.source"]})`}`,
-  }),
-  "logs.source": metric({
-    type: "string",
-    format: "text",
-    label: "how the log was found (input, stdout, stderr, spring-boot, tomcat, journald)",
-    sections: ["logs"],
-    derive: (e) => dataOf(e.logs)?.source ?? null,
-  }),
+  ...LOG_SOURCE_METRICS,
   "logs.outOfMemoryError": metric({
     type: "number",
     format: "count",

@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
+import { type Evidence, evidenceSchema } from "../../../lambdas/core/evidence/schema.js";
 import { diagnose } from "../../../lambdas/core/rules/engine.js";
 import { buildEvidence, data, setUnavailable } from "../../support/evidence-factory.js";
 import { complianceMatrix, type Expect, shippedRunbook } from "./helpers.js";
@@ -175,5 +176,34 @@ describe("heap exhaustion cites its evidence", () => {
     expect(finding("sessions-fill-heap")?.summary).toMatch(
       /WebSocket sessions fill the heap: 301 WsSession objects/,
     );
+  });
+});
+
+describe("the probe's own run on the heap-leak lab (test/fixtures/evidence/probe-lab-heap-leak.json)", () => {
+  const evidence = evidenceSchema.parse(
+    JSON.parse(
+      readFileSync(new URL("../../fixtures/evidence/probe-lab-heap-leak.json", import.meta.url), "utf8"),
+    ),
+  );
+
+  it("found the log on the JVM's stdout, kept the attach short because the heap was full, and says so", () => {
+    expect(evidence.logs).toMatchObject({
+      status: "ok",
+      data: { source: "stdout", why: "the process's stdout and stderr (fd 1 and 2) are this regular file" },
+    });
+    expect(evidence.collector.attach).toEqual({
+      boxSeconds: 2,
+      why: "the heap is full (old generation 100.00% 2403 ms after a full GC)",
+    });
+    expect(evidence.heap.status === "ok" && evidence.heap.data.lastFullGcAgoMs).toBe(359);
+  });
+
+  it("heap exhaustion, citing what fills the heap: the carts", () => {
+    const f = diagnose(evidence, runbook).findings.find((x) => x.id === "heap-exhaustion");
+    const text = f?.evidence.map((e) => e.text).join("\n") ?? "";
+    expect(text).toMatch(
+      /largest class on the heap: HeapLeak\$CartItem \(8\d% of the bytes in the histogram\)/,
+    );
+    expect(text).toMatch(/5 OutOfMemoryError lines in the log/);
   });
 });

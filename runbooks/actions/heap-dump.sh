@@ -170,7 +170,7 @@ else
   [[ $kb =~ ^[0-9]+$ ]] || failed "cannot tell the heap in use: GC.heap_info gave nothing usable and /proc/$pid/status has no VmRSS"
   used=$((kb * 1024)) from=VmRSS
 fi
-free=$(df -P -B1 --output=avail -- "$base" 2>/dev/null | tail -n 1 | tr -d ' ')
+free=$(df -B1 --output=avail -- "$base" 2>/dev/null | tail -n 1 | tr -d ' ')
 [[ $free =~ ^[0-9]+$ ]] || failed "cannot read the free space at $base"
 need=$((used * factor10 / 10))
 echo "heapUsedBytes=$used"

@@ -94,7 +94,7 @@ export const LabPortOptionsSchema = z.object({
 });
 export type LabPortOptions = z.input<typeof LabPortOptionsSchema>;
 
-export const HolderKindSchema = z.enum(["ws", "slow"]);
+export const HolderKindSchema = z.enum(["ws", "slow", "crawl"]);
 export type HolderKind = z.infer<typeof HolderKindSchema>;
 
 export const HolderSchema = z.object({

@@ -193,9 +193,11 @@ describe("the probe's own run on the heap-leak lab (test/fixtures/evidence/probe
     });
     expect(evidence.collector.attach).toEqual({
       boxSeconds: 2,
-      why: "the heap is full (old generation 100.00% 2403 ms after a full GC)",
+      why: "the heap is full (old generation 100.00% during a full GC)",
     });
-    expect(evidence.heap.status === "ok" && evidence.heap.data.lastFullGcAgoMs).toBe(359);
+    // A full GC was running at the last sample.
+    expect(evidence.heap.status === "ok" && evidence.heap.data.lastFullGcAgoMs).toBe(0);
+    expect(evidence.health.outcome).toBe("timeout");
   });
 
   it("heap exhaustion, citing what fills the heap: the carts", () => {
@@ -204,6 +206,6 @@ describe("the probe's own run on the heap-leak lab (test/fixtures/evidence/probe
     expect(text).toMatch(
       /largest class on the heap: HeapLeak\$CartItem \(8\d% of the bytes in the histogram\)/,
     );
-    expect(text).toMatch(/5 OutOfMemoryError lines in the log/);
+    expect(text).toMatch(/11 OutOfMemoryError lines in the log/);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** The failure modes the lab's Java app can start in. */
-export const LAB_MODES = ["ws-leak", "file-leak", "slow", "healthy"] as const;
+export const LAB_MODES = ["ws-leak", "file-leak", "slow", "healthy", "heap-leak"] as const;
 export const LabModeSchema = z.enum(LAB_MODES);
 export type LabMode = z.infer<typeof LabModeSchema>;
 
@@ -73,7 +73,7 @@ export const LabLoadOptionsSchema = z.object({
     .min(0)
     .max(2 ** 31)
     .default(1),
-  /** file-leak / slow / healthy: requests to send. */
+  /** file-leak / slow / healthy / heap-leak: requests to send. */
   requests: z.number().int().min(1).max(100_000).optional(),
   /** Upper bound on the whole load, seconds. */
   maxSeconds: z.number().int().min(1).max(3600).default(120),
@@ -94,7 +94,7 @@ export const LabPortOptionsSchema = z.object({
 });
 export type LabPortOptions = z.input<typeof LabPortOptionsSchema>;
 
-export const HolderKindSchema = z.enum(["ws", "slow"]);
+export const HolderKindSchema = z.enum(["ws", "slow", "crawl"]);
 export type HolderKind = z.infer<typeof HolderKindSchema>;
 
 export const HolderSchema = z.object({

@@ -395,7 +395,8 @@ describe("runbook stack template", () => {
         });
       } else {
         expect(resources).toContain(":document/");
-        expect((s.Resource as unknown[]).length).toBe(4);
+        // The probe's and every host command's document (actions with a script, check-health).
+        expect((s.Resource as unknown[]).length).toBe(Object.keys(actionDocuments()).length + 1);
       }
     }
     expect(send.some((s) => JSON.stringify(s.Resource).includes(":instance/"))).toBe(true);

@@ -128,6 +128,7 @@ describe("planMitigation", () => {
   it("registers the built-in actions, each destructive one with a host command and the others without", () => {
     expect(actionIds().sort()).toEqual([
       "escalate",
+      "heap-dump",
       "kill-idle-connections",
       "notify-only",
       "restart-service",

@@ -1,5 +1,6 @@
 import type { HostCommand } from "../host-command.js";
 import escalate from "./escalate.js";
+import heapDump from "./heap-dump.js";
 import killIdleConnections from "./kill-idle-connections.js";
 import notifyOnly from "./notify-only.js";
 import restartService from "./restart-service.js";
@@ -13,6 +14,7 @@ import type { ActionModule } from "./types.js";
  */
 export const BUILT_IN_ACTIONS: readonly ActionModule[] = [
   killIdleConnections,
+  heapDump,
   restartService,
   notifyOnly,
   escalate,

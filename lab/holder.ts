@@ -7,6 +7,9 @@
  *   nothing. With `lifetimeMs`, a session vanishes with probability `leakFraction` and otherwise
  *   closes cleanly after 0.5–1.5 × `lifetimeMs` (churn: sessions that open and close).
  * - kind "slow": sends N `GET /api/slow` requests and keeps the connections (the requests hang).
+ * - kind "arrivals": clients arriving at `rate` per second for `maxSeconds`, each connecting, asking
+ *   `GET /health` and closing on the answer, or giving up after `timeoutMs` (listen-backlog). It reports
+ *   done once `stopAfterFailures` clients failed, and keeps the arrivals going until `maxSeconds`.
  *
  * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
  * Usage: node --import tsx lab/holder.ts '<json config>'
@@ -140,6 +143,65 @@ function openSlow(): Promise<boolean> {
   });
 }
 
+/** One arriving client: connect, one request, close on the answer; a failure when nothing answers in time. */
+function openArrival(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port: config.port });
+    let settled = false;
+    const settle = (ok: boolean, error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) report.lastError = error;
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(
+      () => settle(false, `no answer within ${config.timeoutMs} ms`),
+      config.timeoutMs,
+    );
+    socket.on("connect", () =>
+      socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nConnection: close\r\n\r\n`),
+    );
+    socket.on("data", () => settle(true));
+    socket.on("error", (error) => settle(false, error.message));
+    socket.on("close", () => settle(false, "closed without an answer"));
+  });
+}
+
+/** arrivals: a steady stream of clients until maxSeconds; done is reported at the failure threshold. */
+async function runArrivals(): Promise<void> {
+  const rate = config.rate ?? 20;
+  const deadline = started + config.maxSeconds * 1000;
+  const pending = new Set<Promise<void>>();
+  let lastWrite = 0;
+  for (let i = 0; Date.now() < deadline; i++) {
+    const wait = started + (i / rate) * 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const p: Promise<void> = openArrival().then((ok) => {
+      if (ok) report.opened++;
+      else report.failed++;
+      pending.delete(p);
+      if (!report.done && report.failed >= config.stopAfterFailures) {
+        report.done = true;
+        report.stoppedReason = "server-stopped-accepting";
+        writeReport();
+      }
+    });
+    pending.add(p);
+    if (Date.now() - lastWrite > 250) {
+      lastWrite = Date.now();
+      writeReport();
+    }
+  }
+  await Promise.all(pending);
+  if (!report.done) {
+    report.done = true;
+    report.stoppedReason = "time-limit";
+  }
+  writeReport();
+}
+
 async function run(): Promise<StopReason> {
   const open = config.kind === "ws" ? openWs : openSlow;
   // Handshakes in flight: with a rate, room for ~4 s of arrivals, so a slow (cold or loaded) server
@@ -199,18 +261,28 @@ async function run(): Promise<StopReason> {
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));
 writeReport();
-run()
-  .then((reason) => {
-    report.stoppedReason = reason;
-    report.done = true;
-    writeReport();
-    // Go silent: keep every socket open, send nothing, until killed.
-    setInterval(() => {}, 1 << 30);
-  })
-  .catch((error: unknown) => {
-    report.lastError = error instanceof Error ? error.message : String(error);
-    report.stoppedReason = "server-errors";
-    report.done = true;
-    writeReport();
-    setInterval(() => {}, 1 << 30);
-  });
+if (config.kind === "arrivals") {
+  runArrivals()
+    .catch((error: unknown) => {
+      report.lastError = error instanceof Error ? error.message : String(error);
+      report.stoppedReason = report.stoppedReason ?? "server-errors";
+      report.done = true;
+      writeReport();
+    })
+    .finally(() => setInterval(() => {}, 1 << 30));
+} else
+  run()
+    .then((reason) => {
+      report.stoppedReason = reason;
+      report.done = true;
+      writeReport();
+      // Go silent: keep every socket open, send nothing, until killed.
+      setInterval(() => {}, 1 << 30);
+    })
+    .catch((error: unknown) => {
+      report.lastError = error instanceof Error ? error.message : String(error);
+      report.stoppedReason = "server-errors";
+      report.done = true;
+      writeReport();
+      setInterval(() => {}, 1 << 30);
+    });

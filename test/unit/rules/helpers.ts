@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
 import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
-import { evaluateRunbook } from "../../../lambdas/core/rules/engine.js";
+import { diagnose, evaluateRunbook } from "../../../lambdas/core/rules/engine.js";
 import { parseRunbook } from "../../../lambdas/core/runbook/load.js";
 import type { Runbook } from "../../../lambdas/core/runbook/schema.js";
 
@@ -37,4 +38,41 @@ export function outcomeOf(
   const h = ev.hypotheses.find((x) => x.id === id);
   if (h) return { status: MAP[h.status], variant: null };
   throw new Error(`no rule ${id}`);
+}
+
+/**
+ * The compliance-matrix tests (cdk-nag style) over a set of evidence cases: the rows cover every class and
+ * hypothesis of the runbook, each cell is the rule's outcome on that case (`variant` names the variant
+ * that must hold, when it matters), and each case's root cause is the expected one.
+ */
+export function describeMatrix<C extends string>(m: {
+  runbook: Runbook;
+  cases: Record<C, Evidence>;
+  columns: readonly C[];
+  matrix: Record<string, Expect[]>;
+  variant: (rule: string, caseName: C) => string | undefined;
+  rootCause: Record<C, string>;
+}): void {
+  it("covers every class and hypothesis of the shipped runbook", () => {
+    const ids = [...m.runbook.classes.map((c) => c.id), ...m.runbook.hypotheses.map((h) => h.id)];
+    expect(Object.keys(m.matrix).sort()).toEqual([...ids].sort());
+    for (const row of Object.values(m.matrix)) expect(row).toHaveLength(m.columns.length);
+  });
+
+  for (const [rule, row] of Object.entries(m.matrix)) {
+    describe(rule, () => {
+      it.each(m.columns.map((c, i) => [c, row[i]] as const))("%s → %s", (caseName, expected) => {
+        const got = outcomeOf(m.cases[caseName], m.runbook, rule);
+        expect(got.status).toBe(expected);
+        const variant = m.variant(rule, caseName);
+        if (variant) expect(got.variant).toBe(variant);
+      });
+    });
+  }
+
+  it.each(m.columns)("%s: root cause", (caseName) => {
+    const d = diagnose(m.cases[caseName], m.runbook);
+    expect(d.rootCause.id).toBe(m.rootCause[caseName]);
+    expect(d.ruleErrors).toEqual([]);
+  });
 }

@@ -18,7 +18,7 @@ while (($#)); do
   esac
 done
 # One function per class: start the lab in that failure and break it (defined below, after the helpers).
-CLASSES=(websocket-session-leak)
+CLASSES=(websocket-session-leak close-wait-leak listen-backlog-overflow)
 if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
 known=0
 for c in "${CLASSES[@]}"; do [[ $c == "$MODE" ]] && known=1; done
@@ -60,6 +60,32 @@ break_websocket_session_leak() {
   sleep "$idle"
 }
 
+# close-wait-leak: every GET /api/quote asks an upstream that answers and closes its end; the app never
+# closes its socket, so each call leaves one in CLOSE-WAIT until the JVM reaches its open-files limit.
+# shellcheck disable=SC2317 # called by name
+break_close_wait_leak() {
+  step "1. Start the lab: close-wait mode on port $PORT, open-files limit $FD_LIMIT"
+  runbook lab up --mode close-wait --port "$PORT" --fd-limit "$FD_LIMIT"
+  step "2. Clients call GET /api/quote; each call leaves its upstream connection in CLOSE-WAIT"
+  runbook lab load --port "$PORT" --requests $((FD_LIMIT * 2))
+  health
+  RESTART=(--restart-command "node $PWD/bin/runbook.js lab up --mode close-wait --port $PORT --fd-limit $FD_LIMIT")
+}
+
+# listen-backlog-overflow: Tomcat's acceptor stops accepting (the lab pauses the connector) while clients
+# keep arriving; the kernel fills the accept queue (acceptCount 100) and then drops connections.
+# shellcheck disable=SC2317 # called by name
+break_listen_backlog_overflow() {
+  step "1. Start the lab: listen-backlog mode on port $PORT (Tomcat acceptCount 100)"
+  runbook lab up --mode listen-backlog --port "$PORT" --fd-limit "$FD_LIMIT"
+  step "2. The acceptor stalls; clients keep arriving (20 a second) and the accept queue overflows"
+  runbook lab load --port "$PORT"
+  health
+  RESTART=(--restart-command "node $PWD/bin/runbook.js lab up --mode listen-backlog --port $PORT --fd-limit $FD_LIMIT")
+}
+
+# A class whose ladder restarts the service sets RESTART to the command that starts the lab again.
+RESTART=()
 "break_${MODE//-/_}"
 
 step "4. runbook diagnose (changes nothing)"
@@ -67,7 +93,7 @@ runbook diagnose --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log"
 
 step "5. runbook run api-unreachable --mode auto (the class's ladder, verify, record, postmortem)"
 set +e
-runbook run api-unreachable --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log" --mode auto --out "$OUT"
+runbook run api-unreachable --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log" --mode auto --out "$OUT" "${RESTART[@]}"
 rc=$?
 set -e
 health

@@ -1,5 +1,5 @@
 import { buildEvidence } from "../evidence/build-evidence.js";
-import type { Evidence, Health, Network } from "../evidence/schema.js";
+import type { Evidence, Health } from "../evidence/schema.js";
 import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
@@ -7,6 +7,7 @@ import { parseHealth } from "./health.js";
 import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
 import { firstFailureOf } from "./logs.js";
+import { listenerRelation, networkSection } from "./probe-network.js";
 import { parseSsSummary } from "./ss-summary.js";
 
 const P = "probe-output";
@@ -86,7 +87,7 @@ export function splitProbeOutput(stdout: string): ParseResult<ProbeDocument> {
 
 /** Reads typed fields of one section; a bad field throws FieldError, caught per section. */
 class FieldError extends Error {}
-class Fields {
+export class Fields {
   constructor(private readonly s: ProbeSection) {}
   private find(key: string) {
     return this.s.fields.find((f) => f.key === key);
@@ -145,7 +146,7 @@ class Fields {
 }
 
 /** Counted `N rest-of-line` values (topFile=, peer=). */
-function counted(f: Fields, key: string, label: string) {
+export function counted(f: Fields, key: string, label: string) {
   return f.all(key).map((e) => {
     const m = /^(\d+) (.+)$/.exec(e.value);
     if (!m?.[2]) return f.error(e.line, `${key}=<count> <${label}>`, `${e.key}=${e.value}`);
@@ -153,7 +154,7 @@ function counted(f: Fields, key: string, label: string) {
   });
 }
 
-function section<T>(
+export function section<T>(
   doc: ProbeDocument,
   name: string,
   read: (f: Fields, s: ProbeSection) => T | ParseResult<T>,
@@ -405,7 +406,6 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
         f.all("utcOffset")[0]?.value,
       ),
     })),
-    ...networkSection(doc),
     tomcat: section(doc, "tomcat", (f, s) => {
       const source = f.str("source");
       if (
@@ -419,69 +419,5 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       return { version: f.str("version"), source };
     }),
   };
-  return buildEvidence(draft);
-}
-
-/** The `network` section (probe `collect_network`); absent from older probes' output: no key at all. */
-function networkSection(doc: ProbeDocument): { network?: Section<Network> } {
-  if (!doc.sections.has("network")) return {};
-  return {
-    network: section<Network>(doc, "network", (f) => {
-      const has = (key: string) => f.all(key).length > 0;
-      const byState: Record<string, number> = {};
-      for (const e of f.prefixed("owned.state.")) byState[e.key.slice("owned.state.".length)] = f.int(e.key);
-      const top = counted(f, "ephemeral.topDestination", "address")[0];
-      return {
-        owned: has("owned.total")
-          ? {
-              total: f.int("owned.total"),
-              byState,
-              closeWaitAppPort: f.int("owned.closeWaitAppPort"),
-              closeWaitOutbound: f.int("owned.closeWaitOutbound"),
-              closeWaitPeers: counted(f, "owned.closeWaitPeer", "address").map((e) => ({
-                address: e.value,
-                count: e.count,
-              })),
-              closeWaitLocalPorts: counted(f, "owned.closeWaitLocalPort", "port").map((e) => ({
-                port: Number(e.value),
-                count: e.count,
-              })),
-            }
-          : null,
-        listenDrops: has("listen.overflowsBefore")
-          ? {
-              overflowsBefore: f.int("listen.overflowsBefore"),
-              overflowsAfter: f.int("listen.overflowsAfter"),
-              dropsBefore: f.int("listen.dropsBefore"),
-              dropsAfter: f.int("listen.dropsAfter"),
-              intervalMs: f.int("listen.intervalMs"),
-            }
-          : null,
-        ephemeral: has("ephemeral.low")
-          ? {
-              low: f.int("ephemeral.low"),
-              high: f.int("ephemeral.high"),
-              inUse: f.int("ephemeral.inUse"),
-              topDestination: top ? { address: top.value, count: top.count } : null,
-            }
-          : null,
-        timeWait: has("timeWait.total")
-          ? { total: f.int("timeWait.total"), ephemeral: f.int("timeWait.ephemeral") }
-          : null,
-        conntrack: has("conntrack.loaded")
-          ? {
-              loaded: f.bool("conntrack.loaded"),
-              count: f.optInt("conntrack.count"),
-              max: f.optInt("conntrack.max"),
-              tableFullLines: f.optInt("conntrack.tableFullLines"),
-            }
-          : null,
-      };
-    }),
-  };
-}
-
-const LISTENER_RELATIONS = ["owner", "launcher-child", "none", "unknown"] as const;
-function listenerRelation(v: string | null): (typeof LISTENER_RELATIONS)[number] {
-  return LISTENER_RELATIONS.find((r) => r === v) ?? "unknown";
+  return buildEvidence({ ...draft, ...networkSection(doc) });
 }

@@ -1,5 +1,6 @@
 import type { Evidence } from "../evidence/schema.js";
 import { dataOf } from "../shared/section.js";
+import { NETWORK_METRICS } from "./metrics-network.js";
 import { predates64848Fix } from "./tomcat-version.js";
 
 /**
@@ -12,21 +13,7 @@ export type MetricMap = Readonly<Record<string, MetricValue>>;
 export type MetricType = "number" | "boolean" | "string";
 /** How a value is rendered in human text. */
 export type MetricFormat = "count" | "ratio" | "percent" | "ms" | "seconds" | "boolean" | "text";
-export type EvidenceSectionName =
-  | "host"
-  | "process"
-  | "listener"
-  | "fds"
-  | "sockets"
-  | "socketSummary"
-  | "fileNr"
-  | "classHistogram"
-  | "threads"
-  | "heap"
-  | "health"
-  | "logs"
-  | "tomcat"
-  | "network";
+export type EvidenceSectionName = keyof typeof SECTION_TITLES;
 
 export interface MetricDef {
   type: MetricType;
@@ -52,18 +39,16 @@ function instancesOf(e: Evidence, pattern: RegExp): number | null {
   return h.top.filter((t) => pattern.test(t.className)).reduce((s, t) => s + t.instances, 0);
 }
 
-const network = (e: Evidence) => (e.network ? dataOf(e.network) : null);
-
-function ratio(num: number | null | undefined, den: number | null | undefined): number | null {
+export function ratio(num: number | null | undefined, den: number | null | undefined): number | null {
   if (num === null || num === undefined || den === null || den === undefined || den === 0) return null;
   return num / den;
 }
 
-const n = (m: MetricMap, k: string): number | null => {
+export const n = (m: MetricMap, k: string): number | null => {
   const v = m[k];
   return typeof v === "number" ? v : null;
 };
-const pct = (r: number | null): string => (r === null ? "?" : `${Math.round(r * 100)}%`);
+export const pct = (r: number | null): string => (r === null ? "?" : `${Math.round(r * 100)}%`);
 export const fmtMs = (ms: number): string => {
   if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
   if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} min`;
@@ -71,12 +56,13 @@ export const fmtMs = (ms: number): string => {
   return `${ms} ms`;
 };
 
-function metric(def: MetricDef): MetricDef {
+export function metric(def: MetricDef): MetricDef {
   return def;
 }
 
 /** The catalogue. Adding a metric here makes it usable in runbooks (and in the JSON Schema's enum). */
 export const METRICS = {
+  ...NETWORK_METRICS,
   // ---- file descriptors
   "fds.available": metric({
     type: "boolean",
@@ -288,19 +274,6 @@ export const METRICS = {
     label: "accept queue maximum (backlog)",
     sections: ["listener"],
     derive: (e) => dataOf(e.listener)?.acceptQueue?.max ?? null,
-  }),
-
-  "listener.acceptQueueRatio": metric({
-    type: "number",
-    format: "ratio",
-    label: "accept queue length over its maximum (backlog)",
-    sections: ["listener"],
-    derive: (e) => {
-      const q = dataOf(e.listener)?.acceptQueue;
-      return q ? ratio(q.current, q.max) : null;
-    },
-    sentence: (m) =>
-      `accept queue ${m["listener.acceptQueue"]} of ${m["listener.acceptQueueMax"]} (Recv-Q of the LISTEN socket at its backlog: ${pct(n(m, "listener.acceptQueueRatio"))})`,
   }),
 
   // ---- JVM class histogram
@@ -559,194 +532,6 @@ export const METRICS = {
     sentence: (m) => `load average ${(n(m, "host.loadPerCpu") ?? 0).toFixed(2)} per CPU`,
   }),
 
-  // ---- network: sockets the process holds, listen drops, ephemeral ports, TIME-WAIT, conntrack
-  "network.closeWait": metric({
-    type: "number",
-    format: "count",
-    label: "CLOSE-WAIT sockets the process holds",
-    sections: ["network"],
-    derive: (e) => {
-      const o = network(e)?.owned;
-      return o ? o.closeWaitAppPort + o.closeWaitOutbound : null;
-    },
-    sentence: (m) =>
-      `the process holds ${m["network.closeWait"]} sockets in CLOSE-WAIT (${m["network.closeWaitAppPort"]} on port ${m["input.port"]}, ${m["network.closeWaitOutbound"]} outbound)`,
-  }),
-  "network.closeWaitAppPort": metric({
-    type: "number",
-    format: "count",
-    label: "CLOSE-WAIT sockets the process holds on the app port",
-    sections: ["network"],
-    derive: (e) => network(e)?.owned?.closeWaitAppPort ?? null,
-    sentence: (m) =>
-      `${m["network.closeWaitAppPort"]} CLOSE-WAIT sockets on port ${m["input.port"]} held by the process`,
-  }),
-  "network.closeWaitOutbound": metric({
-    type: "number",
-    format: "count",
-    label: "outbound CLOSE-WAIT sockets the process holds",
-    sections: ["network"],
-    derive: (e) => network(e)?.owned?.closeWaitOutbound ?? null,
-    sentence: (m) =>
-      `${m["network.closeWaitOutbound"]} outbound CLOSE-WAIT sockets held by the process` +
-      (m["network.closeWaitTopPeer"] === null
-        ? ""
-        : `, ${m["network.closeWaitTopPeerCount"]} of them to ${m["network.closeWaitTopPeer"]}`),
-  }),
-  "network.closeWaitTopPeer": metric({
-    type: "string",
-    format: "text",
-    label: "remote endpoint of most outbound CLOSE-WAIT sockets",
-    sections: ["network"],
-    derive: (e) => network(e)?.owned?.closeWaitPeers[0]?.address ?? null,
-    sentence: (m) =>
-      `most outbound CLOSE-WAIT sockets point at ${m["network.closeWaitTopPeer"]} (${m["network.closeWaitTopPeerCount"]})`,
-  }),
-  "network.closeWaitTopPeerCount": metric({
-    type: "number",
-    format: "count",
-    label: "outbound CLOSE-WAIT sockets to the top remote endpoint",
-    sections: ["network"],
-    derive: (e) => network(e)?.owned?.closeWaitPeers[0]?.count ?? null,
-  }),
-  "network.closeWaitFdShare": metric({
-    type: "number",
-    format: "ratio",
-    label: "share of the open fds that are CLOSE-WAIT sockets",
-    sections: ["network", "fds"],
-    derive: (e) => {
-      const o = network(e)?.owned;
-      return o ? ratio(o.closeWaitAppPort + o.closeWaitOutbound, dataOf(e.fds)?.open) : null;
-    },
-    sentence: (m) =>
-      `${m["network.closeWait"]} of ${m["fds.open"]} open fds are sockets in CLOSE-WAIT (${pct(n(m, "network.closeWaitFdShare"))})`,
-  }),
-  "network.listenDropsDuringSample": metric({
-    type: "number",
-    format: "count",
-    label: "connections the kernel dropped at a full listen queue during the sample",
-    sections: ["network"],
-    derive: (e) => {
-      const l = network(e)?.listenDrops;
-      return l ? Math.max(l.overflowsAfter - l.overflowsBefore, l.dropsAfter - l.dropsBefore, 0) : null;
-    },
-    sentence: (m) =>
-      `TcpExt ListenOverflows/ListenDrops rose by ${m["network.listenDropsDuringSample"]} in ` +
-      `${fmtMs(n(m, "network.listenSampleMs") ?? 0)} (connections dropped at a full accept queue)`,
-  }),
-  "network.listenSampleMs": metric({
-    type: "number",
-    format: "ms",
-    label: "interval between the two listen-counter samples",
-    sections: ["network"],
-    derive: (e) => network(e)?.listenDrops?.intervalMs ?? null,
-  }),
-  "network.ephemeralRangeSize": metric({
-    type: "number",
-    format: "count",
-    label: "ports in ip_local_port_range",
-    sections: ["network"],
-    derive: (e) => {
-      const r = network(e)?.ephemeral;
-      return r ? Math.max(r.high - r.low + 1, 0) : null;
-    },
-  }),
-  "network.ephemeralInUse": metric({
-    type: "number",
-    format: "count",
-    label: "sockets of the host on ephemeral local ports",
-    sections: ["network"],
-    derive: (e) => network(e)?.ephemeral?.inUse ?? null,
-  }),
-  "network.ephemeralTopDestination": metric({
-    type: "string",
-    format: "text",
-    label: "destination with most sockets on ephemeral ports",
-    sections: ["network"],
-    derive: (e) => network(e)?.ephemeral?.topDestination?.address ?? null,
-  }),
-  "network.ephemeralTopDestinationCount": metric({
-    type: "number",
-    format: "count",
-    label: "sockets on ephemeral ports to the busiest destination",
-    sections: ["network"],
-    derive: (e) => {
-      const r = network(e)?.ephemeral;
-      return r ? (r.topDestination?.count ?? 0) : null;
-    },
-  }),
-  "network.ephemeralUsedRatio": metric({
-    type: "number",
-    format: "ratio",
-    label: "share of the ephemeral port range used towards the busiest destination",
-    sections: ["network"],
-    derive: (e) => {
-      const r = network(e)?.ephemeral;
-      return r ? ratio(r.topDestination?.count ?? 0, Math.max(r.high - r.low + 1, 0)) : null;
-    },
-    sentence: (m) =>
-      m["network.ephemeralTopDestination"] === null
-        ? `no outbound sockets on the ${m["network.ephemeralRangeSize"]} ephemeral ports`
-        : `${m["network.ephemeralTopDestinationCount"]} sockets to ${m["network.ephemeralTopDestination"]} on the ` +
-          `${m["network.ephemeralRangeSize"]} ephemeral ports (ip_local_port_range): ${pct(n(m, "network.ephemeralUsedRatio"))} used`,
-  }),
-  "network.timeWait": metric({
-    type: "number",
-    format: "count",
-    label: "TCP sockets of the host in TIME-WAIT",
-    sections: ["network"],
-    derive: (e) => network(e)?.timeWait?.total ?? null,
-  }),
-  "network.timeWaitEphemeralRatio": metric({
-    type: "number",
-    format: "ratio",
-    label: "TIME-WAIT sockets on ephemeral local ports over the range size",
-    sections: ["network"],
-    derive: (e) => {
-      const w = network(e);
-      return w?.timeWait && w.ephemeral
-        ? ratio(w.timeWait.ephemeral, Math.max(w.ephemeral.high - w.ephemeral.low + 1, 0))
-        : null;
-    },
-    sentence: (m) =>
-      `${m["network.timeWait"]} sockets in TIME-WAIT on the host; those on ephemeral ports fill ` +
-      `${pct(n(m, "network.timeWaitEphemeralRatio"))} of the ${m["network.ephemeralRangeSize"]}-port range`,
-  }),
-  "network.conntrackLoaded": metric({
-    type: "boolean",
-    format: "boolean",
-    label: "nf_conntrack loaded",
-    sections: ["network"],
-    derive: (e) => network(e)?.conntrack?.loaded ?? null,
-    sentence: (m) =>
-      m["network.conntrackLoaded"]
-        ? "nf_conntrack is loaded"
-        : "nf_conntrack is not loaded (no connection tracking table)",
-  }),
-  "network.conntrackUsedRatio": metric({
-    type: "number",
-    format: "ratio",
-    label: "conntrack entries over nf_conntrack_max (0 without conntrack)",
-    sections: ["network"],
-    derive: (e) => {
-      const c = network(e)?.conntrack;
-      return c ? (c.loaded ? ratio(c.count, c.max) : 0) : null;
-    },
-    sentence: (m) =>
-      m["network.conntrackLoaded"] === false
-        ? "no conntrack table (nf_conntrack is not loaded)"
-        : `conntrack table ${pct(n(m, "network.conntrackUsedRatio"))} full (nf_conntrack_count over nf_conntrack_max)`,
-  }),
-  "network.conntrackTableFullLines": metric({
-    type: "number",
-    format: "count",
-    label: '"nf_conntrack: table full, dropping packet" lines in the kernel log',
-    sections: ["network"],
-    derive: (e) => network(e)?.conntrack?.tableFullLines ?? null,
-    sentence: (m) =>
-      `${m["network.conntrackTableFullLines"]} "nf_conntrack: table full, dropping packet" lines in the kernel log`,
-  }),
-
   // ---- Tomcat
   "tomcat.version": metric({
     type: "string",
@@ -804,7 +589,7 @@ export function deriveMetrics(evidence: Evidence): Record<string, MetricValue> {
   return { ...deriveMetricsReport(evidence).metrics };
 }
 
-const SECTION_TITLES: Record<EvidenceSectionName, string> = {
+const SECTION_TITLES = {
   host: "host",
   process: "process",
   listener: "listener",
@@ -819,7 +604,7 @@ const SECTION_TITLES: Record<EvidenceSectionName, string> = {
   logs: "logs",
   tomcat: "Tomcat version",
   network: "network (sockets held, listen drops, ephemeral ports, conntrack)",
-};
+} as const;
 
 /** Why a metric is null: the first unavailable section it reads, with the collector's reason. */
 export function whyUnavailable(name: string, evidence: Evidence): string {

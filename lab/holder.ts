@@ -9,7 +9,8 @@
  * - kind "slow": sends N `GET /api/slow` requests and keeps the connections (the requests hang).
  * - kind "arrivals": clients arriving at `rate` per second for `maxSeconds`, each connecting, asking
  *   `GET /health` and closing on the answer, or giving up after `timeoutMs` (listen-backlog). It reports
- *   done once `stopAfterFailures` clients failed, and keeps the arrivals going until `maxSeconds`.
+ *   done once `stopAfterFailures` clients could not even connect (the kernel dropped them), and keeps the
+ *   arrivals going until `maxSeconds`.
  *
  * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
  * Usage: node --import tsx lab/holder.ts '<json config>'
@@ -143,29 +144,38 @@ function openSlow(): Promise<boolean> {
   });
 }
 
-/** One arriving client: connect, one request, close on the answer; a failure when nothing answers in time. */
-function openArrival(): Promise<boolean> {
+/**
+ * One arriving client: connect, one request, close on the answer. `unanswered`: connected (the kernel
+ * queued it) but no answer in time; `dropped`: the connect itself never completed (a full accept queue
+ * drops the SYN); `error`: refused or reset.
+ */
+function openArrival(): Promise<"answered" | "unanswered" | "dropped" | "error"> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: "127.0.0.1", port: config.port });
     let settled = false;
-    const settle = (ok: boolean, error?: string) => {
+    let connected = false;
+    const settle = (outcome: "answered" | "unanswered" | "dropped" | "error", error?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       if (error) report.lastError = error;
       socket.destroy();
-      resolve(ok);
+      resolve(outcome);
     };
     const timer = setTimeout(
-      () => settle(false, `no answer within ${config.timeoutMs} ms`),
+      () =>
+        connected
+          ? settle("unanswered", `connected, no answer within ${config.timeoutMs} ms`)
+          : settle("dropped", `connect not completed within ${config.timeoutMs} ms`),
       config.timeoutMs,
     );
-    socket.on("connect", () =>
-      socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nConnection: close\r\n\r\n`),
-    );
-    socket.on("data", () => settle(true));
-    socket.on("error", (error) => settle(false, error.message));
-    socket.on("close", () => settle(false, "closed without an answer"));
+    socket.on("connect", () => {
+      connected = true;
+      socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.on("data", () => settle("answered"));
+    socket.on("error", (error) => settle("error", error.message));
+    socket.on("close", () => settle("error", "closed without an answer"));
   });
 }
 
@@ -175,14 +185,17 @@ async function runArrivals(): Promise<void> {
   const deadline = started + config.maxSeconds * 1000;
   const pending = new Set<Promise<void>>();
   let lastWrite = 0;
+  let dropped = 0;
   for (let i = 0; Date.now() < deadline; i++) {
     const wait = started + (i / rate) * 1000 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const p: Promise<void> = openArrival().then((ok) => {
-      if (ok) report.opened++;
+    const p: Promise<void> = openArrival().then((outcome) => {
+      if (outcome === "answered") report.opened++;
       else report.failed++;
+      if (outcome === "dropped") dropped++;
       pending.delete(p);
-      if (!report.done && report.failed >= config.stopAfterFailures) {
+      // Done when the kernel drops connections: the accept queue is full, not merely filling.
+      if (!report.done && dropped >= config.stopAfterFailures) {
         report.done = true;
         report.stoppedReason = "server-stopped-accepting";
         writeReport();

@@ -34,7 +34,7 @@ const RUNS: Run[] = [
   },
   {
     name: "lab-listen-backlog",
-    what: "listen-backlog mode (acceptCount 100): the acceptor stalled, clients arriving 20 a second, until 5 gave up",
+    what: "listen-backlog mode (acceptCount 100): the acceptor stalled, clients arriving 20 a second, until 5 could not connect",
     port: 20281,
     up: { mode: "listen-backlog", fdLimit: 4096 },
     load: { maxSeconds: 120 },

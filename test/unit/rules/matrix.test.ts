@@ -195,6 +195,19 @@ describe("captured lab fixtures (test/fixtures/evidence/*.json)", () => {
     },
     slow: { rootCause: "thread-pool-exhaustion", variant: "all-busy", findings: ["thread-pool-exhaustion"] },
     healthy: { rootCause: "load-balancer-path", variant: "host-healthy", findings: ["load-balancer-path"] },
+    // Real probe runs against the lab (scripts/capture-probe-runs.ts), runbook defaults.
+    // close-wait: 1004 upstream sockets in CLOSE-WAIT at the 1024-fd limit; the JVM was not attached.
+    "probe-lab-close-wait": {
+      rootCause: "close-wait-leak",
+      variant: "outbound",
+      findings: ["close-wait-leak", "fd-exhaustion"],
+    },
+    // listen-backlog: accept queue 101 of 100, ListenOverflows +77 in 1.8 s, 10 idle request threads.
+    "probe-lab-listen-backlog": {
+      rootCause: "listen-backlog-overflow",
+      variant: "queue-full-dropping",
+      findings: ["listen-backlog-overflow"],
+    },
   };
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
   const known = files.filter((f) => Object.hasOwn(EXPECTED, f.replace(/\.json$/, "")));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labUp, probeHealth, readState } from "../../lab/index.js";
 import { type IncidentRecord, incidentRecordSchema } from "../../lambdas/core/incident/schema.js";
-import { BIN, fdKinds, incidentIdFrom, runCli } from "../support/cli.js";
+import { BIN, fdKinds, incidentIdFrom, openFds, runCli } from "../support/cli.js";
 
 /**
  * The socket classes against the real lab, with the runbook's defaults (no threshold, idle or log-path
@@ -64,8 +64,8 @@ describe("socket classes against the lab, runbook defaults", () => {
     const port = 20210;
     ports.push(port);
     const lab = await labUp({ mode: "close-wait", port, fdLimit: 1024 });
-    const load = await labLoad({ port, requests: 2000 });
-    expect(load.opened).toBeGreaterThan(800);
+    // Until the fds are at the limit (an event; a load cut short by time-outs on a loaded machine is repeated).
+    for (let i = 0; i < 3 && openFds(lab.pid) < 0.95 * 1024; i++) await labLoad({ port, requests: 2000 });
     expect(fdKinds(lab.pid).sockets).toBeGreaterThan(0.9 * 1024);
 
     const d = await diagnose(port);

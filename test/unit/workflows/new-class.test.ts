@@ -58,7 +58,9 @@ describe("a failure class defined only in YAML", () => {
       run: { restart: { service: "api.service", command: null } },
     });
     expect(record.diagnosis?.rootCause).toMatchObject({ id: "stalled-readers", confidence: 0.85 });
-    expect(record.diagnosis?.rootCause.summary).toMatch(/^500 connections on port 8080 have bytes queued that their clients do not read/);
+    expect(record.diagnosis?.rootCause.summary).toMatch(
+      /^500 connections on port 8080 have bytes queued that their clients do not read/,
+    );
     expect(record.plan && formatPlan(record.plan)).toMatch(
       /Mitigation plan for stalled-readers \(mode auto\):\n {2}1\. restart-service \[changes host\]: Restart the service: systemctl restart api\.service/,
     );
@@ -66,7 +68,9 @@ describe("a failure class defined only in YAML", () => {
     expect(record.status).toBe("recovered");
 
     const model = buildPostmortem(record, { knowledge });
-    expect(model.title).toContain("Clients that stopped reading held the connections until the API stopped answering");
+    expect(model.title).toContain(
+      "Clients that stopped reading held the connections until the API stopped answering",
+    );
     expect(model.actionItems.map((a) => a.id)).toEqual(
       expect.arrayContaining(["write-timeouts", "alarm-on-fd-usage"]),
     );

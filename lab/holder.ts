@@ -10,6 +10,10 @@
  * - kind "crawl" (heap-leak): N crawlers without cookies, each sending `GET /api/cart` one after the
  *   other (each a new session) for `maxSeconds`, while the JVM crawled (`jvmPid`) lives: the steady
  *   traffic that keeps a full heap in full GCs. Reports done at once, then crawls in the background.
+ * - kind "arrivals": clients arriving at `rate` per second for `maxSeconds`, each connecting, asking
+ *   `GET /health` and closing on the answer, or giving up after `timeoutMs` (listen-backlog). It reports
+ *   done once `stopAfterFailures` clients could not even connect (the kernel dropped them), and keeps the
+ *   arrivals going until `maxSeconds`.
  *
  * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
  * Usage: node --import tsx lab/holder.ts '<json config>'
@@ -146,6 +150,77 @@ function openSlow(): Promise<boolean> {
   });
 }
 
+/**
+ * One arriving client: connect, one request, close on the answer. `unanswered`: connected (the kernel
+ * queued it) but no answer in time; `dropped`: the connect itself never completed (a full accept queue
+ * drops the SYN); `error`: refused or reset.
+ */
+function openArrival(): Promise<"answered" | "unanswered" | "dropped" | "error"> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port: config.port });
+    let settled = false;
+    let connected = false;
+    const settle = (outcome: "answered" | "unanswered" | "dropped" | "error", error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) report.lastError = error;
+      socket.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(
+      () =>
+        connected
+          ? settle("unanswered", `connected, no answer within ${config.timeoutMs} ms`)
+          : settle("dropped", `connect not completed within ${config.timeoutMs} ms`),
+      config.timeoutMs,
+    );
+    socket.on("connect", () => {
+      connected = true;
+      socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.on("data", () => settle("answered"));
+    socket.on("error", (error) => settle("error", error.message));
+    socket.on("close", () => settle("error", "closed without an answer"));
+  });
+}
+
+/** arrivals: a steady stream of clients until maxSeconds; done is reported at the failure threshold. */
+async function runArrivals(): Promise<void> {
+  const rate = config.rate ?? 20;
+  const deadline = started + config.maxSeconds * 1000;
+  const pending = new Set<Promise<void>>();
+  let lastWrite = 0;
+  let dropped = 0;
+  for (let i = 0; Date.now() < deadline; i++) {
+    const wait = started + (i / rate) * 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const p: Promise<void> = openArrival().then((outcome) => {
+      if (outcome === "answered") report.opened++;
+      else report.failed++;
+      if (outcome === "dropped") dropped++;
+      pending.delete(p);
+      // Done when the kernel drops connections: the accept queue is full, not merely filling.
+      if (!report.done && dropped >= config.stopAfterFailures) {
+        report.done = true;
+        report.stoppedReason = "server-stopped-accepting";
+        writeReport();
+      }
+    });
+    pending.add(p);
+    if (Date.now() - lastWrite > 250) {
+      lastWrite = Date.now();
+      writeReport();
+    }
+  }
+  await Promise.all(pending);
+  if (!report.done) {
+    report.done = true;
+    report.stoppedReason = "time-limit";
+  }
+  writeReport();
+}
+
 async function run(): Promise<StopReason> {
   const open = config.kind === "ws" ? openWs : openSlow;
   // Handshakes in flight: with a rate, room for ~4 s of arrivals, so a slow (cold or loaded) server
@@ -240,7 +315,16 @@ process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));
 writeReport();
 if (config.kind === "crawl") crawl();
-else
+else if (config.kind === "arrivals") {
+  runArrivals()
+    .catch((error: unknown) => {
+      report.lastError = error instanceof Error ? error.message : String(error);
+      report.stoppedReason = report.stoppedReason ?? "server-errors";
+      report.done = true;
+      writeReport();
+    })
+    .finally(() => setInterval(() => {}, 1 << 30));
+} else
   run()
     .then((reason) => {
       report.stoppedReason = reason;

@@ -288,7 +288,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     stateDir,
     labDir: dir,
     command,
-    holders: [],
+    // Load holders of the run this one replaces (a restart through `lab up`) stay ours to stop.
+    holders: existing ? existing.holders.filter((h) => isAlive(h.pid)) : [],
     ...(runAs ? { user: runAs.user, uid: runAs.uid } : {}),
   };
   writeState(state);
@@ -393,7 +394,7 @@ async function startHolder(
   return {
     port: state.port,
     mode: state.mode,
-    kind: kind === "ws" ? "ws-sessions" : "held-requests",
+    kind: kind === "ws" ? "ws-sessions" : kind === "arrivals" ? "arrivals" : "held-requests",
     requested: cfg.count,
     opened: r.opened,
     failed: r.failed,
@@ -469,10 +470,14 @@ const DEFAULT_LOAD: Record<LabMode, number> = {
   healthy: 200,
   // heap-leak: cookie-less requests, a new session and cart each, until the heap is full (they fail).
   "heap-leak": 5000,
+  "close-wait": 2000,
+  "listen-backlog": 0,
 };
 
 /** heap-leak: crawlers that keep requesting /api/cart after the heap is full. */
 const HEAP_LEAK_CRAWLERS = 6;
+/** listen-backlog: clients per second, and for how long they keep arriving (the diagnosis runs meanwhile). */
+const ARRIVALS = { rate: 20, seconds: 300 };
 
 /** Drives the running lab into its failure: opens and holds sessions, or sends requests. */
 export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
@@ -512,6 +517,23 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
         jvmPid: state.pid,
       });
       return { ...fill, ...(crawl.holderPid ? { holderPid: crawl.holderPid } : {}) };
+    }
+    case "close-wait":
+      // Each call leaves one upstream connection in CLOSE-WAIT.
+      return sendRequests(state, "/api/quote", { ...cfg, count: o.requests ?? DEFAULT_LOAD["close-wait"] });
+    case "listen-backlog": {
+      // The fault switch, then real clients arriving until the accept queue overflows (and on).
+      const stall = await httpGet(state.port, "/lab/stall-acceptor", o.timeoutMs);
+      if (stall.status !== 200)
+        throw new LabError(`the lab did not stall its acceptor: HTTP ${stall.status}`);
+      const rate = o.rate ?? ARRIVALS.rate;
+      const seconds = opts.maxSeconds ?? ARRIVALS.seconds;
+      return startHolder(state, "arrivals", {
+        ...cfg,
+        rate,
+        maxSeconds: seconds,
+        count: o.requests ?? Math.ceil(rate * seconds),
+      });
     }
     case "healthy":
       // Sessions asked of a healthy lab: WebSocket churn (they close after their lifetime or idle timeout).

@@ -1,7 +1,15 @@
 import { z } from "zod";
 
 /** The failure modes the lab's Java app can start in. */
-export const LAB_MODES = ["ws-leak", "file-leak", "slow", "healthy", "heap-leak"] as const;
+export const LAB_MODES = [
+  "ws-leak",
+  "file-leak",
+  "slow",
+  "healthy",
+  "heap-leak",
+  "close-wait",
+  "listen-backlog",
+] as const;
 export const LabModeSchema = z.enum(LAB_MODES);
 export type LabMode = z.infer<typeof LabModeSchema>;
 
@@ -94,7 +102,7 @@ export const LabPortOptionsSchema = z.object({
 });
 export type LabPortOptions = z.input<typeof LabPortOptionsSchema>;
 
-export const HolderKindSchema = z.enum(["ws", "slow", "crawl"]);
+export const HolderKindSchema = z.enum(["ws", "slow", "crawl", "arrivals"]);
 export type HolderKind = z.infer<typeof HolderKindSchema>;
 
 export const HolderSchema = z.object({
@@ -153,7 +161,7 @@ export type HolderReport = z.infer<typeof HolderReportSchema>;
 export interface LoadResult {
   port: number;
   mode: LabMode;
-  kind: "ws-sessions" | "requests" | "held-requests";
+  kind: "ws-sessions" | "requests" | "held-requests" | "arrivals";
   requested: number;
   /** Sessions opened and held / requests answered 2xx / requests sent and held. */
   opened: number;

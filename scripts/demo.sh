@@ -18,7 +18,7 @@ while (($#)); do
   esac
 done
 # One function per class: start the lab in that failure and break it (defined below, after the helpers).
-CLASSES=(websocket-session-leak heap-exhaustion)
+CLASSES=(websocket-session-leak heap-exhaustion close-wait-leak listen-backlog-overflow)
 if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
 known=0
 for c in "${CLASSES[@]}"; do [[ $c == "$MODE" ]] && known=1; done
@@ -75,7 +75,31 @@ break_heap_exhaustion() {
   RUN_ARGS=(--restart-command "node bin/runbook.js ${up[*]}")
 }
 
-# Extra options of `run` a class needs (heap-exhaustion: how to start the service again).
+# close-wait-leak: every GET /api/quote asks an upstream that answers and closes its end; the app never
+# closes its socket, so each call leaves one in CLOSE-WAIT until the JVM reaches its open-files limit.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_close_wait_leak() {
+  step "1. Start the lab: close-wait mode on port $PORT, open-files limit $FD_LIMIT"
+  runbook lab up --mode close-wait --port "$PORT" --fd-limit "$FD_LIMIT"
+  step "2. Clients call GET /api/quote; each call leaves its upstream connection in CLOSE-WAIT"
+  runbook lab load --port "$PORT" --requests $((FD_LIMIT * 2))
+  health
+  RUN_ARGS=(--restart-command "node $PWD/bin/runbook.js lab up --mode close-wait --port $PORT --fd-limit $FD_LIMIT")
+}
+
+# listen-backlog-overflow: Tomcat's acceptor stops accepting (the lab pauses the connector) while clients
+# keep arriving; the kernel fills the accept queue (acceptCount 100) and then drops connections.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_listen_backlog_overflow() {
+  step "1. Start the lab: listen-backlog mode on port $PORT (Tomcat acceptCount 100)"
+  runbook lab up --mode listen-backlog --port "$PORT" --fd-limit "$FD_LIMIT"
+  step "2. The acceptor stalls; clients keep arriving (20 a second) and the accept queue overflows"
+  runbook lab load --port "$PORT"
+  health
+  RUN_ARGS=(--restart-command "node $PWD/bin/runbook.js lab up --mode listen-backlog --port $PORT --fd-limit $FD_LIMIT")
+}
+
+# Extra options of `run` a class needs (a class whose ladder restarts: how to start the service again).
 RUN_ARGS=()
 "break_${MODE//-/_}"
 

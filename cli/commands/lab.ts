@@ -79,8 +79,8 @@ export function registerLabCommand(program: Command): void {
     .description("drive the running lab into its failure (open and hold sessions, or send requests)")
     .requiredOption("--port <port>", "port of the running lab", int)
     .option("--sessions <n>", "ws-leak: WebSocket sessions to open and hold", int)
-    .option("--requests <n>", "file-leak/slow/healthy/heap-leak: requests", int)
-    .option("--rate <n>", "per second (default: as fast as possible)", num)
+    .option("--requests <n>", "file-leak/slow/healthy/heap-leak/close-wait: requests to send", int)
+    .option("--rate <n>", "per second (default: as fast as possible; listen-backlog: 20 clients)", num)
     .option("--arrivals <kind>", "ws sessions at --rate: steady, or poisson (a noisy leak)", "steady")
     .option("--session-lifetime-ms <n>", "ws churn: sessions that do not leak close after ~this long", int)
     .option(

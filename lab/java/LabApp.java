@@ -38,7 +38,8 @@ import org.apache.tomcat.websocket.server.WsSci;
  *
  * <p>Modes: ws-leak (sessions kept in a static map, no idle timeout, a per-session buffer),
  * file-leak (GET /api/export opens a file and never closes it), slow (GET /api/slow blocks a
- * request thread for ten minutes; small thread pool), healthy (nothing leaks).
+ * request thread for ten minutes; small thread pool), healthy (nothing leaks), close-wait
+ * (CloseWaitLab: upstream connections never closed), listen-backlog (ListenBacklogLab: the acceptor stalls).
  */
 public final class LabApp {
   static final Logger LOG = Logger.getLogger("lab.LabApp");
@@ -209,7 +210,7 @@ public final class LabApp {
     int keepAliveMs = Integer.parseInt(arg(args, "keep-alive-ms", "0"));
     int acceptCount = Integer.parseInt(arg(args, "accept-count", "slow".equals(mode) ? "2" : "100"));
     File dataDir = new File(arg(args, "data-dir", "."));
-    if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak").contains(mode)) {
+    if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak", "close-wait", "listen-backlog").contains(mode)) {
       System.err.println("LabApp: unknown mode " + mode);
       System.exit(2);
     }
@@ -259,6 +260,8 @@ public final class LabApp {
     Tomcat.addServlet(ctx, "stats", new StatsServlet());
     ctx.addServletMappingDecoded("/api/stats", "stats");
     if ("heap-leak".equals(mode)) HeapLeak.install(ctx, sessionBytes);
+    if ("close-wait".equals(mode)) CloseWaitLab.install(ctx);
+    if ("listen-backlog".equals(mode)) ListenBacklogLab.install(ctx, connector);
     // JSR-356: WsSci creates the WsServerContainer and deploys the @ServerEndpoint class.
     ctx.addServletContainerInitializer(new WsSci(), Set.of(PushEndpoint.class));
 

@@ -758,6 +758,62 @@ collect_file_nr() {
   printf 'allocated=%s\nunused=%s\nmax=%s\n' "$a" "$u" "$m"
 }
 
+# TCP beyond the app port's connections (close-wait-leak, listen-backlog-overflow, outbound exhaustion):
+# the sockets the process holds (its fd inodes joined with `ss -tane`) by state and, for CLOSE-WAIT, by
+# local port and remote endpoint; TcpExt ListenOverflows/ListenDrops of the target's network namespace,
+# sampled NET_SAMPLE_MS apart; the ephemeral port range against the host's outbound sockets and their
+# busiest destination; TIME-WAIT; the conntrack table and "table full" lines of the kernel log. Reads only.
+NET_SAMPLE_MS=1000
+listen_counters() { # NETSTAT_FILE -> "overflows drops"
+  awk '$1=="TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) k[$i] = i; h = 1; next }
+    if ("ListenOverflows" in k && "ListenDrops" in k) print $k["ListenOverflows"] + 0, $k["ListenDrops"] + 0; exit }' "$1" 2>/dev/null
+}
+collect_network() {
+  local src=/proc/net/netstat c0 c1 t0 lo="" hi="" n="" m="" dm w
+  [[ -n $PID && -r /proc/$PID/net/netstat ]] && src=/proc/$PID/net/netstat
+  t0=$(elapsed_ms)
+  c0=$(listen_counters "$src")
+  box 15 ss -tanHe >"$W/ss-tane.txt" 2>"$W/.e.ss-tane" || {
+    REASON=$(tool_reason "ss -tane" "$?" "$W/.e.ss-tane")
+    return 1
+  }
+  : >"$W/.b.net-inodes"
+  [[ -n $PID ]] && box 10 find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -lname 'socket:\[*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' >"$W/.b.net-inodes"
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+  awk -v port="$PORT" -v lo="${lo:-0}" -v hi="${hi:-0}" -v pid="$PID" "$AWK_TOP"'
+function ep(a) { gsub(/[\[\]]/, "", a); sub(/^::ffff:/, "", a); return a }
+FILENAME == ARGV[1] { mine[$1] = 1; next }
+$1 == "LISTEN" { next }
+{ st = $1; l = $4; sub(/^.*:/, "", l); l += 0; e = (hi > 0 && l >= lo && l <= hi); ino = 0
+  for (i = 6; i <= NF; i++) if ($i ~ /^ino:/) ino = substr($i, 5)
+  if (st == "TIME-WAIT") { tw++; tweph += e }
+  if (e) { eph++; dest[ep($5)]++ }
+  if (ino && (ino in mine)) { own++; ost[st]++
+    if (st == "CLOSE-WAIT") { cwl[l]++; if (l == port) cwapp++; else { cwout++; cwp[ep($5)]++ } } } }
+END {
+  if (pid != "") {
+    printf "owned.total=%d\nowned.closeWaitAppPort=%d\nowned.closeWaitOutbound=%d\n", own, cwapp, cwout
+    for (s in ost) printf "owned.state.%s=%d\n", s, ost[s]
+    top(cwp, 5, "owned.closeWaitPeer", 80); top(cwl, 5, "owned.closeWaitLocalPort", 10) }
+  if (hi > 0) { printf "ephemeral.low=%d\nephemeral.high=%d\nephemeral.inUse=%d\n", lo, hi, eph; top(dest, 1, "ephemeral.topDestination", 80) }
+  printf "timeWait.total=%d\ntimeWait.ephemeral=%d\n", tw, tweph }' "$W/.b.net-inodes" "$W/ss-tane.txt"
+  w=/proc/sys/net/netfilter/nf_conntrack
+  if read -r n <"${w}_count" 2>/dev/null; then
+    read -r m <"${w}_max" 2>/dev/null
+    printf 'conntrack.loaded=true\nconntrack.count=%s\nconntrack.max=%s\n' "$n" "$m"
+  else echo "conntrack.loaded=false"; fi
+  # dmesg needs root (or kernel.dmesg_restrict=0): unreadable, the count stays absent.
+  dm=$(box 5 dmesg 2>/dev/null) && echo "conntrack.tableFullLines=$(grep -c 'nf_conntrack: .*table full, dropping packet' <<<"$dm")"
+  # The second sample, NET_SAMPLE_MS after the first (never past the probe's deadline).
+  w=$((NET_SAMPLE_MS - $(elapsed_ms) + t0))
+  ((w > 0 && $(remaining) > 1)) && sleep "$((w / 1000)).$(printf '%03d' $((w % 1000)))"
+  c1=$(listen_counters "$src")
+  [[ $c0 =~ ^[0-9]+\ [0-9]+$ && $c1 =~ ^[0-9]+\ [0-9]+$ ]] &&
+    printf 'listen.overflowsBefore=%s\nlisten.overflowsAfter=%s\nlisten.dropsBefore=%s\nlisten.dropsAfter=%s\nlisten.intervalMs=%s\n' \
+      "${c0% *}" "${c1% *}" "${c0#* }" "${c1#* }" "$(($(elapsed_ms) - t0))"
+  return 0
+}
+
 # Heap: the perf-data file jstat reads, read as data (no JVM started); sample 2 precedes the histogram's GC.
 # perf_decode: `od -An -v -tu1` -> name=value counters (hotspot perfMemory.hpp layout).
 perf_decode() {
@@ -1365,6 +1421,7 @@ start_section host collect_host
 start_section listener collect_listener
 start_section sockets collect_sockets
 start_section socketSummary collect_socket_summary
+start_section network collect_network
 start_section logs collect_logs
 start_section process collect_process
 # The Tomcat version reads the open files the fds section lists.
@@ -1380,6 +1437,7 @@ emit_section listener
 emit_section fds
 emit_section sockets
 emit_section socketSummary
+emit_section network
 emit_section fileNr collect_file_nr
 emit_section logs
 emit_section heap collect_heap

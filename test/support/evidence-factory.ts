@@ -13,6 +13,10 @@ export const SCENARIOS = [
   "file-leak",
   "slow",
   "process-down",
+  "close-wait-outbound",
+  "close-wait-app-port",
+  "listen-backlog",
+  "outbound-exhausted",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -159,6 +163,34 @@ function healthy(): Evidence {
       },
     },
     tomcat: { status: "ok", data: { version: "10.1.28", source: "jar" } },
+    network: {
+      status: "ok",
+      data: {
+        owned: {
+          total: 12,
+          byState: { ESTAB: 12 },
+          closeWaitAppPort: 0,
+          closeWaitOutbound: 0,
+          closeWaitPeers: [],
+          closeWaitLocalPorts: [],
+        },
+        listenDrops: {
+          overflowsBefore: 20,
+          overflowsAfter: 20,
+          dropsBefore: 20,
+          dropsAfter: 20,
+          intervalMs: 1000,
+        },
+        ephemeral: {
+          low: 32768,
+          high: 60999,
+          inUse: 14,
+          topDestination: { address: "10.0.3.5:5432", count: 10 },
+        },
+        timeWait: { total: 2, ephemeral: 0 },
+        conntrack: { loaded: false, count: null, max: null, tableFullLines: 0 },
+      },
+    },
   };
 }
 
@@ -174,7 +206,7 @@ export function data<K extends SectionName>(
   section: K,
 ): Extract<Evidence[K], { status: "ok" }>["data"] {
   const s = e[section];
-  if (s.status !== "ok") throw new Error(`section ${section} is unavailable`);
+  if (s?.status !== "ok") throw new Error(`section ${section} is unavailable`);
   return s.data as Extract<Evidence[K], { status: "ok" }>["data"];
 }
 
@@ -286,6 +318,79 @@ const PRESETS: Record<Scenario, Patch> = {
       latencyMs: 1,
       detail: "connection refused",
     };
+    data(e, "network").owned = null;
+  },
+  // Upstream responses never closed: outbound CLOSE-WAIT fills the fds; at the limit the JVM cannot be attached.
+  "close-wait-outbound": (e) => {
+    const f = data(e, "fds");
+    f.open = 1024;
+    f.byKind = { socket: 990, file: 20, pipe: 4, anonInode: 10, other: 0 };
+    const n = data(e, "network");
+    n.owned = {
+      total: 985,
+      byState: { ESTAB: 8, "CLOSE-WAIT": 977 },
+      closeWaitAppPort: 0,
+      closeWaitOutbound: 977,
+      closeWaitPeers: [{ address: "10.0.4.20:8443", count: 977 }],
+      closeWaitLocalPorts: [{ port: 41_022, count: 1 }],
+    };
+    setUnavailable(e, "classHistogram", ATTACH_FAILED);
+    setUnavailable(e, "threads", ATTACH_FAILED);
+    data(e, "logs").tooManyOpenFiles = 12;
+    e.health = { ...e.health, outcome: "http-error", httpStatus: 500, latencyMs: 20, detail: "HTTP 500" };
+  },
+  // Clients' closed connections never closed by the app on its own port (threads free): a CLOSE-WAIT leak.
+  "close-wait-app-port": (e) => {
+    const f = data(e, "fds");
+    f.open = 700;
+    f.byKind = { socket: 630, file: 50, pipe: 5, anonInode: 15, other: 0 };
+    const s = data(e, "sockets");
+    Object.assign(s, {
+      total: 612,
+      established: 10,
+      byState: { ESTAB: 10, "CLOSE-WAIT": 600, "TIME-WAIT": 2 },
+    });
+    data(e, "network").owned = {
+      total: 610,
+      byState: { ESTAB: 10, "CLOSE-WAIT": 600 },
+      closeWaitAppPort: 600,
+      closeWaitOutbound: 0,
+      closeWaitPeers: [],
+      closeWaitLocalPorts: [{ port: PORT, count: 600 }],
+    };
+    e.health = { ...e.health, outcome: "timeout", httpStatus: null, latencyMs: 5001, detail: null };
+  },
+  // The acceptor stopped: the accept queue is full and the kernel drops connections; threads and fds fine.
+  "listen-backlog": (e) => {
+    data(e, "listener").acceptQueue = { current: 101, max: 100 };
+    const s = data(e, "sockets");
+    Object.assign(s, {
+      total: 160,
+      established: 120,
+      byState: { ESTAB: 120, "CLOSE-WAIT": 38, "SYN-RECV": 2 },
+    });
+    data(e, "network").listenDrops = {
+      overflowsBefore: 4100,
+      overflowsAfter: 4133,
+      dropsBefore: 4100,
+      dropsAfter: 4133,
+      intervalMs: 1020,
+    };
+    e.health = { ...e.health, outcome: "timeout", httpStatus: null, latencyMs: 3001, detail: null };
+  },
+  // Outbound calls cannot get a local port: the ephemeral range is used up towards one upstream, mostly by
+  // TIME-WAIT, and the conntrack table is full. Health (which calls the upstream) fails.
+  "outbound-exhausted": (e) => {
+    const n = data(e, "network");
+    n.ephemeral = {
+      low: 32768,
+      high: 60999,
+      inUse: 27_900,
+      topDestination: { address: "10.0.4.20:8443", count: 27_800 },
+    };
+    n.timeWait = { total: 27_500, ephemeral: 27_400 };
+    n.conntrack = { loaded: true, count: 262_100, max: 262_144, tableFullLines: 42 };
+    e.health = { ...e.health, outcome: "http-error", httpStatus: 500, latencyMs: 40, detail: "HTTP 500" };
   },
 };
 

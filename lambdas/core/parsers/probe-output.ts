@@ -8,6 +8,7 @@ import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
 import { firstFailureOf } from "./logs.js";
 import { attachOf, heapOptions, listenerRelation, logDiscovery } from "./probe-extras.js";
+import { networkSection } from "./probe-network.js";
 import { parseSsSummary } from "./ss-summary.js";
 
 const P = "probe-output";
@@ -87,7 +88,7 @@ export function splitProbeOutput(stdout: string): ParseResult<ProbeDocument> {
 
 /** Reads typed fields of one section; a bad field throws FieldError, caught per section. */
 class FieldError extends Error {}
-class Fields {
+export class Fields {
   constructor(private readonly s: ProbeSection) {}
   private find(key: string) {
     return this.s.fields.find((f) => f.key === key);
@@ -146,7 +147,7 @@ class Fields {
 }
 
 /** Counted `N rest-of-line` values (topFile=, peer=). */
-function counted(f: Fields, key: string, label: string) {
+export function counted(f: Fields, key: string, label: string) {
   return f.all(key).map((e) => {
     const m = /^(\d+) (.+)$/.exec(e.value);
     if (!m?.[2]) return f.error(e.line, `${key}=<count> <${label}>`, `${e.key}=${e.value}`);
@@ -154,7 +155,7 @@ function counted(f: Fields, key: string, label: string) {
   });
 }
 
-function section<T>(
+export function section<T>(
   doc: ProbeDocument,
   name: string,
   read: (f: Fields, s: ProbeSection) => T | ParseResult<T>,
@@ -419,5 +420,5 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       return { version: f.str("version"), source };
     }),
   };
-  return buildEvidence(draft);
+  return buildEvidence({ ...draft, ...networkSection(doc) });
 }

@@ -2,6 +2,7 @@ import type { Evidence } from "../evidence/schema.js";
 import { dataOf } from "../shared/section.js";
 import { fmtMs, instancesOf, metric, n, pct, ratio } from "./metric-kit.js";
 import { HEAP_METRICS, LOG_SOURCE_METRICS, WHAT_FILLS_THE_HEAP_METRICS } from "./metrics-heap.js";
+import { NETWORK_METRICS } from "./metrics-network.js";
 import { predates64848Fix } from "./tomcat-version.js";
 
 export { fmtMs };
@@ -16,20 +17,7 @@ export type MetricMap = Readonly<Record<string, MetricValue>>;
 export type MetricType = "number" | "boolean" | "string";
 /** How a value is rendered in human text. */
 export type MetricFormat = "count" | "ratio" | "percent" | "ms" | "seconds" | "boolean" | "text";
-export type EvidenceSectionName =
-  | "host"
-  | "process"
-  | "listener"
-  | "fds"
-  | "sockets"
-  | "socketSummary"
-  | "fileNr"
-  | "classHistogram"
-  | "threads"
-  | "heap"
-  | "health"
-  | "logs"
-  | "tomcat";
+export type EvidenceSectionName = keyof typeof SECTION_TITLES;
 
 export interface MetricDef {
   type: MetricType;
@@ -49,6 +37,7 @@ const FILE_INPUT_STREAM = /^java\.io\.FileInputStream$/;
 
 /** The catalogue. Adding a metric here makes it usable in runbooks (and in the JSON Schema's enum). */
 export const METRICS = {
+  ...NETWORK_METRICS,
   // ---- file descriptors
   "fds.available": metric({
     type: "boolean",
@@ -579,7 +568,7 @@ export function deriveMetrics(evidence: Evidence): Record<string, MetricValue> {
   return { ...deriveMetricsReport(evidence).metrics };
 }
 
-const SECTION_TITLES: Record<EvidenceSectionName, string> = {
+const SECTION_TITLES = {
   host: "host",
   process: "process",
   listener: "listener",
@@ -593,7 +582,8 @@ const SECTION_TITLES: Record<EvidenceSectionName, string> = {
   health: "health probe",
   logs: "logs",
   tomcat: "Tomcat version",
-};
+  network: "network (sockets held, listen drops, ephemeral ports, conntrack)",
+} as const;
 
 /** Why a metric is null: the first unavailable section it reads, with the collector's reason. */
 export function whyUnavailable(name: string, evidence: Evidence): string {
@@ -602,6 +592,7 @@ export function whyUnavailable(name: string, evidence: Evidence): string {
   for (const s of def.sections) {
     if (s === "health") continue;
     const section = evidence[s];
+    if (section === undefined) return `${SECTION_TITLES[s]} not collected (evidence from an older probe)`;
     if (section.status === "unavailable") return `${SECTION_TITLES[s]} unavailable: ${section.reason}`;
   }
   return `${def.label}: undefined on this evidence`;

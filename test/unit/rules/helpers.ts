@@ -40,44 +40,39 @@ export function outcomeOf(
   throw new Error(`no rule ${id}`);
 }
 
-/** A compliance matrix: expected outcome of every rule (rows) on every evidence case (columns). */
-export interface MatrixSpec<C extends string> {
-  readonly cases: Readonly<Record<C, Evidence>>;
-  readonly columns: readonly C[];
-  readonly matrix: Readonly<Record<string, readonly Expect[]>>;
-  /** The variant expected of one rule where it holds, by case. */
-  readonly variants?: { readonly rule: string; readonly byCase: Partial<Record<C, string>> };
-  readonly rootCause: Readonly<Record<C, string>>;
-}
+/**
+ * The compliance-matrix tests (cdk-nag style) over a set of evidence cases: the rows cover every class and
+ * hypothesis of the runbook, each cell is the rule's outcome on that case (`variant` names the variant
+ * that must hold, when it matters), and each case's root cause is the expected one.
+ */
+export function describeMatrix<C extends string>(m: {
+  runbook: Runbook;
+  cases: Record<C, Evidence>;
+  columns: readonly C[];
+  matrix: Record<string, Expect[]>;
+  variant: (rule: string, caseName: C) => string | undefined;
+  rootCause: Record<C, string>;
+}): void {
+  it("covers every class and hypothesis of the shipped runbook", () => {
+    const ids = [...m.runbook.classes.map((c) => c.id), ...m.runbook.hypotheses.map((h) => h.id)];
+    expect(Object.keys(m.matrix).sort()).toEqual([...ids].sort());
+    for (const row of Object.values(m.matrix)) expect(row).toHaveLength(m.columns.length);
+  });
 
-/** The matrix's tests (cdk-nag style): the rows cover the runbook, each cell, each case's root cause. */
-export function complianceMatrix<C extends string>(
-  title: string,
-  runbook: Runbook,
-  spec: MatrixSpec<C>,
-): void {
-  describe(title, () => {
-    it("covers every class and hypothesis of the shipped runbook", () => {
-      const ids = [...runbook.classes.map((c) => c.id), ...runbook.hypotheses.map((h) => h.id)];
-      expect(Object.keys(spec.matrix).sort()).toEqual([...ids].sort());
-      for (const row of Object.values(spec.matrix)) expect(row).toHaveLength(spec.columns.length);
-    });
-
-    for (const [rule, row] of Object.entries(spec.matrix)) {
-      describe(rule, () => {
-        it.each(spec.columns.map((c, i) => [c, row[i]] as const))("%s → %s", (caseName, expected) => {
-          const got = outcomeOf(spec.cases[caseName], runbook, rule);
-          expect(got.status).toBe(expected);
-          const variant = spec.variants?.byCase[caseName];
-          if (rule === spec.variants?.rule && variant) expect(got.variant).toBe(variant);
-        });
+  for (const [rule, row] of Object.entries(m.matrix)) {
+    describe(rule, () => {
+      it.each(m.columns.map((c, i) => [c, row[i]] as const))("%s → %s", (caseName, expected) => {
+        const got = outcomeOf(m.cases[caseName], m.runbook, rule);
+        expect(got.status).toBe(expected);
+        const variant = m.variant(rule, caseName);
+        if (variant) expect(got.variant).toBe(variant);
       });
-    }
-
-    it.each([...spec.columns])("%s: root cause", (caseName) => {
-      const d = diagnose(spec.cases[caseName], runbook);
-      expect(d.rootCause.id).toBe(spec.rootCause[caseName]);
-      expect(d.ruleErrors).toEqual([]);
     });
+  }
+
+  it.each(m.columns)("%s: root cause", (caseName) => {
+    const d = diagnose(m.cases[caseName], m.runbook);
+    expect(d.rootCause.id).toBe(m.rootCause[caseName]);
+    expect(d.ruleErrors).toEqual([]);
   });
 }

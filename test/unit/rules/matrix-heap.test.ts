@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type Evidence, evidenceSchema } from "../../../lambdas/core/evidence/schema.js";
 import { diagnose } from "../../../lambdas/core/rules/engine.js";
 import { buildEvidence, data, setUnavailable } from "../../support/evidence-factory.js";
-import { complianceMatrix, type Expect, shippedRunbook } from "./helpers.js";
+import { describeMatrix, type Expect, shippedRunbook } from "./helpers.js";
 
 /**
  * Heap exhaustion on partial evidence (issue 13, "Evidence first"): every rule of the shipped runbook
@@ -117,6 +117,11 @@ const MATRIX: Record<string, Expect[]> = {
   "slow-database":          [N,    N,   R,   R,   R],
   "cpu-saturation":         [R,    R,   R,   R,   R],
   "framework-version":      [R,    R,   R,   R,   R],
+  "close-wait-leak":        [R,    R,   R,   R,   R],
+  "listen-backlog-overflow": [R,   R,   R,   R,   R],
+  "ephemeral-port-exhaustion": [R, R,   R,   R,   R],
+  "time-wait-flood":        [R,    R,   R,   R,   R],
+  "conntrack-table-full":   [R,    R,   R,   R,   R],
 };
 
 const HEAP_VARIANT: Partial<Record<CaseName, string>> = {
@@ -134,12 +139,15 @@ const ROOT_CAUSE: Record<CaseName, string> = {
   "old-gen-full-once": "load-balancer-path",
 };
 
-complianceMatrix("heap exhaustion on partial evidence: every rule × every heap case", runbook, {
-  cases: CASES,
-  columns: COLUMNS,
-  matrix: MATRIX,
-  variants: { rule: "heap-exhaustion", byCase: HEAP_VARIANT },
-  rootCause: ROOT_CAUSE,
+describe("heap exhaustion on partial evidence: every rule × every heap case", () => {
+  describeMatrix({
+    runbook,
+    cases: CASES,
+    columns: COLUMNS,
+    matrix: MATRIX,
+    variant: (rule, caseName) => (rule === "heap-exhaustion" ? HEAP_VARIANT[caseName] : undefined),
+    rootCause: ROOT_CAUSE,
+  });
 });
 
 describe("heap exhaustion cites its evidence", () => {

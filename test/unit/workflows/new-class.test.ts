@@ -16,7 +16,7 @@ import { buildEvidence, data } from "../../support/evidence-factory.js";
 import { healthOutput, runOnFakeHost } from "../../support/fake-workflow.js";
 
 /**
- * Proof that a failure class is runbook data: `close-wait-leak` exists only in YAML (a runbook
+ * Proof that a failure class is runbook data: `stalled-readers` exists only in YAML (a runbook
  * override and its postmortem knowledge, test/fixtures/runbooks/), reuses existing metrics, and gets a
  * diagnosis, a plan, a run and a full postmortem with its own follow-ups. No TypeScript names it.
  */
@@ -25,10 +25,10 @@ let doc: Runbook;
 let knowledge: PostmortemKnowledge;
 
 beforeAll(async () => {
-  doc = await loadRunbookDoc(`${FIXTURES}/close-wait-leak.yaml`);
+  doc = await loadRunbookDoc(`${FIXTURES}/stalled-readers.yaml`);
   // The class's knowledge, added to the shipped file the way a new class is added to it.
   const shipped = parse(readFileSync(`${REPO}/runbooks/postmortem/knowledge.yaml`, "utf8"));
-  const added = parse(readFileSync(`${FIXTURES}/close-wait-leak.knowledge.yaml`, "utf8"));
+  const added = parse(readFileSync(`${FIXTURES}/stalled-readers.knowledge.yaml`, "utf8"));
   const merged = {
     ...shipped,
     actionItems: { ...shipped.actionItems, ...added.actionItems },
@@ -37,10 +37,10 @@ beforeAll(async () => {
   knowledge = parsePostmortemKnowledge(stringify(merged), "merged knowledge");
 });
 
-/** The API times out with 500 connections in CLOSE-WAIT; everything else looks fine. */
-const closeWait = () =>
+/** The API times out with 500 connections whose clients stopped reading; everything else looks fine. */
+const stalled = () =>
   buildEvidence("healthy", (e) => {
-    data(e, "sockets").byState["CLOSE-WAIT"] = 500;
+    data(e, "sockets").sendQueueNonEmpty = 500;
     e.health = { ...e.health, outcome: "timeout", httpStatus: null };
   });
 
@@ -48,7 +48,7 @@ describe("a failure class defined only in YAML", () => {
   it("is diagnosed, planned, applied and written up with its own follow-ups", async () => {
     const { record, requests } = await runOnFakeHost({
       doc,
-      probe: (n) => (n === 0 ? closeWait() : buildEvidence("healthy")),
+      probe: (n) => (n === 0 ? stalled() : buildEvidence("healthy")),
       answers: {
         "restart-service": () => ({
           stdout: "result=ok\noldPid=4242\nnewPid=5151\nstopSignal=TERM\ndownSeconds=4\n",
@@ -57,22 +57,26 @@ describe("a failure class defined only in YAML", () => {
       },
       run: { restart: { service: "api.service", command: null } },
     });
-    expect(record.diagnosis?.rootCause).toMatchObject({ id: "close-wait-leak", confidence: 0.85 });
-    expect(record.diagnosis?.rootCause.summary).toMatch(/^500 connections on port 8080 sit in CLOSE-WAIT/);
+    expect(record.diagnosis?.rootCause).toMatchObject({ id: "stalled-readers", confidence: 0.85 });
+    expect(record.diagnosis?.rootCause.summary).toMatch(
+      /^500 connections on port 8080 have bytes queued that their clients do not read/,
+    );
     expect(record.plan && formatPlan(record.plan)).toMatch(
-      /Mitigation plan for close-wait-leak \(mode auto\):\n {2}1\. restart-service \[changes host\]: Restart the service: systemctl restart api\.service/,
+      /Mitigation plan for stalled-readers \(mode auto\):\n {2}1\. restart-service \[changes host\]: Restart the service: systemctl restart api\.service/,
     );
     expect(requests.find((r) => r.name === "restart-service")?.parameters.graceSeconds).toBe("5");
     expect(record.status).toBe("recovered");
 
     const model = buildPostmortem(record, { knowledge });
-    expect(model.title).toContain("Sockets left in CLOSE-WAIT until the API stopped answering");
+    expect(model.title).toContain(
+      "Clients that stopped reading held the connections until the API stopped answering",
+    );
     expect(model.actionItems.map((a) => a.id)).toEqual(
-      expect.arrayContaining(["close-sockets-in-finally", "alarm-on-fd-usage"]),
+      expect.arrayContaining(["write-timeouts", "alarm-on-fd-usage"]),
     );
     const rendered = renderPostmortem(model, await loadTemplates(`${REPO}/runbooks/templates`));
-    expect(rendered.markdown).toContain("Close every client socket in a finally block");
-    expect(rendered.markdown).toContain("try (Socket s = server.accept())");
+    expect(rendered.markdown).toContain("Bound every write to a client with a timeout");
+    expect(rendered.markdown).toContain("session.getAsyncRemote().setSendTimeout(10_000);");
     expect(rendered.markdown).toContain("Raising the load balancer's idle timeout");
     expect(rendered.markdown).not.toMatch(/\{[a-zA-Z.]+\}/);
   });

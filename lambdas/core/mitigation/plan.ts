@@ -23,6 +23,21 @@ export interface PlanInput {
  * Plan, then apply: the mitigation as plain data. Pure: the same input gives the same plan.
  * A healthy host gets a notify-only plan whatever the class says (never restart a working service).
  */
+/**
+ * The ladder key for a root cause: `<class>/<variant>` when the runbook has a ladder for the variant that
+ * held (a slow database exhausting the pool only notifies, a leak restarts), else the class's own; null
+ * when neither exists.
+ */
+export function ladderKeyFor(
+  ladders: Readonly<Record<string, unknown>>,
+  classId: string,
+  variant: string | undefined,
+): string | null {
+  const byVariant = variant === undefined ? undefined : `${classId}/${variant}`;
+  if (byVariant !== undefined && Object.hasOwn(ladders, byVariant)) return byVariant;
+  return Object.hasOwn(ladders, classId) ? classId : null;
+}
+
 export function planMitigation(input: PlanInput): MitigationPlan {
   const steps: readonly LadderStep[] = input.hostHealthy ? [{ action: "notify-only" }] : input.ladder;
   const ladder: PlannedAction[] = steps.map((step, rung) => {

@@ -4,7 +4,7 @@ import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
 import { parseHealth } from "./health.js";
-import { parseClassHistogram } from "./histogram.js";
+import { parseClassHistogram, WATCHED_CLASSES } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
 import { firstFailureOf } from "./logs.js";
 import { parseSsSummary } from "./ss-summary.js";
@@ -355,14 +355,20 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
     classHistogram: section(doc, "classHistogram", (f, s) => {
       const tool = f.str("tool");
       if (tool !== "jcmd" && tool !== "jmap") return f.error(s.line, "tool=jcmd|jmap", `tool=${tool}`);
-      return atLine(
+      // The runbook's WebSocket session classes the probe was asked to count (absent from older probes).
+      const sessionClasses = (f.optStr("sessionClasses") ?? "").split(" ").filter((c) => c !== "");
+      const histogram = atLine(
         parseClassHistogram(s.raw.join("\n"), {
           tool,
           command: f.str("command"),
           forcedFullGc: f.bool("forcedFullGc"),
+          watched: [...new Set([...WATCHED_CLASSES, ...sessionClasses])],
         }),
         s,
       );
+      return sessionClasses.length === 0 || !histogram.ok
+        ? histogram
+        : parsed({ ...histogram.value, sessionClasses });
     }),
     threads: section(doc, "threads", (f) => {
       const byState: Record<string, number> = {};
@@ -378,6 +384,10 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
         },
         inDatabaseCalls: f.int("inDatabaseCalls"),
         blockedOnMonitor: f.int("blocked"),
+        // Absent from probes before connection-pool waits were counted.
+        ...(f.optInt("waitingForDbConnection") === null
+          ? {}
+          : { waitingForDbConnection: f.int("waitingForDbConnection") }),
       };
     }),
     heap: section(doc, "heap", (f, s) =>
@@ -398,6 +408,9 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       linesScanned: f.int("linesScanned"),
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
+      ...(f.optInt("connectionNotAvailable") === null
+        ? {}
+        : { connectionNotAvailable: f.int("connectionNotAvailable") }),
       samples: f.all("sample").map((e) => e.value),
       firstFailure: firstFailureOf(
         f.all("firstFailureLine")[0]?.value,

@@ -1,4 +1,5 @@
 import type { Evidence } from "../evidence/schema.js";
+import { webSocketSessions } from "../evidence/sessions.js";
 import { dataOf } from "../shared/section.js";
 import { predates64848Fix } from "./tomcat-version.js";
 
@@ -37,9 +38,10 @@ export interface MetricDef {
   derive(e: Evidence): MetricValue;
   /** A sentence for evidence lines, given all metrics; absent → `label: value`. Only called on non-null values. */
   sentence?(m: MetricMap): string;
+  /** Why the value is null although its sections were collected (a count older probes did not make). */
+  missing?: string;
 }
 
-const WS_SESSION = /(^|\.)WsSession$/;
 const UPGRADE_PROCESSOR = /(^|\.)UpgradeProcessor(Internal|External)$/;
 const FILE_INPUT_STREAM = /^java\.io\.FileInputStream$/;
 
@@ -60,6 +62,8 @@ const n = (m: MetricMap, k: string): number | null => {
   const v = m[k];
   return typeof v === "number" ? v : null;
 };
+const shortName = (v: MetricValue | undefined): string | null =>
+  typeof v === "string" ? v.slice(v.lastIndexOf(".") + 1) : null;
 const pct = (r: number | null): string => (r === null ? "?" : `${Math.round(r * 100)}%`);
 export const fmtMs = (ms: number): string => {
   if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
@@ -304,15 +308,30 @@ export const METRICS = {
     sections: ["classHistogram"],
     derive: (e) => dataOf(e.classHistogram)?.forcedFullGc ?? null,
   }),
+  // The session classes are the runbook's (probe.sessionClasses), recorded in the histogram by the probe.
   "jvm.wsSessions": metric({
     type: "number",
     format: "count",
-    label: "WsSession instances",
+    label: "WebSocket session instances",
     sections: ["classHistogram"],
-    derive: (e) => instancesOf(e, WS_SESSION),
+    derive: (e) => {
+      const h = dataOf(e.classHistogram);
+      return h ? webSocketSessions(h).instances : null;
+    },
     sentence: (m) =>
-      `${m["jvm.wsSessions"]} org.apache.tomcat.websocket.WsSession instances in the class histogram` +
+      `${m["jvm.wsSessions"]} ${m["jvm.wsSessionClass"] ?? "WebSocket session"} instances in the class histogram` +
       (m["jvm.histogramForcedGc"] === true ? " (live objects)" : ""),
+  }),
+  "jvm.wsSessionClass": metric({
+    type: "string",
+    format: "text",
+    label: "WebSocket session class with the most instances",
+    sections: ["classHistogram"],
+    derive: (e) => {
+      const h = dataOf(e.classHistogram);
+      return h ? webSocketSessions(h).className : null;
+    },
+    sentence: (m) => `WebSocket session class: ${m["jvm.wsSessionClass"]}`,
   }),
   "jvm.upgradeProcessors": metric({
     type: "number",
@@ -325,11 +344,14 @@ export const METRICS = {
   "jvm.wsSessionsPerEstablished": metric({
     type: "number",
     format: "ratio",
-    label: "WsSession instances per ESTABLISHED connection",
+    label: "WebSocket session instances per ESTABLISHED connection",
     sections: ["classHistogram", "sockets"],
-    derive: (e) => ratio(instancesOf(e, WS_SESSION), dataOf(e.sockets)?.established),
+    derive: (e) => {
+      const h = dataOf(e.classHistogram);
+      return ratio(h ? webSocketSessions(h).instances : null, dataOf(e.sockets)?.established);
+    },
     sentence: (m) =>
-      `${m["jvm.wsSessions"]} WsSession instances for ${m["sockets.established"]} ESTABLISHED connections ` +
+      `${m["jvm.wsSessions"]} ${shortName(m["jvm.wsSessionClass"]) ?? "WebSocket session"} instances for ${m["sockets.established"]} ESTABLISHED connections ` +
       `(${(n(m, "jvm.wsSessionsPerEstablished") ?? 0).toFixed(2)} per connection)`,
   }),
   "jvm.fileInputStreams": metric({
@@ -401,6 +423,17 @@ export const METRICS = {
     sentence: (m) =>
       `${m["threads.inDatabaseCalls"]} of ${m["threads.requestBusy"]} busy request threads in database calls`,
   }),
+  "threads.waitingForDbConnection": metric({
+    type: "number",
+    format: "count",
+    label: "threads waiting for a pooled database connection",
+    sections: ["threads"],
+    // Probes before pool waits were counted: unknown, not 0.
+    derive: (e) => dataOf(e.threads)?.waitingForDbConnection ?? null,
+    missing: "not counted: the evidence comes from a probe that predates counting connection-pool waits",
+    sentence: (m) =>
+      `${m["threads.waitingForDbConnection"]} threads waiting for a pooled database connection (HikariPool.getConnection or another pool's borrow)`,
+  }),
   "threads.blockedOnMonitor": metric({
     type: "number",
     format: "count",
@@ -463,6 +496,17 @@ export const METRICS = {
     sections: ["logs"],
     derive: (e) => dataOf(e.logs)?.outOfMemoryError ?? null,
     sentence: (m) => `${m["logs.outOfMemoryError"]} OutOfMemoryError lines in the log`,
+  }),
+
+  "logs.connectionNotAvailable": metric({
+    type: "number",
+    format: "count",
+    label: '"Connection is not available, request timed out" lines in the log',
+    sections: ["logs"],
+    derive: (e) => dataOf(e.logs)?.connectionNotAvailable ?? null,
+    missing: "not counted: the evidence comes from a probe that predates counting connection-pool time-outs",
+    sentence: (m) =>
+      `${m["logs.connectionNotAvailable"]} "Connection is not available, request timed out" lines in the log (the pool's connectionTimeout)`,
   }),
 
   // ---- local health probe (always present)
@@ -544,6 +588,14 @@ export const METRICS = {
   }),
 
   // ---- Tomcat
+  "tomcat.available": metric({
+    type: "boolean",
+    format: "boolean",
+    label: "Tomcat version found",
+    sections: [],
+    derive: (e) => e.tomcat.status === "ok",
+    sentence: (m) => (m["tomcat.available"] ? "Tomcat version found" : "no Tomcat found in the process"),
+  }),
   "tomcat.version": metric({
     type: "string",
     format: "text",
@@ -625,5 +677,5 @@ export function whyUnavailable(name: string, evidence: Evidence): string {
     const section = evidence[s];
     if (section.status === "unavailable") return `${SECTION_TITLES[s]} unavailable: ${section.reason}`;
   }
-  return `${def.label}: undefined on this evidence`;
+  return def.missing ?? `${def.label}: undefined on this evidence`;
 }

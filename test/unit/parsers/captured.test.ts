@@ -50,7 +50,12 @@ describe.each(["tinytomcat-busy", "tinytomcat-fd-exhausted"])("probe awk vs TS p
   });
 
   it("threads: parseJstack aggregate = probe aggregate", () => {
-    expect(must(parseJstack(readText(dir, "jstack.txt"))).aggregate).toEqual(data(ev.threads));
+    const probe = data(ev.threads);
+    // Captures from probes that predate counting pool waits lack the field: the oracle's count is then 0.
+    expect(must(parseJstack(readText(dir, "jstack.txt"))).aggregate).toEqual({
+      ...probe,
+      waitingForDbConnection: probe.waitingForDbConnection ?? 0,
+    });
   });
 
   it("fds: parseFdTargets + parseProcLimits = probe aggregate", () => {

@@ -65,6 +65,21 @@ export function mainClassOf(mode: LabMode): "LabApp" | "JettyLabApp" {
   return mode === "jetty-ws-leak" ? "JettyLabApp" : "LabApp";
 }
 
+/**
+ * The class path of a mode: the lab's classes, then only its server's jars (build-lab.sh prints them all), so
+ * a Jetty service carries no Tomcat jar and a Tomcat one no Jetty jar, as on a real host.
+ */
+export function classpathFor(mode: LabMode, classpath: string): string {
+  const jetty = /\/(jetty9-[^/]*|servlet-api)\.jar$/;
+  const tomcatOnly = /\/(tomcat10-[^/]*|jakarta-[^/]*|HikariCP|h2)\.jar$/;
+  const [classes = "", ...jars] = classpath.split(":");
+  const keep =
+    mainClassOf(mode) === "JettyLabApp"
+      ? jars.filter((j) => !tomcatOnly.test(j))
+      : jars.filter((j) => !jetty.test(j));
+  return [classes, ...keep].join(":");
+}
+
 /** HikariCP's default maximumPoolSize, which the pool lab keeps: pool-leak leaks this many connections. */
 export const LAB_POOL_SIZE = 10;
 
@@ -235,7 +250,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     "-Djava.awt.headless=true",
     ...Object.entries(o.systemProperties).map(([name, value]) => `-D${name}=${value}`),
     "-cp",
-    classpath,
+    classpathFor(o.mode, classpath),
     mainClassOf(o.mode),
     "--mode",
     o.mode,

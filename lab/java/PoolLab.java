@@ -60,7 +60,11 @@ final class PoolLab {
     mode = labMode;
     // Loopback only: the lab never listens beyond 127.0.0.1.
     System.setProperty("h2.bindAddress", "127.0.0.1");
-    Server db = Server.createTcpServer("-tcpPort", "0", "-ifNotExists").start();
+    int dbPort;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      dbPort = probe.getLocalPort(); // a free loopback port for the database
+    }
+    Server db = Server.createTcpServer("-tcpPort", Integer.toString(dbPort), "-ifNotExists").start();
     String url = "jdbc:h2:tcp://127.0.0.1:" + db.getPort() + "/mem:orders;DB_CLOSE_DELAY=-1";
     LOG.info("Database: H2 " + org.h2.engine.Constants.FULL_VERSION + " TCP server on 127.0.0.1:" + db.getPort());
     try (Connection c = java.sql.DriverManager.getConnection(url, "lab", "lab");

@@ -56,7 +56,8 @@ async function run(port: number, extra: string[]) {
   const record: IncidentRecord = incidentRecordSchema.parse(
     JSON.parse(readFileSync(join(out, id, "incident.json"), "utf8")),
   );
-  return { ...r, record };
+  const postmortem = readFileSync(join(out, id, "postmortem.md"), "utf8");
+  return { ...r, record, postmortem };
 }
 
 const ids = (xs: ReadonlyArray<{ id: string }>) => xs.map((x) => x.id);
@@ -104,6 +105,10 @@ describe("connection-pool-exhaustion against the lab (HikariCP 2.7 on H2)", () =
     expect(isAlive(lab.pid)).toBe(false);
     const newPid = readState(undefined, port)?.pid ?? 0;
     expect(newPid).not.toBe(lab.pid);
+    // The postmortem knows the class: its title, and the proof with the figures of the evidence.
+    expect(r.postmortem).toContain("Requests waited for a database connection until the pool's time-out");
+    expect(r.postmortem).toMatch(/\d+ threads waited in the pool's getConnection while\s+0 request threads/);
+    expect(r.postmortem).not.toMatch(/\{[a-zA-Z.]+\}/);
     // The traffic goes on and is answered: the restart returned the connections.
     expect((await probeHealth(port, 5000)).ok).toBe(true);
   }, 300_000);

@@ -38,6 +38,26 @@ export function ladderKeyFor(
   return Object.hasOwn(ladders, classId) ? classId : null;
 }
 
+/**
+ * The ladder for a diagnosis: the root cause's variant's (`<class>/<variant>`) when the runbook has one, else
+ * the class's, else escalate; `inputs` names a variant's ladder for the plan step's record.
+ */
+export function ladderOf<L>(
+  ladders: Readonly<Record<string, readonly L[]>>,
+  classId: string,
+  diagnosis:
+    | { readonly findings: readonly { readonly id: string; readonly variant: string }[] }
+    | null
+    | undefined,
+): { ladder: readonly (L | LadderStep)[]; inputs: { ladder?: string } } {
+  const key = ladderKeyFor(ladders, classId, diagnosis?.findings.find((f) => f.id === classId)?.variant);
+  const ladder = key === null ? undefined : ladders[key];
+  return {
+    ladder: ladder ?? [{ action: "escalate" }],
+    inputs: key !== null && key !== classId ? { ladder: key } : {},
+  };
+}
+
 export function planMitigation(input: PlanInput): MitigationPlan {
   const steps: readonly LadderStep[] = input.hostHealthy ? [{ action: "notify-only" }] : input.ladder;
   const ladder: PlannedAction[] = steps.map((step, rung) => {

@@ -1,10 +1,10 @@
 import { buildEvidence } from "../evidence/build-evidence.js";
-import type { Evidence, Health } from "../evidence/schema.js";
+import { type Evidence, type Health, tomcatSchema } from "../evidence/schema.js";
 import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
 import { parseHealth } from "./health.js";
-import { parseClassHistogram, WATCHED_CLASSES } from "./histogram.js";
+import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
 import { firstFailureOf } from "./logs.js";
 import { parseSsSummary } from "./ss-summary.js";
@@ -355,20 +355,15 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
     classHistogram: section(doc, "classHistogram", (f, s) => {
       const tool = f.str("tool");
       if (tool !== "jcmd" && tool !== "jmap") return f.error(s.line, "tool=jcmd|jmap", `tool=${tool}`);
-      // The runbook's WebSocket session classes the probe was asked to count (absent from older probes).
-      const sessionClasses = (f.optStr("sessionClasses") ?? "").split(" ").filter((c) => c !== "");
-      const histogram = atLine(
+      return atLine(
         parseClassHistogram(s.raw.join("\n"), {
           tool,
           command: f.str("command"),
           forcedFullGc: f.bool("forcedFullGc"),
-          watched: [...new Set([...WATCHED_CLASSES, ...sessionClasses])],
+          sessionClasses: f.optStr("sessionClasses")?.split(" ") ?? null,
         }),
         s,
       );
-      return sessionClasses.length === 0 || !histogram.ok
-        ? histogram
-        : parsed({ ...histogram.value, sessionClasses });
     }),
     threads: section(doc, "threads", (f) => {
       const byState: Record<string, number> = {};
@@ -384,10 +379,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
         },
         inDatabaseCalls: f.int("inDatabaseCalls"),
         blockedOnMonitor: f.int("blocked"),
-        // Absent from probes before connection-pool waits were counted.
-        ...(f.optInt("waitingForDbConnection") === null
-          ? {}
-          : { waitingForDbConnection: f.int("waitingForDbConnection") }),
+        waitingForDbConnection: f.optInt("waitingForDbConnection") ?? undefined,
       };
     }),
     heap: section(doc, "heap", (f, s) =>
@@ -408,9 +400,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       linesScanned: f.int("linesScanned"),
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
-      ...(f.optInt("connectionNotAvailable") === null
-        ? {}
-        : { connectionNotAvailable: f.int("connectionNotAvailable") }),
+      connectionNotAvailable: f.optInt("connectionNotAvailable") ?? undefined,
       samples: f.all("sample").map((e) => e.value),
       firstFailure: firstFailureOf(
         f.all("firstFailureLine")[0]?.value,
@@ -419,16 +409,10 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       ),
     })),
     tomcat: section(doc, "tomcat", (f, s) => {
-      const source = f.str("source");
-      if (
-        source !== "jar" &&
-        source !== "cmdline" &&
-        source !== "manifest" &&
-        source !== "properties" &&
-        source !== "serverinfo"
-      )
-        return f.error(s.line, "source=jar|cmdline|manifest|properties|serverinfo", `source=${source}`);
-      return { version: f.str("version"), source };
+      const source = tomcatSchema.shape.source.safeParse(f.str("source"));
+      const want = `source=${tomcatSchema.shape.source.options.join("|")}`;
+      if (!source.success) return f.error(s.line, want, `source=${f.str("source")}`);
+      return { version: f.str("version"), source: source.data };
     }),
   };
   return buildEvidence(draft);

@@ -1,6 +1,6 @@
 import type { Evidence } from "../evidence/schema.js";
-import { webSocketSessions } from "../evidence/sessions.js";
 import { dataOf } from "../shared/section.js";
+import { POOL_METRICS, sessionsOf, shortName } from "./metrics-pool.js";
 import { predates64848Fix } from "./tomcat-version.js";
 
 /**
@@ -38,12 +38,9 @@ export interface MetricDef {
   derive(e: Evidence): MetricValue;
   /** A sentence for evidence lines, given all metrics; absent → `label: value`. Only called on non-null values. */
   sentence?(m: MetricMap): string;
-  /** Why the value is null although its sections were collected (a count older probes did not make). */
-  missing?: string;
 }
 
 const UPGRADE_PROCESSOR = /(^|\.)UpgradeProcessor(Internal|External)$/;
-const FILE_INPUT_STREAM = /^java\.io\.FileInputStream$/;
 
 function instancesOf(e: Evidence, pattern: RegExp): number | null {
   const h = dataOf(e.classHistogram);
@@ -53,18 +50,16 @@ function instancesOf(e: Evidence, pattern: RegExp): number | null {
   return h.top.filter((t) => pattern.test(t.className)).reduce((s, t) => s + t.instances, 0);
 }
 
-function ratio(num: number | null | undefined, den: number | null | undefined): number | null {
+export function ratio(num: number | null | undefined, den: number | null | undefined): number | null {
   if (num === null || num === undefined || den === null || den === undefined || den === 0) return null;
   return num / den;
 }
 
-const n = (m: MetricMap, k: string): number | null => {
+export const n = (m: MetricMap, k: string): number | null => {
   const v = m[k];
   return typeof v === "number" ? v : null;
 };
-const shortName = (v: MetricValue | undefined): string | null =>
-  typeof v === "string" ? v.slice(v.lastIndexOf(".") + 1) : null;
-const pct = (r: number | null): string => (r === null ? "?" : `${Math.round(r * 100)}%`);
+export const pct = (r: number | null): string => (r === null ? "?" : `${Math.round(r * 100)}%`);
 export const fmtMs = (ms: number): string => {
   if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
   if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} min`;
@@ -72,7 +67,7 @@ export const fmtMs = (ms: number): string => {
   return `${ms} ms`;
 };
 
-function metric(def: MetricDef): MetricDef {
+export function metric(def: MetricDef): MetricDef {
   return def;
 }
 
@@ -308,30 +303,15 @@ export const METRICS = {
     sections: ["classHistogram"],
     derive: (e) => dataOf(e.classHistogram)?.forcedFullGc ?? null,
   }),
-  // The session classes are the runbook's (probe.sessionClasses), recorded in the histogram by the probe.
   "jvm.wsSessions": metric({
     type: "number",
     format: "count",
-    label: "WebSocket session instances",
+    label: "WebSocket session instances (the runbook's probe.sessionClasses)",
     sections: ["classHistogram"],
-    derive: (e) => {
-      const h = dataOf(e.classHistogram);
-      return h ? webSocketSessions(h).instances : null;
-    },
+    derive: (e) => sessionsOf(e)?.instances ?? null,
     sentence: (m) =>
       `${m["jvm.wsSessions"]} ${m["jvm.wsSessionClass"] ?? "WebSocket session"} instances in the class histogram` +
       (m["jvm.histogramForcedGc"] === true ? " (live objects)" : ""),
-  }),
-  "jvm.wsSessionClass": metric({
-    type: "string",
-    format: "text",
-    label: "WebSocket session class with the most instances",
-    sections: ["classHistogram"],
-    derive: (e) => {
-      const h = dataOf(e.classHistogram);
-      return h ? webSocketSessions(h).className : null;
-    },
-    sentence: (m) => `WebSocket session class: ${m["jvm.wsSessionClass"]}`,
   }),
   "jvm.upgradeProcessors": metric({
     type: "number",
@@ -346,12 +326,9 @@ export const METRICS = {
     format: "ratio",
     label: "WebSocket session instances per ESTABLISHED connection",
     sections: ["classHistogram", "sockets"],
-    derive: (e) => {
-      const h = dataOf(e.classHistogram);
-      return ratio(h ? webSocketSessions(h).instances : null, dataOf(e.sockets)?.established);
-    },
+    derive: (e) => ratio(sessionsOf(e)?.instances, dataOf(e.sockets)?.established),
     sentence: (m) =>
-      `${m["jvm.wsSessions"]} ${shortName(m["jvm.wsSessionClass"]) ?? "WebSocket session"} instances for ${m["sockets.established"]} ESTABLISHED connections ` +
+      `${m["jvm.wsSessions"]} ${shortName(m["jvm.wsSessionClass"])} instances for ${m["sockets.established"]} ESTABLISHED connections ` +
       `(${(n(m, "jvm.wsSessionsPerEstablished") ?? 0).toFixed(2)} per connection)`,
   }),
   "jvm.fileInputStreams": metric({
@@ -359,7 +336,7 @@ export const METRICS = {
     format: "count",
     label: "java.io.FileInputStream instances",
     sections: ["classHistogram"],
-    derive: (e) => instancesOf(e, FILE_INPUT_STREAM),
+    derive: (e) => instancesOf(e, /^java\.io\.FileInputStream$/),
   }),
 
   // ---- threads
@@ -423,17 +400,6 @@ export const METRICS = {
     sentence: (m) =>
       `${m["threads.inDatabaseCalls"]} of ${m["threads.requestBusy"]} busy request threads in database calls`,
   }),
-  "threads.waitingForDbConnection": metric({
-    type: "number",
-    format: "count",
-    label: "threads waiting for a pooled database connection",
-    sections: ["threads"],
-    // Probes before pool waits were counted: unknown, not 0.
-    derive: (e) => dataOf(e.threads)?.waitingForDbConnection ?? null,
-    missing: "not counted: the evidence comes from a probe that predates counting connection-pool waits",
-    sentence: (m) =>
-      `${m["threads.waitingForDbConnection"]} threads waiting for a pooled database connection (HikariPool.getConnection or another pool's borrow)`,
-  }),
   "threads.blockedOnMonitor": metric({
     type: "number",
     format: "count",
@@ -496,17 +462,6 @@ export const METRICS = {
     sections: ["logs"],
     derive: (e) => dataOf(e.logs)?.outOfMemoryError ?? null,
     sentence: (m) => `${m["logs.outOfMemoryError"]} OutOfMemoryError lines in the log`,
-  }),
-
-  "logs.connectionNotAvailable": metric({
-    type: "number",
-    format: "count",
-    label: '"Connection is not available, request timed out" lines in the log',
-    sections: ["logs"],
-    derive: (e) => dataOf(e.logs)?.connectionNotAvailable ?? null,
-    missing: "not counted: the evidence comes from a probe that predates counting connection-pool time-outs",
-    sentence: (m) =>
-      `${m["logs.connectionNotAvailable"]} "Connection is not available, request timed out" lines in the log (the pool's connectionTimeout)`,
   }),
 
   // ---- local health probe (always present)
@@ -588,14 +543,6 @@ export const METRICS = {
   }),
 
   // ---- Tomcat
-  "tomcat.available": metric({
-    type: "boolean",
-    format: "boolean",
-    label: "Tomcat version found",
-    sections: [],
-    derive: (e) => e.tomcat.status === "ok",
-    sentence: (m) => (m["tomcat.available"] ? "Tomcat version found" : "no Tomcat found in the process"),
-  }),
   "tomcat.version": metric({
     type: "string",
     format: "text",
@@ -618,6 +565,7 @@ export const METRICS = {
         ? `Tomcat ${m["tomcat.version"]} predates the fix for Bugzilla 64848 (8.5.60, 9.0.40, 10.0.0-M10)`
         : `Tomcat ${m["tomcat.version"]} includes the fix for Bugzilla 64848 (8.5.60, 9.0.40, 10.0.0-M10)`,
   }),
+  ...POOL_METRICS,
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricName = keyof typeof METRICS;
@@ -677,5 +625,5 @@ export function whyUnavailable(name: string, evidence: Evidence): string {
     const section = evidence[s];
     if (section.status === "unavailable") return `${SECTION_TITLES[s]} unavailable: ${section.reason}`;
   }
-  return def.missing ?? `${def.label}: undefined on this evidence`;
+  return `${def.label}: not in this evidence (not collected by this probe, or not defined here)`;
 }

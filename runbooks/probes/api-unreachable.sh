@@ -1122,9 +1122,9 @@ collect_threads() {
       if ($0 ~ /socketRead|SocketInputStream\.read|NioSocketImpl\.(read|implRead)|SocketDispatcher\.read/) sockread = 1
       if ($0 ~ /at (com\.mysql\.|org\.postgresql\.|oracle\.jdbc\.|com\.microsoft\.sqlserver\.|org\.mariadb\.|org\.h2\.|org\.hsqldb\.|com\.ibm\.db2\.)/) driver = 1
       # An in-process database server (H2, HSQLDB) reading its clients is not a request in a database call.
-      if ($0 ~ /at (org\.h2\.server\.|org\.hsqldb\.server\.)/) dbserver = 1
+      if ($0 ~ /at org\.(h2|hsqldb)\.server\./) dbserver = 1
       # Waiting for a pooled database connection: HikariCP, Tomcat JDBC, DBCP 2, c3p0.
-      if ($0 ~ /at (com\.zaxxer\.hikari\.pool\.HikariPool\.getConnection|org\.apache\.tomcat\.jdbc\.pool\.ConnectionPool\.borrowConnection|org\.apache\.commons\.pool2\.impl\.GenericObjectPool\.borrowObject|com\.mchange\.v2\.resourcepool\.BasicResourcePool\.awaitAvailable)/) poolwait = 1
+      if ($0 ~ /\.(HikariPool\.getConnection|ConnectionPool\.borrowConnection|GenericObjectPool\.borrowObject|BasicResourcePool\.awaitAvailable)\(/) poolwait = 1
     }
     END {
       flush()

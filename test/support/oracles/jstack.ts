@@ -22,9 +22,9 @@ export interface JstackParse {
 }
 
 const PARKED = /ThreadPoolExecutor\.getTask\(/;
-const DB_SERVER = /at (org\.h2\.server\.|org\.hsqldb\.server\.)/;
+const DB_SERVER = /at org\.(h2|hsqldb)\.server\./;
 const POOL_WAIT =
-  /at (com\.zaxxer\.hikari\.pool\.HikariPool\.getConnection|org\.apache\.tomcat\.jdbc\.pool\.ConnectionPool\.borrowConnection|org\.apache\.commons\.pool2\.impl\.GenericObjectPool\.borrowObject|com\.mchange\.v2\.resourcepool\.BasicResourcePool\.awaitAvailable)/;
+  /\.(HikariPool\.getConnection|ConnectionPool\.borrowConnection|GenericObjectPool\.borrowObject|BasicResourcePool\.awaitAvailable)\(/;
 const SOCKET_READ =
   /socketRead|SocketInputStream\.read|NioSocketImpl\.(read|implRead)|SocketDispatcher\.read/;
 const DRIVER =

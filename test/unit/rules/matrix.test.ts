@@ -205,6 +205,22 @@ describe("captured lab fixtures (test/fixtures/evidence/*.json)", () => {
       findings: ["file-handle-leak", "fd-exhaustion"],
     },
     slow: { rootCause: "thread-pool-exhaustion", variant: "all-busy", findings: ["thread-pool-exhaustion"] },
+    // Real probe runs against the pool and Jetty labs (scripts/capture-probe.ts), the runbook's defaults.
+    "probe-lab-pool-leak": {
+      rootCause: "connection-pool-exhaustion",
+      variant: "leaked-connections",
+      findings: ["connection-pool-exhaustion", "thread-pool-exhaustion"],
+    },
+    "probe-lab-pool-slow-db": {
+      rootCause: "connection-pool-exhaustion",
+      variant: "slow-database",
+      findings: ["connection-pool-exhaustion", "thread-pool-exhaustion"],
+    },
+    "probe-lab-jetty-ws-leak": {
+      rootCause: "websocket-session-leak",
+      variant: "with-histogram-not-idle",
+      findings: ["websocket-session-leak", "load-balancer-path"],
+    },
     healthy: { rootCause: "load-balancer-path", variant: "host-healthy", findings: ["load-balancer-path"] },
   };
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : [];

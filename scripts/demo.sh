@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2317 # the break_<class> functions are called by name: "break_${MODE//-/_}"
 # The main job, end to end on this machine: start the reproduction lab (embedded Tomcat 10) in one
 # failure class (default: the WebSocket session leak), break it the way that class breaks a host,
 # then let runbook-autopilot diagnose it with the runbook's defaults, mitigate it (auto mode: the
@@ -50,48 +49,7 @@ health() {
 # sessions stay ESTABLISHED until the JVM hits its open-files limit. The runbook tells them from HTTP
 # keep-alive connections by idle time (probe.idleThresholdMs, 120 s, above Tomcat's 60 s keep-alive),
 # so the demo waits that long, as a real incident would have.
-# shellcheck disable=SC2317 # called by name: # jetty-ws-leak: the same leak on Jetty 9.4 (its WebSocket idle timeout raised to a day); the runbook counts
-# Jetty's session class (probe.sessionClasses). Waits out the 120 s idle threshold like the Tomcat demo.
-# shellcheck disable=SC2317 # called by name
-break_websocket_session_leak_jetty() {
-  step "1. Start the lab: Jetty 9.4 (jetty-ws-leak) on port $PORT, open-files limit $FD_LIMIT"
-  runbook lab up --mode jetty-ws-leak --port "$PORT" --fd-limit "$FD_LIMIT"
-  step "2. Clients open WebSocket sessions and vanish (no FIN reaches the server)"
-  runbook lab load --port "$PORT" --sessions $((FD_LIMIT * 2))
-  health
-  local idle=${DEMO_IDLE_WAIT_SECONDS:-125}
-  step "3. Wait ${idle}s: the sessions become idle longer than the runbook's idle threshold (120 s)"
-  sleep "$idle"
-}
-
-# connection-pool-exhaustion (a leak): GET /api/report borrows a HikariCP connection and never returns it;
-# ten calls empty the pool, users' traffic then waits 30 s for a connection and fails. Ladder: restart
-# (the command that starts the service again is the lab's), then escalate.
-# shellcheck disable=SC2317 # called by name
-break_connection_pool_exhaustion() {
-  step "1. Start the lab: pool-leak (Tomcat, HikariCP on H2) on port $PORT"
-  runbook lab up --mode pool-leak --port "$PORT"
-  RUN_EXTRA=(--restart-command "node bin/runbook.js lab up --mode pool-leak --port $PORT")
-  step "2. Ten report calls leak the pool's ten connections; users' traffic (2 requests/s) starts waiting"
-  runbook lab load --port "$PORT" --max-seconds 600
-  health
-}
-
-# connection-pool-exhaustion, slow database: every query takes 45 s, the pool's connections are all inside
-# queries and the other requests queue for one. Ladder: notify only (a restart would fix nothing), even
-# though a restart command is given.
-# shellcheck disable=SC2317 # called by name
-break_connection_pool_exhaustion_slow_database() {
-  step "1. Start the lab: pool-slow-db (Tomcat, HikariCP on an H2 database that answers in 45 s) on port $PORT"
-  runbook lab up --mode pool-slow-db --port "$PORT"
-  RUN_EXTRA=(--restart-command "node bin/runbook.js lab up --mode pool-slow-db --port $PORT")
-  step "2. Users' traffic (2 requests/s): ten requests hold the connections in slow queries, the rest wait"
-  runbook lab load --port "$PORT" --max-seconds 600
-  health
-}
-
-RUN_EXTRA=()
-"break_${MODE//-/_}"
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
 break_websocket_session_leak() {
   step "1. Start the lab: ws-leak mode on port $PORT, open-files limit $FD_LIMIT, Tomcat's default keep-alive"
   runbook lab up --mode ws-leak --port "$PORT" --fd-limit "$FD_LIMIT"
@@ -126,7 +84,7 @@ break_connection_pool_exhaustion() {
   runbook lab up --mode pool-leak --port "$PORT"
   RUN_EXTRA=(--restart-command "node bin/runbook.js lab up --mode pool-leak --port $PORT")
   step "2. Ten report calls leak the pool's ten connections; users' traffic (2 requests/s) starts waiting"
-  runbook lab load --port "$PORT" --max-seconds 600
+  runbook lab load --port "$PORT" --max-seconds 300
   health
 }
 
@@ -139,7 +97,7 @@ break_connection_pool_exhaustion_slow_database() {
   runbook lab up --mode pool-slow-db --port "$PORT"
   RUN_EXTRA=(--restart-command "node bin/runbook.js lab up --mode pool-slow-db --port $PORT")
   step "2. Users' traffic (2 requests/s): ten requests hold the connections in slow queries, the rest wait"
-  runbook lab load --port "$PORT" --max-seconds 600
+  runbook lab load --port "$PORT" --max-seconds 300
   health
 }
 

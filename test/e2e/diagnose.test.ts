@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
-import { runCli, sleep, waitFor } from "../support/cli.js";
+import { loadToLimit, runCli, sleep, waitFor } from "../support/cli.js";
 
 /**
  * `runbook diagnose` against the real lab: one scenario per failure class.
@@ -49,9 +49,7 @@ describe("runbook diagnose against the lab", () => {
     ports.push(port);
     // No attach happens before exhaustion: the lab never attaches, and neither does this test.
     const lab = await labUp({ mode: "ws-leak", port, fdLimit: 1024, keepAliveMs: 1000 });
-    const load = await labLoad({ port, sessions: 2000 });
-    expect(load.stoppedReason).toBe("server-stopped-accepting");
-    await sleep(2500);
+    await loadToLimit(port, lab.pid, 1024);
 
     const { json, ms } = await diagnose(port, lab.logPath);
     expect(json.rootCause.id).toBe("websocket-session-leak");

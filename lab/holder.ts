@@ -14,6 +14,9 @@
  *   `GET /health` and closing on the answer, or giving up after `timeoutMs` (listen-backlog). It reports
  *   done once `stopAfterFailures` clients could not even connect (the kernel dropped them), and keeps the
  *   arrivals going until `maxSeconds`.
+ * - kind "traffic": a steady stream of `GET <path>` requests, one connection each (`Connection: close`),
+ *   `rate` per second, as users keep calling an API that stopped answering; reports `done` after N requests
+ *   and goes on until `maxSeconds`, then exits. A request unanswered after 65 s is given up.
  *
  * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
  * Usage: node --import tsx lab/holder.ts '<json config>'
@@ -40,6 +43,8 @@ const ConfigSchema = z.object({
   seed: z.number().int().default(1),
   /** crawl: the JVM crawled; the crawl ends when it is gone (a restart ends the incident). */
   jvmPid: z.number().int().positive().optional(),
+  /** traffic: the path requested. */
+  path: z.string().startsWith("/").default("/api/orders"),
 });
 type Config = z.infer<typeof ConfigSchema>;
 
@@ -66,6 +71,7 @@ const report: HolderReport = {
   failed: 0,
   closedByServer: 0,
   closedByClient: 0,
+  answeredOk: 0,
   done: false,
   elapsedMs: 0,
 };
@@ -311,10 +317,61 @@ function crawl(): void {
   void Promise.all(Array.from({ length: config.count }, loop)).then(() => process.exit(0));
 }
 
+/** traffic: one request per connection at `rate`; each answer (or failure) is counted. */
+function sendOne(): void {
+  const socket = net.connect({ host: "127.0.0.1", port: config.port });
+  let answered = false;
+  const giveUp = setTimeout(() => socket.destroy(), 65_000);
+  socket.on("connect", () => {
+    report.opened++;
+    socket.write(
+      `GET ${config.path} HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nUser-Agent: lab-traffic\r\nConnection: close\r\n\r\n`,
+    );
+  });
+  socket.on("data", (chunk: Buffer) => {
+    if (answered) return;
+    answered = true;
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(chunk.toString("latin1"))?.[1];
+    if (status?.startsWith("2")) report.answeredOk++;
+    else {
+      report.failed++;
+      report.lastError = `HTTP ${status ?? "?"}`;
+    }
+  });
+  socket.on("error", (error) => {
+    if (!answered) {
+      answered = true;
+      report.failed++;
+      report.lastError = error.message;
+    }
+  });
+  socket.on("close", () => clearTimeout(giveUp));
+}
+
+async function runTraffic(): Promise<void> {
+  const rate = config.rate ?? 2;
+  const deadline = started + config.maxSeconds * 1000;
+  for (let i = 0; Date.now() < deadline; i++) {
+    const wait = started + (i / rate) * 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sendOne();
+    if (i + 1 === config.count) {
+      report.stoppedReason = "completed";
+      report.done = true;
+    }
+    writeReport();
+  }
+  report.stoppedReason ??= "time-limit";
+  report.done = true;
+  writeReport();
+  process.exit(0);
+}
+
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));
 writeReport();
 if (config.kind === "crawl") crawl();
+else if (config.kind === "traffic") void runTraffic();
 else if (config.kind === "arrivals") {
   runArrivals()
     .catch((error: unknown) => {

@@ -49,7 +49,39 @@ export const REQUIRED_JARS = [
   "tomcat10-embed-websocket.jar",
   "tomcat10-embed-el.jar",
   "jakarta-annotation-api.jar",
+  // pool modes: HikariCP on H2 (lab/java/PoolLab.java)
+  "HikariCP.jar",
+  "h2.jar",
+  "slf4j-api.jar",
+  "slf4j-jdk14.jar",
+  // jetty-ws-leak (lab/java/JettyLabApp.java); the full list is scripts/build-lab.sh's
+  "jetty9-server.jar",
+  "jetty9-websocket-server.jar",
+  "servlet-api.jar",
 ] as const;
+
+/** The Java main class of each mode: Jetty modes run JettyLabApp, the others the Tomcat LabApp. */
+export function mainClassOf(mode: LabMode): "LabApp" | "JettyLabApp" {
+  return mode === "jetty-ws-leak" ? "JettyLabApp" : "LabApp";
+}
+
+/**
+ * The class path of a mode: the lab's classes, then only its server's jars (build-lab.sh prints them all), so
+ * a Jetty service carries no Tomcat jar and a Tomcat one no Jetty jar, as on a real host.
+ */
+export function classpathFor(mode: LabMode, classpath: string): string {
+  const jetty = /\/(jetty9-[^/]*|servlet-api)\.jar$/;
+  const tomcatOnly = /\/(tomcat10-[^/]*|jakarta-[^/]*|HikariCP|h2)\.jar$/;
+  const [classes = "", ...jars] = classpath.split(":");
+  const keep =
+    mainClassOf(mode) === "JettyLabApp"
+      ? jars.filter((j) => !tomcatOnly.test(j))
+      : jars.filter((j) => !jetty.test(j));
+  return [classes, ...keep].join(":");
+}
+
+/** HikariCP's default maximumPoolSize, which the pool lab keeps: pool-leak leaks this many connections. */
+export const LAB_POOL_SIZE = 10;
 
 /** A lab problem the CLI turns into one line on stderr (kind picks the exit code). */
 export class LabError extends Error {
@@ -105,7 +137,7 @@ export function checkJdk(): { java: string; javac: string } {
   const absent = REQUIRED_JARS.filter((j) => !existsSync(path.join(JAR_DIR, j)));
   if (absent.length > 0) {
     throw new LabError(
-      `embedded Tomcat 10 jars missing in ${JAR_DIR}: ${absent.join(", ")} (install libtomcat10-embed-java and libjakarta-annotation-api-java: scripts/setup.sh)`,
+      `lab jars missing in ${JAR_DIR}: ${absent.join(", ")} (install libtomcat10-embed-java, libjakarta-annotation-api-java, libhikaricp-java, libh2-java, libslf4j-java, libjetty9-java, libjetty9-extra-java, libservlet-api-java: scripts/setup.sh)`,
       "environment",
     );
   }
@@ -218,8 +250,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     "-Djava.awt.headless=true",
     ...Object.entries(o.systemProperties).map(([name, value]) => `-D${name}=${value}`),
     "-cp",
-    classpath,
-    "LabApp",
+    classpathFor(o.mode, classpath),
+    mainClassOf(o.mode),
     "--mode",
     o.mode,
     "--port",
@@ -340,6 +372,7 @@ async function startHolder(
     leakFraction?: number;
     seed?: number;
     jvmPid?: number;
+    path?: string;
   },
 ): Promise<LoadResult> {
   const n = state.holders.length + 1;
@@ -394,7 +427,14 @@ async function startHolder(
   return {
     port: state.port,
     mode: state.mode,
-    kind: kind === "ws" ? "ws-sessions" : kind === "arrivals" ? "arrivals" : "held-requests",
+    kind:
+      kind === "ws"
+        ? "ws-sessions"
+        : kind === "arrivals"
+          ? "arrivals"
+          : kind === "traffic"
+            ? "traffic"
+            : "held-requests",
     requested: cfg.count,
     opened: r.opened,
     failed: r.failed,
@@ -472,6 +512,10 @@ const DEFAULT_LOAD: Record<LabMode, number> = {
   "heap-leak": 5000,
   "close-wait": 2000,
   "listen-backlog": 0,
+  "jetty-ws-leak": 2000,
+  // Traffic requests before `load` returns (2 a second): enough to have requests waiting on the pool.
+  "pool-leak": 20,
+  "pool-slow-db": 30,
 };
 
 /** heap-leak: crawlers that keep requesting /api/cart after the heap is full. */
@@ -496,9 +540,24 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
     seed: o.seed,
     ...(o.lifetimeMs ? { lifetimeMs: o.lifetimeMs } : {}),
   };
+  const traffic = { ...cfg, rate: o.rate ?? 2, count: o.requests ?? DEFAULT_LOAD[state.mode] };
   switch (state.mode) {
     case "ws-leak":
-      return startHolder(state, "ws", { ...ws, count: o.sessions ?? o.requests ?? DEFAULT_LOAD["ws-leak"] });
+    case "jetty-ws-leak":
+      return startHolder(state, "ws", { ...ws, count: o.sessions ?? o.requests ?? DEFAULT_LOAD[state.mode] });
+    case "pool-leak": {
+      // The buggy endpoint first: each call leaks one connection, until the pool is empty.
+      const leaked = await sendRequests(state, "/api/report", { ...cfg, count: LAB_POOL_SIZE });
+      if (leaked.opened < LAB_POOL_SIZE) {
+        throw new LabError(
+          `pool-leak: only ${leaked.opened} of ${LAB_POOL_SIZE} report calls answered (${leaked.lastError ?? "no error"})`,
+        );
+      }
+      // Then users' traffic on a correct endpoint, which now waits for a connection.
+      return startHolder(state, "traffic", { ...traffic, path: "/api/orders" });
+    }
+    case "pool-slow-db":
+      return startHolder(state, "traffic", { ...traffic, path: "/api/orders" });
     case "slow":
       // Enough to take every request thread, plus a few queued behind them.
       return startHolder(state, "slow", { ...cfg, count: o.requests ?? o.sessions ?? state.maxThreads + 4 });

@@ -1,6 +1,10 @@
 import { z } from "zod";
 
-/** The failure modes the lab's Java app can start in. */
+/**
+ * The failure modes the lab's Java app can start in. `pool-leak` and `pool-slow-db` (connection-pool
+ * exhaustion: HikariCP on H2, lab/java/PoolLab.java) run in the Tomcat app; `jetty-ws-leak` runs Jetty 9.4
+ * instead (lab/java/JettyLabApp.java).
+ */
 export const LAB_MODES = [
   "ws-leak",
   "file-leak",
@@ -9,6 +13,9 @@ export const LAB_MODES = [
   "heap-leak",
   "close-wait",
   "listen-backlog",
+  "pool-leak",
+  "pool-slow-db",
+  "jetty-ws-leak",
 ] as const;
 export const LabModeSchema = z.enum(LAB_MODES);
 export type LabMode = z.infer<typeof LabModeSchema>;
@@ -81,7 +88,11 @@ export const LabLoadOptionsSchema = z.object({
     .min(0)
     .max(2 ** 31)
     .default(1),
-  /** file-leak / slow / healthy / heap-leak: requests to send. */
+  /**
+   * file-leak / slow / healthy / heap-leak / close-wait: requests to send. pool-leak / pool-slow-db: traffic
+   * requests sent before `load` returns; the traffic goes on in the background at `rate` (default 2/s)
+   * until `maxSeconds`.
+   */
   requests: z.number().int().min(1).max(100_000).optional(),
   /** Upper bound on the whole load, seconds. */
   maxSeconds: z.number().int().min(1).max(3600).default(120),
@@ -102,7 +113,8 @@ export const LabPortOptionsSchema = z.object({
 });
 export type LabPortOptions = z.input<typeof LabPortOptionsSchema>;
 
-export const HolderKindSchema = z.enum(["ws", "slow", "crawl", "arrivals"]);
+/** ws: WebSocket sessions held; slow: requests held; crawl (heap-leak), arrivals (listen-backlog), traffic (pool modes). */
+export const HolderKindSchema = z.enum(["ws", "slow", "crawl", "arrivals", "traffic"]);
 export type HolderKind = z.infer<typeof HolderKindSchema>;
 
 export const HolderSchema = z.object({
@@ -151,6 +163,8 @@ export const HolderReportSchema = z.object({
   failed: z.number().int(),
   closedByServer: z.number().int(),
   closedByClient: z.number().int().default(0),
+  /** traffic: requests answered 2xx. */
+  answeredOk: z.number().int().default(0),
   done: z.boolean(),
   stoppedReason: StopReasonSchema.optional(),
   lastError: z.string().optional(),
@@ -161,9 +175,9 @@ export type HolderReport = z.infer<typeof HolderReportSchema>;
 export interface LoadResult {
   port: number;
   mode: LabMode;
-  kind: "ws-sessions" | "requests" | "held-requests" | "arrivals";
+  kind: "ws-sessions" | "requests" | "held-requests" | "arrivals" | "traffic";
   requested: number;
-  /** Sessions opened and held / requests answered 2xx / requests sent and held. */
+  /** Sessions opened and held / requests answered 2xx / requests sent and held / traffic requests sent. */
   opened: number;
   failed: number;
   stoppedReason: StopReason;

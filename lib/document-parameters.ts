@@ -73,6 +73,12 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
       allowedPattern: "^(live|all)$",
       default: "live",
     },
+    sessionClasses: {
+      description:
+        "WebSocket session classes to count in the class histogram, space-separated (the runbook's probe.sessionClasses; empty: none)",
+      allowedPattern: "^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,200}){0,19})?$",
+      default: "",
+    },
   },
 };
 

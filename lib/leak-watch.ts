@@ -12,6 +12,7 @@ import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { CfnDocument } from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
+import { parseRunbook } from "../lambdas/core/runbook/load.js";
 import { documentCommands } from "./document-script.js";
 import { RUNBOOKS_DIR } from "./paths.js";
 import { RunbookFunction } from "./runbook-function.js";
@@ -45,6 +46,26 @@ export interface LeakWatchProps {
 }
 
 const STEP = "sample";
+
+/**
+ * The histogram's parameters: whether to take one, and the WebSocket session classes to count in it, by
+ * default the shipped runbook's (`probe.sessionClasses`).
+ */
+function histogramParameters<P>(param: (description: string, def: string, allowedPattern: string) => P) {
+  const doc = parseRunbook(
+    readFileSync(join(RUNBOOKS_DIR, "api-unreachable.yaml"), "utf8"),
+    "api-unreachable.yaml",
+  );
+  if (!doc.ok) throw new Error(`the shipped runbook does not load: ${doc.error.message}`);
+  return {
+    withHistogram: param("Count WebSocket sessions (forces a full GC)", "false", "^(true|false)$"),
+    sessionClasses: param(
+      "WebSocket session classes to count, space-separated (the runbook's probe.sessionClasses)",
+      (doc.value.probe.sessionClasses ?? []).map((c) => c.className).join(" "),
+      "^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,200}){0,19})?$",
+    ),
+  };
+}
 
 /**
  * The scheduled leak watch: EventBridge Scheduler runs the cheap leak-watch probe through SSM Run
@@ -97,7 +118,7 @@ export class LeakWatch extends Construct {
             String(props.idleThresholdMs ?? 120_000),
             "^[0-9]{1,10}$",
           ),
-          withHistogram: param("Count WsSession (forces a full GC)", "false", "^(true|false)$"),
+          ...histogramParameters(param),
         },
         mainSteps: [
           {

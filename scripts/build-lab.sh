@@ -6,10 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JARDIR=${LAB_JAR_DIR:-/usr/share/java}
 JARS=(tomcat10-embed-core.jar tomcat10-embed-websocket.jar tomcat10-embed-el.jar jakarta-annotation-api.jar)
+# connection-pool-exhaustion modes (lab/java/PoolLab.java): HikariCP on H2, HikariCP logs through slf4j to JUL.
+JARS+=(HikariCP.jar h2.jar slf4j-api.jar slf4j-jdk14.jar)
+# jetty-ws-leak (lab/java/JettyLabApp.java): Jetty 9.4 and its native WebSocket server, javax.servlet 4.
+JARS+=(jetty9-server.jar jetty9-http.jar jetty9-io.jar jetty9-util.jar jetty9-servlet.jar jetty9-security.jar
+  jetty9-client.jar jetty9-xml.jar jetty9-websocket-api.jar jetty9-websocket-common.jar jetty9-websocket-server.jar
+  jetty9-websocket-servlet.jar jetty9-websocket-client.jar servlet-api.jar)
 cp=""
 for j in "${JARS[@]}"; do
   if [[ ! -f $JARDIR/$j ]]; then
-    echo "build-lab: missing $JARDIR/$j (install libtomcat10-embed-java and libjakarta-annotation-api-java: scripts/setup.sh)" >&2
+    echo "build-lab: missing $JARDIR/$j (install libtomcat10-embed-java, libjakarta-annotation-api-java, libhikaricp-java, libh2-java, libslf4j-java, libjetty9-java, libjetty9-extra-java and libservlet-api-java: scripts/setup.sh)" >&2
     exit 3
   fi
   cp+="$JARDIR/$j:"

@@ -19,6 +19,7 @@ while (($#)); do
 done
 # One function per class: start the lab in that failure and break it (defined below, after the helpers).
 CLASSES=(websocket-session-leak heap-exhaustion close-wait-leak listen-backlog-overflow)
+CLASSES+=(websocket-session-leak-jetty connection-pool-exhaustion connection-pool-exhaustion-slow-database)
 if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
 known=0
 for c in "${CLASSES[@]}"; do [[ $c == "$MODE" ]] && known=1; done
@@ -98,6 +99,48 @@ break_listen_backlog_overflow() {
   health
   RUN_ARGS=(--restart-command "node $PWD/bin/runbook.js lab up --mode listen-backlog --port $PORT --fd-limit $FD_LIMIT")
 }
+
+# jetty-ws-leak: the same leak on Jetty 9.4 (its WebSocket idle timeout raised to a day); the runbook counts
+# Jetty's session class (probe.sessionClasses). Waits out the 120 s idle threshold like the Tomcat demo.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_websocket_session_leak_jetty() {
+  step "1. Start the lab: Jetty 9.4 (jetty-ws-leak) on port $PORT, open-files limit $FD_LIMIT"
+  runbook lab up --mode jetty-ws-leak --port "$PORT" --fd-limit "$FD_LIMIT"
+  step "2. Clients open WebSocket sessions and vanish (no FIN reaches the server)"
+  runbook lab load --port "$PORT" --sessions $((FD_LIMIT * 2))
+  health
+  local idle=${DEMO_IDLE_WAIT_SECONDS:-125}
+  step "3. Wait ${idle}s: the sessions become idle longer than the runbook's idle threshold (120 s)"
+  sleep "$idle"
+}
+
+# connection-pool-exhaustion (a leak): GET /api/report borrows a HikariCP connection and never returns it;
+# ten calls empty the pool, users' traffic then waits 30 s for a connection and fails. Ladder: restart
+# (the command that starts the service again is the lab's), then escalate.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_connection_pool_exhaustion() {
+  step "1. Start the lab: pool-leak (Tomcat, HikariCP on H2) on port $PORT"
+  runbook lab up --mode pool-leak --port "$PORT"
+  RUN_ARGS=(--restart-command "node bin/runbook.js lab up --mode pool-leak --port $PORT")
+  step "2. Ten report calls leak the pool's ten connections; users' traffic (2 requests/s) starts waiting"
+  runbook lab load --port "$PORT" --max-seconds 300
+  health
+}
+
+# connection-pool-exhaustion, slow database: every query takes 45 s, the pool's connections are all inside
+# queries and the other requests queue for one. Ladder: notify only (a restart would fix nothing), even
+# though a restart command is given.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_connection_pool_exhaustion_slow_database() {
+  step "1. Start the lab: pool-slow-db (Tomcat, HikariCP on an H2 database that answers in 45 s) on port $PORT"
+  runbook lab up --mode pool-slow-db --port "$PORT"
+  RUN_ARGS=(--restart-command "node bin/runbook.js lab up --mode pool-slow-db --port $PORT")
+  step "2. Users' traffic (2 requests/s): ten requests hold the connections in slow queries, the rest wait"
+  runbook lab load --port "$PORT" --max-seconds 300
+  health
+}
+
+RUN_ARGS=()
 
 # Extra options of `run` a class needs (a class whose ladder restarts: how to start the service again).
 RUN_ARGS=()

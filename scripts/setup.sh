@@ -10,6 +10,12 @@ APT_PACKAGES=(
   default-jdk-headless          # javac, jcmd, jstack, jstat, jmap
   libtomcat10-embed-java        # /usr/share/java/tomcat10-embed-*.jar
   libjakarta-annotation-api-java
+  libhikaricp-java              # connection-pool-exhaustion lab: HikariCP 2.7 (/usr/share/java/HikariCP.jar)
+  libh2-java                    # ... on an H2 database over TCP (/usr/share/java/h2.jar)
+  libslf4j-java                 # ... HikariCP logs through slf4j (slf4j-jdk14 sends it to java.util.logging)
+  libjetty9-java                # jetty-ws-leak lab: Jetty 9.4 (/usr/share/java/jetty9-*.jar)
+  libjetty9-extra-java          # ... its WebSocket server jars (jetty9-websocket-*.jar)
+  libservlet-api-java           # ... javax.servlet 4 (/usr/share/java/servlet-api.jar)
   iproute2                      # ss
   procps                        # ps, pgrep
   curl                          # the probe's health check

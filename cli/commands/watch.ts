@@ -92,7 +92,7 @@ export function registerWatchCommand(program: Command): void {
       process.once("SIGTERM", onSignal);
       try {
         const r = await watchTarget(
-          { runner, clock, script },
+          { runner, clock, script, probe: runbook.probe },
           {
             target: o.target,
             port: o.port,

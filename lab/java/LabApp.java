@@ -210,7 +210,8 @@ public final class LabApp {
     int keepAliveMs = Integer.parseInt(arg(args, "keep-alive-ms", "0"));
     int acceptCount = Integer.parseInt(arg(args, "accept-count", "slow".equals(mode) ? "2" : "100"));
     File dataDir = new File(arg(args, "data-dir", "."));
-    if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak", "close-wait", "listen-backlog").contains(mode)) {
+    if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak", "close-wait", "listen-backlog").contains(mode)
+        && !PoolLab.MODES.contains(mode)) {
       System.err.println("LabApp: unknown mode " + mode);
       System.exit(2);
     }
@@ -264,6 +265,7 @@ public final class LabApp {
     if ("listen-backlog".equals(mode)) ListenBacklogLab.install(ctx, connector);
     // JSR-356: WsSci creates the WsServerContainer and deploys the @ServerEndpoint class.
     ctx.addServletContainerInitializer(new WsSci(), Set.of(PushEndpoint.class));
+    PoolLab.install(ctx, mode, dataDir); // connection-pool-exhaustion modes (lab/java/PoolLab.java)
 
     tomcat.start();
     LOG.info("LabApp started on http://127.0.0.1:" + port + " (GET /health, ws /ws, GET /api/export, GET /api/slow)");

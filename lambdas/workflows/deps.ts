@@ -14,6 +14,8 @@ export interface RunbookView {
     readonly timeoutSeconds: number;
     readonly idleThresholdMs: number;
     readonly histogramMode: "live" | "all";
+    /** The runbook's WebSocket session classes, one per server (absent: none named). */
+    readonly sessionClasses?: readonly { readonly server: string; readonly className: string }[] | undefined;
   };
   readonly ladders: Readonly<Record<string, readonly LadderStep[]>>;
   readonly cooldownSeconds: number;

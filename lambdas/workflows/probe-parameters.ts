@@ -29,6 +29,7 @@ export function probeParameters(
     timeoutSeconds: String(deps.runbook.probe.timeoutSeconds),
     idleThresholdMs: String(deps.runbook.probe.idleThresholdMs),
     histogramMode: deps.runbook.probe.histogramMode,
+    sessionClasses: (deps.runbook.probe.sessionClasses ?? []).map((c) => c.className).join(" "),
     rawBase: rawDir === "" ? "" : (deps.rawBase ?? ""),
     redactPatterns: encodeForProbe(deps.runbook.redactor.rules),
   };

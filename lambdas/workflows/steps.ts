@@ -12,7 +12,7 @@ import {
   parseHealthChecks,
 } from "../core/mitigation/health-check.js";
 import type { HostCommand } from "../core/mitigation/host-command.js";
-import { planMitigation } from "../core/mitigation/plan.js";
+import { ladderOf, planMitigation } from "../core/mitigation/plan.js";
 import { targetProcess } from "../core/mitigation/target-process.js";
 import { dataOf } from "../core/shared/section.js";
 import type { CommandResult } from "../ports/index.js";
@@ -263,11 +263,10 @@ export async function planStep(deps: WorkflowDeps, rec: Recorder, t: TargetOptio
   const r = rec.record;
   const classId = r.diagnosis?.rootCause.id ?? "unknown";
   const hostHealthy = r.evidence.before?.health.outcome === "ok";
-  await rec.begin("plan", { classId, hostHealthy, mode: r.mode });
+  const chosen = ladderOf(deps.runbook.ladders, classId, r.diagnosis);
+  await rec.begin("plan", { classId, ...chosen.inputs, hostHealthy, mode: r.mode });
   try {
-    const ladder = r.evidence.before
-      ? (deps.runbook.ladders[classId] ?? [{ action: "escalate" }])
-      : [{ action: "escalate" }];
+    const ladder = r.evidence.before ? chosen.ladder : [{ action: "escalate" }];
     const plan = planMitigation({
       classId,
       ladder,

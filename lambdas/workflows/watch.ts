@@ -1,6 +1,7 @@
 import { type ForecastOptions, forecastWatch, type WatchForecast } from "../core/forecast/forecast.js";
 import type { WatchSample } from "../core/forecast/sample.js";
 import { parseLeakWatchOutput } from "../core/parsers/leak-watch.js";
+import type { ProbeSettings } from "../core/runbook/schema.js";
 import type { Clock, CommandResult, CommandRunner } from "../ports/index.js";
 
 /** The leak-watch probe, relative to the runbooks folder. */
@@ -16,6 +17,8 @@ export interface WatchDeps {
   readonly clock: Clock;
   /** The leak-watch probe's text (LEAK_WATCH_SCRIPT), or null where the runner runs the SSM document. */
   readonly script: string | null;
+  /** The runbook's probe settings: its WebSocket session classes are counted with --with-histogram. */
+  readonly probe?: Pick<ProbeSettings, "sessionClasses">;
 }
 
 export interface WatchRequest {
@@ -67,6 +70,7 @@ export async function watchTarget(deps: WatchDeps, req: WatchRequest): Promise<W
           pid: req.pid === null ? "" : String(req.pid),
           idleThresholdMs: String(req.idleThresholdMs),
           withHistogram: String(req.withHistogram),
+          sessionClasses: (deps.probe?.sessionClasses ?? []).map((c) => c.className).join(" "),
         },
         timeoutMs: SAMPLE_TIMEOUT_MS,
       }),

@@ -106,6 +106,13 @@ TIMEOUT_S=$((10#$TIMEOUT_S))
 [[ $IDLE_MS =~ ^[0-9]{1,10}$ ]] || input_error "SSM_idleThresholdMs must be whole milliseconds (got '${IDLE_MS:0:40}')"
 IDLE_MS=$((10#$IDLE_MS))
 [[ $HISTO_MODE =~ ^(live|all)$ ]] || input_error "SSM_histogramMode must be live or all (got '${HISTO_MODE:0:40}')"
+# The WebSocket session classes of the servers the runbook knows (its probe.sessionClasses): counted in the
+# class histogram even beyond its top rows. Space-separated Java class names, at most 20.
+SESSION_CLASSES=${SSM_sessionClasses:-}
+SESSION_CLASSES_RE='^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,200}){0,19})?$'
+[[ $SESSION_CLASSES =~ $SESSION_CLASSES_RE ]] ||
+  input_error "SSM_sessionClasses must be empty or up to 20 space-separated Java class names (got '${SESSION_CLASSES:0:60}')"
+[[ -n $SESSION_CLASSES ]] && WATCHED_CLASSES+=" $SESSION_CLASSES"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -1090,8 +1097,9 @@ collect_logs() {
        { n++ }
        /Too many open files/ { t++ }
        /OutOfMemoryError/ { o++ }
-       /Too many open files|OutOfMemoryError/ { s[++k] = $0; if (k == 1) { fl = n; fs = st } }
-       END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\n", n, t, o
+       /Connection is not available, request timed out/ { p++ }
+       /Too many open files|OutOfMemoryError|Connection is not available, request timed out/ { s[++k] = $0; if (k == 1) { fl = n; fs = st } }
+       END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\nconnectionNotAvailable=%d\n", n, t, o, p
              if (k > 0) { print "firstFailureLine=" fl; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
              for (i = (k > 5 ? k - 4 : 1); i <= k; i++) print "sample=" s[i] }' "$W/app-log-tail.txt" |
     awk '{ gsub(/[^[:print:]]/, ""); print substr($0, 1, 207) }'
@@ -1227,6 +1235,7 @@ collect_histogram() {
   echo "command=$cmd"
   echo "forcedFullGc=$forced"
   [[ $tool_name == jmap ]] && echo "fallbackReason=$(oneline 200 <<<"$JCMD_WHY")"
+  [[ -n $SESSION_CLASSES ]] && echo "sessionClasses=$SESSION_CLASSES"
   local w=${WATCHED_CLASSES//./\\.}
   w=${w//\$/\\\$}
   local watch_re=" (${w// /|})( |\$)"
@@ -1268,24 +1277,31 @@ collect_threads() {
       if (!java) return
       total++; states[state == "" ? "UNKNOWN" : state]++
       if (state == "BLOCKED") blocked++
-      if (sockread && driver) db++
+      if (sockread && driver && !dbserver) db++
+      if (poolwait) pw++
       if (name ~ /-exec-[0-9]+$/) { prefix = name; sub(/[0-9]+$/, "", prefix); ptot[prefix]++; if (parked) pidle[prefix]++ }
       java = 0
     }
     /^"/ { flush(); java = ($0 ~ /" #[0-9]+ /); name = $0; sub(/^"/, "", name); sub(/" #[0-9]+ .*$/, "", name)
-           state = ""; parked = 0; sockread = 0; driver = 0; next }
+           state = ""; parked = 0; sockread = 0; driver = 0; dbserver = 0; poolwait = 0; next }
     /^[ \t]+java\.lang\.Thread\.State: / { state = $2; next }
     /^[ \t]+at / {
-      if ($0 ~ /TaskQueue\.(take|poll)|LinkedBlockingQueue\.(take|poll)|SynchronousQueue\.(take|poll)/) parked = 1
+      # Idle = waiting for work inside the pool executor (getTask); a thread parked in a queue elsewhere (a
+      # connection pool borrow uses a SynchronousQueue) is busy.
+      if ($0 ~ /ThreadPoolExecutor\.getTask\(/) parked = 1
       if ($0 ~ /socketRead|SocketInputStream\.read|NioSocketImpl\.(read|implRead)|SocketDispatcher\.read/) sockread = 1
       if ($0 ~ /at (com\.mysql\.|org\.postgresql\.|oracle\.jdbc\.|com\.microsoft\.sqlserver\.|org\.mariadb\.|org\.h2\.|org\.hsqldb\.|com\.ibm\.db2\.)/) driver = 1
+      # An in-process database server (H2, HSQLDB) reading its clients is not a request in a database call.
+      if ($0 ~ /at org\.(h2|hsqldb)\.server\./) dbserver = 1
+      # Waiting for a pooled database connection: HikariCP, Tomcat JDBC, DBCP 2, c3p0.
+      if ($0 ~ /\.(HikariPool\.getConnection|ConnectionPool\.borrowConnection|GenericObjectPool\.borrowObject|BasicResourcePool\.awaitAvailable)\(/) poolwait = 1
     }
     END {
       flush()
       best = ""; for (p in ptot) if (best == "" || ptot[p] > ptot[best] || (ptot[p] == ptot[best] && p < best)) best = p
       printf "total=%d\n", total
       printf "executor.prefix=%s\nexecutor.total=%d\nexecutor.idle=%d\nexecutor.busy=%d\n", best, ptot[best], pidle[best], ptot[best] - pidle[best]
-      printf "inDatabaseCalls=%d\nblocked=%d\n", db, blocked
+      printf "inDatabaseCalls=%d\nblocked=%d\nwaitingForDbConnection=%d\n", db, blocked, pw
       ns = 0; for (s in states) names[++ns] = s
       for (i = 2; i <= ns; i++) { v = names[i]; for (j = i - 1; j >= 1 && names[j] > v; j--) names[j + 1] = names[j]; names[j + 1] = v }
       for (i = 1; i <= ns; i++) printf "state.%s=%d\n", names[i], states[names[i]]

@@ -5,8 +5,9 @@
 # SSM_ environment variables and are validated; it never changes the host; stdout is small and bounded.
 #
 # Cheap: /proc (open fds, the limit, the process start), one `ss` for the port, `jstat` (reads the JVM's
-# perf-data file: no attach, no GC). The `WsSession` count needs a class histogram (an attach that forces
-# a full GC), so it is taken only when SSM_withHistogram=true, and never at the fd limit.
+# perf-data file: no attach, no GC). The WebSocket session count (the classes of SSM_sessionClasses, the
+# runbook's probe.sessionClasses) needs a class histogram (an attach that forces a full GC), so it is taken
+# only when SSM_withHistogram=true, and never at the fd limit.
 #
 # stdout (parsed by parseLeakWatchOutput in lambdas/core/parsers/leak-watch.ts):
 #   #runbook-leak-watch format=1 version=V
@@ -41,6 +42,10 @@ IDLE_MS=${SSM_idleThresholdMs:-}
 WITH_HISTO=${SSM_withHistogram:-}
 [[ -z $IDLE_MS ]] && IDLE_MS=120000
 [[ -z $WITH_HISTO ]] && WITH_HISTO=false
+SESSION_CLASSES=${SSM_sessionClasses:-}
+SESSION_CLASSES_RE='^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,200}){0,19})?$'
+[[ $SESSION_CLASSES =~ $SESSION_CLASSES_RE ]] ||
+  input_error "SSM_sessionClasses must be empty or up to 20 space-separated Java class names (got '${SESSION_CLASSES:0:60}')"
 { [[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)); } ||
   input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"
 PORT=$((10#$PORT))
@@ -126,6 +131,8 @@ echo "heapOldGenPercent=$heap"
 sessions=""
 if [[ $WITH_HISTO != true ]]; then
   unavailable sessions "not sampled: needs a class histogram (SSM_withHistogram=true), which forces a full GC"
+elif [[ -z $SESSION_CLASSES ]]; then
+  unavailable sessions "no WebSocket session class given (SSM_sessionClasses: the runbook's probe.sessionClasses)"
 elif [[ -z $PID ]]; then
   unavailable sessions "$NO_PID"
 elif [[ -n ${open:-} && -n ${limit:-} ]] && ((open + 2 >= limit)); then
@@ -133,7 +140,7 @@ elif [[ -n ${open:-} && -n ${limit:-} ]] && ((open + 2 >= limit)); then
 elif jcmd=$(tool jcmd); then
   if timeout -k 1 8 "${RUNAS[@]}" "$jcmd" -J-Dsun.tools.attach.attachTimeout=3000 "$PID" GC.class_histogram >"$W/histo.txt" 2>&1 &&
     grep -q '^Total ' "$W/histo.txt"; then
-    sessions=$(awk '$4 == "org.apache.tomcat.websocket.WsSession" { print $2; f = 1 } END { if (!f) print 0 }' "$W/histo.txt")
+    sessions=$(awk -v cls=" $SESSION_CLASSES " 'index(cls, " " $4 " ") { s += $2 } END { print s + 0 }' "$W/histo.txt")
   else
     unavailable sessions "jcmd GC.class_histogram failed: $(grep -m 1 -E 'Exception|Error|denied' "$W/histo.txt" | oneline 160)"
   fi

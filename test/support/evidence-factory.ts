@@ -17,6 +17,9 @@ export const SCENARIOS = [
   "close-wait-app-port",
   "listen-backlog",
   "outbound-exhausted",
+  "pool-leak",
+  "pool-slow-db",
+  "jetty-ws-leak",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -130,6 +133,7 @@ function healthy(): Evidence {
         requestExecutor: { namePrefix: "http-nio-8080-exec-", total: 10, busy: 1, idle: 9 },
         inDatabaseCalls: 0,
         blockedOnMonitor: 0,
+        waitingForDbConnection: 0,
       },
     },
     heap: {
@@ -159,6 +163,7 @@ function healthy(): Evidence {
         linesScanned: 300,
         tooManyOpenFiles: 0,
         outOfMemoryError: 0,
+        connectionNotAvailable: 0,
         samples: [],
       },
     },
@@ -301,6 +306,27 @@ const PRESETS: Record<Scenario, Patch> = {
     data(e, "listener").acceptQueue = { current: 12, max: 100 };
     e.health = { ...e.health, outcome: "timeout", httpStatus: null, latencyMs: 5001, detail: null };
   },
+  // HikariCP's ten connections leaked: threads wait in getConnection, none is inside a query.
+  "pool-leak": (e) => poolExhausted(e, 0, 58),
+  // The database answers slowly: ten threads inside queries hold the connections, the others wait.
+  "pool-slow-db": (e) => poolExhausted(e, 10, 50),
+  // Jetty 9.4: vanished WebSocket clients, counted as Jetty's session class; no Tomcat in the process.
+  "jetty-ws-leak": (e) => {
+    leakSockets(e, 300, { idleMs: 600_000, fdOpen: 380 });
+    data(e, "fds").limitSoft = 4096;
+    const h = data(e, "classHistogram");
+    h.watched = [
+      ...watched(0, 0, 3),
+      { className: "org.eclipse.jetty.websocket.common.WebSocketSession", instances: 300, bytes: 300 * 112 },
+    ];
+    h.sessionClasses = [
+      "org.apache.tomcat.websocket.WsSession",
+      "org.eclipse.jetty.websocket.common.WebSocketSession",
+    ];
+    // Jetty's request threads are qtp*, not *-exec-N: no request executor is recognised.
+    data(e, "threads").requestExecutor = { namePrefix: null, total: 0, busy: 0, idle: 0 };
+    setUnavailable(e, "tomcat", "no Tomcat jar found among the process's open files or command line");
+  },
   "process-down": (e) => {
     const why = "no process listens on port 8080";
     data(e, "listener").listening = false;
@@ -393,6 +419,29 @@ const PRESETS: Record<Scenario, Patch> = {
     e.health = { ...e.health, outcome: "http-error", httpStatus: 500, latencyMs: 40, detail: "HTTP 500" };
   },
 };
+
+/** Requests of users' traffic waiting on an empty connection pool (pool-leak, pool-slow-db), as the lab's. */
+function poolExhausted(e: Evidence, inDatabaseCalls: number, waiting: number) {
+  const t = data(e, "threads");
+  t.total = 110 + waiting;
+  t.requestExecutor = {
+    namePrefix: "http-nio-8080-exec-",
+    total: waiting + inDatabaseCalls + 10,
+    busy: waiting + inDatabaseCalls,
+    idle: 10,
+  };
+  t.inDatabaseCalls = inDatabaseCalls;
+  t.waitingForDbConnection = waiting;
+  const s = data(e, "sockets");
+  Object.assign(s, {
+    established: waiting + inDatabaseCalls,
+    total: waiting + inDatabaseCalls + 20,
+    byState: { ESTAB: waiting + inDatabaseCalls, "TIME-WAIT": 20 },
+  });
+  s.idle = { ...s.idle, histogram: idleHistogram([2, 20, 40, 0, 0, 0]), overThreshold: 0, maxIdleMs: 29_000 };
+  data(e, "logs").connectionNotAvailable = 48;
+  e.health = { ...e.health, outcome: "timeout", httpStatus: null, latencyMs: 3001, detail: null };
+}
 
 /** A valid Evidence document for a scenario, optionally patched (edge cases). */
 export function buildEvidence(scenario: Scenario = "healthy", patch?: Patch): Evidence {

@@ -88,7 +88,13 @@ describe("watchTarget", () => {
       name: "leak-watch",
       scriptPath: "probes/leak-watch.sh",
       script: "#!probe",
-      parameters: { port: "8080", pid: "", idleThresholdMs: "120000", withHistogram: "false" },
+      parameters: {
+        port: "8080",
+        pid: "",
+        idleThresholdMs: "120000",
+        withHistogram: "false",
+        sessionClasses: "",
+      },
       timeoutMs: 30_000,
     });
   });

@@ -116,6 +116,12 @@ export const classHistogramSchema = z.object({
   top: z.array(histogramEntrySchema).max(50),
   /** Classes the rules care about (WsSession, UpgradeProcessorInternal, ...), 0 when absent. */
   watched: z.array(z.object({ className: z.string(), instances: count, bytes: count })),
+  /**
+   * The WebSocket session classes the runbook named (`probe.sessionClasses`: one per server), all among
+   * `watched`. Absent from probes before they were runbook data: read as Tomcat's `WsSession`
+   * (lambdas/core/evidence/sessions.ts).
+   */
+  sessionClasses: z.array(z.string()).optional(),
 });
 
 export const threadsSchema = z.object({
@@ -132,6 +138,11 @@ export const threadsSchema = z.object({
   inDatabaseCalls: count,
   /** Threads BLOCKED on a monitor. */
   blockedOnMonitor: count,
+  /**
+   * Threads waiting for a pooled database connection (a `HikariPool.getConnection` frame, or Tomcat JDBC,
+   * DBCP 2, c3p0 borrow frames). Absent from probes before it was counted.
+   */
+  waitingForDbConnection: count.optional(),
 });
 
 export const heapSchema = z.object({
@@ -174,6 +185,8 @@ export const logsSchema = z.object({
   linesScanned: count,
   tooManyOpenFiles: count,
   outOfMemoryError: count,
+  /** HikariCP's "Connection is not available, request timed out" lines. Absent from older probes. */
+  connectionNotAvailable: count.optional(),
   /** A few matching lines, cut, for the record. */
   samples: z.array(z.string()).max(10),
   /** The first match in the scanned tail: its line, the time stamp of that line (or the last stamped line

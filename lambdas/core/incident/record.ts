@@ -1,4 +1,5 @@
 import type { Evidence } from "../evidence/schema.js";
+import { webSocketSessions } from "../evidence/sessions.js";
 import { changesHost } from "../mitigation/actions/registry.js";
 import { dataOf } from "../shared/section.js";
 import {
@@ -143,14 +144,13 @@ export function keyFigures(evidence: Evidence): KeyFigures {
   const fds = dataOf(evidence.fds);
   const sockets = dataOf(evidence.sockets);
   const histogram = dataOf(evidence.classHistogram);
-  const ws = histogram?.watched.find((w) => w.className === "org.apache.tomcat.websocket.WsSession");
   return {
     at: evidence.collectedAt,
     pid: dataOf(evidence.process)?.pid ?? null,
     openFds: fds?.open ?? null,
     fdLimit: fds?.limitSoft ?? null,
     established: sockets?.established ?? null,
-    wsSessions: histogram ? (ws?.instances ?? 0) : null,
+    wsSessions: histogram ? webSocketSessions(histogram).instances : null,
     healthOutcome: evidence.health.outcome,
     healthLatencyMs: evidence.health.latencyMs,
   };

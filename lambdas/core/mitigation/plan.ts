@@ -23,6 +23,41 @@ export interface PlanInput {
  * Plan, then apply: the mitigation as plain data. Pure: the same input gives the same plan.
  * A healthy host gets a notify-only plan whatever the class says (never restart a working service).
  */
+/**
+ * The ladder key for a root cause: `<class>/<variant>` when the runbook has a ladder for the variant that
+ * held (a slow database exhausting the pool only notifies, a leak restarts), else the class's own; null
+ * when neither exists.
+ */
+export function ladderKeyFor(
+  ladders: Readonly<Record<string, unknown>>,
+  classId: string,
+  variant: string | undefined,
+): string | null {
+  const byVariant = variant === undefined ? undefined : `${classId}/${variant}`;
+  if (byVariant !== undefined && Object.hasOwn(ladders, byVariant)) return byVariant;
+  return Object.hasOwn(ladders, classId) ? classId : null;
+}
+
+/**
+ * The ladder for a diagnosis: the root cause's variant's (`<class>/<variant>`) when the runbook has one, else
+ * the class's, else escalate; `inputs` names a variant's ladder for the plan step's record.
+ */
+export function ladderOf<L>(
+  ladders: Readonly<Record<string, readonly L[]>>,
+  classId: string,
+  diagnosis:
+    | { readonly findings: readonly { readonly id: string; readonly variant: string }[] }
+    | null
+    | undefined,
+): { ladder: readonly (L | LadderStep)[]; inputs: { ladder?: string } } {
+  const key = ladderKeyFor(ladders, classId, diagnosis?.findings.find((f) => f.id === classId)?.variant);
+  const ladder = key === null ? undefined : ladders[key];
+  return {
+    ladder: ladder ?? [{ action: "escalate" }],
+    inputs: key !== null && key !== classId ? { ladder: key } : {},
+  };
+}
+
 export function planMitigation(input: PlanInput): MitigationPlan {
   const steps: readonly LadderStep[] = input.hostHealthy ? [{ action: "notify-only" }] : input.ladder;
   const ladder: PlannedAction[] = steps.map((step, rung) => {

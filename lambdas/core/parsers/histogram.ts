@@ -19,6 +19,8 @@ export interface ClassHistogramOptions {
   /** Entries to keep in `top` (default 30). */
   readonly top?: number;
   readonly watched?: readonly string[];
+  /** The runbook's WebSocket session classes the probe counted (watched too); null: not recorded. */
+  readonly sessionClasses?: readonly string[] | null;
 }
 
 const ROW = /^\s*(\d+):\s+(\d+)\s+(\d+)\s+(\S+)(?:\s+\(([^()]+)\))?\s*$/;
@@ -35,7 +37,8 @@ export function parseClassHistogram(
   const P = "class-histogram";
   const lines = splitLines(raw);
   if (lines.length === 0) return parseFailure(P, 1, 'the header " num  #instances  #bytes  class name"', "");
-  const watchedNames = options.watched ?? WATCHED_CLASSES;
+  const sessionClasses = options.sessionClasses?.filter((c) => c !== "") ?? [];
+  const watchedNames = [...new Set([...(options.watched ?? WATCHED_CLASSES), ...sessionClasses])];
   const watched = new Map(watchedNames.map((c) => [c, { className: c, instances: 0, bytes: 0 }]));
   const top: ClassHistogram["top"] = [];
   let sawHeader = false;
@@ -61,6 +64,7 @@ export function parseClassHistogram(
         totalBytes: Number(total[2]),
         top,
         watched: [...watched.values()],
+        ...(sessionClasses.length > 0 ? { sessionClasses } : {}),
       });
     }
     const m = ROW.exec(text);

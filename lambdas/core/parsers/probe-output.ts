@@ -1,5 +1,5 @@
 import { buildEvidence } from "../evidence/build-evidence.js";
-import type { Evidence, Health } from "../evidence/schema.js";
+import { type Evidence, type Health, tomcatSchema } from "../evidence/schema.js";
 import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
@@ -363,6 +363,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
           tool,
           command: f.str("command"),
           forcedFullGc: f.bool("forcedFullGc"),
+          sessionClasses: f.optStr("sessionClasses")?.split(" ") ?? null,
         }),
         s,
       );
@@ -381,6 +382,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
         },
         inDatabaseCalls: f.int("inDatabaseCalls"),
         blockedOnMonitor: f.int("blocked"),
+        waitingForDbConnection: f.optInt("waitingForDbConnection") ?? undefined,
       };
     }),
     heap: section(doc, "heap", (f, s) => atLine(parseJstatGcutil(s.raw.join("\n"), heapOptions(f)), s)),
@@ -400,6 +402,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       linesScanned: f.int("linesScanned"),
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
+      connectionNotAvailable: f.optInt("connectionNotAvailable") ?? undefined,
       samples: f.all("sample").map((e) => e.value),
       firstFailure: firstFailureOf(
         f.all("firstFailureLine")[0]?.value,
@@ -408,16 +411,10 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       ),
     })),
     tomcat: section(doc, "tomcat", (f, s) => {
-      const source = f.str("source");
-      if (
-        source !== "jar" &&
-        source !== "cmdline" &&
-        source !== "manifest" &&
-        source !== "properties" &&
-        source !== "serverinfo"
-      )
-        return f.error(s.line, "source=jar|cmdline|manifest|properties|serverinfo", `source=${source}`);
-      return { version: f.str("version"), source };
+      const source = tomcatSchema.shape.source.safeParse(f.str("source"));
+      const want = `source=${tomcatSchema.shape.source.options.join("|")}`;
+      if (!source.success) return f.error(s.line, want, `source=${f.str("source")}`);
+      return { version: f.str("version"), source: source.data };
     }),
   };
   return buildEvidence({ ...draft, ...networkSection(doc) });

@@ -1,4 +1,5 @@
 import type { Evidence } from "../evidence/schema.js";
+import { shortClassName, webSocketSessions } from "../evidence/sessions.js";
 import { dataOf } from "../shared/section.js";
 import { formatCount, formatDuration, formatPercent, formatTime } from "./format.js";
 import type { Snapshot } from "./record-view.js";
@@ -164,7 +165,9 @@ function classesTable(withEv: readonly WithEvidence[], snapshots: readonly Snaps
     for (const w of histo.watched) {
       histoRows.push({
         cells: ["watched", w.className, formatCount(w.instances), formatCount(w.bytes)],
-        highlight: HIGHLIGHT_CLASS_PATTERN.test(w.className) && w.instances > 0,
+        highlight:
+          (HIGHLIGHT_CLASS_PATTERN.test(w.className) || (histo.sessionClasses ?? []).includes(w.className)) &&
+          w.instances > 0,
       });
     }
     const watched = new Set(histo.watched.map((w) => w.className));
@@ -174,7 +177,8 @@ function classesTable(withEv: readonly WithEvidence[], snapshots: readonly Snaps
       .slice(0, 5)) {
       histoRows.push({
         cells: [String(e.rank), e.className, formatCount(e.instances), formatCount(e.bytes)],
-        highlight: HIGHLIGHT_CLASS_PATTERN.test(e.className),
+        highlight:
+          HIGHLIGHT_CLASS_PATTERN.test(e.className) || (histo.sessionClasses ?? []).includes(e.className),
       });
     }
     const earlier = withEv
@@ -184,11 +188,11 @@ function classesTable(withEv: readonly WithEvidence[], snapshots: readonly Snaps
           ? [`${s.label}: ${shortReason(s.evidence.classHistogram.reason)}`]
           : [],
       );
-    const ws = histo.watched.find((w) => w.className === "org.apache.tomcat.websocket.WsSession");
+    const ws = webSocketSessions(histo);
     const estab = dataOf(withHisto.evidence.sockets)?.established;
     const side =
-      ws && estab !== undefined
-        ? ` At that moment: ${formatCount(ws.instances)} WsSession instances, ${formatCount(estab)} ESTABLISHED connections on the port.`
+      estab !== undefined
+        ? ` At that moment: ${formatCount(ws.instances)} ${shortClassName(ws.className ?? "WsSession")} instances, ${formatCount(estab)} ESTABLISHED connections on the port.`
         : "";
     histoNote =
       `Taken ${withHisto.label} at ${formatTime(withHisto.evidence.collectedAt)} UTC with \`${histo.command}\`` +

@@ -1,4 +1,5 @@
 import type { Evidence } from "../evidence/schema.js";
+import { webSocketSessions } from "../evidence/sessions.js";
 import type { IncidentRecord } from "../incident/schema.js";
 import { formatValue } from "../rules/format.js";
 import { deriveMetrics, type MetricMap, metricDef } from "../rules/metrics.js";
@@ -77,8 +78,7 @@ export function factsOf(record: IncidentRecord): Facts {
   const withHisto = evs.find((e) => dataOf(e.classHistogram) !== undefined);
   const histo = withHisto ? dataOf(withHisto.classHistogram) : undefined;
   if (histo && withHisto) {
-    const ws = histo.watched.find((w) => /(^|\.)WsSession$/.test(w.className));
-    set("wsSessions", ws ? formatCount(ws.instances) : undefined);
+    set("wsSessions", formatCount(webSocketSessions(histo).instances));
     set(
       "establishedAtHistogram",
       String(formatCount(dataOf(withHisto.sockets)?.established ?? null)).replace("n/a", "") || undefined,

@@ -3,6 +3,7 @@ import { dataOf } from "../shared/section.js";
 import { fmtMs, instancesOf, metric, n, pct, ratio } from "./metric-kit.js";
 import { HEAP_METRICS, LOG_SOURCE_METRICS, WHAT_FILLS_THE_HEAP_METRICS } from "./metrics-heap.js";
 import { NETWORK_METRICS } from "./metrics-network.js";
+import { POOL_METRICS, sessionsOf, shortName } from "./metrics-pool.js";
 import { predates64848Fix } from "./tomcat-version.js";
 
 export { fmtMs };
@@ -31,9 +32,7 @@ export interface MetricDef {
   sentence?(m: MetricMap): string;
 }
 
-const WS_SESSION = /(^|\.)WsSession$/;
 const UPGRADE_PROCESSOR = /(^|\.)UpgradeProcessor(Internal|External)$/;
-const FILE_INPUT_STREAM = /^java\.io\.FileInputStream$/;
 
 /** The catalogue. Adding a metric here makes it usable in runbooks (and in the JSON Schema's enum). */
 export const METRICS = {
@@ -271,11 +270,11 @@ export const METRICS = {
   "jvm.wsSessions": metric({
     type: "number",
     format: "count",
-    label: "WsSession instances",
+    label: "WebSocket session instances (the runbook's probe.sessionClasses)",
     sections: ["classHistogram"],
-    derive: (e) => instancesOf(e, WS_SESSION),
+    derive: (e) => sessionsOf(e)?.instances ?? null,
     sentence: (m) =>
-      `${m["jvm.wsSessions"]} org.apache.tomcat.websocket.WsSession instances in the class histogram` +
+      `${m["jvm.wsSessions"]} ${m["jvm.wsSessionClass"] ?? "WebSocket session"} instances in the class histogram` +
       (m["jvm.histogramForcedGc"] === true ? " (live objects)" : ""),
   }),
   "jvm.upgradeProcessors": metric({
@@ -289,11 +288,11 @@ export const METRICS = {
   "jvm.wsSessionsPerEstablished": metric({
     type: "number",
     format: "ratio",
-    label: "WsSession instances per ESTABLISHED connection",
+    label: "WebSocket session instances per ESTABLISHED connection",
     sections: ["classHistogram", "sockets"],
-    derive: (e) => ratio(instancesOf(e, WS_SESSION), dataOf(e.sockets)?.established),
+    derive: (e) => ratio(sessionsOf(e)?.instances, dataOf(e.sockets)?.established),
     sentence: (m) =>
-      `${m["jvm.wsSessions"]} WsSession instances for ${m["sockets.established"]} ESTABLISHED connections ` +
+      `${m["jvm.wsSessions"]} ${shortName(m["jvm.wsSessionClass"])} instances for ${m["sockets.established"]} ESTABLISHED connections ` +
       `(${(n(m, "jvm.wsSessionsPerEstablished") ?? 0).toFixed(2)} per connection)`,
   }),
   "jvm.fileInputStreams": metric({
@@ -301,7 +300,7 @@ export const METRICS = {
     format: "count",
     label: "java.io.FileInputStream instances",
     sections: ["classHistogram"],
-    derive: (e) => instancesOf(e, FILE_INPUT_STREAM),
+    derive: (e) => instancesOf(e, /^java\.io\.FileInputStream$/),
   }),
 
   ...WHAT_FILLS_THE_HEAP_METRICS,
@@ -534,6 +533,7 @@ export const METRICS = {
         ? `Tomcat ${m["tomcat.version"]} predates the fix for Bugzilla 64848 (8.5.60, 9.0.40, 10.0.0-M10)`
         : `Tomcat ${m["tomcat.version"]} includes the fix for Bugzilla 64848 (8.5.60, 9.0.40, 10.0.0-M10)`,
   }),
+  ...POOL_METRICS,
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricName = keyof typeof METRICS;
@@ -595,5 +595,5 @@ export function whyUnavailable(name: string, evidence: Evidence): string {
     if (section === undefined) return `${SECTION_TITLES[s]} not collected (evidence from an older probe)`;
     if (section.status === "unavailable") return `${SECTION_TITLES[s]} unavailable: ${section.reason}`;
   }
-  return `${def.label}: undefined on this evidence`;
+  return `${def.label}: not in this evidence (not collected by this probe, or not defined here)`;
 }

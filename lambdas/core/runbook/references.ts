@@ -184,7 +184,11 @@ function checkLadders(rb: Runbook, out: ReferenceProblem[]): void {
   // Each rung's params against its action's own schema, so a bad ladder fails when the runbook loads
   // (or an override is applied), not at the incident.
   const fallback = rb.rootCause.fallback.id;
-  const ladderKeys = [...rb.classes.map((c) => c.id), fallback];
+  const ladderKeys = [
+    ...rb.classes.map((c) => c.id),
+    fallback,
+    ...rb.classes.flatMap((c) => c.variants.map((v) => `${c.id}/${v.id}`)),
+  ];
   for (const [cls, rungs] of Object.entries(rb.mitigation.ladders)) {
     if (!ladderKeys.includes(cls))
       out.push({

@@ -138,6 +138,25 @@ export const probeSchema = z.strictObject({
   /** Sockets idle longer than this count as idle (`sockets.idleOverThreshold`). */
   idleThresholdMs: z.number().int().min(1000),
   histogramMode: z.enum(["live", "all"]),
+  /**
+   * The WebSocket session class of each server the runbook knows (Tomcat's `WsSession`, Jetty's
+   * `WebSocketSession`, ...): the probe counts them in the class histogram and `jvm.wsSessions` sums them.
+   * Absent: the probe counts none by name (older evidence is read as Tomcat's).
+   */
+  sessionClasses: z
+    .array(
+      z.strictObject({
+        /** The server, for people: `Tomcat`, `Jetty`. */
+        server: z.string().min(1).max(40),
+        /** Fully qualified Java class name. */
+        className: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_$.]{0,200}$/, "expected a fully qualified Java class name"),
+      }),
+    )
+    .min(1)
+    .max(20)
+    .optional(),
 });
 export type ProbeSettings = z.infer<typeof probeSchema>;
 
@@ -188,14 +207,25 @@ export const rungSchema = z.strictObject({
 });
 export type Rung = z.infer<typeof rungSchema>;
 
+/** A ladder's key: a failure class id, or `<class>/<variant>`. */
+export const ladderKeySchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]*(\/[a-z][a-z0-9-]*)?$/,
+    "expected a kebab-case failure class id like `fd-exhaustion`, or `<class>/<variant>`",
+  );
+
 export const mitigationSchema = z.strictObject({
   defaults: z.strictObject({
     mode: modeSchema,
     /** No automatic action on the same target twice within this window. */
     cooldownSeconds: z.number().int().min(0),
   }),
-  /** One ladder per failure class id (a class of this runbook, or the fallback), the fallback's required. */
-  ladders: z.record(failureClassIdSchema, z.array(rungSchema).min(1)),
+  /**
+   * One ladder per failure class id (a class of this runbook, or the fallback), the fallback's required;
+   * `<class>/<variant>` is a ladder for one variant of a class, used instead of the class's when it held.
+   */
+  ladders: z.record(ladderKeySchema, z.array(rungSchema).min(1)),
 });
 export type MitigationSettings = z.infer<typeof mitigationSchema>;
 

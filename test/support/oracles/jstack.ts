@@ -7,10 +7,12 @@ export interface JstackThread {
   readonly name: string;
   /** `java.lang.Thread.State` word (RUNNABLE, WAITING, ...); UNKNOWN when absent. */
   readonly state: string;
-  /** Parked waiting for work in a pool queue (TaskQueue / LinkedBlockingQueue / SynchronousQueue). */
+  /** Waiting for work inside its pool executor (`ThreadPoolExecutor.getTask`). */
   readonly parkedForWork: boolean;
-  /** In a socket read under a database driver's frames. */
+  /** In a socket read under a database driver's frames (not an in-process database server's). */
   readonly inDatabaseCall: boolean;
+  /** Waiting for a pooled database connection (HikariCP, Tomcat JDBC, DBCP 2, c3p0 borrow frames). */
+  readonly waitingForDbConnection: boolean;
 }
 
 export interface JstackParse {
@@ -19,7 +21,10 @@ export interface JstackParse {
   readonly aggregate: Threads;
 }
 
-const PARKED = /TaskQueue\.(take|poll)|LinkedBlockingQueue\.(take|poll)|SynchronousQueue\.(take|poll)/;
+const PARKED = /ThreadPoolExecutor\.getTask\(/;
+const DB_SERVER = /at org\.(h2|hsqldb)\.server\./;
+const POOL_WAIT =
+  /\.(HikariPool\.getConnection|ConnectionPool\.borrowConnection|GenericObjectPool\.borrowObject|BasicResourcePool\.awaitAvailable)\(/;
 const SOCKET_READ =
   /socketRead|SocketInputStream\.read|NioSocketImpl\.(read|implRead)|SocketDispatcher\.read/;
 const DRIVER =
@@ -33,7 +38,16 @@ export function parseJstack(raw: string): ParseResult<JstackParse> {
   const P = "jstack";
   const lines = splitLines(raw);
   const threads: JstackThread[] = [];
-  type Cur = { line: number; name: string; state: string; parked: boolean; sock: boolean; driver: boolean };
+  type Cur = {
+    line: number;
+    name: string;
+    state: string;
+    parked: boolean;
+    sock: boolean;
+    driver: boolean;
+    server: boolean;
+    poolWait: boolean;
+  };
   let cur: Cur | null = null;
   let sawHeader = false;
   let sawEnd = false;
@@ -44,7 +58,8 @@ export function parseJstack(raw: string): ParseResult<JstackParse> {
         name: cur.name,
         state: cur.state,
         parkedForWork: cur.parked,
-        inDatabaseCall: cur.sock && cur.driver,
+        inDatabaseCall: cur.sock && cur.driver && !cur.server,
+        waitingForDbConnection: cur.poolWait,
       });
     cur = null;
   };
@@ -55,7 +70,16 @@ export function parseJstack(raw: string): ParseResult<JstackParse> {
       sawHeader = true;
       if (/" #\d+ /.test(text)) {
         const name = text.replace(/^"/, "").replace(/" #\d+ .*$/, "");
-        cur = { line: i + 1, name, state: "UNKNOWN", parked: false, sock: false, driver: false };
+        cur = {
+          line: i + 1,
+          name,
+          state: "UNKNOWN",
+          parked: false,
+          sock: false,
+          driver: false,
+          server: false,
+          poolWait: false,
+        };
       }
       continue;
     }
@@ -68,6 +92,8 @@ export function parseJstack(raw: string): ParseResult<JstackParse> {
       if (PARKED.test(text)) c.parked = true;
       if (SOCKET_READ.test(text)) c.sock = true;
       if (DRIVER.test(text)) c.driver = true;
+      if (DB_SERVER.test(text)) c.server = true;
+      if (POOL_WAIT.test(text)) c.poolWait = true;
     }
   }
   flush();
@@ -90,7 +116,9 @@ export function aggregateThreads(threads: readonly JstackThread[]): Threads {
   const pools = new Map<string, { total: number; idle: number }>();
   let db = 0;
   let blocked = 0;
+  let poolWait = 0;
   for (const t of threads) {
+    if (t.waitingForDbConnection) poolWait++;
     byState[t.state] = (byState[t.state] ?? 0) + 1;
     if (t.state === "BLOCKED") blocked++;
     if (t.inDatabaseCall) db++;
@@ -120,5 +148,6 @@ export function aggregateThreads(threads: readonly JstackThread[]): Threads {
     },
     inDatabaseCalls: db,
     blockedOnMonitor: blocked,
+    waitingForDbConnection: poolWait,
   };
 }

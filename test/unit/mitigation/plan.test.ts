@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { actionIds, actionModule } from "../../../lambdas/core/mitigation/actions/registry.js";
 import type { ActionContext } from "../../../lambdas/core/mitigation/actions/types.js";
 import { ActionParamsError } from "../../../lambdas/core/mitigation/errors.js";
-import { formatPlan, planMitigation } from "../../../lambdas/core/mitigation/plan.js";
+import { formatPlan, ladderOf, planMitigation } from "../../../lambdas/core/mitigation/plan.js";
 
 const ctx: ActionContext = {
   port: 18080,
@@ -135,5 +135,32 @@ describe("planMitigation", () => {
     ]);
     for (const id of actionIds())
       expect(actionModule(id).destructive).toBe(actionModule(id).command !== null);
+  });
+});
+
+describe("ladderOf: a variant's ladder, else the class's, else escalate", () => {
+  const ladders = {
+    "connection-pool-exhaustion": [{ action: "notify-only" }],
+    "connection-pool-exhaustion/leaked-connections": [{ action: "restart-service" }, { action: "escalate" }],
+  };
+  const held = (variant: string) => ({ findings: [{ id: "connection-pool-exhaustion", variant }] });
+
+  it("uses the ladder of the variant that held, and records which", () => {
+    expect(ladderOf(ladders, "connection-pool-exhaustion", held("leaked-connections"))).toEqual({
+      ladder: [{ action: "restart-service" }, { action: "escalate" }],
+      inputs: { ladder: "connection-pool-exhaustion/leaked-connections" },
+    });
+  });
+
+  it("falls back to the class's ladder for a variant without one, and to escalate for an unknown class", () => {
+    expect(ladderOf(ladders, "connection-pool-exhaustion", held("slow-database"))).toEqual({
+      ladder: [{ action: "notify-only" }],
+      inputs: {},
+    });
+    expect(ladderOf(ladders, "connection-pool-exhaustion", null).ladder).toEqual([{ action: "notify-only" }]);
+    expect(ladderOf(ladders, "disk-full", held("x"))).toEqual({
+      ladder: [{ action: "escalate" }],
+      inputs: {},
+    });
   });
 });

@@ -103,6 +103,7 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
         linesScanned: 13,
         tooManyOpenFiles: 1,
         outOfMemoryError: 1,
+        connectionNotAvailable: 0,
         samples: ["java.io.IOException: Too many open files", "java.lang.OutOfMemoryError: Java heap space"],
         // The first match is on line 2; this log has no time stamps to date it.
         firstFailure: { line: 2, stamp: null, at: null },

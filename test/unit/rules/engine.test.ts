@@ -72,7 +72,9 @@ describe("diagnose", () => {
   it("ws-leak at the fd limit: root cause with cited evidence, fd exhaustion as a finding, 64848 contributing", () => {
     const d = diagnose(buildEvidence("ws-leak-at-limit"), runbook);
     expect(d.rootCause).toMatchObject({ id: "websocket-session-leak", confidence: 0.95 });
-    expect(d.rootCause.summary).toMatch(/1001 WsSession objects for 1003\s+ESTABLISHED/);
+    expect(d.rootCause.summary).toMatch(
+      /1001 WebSocket sessions \(org\.apache\.tomcat\.websocket\.WsSession\) for\s+1003\s+ESTABLISHED/,
+    );
     expect(d.findings.map((f) => f.id)).toEqual(["websocket-session-leak", "fd-exhaustion"]);
     const lines = d.findings[0]?.evidence ?? [];
     expect(lines).toContainEqual({

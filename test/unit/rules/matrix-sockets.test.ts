@@ -67,6 +67,7 @@ const MATRIX: Record<string, Expect[]> = {
   "cpu-saturation":            [R,   R,   R,   R,   R,   R,   R,   R],
   "framework-version":         [R,   R,   R,   R,   R,   R,   R,   R],
   "ephemeral-port-exhaustion": [R,   R,   R,   R,   R,   R,   H,   N],
+  "connection-pool-exhaustion": [N,  R,   R,   N,   R,   R,   R,   R],
   "time-wait-flood":           [R,   R,   R,   R,   R,   R,   H,   N],
   "conntrack-table-full":      [R,   R,   R,   R,   R,   R,   H,   N],
 };

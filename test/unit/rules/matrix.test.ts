@@ -112,6 +112,10 @@ const MATRIX: Record<string, Expect[]> = {
   "ephemeral-port-exhaustion":[R, R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R],
   "time-wait-flood":        [R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R],
   "conntrack-table-full":   [R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R],
+  // Ruled out by the thread dump (no thread waits in a pool) wherever there is one; its own cases and the
+  // Jetty leak: matrix-pool-jetty.test.ts.
+  "connection-pool-exhaustion":
+                            [R,   R,   N,   R,   N,   R,   R,   N,   N,   R,   R,   R,   R,   N,   R,   R],
 };
 
 const VARIANTS: Partial<Record<CaseName, string>> = {
@@ -195,6 +199,22 @@ describe("captured lab fixtures (test/fixtures/evidence/*.json)", () => {
       findings: ["file-handle-leak", "fd-exhaustion"],
     },
     slow: { rootCause: "thread-pool-exhaustion", variant: "all-busy", findings: ["thread-pool-exhaustion"] },
+    // Real probe runs against the pool and Jetty labs (scripts/capture-probe.ts), the runbook's defaults.
+    "probe-lab-pool-leak": {
+      rootCause: "connection-pool-exhaustion",
+      variant: "leaked-connections",
+      findings: ["connection-pool-exhaustion", "thread-pool-exhaustion"],
+    },
+    "probe-lab-pool-slow-db": {
+      rootCause: "connection-pool-exhaustion",
+      variant: "slow-database",
+      findings: ["connection-pool-exhaustion", "thread-pool-exhaustion"],
+    },
+    "probe-lab-jetty-ws-leak": {
+      rootCause: "websocket-session-leak",
+      variant: "with-histogram-not-idle",
+      findings: ["websocket-session-leak", "load-balancer-path"],
+    },
     healthy: { rootCause: "load-balancer-path", variant: "host-healthy", findings: ["load-balancer-path"] },
     // heap-leak lab (-Xmx64m, carts in HTTP sessions, crawlers still coming): health times out; jstat's
     // 1 s sample saw no full GC and the capture has no uptime, so the OutOfMemoryError in the log decides.

@@ -41,6 +41,10 @@ describe("the shipped runbook", () => {
       timeoutSeconds: 30,
       idleThresholdMs: 120000,
       histogramMode: "live",
+      sessionClasses: [
+        { server: "Tomcat", className: "org.apache.tomcat.websocket.WsSession" },
+        { server: "Jetty", className: "org.eclipse.jetty.websocket.common.WebSocketSession" },
+      ],
     });
     expect(rb.verify).toEqual({ attempts: 15, intervalSeconds: 2 });
     expect(rb.mitigation.defaults).toEqual({ mode: "plan", cooldownSeconds: 1800 });
@@ -48,10 +52,22 @@ describe("the shipped runbook", () => {
 
   it("references only its own class ids and registered action ids", () => {
     const classIds = [...rb.classes.map((c) => c.id), rb.rootCause.fallback.id];
-    for (const [classId, ladder] of Object.entries(rb.mitigation.ladders)) {
+    for (const [key, ladder] of Object.entries(rb.mitigation.ladders)) {
+      // `<class>/<variant>`: a ladder for one variant of a class.
+      const [classId, variant] = key.split("/");
       expect(classIds).toContain(classId);
+      if (variant !== undefined)
+        expect(rb.classes.find((c) => c.id === classId)?.variants.map((v) => v.id)).toContain(variant);
       for (const rung of ladder ?? []) expect(isActionId(rung.action), rung.action).toBe(true);
     }
+  });
+
+  it("a ladder key naming no variant of its class is refused when the runbook loads", () => {
+    const err = failure(
+      mutate("    connection-pool-exhaustion/slow-database:\n", "    connection-pool-exhaustion/slow-db:\n"),
+    );
+    expect(err.issues[0]?.path).toBe("mitigation.ladders.connection-pool-exhaustion/slow-db");
+    expect(err.issues[0]?.message).toMatch(/unknown failure class "connection-pool-exhaustion\/slow-db"/);
   });
 
   it("has a ladder for every failure class, ending in escalate or notify-only", () => {
@@ -180,7 +196,10 @@ describe("references are checked at load time", () => {
 
   it("an unknown {placeholder} in a summary", () => {
     const err = failure(
-      mutate("{jvm.wsSessions} WsSession objects for", "{jvm.sessions} WsSession objects for"),
+      mutate(
+        "{jvm.wsSessions} WebSocket sessions ({jvm.wsSessionClass}) for",
+        "{jvm.sessions} WebSocket sessions for",
+      ),
     );
     expect(err.issues[0]?.path).toBe("classes[0].summary");
     expect(err.issues[0]?.message).toMatch(/\{jvm\.sessions\}/);

@@ -128,6 +128,41 @@ describe("runRunbook on a fake host", () => {
     expect(record.status).toBe("escalated");
   });
 
+  it("connection-pool-exhaustion: the variant's ladder decides; a slow database is never restarted, a leak is", async () => {
+    const restart = { service: "api.service", command: null };
+    const slow = await runOnFakeHost({
+      doc,
+      probe: () => buildEvidence("pool-slow-db"),
+      answers: { "check-health": () => ({ stdout: healthOutput("timeout") }) },
+      run: { restart },
+    });
+    expect(slow.record.diagnosis?.findings[0]).toMatchObject({
+      id: "connection-pool-exhaustion",
+      variant: "slow-database",
+    });
+    expect(slow.record.steps.find((x) => x.id === "plan")?.inputs).toMatchObject({
+      classId: "connection-pool-exhaustion",
+      ladder: "connection-pool-exhaustion/slow-database",
+    });
+    expect(slow.record.plan?.ladder.map((a) => a.action)).toEqual(["notify-only"]);
+    // Nothing but the probe ran on the host, though a restart was possible.
+    expect(slow.requests.map((r) => r.name)).toEqual(["probe"]);
+
+    const leak = await runOnFakeHost({
+      doc,
+      probe: (nth) => buildEvidence(nth === 0 ? "pool-leak" : "healthy"),
+      answers: {
+        "restart-service": () => ({ stdout: "result=ok\nnewPid=4343\nstopSignal=TERM\n" }),
+        // Still down before the rung (a healthy host is never changed), up after it.
+        "check-health": (_r, nth) => ({ stdout: healthOutput(nth === 0 ? "timeout" : "ok") }),
+      },
+      run: { restart },
+    });
+    expect(leak.record.plan?.ladder.map((a) => a.action)).toEqual(["restart-service", "escalate"]);
+    expect(leak.requests.map((r) => r.name)).toContain("restart-service");
+    expect(leak.record.actions[0]).toMatchObject({ action: "restart-service", status: "applied" });
+  });
+
   it("an action without a host command notifies and stops the ladder; escalate escalates", async () => {
     const { record, requests, notices } = await runOnFakeHost({
       doc,

@@ -99,6 +99,7 @@ const MATRIX: Record<string, Expect[]> = {
   "file-handle-leak":       [R,   R,   R,   R,   R,   H,   R,   N,   R,   R,   R,   D,   R,   R,   R,   R],
   "thread-pool-exhaustion": [R,   R,   D,   R,   D,   R,   H,   D,   D,   R,   R,   R,   R,   D,   R,   R],
   "process-down":           [R,   R,   R,   R,   R,   R,   R,   H,   R,   R,   R,   R,   R,   R,   R,   R],
+  "disk-full":              [R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R],
   "fd-exhaustion":          [R,   H,   H,   R,   D,   H,   R,   N,   H,   R,   R,   H,   N,   R,   R,   R],
   "heap-exhaustion":        [R,   R,   R,   R,   H,   R,   R,   N,   R,   R,   H,   R,   N,   R,   R,   R],
   "load-balancer-path":     [H,   R,   R,   H,   R,   R,   R,   R,   R,   H,   R,   R,   H,   H,   H,   H],

@@ -73,6 +73,11 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
       allowedPattern: "^(live|all)$",
       default: "live",
     },
+    service: {
+      description: "systemd unit of the service: why its process exited (empty: none)",
+      allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",
+      default: "",
+    },
   },
 };
 

@@ -32,6 +32,8 @@ export interface TargetOptions {
   readonly healthPath: string;
   readonly logPath: string | null;
   readonly restart: { readonly service: string | null; readonly command: string | null } | null;
+  /** The systemd unit to ask about a process that is gone, when not given for a restart. */
+  readonly service?: string | null;
 }
 
 export type Phase = "before" | "after-relief" | "after";
@@ -244,6 +246,7 @@ export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
     restart: t.restart,
     process: target,
     histogramMissing: before?.classHistogram.status === "unavailable",
+    logPath: dataOf(before?.logs)?.path ?? null,
   };
 }
 

@@ -1,7 +1,17 @@
 import { z } from "zod";
 
 /** The failure modes the lab's Java app can start in. */
-export const LAB_MODES = ["ws-leak", "file-leak", "slow", "healthy"] as const;
+export const LAB_MODES = [
+  "ws-leak",
+  "file-leak",
+  "slow",
+  "healthy",
+  // issue 13 (h13d): lab/process-disk.ts
+  "process-oom-killed",
+  "process-crashed",
+  "process-exited",
+  "disk-full",
+] as const;
 export const LabModeSchema = z.enum(LAB_MODES);
 export type LabMode = z.infer<typeof LabModeSchema>;
 

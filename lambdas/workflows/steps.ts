@@ -2,6 +2,7 @@ import type { Evidence } from "../core/evidence/schema.js";
 import { type InFlightAction, keyFigures } from "../core/incident/record.js";
 import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incident/schema.js";
 import { parseKeyValues } from "../core/mitigation/action-output.js";
+import { evidenceLogDir } from "../core/mitigation/actions/delete-rotated-logs.js";
 import { commandSummary, interpretOutputs } from "../core/mitigation/actions/outcome.js";
 import { actionModule } from "../core/mitigation/actions/registry.js";
 import type { ActionContext, ScriptOutput, ScriptRun } from "../core/mitigation/actions/types.js";
@@ -246,7 +247,7 @@ export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
     restart: t.restart,
     process: target,
     histogramMissing: before?.classHistogram.status === "unavailable",
-    logPath: dataOf(before?.logs)?.path ?? null,
+    logDir: evidenceLogDir(before),
   };
 }
 

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { Evidence } from "../../evidence/schema.js";
+import { dataOf } from "../../shared/section.js";
 import { ABS_PATH_OR_EMPTY, PID_PARAMETER, START_TICKS_PARAMETER, UINT } from "../host-command.js";
 import { defineAction } from "./types.js";
 
@@ -21,12 +23,19 @@ export const params = z
 
 const DEFAULTS = params.parse({});
 
-/** The folder of the log the evidence read: where the rotated logs are. */
-const logDirOf = (logPath: string | null | undefined): string | null => {
-  if (!logPath?.startsWith("/")) return null;
-  const dir = logPath.slice(0, logPath.lastIndexOf("/")) || "/";
-  return new RegExp(ABS_PATH_OR_EMPTY).test(dir) && dir !== "/" ? dir : null;
-};
+const usable = (dir: string | null | undefined): string | null =>
+  dir && dir !== "/" && new RegExp(ABS_PATH_OR_EMPTY).test(dir) ? dir : null;
+
+/**
+ * The folder of the service's log in the saved evidence: the log the probe read, else the folder of the
+ * log it found open on the process's stdout/stderr (the disk section's `log` filesystem). Null: unknown.
+ */
+export function evidenceLogDir(e: Evidence | null | undefined): string | null {
+  const log = dataOf(e?.logs)?.path;
+  const fromLog = log?.startsWith("/") ? usable(log.slice(0, log.lastIndexOf("/"))) : null;
+  return fromLog ?? usable(dataOf(e?.disk)?.filesystems.find((f) => f.role === "log")?.path);
+}
+const logDirOf = (dir: string | null | undefined): string | null => usable(dir);
 
 export default defineAction({
   id: "delete-rotated-logs",
@@ -64,17 +73,17 @@ export default defineAction({
     },
   },
   blocked: (ctx) =>
-    logDirOf(ctx.logPath) === null
+    logDirOf(ctx.logDir) === null
       ? "no log was read (the evidence names no log file): its folder, where rotated logs would be, is unknown"
       : null,
   describe: (p, ctx) =>
-    `Delete rotated logs (name.log.N[.gz], name.log-YYYYMMDD[.gz], name.YYYY-MM-DD[.N].log[.gz], name.log.gz) in ${logDirOf(ctx.logPath) ?? "the log's folder"}, oldest first, keeping the newest ${p.keepNewest}, only while its filesystem is at least ${p.minUsedPercent}% full: regular files of the JVM's user that no process has open; never the live log, at most ${p.maxFiles} files.`,
+    `Delete rotated logs (name.log.N[.gz], name.log-YYYYMMDD[.gz], name.YYYY-MM-DD[.N].log[.gz], name.log.gz) in ${logDirOf(ctx.logDir) ?? "the log's folder"}, oldest first, keeping the newest ${p.keepNewest}, only while its filesystem is at least ${p.minUsedPercent}% full: regular files of the JVM's user that no process has open; never the live log, at most ${p.maxFiles} files.`,
   runs: (p, ctx) => {
     const target = ctx.process;
     if (!target.ok) return { ok: false, reason: target.reason };
     if (target.pid === null)
       return { ok: false, reason: "nothing ran on the port: no process's log folder to free" };
-    const dir = logDirOf(ctx.logPath);
+    const dir = logDirOf(ctx.logDir);
     if (dir === null) return { ok: false, reason: "no log was read: its folder is unknown" };
     return {
       ok: true,

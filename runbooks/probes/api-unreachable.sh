@@ -1214,7 +1214,7 @@ collect_disk() {
   done
   ((u >= 90)) || return 0
   echo "duRoot=$m"
-  box 5 du -x -k -d 2 -- "$m" 2>/dev/null | sort -rn | head -n 11 >"$W/du.txt"
+  box 5 du -x -a -k -d 2 -- "$m" 2>/dev/null | sort -rn | head -n 11 >"$W/du.txt"
   ((PIPESTATUS[0] == 124)) && echo "duTimedOut=true"
   awk '{ print "top=" substr($0, 1, 220) }' "$W/du.txt"
 }

@@ -394,7 +394,8 @@ describe("runbook stack template", () => {
         });
       } else {
         expect(resources).toContain(":document/");
-        expect((s.Resource as unknown[]).length).toBe(4);
+        // Probe, check-health, kill-idle-connections, restart-service, delete-rotated-logs (opt-in in ladders).
+        expect((s.Resource as unknown[]).length).toBe(5);
       }
     }
     expect(send.some((s) => JSON.stringify(s.Resource).includes(":instance/"))).toBe(true);

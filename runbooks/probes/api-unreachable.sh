@@ -1253,7 +1253,7 @@ collect_exit() {
       /memory: usage [0-9]+kB, limit [0-9]+kB/ { l = $0; sub(/.*limit /, "", l); sub(/kB.*/, "", l) }
       /Killed process [0-9]+ \(java\)/ { n++; kt = t; kl = substr($0, 1, 300); kp = $0; sub(/.*Killed process /, "", kp); sub(/ .*/, "", kp)
         r = match($0, /anon-rss:[0-9]+kB/) ? substr($0, RSTART + 9, RLENGTH - 11) : ""
-        c = /Memory cgroup out of memory/ ? "memcg" : "global"; kl2 = (c == "memcg" ? l : ""); l = "" }
+        c = ($0 ~ /Memory cgroup out of memory/) ? "memcg" : "global"; kl2 = (c == "memcg" ? l : ""); l = "" }
       END { print "oomKills=" n + 0; if (n) printf "oom.pid=%s\noom.ageSeconds=%d\noom.constraint=%s\noom.anonRssKb=%s\noom.limitKb=%s\noom.line=%s\n", kp, (up > kt ? up - kt : 0), c, r, kl2, kl }' "$W/kernel-log.txt"
   else
     echo "kernelLogWhy=cannot read the kernel log: $(oneline 200 <"$W/dmesg.err")"
@@ -1273,7 +1273,7 @@ collect_exit() {
   head -c 16384 -- "$f" 2>/dev/null | head -n 60 >"$W/hs-err-head.txt"
   awk '/^# +(SIG[A-Z]+ |Internal Error|Out of Memory Error|There is insufficient memory)/ && !e { e = $0 }
     /^# +fatal error:/ && !fe { fe = $0 } p == 1 { fr = $0; p = 2 } /^# Problematic frame:/ { p = 1 }
-    END { if (fe != "") e = e " " fe; gsub(/^# +|  +/, "", e); sub(/^# +/, "", fr); if (e != "") print "crash.error=" substr(e, 1, 240); if (fr != "") print "crash.frame=" substr(fr, 1, 200) }' "$W/hs-err-head.txt"
+    END { sub(/^# +/, "", e); sub(/^# +/, "", fe); sub(/^# +/, "", fr); if (fe != "") e = e " " fe; gsub(/  +/, " ", e); gsub(/  +/, " ", fr); if (e != "") print "crash.error=" substr(e, 1, 240); if (fr != "") print "crash.frame=" substr(fr, 1, 200) }' "$W/hs-err-head.txt"
 }
 
 # The phase's raw files: redacted, cut to the phase and incident budgets (each cut recorded), then

@@ -1247,7 +1247,7 @@ collect_exit() {
   else
     echo "unitWhy=systemctl show $SERVICE failed: $(oneline 200 <"$W/systemctl-show.txt")"
   fi
-  { box 5 dmesg || box 5 journalctl -k -q --no-pager -o short-monotonic; } 2>"$W/dmesg.err" | tail -n 50000 >"$W/kernel-log.txt"
+  { box 5 dmesg || box 5 journalctl -k -q --no-pager -o short-monotonic; } 2>"$W/dmesg.err" | tail -n 5000 >"$W/kernel-log.txt"
   if [[ -s $W/kernel-log.txt ]]; then
     awk -v up="$up" 'match($0, /^\[ *[0-9]+\.[0-9]+\]/) { t = substr($0, RSTART + 1, RLENGTH - 2) + 0 }
       /memory: usage [0-9]+kB, limit [0-9]+kB/ { l = $0; sub(/.*limit /, "", l); sub(/kB.*/, "", l) }

@@ -12,7 +12,14 @@ import { bundleLambda } from "../lib/lambda-bundle.js";
 import { HANDLERS_DIR, handlerEntry } from "../lib/paths.js";
 
 export const BUNDLE_LIMIT_BYTES = 1_000_000;
-const NOT_HANDLERS = new Set(["wiring", "workflow-wiring", "workflow-port", "instrument", "inputs"]);
+const NOT_HANDLERS = new Set([
+  "wiring",
+  "wiring-fleet",
+  "wiring-sfn",
+  "workflow-wiring",
+  "instrument",
+  "inputs",
+]);
 
 export interface BundleSize {
   readonly handler: string;

@@ -15,7 +15,8 @@ import {
 } from "../core/events/resolve-targets.js";
 import { parseInput } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
-import { agentInfo, alarmTags, env, systemClock, targetResolver } from "./wiring.js";
+import { agentInfo, env, systemClock } from "./wiring.js";
+import { alarmTags, targetResolver } from "./wiring-targets.js";
 
 /**
  * State 1: alarm (EventBridge event or normalised SNS alarm) or manual start (named instances) → the

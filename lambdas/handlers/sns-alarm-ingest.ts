@@ -11,7 +11,8 @@ import {
 import { alarmNameMatches } from "../core/events/resolve-targets.js";
 import { parseInput } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
-import { env, sfnClient } from "./wiring.js";
+import { env } from "./wiring.js";
+import { sfnClient } from "./wiring-sfn.js";
 
 /**
  * SNS alarm notifications → the same state machine input as the EventBridge rule. The execution name is

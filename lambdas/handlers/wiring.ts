@@ -1,19 +1,12 @@
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DescribeInstanceInformationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { z } from "zod";
-import { AwsAlarmTags } from "../adapters/aws/alarm-tags.js";
 import { DynamoIncidentStore } from "../adapters/aws/dynamo-incident-store.js";
 import { DynamoFleetBudget } from "../adapters/aws/fleet-budget.js";
 import { S3ArtifactStore } from "../adapters/aws/s3-artifact-store.js";
 import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
-import { readTargetGroupHealth } from "../adapters/aws/target-group-health.js";
-import { AwsTargetResolver } from "../adapters/aws/target-resolver.js";
 import type { AgentInfo } from "../core/events/resolve-targets.js";
 import { settingsEnvSchema } from "../core/settings/run-settings.js";
 import type { Clock } from "../ports/index.js";
@@ -21,7 +14,10 @@ import { tracer } from "./instrument.js";
 
 /**
  * The Lambda composition root: configuration from the environment (set by lib/api-unreachable-runbook.ts),
- * one SDK client per service (X-Ray captured), adapters built once per container.
+ * one SDK client per service (X-Ray captured), adapters built once per container. The clients of the
+ * services most steps use (SSM, S3, DynamoDB, SNS) are here; the others sit in their own modules
+ * (wiring-targets.ts: EC2 and CloudWatch; wiring-elb.ts: ELBv2; wiring-sfn.ts: Step Functions) so that a handler's bundle
+ * imports only the SDK clients it calls: loading EC2's client alone is most of a cold start.
  */
 
 const tagSchema = z.object({ key: z.string().min(1), value: z.string() });
@@ -126,7 +122,7 @@ const clients = new Map<string, unknown>();
  * local end-to-end tests add middleware through it to record each call (the IAM evaluation test).
  */
 export const clientObservers: ((client: object) => void)[] = [];
-function client<T extends object>(key: string, make: () => T): T {
+export function client<T extends object>(key: string, make: () => T): T {
   let c = clients.get(key) as T | undefined;
   if (!c) {
     c = tracer.captureAWSv3Client(make());
@@ -140,10 +136,6 @@ export const ssmClient = () => client("ssm", () => new SSMClient({ region: env()
 export const s3Client = () => client("s3", () => new S3Client({ region: env().AWS_REGION }));
 export const ddbClient = () => client("ddb", () => new DynamoDBClient({ region: env().AWS_REGION }));
 export const snsClient = () => client("sns", () => new SNSClient({ region: env().AWS_REGION }));
-export const sfnClient = () => client("sfn", () => new SFNClient({ region: env().AWS_REGION }));
-const ec2Client = () => client("ec2", () => new EC2Client({ region: env().AWS_REGION }));
-const cloudWatchClient = () => client("cloudwatch", () => new CloudWatchClient({ region: env().AWS_REGION }));
-const elbClient = () => client("elb", () => new ElasticLoadBalancingV2Client({ region: env().AWS_REGION }));
 
 export function commandRunner(clock: Clock = systemClock): SsmCommandRunner {
   const e = env();
@@ -165,13 +157,8 @@ export const artifactStore = () =>
   new S3ArtifactStore({ client: s3Client(), bucket: env().ARTIFACT_BUCKET, keyPrefix: "incidents/" });
 export const incidentStore = () =>
   new DynamoIncidentStore({ client: ddbClient(), tableName: env().INCIDENT_TABLE });
-export const targetResolver = () =>
-  new AwsTargetResolver(ec2Client(), elbClient(), env().OPT_IN_TAG, env().MAX_TARGETS);
 
-export const targetGroupHealth = (arns: readonly string[]) => readTargetGroupHealth(elbClient(), arns);
 export const fleetBudget = () => new DynamoFleetBudget(ddbClient(), env().INCIDENT_TABLE);
-
-export const alarmTags = () => new AwsAlarmTags(cloudWatchClient());
 
 /** SSM's view of the instances: agent version and ping status (DescribeInstanceInformation, ≤ 50 ids per call). */
 export async function agentInfo(ids: readonly string[]): Promise<AgentInfo[]> {

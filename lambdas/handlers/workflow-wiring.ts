@@ -1,8 +1,8 @@
 import { settingsFromEnv } from "../core/settings/run-settings.js";
 import { awsWorkflowPortFactory } from "../workflows/aws-port.js";
 import { DEFAULT_RUNBOOKS_DIR } from "../workflows/runbook-files.js";
+import type { WorkflowPort, WorkflowPortDeps, WorkflowPortFactory } from "../workflows/step-port.js";
 import { artifactStore, commandRunner, incidentStore, notify, systemClock } from "./wiring.js";
-import type { WorkflowPort, WorkflowPortDeps, WorkflowPortFactory } from "./workflow-port.js";
 
 /**
  * The composition root of the five workflow Lambdas (diagnose, plan, apply, verify, postmortem): kept

@@ -9,6 +9,14 @@ import { buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
 import { type PostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
 import { resolveRunSettings, type SettingsLayer } from "../core/settings/run-settings.js";
+import type { CommandResult } from "../ports/index.js";
+import { keepArtifact, storeArtifact } from "./artifacts.js";
+import type { RunbookView, WorkflowDeps } from "./deps.js";
+import { storePostmortem } from "./postmortem.js";
+import { Recorder } from "./recorder.js";
+import { redactingPorts } from "./redaction.js";
+import { finishRecord, skipVerify } from "./run-runbook.js";
+import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
 import type {
   PostmortemInput,
   ServiceTarget,
@@ -16,21 +24,13 @@ import type {
   WorkflowPort,
   WorkflowPortDeps,
   WorkflowPortFactory,
-} from "../handlers/workflow-port.js";
-import type { CommandResult } from "../ports/index.js";
-import type { RunbookView, WorkflowDeps } from "./deps.js";
-import { Recorder } from "./recorder.js";
-import { redactingPorts } from "./redaction.js";
-import { finishRecord, skipVerify } from "./run-runbook.js";
-import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
+} from "./step-port.js";
 import {
   applyStep,
   diagnoseStep,
-  keepArtifact,
   planStep,
   recordProbe,
   saveEvidenceStep,
-  storeArtifact,
   type TargetOptions,
   verifyStep,
 } from "./steps.js";
@@ -278,9 +278,9 @@ class AwsWorkflowPort implements WorkflowPort {
         await this.closeTarget(deps, rec, t, input);
         const model = buildPostmortem(rec.record, { knowledge });
         const rendered = renderPostmortem(model, templates);
-        const md = await storeArtifact(deps, rec, "postmortem.md", rendered.markdown);
-        await storeArtifact(deps, rec, "postmortem.html", rendered.html);
-        for (const a of rendered.assets) await storeArtifact(deps, rec, a.fileName, a.body);
+        const r = rec;
+        const put = (name: string, body: string, type: string) => storeArtifact(deps, r, name, body, type);
+        const { markdown: md } = await storePostmortem(rendered, put, deps.runbook.redactor);
         statuses.push(rec.record.status);
         primary ??= { key: key(rec, md.name), uri: md.uri };
         sections.push(

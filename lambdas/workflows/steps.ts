@@ -17,6 +17,7 @@ import { planMitigation } from "../core/mitigation/plan.js";
 import { targetProcess } from "../core/mitigation/target-process.js";
 import { dataOf } from "../core/shared/section.js";
 import type { CommandResult } from "../ports/index.js";
+import { errorInfo, keepArtifact, storeArtifact } from "./artifacts.js";
 import type { WorkflowDeps } from "./deps.js";
 import { probeParameters } from "./probe-parameters.js";
 import type { Recorder } from "./recorder.js";
@@ -601,46 +602,6 @@ export async function verifyStep(deps: WorkflowDeps, rec: Recorder, t: TargetOpt
   return recovered;
 }
 
-/** Output kept in the record when the artifact store cannot take it (the record stays under its cap). */
-const KEPT_IN_RECORD_CHARS = 8_000;
-
-/**
- * Stores an artifact after something already happened on the host (an action's output, a summary):
- * when the store fails, the failure and the start of the text go into the record instead of
- * failing the step, so the record still says what ran. Returns null when not stored.
- */
-export async function keepArtifact(deps: WorkflowDeps, rec: Recorder, name: string, body: string) {
-  try {
-    return await storeArtifact(deps, rec, name, body);
-  } catch (e) {
-    const err = errorInfo(e);
-    const kept = body.length > KEPT_IN_RECORD_CHARS ? `${body.slice(0, KEPT_IN_RECORD_CHARS)}…` : body;
-    await rec.update((r) => ({
-      ...r,
-      errors: [
-        ...r.errors,
-        {
-          step: "store-artifact",
-          name: "ArtifactNotStored",
-          message: `${name} could not be stored (${err.name}: ${err.message}); its first ${Math.min(body.length, KEPT_IN_RECORD_CHARS)} of ${body.length} characters follow:\n${kept}`,
-        },
-      ],
-    }));
-    return null;
-  }
-}
-
-export async function storeArtifact(deps: WorkflowDeps, rec: Recorder, name: string, body: string) {
-  const stored = await deps.artifacts.put(
-    `${rec.artifactPrefix}/${name}`,
-    body,
-    name.endsWith(".json") ? "application/json" : "text/plain",
-  );
-  const ref = { name, uri: stored.uri, sha256: stored.sha256, bytes: stored.bytes };
-  await rec.update((r) => ({ ...r, artifacts: [...r.artifacts.filter((x) => x.name !== name), ref] }));
-  return ref;
-}
-
 function result(
   a: PlannedAction,
   status: ActionResult["status"],
@@ -651,10 +612,6 @@ function result(
   healthyAfter: boolean | null,
 ): ActionResult {
   return { rung: a.rung, action: a.action, status, startedAt, endedAt, reason, details, healthyAfter };
-}
-
-export function errorInfo(e: unknown): { name: string; message: string } {
-  return e instanceof Error ? { name: e.name, message: e.message } : { name: "Error", message: String(e) };
 }
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;

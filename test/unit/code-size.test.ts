@@ -20,7 +20,7 @@ const FILES_OVER: Record<string, number> = {
   "lambdas/core/parsers/probe-output.ts": 427,
   "lambdas/core/rules/metrics.ts": 629,
   "lambdas/workflows/aws-port.ts": 454,
-  "lambdas/workflows/steps.ts": 661,
+  "lambdas/workflows/steps.ts": 618,
   "lib/api-unreachable-runbook.ts": 755,
   "lib/runbook-state-machine.ts": 453,
 };

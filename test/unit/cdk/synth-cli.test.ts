@@ -26,12 +26,21 @@ describe("npx cdk synth", () => {
       expect(
         Object.values(template.Resources).filter((x) => x.Type === "AWS::Lambda::Function"),
       ).toHaveLength(12);
-      const bundles = readdirSync(out)
+      const files = readdirSync(out)
         .filter((d) => d.startsWith("asset.") && existsSync(join(out, d, "index.mjs")))
-        .map((d) => statSync(join(out, d, "index.mjs")).size);
+        .map((d) => join(out, d, "index.mjs"));
       // Every function has its own bundle (12, with RequestApproval), each under 1 MB.
-      expect(bundles).toHaveLength(12);
-      for (const size of bundles) expect(size).toBeLessThan(1_000_000);
+      expect(files).toHaveLength(12);
+      for (const f of files) expect(statSync(f).size).toBeLessThan(1_000_000);
+      // A bundle imports only the SDK clients its handler calls (the runtime's SDK, loaded at cold
+      // start): EC2, ELBv2 and CloudWatch only in ResolveTargets and FleetBrake, SFN only in the SNS ingest.
+      const importing = (pkg: string) =>
+        files.filter((f) => readFileSync(f, "utf8").includes(`"${pkg}"`)).length;
+      expect(importing("@aws-sdk/client-ec2")).toBe(1);
+      expect(importing("@aws-sdk/client-elastic-load-balancing-v2")).toBe(2);
+      expect(importing("@aws-sdk/client-cloudwatch")).toBe(1);
+      expect(importing("@aws-sdk/client-sfn")).toBe(1);
+      expect(importing("@aws-sdk/client-s3")).toBeGreaterThan(5);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -1,14 +1,8 @@
-import { z } from "zod";
-import { defineAction } from "./types.js";
+import { defineHostlessAction } from "./types.js";
 
 /** notify-only: changes nothing on the host; reports the diagnosis to the on-call and stops the ladder. */
-export default defineAction({
+export default defineHostlessAction({
   id: "notify-only",
-  params: z.object({}).strict(),
-  destructive: false,
-  command: null,
-  blocked: () => null,
-  describe: () => "Change nothing on the host; report the diagnosis to the on-call.",
-  runs: () => ({ ok: true, runs: [] }),
-  summarize: () => "notified",
+  description: "Change nothing on the host; report the diagnosis to the on-call.",
+  summary: "notified",
 });

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import type { CommandResult } from "../../../ports/index.js";
 import type { HostCommand } from "../host-command.js";
 import type { TargetProcess } from "../target-process.js";
@@ -86,4 +86,27 @@ export interface ActionModule<
 /** Identity with type inference of the params: `export default defineAction({...})`. */
 export function defineAction<P extends z.ZodType<Record<string, unknown>>>(m: ActionModule<P>): ActionModule {
   return m as unknown as ActionModule;
+}
+
+/**
+ * An action that runs nothing on the host (notify-only, escalate): no parameters, never blocked,
+ * never destructive; reaching it sends its notice (and, with `escalates`, hands the incident over).
+ */
+export function defineHostlessAction(o: {
+  readonly id: string;
+  readonly description: string;
+  readonly summary: string;
+  readonly escalates?: boolean;
+}): ActionModule {
+  return defineAction({
+    id: o.id,
+    params: z.object({}).strict(),
+    destructive: false,
+    command: null,
+    ...(o.escalates ? { escalates: true } : {}),
+    blocked: () => null,
+    describe: () => o.description,
+    runs: () => ({ ok: true, runs: [] }),
+    summarize: () => o.summary,
+  });
 }

@@ -42,7 +42,9 @@ describe("disk-full ladders", () => {
       answers: { "check-health": () => ({ stdout: healthOutput("timeout") }) },
     });
     expect(record.diagnosis?.rootCause.id).toBe("disk-full");
-    expect(record.diagnosis?.rootCause.summary).toContain("Top space users: /var/log/app/requests.log.7 2 MB.");
+    expect(record.diagnosis?.rootCause.summary).toContain(
+      "Top space users: /var/log/app/requests.log.7 2 MB.",
+    );
     expect(record.plan?.ladder.map((a) => a.action)).toEqual(["escalate"]);
     expect(requests.map((r) => r.name)).not.toContain("delete-rotated-logs");
     expect(record.status).toBe("escalated");

@@ -1216,7 +1216,7 @@ collect_disk() {
   echo "duRoot=$m"
   box 5 du -x -a -k -d 2 -- "$m" 2>/dev/null | sort -rn | head -n 11 >"$W/du.txt"
   ((PIPESTATUS[0] == 124)) && echo "duTimedOut=true"
-  awk '{ print "top=" substr($0, 1, 220) }' "$W/du.txt"
+  awk -F '\t' '{ print "top=" $1 " " substr($2, 1, 220) }' "$W/du.txt"
 }
 
 # Why the process is gone (only when nothing runs on the port): systemd's record of the unit (SSM_service),

@@ -203,6 +203,11 @@ describe("captured lab fixtures (test/fixtures/evidence/*.json)", () => {
     },
     slow: { rootCause: "thread-pool-exhaustion", variant: "all-busy", findings: ["thread-pool-exhaustion"] },
     healthy: { rootCause: "load-balancer-path", variant: "host-healthy", findings: ["load-balancer-path"] },
+    // issue 13 (scripts/capture-process-disk.ts): the reason from the kernel log, a crash file, or none.
+    "process-oom-killed": { rootCause: "process-down", variant: "oom-killed", findings: ["process-down"] },
+    "process-crashed": { rootCause: "process-down", variant: "crashed", findings: ["process-down"] },
+    "process-exited": { rootCause: "process-down", variant: "no-listener", findings: ["process-down"] },
+    "disk-full": { rootCause: "disk-full", variant: "filesystem-full", findings: ["disk-full"] },
   };
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
   const known = files.filter((f) => Object.hasOwn(EXPECTED, f.replace(/\.json$/, "")));

@@ -1192,7 +1192,7 @@ collect_tomcat() {
 collect_disk() {
   local -a p=() r=()
   local a f td=/tmp u=0 m="" x iu
-  [[ -n $LOG_PATH ]] && p+=("${LOG_PATH%/*}") && r+=(log)
+  [[ -f $LOG_PATH ]] && p+=("${LOG_PATH%/*}") && r+=(log)
   if [[ -n $PID ]]; then
     for f in 1 2; do
       a=$(readlink "/proc/$PID/fd/$f" 2>/dev/null)

@@ -72,6 +72,8 @@ break_process_down() {
   step "2. Load it until the JVM is gone"
   runbook lab load --port "$PORT"
   health
+  # The ladder's restart rung needs a way to start the service: here, the lab again (healthy mode).
+  RUN_ARGS=(--restart-command "node bin/runbook.js lab up --mode healthy --port $PORT")
 }
 
 # disk-full: the app's log folder is a 48 MiB tmpfs; requests are logged at DEBUG into a rolling request

@@ -68,31 +68,37 @@ describe("--pid is the port's listener (or its launcher's child), checked before
         new RegExp(`PID ${process.pid} is this runbook's own process or one of its ancestors`),
       ],
     ];
-    for (const [pid, pattern] of cases) {
-      const r = await runCli([
-        "run",
-        "api-unreachable",
-        "--port",
-        String(port),
-        "--pid",
-        pid,
-        "--mode",
-        "auto",
-        "--restart-command",
-        "true",
-        "--out",
-        out,
-      ]);
-      expect(r.code, r.stderr).toBe(2);
-      expect(oneLine(r.stderr)).toHaveLength(1);
-      expect(r.stderr).toMatch(pattern);
-      const d = await runCli(["diagnose", "--port", String(port), "--pid", pid]);
-      expect(d.code, d.stderr).toBe(2);
-      expect(d.stderr).toMatch(pattern);
-    }
+    // Each CLI start is its own process: run the six at once (on a loaded machine one after another
+    // took most of two minutes).
+    await Promise.all(
+      cases.map(async ([pid, pattern]) => {
+        const [r, d] = await Promise.all([
+          runCli([
+            "run",
+            "api-unreachable",
+            "--port",
+            String(port),
+            "--pid",
+            pid,
+            "--mode",
+            "auto",
+            "--restart-command",
+            "true",
+            "--out",
+            out,
+          ]),
+          runCli(["diagnose", "--port", String(port), "--pid", pid]),
+        ]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(oneLine(r.stderr)).toHaveLength(1);
+        expect(r.stderr).toMatch(pattern);
+        expect(d.code, d.stderr).toBe(2);
+        expect(d.stderr).toMatch(pattern);
+      }),
+    );
     expect(readdirSync(out)).toEqual([]);
     expect(existsSync(`/proc/${unrelated.pid}`)).toBe(true);
-  }, 120_000);
+  }, 240_000);
 
   it("accepts the listener and its launcher's child; the evidence carries the start time and the relation", async () => {
     const port = 19231;

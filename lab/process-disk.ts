@@ -109,15 +109,11 @@ export function prepareMode(mode: string, labDir: string, port: number): ModeSet
   }
 }
 
-/** Gives back what `prepareMode` took: the tmpfs, the cgroup, the crash file of the lab's own JVM. */
-export function releaseMode(state: {
-  mode: string;
-  labDir: string;
-  port: number;
-  pid: number;
-  uid?: number;
-}): void {
-  if (!isProcessDiskMode(state.mode)) return;
+/**
+ * Gives back what `prepareMode` took on this port: the tmpfs, the cgroup, the crash file of the lab's own
+ * JVM. By name, whatever mode the lab is in now: a restart rung may have started it again in another mode.
+ */
+export function releaseMode(state: { labDir: string; port: number; pid: number; uid?: number }): void {
   const mnt = tmpfsOf(state.labDir);
   if (mounted(mnt) && run("umount", [mnt]) !== null) run("umount", ["-l", mnt]);
   const cg = cgroupOf(state.port);

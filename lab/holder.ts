@@ -7,11 +7,15 @@
  *   nothing. With `lifetimeMs`, a session vanishes with probability `leakFraction` and otherwise
  *   closes cleanly after 0.5–1.5 × `lifetimeMs` (churn: sessions that open and close).
  * - kind "slow": sends N `GET /api/slow` requests and keeps the connections (the requests hang).
+ * - kind "crawl" (heap-leak): N crawlers without cookies, each sending `GET /api/cart` one after the
+ *   other (each a new session) for `maxSeconds`, while the JVM crawled (`jvmPid`) lives: the steady
+ *   traffic that keeps a full heap in full GCs. Reports done at once, then crawls in the background.
  *
  * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
  * Usage: node --import tsx lab/holder.ts '<json config>'
  */
 import { renameSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import WebSocket from "ws";
 import { z } from "zod";
@@ -30,6 +34,8 @@ const ConfigSchema = z.object({
   lifetimeMs: z.number().int().positive().optional(),
   leakFraction: z.number().min(0).max(1).default(1),
   seed: z.number().int().default(1),
+  /** crawl: the JVM crawled; the crawl ends when it is gone (a restart ends the incident). */
+  jvmPid: z.number().int().positive().optional(),
 });
 type Config = z.infer<typeof ConfigSchema>;
 
@@ -196,21 +202,57 @@ async function run(): Promise<StopReason> {
   return report.failed >= config.stopAfterFailures ? "server-stopped-accepting" : "completed";
 }
 
+/** kind "crawl": `count` sequential crawlers for `maxSeconds`, then exit. */
+function crawl(): void {
+  report.opened = config.count;
+  report.stoppedReason = "completed";
+  report.done = true;
+  writeReport();
+  const deadline = started + config.maxSeconds * 1000;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = http.get(
+        { host: "127.0.0.1", port: config.port, path: "/api/cart", agent: false, timeout: config.timeoutMs },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve());
+          res.on("error", () => resolve());
+        },
+      );
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => resolve());
+    });
+  const jvmAlive = () => {
+    try {
+      if (config.jvmPid) process.kill(config.jvmPid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const loop = async () => {
+    while (Date.now() < deadline && jvmAlive()) await one();
+  };
+  void Promise.all(Array.from({ length: config.count }, loop)).then(() => process.exit(0));
+}
+
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));
 writeReport();
-run()
-  .then((reason) => {
-    report.stoppedReason = reason;
-    report.done = true;
-    writeReport();
-    // Go silent: keep every socket open, send nothing, until killed.
-    setInterval(() => {}, 1 << 30);
-  })
-  .catch((error: unknown) => {
-    report.lastError = error instanceof Error ? error.message : String(error);
-    report.stoppedReason = "server-errors";
-    report.done = true;
-    writeReport();
-    setInterval(() => {}, 1 << 30);
-  });
+if (config.kind === "crawl") crawl();
+else
+  run()
+    .then((reason) => {
+      report.stoppedReason = reason;
+      report.done = true;
+      writeReport();
+      // Go silent: keep every socket open, send nothing, until killed.
+      setInterval(() => {}, 1 << 30);
+    })
+    .catch((error: unknown) => {
+      report.lastError = error instanceof Error ? error.message : String(error);
+      report.stoppedReason = "server-errors";
+      report.done = true;
+      writeReport();
+      setInterval(() => {}, 1 << 30);
+    });

@@ -354,7 +354,13 @@ function readReport(file: string): HolderReport | null {
 async function startHolder(
   state: LabState,
   kind: HolderKind,
-  cfg: LoadConfig & { arrivals?: string; lifetimeMs?: number; leakFraction?: number; seed?: number },
+  cfg: LoadConfig & {
+    arrivals?: string;
+    lifetimeMs?: number;
+    leakFraction?: number;
+    seed?: number;
+    jvmPid?: number;
+  },
 ): Promise<LoadResult> {
   const n = state.holders.length + 1;
   const reportPath = path.join(state.labDir, `holder-${n}.json`);
@@ -482,7 +488,12 @@ const DEFAULT_LOAD: Record<Exclude<LabMode, ProcessDiskMode>, number> = {
   "file-leak": 2000,
   slow: 0,
   healthy: 200,
+  // heap-leak: cookie-less requests, a new session and cart each, until the heap is full (they fail).
+  "heap-leak": 5000,
 };
+
+/** heap-leak: crawlers that keep requesting /api/cart after the heap is full. */
+const HEAP_LEAK_CRAWLERS = 6;
 
 /** Drives the running lab into its failure: opens and holds sessions, or sends requests. */
 export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
@@ -509,6 +520,20 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
       return startHolder(state, "slow", { ...cfg, count: o.requests ?? o.sessions ?? state.maxThreads + 4 });
     case "file-leak":
       return sendRequests(state, "/api/export", { ...cfg, count: o.requests ?? DEFAULT_LOAD["file-leak"] });
+    case "heap-leak": {
+      // Cookie-less requests until they fail (the heap is full of carts), then crawlers that keep coming,
+      // as they do, so the full heap stays in full GCs (for the load's maxSeconds).
+      const fill = await sendRequests(state, "/api/cart", {
+        ...cfg,
+        count: o.requests ?? DEFAULT_LOAD["heap-leak"],
+      });
+      const crawl = await startHolder(state, "crawl", {
+        ...cfg,
+        count: HEAP_LEAK_CRAWLERS,
+        jvmPid: state.pid,
+      });
+      return { ...fill, ...(crawl.holderPid ? { holderPid: crawl.holderPid } : {}) };
+    }
     case "healthy":
       // Sessions asked of a healthy lab: WebSocket churn (they close after their lifetime or idle timeout).
       if (o.sessions) return startHolder(state, "ws", { ...ws, count: o.sessions });

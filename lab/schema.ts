@@ -6,6 +6,7 @@ export const LAB_MODES = [
   "file-leak",
   "slow",
   "healthy",
+  "heap-leak",
   // issue 13 (h13d): lab/process-disk.ts
   "process-oom-killed",
   "process-crashed",
@@ -83,7 +84,7 @@ export const LabLoadOptionsSchema = z.object({
     .min(0)
     .max(2 ** 31)
     .default(1),
-  /** file-leak / slow / healthy: requests to send. */
+  /** file-leak / slow / healthy / heap-leak: requests to send. */
   requests: z.number().int().min(1).max(100_000).optional(),
   /** Upper bound on the whole load, seconds. */
   maxSeconds: z.number().int().min(1).max(3600).default(120),
@@ -104,7 +105,7 @@ export const LabPortOptionsSchema = z.object({
 });
 export type LabPortOptions = z.input<typeof LabPortOptionsSchema>;
 
-export const HolderKindSchema = z.enum(["ws", "slow"]);
+export const HolderKindSchema = z.enum(["ws", "slow", "crawl"]);
 export type HolderKind = z.infer<typeof HolderKindSchema>;
 
 export const HolderSchema = z.object({

@@ -42,7 +42,7 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
     pid: PID_PARAMETER,
     healthPath: HEALTH_PATH_PARAMETER,
     logPath: {
-      description: "Application log to scan (empty: none)",
+      description: "Application log to scan (empty: find it: docs/rules.md, Evidence first)",
       allowedPattern: ABS_PATH_OR_EMPTY,
       default: "",
     },

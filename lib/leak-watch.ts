@@ -12,7 +12,7 @@ import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { CfnDocument } from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
-import { documentScript } from "./document-script.js";
+import { documentCommands } from "./document-script.js";
 import { RUNBOOKS_DIR } from "./paths.js";
 import { RunbookFunction } from "./runbook-function.js";
 
@@ -104,7 +104,7 @@ export class LeakWatch extends Construct {
             action: "aws:runShellScript",
             name: STEP,
             precondition: { StringEquals: ["platformType", "Linux"] },
-            inputs: { timeoutSeconds: "60", runCommand: documentScript(script, "leak-watch").split("\n") },
+            inputs: { timeoutSeconds: "60", runCommand: documentCommands(script, "leak-watch") },
           },
         ],
       },

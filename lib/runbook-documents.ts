@@ -9,7 +9,7 @@ import {
   PROBE_DOCUMENT,
   RAW_STEP_SCRIPT,
 } from "./document-parameters.js";
-import { documentScript } from "./document-script.js";
+import { documentCommands } from "./document-script.js";
 import { RUNBOOKS_DIR } from "./paths.js";
 
 export interface RunbookDocumentsProps {
@@ -110,7 +110,7 @@ export class RunbookDocuments extends Construct {
       precondition: { StringEquals: ["platformType", "Linux"] },
       inputs: {
         timeoutSeconds: String(timeoutSeconds),
-        runCommand: documentScript(text, `${command}/${name}`).split("\n"),
+        runCommand: documentCommands(text, `${command}/${name}`),
       },
     });
     return new CfnDocument(this, id, {

@@ -29,6 +29,11 @@ interface Scenario {
   keepWhole?: string[];
   /** Seconds to wait after the load before capturing. */
   settleSeconds?: number;
+  /**
+   * Also run the probe itself (the runbook's defaults, no log path: it discovers the log) before the
+   * other captures, into test/unit/parsers/captured/<name>/probe-stdout.txt (evidence fixture probe-<name>).
+   */
+  probeCapture?: string;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -65,6 +70,14 @@ const SCENARIOS: Scenario[] = [
     what: "slow, maxThreads 4, acceptCount 2, 8 hanging GET /api/slow held: request threads all taken, health times out, fds low",
     up: { mode: "slow" },
     load: {},
+  },
+  {
+    name: "heap-leak",
+    what: "heap-leak, -Xmx64m, a 256 KiB cart per HTTP session, cookie-less GET /api/cart until requests fail: the old generation full of carts, full GCs that free nothing, OutOfMemoryError in the log (found on the JVM's stdout)",
+    up: { mode: "heap-leak", heapMb: 64, sessionBytes: 256 * 1024 },
+    load: { requests: 5000 },
+    settleSeconds: 2,
+    probeCapture: "lab-heap-leak",
   },
   {
     name: "healthy",
@@ -134,6 +147,21 @@ async function runScenario(s: Scenario, port: number): Promise<void> {
     const pid = state.pid;
     const whole = (f: string) => ALWAYS_WHOLE.includes(f) || (s.keepWhole ?? []).includes(f);
     const c = (file: string, cmd: string) => capture(dir, file, cmd, whole(file), captures);
+    if (s.probeCapture) {
+      // The probe as the runbook runs it: only SSM_port (defaults for the rest, the log discovered).
+      const t0 = Date.now();
+      const r = spawnSync("bash", [path.join(ROOT, "runbooks/probes/api-unreachable.sh")], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", SSM_port: String(port) },
+        timeout: 120_000,
+      });
+      const captured = path.join(ROOT, "test/unit/parsers/captured", s.probeCapture);
+      mkdirSync(captured, { recursive: true });
+      writeFileSync(path.join(captured, "probe-stdout.txt"), r.stdout ?? "");
+      process.stderr.write(
+        `  probe: exit ${r.status}, ${Date.now() - t0} ms -> ${captured}/probe-stdout.txt\n`,
+      );
+    }
     // Outside-in first (no attach): the network, /proc, health, jstat (perf data, no attach).
     c(
       "health.txt",

@@ -18,7 +18,7 @@ while (($#)); do
   esac
 done
 # One function per class: start the lab in that failure and break it (defined below, after the helpers).
-CLASSES=(websocket-session-leak process-down disk-full)
+CLASSES=(websocket-session-leak heap-exhaustion process-down disk-full)
 if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
 known=0
 for c in "${CLASSES[@]}"; do [[ $c == "$MODE" ]] && known=1; done
@@ -90,15 +90,32 @@ break_disk_full() {
   step "   opt-in: ${RUN_ARGS[*]} (the disk-full ladder may delete rotated logs)"
 }
 
+# heap-exhaustion: a shop API whose cookie-less clients get a new HTTP session, and a cart of objects in
+# it, on every request; with -Xmx64m the old generation fills with carts, full GCs free nothing and
+# requests fail with OutOfMemoryError. The ladder dumps the heap (root-only, under
+# /var/tmp/runbook-autopilot-heap-dumps) before it restarts the service with the lab's start command.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_heap_exhaustion() {
+  local up=(lab up --mode heap-leak --port "$PORT" --heap-mb 64 --session-bytes 262144)
+  step "1. Start the lab: heap-leak mode on port $PORT, -Xmx64m, a 256 KiB cart per HTTP session"
+  runbook "${up[@]}"
+  step "2. Cookie-less clients: a new session and cart per request, until the heap is full"
+  runbook lab load --port "$PORT"
+  health
+  RUN_ARGS=(--restart-command "node bin/runbook.js ${up[*]}")
+}
+
+# Extra options of `run` a class needs (heap-exhaustion: how to start the service again).
 RUN_ARGS=()
 "break_${MODE//-/_}"
 
+# No --log-path: the runbook finds the service's log itself (its stdout/stderr file here; docs/rules.md).
 step "4. runbook diagnose (changes nothing)"
-runbook diagnose --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log"
+runbook diagnose --port "$PORT"
 
 step "5. runbook run api-unreachable --mode auto (the class's ladder, verify, record, postmortem)"
 set +e
-runbook run api-unreachable --port "$PORT" --log-path "$PWD/.lab/$PORT/app.log" --mode auto --out "$OUT" "${RUN_ARGS[@]}"
+runbook run api-unreachable --port "$PORT" --mode auto --out "$OUT" "${RUN_ARGS[@]}"
 rc=$?
 set -e
 health

@@ -209,7 +209,7 @@ public final class LabApp {
     int keepAliveMs = Integer.parseInt(arg(args, "keep-alive-ms", "0"));
     int acceptCount = Integer.parseInt(arg(args, "accept-count", "slow".equals(mode) ? "2" : "100"));
     File dataDir = new File(arg(args, "data-dir", "."));
-    if (!Set.of("ws-leak", "file-leak", "slow", "healthy").contains(mode) && !ProcessDiskModes.MODES.contains(mode)) {
+    if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak").contains(mode) && !ProcessDiskModes.MODES.contains(mode)) {
       System.err.println("LabApp: unknown mode " + mode);
       System.exit(2);
     }
@@ -258,6 +258,7 @@ public final class LabApp {
     ctx.addServletMappingDecoded("/api/slow", "slow");
     Tomcat.addServlet(ctx, "stats", new StatsServlet());
     ctx.addServletMappingDecoded("/api/stats", "stats");
+    if ("heap-leak".equals(mode)) HeapLeak.install(ctx, sessionBytes);
     if (ProcessDiskModes.MODES.contains(mode)) ProcessDiskModes.install(ctx, mode, args);
     // JSR-356: WsSci creates the WsServerContainer and deploys the @ServerEndpoint class.
     ctx.addServletContainerInitializer(new WsSci(), Set.of(PushEndpoint.class));

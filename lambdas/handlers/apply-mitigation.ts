@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseInput, targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
 import { env } from "./wiring.js";
-import { workflowPort } from "./workflow-wiring.js";
+import { stateMachineSteps } from "./workflow-wiring.js";
 
 const inputSchema = targetStepSchema.extend({
   planKey: z.string().min(1),
@@ -34,7 +34,7 @@ export const handler = instrument("ApplyMitigation", async (event: unknown) => {
     throw new Error(
       "ApplyMitigation: an approval must name its rung ({approved:true, rung, approvedBy}); send it with `runbook approve`",
     );
-  return await workflowPort().applyMitigation({
+  return await stateMachineSteps().applyMitigation({
     ...input,
     service: env().SERVICE,
     approval:

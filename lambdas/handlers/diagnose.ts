@@ -2,13 +2,13 @@ import { z } from "zod";
 import { parseInput, probeOutputRefSchema, targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
 import { env } from "./wiring.js";
-import { workflowPort } from "./workflow-wiring.js";
+import { stateMachineSteps } from "./workflow-wiring.js";
 
 const inputSchema = targetStepSchema.extend({ probe: probeOutputRefSchema, alarmKey: z.string().min(1) });
 
 /** Diagnose: probe stdout (by key) → Evidence → Diagnosis, stored by the workflow; returns keys + class. */
 export const handler = instrument("Diagnose", async (event: unknown) => {
   const input = parseInput("Diagnose", inputSchema, event);
-  const out = await workflowPort().diagnose({ ...input, service: env().SERVICE });
+  const out = await stateMachineSteps().diagnose({ ...input, service: env().SERVICE });
   return { target: input.target, ...out };
 });

@@ -1,14 +1,18 @@
 import { settingsFromEnv } from "../core/settings/run-settings.js";
-import { awsWorkflowPortFactory } from "../workflows/aws-port.js";
 import { DEFAULT_RUNBOOKS_DIR } from "../workflows/runbook-files.js";
-import type { WorkflowPort, WorkflowPortDeps, WorkflowPortFactory } from "../workflows/step-port.js";
+import { awsStateMachineSteps } from "../workflows/state-machine-steps.js";
+import type {
+  StateMachineSteps,
+  StateMachineStepsDeps,
+  StateMachineStepsFactory,
+} from "../workflows/step-contract.js";
 import { artifactStore, commandRunner, incidentStore, notify, systemClock } from "./wiring.js";
 
 /**
  * The composition root of the five workflow Lambdas (diagnose, plan, apply, verify, postmortem): kept
  * apart from wiring.ts so the other handlers' bundles carry neither the workflows nor the templates.
  */
-const workflowPortFactory: WorkflowPortFactory = awsWorkflowPortFactory({
+const stateMachineStepsFactory: StateMachineStepsFactory = awsStateMachineSteps({
   // The construct copies runbooks/ next to each bundle and sets RUNBOOKS_DIR; from source, the repository's.
   runbooksDir: process.env.RUNBOOKS_DIR ?? DEFAULT_RUNBOOKS_DIR,
   runbookId: process.env.RUNBOOK_ID ?? "api-unreachable",
@@ -17,17 +21,17 @@ const workflowPortFactory: WorkflowPortFactory = awsWorkflowPortFactory({
   settings: settingsFromEnv(process.env),
 });
 
-let cachedPort: WorkflowPort | null = null;
-export function workflowPort(): WorkflowPort {
+let cachedPort: StateMachineSteps | null = null;
+export function stateMachineSteps(): StateMachineSteps {
   if (!cachedPort) {
-    const deps: WorkflowPortDeps = {
+    const deps: StateMachineStepsDeps = {
       runner: commandRunner(),
       artifacts: artifactStore(),
       incidents: incidentStore(),
       clock: systemClock,
       notify,
     };
-    cachedPort = workflowPortFactory(deps);
+    cachedPort = stateMachineStepsFactory(deps);
   }
   return cachedPort;
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { modeSchema } from "../core/incident/schema.js";
 import { incidentIdSchema, parseInput } from "./inputs.js";
 import { instrument } from "./instrument.js";
-import { workflowPort } from "./workflow-wiring.js";
+import { stateMachineSteps } from "./workflow-wiring.js";
 
 const outcomeSchema = z.object({
   target: z.string(),
@@ -73,7 +73,7 @@ export const handler = instrument("WritePostmortem", async (event: unknown) => {
         outcome: input.brake?.brake ? "braked" : "not-mitigated",
       }),
     );
-  return await workflowPort().writePostmortem({
+  return await stateMachineSteps().writePostmortem({
     ...input,
     targets: [...input.targets, ...unfinished],
     failure: failure?.Error ? { error: failure.Error, cause: failure.Cause ?? "" } : null,

@@ -856,6 +856,7 @@ collect_heap() {
     ((${#r2[@]} > 0)) && echo "${r2[0]}"
   } >"$W/jstat-gcutil.txt"
   echo "command=perf-data $PERF_FILE (jstat -gcutil columns)"
+  heap_last_full_gc "${r2[1]:-${r1[1]:-}}"
   if ((${#r2[@]} > 0)); then
     t1=${r1[1]%% *}
     t2=${r2[1]%% *}
@@ -865,6 +866,14 @@ collect_heap() {
     echo "secondSample=$(oneline 200 <<<"${PERF_WHY:-not taken}")"
   fi
   sed -e 's/^/| /' "$W/jstat-gcutil.txt"
+}
+
+# heap_last_full_gc "TIME SINCE": ms since the last full GC ended at the last sample (0: running, -1: none yet),
+# for the rules' "a full GC just ended and left the old generation full".
+heap_last_full_gc() {
+  local since=${1#* }
+  [[ $1 == *" "* && $since =~ ^(-1|[0-9]+)$ ]] && echo "lastFullGcAgoMs=$since"
+  return 0
 }
 
 # Process CPU ticks and the time at the probe's start, for collect_process's CPU sample.
@@ -902,24 +911,115 @@ collect_health() {
   echo "$(<"$W/health.txt")"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Log discovery, when SSM_logPath is empty: the application's log from what the process itself shows.
+# In order: its stdout, then stderr, when a regular file (/proc/PID/fd/1, 2: the JVM's own errors,
+# OutOfMemoryError included, land there); Spring Boot's logging.file.name / logging.file.path (-D or --
+# on the command line, LOGGING_FILE_NAME / LOG_FILE / LOGGING_FILE_PATH / LOG_PATH in its environment);
+# Tomcat's catalina.base (else catalina.home) logs: catalina.out, the newest catalina.*.log, the newest
+# localhost.*.log; the journal of the PID (journalctl _PID=) when stdout is a socket. The first usable one
+# is read (one log: LOG_SOURCE, LOG_WHY say which and why; LOG_TRIED what was passed over and why).
+# The command line and environment are the target's, so hostile: a path must be absolute (or relative to
+# its working folder) of [A-Za-z0-9._/-] without `..`, a regular file, and not a symbolic link itself;
+# it is read as the JVM's user (collect_logs), bounded like any log tail, and redacted.
+# ---------------------------------------------------------------------------------------------
+LOG_SOURCE="" LOG_WHY="" LOG_READ="" LOG_JOURNAL_MATCH=""
+LOG_TRIED=()
+# log_file SOURCE WHY PATH: takes PATH when it is plain, absolute, a regular file and no symlink.
+log_file() {
+  local p=$3 why=""
+  [[ $p =~ ^/[A-Za-z0-9._/-]{1,300}$ && /$p/ != */../* && /$p/ != */./* ]] || why="not a plain absolute path"
+  [[ -n $why || ! -L $p ]] || why="a symbolic link (not followed)"
+  [[ -n $why || -f $p ]] || why=$([[ -e $p ]] && echo "not a regular file" || echo missing)
+  [[ -z $why ]] && { LOG_PATH=$p LOG_READ=$p LOG_SOURCE=$1 LOG_WHY=$2; return 0; }
+  LOG_TRIED+=("$1 ${p:0:80}: $why")
+  return 1
+}
+# log_setting NAME...: the first NAME=value among the -D/-- arguments (LOG_KV), NAME env:VAR for the environment.
+log_setting() {
+  local a n
+  for n; do
+    for a in "${LOG_KV[@]}"; do
+      [[ $a == "$n="* ]] && { LOG_SET=${a#*=} LOG_FROM=$([[ $n == env:* ]] && echo "environment ${n#env:}" || echo "-D$n or --$n"); return 0; }
+    done
+  done
+  return 1
+}
+newest_log() { find "$1" -mindepth 1 -maxdepth 1 -type f -name "$2" -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-; }
+discover_log() {
+  [[ -n $PID ]] || { LOG_TRIED+=("no target process: $PID_REASON"); return 1; }
+  local fd t f cwd unit
+  local -a args envs
+  LOG_KV=()
+  mapfile -d '' -t args <"/proc/$PID/cmdline" 2>/dev/null
+  mapfile -d '' -t envs < <(head -c 65536 "/proc/$PID/environ" 2>/dev/null)
+  for t in "${args[@]}"; do [[ $t == -D* || $t == --* ]] && LOG_KV+=("${t#-[-D]}"); done
+  for t in "${envs[@]}"; do LOG_KV+=("env:$t"); done
+  for fd in 1 2; do
+    t=$(readlink "/proc/$PID/fd/$fd" 2>/dev/null)
+    [[ $fd$t == 1socket:* ]] && LOG_JOURNAL_MATCH="_PID=$PID"
+    if [[ $t == /* && -f /proc/$PID/fd/$fd ]]; then
+      # The open file itself (through /proc, even when renamed or deleted), recorded under its name.
+      LOG_SOURCE=$( ((fd == 1)) && echo stdout || echo stderr)
+      LOG_PATH=$(oneline 300 <<<"$t") LOG_READ=/proc/$PID/fd/$fd LOG_WHY="the process's $LOG_SOURCE (fd $fd) is this regular file"
+      [[ $fd == 1 && $(readlink "/proc/$PID/fd/2" 2>/dev/null) == "$t" ]] && LOG_WHY="the process's stdout and stderr (fd 1 and 2) are this regular file"
+      return 0
+    fi
+    LOG_TRIED+=("fd $fd: $([[ $t == socket:* ]] && echo "a socket" || echo "$(oneline 60 <<<"${t:-not readable}") (not a regular file)")")
+  done
+  cwd=$(readlink "/proc/$PID/cwd" 2>/dev/null)/
+  if log_setting logging.file.name LOG_FILE env:LOGGING_FILE_NAME env:LOG_FILE; then
+    [[ $LOG_SET == /* ]] || LOG_SET=$cwd$LOG_SET
+    log_file spring-boot "Spring Boot's logging.file.name ($LOG_FROM)" "$LOG_SET" && return 0
+  fi
+  if log_setting logging.file.path LOG_PATH env:LOGGING_FILE_PATH env:LOG_PATH; then
+    [[ $LOG_SET == /* ]] || LOG_SET=$cwd$LOG_SET
+    log_file spring-boot "Spring Boot's logging.file.path ($LOG_FROM), its spring.log" "${LOG_SET%/}/spring.log" && return 0
+  fi
+  if log_setting catalina.base catalina.home && [[ $LOG_SET =~ ^/[A-Za-z0-9._/-]{1,250}$ && -d $LOG_SET/logs ]]; then
+    for f in "$LOG_SET/logs/catalina.out" "$(newest_log "$LOG_SET/logs" 'catalina.*.log')" "$(newest_log "$LOG_SET/logs" 'localhost.*.log')"; do
+      [[ -n $f ]] && log_file tomcat "Tomcat's logs folder of $LOG_FROM" "$f" && return 0
+    done
+  fi
+  [[ -n $LOG_JOURNAL_MATCH ]] || return 1
+  command -v journalctl >/dev/null 2>&1 || { LOG_TRIED+=("journal: journalctl is not installed"); return 1; }
+  unit=$(sed -n 's|^0::.*/\([A-Za-z0-9@._:-]*\.service\)$|\1|p' "/proc/$PID/cgroup" 2>/dev/null | head -n 1)
+  LOG_PATH="journald:$LOG_JOURNAL_MATCH" LOG_SOURCE=journald
+  LOG_WHY="stdout is a socket (the journal's): the journal of PID $PID${unit:+ (unit $unit)}"
+}
+
 collect_logs() {
-  [[ -n $LOG_PATH ]] || {
-    REASON="no log path given (SSM_logPath is empty)"
-    return 1
-  }
-  [[ -r $LOG_PATH ]] || {
+  local src=${LOG_PATH:+input} read_path=$LOG_PATH why="given (SSM_logPath)"
+  if [[ -z $LOG_PATH ]]; then
+    discover_log || {
+      REASON="no log path given (SSM_logPath is empty) and none found: $(IFS=';'; oneline 700 <<<"${LOG_TRIED[*]:-no process to look at}")"
+      return 1
+    }
+    src=$LOG_SOURCE read_path=$LOG_READ why=$LOG_WHY
+  fi
+  [[ $src == journald || -r $read_path ]] || {
     REASON="cannot read log file $LOG_PATH (missing or permission denied)"
     return 1
   }
   # Read as the JVM's user when the probe is root (a planted symlink at the log path reaches only what
   # that user can read); the last LOG_TAIL_MAX_BYTES bytes first, then the last LOG_TAIL_MAX_LINES lines.
   local size
-  size=$(box 5 "${RUNAS[@]}" stat -L -c %s -- "$LOG_PATH" 2>/dev/null)
-  box 10 "${RUNAS[@]}" tail -c "$LOG_TAIL_MAX_BYTES" -- "$LOG_PATH" 2>"$W/log.err" | tail -n "$LOG_TAIL_MAX_LINES" >"$W/app-log-tail.txt" || {
-    REASON=$(tool_reason "tail $LOG_PATH" "$?" "$W/log.err")
+  if [[ $src == journald ]]; then
+    box 10 journalctl "$LOG_JOURNAL_MATCH" --no-pager -q -o short-iso -n "$LOG_TAIL_MAX_LINES" 2>"$W/log.err" |
+      tail -c "$LOG_TAIL_MAX_BYTES" >"$W/app-log-tail.txt"
+    size=$(wc -c <"$W/app-log-tail.txt")
+  else
+    size=$(box 5 "${RUNAS[@]}" stat -L -c %s -- "$read_path" 2>/dev/null)
+    box 10 "${RUNAS[@]}" tail -c "$LOG_TAIL_MAX_BYTES" -- "$read_path" 2>"$W/log.err" | tail -n "$LOG_TAIL_MAX_LINES" >"$W/app-log-tail.txt"
+  fi || {
+    REASON=$(tool_reason "reading the log $LOG_PATH" "$?" "$W/log.err")
     return 1
   }
   echo "path=$LOG_PATH"
+  echo "source=$src"
+  echo "why=$(oneline 300 <<<"$why")"
+  local t
+  for t in "${LOG_TRIED[@]:0:10}"; do echo "passedOver=$(oneline 200 <<<"$t")"; done
   echo "fileBytes=$size"
   echo "tailMaxBytes=$LOG_TAIL_MAX_BYTES"
   echo "tailMaxLines=$LOG_TAIL_MAX_LINES"
@@ -956,10 +1056,10 @@ attach_budget() {
   fds=("/proc/$PID/fd/"*)
   open_n=${#fds[@]}
   [[ -e ${fds[0]} || -L ${fds[0]} ]] || open_n=0
-  local since=-1 row=() t=()
+  local since=-1 row=() t=() fgc="" fgct=""
   if [[ -s $W/perf-1.txt ]]; then
     mapfile -t row <"$W/perf-1.txt"
-    read -r _ _ _ old _ <<<"${row[0]}"
+    read -r _ _ _ old _ _ _ _ fgc fgct _ <<<"${row[0]}"
     read -r -a t <<<"${row[1]:-}"
     since=${t[1]:--1}
   fi
@@ -968,6 +1068,8 @@ attach_budget() {
     ATTACH_SKIP="not attempted: $ATTACH_WHY and cannot accept an attach"
   elif [[ $old =~ ^[0-9]+ && $since =~ ^[0-9]+$ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT && since < FULL_GC_RECENT_MS)); then
     ATTACH_WHY="the heap is full (old generation ${old}% $( ((since == 0)) && echo "during a full GC" || echo "${since} ms after a full GC"))"
+  elif [[ $old =~ ^[0-9]+ ]] && ((${old%%.*} >= OLD_GEN_FULL_PERCENT)) && heap_gc_thrash "$fgc" "$fgct"; then
+    ATTACH_WHY="the heap is full (old generation ${old}%, $HEAP_THRASH_WHY)"
   fi
   if [[ -n $ATTACH_WHY ]]; then
     ATTACH_TIMEOUT_MS=1500
@@ -977,6 +1079,18 @@ attach_budget() {
 }
 OLD_GEN_FULL_PERCENT=95
 FULL_GC_RECENT_MS=5000
+# heap_gc_thrash FGC FGCT: the GC history says the heap is exhausted (the runbook's gc-history variant:
+# >= 20 full GCs, and >= 30 per hour of uptime or >= 5% of it in full GCs), so an attach will hang
+# behind the collector: the attach gets a short box even without a full GC right now. Sets HEAP_THRASH_WHY.
+HEAP_THRASH_WHY=""
+heap_gc_thrash() {
+  local fgc=$1 fgct=${2%%.*} start up=""
+  [[ $fgc =~ ^[0-9]+$ && $fgct =~ ^[0-9]+$ ]] && ((fgc >= 20)) || return 1
+  proc_stat "$PID" && start=${STAT[19]} && read -r up _ </proc/uptime && up=$((${up%.*} - start / CLK_TCK))
+  [[ $up =~ ^[0-9]+$ ]] && ((up > 0)) || return 1
+  ((fgc * 3600 >= 30 * up || fgct * 20 >= up)) || return 1
+  HEAP_THRASH_WHY="$fgc full GCs in ${up}s of uptime, ${fgct}s of them in full GCs"
+}
 fd_limit() {
   local line f
   while IFS= read -r line; do
@@ -1381,6 +1495,9 @@ emit_section raw collect_raw
 {
   echo "==> end status=ok"
   echo "durationMs=$(elapsed_ms)"
+  # The attach time boxes and why they were short (evidence in hand: fds at the limit, a full heap).
+  echo "attachBoxSeconds=$ATTACH_BOX_S"
+  echo "attachBoxWhy=$(oneline 300 <<<"$ATTACH_WHY${ATTACH_SKIP:+: the attach was not attempted}")"
   echo "timedOut=$(
     IFS=,
     echo "${TIMED_OUT[*]}"

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labUp, probeHealth, readState } from "../../lab/index.js";
 import { type IncidentRecord, incidentRecordSchema } from "../../lambdas/core/incident/schema.js";
-import { BIN, fdKinds, incidentIdFrom, openFds, runCli, sleep, waitFor } from "../support/cli.js";
+import { BIN, fdKinds, incidentIdFrom, loadToLimit, openFds, runCli } from "../support/cli.js";
 
 /**
  * `runbook run api-unreachable` end to end against the real lab. Ports 18220-18229.
@@ -30,25 +30,10 @@ async function run(port: number, out: string, extra: string[], logPath?: string,
   return { ...r, id, record: readRecord(out, id) };
 }
 
-/**
- * Loads the lab until its fds are at the limit (an event, polled with a bound; a loaded machine may need
- * a second load), then lets the sessions age past the 2 s idle threshold the runs are given.
- */
-async function loadToLimit(port: number, pid: number) {
-  const atLimit = () => openFds(pid) >= 0.95 * 1024;
-  for (let i = 0; i < 3 && !atLimit(); i++) {
-    await labLoad({ port, sessions: 2000 });
-    await waitFor("the lab's fds at the limit", atLimit, { timeoutMs: 20_000 }).catch(() => undefined);
-  }
-  expect(openFds(pid)).toBeGreaterThanOrEqual(0.95 * 1024);
-  // Idle means 2 s here (FAST): the sessions' age, which only time gives.
-  await sleep(2500);
-}
-
 async function wsLeakAtLimit(port: number) {
   ports.push(port);
   const lab = await labUp({ mode: "ws-leak", port, fdLimit: 1024, keepAliveMs: 1000 });
-  await loadToLimit(port, lab.pid);
+  await loadToLimit(port, lab.pid, 1024);
   expect(openFds(lab.pid)).toBeGreaterThanOrEqual(0.95 * 1024);
   expect((await probeHealth(port, 2000)).ok).toBe(false);
   return lab;
@@ -124,7 +109,7 @@ describe("runbook run api-unreachable against the lab", () => {
     expect(r.stdout).toContain(`Incident ${r.id}: recovered`);
 
     // The same failure again right away: inside the cooldown nothing is killed.
-    await loadToLimit(port, lab.pid);
+    await loadToLimit(port, lab.pid, 1024);
     const fdsAgain = openFds(lab.pid);
     expect(fdsAgain).toBeGreaterThanOrEqual(0.95 * 1024);
     const again = await run(port, out, ["--mode", "auto"], lab.logPath);

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { labLoad } from "../../lab/index.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = join(REPO, "bin/runbook.js");
@@ -143,4 +144,20 @@ export function listening(port: number): boolean {
 export function startTicksOf(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+}
+
+/**
+ * Loads a ws-leak lab with vanishing WebSocket clients until its open fds reach 95% of `fdLimit` (an
+ * event, polled with a bound; a loaded machine may need a second load), then lets the sessions age past
+ * the 2 s idle threshold the tests give the runbook (an age only time gives).
+ */
+export async function loadToLimit(port: number, pid: number, fdLimit: number): Promise<void> {
+  const atLimit = () => openFds(pid) >= 0.95 * fdLimit;
+  for (let i = 0; i < 3 && !atLimit(); i++) {
+    await labLoad({ port, sessions: 2 * fdLimit });
+    await waitFor("the lab's fds at the limit", atLimit, { timeoutMs: 20_000 }).catch(() => undefined);
+  }
+  if (!atLimit())
+    throw new Error(`the lab on port ${port} has ${openFds(pid)} fds after 3 loads, not 95% of ${fdLimit}`);
+  await sleep(2500);
 }

@@ -17,9 +17,9 @@ const MAX_FUNCTION_LINES = 80;
  * approval and fleet brake (issue 10); splitting these files is open work (issue 12 point 6).
  */
 const FILES_OVER: Record<string, number> = {
-  "lambdas/core/parsers/probe-output.ts": 515,
-  "lambdas/core/rules/metrics.ts": 637,
-  "lambdas/workflows/aws-port.ts": 454,
+  "lambdas/core/parsers/probe-output.ts": 511,
+  "lambdas/core/rules/metrics.ts": 629,
+  "lambdas/workflows/state-machine-steps.ts": 457,
   "lambdas/workflows/steps.ts": 622,
   "lib/api-unreachable-runbook.ts": 755,
   "lib/runbook-state-machine.ts": 453,

@@ -51,6 +51,16 @@ export function formatDiagnosisText(d: Diagnosis, e: Evidence, durationMs: numbe
     lines.push("Evidence unavailable:");
     for (const u of unavailable) lines.push(`  - ${u}`);
   }
+  const attach = e.collector.attach;
+  if (attach?.why) {
+    lines.push("");
+    lines.push(`JVM attach: time box ${attach.boxSeconds} s, short because ${attach.why}`);
+  }
+  if (e.logs.status === "ok") {
+    const l = e.logs.data;
+    lines.push("");
+    lines.push(`Log read: ${l.path}${l.why ? ` (${l.why})` : ""}`);
+  }
   lines.push("");
   lines.push(
     `Target ${e.target}, port ${e.input.port}, collected ${e.collectedAt} in ${e.collector.durationMs} ms (probe output ${e.collector.outputChars} chars); diagnosis in ${durationMs} ms.`,

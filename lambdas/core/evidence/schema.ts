@@ -145,6 +145,9 @@ export const heapSchema = z.object({
   /** Full GCs that happened between the probe's two samples. */
   fullGcDuringSample: count,
   sampleIntervalMs: count,
+  /** Milliseconds since the last full GC ended, at the last sample (0: one is running); null: none yet;
+   *  absent: not known (jstat output, an older probe). */
+  lastFullGcAgoMs: count.nullable().optional(),
 });
 
 export const healthSchema = z.object({
@@ -155,8 +158,19 @@ export const healthSchema = z.object({
   detail: z.string().nullable(),
 });
 
+/** How the probe found the log it read (docs/rules.md, "Evidence first"). */
+export const LOG_SOURCES = ["input", "stdout", "stderr", "spring-boot", "tomcat", "journald"] as const;
+
 export const logsSchema = z.object({
+  /** The file read (for the journal: `journald:_PID=<pid>`). */
   path: z.string(),
+  /** Given by the operator (`input`), or discovered: the process's stdout/stderr, Spring Boot's logging
+   *  settings, Tomcat's catalina.base/logs, the journal. Absent: an older probe. */
+  source: z.enum(LOG_SOURCES).optional(),
+  /** Why this log: one sentence (which fd, which setting, which unit). Absent: an older probe. */
+  why: z.string().optional(),
+  /** Discovery candidates passed over before this one, and why (a socket, a symlink, missing). */
+  passedOver: z.array(z.string()).max(10).optional(),
   linesScanned: count,
   tooManyOpenFiles: count,
   outOfMemoryError: count,
@@ -291,6 +305,9 @@ export const evidenceSchema = z.object({
     redaction: z.object({ rules: count, stdout: count, raw: count }).optional(),
     /** Every cut the probe made to raw files and the log tail (`<file> <bytes> <kept>` or a sentence). */
     truncations: z.array(z.string()).optional(),
+    /** The JDK attach's time box, and why it was short or skipped (fds at the limit, a full heap): the
+     *  probe decides it from the evidence in hand before attaching. Absent: an older probe. */
+    attach: z.object({ boxSeconds: count, why: z.string().nullable() }).optional(),
   }),
   host: sectionSchema(hostSchema),
   process: sectionSchema(processInfoSchema),

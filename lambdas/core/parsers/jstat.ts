@@ -9,7 +9,10 @@ const pct = (v: number) => Math.min(100, Math.max(0, v));
  * Parses `jstat -gcutil PID INTERVAL COUNT` (JDK 8: S0 S1 E O M CCS YGC YGCT FGC FGCT GCT;
  * JDK 9+ adds CGC CGCT). Levels come from the last sample; fullGcDuringSample = last FGC - first FGC.
  */
-export function parseJstatGcutil(raw: string, options: { sampleIntervalMs: number }): ParseResult<Heap> {
+export function parseJstatGcutil(
+  raw: string,
+  options: { sampleIntervalMs: number; lastFullGcAgoMs?: string | null },
+): ParseResult<Heap> {
   const P = "jstat-gcutil";
   const lines = splitLines(raw).filter((l) => l.trim() !== "");
   const header = lines[0]?.trim().split(/\s+/) ?? [];
@@ -44,5 +47,9 @@ export function parseJstatGcutil(raw: string, options: { sampleIntervalMs: numbe
     fullGcTimeSeconds: num(last, "FGCT"),
     fullGcDuringSample: Math.max(0, num(last, "FGC") - num(first, "FGC")),
     sampleIntervalMs: rows.length > 1 ? options.sampleIntervalMs : 0,
+    // The probe's perf-data reader also says when the last full GC ended (-1: none yet); jstat does not.
+    ...(/^(-1|\d+)$/.test(options.lastFullGcAgoMs ?? "")
+      ? { lastFullGcAgoMs: options.lastFullGcAgoMs === "-1" ? null : Number(options.lastFullGcAgoMs) }
+      : {}),
   });
 }

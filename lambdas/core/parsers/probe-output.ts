@@ -7,6 +7,7 @@ import { parseHealth } from "./health.js";
 import { parseClassHistogram } from "./histogram.js";
 import { parseJstatGcutil } from "./jstat.js";
 import { firstFailureOf } from "./logs.js";
+import { attachOf, heapOptions, listenerRelation, logDiscovery } from "./probe-extras.js";
 import { parseSsSummary } from "./ss-summary.js";
 
 const P = "probe-output";
@@ -281,6 +282,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       outputChars: stdout.length,
       ...(redaction ? { redaction } : {}),
       ...(truncations.length ? { truncations } : {}),
+      ...attachOf(endFields),
     },
     host: section(doc, "host", (f) => ({
       hostname: f.str("hostname"),
@@ -380,9 +382,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
         blockedOnMonitor: f.int("blocked"),
       };
     }),
-    heap: section(doc, "heap", (f, s) =>
-      atLine(parseJstatGcutil(s.raw.join("\n"), { sampleIntervalMs: f.int("sampleIntervalMs") }), s),
-    ),
+    heap: section(doc, "heap", (f, s) => atLine(parseJstatGcutil(s.raw.join("\n"), heapOptions(f)), s)),
     health:
       health.status === "ok"
         ? health.data
@@ -395,6 +395,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
           },
     logs: section(doc, "logs", (f) => ({
       path: f.str("path"),
+      ...logDiscovery(f.optStr("source"), f.optStr("why"), f.all("passedOver")),
       linesScanned: f.int("linesScanned"),
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
@@ -507,9 +508,4 @@ function readExit(f: Fields): Exit {
       .slice(0, 10),
     memTotalKb: f.optInt("memTotalKb"),
   };
-}
-
-const LISTENER_RELATIONS = ["owner", "launcher-child", "none", "unknown"] as const;
-function listenerRelation(v: string | null): (typeof LISTENER_RELATIONS)[number] {
-  return LISTENER_RELATIONS.find((r) => r === v) ?? "unknown";
 }

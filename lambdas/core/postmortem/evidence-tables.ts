@@ -327,13 +327,16 @@ function logsTable(withEv: readonly WithEvidence[], snapshots: readonly Snapshot
       },
     ];
   });
+  // Which log was read and why, when the probe says (a discovered log: docs/rules.md, "Evidence first").
+  const read = withEv.map((s) => dataOf(s.evidence.logs)).find((d) => d?.source !== undefined);
+  const readNote = read ? `Log read: ${read.path} (${read.why ?? read.source}).` : null;
   tables.push(
     table(
       "logs",
       "Log matches",
       ["Snapshot", "Lines scanned", "Too many open files", "OutOfMemoryError", "First sample"],
       logRows,
-      null,
+      readNote,
       () => firstUnavailable(snapshots, (e) => e.logs),
     ),
   );

@@ -1,7 +1,11 @@
 import type { Evidence } from "../evidence/schema.js";
 import { dataOf } from "../shared/section.js";
+import { fmtMs, instancesOf, metric, n, pct, ratio } from "./metric-kit.js";
+import { HEAP_METRICS, LOG_SOURCE_METRICS, WHAT_FILLS_THE_HEAP_METRICS } from "./metrics-heap.js";
 import { PROCESS_DISK_METRICS } from "./metrics-process-disk.js";
 import { predates64848Fix } from "./tomcat-version.js";
+
+export { fmtMs };
 
 /**
  * Derived metrics: the flat, generic vocabulary the runbook's conditions are written in.
@@ -45,35 +49,6 @@ export interface MetricDef {
 const WS_SESSION = /(^|\.)WsSession$/;
 const UPGRADE_PROCESSOR = /(^|\.)UpgradeProcessor(Internal|External)$/;
 const FILE_INPUT_STREAM = /^java\.io\.FileInputStream$/;
-
-function instancesOf(e: Evidence, pattern: RegExp): number | null {
-  const h = dataOf(e.classHistogram);
-  if (!h) return null;
-  const watched = h.watched.filter((w) => pattern.test(w.className));
-  if (watched.length > 0) return watched.reduce((s, w) => s + w.instances, 0);
-  return h.top.filter((t) => pattern.test(t.className)).reduce((s, t) => s + t.instances, 0);
-}
-
-function ratio(num: number | null | undefined, den: number | null | undefined): number | null {
-  if (num === null || num === undefined || den === null || den === undefined || den === 0) return null;
-  return num / den;
-}
-
-const n = (m: MetricMap, k: string): number | null => {
-  const v = m[k];
-  return typeof v === "number" ? v : null;
-};
-const pct = (r: number | null): string => (r === null ? "?" : `${Math.round(r * 100)}%`);
-export const fmtMs = (ms: number): string => {
-  if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
-  if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} min`;
-  if (ms >= 1000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${ms} ms`;
-};
-
-function metric(def: MetricDef): MetricDef {
-  return def;
-}
 
 /** The catalogue. Adding a metric here makes it usable in runbooks (and in the JSON Schema's enum). */
 export const METRICS = {
@@ -343,6 +318,8 @@ export const METRICS = {
     derive: (e) => instancesOf(e, FILE_INPUT_STREAM),
   }),
 
+  ...WHAT_FILLS_THE_HEAP_METRICS,
+
   // ---- threads
   "threads.available": metric({
     type: "boolean",
@@ -442,6 +419,7 @@ export const METRICS = {
     sections: ["heap"],
     derive: (e) => dataOf(e.heap)?.sampleIntervalMs ?? null,
   }),
+  ...HEAP_METRICS,
 
   // ---- logs
   "logs.available": metric({
@@ -459,6 +437,7 @@ export const METRICS = {
     derive: (e) => dataOf(e.logs)?.tooManyOpenFiles ?? null,
     sentence: (m) => `${m["logs.tooManyOpenFiles"]} "Too many open files" lines in the log`,
   }),
+  ...LOG_SOURCE_METRICS,
   "logs.outOfMemoryError": metric({
     type: "number",
     format: "count",

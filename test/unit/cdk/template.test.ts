@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -8,7 +9,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { actionDocuments, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
-import { documentScript } from "../../../lib/document-script.js";
+import { documentCommands, documentScript, scriptOfCommands } from "../../../lib/document-script.js";
 import { RUNBOOKS_DIR } from "../../../lib/paths.js";
 import { BUNDLE_DEFAULTS, LAMBDA_RUNTIME } from "../../../lib/runbook-function.js";
 import { RunbookStack } from "../../../lib/runbook-stack.js";
@@ -394,8 +395,8 @@ describe("runbook stack template", () => {
         });
       } else {
         expect(resources).toContain(":document/");
-        // Probe, check-health, kill-idle-connections, restart-service, delete-rotated-logs (opt-in in ladders).
-        expect((s.Resource as unknown[]).length).toBe(5);
+        // The probe's and every host command's document (actions with a script, check-health).
+        expect((s.Resource as unknown[]).length).toBe(Object.keys(actionDocuments()).length + 1);
       }
     }
     expect(send.some((s) => JSON.stringify(s.Resource).includes(":instance/"))).toBe(true);
@@ -471,7 +472,7 @@ describe("runbook stack template", () => {
     };
     expect(Object.keys(content.parameters).sort()).toEqual(Object.keys(PROBE_DOCUMENT.parameters).sort());
     expect(content.mainSteps.map((s) => s.name)).toEqual(["probe", "raw"]);
-    expect(content.mainSteps[0]?.inputs.runCommand.join("\n")).toBe(
+    expect(scriptOfCommands(content.mainSteps[0]?.inputs.runCommand ?? [])).toBe(
       documentScript(readFileSync(join(RUNBOOKS_DIR, PROBE_DOCUMENT.script), "utf8"), "probe"),
     );
   });
@@ -496,6 +497,28 @@ describe("runbook stack template", () => {
     );
     expect(() => documentScript("cat <<EOF\n# data\nEOF\n", "t")).toThrow(/here-documents/);
     expect(documentScript('read -r a <<<"$x"\n', "t")).toBe('read -r a <<<"$x"\n');
+  });
+
+  it("a script over 32 KiB travels gzip+base64: the sh wrapper runs exactly it with bash, with its SSM_* environment and exit status", () => {
+    const big = `#!/usr/bin/env bash\n# comment\necho "port=$SSM_port bash=\${BASH_VERSION%%.*}"\n${"x=1\n".repeat(9000)}exit 7\n`;
+    const lines = documentCommands(big, "big");
+    expect(lines[0]).toBe("#!/bin/sh");
+    expect(lines.join("\n").length).toBeLessThan(2000);
+    expect(scriptOfCommands(lines)).toBe(documentScript(big, "big"));
+    const dir = mkdtempSync(join(tmpdir(), "doc-"));
+    writeFileSync(join(dir, "step.sh"), lines.join("\n"));
+    const r = spawnSync("sh", [join(dir, "step.sh")], {
+      encoding: "utf8",
+      env: { ...process.env, SSM_port: "8080" },
+    });
+    expect(r.stdout).toBe("port=8080 bash=5\n");
+    expect(r.status).toBe(7);
+    // A small script stays readable as it is.
+    expect(documentCommands("#!/usr/bin/env bash\necho hi\n", "small")).toEqual([
+      "#!/usr/bin/env bash",
+      "echo hi",
+      "",
+    ]);
   });
 
   it("declares exactly the SSM_<name> variables each script reads (no drift between scripts and documents)", () => {

@@ -129,6 +129,7 @@ describe("planMitigation", () => {
     expect(actionIds().sort()).toEqual([
       "delete-rotated-logs",
       "escalate",
+      "heap-dump",
       "kill-idle-connections",
       "notify-only",
       "restart-service",

@@ -98,6 +98,8 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
       status: "ok",
       data: {
         path: log,
+        source: "input",
+        why: "given (SSM_logPath)",
         linesScanned: 13,
         tooManyOpenFiles: 1,
         outOfMemoryError: 1,

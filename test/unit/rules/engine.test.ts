@@ -108,10 +108,17 @@ describe("diagnose", () => {
     expect(d.notEvaluated.find((n) => n.id === "slow-database")?.reason).toMatch(/thread dump unavailable/);
   });
 
-  it("ws-leak that dies of OOM first: the leak stays the root cause, heap exhaustion a finding", () => {
+  it("ws-leak that dies of OOM first, JVM not attachable: heap exhaustion the cause, the idle connections point at sessions", () => {
     const d = diagnose(buildEvidence("ws-leak-oom"), runbook);
-    expect(d.rootCause.id).toBe("websocket-session-leak");
-    expect(d.findings.map((f) => f.id)).toContain("heap-exhaustion");
+    expect(d.rootCause.id).toBe("heap-exhaustion");
+    const heap = d.findings.find((f) => f.id === "heap-exhaustion");
+    expect(heap?.variant).toBe("idle-connections-fill-heap");
+    expect(heap?.summary).toMatch(
+      /603 ESTABLISHED connections .* idle longer than 2\.0 min.*session objects most\s+likely fill the heap/s,
+    );
+    expect(heap?.caveats.join(" ")).toMatch(/not\s+counted/);
+    // The leak is still named, at its own (lower) confidence; the fds are not the problem.
+    expect(d.findings.map((f) => f.id)).toContain("websocket-session-leak");
     expect(d.findings.map((f) => f.id)).not.toContain("fd-exhaustion");
   });
 
@@ -136,7 +143,9 @@ describe("diagnose", () => {
     });
     const d = diagnose(e, runbook);
     expect(d.rootCause).toMatchObject({ id: "unknown", confidence: 0 });
-    expect(d.rootCause.summary).toMatch(/Not evaluated: fd-exhaustion, heap-exhaustion/);
+    // The heap is 32% full: heap exhaustion is ruled out even without a log to read.
+    expect(d.rootCause.summary).toMatch(/Not evaluated: fd-exhaustion/);
+    expect(d.ruledOut.map((r) => r.id)).toContain("heap-exhaustion");
     expect(d.notEvaluated.find((n) => n.id === "fd-exhaustion")?.reason).toBe(
       "evidence missing: logs unavailable: no log path given",
     );

@@ -116,7 +116,7 @@ const MATRIX: Record<string, Expect[]> = {
   "process-down":           [H,   H,   H,   H,   H,   H,   H,   R,   R,   R,   R],
   "disk-full":              [R,   R,   R,   R,   R,   R,   R,   H,   H,   H,   H],
   "fd-exhaustion":          [N,   N,   N,   N,   N,   N,   N,   R,   R,   R,   N],
-  "heap-exhaustion":        [N,   N,   N,   N,   N,   N,   N,   R,   R,   R,   N],
+  "heap-exhaustion":        [N,   N,   N,   N,   N,   N,   N,   R,   R,   R,   R],
   "load-balancer-path":     [R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R],
   "slow-database":          [N,   N,   N,   N,   N,   N,   N,   R,   R,   R,   R],
   "cpu-saturation":         [N,   N,   N,   N,   N,   N,   N,   R,   R,   R,   R],

@@ -1,6 +1,7 @@
 import type { HostCommand } from "../host-command.js";
 import deleteRotatedLogs from "./delete-rotated-logs.js";
 import escalate from "./escalate.js";
+import heapDump from "./heap-dump.js";
 import killIdleConnections from "./kill-idle-connections.js";
 import notifyOnly from "./notify-only.js";
 import restartService from "./restart-service.js";
@@ -14,6 +15,7 @@ import type { ActionModule } from "./types.js";
  */
 export const BUILT_IN_ACTIONS: readonly ActionModule[] = [
   killIdleConnections,
+  heapDump,
   restartService,
   notifyOnly,
   escalate,

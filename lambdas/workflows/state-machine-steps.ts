@@ -20,11 +20,11 @@ import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
 import type {
   PostmortemInput,
   ServiceTarget,
+  StateMachineSteps,
+  StateMachineStepsDeps,
+  StateMachineStepsFactory,
   TargetStepInput,
-  WorkflowPort,
-  WorkflowPortDeps,
-  WorkflowPortFactory,
-} from "./step-port.js";
+} from "./step-contract.js";
 import {
   applyStep,
   diagnoseStep,
@@ -50,11 +50,14 @@ export interface AwsWorkflowOptions {
   readonly settings?: SettingsLayer;
 }
 
-export function awsWorkflowPortFactory(opts: AwsWorkflowOptions): WorkflowPortFactory {
-  return (deps) => new AwsWorkflowPort(deps, opts);
+/** A step's input, as the contract states it. */
+type In<K extends keyof StateMachineSteps> = Parameters<StateMachineSteps[K]>[0];
+
+export function awsStateMachineSteps(opts: AwsWorkflowOptions): StateMachineStepsFactory {
+  return (deps) => new AwsStateMachineSteps(deps, opts);
 }
 
-class AwsWorkflowPort implements WorkflowPort {
+class AwsStateMachineSteps implements StateMachineSteps {
   private loaded: Promise<{
     view: RunbookView;
     templates: PostmortemTemplates;
@@ -62,7 +65,7 @@ class AwsWorkflowPort implements WorkflowPort {
   }> | null = null;
 
   constructor(
-    private readonly deps: WorkflowPortDeps,
+    private readonly deps: StateMachineStepsDeps,
     private readonly opts: AwsWorkflowOptions,
   ) {}
 
@@ -107,7 +110,7 @@ class AwsWorkflowPort implements WorkflowPort {
     return new Recorder(record, this.deps.incidents, this.deps.clock, this.keys(incidentId, target));
   }
 
-  async diagnose(input: Parameters<WorkflowPort["diagnose"]>[0]) {
+  async diagnose(input: In<"diagnose">) {
     const deps = await this.workflowDeps();
     const alarmText = await this.deps.artifacts.get(input.alarmKey);
     const alarm = alarmText ? normalizedAlarmSchema.parse(JSON.parse(alarmText)) : null;
@@ -160,7 +163,7 @@ class AwsWorkflowPort implements WorkflowPort {
   }
 
   /** The probe's stdout: the inline copy the poll state saved, or SSM's full copy in S3 when cut. */
-  private async probeResult(p: Parameters<WorkflowPort["diagnose"]>[0]["probe"]): Promise<CommandResult> {
+  private async probeResult(p: In<"diagnose">["probe"]): Promise<CommandResult> {
     let stdout = p.stdoutKey ? ((await this.deps.artifacts.get(p.stdoutKey)) ?? "") : "";
     // Cut inline copy, or none saved (polling gave up, the poll state could not save it): SSM's own
     // S3 copy is the whole output, when there is one.
@@ -178,7 +181,7 @@ class AwsWorkflowPort implements WorkflowPort {
     };
   }
 
-  async planMitigation(input: Parameters<WorkflowPort["planMitigation"]>[0]) {
+  async planMitigation(input: In<"planMitigation">) {
     const deps = await this.workflowDeps();
     const rec = await this.recorder(input.incidentId, input.target);
     await planStep(deps, rec, targetOptions(input));
@@ -194,7 +197,7 @@ class AwsWorkflowPort implements WorkflowPort {
     };
   }
 
-  async applyMitigation(input: Parameters<WorkflowPort["applyMitigation"]>[0]) {
+  async applyMitigation(input: In<"applyMitigation">) {
     // A fresh id per attempt: Step Functions may retry this step after a crash, and the rung claims
     // (steps.ts) tell this attempt's sends from an earlier one's.
     // Mode approve asks per rung: the rung the callback answered runs, the next one waits for its own yes.
@@ -234,7 +237,7 @@ class AwsWorkflowPort implements WorkflowPort {
     };
   }
 
-  async verify(input: Parameters<WorkflowPort["verify"]>[0]) {
+  async verify(input: In<"verify">) {
     const deps = await this.workflowDeps();
     const rec = await this.recorder(input.incidentId, input.target);
     let recovered = false;

@@ -138,7 +138,7 @@ export interface PostmortemOutput {
   readonly summary: string;
 }
 
-export interface WorkflowPort {
+export interface StateMachineSteps {
   diagnose(input: DiagnoseInput): Promise<DiagnoseOutput>;
   planMitigation(input: PlanInput): Promise<PlanOutput>;
   applyMitigation(input: ApplyInput): Promise<ApplyOutput>;
@@ -147,7 +147,7 @@ export interface WorkflowPort {
 }
 
 /** What the composition root hands the workflows on AWS. */
-export interface WorkflowPortDeps {
+export interface StateMachineStepsDeps {
   readonly runner: CommandRunner;
   readonly artifacts: ArtifactStore;
   readonly incidents: IncidentStore;
@@ -156,4 +156,4 @@ export interface WorkflowPortDeps {
   readonly notify: (subject: string, message: string) => Promise<string[]>;
 }
 
-export type WorkflowPortFactory = (deps: WorkflowPortDeps) => WorkflowPort;
+export type StateMachineStepsFactory = (deps: StateMachineStepsDeps) => StateMachineSteps;

@@ -60,6 +60,10 @@ export const targetOptionsSchema = z.object({
 export const diagnoseOptionsSchema = targetOptionsSchema.extend({
   output: z.enum(["json", "text"]).default("text"),
   runbook: z.string().default("api-unreachable"),
+  service: z
+    .string()
+    .regex(/^[A-Za-z0-9@._:-]{1,128}$/, "expected a systemd unit name")
+    .optional(),
 });
 export type DiagnoseOptions = z.infer<typeof diagnoseOptionsSchema>;
 

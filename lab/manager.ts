@@ -23,6 +23,7 @@ import {
   stopPid,
   which,
 } from "./process.js";
+import { modeLoad, modeUser, type ProcessDiskMode, prepareMode, releaseMode } from "./process-disk.js";
 import {
   type HolderKind,
   type HolderReport,
@@ -40,6 +41,15 @@ import {
   type LoadResult,
   type StopReason,
 } from "./schema.js";
+
+/** The host preparation of a process-down or disk-full mode (lab/process-disk.ts), as a LabError. */
+function modeSetup(mode: LabMode, dir: string, port: number) {
+  try {
+    return prepareMode(mode, dir, port);
+  } catch (e) {
+    throw new LabError((e as Error).message, "environment");
+  }
+}
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_STATE_DIR = path.join(REPO_ROOT, ".lab");
@@ -238,16 +248,18 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   if (await portBusy(o.port)) {
     throw new LabError(`port ${o.port} is busy: something already listens on 127.0.0.1:${o.port}`, "usage");
   }
-  const runAs = resolveRunAs(o.user);
+  const runAs = resolveRunAs(o.user ?? modeUser(o.mode) ?? undefined);
   checkJdk();
   const classpath = buildLab();
   mkdirSync(dir, { recursive: true });
+  const setup = modeSetup(o.mode, dir, o.port);
   const maxThreads = o.maxThreads ?? (o.mode === "slow" ? 4 : 200);
-  const logPath = path.join(dir, "app.log");
+  const logPath = setup.logPath ?? path.join(dir, "app.log");
   const javaArgs = [
     `-Xmx${o.heapMb}m`,
     "-XX:+UseSerialGC",
     "-Djava.awt.headless=true",
+    ...setup.jvmArgs,
     ...Object.entries(o.systemProperties).map(([name, value]) => `-D${name}=${value}`),
     "-cp",
     classpathFor(o.mode, classpath),
@@ -264,6 +276,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     String(o.keepAliveMs ?? 0),
     "--data-dir",
     dir,
+    ...setup.appArgs,
   ];
   // ulimit -n sets the soft and hard limit; exec keeps the PID, so the JVM's PID is the child's.
   // As another user the limit is set while still root (a non-root user cannot raise its hard
@@ -275,7 +288,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     : setpriv
       ? `setpriv --reuid=${runAs.uid} --regid=${runAs.gid} --init-groups -- `
       : `runuser -u ${runAs.user} -- `;
-  const command = ["bash", "-c", `ulimit -n ${o.fdLimit} && exec ${drop}java "$@"`, "lab-java", ...javaArgs];
+  const command = [
+    "bash",
+    "-c",
+    `ulimit -n ${o.fdLimit} && ${setup.shellPrefix}exec ${drop}java "$@"`,
+    "lab-java",
+    ...javaArgs,
+  ];
   // A fresh log per run (the previous run's log is kept as app.log.1).
   if (existsSync(logPath)) renameSync(logPath, `${logPath}.1`);
   // O_APPEND: a line added by another writer (a test planting a secret) is never overwritten by the JVM.
@@ -288,7 +307,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       runChecked("chmod", ["-R", "a+rX", classpath.split(":")[0] as string]);
     }
     child = spawn(command[0] as string, command.slice(1), {
-      cwd: dir,
+      cwd: setup.cwd ?? dir,
       detached: true,
       stdio: ["ignore", logFd, logFd],
       ...(runAs ? { env: { ...process.env, HOME: runAs.home, USER: runAs.user, LOGNAME: runAs.user } } : {}),
@@ -330,6 +349,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   while (Date.now() < deadline) {
     if (!isAlive(pid)) {
       rmSync(statePath(dir), { force: true });
+      releaseMode(state);
       throw new LabError(`the lab app exited during start; log ${logPath}: ${tail(logPath, 1)}`, "runtime");
     }
     const h = await probeHealth(o.port, 1000);
@@ -338,6 +358,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   }
   await stopPid(pid, 2000);
   rmSync(statePath(dir), { force: true });
+  releaseMode(state);
   throw new LabError(
     `the lab app did not answer /health within ${o.startTimeoutMs} ms; log ${logPath}`,
     "runtime",
@@ -503,7 +524,7 @@ async function sendRequests(state: LabState, urlPath: string, cfg: LoadConfig): 
   };
 }
 
-const DEFAULT_LOAD: Record<LabMode, number> = {
+const DEFAULT_LOAD: Record<Exclude<LabMode, ProcessDiskMode>, number> = {
   "ws-leak": 2000,
   "file-leak": 2000,
   slow: 0,
@@ -540,7 +561,12 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
     seed: o.seed,
     ...(o.lifetimeMs ? { lifetimeMs: o.lifetimeMs } : {}),
   };
-  const traffic = { ...cfg, rate: o.rate ?? 2, count: o.requests ?? DEFAULT_LOAD[state.mode] };
+  const traffic = (mode: "pool-leak" | "pool-slow-db") => ({
+    ...cfg,
+    rate: o.rate ?? 2,
+    count: o.requests ?? DEFAULT_LOAD[mode],
+    path: "/api/orders",
+  });
   switch (state.mode) {
     case "ws-leak":
     case "jetty-ws-leak":
@@ -554,10 +580,10 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
         );
       }
       // Then users' traffic on a correct endpoint, which now waits for a connection.
-      return startHolder(state, "traffic", { ...traffic, path: "/api/orders" });
+      return startHolder(state, "traffic", traffic("pool-leak"));
     }
     case "pool-slow-db":
-      return startHolder(state, "traffic", { ...traffic, path: "/api/orders" });
+      return startHolder(state, "traffic", traffic("pool-slow-db"));
     case "slow":
       // Enough to take every request thread, plus a few queued behind them.
       return startHolder(state, "slow", { ...cfg, count: o.requests ?? o.sessions ?? state.maxThreads + 4 });
@@ -598,6 +624,13 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
       // Sessions asked of a healthy lab: WebSocket churn (they close after their lifetime or idle timeout).
       if (o.sessions) return startHolder(state, "ws", { ...ws, count: o.sessions });
       return sendRequests(state, "/api/export", { ...cfg, count: o.requests ?? DEFAULT_LOAD.healthy });
+    case "process-oom-killed":
+    case "process-crashed":
+    case "process-exited":
+    case "disk-full": {
+      const load = modeLoad(state.mode);
+      return sendRequests(state, load.path, { ...cfg, count: o.requests ?? load.count });
+    }
   }
 }
 
@@ -619,6 +652,7 @@ export async function labDown(opts: LabPortOptions): Promise<{ stopped: number[]
     if (await stopPid(t.pid, o.graceMs)) stopped.push(t.pid);
   }
   rmSync(statePath(state.labDir), { force: true });
+  releaseMode(state);
   for (const h of state.holders) rmSync(h.reportPath, { force: true });
   return { stopped };
 }

@@ -16,6 +16,11 @@ export const LAB_MODES = [
   "pool-leak",
   "pool-slow-db",
   "jetty-ws-leak",
+  // issue 13 (h13d): lab/process-disk.ts
+  "process-oom-killed",
+  "process-crashed",
+  "process-exited",
+  "disk-full",
 ] as const;
 export const LabModeSchema = z.enum(LAB_MODES);
 export type LabMode = z.infer<typeof LabModeSchema>;

@@ -79,6 +79,11 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
       allowedPattern: "^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,200}){0,19})?$",
       default: "",
     },
+    service: {
+      description: "systemd unit of the service: why its process exited (empty: none)",
+      allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",
+      default: "",
+    },
   },
 };
 

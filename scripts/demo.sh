@@ -20,6 +20,7 @@ done
 # One function per class: start the lab in that failure and break it (defined below, after the helpers).
 CLASSES=(websocket-session-leak heap-exhaustion close-wait-leak listen-backlog-overflow)
 CLASSES+=(websocket-session-leak-jetty connection-pool-exhaustion connection-pool-exhaustion-slow-database)
+CLASSES+=(process-down disk-full)
 if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
 known=0
 for c in "${CLASSES[@]}"; do [[ $c == "$MODE" ]] && known=1; done
@@ -59,6 +60,36 @@ break_websocket_session_leak() {
   local idle=${DEMO_IDLE_WAIT_SECONDS:-125}
   step "3. Wait ${idle}s: the sessions become idle longer than the runbook's idle threshold (120 s)"
   sleep "$idle"
+}
+
+# process-down (DEMO_REASON: oom-killed, the default, crashed or exited): the JVM goes away for that reason.
+# oom-killed: a 512 MB heap in a 192 MB memory cgroup, filled by requests until the kernel's OOM killer
+# kills it; crashed: -XX:+CrashOnOutOfMemoryError writes hs_err_pid*.log (in /tmp: started in / as
+# nobody); exited: GET /api/shutdown, exit status 0 (without a systemd unit its reason stays unknown).
+# shellcheck disable=SC2317 # called by name
+break_process_down() {
+  local mode=process-${DEMO_REASON:-oom-killed}
+  step "1. Start the lab: $mode mode on port $PORT"
+  runbook lab up --mode "$mode" --port "$PORT"
+  step "2. Load it until the JVM is gone"
+  runbook lab load --port "$PORT"
+  health
+  # The ladder's restart rung needs a way to start the service: here, the lab again (healthy mode).
+  RUN_ARGS=(--restart-command "node bin/runbook.js lab up --mode healthy --port $PORT")
+}
+
+# disk-full: the app's log folder is a 48 MiB tmpfs; requests are logged at DEBUG into a rolling request
+# log that keeps every rolled file, until the filesystem is full and the disk-space health check fails.
+# The shipped ladder only escalates; this demo opts in to deleting rotated logs with an override.
+# shellcheck disable=SC2317 # called by name
+break_disk_full() {
+  step "1. Start the lab: disk-full mode on port $PORT (its log folder on a 48 MiB tmpfs)"
+  runbook lab up --mode disk-full --port "$PORT"
+  step "2. Requests fill the log filesystem with rolled request logs"
+  runbook lab load --port "$PORT"
+  health
+  RUN_ARGS=(--runbook docs/examples/disk-full-delete-rotated-logs.yaml)
+  step "   opt-in: ${RUN_ARGS[*]} (the disk-full ladder may delete rotated logs)"
 }
 
 # heap-exhaustion: a shop API whose cookie-less clients get a new HTTP session, and a cart of objects in

@@ -15,6 +15,7 @@ export function registerDiagnoseCommand(program: Command): void {
       "runbook id (runbooks/<id>.yaml), or a file: a whole runbook, or an override (`extends: <id>`, docs/runbook-overrides.md)",
       "api-unreachable",
     )
+    .option("--service <unit>", "systemd unit of the service: why its process exited, when it is down")
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(diagnoseOptionsSchema, raw);
       await checkPid(o);
@@ -38,6 +39,7 @@ export function registerDiagnoseCommand(program: Command): void {
         healthPath: o.healthPath,
         logPath: o.logPath ?? null,
         restart: null,
+        service: o.service ?? null,
       };
       const removeHandlers = handleInterrupts(deps.stopChildren);
       try {

@@ -26,7 +26,13 @@ export const handler = instrument("SendProbe", async (event: unknown): Promise<P
       runbook: { probe, redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])) },
       rawBase: e.PROBE_RAW_DIR,
     },
-    { port: e.SERVICE.port, pid: null, healthPath: e.SERVICE.healthPath, logPath: e.SERVICE.logPath },
+    {
+      port: e.SERVICE.port,
+      pid: null,
+      healthPath: e.SERVICE.healthPath,
+      logPath: e.SERVICE.logPath,
+      service: e.SERVICE.systemdUnit,
+    },
     e.PROBE_RAW_DIR ? `${e.PROBE_RAW_DIR}/${incidentId}` : "",
   );
   const sent = await commandRunner().send(target, {

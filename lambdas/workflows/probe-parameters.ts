@@ -7,6 +7,9 @@ export interface ProbeTarget {
   readonly pid: number | null;
   readonly healthPath: string;
   readonly logPath: string | null;
+  /** The systemd unit (`--service`, `service.systemdUnit`): the probe asks systemd why a process that is gone exited. */
+  readonly service?: string | null;
+  readonly restart?: { readonly service: string | null } | null;
 }
 
 /**
@@ -32,5 +35,6 @@ export function probeParameters(
     sessionClasses: (deps.runbook.probe.sessionClasses ?? []).map((c) => c.className).join(" "),
     rawBase: rawDir === "" ? "" : (deps.rawBase ?? ""),
     redactPatterns: encodeForProbe(deps.runbook.redactor.rules),
+    service: t.service ?? t.restart?.service ?? "",
   };
 }

@@ -2,6 +2,7 @@ import type { Evidence } from "../core/evidence/schema.js";
 import { type InFlightAction, keyFigures } from "../core/incident/record.js";
 import type { ActionResult, IncidentRecord, PlannedAction } from "../core/incident/schema.js";
 import { parseKeyValues } from "../core/mitigation/action-output.js";
+import { evidenceLogDir } from "../core/mitigation/actions/delete-rotated-logs.js";
 import { commandSummary, interpretOutputs } from "../core/mitigation/actions/outcome.js";
 import { actionModule } from "../core/mitigation/actions/registry.js";
 import type { ActionContext, ScriptOutput, ScriptRun } from "../core/mitigation/actions/types.js";
@@ -33,6 +34,8 @@ export interface TargetOptions {
   readonly healthPath: string;
   readonly logPath: string | null;
   readonly restart: { readonly service: string | null; readonly command: string | null } | null;
+  /** The systemd unit to ask about a process that is gone, when not given for a restart. */
+  readonly service?: string | null;
 }
 
 export type Phase = "before" | "after-relief" | "after";
@@ -245,6 +248,7 @@ export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
     restart: t.restart,
     process: target,
     histogramMissing: before?.classHistogram.status === "unavailable",
+    logDir: evidenceLogDir(before),
   };
 }
 

@@ -75,6 +75,7 @@ REDACT_B64=${SSM_redactPatterns:-}
 TIMEOUT_S=${SSM_timeoutSeconds:-}
 IDLE_MS=${SSM_idleThresholdMs:-}
 HISTO_MODE=${SSM_histogramMode:-}
+SERVICE=${SSM_service:-}
 [[ -z $HEALTH_PATH ]] && HEALTH_PATH=/health
 [[ -z $TIMEOUT_S ]] && TIMEOUT_S=30
 [[ -z $IDLE_MS ]] && IDLE_MS=120000
@@ -113,6 +114,7 @@ SESSION_CLASSES_RE='^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,
 [[ $SESSION_CLASSES =~ $SESSION_CLASSES_RE ]] ||
   input_error "SSM_sessionClasses must be empty or up to 20 space-separated Java class names (got '${SESSION_CLASSES:0:60}')"
 [[ -n $SESSION_CLASSES ]] && WATCHED_CLASSES+=" $SESSION_CLASSES"
+[[ $SERVICE =~ ^([A-Za-z0-9@._:-]{1,128})?$ && $SERVICE != -* ]] || input_error "SSM_service must be empty or a systemd unit name (got '${SERVICE:0:40}')"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -1098,8 +1100,9 @@ collect_logs() {
        /Too many open files/ { t++ }
        /OutOfMemoryError/ { o++ }
        /Connection is not available, request timed out/ { p++ }
-       /Too many open files|OutOfMemoryError|Connection is not available, request timed out/ { s[++k] = $0; if (k == 1) { fl = n; fs = st } }
-       END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\nconnectionNotAvailable=%d\n", n, t, o, p
+       /No space left on device/ { d++ }
+       /Too many open files|OutOfMemoryError|Connection is not available, request timed out|No space left on device/ { s[++k] = $0; if (k == 1) { fl = n; fs = st } }
+       END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\nconnectionNotAvailable=%d\nnoSpaceLeft=%d\n", n, t, o, p, d
              if (k > 0) { print "firstFailureLine=" fl; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
              for (i = (k > 5 ? k - 4 : 1); i <= k; i++) print "sample=" s[i] }' "$W/app-log-tail.txt" |
     awk '{ gsub(/[^[:print:]]/, ""); print substr($0, 1, 207) }'
@@ -1369,6 +1372,96 @@ collect_tomcat() {
   return 1
 }
 
+# Disk space where the service writes: df of the filesystems of its log (SSM_logPath, stdout/stderr when
+# regular files), java.io.tmpdir and working folder; at >= 90 % used (or no inode left) the top space users
+# of the fullest one (du -x, depth 2, time-boxed). Read-only; du follows no symlink.
+collect_disk() {
+  local -a p=() r=()
+  local a f td=/tmp u=0 m="" x iu
+  [[ -f $LOG_PATH ]] && p+=("${LOG_PATH%/*}") && r+=(log)
+  if [[ -n $PID ]]; then
+    for f in 1 2; do
+      a=$(readlink "/proc/$PID/fd/$f" 2>/dev/null)
+      [[ $a == /* && -f $a ]] && p+=("${a%/*}") && r+=(log) && break
+    done
+    a=$(tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | sed -n 's/^-Djava\.io\.tmpdir=//p' | tail -n 1)
+    [[ $a == /* ]] && td=$a
+    a=$(readlink "/proc/$PID/cwd" 2>/dev/null) && [[ $a == /* ]] && p+=("$a") && r+=(cwd)
+  fi
+  p+=("$td") && r+=(tmp)
+  for f in "${!p[@]}"; do
+    a=$({ box 5 df -P -k -- "${p[f]}" && box 5 df -P -i -- "${p[f]}"; } 2>/dev/null | awk 'FNR % 2 == 0 { v[++n] = $0 } END { split(v[1], k); split(v[2], i); sub(/%/, "", k[5]); sub(/%/, "", i[5]); if (k[6] != "") print k[5] + 0, k[4] + 0, k[2] + 0, (i[5] ~ /^[0-9]+$/ ? i[5] : "-"), k[6] }')
+    [[ -n $a ]] || continue
+    echo "fs=${r[f]} $a $(oneline 200 <<<"${p[f]}")"
+    read -r x _ _ iu _ <<<"$a"
+    [[ $iu == - ]] && iu=0
+    ((iu > x)) && x=$iu
+    ((x >= u)) && u=$x && m=${a#* * * * }
+  done
+  ((u >= 90)) || return 0
+  echo "duRoot=$m"
+  box 5 du -x -a -k -d 2 -- "$m" 2>/dev/null | sort -rn | head -n 11 >"$W/du.txt"
+  ((PIPESTATUS[0] == 124)) && echo "duTimedOut=true"
+  awk -F '\t' '{ print "top=" $1 " " substr($2, 1, 220) }' "$W/du.txt"
+}
+
+# Why the process is gone (only when nothing runs on the port): systemd's record of the unit (SSM_service),
+# the newest kernel OOM kill of a JVM, the newest hs_err_pid*.log where a JVM writes one (the unit's working
+# folder or -XX:ErrorFile, the log's folder, /tmp, /var/tmp, /). Crash files are read as data, 60 lines.
+collect_exit() {
+  [[ -z $PID ]] || {
+    REASON="pid $PID runs: nothing to explain"
+    return 1
+  }
+  local up k v wd="" ef="" f
+  local -a dirs=()
+  read -r up _ </proc/uptime
+  up=${up%.*}
+  awk '/^MemTotal:/ { print "memTotalKb=" $2 }' /proc/meminfo
+  if [[ -z $SERVICE ]]; then
+    echo "unitWhy=no systemd unit given (--service): only systemd keeps a process's exit status"
+  elif box 5 systemctl show -p ActiveState,Result,ExecMainCode,ExecMainStatus,ExecMainPID,ExecMainExitTimestampMonotonic,WorkingDirectory,ExecStart -- "$SERVICE" >"$W/systemctl-show.txt" 2>&1 && grep -q '^ExecMainCode=' "$W/systemctl-show.txt"; then
+    echo "unit=$SERVICE"
+    while IFS='=' read -r k v; do
+      case $k in
+        ActiveState | Result | ExecMainCode | ExecMainStatus | ExecMainPID) echo "unit.$k=$(oneline 60 <<<"$v")" ;;
+        ExecMainExitTimestampMonotonic) [[ $v =~ ^[1-9][0-9]*$ ]] && echo "unit.ageSeconds=$((up - v / 1000000))" ;;
+        WorkingDirectory) wd=${v#[-!]} && echo "unit.WorkingDirectory=$(oneline 200 <<<"$wd")" ;;
+        ExecStart) [[ $v =~ -XX:ErrorFile=([^ \;]+) ]] && ef=${BASH_REMATCH[1]%/*} ;;
+      esac
+    done <"$W/systemctl-show.txt"
+  else
+    echo "unitWhy=systemctl show $SERVICE failed: $(oneline 200 <"$W/systemctl-show.txt")"
+  fi
+  { box 5 dmesg || box 5 journalctl -k -q --no-pager -o short-monotonic; } 2>"$W/dmesg.err" | tail -n 5000 >"$W/kernel-log.txt"
+  if [[ -s $W/kernel-log.txt ]]; then
+    awk -v up="$up" 'match($0, /^\[ *[0-9]+\.[0-9]+\]/) { t = substr($0, RSTART + 1, RLENGTH - 2) + 0 }
+      /memory: usage [0-9]+kB, limit [0-9]+kB/ { l = $0; sub(/.*limit /, "", l); sub(/kB.*/, "", l) }
+      /Killed process [0-9]+ \(java\)/ { n++; kt = t; kl = substr($0, 1, 300); kp = $0; sub(/.*Killed process /, "", kp); sub(/ .*/, "", kp)
+        r = match($0, /anon-rss:[0-9]+kB/) ? substr($0, RSTART + 9, RLENGTH - 11) : ""
+        c = ($0 ~ /Memory cgroup out of memory/) ? "memcg" : "global"; kl2 = (c == "memcg" ? l : ""); l = "" }
+      END { print "oomKills=" n + 0; if (n) printf "oom.pid=%s\noom.ageSeconds=%d\noom.constraint=%s\noom.anonRssKb=%s\noom.limitKb=%s\noom.line=%s\n", kp, (up > kt ? up - kt : 0), c, r, kl2, kl }' "$W/kernel-log.txt"
+  else
+    echo "kernelLogWhy=cannot read the kernel log: $(oneline 200 <"$W/dmesg.err")"
+  fi
+  [[ $wd == /* ]] && dirs+=("$wd")
+  [[ $ef == /* ]] && dirs+=("$ef")
+  [[ -n $LOG_PATH ]] && dirs+=("${LOG_PATH%/*}")
+  dirs+=(/tmp /var/tmp /)
+  printf 'searched=%s\n' "${dirs[@]}"
+  f=$(box 5 find "${dirs[@]}" -maxdepth 1 -type f -name 'hs_err_pid*.log' -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1)
+  [[ -n $f ]] || return 0
+  k=${f%%.*}
+  f=${f#* }
+  echo "crash.path=$(oneline 200 <<<"$f")"
+  echo "crash.ageSeconds=$((EPOCHSECONDS > k ? EPOCHSECONDS - k : 0))"
+  [[ $f =~ hs_err_pid([0-9]+)\.log$ ]] && echo "crash.pid=${BASH_REMATCH[1]}"
+  head -c 16384 -- "$f" 2>/dev/null | head -n 60 >"$W/hs-err-head.txt"
+  awk '/^# +(SIG[A-Z]+ |Internal Error|Out of Memory Error|There is insufficient memory)/ && !e { e = $0 }
+    /^# +fatal error:/ && !fe { fe = $0 } p == 1 { fr = $0; p = 2 } /^# Problematic frame:/ { p = 1 }
+    END { sub(/^# +/, "", e); sub(/^# +/, "", fe); sub(/^# +/, "", fr); if (fe != "") e = e " " fe; gsub(/  +/, " ", e); gsub(/  +/, " ", fr); if (e != "") print "crash.error=" substr(e, 1, 240); if (fr != "") print "crash.frame=" substr(fr, 1, 200) }' "$W/hs-err-head.txt"
+}
+
 # The phase's raw files: redacted, cut to the phase and incident budgets (each cut recorded), then
 # renamed from the mktemp folder to SSM_rawDir. Regular files only; nothing is followed.
 collect_raw() {
@@ -1440,6 +1533,8 @@ start_section socketSummary collect_socket_summary
 start_section network collect_network
 start_section logs collect_logs
 start_section process collect_process
+start_section disk collect_disk
+start_section exit collect_exit
 # The Tomcat version reads the open files the fds section lists.
 {
   run_section fds collect_fds
@@ -1459,6 +1554,8 @@ emit_section logs
 emit_section heap collect_heap
 emit_section process
 emit_section tomcat
+emit_section disk
+emit_section exit
 emit_section classHistogram collect_histogram
 emit_section threads collect_threads
 emit_section health collect_health

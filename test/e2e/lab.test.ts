@@ -88,7 +88,7 @@ describe("lab: bad input gives one clear line and a non-zero exit", () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(
-      /unknown lab mode "bogus" \(expected one of: ws-leak, file-leak, slow, healthy\)/,
+      /unknown lab mode "bogus" \(expected one of: ws-leak, file-leak, slow, healthy, process-oom-killed, process-crashed, process-exited, disk-full\)/,
     );
   });
 

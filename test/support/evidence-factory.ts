@@ -1,4 +1,4 @@
-import { type Evidence, evidenceSchema } from "../../lambdas/core/evidence/schema.js";
+import { type Evidence, type Exit, evidenceSchema } from "../../lambdas/core/evidence/schema.js";
 
 /**
  * Builds valid Evidence documents for rule tests: named scenarios shaped like the lab's
@@ -20,6 +20,9 @@ export const SCENARIOS = [
   "pool-leak",
   "pool-slow-db",
   "jetty-ws-leak",
+  "process-oom-killed",
+  "process-crashed",
+  "disk-full",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -164,6 +167,7 @@ function healthy(): Evidence {
         tooManyOpenFiles: 0,
         outOfMemoryError: 0,
         connectionNotAvailable: 0,
+        noSpaceLeft: 0,
         samples: [],
       },
     },
@@ -194,6 +198,34 @@ function healthy(): Evidence {
         },
         timeWait: { total: 2, ephemeral: 0 },
         conntrack: { loaded: false, count: null, max: null, tableFullLines: 0 },
+      },
+    },
+    disk: {
+      status: "ok",
+      data: {
+        filesystems: [
+          {
+            role: "log",
+            path: "/var/log/app",
+            mount: "/",
+            sizeKb: 8_123_456,
+            availKb: 5_000_000,
+            usedPercent: 39,
+            inodesUsedPercent: 12,
+          },
+          {
+            role: "tmp",
+            path: "/tmp",
+            mount: "/",
+            sizeKb: 8_123_456,
+            availKb: 5_000_000,
+            usedPercent: 39,
+            inodesUsedPercent: 12,
+          },
+        ],
+        topUsers: [],
+        duRoot: null,
+        duTimedOut: false,
       },
     },
   };
@@ -337,6 +369,7 @@ const PRESETS: Record<Scenario, Patch> = {
     const s = data(e, "sockets");
     Object.assign(s, { total: 0, established: 0, byState: {}, topPeers: [] });
     s.idle = { ...s.idle, histogram: idleHistogram([0, 0, 0, 0, 0, 0]), overThreshold: 0, maxIdleMs: null };
+    e.exit = { status: "ok", data: noExitTrace() };
     e.health = {
       ...e.health,
       outcome: "refused",
@@ -418,6 +451,93 @@ const PRESETS: Record<Scenario, Patch> = {
     n.conntrack = { loaded: true, count: 262_100, max: 262_144, tableFullLines: 42 };
     e.health = { ...e.health, outcome: "http-error", httpStatus: 500, latencyMs: 40, detail: "HTTP 500" };
   },
+  // The kernel killed the JVM 40 s ago in a 192 MB memory cgroup (the lab's oom-kill mode); no unit given.
+  "process-oom-killed": (e) => {
+    PRESETS["process-down"](e);
+    e.exit = { status: "ok", data: { ...noExitTrace(), oomKills: 1, oomKill: OOM_KILL } };
+  },
+  // The JVM wrote an hs_err file 20 s ago (-XX:+CrashOnOutOfMemoryError); no unit given.
+  "process-crashed": (e) => {
+    PRESETS["process-down"](e);
+    e.exit = {
+      status: "ok",
+      data: {
+        ...noExitTrace(),
+        crash: {
+          path: "/tmp/hs_err_pid4242.log",
+          pid: 4242,
+          ageSeconds: 20,
+          error:
+            "Internal Error (debug.cpp:271), pid=4242, tid=4260 fatal error: OutOfMemory encountered: Java heap space",
+          frame: "V [libjvm.so+0x5b0f7e] report_java_out_of_memory(char const*)+0x8e",
+        },
+      },
+    };
+  },
+  // The log filesystem is full: rolled request logs filled it; health answers 503 (disk-space indicator).
+  "disk-full": (e) => {
+    data(e, "disk").filesystems = [
+      {
+        role: "log",
+        path: "/var/log/app",
+        mount: "/var/log/app",
+        sizeKb: 16_384,
+        availKb: 0,
+        usedPercent: 100,
+        inodesUsedPercent: 1,
+      },
+      {
+        role: "cwd",
+        path: "/opt/app",
+        mount: "/",
+        sizeKb: 8_123_456,
+        availKb: 5_000_000,
+        usedPercent: 39,
+        inodesUsedPercent: 12,
+      },
+      {
+        role: "tmp",
+        path: "/tmp",
+        mount: "/",
+        sizeKb: 8_123_456,
+        availKb: 5_000_000,
+        usedPercent: 39,
+        inodesUsedPercent: 12,
+      },
+    ];
+    Object.assign(data(e, "disk"), {
+      duRoot: "/var/log/app",
+      topUsers: [
+        { path: "/var/log/app", kb: 16_380 },
+        { path: "/var/log/app/requests.log.7", kb: 2_050 },
+      ],
+    });
+    data(e, "logs").noSpaceLeft = 3;
+    e.health = { ...e.health, outcome: "http-error", httpStatus: 503, latencyMs: 15, detail: "HTTP 503" };
+  },
+};
+
+/** An exit section with no trace: no unit given, nothing in the kernel log, no crash file. */
+export function noExitTrace(): Exit {
+  return {
+    unit: null,
+    unitWhy: "no systemd unit given (--service): only systemd keeps a process's exit status",
+    oomKill: null,
+    oomKills: 0,
+    kernelLogWhy: null,
+    crash: null,
+    searched: ["/tmp", "/var/tmp", "/"],
+    memTotalKb: 24_683_548,
+  };
+}
+
+export const OOM_KILL: NonNullable<Exit["oomKill"]> = {
+  pid: 4242,
+  ageSeconds: 40,
+  constraint: "memcg",
+  anonRssKb: 190_000,
+  limitKb: 196_608,
+  line: "[22712.1] Memory cgroup out of memory: Killed process 4242 (java) total-vm:2546872kB, anon-rss:190000kB, file-rss:17304kB",
 };
 
 /** Requests of users' traffic waiting on an empty connection pool (pool-leak, pool-slow-db), as the lab's. */

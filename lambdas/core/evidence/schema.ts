@@ -187,6 +187,8 @@ export const logsSchema = z.object({
   outOfMemoryError: count,
   /** HikariCP's "Connection is not available, request timed out" lines. Absent from older probes. */
   connectionNotAvailable: count.optional(),
+  /** `No space left on device` lines (ENOSPC). Absent: an older probe. */
+  noSpaceLeft: count.optional(),
   /** A few matching lines, cut, for the record. */
   samples: z.array(z.string()).max(10),
   /** The first match in the scanned tail: its line, the time stamp of that line (or the last stamped line
@@ -263,6 +265,84 @@ export const networkSchema = z.object({
     .nullable(),
 });
 
+/** One filesystem the service writes to (`df -P -k` and `df -P -i` of a path on it). */
+export const filesystemSchema = z.object({
+  /** Why it was checked: `log` (the app's log), `tmp` (java.io.tmpdir), `cwd` (the JVM's working folder). */
+  role: z.enum(["log", "tmp", "cwd"]),
+  path: z.string(),
+  mount: z.string(),
+  sizeKb: count,
+  availKb: count,
+  usedPercent: z.number().min(0).max(100),
+  /** Inodes in use, percent (null: the filesystem has no inode count, e.g. btrfs). */
+  inodesUsedPercent: z.number().min(0).max(100).nullable(),
+});
+
+/** Disk space where the service writes: its log, temp and working folders' filesystems. */
+export const diskSchema = z.object({
+  filesystems: z.array(filesystemSchema).max(6),
+  /** The top space users of the fullest filesystem (`du -x`, depth- and time-bounded), largest first. */
+  topUsers: z.array(z.object({ path: z.string(), kb: count })).max(12),
+  /** The folder `du` walked (the fullest filesystem's mount), null when no filesystem was full enough. */
+  duRoot: z.string().nullable(),
+  /** `du` ran out of its time box: the list covers what it walked. */
+  duTimedOut: z.boolean(),
+});
+
+/** Traces a process that is gone left behind: why it exited (collected when nothing runs on the port). */
+export const exitSchema = z.object({
+  /** The systemd unit asked about (SSM_service), and what systemd says of its last run. */
+  unit: z
+    .object({
+      name: z.string(),
+      activeState: z.string().nullable(),
+      result: z.string().nullable(),
+      /** `exited`, `killed` or `dumped` (systemd's ExecMainCode). */
+      code: z.string().nullable(),
+      /** Exit status, or the signal number when killed. */
+      status: z.number().int().nullable(),
+      mainPid: z.number().int().nonnegative().nullable(),
+      ageSeconds: z.number().nonnegative().nullable(),
+      workingDirectory: z.string().nullable(),
+    })
+    .nullable(),
+  /** Why systemd could not be asked (no unit given, systemd not running...). */
+  unitWhy: z.string().nullable(),
+  /** The newest kernel OOM kill of a JVM (`Killed process N (java)`). */
+  oomKill: z
+    .object({
+      pid: z.number().int().positive(),
+      ageSeconds: z.number().nonnegative(),
+      /** `memcg` (a memory cgroup's limit) or `global` (the host ran out). */
+      constraint: z.enum(["memcg", "global"]),
+      anonRssKb: count.nullable(),
+      /** The cgroup's limit from the kernel's report, kB. */
+      limitKb: count.nullable(),
+      line: z.string(),
+    })
+    .nullable(),
+  /** JVM OOM kills in the kernel log (all of them, however old). */
+  oomKills: count,
+  /** Why the kernel log could not be read, when it could not. */
+  kernelLogWhy: z.string().nullable(),
+  /** The newest `hs_err_pid*.log` in the folders searched. */
+  crash: z
+    .object({
+      path: z.string(),
+      pid: z.number().int().positive().nullable(),
+      ageSeconds: z.number().nonnegative(),
+      /** The error line: `SIGSEGV (0xb) at pc=...`, `Internal Error ...`, `Out of Memory Error ...`. */
+      error: z.string().nullable(),
+      /** The line after `# Problematic frame:`. */
+      frame: z.string().nullable(),
+    })
+    .nullable(),
+  /** The folders searched for crash files. */
+  searched: z.array(z.string()).max(10),
+  /** MemTotal of the host, kB. */
+  memTotalKb: count.nullable(),
+});
+
 export const hostSchema = z.object({
   hostname: z.string(),
   kernel: z.string().nullable(),
@@ -310,6 +390,10 @@ export const evidenceSchema = z.object({
   tomcat: sectionSchema(tomcatSchema),
   /** Absent in evidence from probes before it was collected. */
   network: sectionSchema(networkSchema).optional(),
+  /** Absent in evidence from older probes. */
+  disk: sectionSchema(diskSchema).optional(),
+  /** Absent in evidence from older probes. */
+  exit: sectionSchema(exitSchema).optional(),
 });
 
 export type Evidence = z.infer<typeof evidenceSchema>;
@@ -325,3 +409,5 @@ export type TomcatInfo = z.infer<typeof tomcatSchema>;
 export type SocketSummary = z.infer<typeof socketSummarySchema>;
 export type Listener = z.infer<typeof listenerSchema>;
 export type Network = z.infer<typeof networkSchema>;
+export type Disk = z.infer<typeof diskSchema>;
+export type Exit = z.infer<typeof exitSchema>;

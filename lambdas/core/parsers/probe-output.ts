@@ -1,5 +1,5 @@
 import { buildEvidence } from "../evidence/build-evidence.js";
-import { type Evidence, type Health, tomcatSchema } from "../evidence/schema.js";
+import { type Disk, type Evidence, type Exit, type Health, tomcatSchema } from "../evidence/schema.js";
 import { REDACTED } from "../redact/index.js";
 import { ok, type Section, unavailable } from "../shared/section.js";
 import { ParseError, type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
@@ -403,6 +403,7 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       tooManyOpenFiles: f.int("tooManyOpenFiles"),
       outOfMemoryError: f.int("outOfMemoryError"),
       connectionNotAvailable: f.optInt("connectionNotAvailable") ?? undefined,
+      ...(f.optInt("noSpaceLeft") === null ? {} : { noSpaceLeft: f.int("noSpaceLeft") }),
       samples: f.all("sample").map((e) => e.value),
       firstFailure: firstFailureOf(
         f.all("firstFailureLine")[0]?.value,
@@ -416,6 +417,93 @@ export function parseProbeOutput(stdout: string, options: ParseProbeOptions): Pa
       if (!source.success) return f.error(s.line, want, `source=${f.str("source")}`);
       return { version: f.str("version"), source: source.data };
     }),
+    disk: section(doc, "disk", readDisk),
+    exit: section(doc, "exit", readExit),
   };
   return buildEvidence({ ...draft, ...networkSection(doc) });
+}
+
+const FS_ROLES = ["log", "tmp", "cwd"] as const;
+
+/** `fs=<role> <used%> <availKb> <sizeKb> <inodes%|-> <mount> <path>`, `top=<kb> <path>` (collect_disk). */
+function readDisk(f: Fields): Disk {
+  const filesystems = f.all("fs").map((e) => {
+    const m = /^(log|tmp|cwd) (\d+) (\d+) (\d+) (\d+|-) (\S+) (.+)$/.exec(e.value);
+    const role = FS_ROLES.find((r) => r === m?.[1]);
+    if (!m || !role)
+      return f.error(
+        e.line,
+        "fs=<log|tmp|cwd> <used%> <availKb> <sizeKb> <inodes%|-> <mount> <path>",
+        e.value,
+      );
+    return {
+      role,
+      usedPercent: Math.min(100, Number(m[2])),
+      availKb: Number(m[3]),
+      sizeKb: Number(m[4]),
+      inodesUsedPercent: m[5] === "-" ? null : Math.min(100, Number(m[5])),
+      mount: m[6] ?? "",
+      path: m[7] ?? "",
+    };
+  });
+  return {
+    filesystems: filesystems.slice(0, 6),
+    topUsers: counted(f, "top", "path")
+      .slice(0, 12)
+      .map((e) => ({ kb: e.count, path: e.value })),
+    duRoot: f.optStr("duRoot"),
+    duTimedOut: f.optStr("duTimedOut") === "true",
+  };
+}
+
+/** systemd's ExecMainCode (CLD_* of waitid). */
+const EXIT_CODES: Record<string, string> = { "1": "exited", "2": "killed", "3": "dumped" };
+
+/** unit.*, oom.*, crash.* groups of collect_exit; a group is null when its first key is absent. */
+function readExit(f: Fields): Exit {
+  const code = f.optStr("unit.ExecMainCode");
+  return {
+    unit:
+      f.optStr("unit") === null
+        ? null
+        : {
+            name: f.str("unit"),
+            activeState: f.optStr("unit.ActiveState"),
+            result: f.optStr("unit.Result"),
+            code: code === null ? null : (EXIT_CODES[code] ?? code),
+            status: f.optInt("unit.ExecMainStatus"),
+            mainPid: f.optInt("unit.ExecMainPID"),
+            ageSeconds: f.optInt("unit.ageSeconds"),
+            workingDirectory: f.optStr("unit.WorkingDirectory"),
+          },
+    unitWhy: f.optStr("unitWhy"),
+    oomKill:
+      f.optStr("oom.pid") === null
+        ? null
+        : {
+            pid: f.int("oom.pid"),
+            ageSeconds: f.int("oom.ageSeconds"),
+            constraint: f.str("oom.constraint") === "memcg" ? "memcg" : "global",
+            anonRssKb: f.optInt("oom.anonRssKb"),
+            limitKb: f.optInt("oom.limitKb"),
+            line: f.str("oom.line"),
+          },
+    oomKills: f.optInt("oomKills") ?? 0,
+    kernelLogWhy: f.optStr("kernelLogWhy"),
+    crash:
+      f.optStr("crash.path") === null
+        ? null
+        : {
+            path: f.str("crash.path"),
+            pid: f.optInt("crash.pid"),
+            ageSeconds: f.int("crash.ageSeconds"),
+            error: f.optStr("crash.error"),
+            frame: f.optStr("crash.frame"),
+          },
+    searched: f
+      .all("searched")
+      .map((e) => e.value)
+      .slice(0, 10),
+    memTotalKb: f.optInt("memTotalKb"),
+  };
 }

@@ -1,4 +1,5 @@
 import type { IncidentRecord } from "../incident/schema.js";
+import { evaluateCondition } from "../rules/conditions.js";
 import type { MetricMap } from "../rules/metrics.js";
 import { type Facts, fill } from "./facts.js";
 import type { ActionItemKnowledge, ClassKnowledge, PostmortemKnowledge } from "./knowledge.js";
@@ -46,7 +47,8 @@ export function actionItemsOf(
   const chosen: [string, ActionItemKnowledge][] = knowledge.actionItems
     .map((id): [string, ActionItemKnowledge | undefined] => [id, all.actionItems[id]])
     .filter((x): x is [string, ActionItemKnowledge] => x[1] !== undefined)
-    .filter(([, k]) => !k.onlyIfKnownFixMissing || fixMissing);
+    .filter(([, k]) => !k.onlyIfKnownFixMissing || fixMissing)
+    .filter(([, k]) => !k.when || evaluateCondition(k.when, metrics, {}).truth === "true");
   const items = [...chosen, ...fixStepItems(record)].map(
     ([id, k], i): ActionItem => ({
       id,

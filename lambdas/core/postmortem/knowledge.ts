@@ -24,6 +24,8 @@ export const actionItemKnowledgeSchema = z.strictObject({
   doneWhen: z.strictObject({ command: text, expect: text }),
   /** Only when the recorded framework version lacks one of the class's known fixes (or it is unknown). */
   onlyIfKnownFixMissing: z.boolean().optional(),
+  /** Only when this condition holds on the evidence (e.g. a follow-up for one exit reason). */
+  when: conditionSchema.optional(),
 });
 export type ActionItemKnowledge = z.infer<typeof actionItemKnowledgeSchema>;
 

@@ -4,6 +4,7 @@ import { fmtMs, instancesOf, metric, n, pct, ratio } from "./metric-kit.js";
 import { HEAP_METRICS, LOG_SOURCE_METRICS, WHAT_FILLS_THE_HEAP_METRICS } from "./metrics-heap.js";
 import { NETWORK_METRICS } from "./metrics-network.js";
 import { POOL_METRICS, sessionsOf, shortName } from "./metrics-pool.js";
+import { PROCESS_DISK_METRICS } from "./metrics-process-disk.js";
 import { predates64848Fix } from "./tomcat-version.js";
 
 export { fmtMs };
@@ -534,6 +535,7 @@ export const METRICS = {
         : `Tomcat ${m["tomcat.version"]} includes the fix for Bugzilla 64848 (8.5.60, 9.0.40, 10.0.0-M10)`,
   }),
   ...POOL_METRICS,
+  ...PROCESS_DISK_METRICS,
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricName = keyof typeof METRICS;
@@ -583,6 +585,8 @@ const SECTION_TITLES = {
   logs: "logs",
   tomcat: "Tomcat version",
   network: "network (sockets held, listen drops, ephemeral ports, conntrack)",
+  disk: "disk space",
+  exit: "exit traces",
 } as const;
 
 /** Why a metric is null: the first unavailable section it reads, with the collector's reason. */

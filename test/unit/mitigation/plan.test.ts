@@ -127,6 +127,7 @@ describe("planMitigation", () => {
 
   it("registers the built-in actions, each destructive one with a host command and the others without", () => {
     expect(actionIds().sort()).toEqual([
+      "delete-rotated-logs",
       "escalate",
       "heap-dump",
       "kill-idle-connections",

@@ -104,6 +104,7 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
         tooManyOpenFiles: 1,
         outOfMemoryError: 1,
         connectionNotAvailable: 0,
+        noSpaceLeft: 0,
         samples: ["java.io.IOException: Too many open files", "java.lang.OutOfMemoryError: Java heap space"],
         // The first match is on line 2; this log has no time stamps to date it.
         firstFailure: { line: 2, stamp: null, at: null },
@@ -112,6 +113,16 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
     expect(ev.listener).toMatchObject({ status: "ok", data: { listening: true } });
     expect(ev.fds.status).toBe("ok");
     expect(ev.collector.outputChars).toBe(run.stdout.length);
+    // df of the log's folder, the process's working folder and the temp folder; nothing full, so no du.
+    const disk = ev.disk?.status === "ok" ? ev.disk.data : null;
+    expect(disk?.filesystems.map((f) => [f.role, f.path])).toEqual([
+      ["log", dir],
+      ["cwd", process.cwd()],
+      ["tmp", "/tmp"],
+    ]);
+    expect(disk?.duRoot).toBeNull();
+    // A process runs: nothing to explain.
+    expect(reasonOf(ev.exit ?? { status: "ok" })).toMatch(/runs: nothing to explain/);
   });
 
   it("no such pid: process sections unavailable, the rest still runs", () => {
@@ -133,6 +144,15 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
       data: { listening: false, address: null, acceptQueue: null },
     });
     expect(ev.health).toMatchObject({ outcome: "refused", httpStatus: null });
+    // Why it is gone: no unit given, the kernel log and the crash-file folders were looked at.
+    expect(ev.exit).toMatchObject({
+      status: "ok",
+      data: {
+        unit: null,
+        unitWhy: expect.stringContaining("no systemd unit given"),
+        searched: ["/tmp", "/var/tmp", "/"],
+      },
+    });
   });
 });
 

@@ -111,6 +111,7 @@ const MATRIX: Record<string, Expect[]> = {
   "file-handle-leak":       [R,    R,   R,   R,   R],
   "thread-pool-exhaustion": [D,    N,   R,   R,   R],
   "process-down":           [R,    R,   R,   R,   R],
+  "disk-full":              [R,    R,   R,   R,   R],
   "fd-exhaustion":          [N,    R,   R,   R,   R],
   "heap-exhaustion":        [H,    H,   H,   H,   D],
   "load-balancer-path":     [R,    R,   R,   R,   H],

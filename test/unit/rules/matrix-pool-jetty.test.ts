@@ -46,6 +46,7 @@ const MATRIX: Record<string, Expect[]> = {
   "ephemeral-port-exhaustion":  [R,   R,   R,    R],
   "time-wait-flood":            [R,   R,   R,    R],
   "conntrack-table-full":       [R,   R,   R,    R],
+  "disk-full": [R, R, R, R],
 };
 
 /** The variant that must hold (the pool class's ladder follows it: restart only for the leak). */

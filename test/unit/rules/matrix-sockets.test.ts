@@ -70,6 +70,7 @@ const MATRIX: Record<string, Expect[]> = {
   "connection-pool-exhaustion": [N,  R,   R,   N,   R,   R,   R,   R],
   "time-wait-flood":           [R,   R,   R,   R,   R,   R,   H,   N],
   "conntrack-table-full":      [R,   R,   R,   R,   R,   R,   H,   N],
+  "disk-full": [R, R, R, R, R, R, R, R],
 };
 
 const VARIANTS: Partial<Record<CaseName, [string, string]>> = {

@@ -99,6 +99,7 @@ const MATRIX: Record<string, Expect[]> = {
   "file-handle-leak":       [R,   R,   R,   R,   R,   H,   R,   N,   R,   R,   R,   D,   R,   R,   R,   R],
   "thread-pool-exhaustion": [R,   R,   D,   R,   D,   R,   H,   D,   D,   R,   R,   R,   R,   D,   R,   R],
   "process-down":           [R,   R,   R,   R,   R,   R,   R,   H,   R,   R,   R,   R,   R,   R,   R,   R],
+  "disk-full":              [R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R,   R],
   "fd-exhaustion":          [R,   H,   H,   R,   D,   H,   R,   N,   H,   R,   R,   H,   N,   R,   R,   R],
   "heap-exhaustion":        [R,   R,   R,   R,   H,   R,   R,   N,   R,   R,   H,   R,   R,   R,   R,   R],
   "load-balancer-path":     [H,   R,   R,   H,   R,   R,   R,   R,   R,   H,   R,   R,   H,   H,   H,   H],
@@ -238,6 +239,11 @@ describe("captured lab fixtures (test/fixtures/evidence/*.json)", () => {
       variant: "queue-full-dropping",
       findings: ["listen-backlog-overflow"],
     },
+    // issue 13 (scripts/capture-process-disk.ts): the reason from the kernel log, a crash file, or none.
+    "process-oom-killed": { rootCause: "process-down", variant: "oom-killed", findings: ["process-down"] },
+    "process-crashed": { rootCause: "process-down", variant: "crashed", findings: ["process-down"] },
+    "process-exited": { rootCause: "process-down", variant: "no-listener", findings: ["process-down"] },
+    "disk-full": { rootCause: "disk-full", variant: "filesystem-full", findings: ["disk-full"] },
   };
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
   const known = files.filter((f) => Object.hasOwn(EXPECTED, f.replace(/\.json$/, "")));

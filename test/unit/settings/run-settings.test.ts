@@ -18,6 +18,10 @@ describe("resolveRunSettings: the runbook, then the construct (environment), the
         timeoutSeconds: 30,
         idleThresholdMs: 120_000,
         histogramMode: "live",
+        sessionClasses: [
+          { server: "Tomcat", className: "org.apache.tomcat.websocket.WsSession" },
+          { server: "Jetty", className: "org.eclipse.jetty.websocket.common.WebSocketSession" },
+        ],
       },
       verify: { attempts: 15, intervalSeconds: 2 },
     });

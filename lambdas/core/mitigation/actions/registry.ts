@@ -1,4 +1,5 @@
 import type { HostCommand } from "../host-command.js";
+import deleteRotatedLogs from "./delete-rotated-logs.js";
 import escalate from "./escalate.js";
 import heapDump from "./heap-dump.js";
 import killIdleConnections from "./kill-idle-connections.js";
@@ -18,6 +19,7 @@ export const BUILT_IN_ACTIONS: readonly ActionModule[] = [
   restartService,
   notifyOnly,
   escalate,
+  deleteRotatedLogs,
 ];
 
 const registry = new Map<string, ActionModule>(BUILT_IN_ACTIONS.map((m) => [m.id, m]));

@@ -14,6 +14,8 @@ export interface ActionContext {
   readonly process: TargetProcess;
   /** The class histogram could not be taken before (the JVM could not be attached at the fd limit). */
   readonly histogramMissing: boolean;
+  /** The folder of the service's log in the saved evidence (absent or null: unknown). */
+  readonly logDir?: string | null;
 }
 
 /** One run of the action's script: its parameters (the script's whole input) and its time bound. */

@@ -20,7 +20,7 @@ done
 # One function per class: start the lab in that failure and break it (defined below, after the helpers).
 CLASSES=(websocket-session-leak heap-exhaustion close-wait-leak listen-backlog-overflow)
 CLASSES+=(websocket-session-leak-jetty connection-pool-exhaustion connection-pool-exhaustion-slow-database)
-CLASSES+=(process-down disk-full)
+CLASSES+=(process-down disk-full file-handle-leak thread-pool-exhaustion load-balancer-path)
 if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
 known=0
 for c in "${CLASSES[@]}"; do [[ $c == "$MODE" ]] && known=1; done
@@ -172,6 +172,39 @@ break_connection_pool_exhaustion_slow_database() {
 }
 
 RUN_ARGS=()
+
+# file-handle-leak: every GET /api/export opens a file and never closes it, until the JVM reaches its
+# open-files limit. Ladder: restart (the lab's start command), then escalate.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_file_handle_leak() {
+  step "1. Start the lab: file-leak mode on port $PORT, open-files limit $FD_LIMIT"
+  runbook lab up --mode file-leak --port "$PORT" --fd-limit "$FD_LIMIT"
+  step "2. Clients call GET /api/export; each call leaves one file open"
+  runbook lab load --port "$PORT" --requests $((FD_LIMIT * 2))
+  health
+  RUN_ARGS=(--restart-command "node $PWD/bin/runbook.js lab up --mode file-leak --port $PORT --fd-limit $FD_LIMIT")
+}
+
+# thread-pool-exhaustion: GET /api/slow takes ten minutes; 4 request threads (maxThreads 4) are soon all
+# busy and the accept queue (acceptCount 2) full. Ladder: restart, then escalate.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_thread_pool_exhaustion() {
+  step "1. Start the lab: slow mode on port $PORT (maxThreads 4)"
+  runbook lab up --mode slow --port "$PORT"
+  step "2. Slow requests take every request thread"
+  runbook lab load --port "$PORT"
+  health
+  RUN_ARGS=(--restart-command "node $PWD/bin/runbook.js lab up --mode slow --port $PORT")
+}
+
+# load-balancer-path: the host is fine (the break is in front of it); the runbook says so and changes
+# nothing. fd-exhaustion, a symptom, shows in the websocket-session-leak and file-handle-leak demos.
+# shellcheck disable=SC2317 # called by name: "break_${MODE//-/_}"
+break_load_balancer_path() {
+  step "1. Start the lab: healthy mode on port $PORT (the alarm comes from the load balancer's side)"
+  runbook lab up --mode healthy --port "$PORT"
+  health
+}
 
 # Extra options of `run` a class needs (a class whose ladder restarts: how to start the service again).
 RUN_ARGS=()

@@ -286,3 +286,5 @@ export type Listener = z.infer<typeof listenerSchema>;
 export type Network = z.infer<typeof networkSchema>;
 export type Disk = z.infer<typeof diskSchema>;
 export type Exit = z.infer<typeof exitSchema>;
+export type Host = z.infer<typeof hostSchema>;
+export type FileNr = z.infer<typeof fileNrSchema>;

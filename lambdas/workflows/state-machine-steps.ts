@@ -10,6 +10,7 @@ import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
 import { type PostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
 import { resolveRunSettings, type SettingsLayer } from "../core/settings/run-settings.js";
 import type { CommandResult } from "../ports/index.js";
+import { applyStep } from "./apply-step.js";
 import { keepArtifact, storeArtifact } from "./artifacts.js";
 import type { RunbookView, WorkflowDeps } from "./deps.js";
 import { storePostmortem } from "./postmortem.js";
@@ -26,7 +27,6 @@ import type {
   TargetStepInput,
 } from "./step-contract.js";
 import {
-  applyStep,
   diagnoseStep,
   planStep,
   recordProbe,
@@ -199,7 +199,7 @@ class AwsStateMachineSteps implements StateMachineSteps {
 
   async applyMitigation(input: In<"applyMitigation">) {
     // A fresh id per attempt: Step Functions may retry this step after a crash, and the rung claims
-    // (steps.ts) tell this attempt's sends from an earlier one's.
+    // (apply-guards.ts) tell this attempt's sends from an earlier one's.
     // Mode approve asks per rung: the rung the callback answered runs, the next one waits for its own yes.
     const approval = input.approval;
     const deps = {

@@ -18,14 +18,12 @@ const MAX_FUNCTION_LINES = 80;
  */
 const FILES_OVER: Record<string, number> = {
   "lambdas/workflows/state-machine-steps.ts": 457,
-  "lambdas/workflows/steps.ts": 622,
   "lib/api-unreachable-runbook.ts": 755,
   "lib/runbook-state-machine.ts": 453,
 };
 
 /** `path#function` → the line count it may not exceed. */
 const FUNCTIONS_OVER: Record<string, number> = {
-  "lambdas/workflows/steps.ts#applyLadder": 182,
   "lib/api-unreachable-runbook.ts#ApiUnreachableRunbook.constructor": 451,
   "lib/leak-watch.ts#LeakWatch.constructor": 156,
   "lib/runbook-state-machine.ts#RunbookDefinition.constructor": 375,

@@ -17,7 +17,6 @@ const MAX_FUNCTION_LINES = 80;
  * approval and fleet brake (issue 10); splitting these files is open work (issue 12 point 6).
  */
 const FILES_OVER: Record<string, number> = {
-  "lambdas/workflows/state-machine-steps.ts": 457,
   "lib/api-unreachable-runbook.ts": 755,
   "lib/runbook-state-machine.ts": 453,
 };

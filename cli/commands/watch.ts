@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import { CliError } from "../errors.js";
@@ -64,18 +62,20 @@ export function registerWatchCommand(program: Command): void {
         { LocalCommandRunner },
         { formatProgress, formatWatchText },
         { LEAK_WATCH_SCRIPT, watchTarget },
+        { readRunbookScript },
         wiring,
       ] = await Promise.all([
         import("../../lambdas/adapters/local/clock.js"),
         import("../../lambdas/adapters/local/command-runner.js"),
         import("../../lambdas/core/forecast/format.js"),
         import("../../lambdas/workflows/watch.js"),
+        import("../../lambdas/workflows/runbook-files.js"),
         import("../wiring.js"),
       ]);
       const { loadRunbook, RUNBOOKS_DIR, ssmRunner } = wiring;
       const clock = new SystemClock();
       const runbook = await loadRunbook("api-unreachable");
-      const script = await readFile(join(RUNBOOKS_DIR, LEAK_WATCH_SCRIPT), "utf8");
+      const script = readRunbookScript(RUNBOOKS_DIR, LEAK_WATCH_SCRIPT);
       const runner =
         o.target === "local"
           ? new LocalCommandRunner()

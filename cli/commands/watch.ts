@@ -62,17 +62,15 @@ export function registerWatchCommand(program: Command): void {
         { LocalCommandRunner },
         { formatProgress, formatWatchText },
         { LEAK_WATCH_SCRIPT, watchTarget },
-        { readRunbookScript },
         wiring,
       ] = await Promise.all([
         import("../../lambdas/adapters/local/clock.js"),
         import("../../lambdas/adapters/local/command-runner.js"),
         import("../../lambdas/core/forecast/format.js"),
         import("../../lambdas/workflows/watch.js"),
-        import("../../lambdas/workflows/runbook-files.js"),
         import("../wiring.js"),
       ]);
-      const { loadRunbook, RUNBOOKS_DIR, ssmRunner } = wiring;
+      const { loadRunbook, RUNBOOKS_DIR, readRunbookScript, ssmRunner } = wiring;
       const clock = new SystemClock();
       const runbook = await loadRunbook("api-unreachable");
       const script = readRunbookScript(RUNBOOKS_DIR, LEAK_WATCH_SCRIPT);

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # runbook-autopilot: the shared preamble of every action script (runbooks/actions/*.sh).
 # An action sets RUNBOOK_ACTION=<its name> and then includes this file with
-#   . "$(dirname "$0")/../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
+#   . "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
+# (${0%"${0##*/}"} is the script's folder with a trailing slash, or nothing: no fork, no dirname needed.)
 # The SSM documents and the local runner never source it: they run the action's ASSEMBLED text, this
 # file's content in place of that line (lambdas/core/runbook/script-include.ts, docs/contracts.md,
 # "Runbook scripts: includes"). Only a direct `bash runbooks/actions/x.sh` (tests, a developer) sources it.

@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { assembleScript, ScriptIncludeError } from "../../../lambdas/core/runbook/script-include.js";
 import { readRunbookScript } from "../../../lambdas/workflows/runbook-files.js";
+import { REPO } from "../../support/cli.js";
 
 /** The include line of a script in actions/ (or probes/) for lib/<file>. */
 const include = (file: string) => `. "\${0%"\${0##*/}"}../lib/${file}"  # runbook:include lib/${file}`;
@@ -107,5 +108,45 @@ describe("readRunbookScript: the one reader of scripts that are sent", () => {
 
   it("reads nothing outside the runbooks folder, even for the script itself", () => {
     expect(() => readRunbookScript(dir, "../outside.sh")).toThrow(/not found/);
+  });
+});
+
+describe("every runbook script as it is sent (the repository's runbooks/)", () => {
+  const root = join(REPO, "runbooks");
+  const scripts = ["actions", "probes"].flatMap((d) =>
+    readdirSync(join(root, d))
+      .filter((f) => f.endsWith(".sh"))
+      .map((f) => `${d}/${f}`),
+  );
+  const libs = readdirSync(join(root, "lib")).filter((f) => f.endsWith(".sh"));
+
+  it("has scripts and lib files to check", () => {
+    expect(scripts).toEqual(
+      expect.arrayContaining(["actions/kill-idle-connections.sh", "probes/leak-watch.sh"]),
+    );
+    expect(libs.sort()).toEqual(["action-preamble.sh", "socket-aggregate.sh"]);
+  });
+
+  it.each(scripts)("%s: no include line left, each included lib file inlined exactly once", (path) => {
+    const source = readFileSync(join(root, path), "utf8");
+    const sent = readRunbookScript(root, path);
+    expect(sent).not.toMatch(/^[^#\n]*runbook:include/m);
+    const included = [...source.matchAll(/# runbook:include (lib\/\S+)$/gm)].map((m) => m[1] ?? "");
+    // Every action shares the preamble; every probe the socket aggregation.
+    expect(included).toEqual([
+      path.startsWith("actions/") ? "lib/action-preamble.sh" : "lib/socket-aggregate.sh",
+    ]);
+    for (const lib of included) {
+      const body = readFileSync(join(root, lib), "utf8").trimEnd();
+      expect(sent.split(body).length - 1, lib).toBe(1);
+    }
+  });
+
+  it("both probes carry the one socket aggregation (ss_aggregate), once each", () => {
+    for (const probe of ["probes/api-unreachable.sh", "probes/leak-watch.sh"]) {
+      const sent = readRunbookScript(root, probe);
+      expect(sent.split("ss_aggregate() {").length - 1, probe).toBe(1);
+      expect(readFileSync(join(root, probe), "utf8")).not.toContain("ss_aggregate() {");
+    }
   });
 });

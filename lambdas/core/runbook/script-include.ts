@@ -1,5 +1,3 @@
-import { posix } from "node:path";
-
 /**
  * Runbook scripts share code through include lines (docs/contracts.md, "Runbook scripts: includes"):
  *
@@ -70,8 +68,8 @@ function includeOf(scriptPath: string, line: string, lineNo: number): string | n
     );
   }
   const path = m[2];
-  const normal = posix.normalize(path);
-  if (posix.isAbsolute(path) || normal !== path || normal.startsWith("../")) {
+  const normal = normalize(path);
+  if (path.startsWith("/") || normal !== path || normal.startsWith("../")) {
     throw new ScriptIncludeError(
       `${where}: include path ${path} leaves the runbooks folder or is not normal`,
     );
@@ -81,11 +79,26 @@ function includeOf(scriptPath: string, line: string, lineNo: number): string | n
       `${where}: include path ${path} must be a lib/<file>.sh of the runbooks folder`,
     );
   }
-  const sourced = posix.normalize(posix.join(posix.dirname(scriptPath), m[1]));
+  const dir = scriptPath.includes("/") ? scriptPath.slice(0, scriptPath.lastIndexOf("/")) : ".";
+  const sourced = normalize(`${dir}/${m[1]}`);
   if (sourced !== normal) {
     throw new ScriptIncludeError(
       `${where}: the line sources ${sourced} (from the script's folder) but says ${MARK} ${path}`,
     );
   }
   return normal;
+}
+
+/**
+ * A relative POSIX path with `.`, empty and resolvable `..` segments removed (what `path.posix.normalize`
+ * gives for such a path, without a Node import: the core imports no I/O module, test/unit/layers.test.ts).
+ */
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === ".." && out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else out.push(segment);
+  }
+  return out.join("/");
 }

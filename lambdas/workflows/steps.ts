@@ -240,6 +240,7 @@ export function actionContext(rec: Recorder, t: TargetOptions): ActionContext {
     restart: t.restart,
     process: target,
     histogramMissing: before?.classHistogram.status === "unavailable",
+    acceptQueued: dataOf(before?.listener)?.acceptQueue?.current ?? null,
     logDir: evidenceLogDir(before),
   };
 }

@@ -14,6 +14,11 @@ export interface ActionContext {
   readonly process: TargetProcess;
   /** The class histogram could not be taken before (the JVM could not be attached at the fd limit). */
   readonly histogramMissing: boolean;
+  /**
+   * Connections waiting in the listener's accept queue when the evidence was taken (absent or null:
+   * unknown). At the fd limit the acceptor takes them as soon as descriptors are freed.
+   */
+  readonly acceptQueued?: number | null;
   /** The folder of the service's log in the saved evidence (absent or null: unknown). */
   readonly logDir?: string | null;
 }

@@ -1,15 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { actionModule } from "../../../lambdas/core/mitigation/actions/registry.js";
 import type { ActionContext } from "../../../lambdas/core/mitigation/actions/types.js";
+import { actionContext } from "../../support/action-context.js";
 
-const ctx: ActionContext = {
-  port: 18080,
-  healthPath: "/health",
-  pid: 4242,
-  restart: null,
-  process: { ok: true, pid: 4242, startTicks: 99 },
-  histogramMissing: true,
-};
+const ctx: ActionContext = actionContext({ histogramMissing: true });
 const kill = actionModule("kill-idle-connections");
 const limits = (c: ActionContext, params: Record<string, unknown> = {}) => {
   const r = kill.runs(kill.params.parse(params), c);

@@ -265,6 +265,68 @@ describe("timeline and charts", () => {
     expect(m.mermaid).toMatch(/section Impact\n {4}Users affected :crit, /);
   });
 
+  /** The recorded ws-leak run with its log section's counts and samples replaced. */
+  const withLog = (counts: Partial<Record<string, number>>, samples: string[]): IncidentRecord => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const before = r.evidence.before;
+    const logs = before ? dataOf(before.logs) : undefined;
+    if (!before || !logs) throw new Error("the recorded run has no logs section");
+    const data = { ...logs, tooManyOpenFiles: 0, outOfMemoryError: 0, ...counts, samples };
+    return { ...r, evidence: { ...r.evidence, before: { ...before, logs: { status: "ok", data } } } };
+  };
+  const pool = "HikariPool-1 - Connection is not available, request timed out after 30000ms.";
+  const enospc = "java.io.IOException: No space left on device";
+  const firstFailure = (r: IncidentRecord) =>
+    model(r).timeline.find((e) => e.kind === "before" && e.status === "log")?.title;
+
+  it.each([
+    [
+      "a pool time-out only",
+      { connectionNotAvailable: 40 },
+      [pool],
+      "First pool time-out in the log: `Connection is not available`",
+    ],
+    ["ENOSPC only", { noSpaceLeft: 7 }, [enospc], "Disk full: first `No space left on device` in the log"],
+    [
+      "OutOfMemoryError only",
+      { outOfMemoryError: 2 },
+      ["java.lang.OutOfMemoryError: Java heap space"],
+      "First `OutOfMemoryError` in the log",
+    ],
+    // Every match is in the samples: the first sample is the first failure, whatever else was counted.
+    [
+      "ENOSPC, then fds",
+      { noSpaceLeft: 1, tooManyOpenFiles: 2 },
+      [enospc, "Too many open files", "Too many open files"],
+      "Disk full: first `No space left on device` in the log",
+    ],
+    // More matches than samples and two kinds: the record does not say which came first.
+    [
+      "pool time-outs and fds, more than the samples",
+      { connectionNotAvailable: 30, tooManyOpenFiles: 9 },
+      [pool, pool, pool, pool, pool],
+      "First failure in the log (`Too many open files` or `Connection is not available, request timed out`)",
+    ],
+  ])("labels the log's first failure by its kind: %s", (_what, counts, samples, title) => {
+    const r = withLog(counts, samples);
+    expect(firstFailure(r)).toBe(title);
+  });
+
+  it("names the log's failure kind in the impact's basis, and says an unknown start without \"from at or before\"", () => {
+    const m = model(withLog({ connectionNotAvailable: 40 }, [pool]));
+    expect(m.impact.startBasis).toBe(
+      "the first failure in the application log (`Connection is not available, request timed out`)",
+    );
+    for (const name of fixtureNames())
+      expect(model(loadFixture(name)).impact.windowText, name).not.toMatch(/from at or/);
+    expect(model(loadFixture("websocket-session-leak")).impact.windowText).toBe(
+      "began at or before 2025-03-11 02:14:00 UTC, ended 2025-03-11 02:15:24 UTC (at least 1 min 24 s)",
+    );
+    expect(model(loadFixture("recorded/ws-leak-recovered")).impact.windowText).toBe(
+      "from 2026-12-02 02:50:36 UTC to 2026-12-02 02:51:27 UTC (51 s)",
+    );
+  });
+
   it("keeps charts as data with a time on every row, and one chart of ESTABLISHED connections by idle age", () => {
     const m = model(loadFixture("recorded/ws-leak-recovered"));
     for (const c of [m.charts.fdUsage, m.charts.connectionStates, m.charts.idleAge]) {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadPostmortemTemplates } from "../../../lambdas/adapters/local/template-loader.js";
+import { INCIDENT_STATUSES } from "../../../lambdas/core/incident/schema.js";
 import { TemplateRenderError } from "../../../lambdas/core/postmortem/errors.js";
 import {
   escapeTableCell,
@@ -25,21 +26,25 @@ describe("renderPostmortem: snapshots", () => {
     await expect(markdown).toMatchFileSnapshot(`./__snapshots__/${name}.md`);
   });
 
-  it("has a recorded run for every outcome a run can end in", () => {
+  it("has a recorded run for every outcome a local run can end in, and a fixture for every other outcome", () => {
     const statuses = new Set(recordedFixtureNames().map((n) => loadFixture(n).status));
     expect([...statuses].sort()).toEqual([
       "cooldown",
+      "declined",
       "escalated",
       "interrupted",
       "not-down",
       "planned",
       "recovered",
     ]);
+    // `braked` (only the state machine's fleet brake) and `failed` are hand-made in test/support/record-factory.ts.
+    const all = new Set(fixtureNames().map((n) => loadFixture(n).status));
+    expect([...all].sort()).toEqual(INCIDENT_STATUSES.filter((s) => s !== "running").sort());
   });
 });
 
 describe("renderPostmortem: two pages, then the appendix", () => {
-  it.each(fixtureNames())("keeps the main part of %s within %i words", (name) => {
+  it.each(fixtureNames())(`keeps the main part of %s within ${MAIN_WORDS_MAX} words`, (name) => {
     const { markdown } = renderPostmortem(model(loadFixture(name)), templates);
     const main = mainPart(markdown);
     expect(wordCount(main), name).toBeLessThanOrEqual(MAIN_WORDS_MAX);

@@ -227,6 +227,31 @@ describe("action items", () => {
     }
   });
 
+  it("offers raising LimitNOFILE to 65536 only below that limit: a no-op at a high limit", () => {
+    const ids = (r: IncidentRecord) => {
+      const m = model(r);
+      return [...m.actionItems, ...m.moreActionItems].map((a) => a.id);
+    };
+    const low = loadFixture("file-handle-leak");
+    expect(dataOf(low.evidence.before?.fds)?.limitSoft).toBe(4096);
+    expect(ids(low)).toContain("raise-limitnofile-stopgap");
+    const before = low.evidence.before;
+    const fds = dataOf(before?.fds);
+    if (!before || !fds) throw new Error("the fixture has no fds section");
+    const high = (limitSoft: number): IncidentRecord => ({
+      ...low,
+      evidence: {
+        ...low.evidence,
+        before: { ...before, fds: { status: "ok", data: { ...fds, limitSoft, limitHard: 1_048_576 } } },
+      },
+    });
+    expect(ids(high(65_536))).not.toContain("raise-limitnofile-stopgap");
+    expect(ids(high(1_048_576))).not.toContain("raise-limitnofile-stopgap");
+    expect(ids(high(65_535))).toContain("raise-limitnofile-stopgap");
+    // The rest of the class's items stay.
+    expect(ids(high(65_536))).toContain("try-with-resources");
+  });
+
   it("owner comes from the options", () => {
     expect(
       model(websocketSessionLeakRecord(), "@api-team").actionItems.every((a) => a.owner === "@api-team"),

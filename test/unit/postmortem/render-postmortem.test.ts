@@ -206,9 +206,11 @@ describe("renderPostmortem: content", () => {
         "The fix is the action item “Close the native Tomcat session, not only Spring's wrapper”.",
     );
     expect(markdown).not.toContain("### Recurrence forecast");
-    expect(html).toContain('<p class="screen-only" data-recurrence="recurs">Leak rate: 75,600 fds/h;');
+    // Printed too (no screen-only): only the basis is left to the screen.
+    expect(html).toContain('<p data-recurrence="recurs">Leak rate: 75,600 fds/h;');
+    expect(html).toContain('<span class="muted screen-only">Basis: 1,008 fds leaked');
     expect(html).toMatch(
-      /<p class="warning screen-only" data-temporary><strong>Temporary fix:<\/strong> <code>kill-idle-connections<\/code> relieved/,
+      /<p class="warning" data-temporary><strong>Temporary fix:<\/strong> <code>kill-idle-connections<\/code> relieved/,
     );
   });
 

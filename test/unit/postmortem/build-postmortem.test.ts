@@ -271,6 +271,48 @@ describe("action items", () => {
   });
 });
 
+describe("session class names", () => {
+  const TOMCAT = "org.apache.tomcat.websocket.WsSession";
+  const JETTY = "org.eclipse.jetty.websocket.common.WebSocketSession";
+  /** The recorded ws-leak run with its histograms' session class renamed (as on Jetty), or dropped. */
+  const withSessionClass = (to: string | null): IncidentRecord => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const rename = (e: IncidentRecord["evidence"]["after"]) => {
+      const h = e ? dataOf(e.classHistogram) : undefined;
+      if (!e || !h) return e;
+      const rows = (xs: typeof h.top) =>
+        xs.flatMap((x) => (x.className !== TOMCAT ? [x] : to === null ? [] : [{ ...x, className: to }]));
+      const data = {
+        ...h,
+        top: rows(h.top),
+        watched: rows(h.watched),
+        sessionClasses: to === null ? [] : [to],
+      };
+      return { ...e, classHistogram: { status: "ok" as const, data } };
+    };
+    const ev = r.evidence;
+    return {
+      ...r,
+      evidence: { before: rename(ev.before), afterRelief: rename(ev.afterRelief), after: rename(ev.after) },
+    };
+  };
+  const sessionRow = (r: IncidentRecord) =>
+    model(r).verification?.figures.find((f) => /session/i.test(f.label))?.label;
+
+  it("labels the sessions row and the lucky line by the counted class: Tomcat's WsSession, Jetty's WebSocketSession", () => {
+    expect(sessionRow(loadFixture("recorded/ws-leak-recovered"))).toBe("WsSession instances");
+    const jetty = model(withSessionClass(JETTY));
+    expect(sessionRow(withSessionClass(JETTY))).toBe("WebSocketSession instances");
+    expect(jetty.lessons.lucky.join(" ")).toContain("(977 WebSocketSession instances)");
+    expect(JSON.stringify(jetty.verification)).not.toContain("WsSession");
+  });
+
+  it('says "WebSocket sessions" where no class was counted', () => {
+    // The class is diagnosed from sockets only; the row stays for the WebSocket leak, with a neutral label.
+    expect(sessionRow(withSessionClass(null))).toBe("WebSocket sessions");
+  });
+});
+
 describe("timeline and charts", () => {
   it("adds the events before the run, lists no row twice, and shows milliseconds where two rows share a second", () => {
     const r = loadFixture("recorded/ws-leak-recovered");

@@ -280,7 +280,7 @@ describe("session class names", () => {
     const rename = (e: IncidentRecord["evidence"]["after"]) => {
       const h = e ? dataOf(e.classHistogram) : undefined;
       if (!e || !h) return e;
-      const rows = (xs: typeof h.top) =>
+      const rows = <T extends { className: string }>(xs: readonly T[]): T[] =>
         xs.flatMap((x) => (x.className !== TOMCAT ? [x] : to === null ? [] : [{ ...x, className: to }]));
       const data = {
         ...h,

@@ -48,7 +48,7 @@ export type ActionRuns =
 /**
  * One mitigation action, in one module: everything about it lives here (Robusta-style registered
  * actions). The runbook YAML names it by `id` and gives `params`; the registry (registry.ts) drives the
- * runbook's validation, the planner, the executor (lambdas/workflows/steps.ts), the CLI and the SSM
+ * runbook's validation, the planner, the executor (lambdas/workflows/apply-step.ts), the CLI and the SSM
  * documents from these fields. How to add one: docs/rules.md, "Adding an action".
  */
 export interface ActionModule<

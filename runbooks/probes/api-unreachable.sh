@@ -1039,7 +1039,7 @@ collect_logs() {
   echo "tailBytes=$(wc -c <"$W/app-log-tail.txt")"
   [[ $size =~ ^[0-9]+$ ]] && ((size > LOG_TAIL_MAX_BYTES)) && echo "truncated=log tail cut to the last $LOG_TAIL_MAX_BYTES of $size bytes"
   printf 'utcOffset=%(%z)T\n' -1
-  # firstFailure*: the time stamp of the line (or the last stamped line before it) of the first match, so the
+  # firstFailure*: the kind and the time stamp of the line (or the last stamped line before it) of the first match, so the
   # postmortem can date the failure's start. Stamps: Tomcat one-line (02-Dec-2026 02:37:55.850), ISO
   # (2026-12-02 02:37:55.850, 2026-12-02T02:37:55.850Z) and java.util.logging (Dec 2, 2026 2:37:55 AM).
   awk '/^[0-9][0-9]-[A-Z][a-z][a-z]-[0-9][0-9][0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ { st = $1 " " $2 }
@@ -1051,9 +1051,15 @@ collect_logs() {
        /OutOfMemoryError/ { o++ }
        /Connection is not available, request timed out/ { p++ }
        /No space left on device/ { d++ }
-       /Too many open files|OutOfMemoryError|Connection is not available, request timed out|No space left on device/ { s[++k] = $0; if (k == 1) { fl = n; fs = st } }
+       /Too many open files|OutOfMemoryError|Connection is not available, request timed out|No space left on device/ {
+         s[++k] = $0
+         if (k == 1) {
+           fl = n; fs = st
+           fk = /Too many open files/ ? "tooManyOpenFiles" : /OutOfMemoryError/ ? "outOfMemoryError" : /Connection is not available/ ? "connectionNotAvailable" : "noSpaceLeft"
+         }
+       }
        END { printf "linesScanned=%d\ntooManyOpenFiles=%d\noutOfMemoryError=%d\nconnectionNotAvailable=%d\nnoSpaceLeft=%d\n", n, t, o, p, d
-             if (k > 0) { print "firstFailureLine=" fl; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
+             if (k > 0) { print "firstFailureLine=" fl; print "firstFailureKind=" fk; if (fs != "") print "firstFailureAt=" substr(fs, 1, 40) }
              for (i = (k > 5 ? k - 4 : 1); i <= k; i++) print "sample=" s[i] }' "$W/app-log-tail.txt" |
     awk '{ gsub(/[^[:print:]]/, ""); print substr($0, 1, 207) }'
   return 0

@@ -202,6 +202,10 @@ export const logsSchema = z.object({
   firstFailure: z
     .object({
       line: count,
+      /** Which failure the first match is (the counter it was counted in). Absent: an older probe. */
+      kind: z
+        .enum(["tooManyOpenFiles", "outOfMemoryError", "connectionNotAvailable", "noSpaceLeft"])
+        .optional(),
       stamp: z.string().nullable(),
       at: z.iso.datetime({ offset: true }).nullable(),
     })

@@ -1,4 +1,4 @@
-import type { Logs } from "../evidence/schema.js";
+import { type Logs, logsSchema } from "../evidence/schema.js";
 import { type ParseResult, parsed, parseFailure, splitLines } from "./errors.js";
 
 export const LOG_SCAN_LINES = 20_000;
@@ -32,7 +32,7 @@ export function parseLogScan(
   let oom = 0;
   const samples: string[] = [];
   let stamp: string | null = null;
-  let first: { line: number; stamp: string | null } | null = null;
+  let first: { line: number; stamp: string | null; kind: string } | null = null;
   lines.forEach((line, i) => {
     stamp = stampOf(line) ?? stamp;
     const t = line.includes("Too many open files");
@@ -40,16 +40,17 @@ export function parseLogScan(
     if (t) tooMany++;
     if (o) oom++;
     if (t || o) samples.push(printable(line).slice(0, SAMPLE_CHARS));
-    if ((t || o) && first === null) first = { line: i + 1, stamp };
+    if ((t || o) && first === null)
+      first = { line: i + 1, stamp, kind: t ? "tooManyOpenFiles" : "outOfMemoryError" };
   });
-  const f = first as { line: number; stamp: string | null } | null;
+  const f = first as { line: number; stamp: string | null; kind: string } | null;
   return parsed({
     path: options.path,
     linesScanned: lines.length,
     tooManyOpenFiles: tooMany,
     outOfMemoryError: oom,
     samples: samples.slice(-5),
-    firstFailure: f ? firstFailureOf(String(f.line), f.stamp ?? undefined, options.utcOffset) : null,
+    firstFailure: f ? firstFailureOf(String(f.line), f.stamp ?? undefined, options.utcOffset, f.kind) : null,
   });
 }
 
@@ -117,7 +118,15 @@ export function firstFailureOf(
   line: string | undefined,
   stamp: string | undefined,
   utcOffset: string | undefined,
+  kind?: string,
 ): Logs["firstFailure"] {
   if (line === undefined || !/^\d+$/.test(line)) return null;
-  return { line: Number(line), stamp: stamp ?? null, at: stamp ? stampToIso(stamp, utcOffset) : null };
+  const known = FAILURE_KINDS.safeParse(kind);
+  return {
+    line: Number(line),
+    ...(known.success && known.data ? { kind: known.data } : {}),
+    stamp: stamp ?? null,
+    at: stamp ? stampToIso(stamp, utcOffset) : null,
+  };
 }
+const FAILURE_KINDS = logsSchema.shape.firstFailure.unwrap().unwrap().shape.kind;

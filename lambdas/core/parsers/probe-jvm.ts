@@ -66,6 +66,7 @@ export function readLogs(f: Fields): Logs {
       f.all("firstFailureLine")[0]?.value,
       f.all("firstFailureAt")[0]?.value,
       f.all("utcOffset")[0]?.value,
+      f.all("firstFailureKind")[0]?.value,
     ),
   };
 }

@@ -69,8 +69,8 @@ const LOG_FAILURES = [
 type LogFailure = (typeof LOG_FAILURES)[number];
 
 /**
- * Which kind the log's first failure is, from what the logs section carries: the kind when only one kind was
- * counted, or the first sample's kind when the samples hold every match (the probe keeps the last five).
+ * Which kind the log's first failure is, from what the logs section carries: the kind the probe named
+ * (`firstFailure.kind`), else the kind when only one kind was counted, or the first sample's kind when the samples hold every match (the probe keeps the last five).
  * With several kinds and more matches than samples the first one's kind is not in the record: `kinds` then
  * lists every kind counted and `first` is null.
  */
@@ -81,6 +81,8 @@ export function firstLogFailureKind(before: Evidence | null): {
   const logs = before ? dataOf(before.logs) : undefined;
   if (!logs) return { first: null, kinds: [] };
   const counted = LOG_FAILURES.filter((k) => (logs[k.key] ?? 0) > 0);
+  const said = LOG_FAILURES.find((k) => k.key === logs.firstFailure?.kind);
+  if (said) return { first: said, kinds: counted };
   const matches = counted.reduce((n, k) => n + (logs[k.key] ?? 0), 0);
   if (counted.length === 1) return { first: counted[0] ?? null, kinds: counted };
   const firstSample = matches <= logs.samples.length ? logs.samples[0] : undefined;

@@ -37,6 +37,7 @@ describe("log time stamps (the first failure in the log)", () => {
     const r = parseLogScan(log, { path: "/x.log", utcOffset: "+0000" });
     expect(r.ok && r.value.firstFailure).toEqual({
       line: 3,
+      kind: "tooManyOpenFiles",
       stamp: "02-Dec-2026 02:37:55.850",
       at: "2026-12-02T02:37:55.850Z",
     });

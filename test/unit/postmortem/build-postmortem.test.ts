@@ -379,6 +379,16 @@ describe("timeline and charts", () => {
     expect(firstFailure(r)).toBe(title);
   });
 
+  it("labels the log's first failure by the kind the probe named, even with more matches than samples", () => {
+    const r = withLog({ connectionNotAvailable: 30, tooManyOpenFiles: 9 }, [pool, pool, pool, pool, pool]);
+    const logs = dataOf(r.evidence.before?.logs ?? { status: "unavailable", reason: "" });
+    if (!logs?.firstFailure) throw new Error("fixture without logs.firstFailure");
+    logs.firstFailure = { ...logs.firstFailure, kind: "connectionNotAvailable" };
+    expect(firstFailure(r)).toBe("First pool time-out in the log: `Connection is not available`");
+    logs.firstFailure = { ...logs.firstFailure, kind: "tooManyOpenFiles" };
+    expect(firstFailure(r)).toBe("Open-files limit reached: first `Too many open files` in the log");
+  });
+
   it("names the log's failure kind in the impact's basis, and says an unknown start without \"from at or before\"", () => {
     const m = model(withLog({ connectionNotAvailable: 40 }, [pool]));
     expect(m.impact.startBasis).toBe(

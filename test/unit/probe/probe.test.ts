@@ -106,8 +106,8 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
         connectionNotAvailable: 0,
         noSpaceLeft: 0,
         samples: ["java.io.IOException: Too many open files", "java.lang.OutOfMemoryError: Java heap space"],
-        // The first match is on line 2; this log has no time stamps to date it.
-        firstFailure: { line: 2, stamp: null, at: null },
+        // The first match is on line 2, a `Too many open files`; this log has no time stamps to date it.
+        firstFailure: { line: 2, kind: "tooManyOpenFiles", stamp: null, at: null },
       },
     });
     expect(ev.listener).toMatchObject({ status: "ok", data: { listening: true } });

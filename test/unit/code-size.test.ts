@@ -23,7 +23,6 @@ const FILES_OVER: Record<string, number> = {
   "lambdas/core/rules/metrics.ts": 629,
   "lambdas/workflows/state-machine-steps.ts": 457,
   "lambdas/workflows/steps.ts": 622,
-  "lib/api-unreachable-runbook.ts": 755,
   "lib/runbook-state-machine.ts": 453,
 };
 
@@ -32,7 +31,6 @@ const FUNCTIONS_OVER: Record<string, number> = {
   "lambdas/workflows/steps.ts#applyLadder": 182,
   "lambdas/core/parsers/probe-output.ts#parseProbeOutput": 210,
   "lambdas/core/rules/engine.ts#diagnose": 109,
-  "lib/api-unreachable-runbook.ts#ApiUnreachableRunbook.constructor": 451,
   "lib/leak-watch.ts#LeakWatch.constructor": 156,
   "lib/runbook-state-machine.ts#RunbookDefinition.constructor": 375,
   "cli/commands/lab.ts#registerLabCommand": 130,

@@ -30,10 +30,6 @@ const FUNCTIONS_OVER: Record<string, number> = {
   "lambdas/workflows/steps.ts#applyLadder": 182,
   "lambdas/core/parsers/probe-output.ts#parseProbeOutput": 210,
   "lambdas/core/rules/engine.ts#diagnose": 109,
-  "cli/commands/lab.ts#registerLabCommand": 130,
-  "cli/commands/run.ts#registerRunCommand": 132,
-  "cli/commands/run.ts#registerRunCommand.(anonymous)": 110,
-  "cli/commands/watch.ts#registerWatchCommand": 95,
 };
 
 function sources(dir: string): string[] {

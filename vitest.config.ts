@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from "vitest/config";
+import LongestFirstSequencer from "./test/support/sequencer.js";
 
 /**
  * Tests that measure a forecast against real wall-clock time (the watch e2e) run in their own group,
@@ -15,6 +16,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     allowOnly: false,
+    // Longest file first (test/durations.json), so the two workers finish together.
+    sequence: { sequencer: LongestFirstSequencer },
     passWithNoTests: false,
     projects: [
       {

@@ -19,6 +19,7 @@ import {
   loadScripts,
   parseEvidence,
   RunbookFileError,
+  readRunbookScript,
   runbookView,
 } from "../lambdas/workflows/runbook-files.js";
 import { DEFAULT_RAW_BASE as RAW_BASE } from "../lambdas/workflows/steps.js";
@@ -28,6 +29,8 @@ import { CliError } from "./errors.js";
 
 export const REPO_ROOT = packageRoot();
 export const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks/");
+/** A runbook script as it is sent (include lines inlined): `runbook watch` reads the leak-watch probe with it. */
+export { readRunbookScript };
 
 export interface WiringOptions {
   readonly runbook: string;

@@ -13,6 +13,8 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { CfnDocument } from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
 import { parseRunbook } from "../lambdas/core/runbook/load.js";
+import { readRunbookScript } from "../lambdas/workflows/runbook-files.js";
+import { LEAK_WATCH_SCRIPT } from "../lambdas/workflows/watch.js";
 import { documentCommands } from "./document-script.js";
 import { RUNBOOKS_DIR } from "./paths.js";
 import { RunbookFunction } from "./runbook-function.js";
@@ -93,7 +95,7 @@ export class LeakWatch extends Construct {
     this.namespace = namespace;
     if (!props.instanceTag.key) throw new Error("LeakWatch: instanceTag needs a key");
 
-    const script = readFileSync(join(RUNBOOKS_DIR, "probes/leak-watch.sh"), "utf8");
+    const script = readRunbookScript(RUNBOOKS_DIR, LEAK_WATCH_SCRIPT);
     if (script.includes("{{")) throw new Error('leak-watch.sh contains "{{": SSM would interpolate it');
     const param = (description: string, def: string, allowedPattern: string) => ({
       type: "String",

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Annotations, Stack } from "aws-cdk-lib";
 import { CfnDocument } from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
+import { readRunbookScript } from "../lambdas/workflows/runbook-files.js";
 import {
   actionDocuments,
   type CommandDocumentSpec,
@@ -37,7 +38,9 @@ export class MissingScriptError extends Error {
 }
 
 /**
- * The project's SSM Command documents (schemaVersion 2.2), generated from the script TEXT in runbooks/.
+ * The project's SSM Command documents (schemaVersion 2.2), generated from the script TEXT in runbooks/,
+ * assembled (include lines replaced by the included lib/ files: readRunbookScript), so nothing is
+ * sourced on the host.
  * Every parameter has an `allowedPattern` and `interpolationType: ENV_VAR`, so values reach the script
  * only as `SSM_<name>` environment variables; the scripts never contain `{{ }}` placeholders (checked).
  */
@@ -57,7 +60,7 @@ export class RunbookDocuments extends Construct {
     const probePath = join(dir, PROBE_DOCUMENT.script);
     let probeScript: string;
     if (existsSync(probePath)) {
-      probeScript = readFileSync(probePath, "utf8");
+      probeScript = readRunbookScript(dir, PROBE_DOCUMENT.script);
     } else {
       // The probe is written alongside this stack; until it lands, a stub that fails loudly on the host.
       Annotations.of(this).addWarningV2("runbook:probe-missing", `probe script missing at ${probePath}`);
@@ -73,7 +76,7 @@ export class RunbookDocuments extends Construct {
       for (const [command, spec] of Object.entries(actionDocuments())) {
         const path = join(dir, spec.script);
         if (!existsSync(path)) throw new MissingScriptError(path, command);
-        const doc = this.document(pascal(command), command, spec, readFileSync(path, "utf8"), []);
+        const doc = this.document(pascal(command), command, spec, readRunbookScript(dir, spec.script), []);
         refs[command] = { documentName: doc.ref, step: spec.step, script: spec.script };
         arns.push(this.arnOf(doc));
       }

@@ -21,6 +21,14 @@ node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + skipped} failed, ${skipped} skipped`);
+  if (process.env.UPDATE_TEST_DURATIONS === "1") {
+    // Seconds per file, longest first: the order test/support/sequencer.ts starts them in.
+    const root = process.cwd() + "/";
+    const d = r.testResults
+      .map((f) => [f.name.replace(root, ""), Math.max(1, Math.round((f.endTime - f.startTime) / 1000))])
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    require("fs").writeFileSync("test/durations.json", JSON.stringify(Object.fromEntries(d), null, 2) + "\n");
+  }
   if (r.numFailedTests > 0 || skipped > 0 || r.numTotalTests === 0) process.exit(1);
 ' "$report" || status=1
 rm -f "$report"

@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import type { formatProgress, formatWatchText } from "../../lambdas/core/forecast/format.js";
@@ -76,10 +74,10 @@ export function registerWatchCommand(program: Command): void {
         import("../../lambdas/workflows/watch.js"),
         import("../wiring.js"),
       ]);
-      const { loadRunbook, RUNBOOKS_DIR, ssmRunner } = wiring;
+      const { loadRunbook, RUNBOOKS_DIR, readRunbookScript, ssmRunner } = wiring;
       const clock = new SystemClock();
       const runbook = await loadRunbook("api-unreachable");
-      const script = await readFile(join(RUNBOOKS_DIR, LEAK_WATCH_SCRIPT), "utf8");
+      const script = readRunbookScript(RUNBOOKS_DIR, LEAK_WATCH_SCRIPT);
       const runner =
         o.target === "local"
           ? new LocalCommandRunner()

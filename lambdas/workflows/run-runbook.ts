@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { changedHost, newRecord } from "../core/incident/record.js";
 import type { IncidentRecord, Mode } from "../core/incident/schema.js";
 import { changesHost } from "../core/mitigation/actions/registry.js";
+import { applyStep } from "./apply-step.js";
 import { errorInfo } from "./artifacts.js";
 import type { WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
 import {
-  applyStep,
   collect,
   diagnoseStep,
   planStep,

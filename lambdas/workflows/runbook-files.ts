@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { packageRunbooksDir } from "../adapters/local/package-root.js";
 import { actionCommands } from "../core/mitigation/actions/registry.js";
@@ -10,6 +11,7 @@ import { diagnose } from "../core/rules/engine.js";
 import { parseRunbook } from "../core/runbook/load.js";
 import { EXTENDS_KEY, isOverride, resolveRunbook } from "../core/runbook/override.js";
 import type { Runbook } from "../core/runbook/schema.js";
+import { assembleScript } from "../core/runbook/script-include.js";
 import { type RunSettings, resolveRunSettings } from "../core/settings/run-settings.js";
 import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
 
@@ -65,12 +67,36 @@ function overrideBaseOf(text: string): string | null {
   }
 }
 
-/** The text of every script a run may send: the runbook's probe and each registered host command. */
+/**
+ * The text of every script a run may send: the runbook's probe and each registered host command, each
+ * ASSEMBLED (its include lines replaced by the included files: readRunbookScript), as the SSM documents
+ * carry them.
+ */
 export async function loadScripts(doc: Runbook, dir = DEFAULT_RUNBOOKS_DIR): Promise<NonNullable<Scripts>> {
   const paths = [doc.probe.script, ...actionCommands().map((c) => c.script), HEALTH_CHECK_COMMAND.script];
   const texts: Record<string, string> = {};
-  for (const path of new Set(paths)) texts[path] = await readFile(join(dir, path), "utf8");
+  for (const path of new Set(paths)) texts[path] = readRunbookScript(dir, path);
   return texts;
+}
+
+/**
+ * A runbook script as it is sent (`path` relative to the runbooks folder `dir`): its text with every
+ * `# runbook:include lib/<file>.sh` line replaced by that file (lambdas/core/runbook/script-include.ts).
+ * The one way the SSM documents (lib/runbook-documents.ts, lib/leak-watch.ts), the local runner and
+ * `runbook watch` read a script. Throws ScriptIncludeError naming the script and line of a bad include.
+ */
+export function readRunbookScript(dir: string, path: string): string {
+  const root = resolve(dir);
+  return assembleScript(path, (rel) => {
+    const file = resolve(root, rel);
+    const inside = relative(root, file);
+    if (inside === "" || inside.startsWith("..") || resolve(root, inside) !== file) return null;
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return null;
+    }
+  });
 }
 
 /**

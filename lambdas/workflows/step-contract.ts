@@ -1,6 +1,7 @@
 import type { FleetBrakeDecision } from "../core/events/fleet-brake.js";
 import type { IncidentStatus, Mode } from "../core/incident/schema.js";
 import type { ArtifactStore, Clock, CommandRunner, CommandStatus, IncidentStore } from "../ports/index.js";
+import type { TargetOptions } from "./steps.js";
 
 /**
  * What the Step Functions Lambdas need from the workflows (lambdas/workflows), one call per state.
@@ -157,3 +158,15 @@ export interface StateMachineStepsDeps {
 }
 
 export type StateMachineStepsFactory = (deps: StateMachineStepsDeps) => StateMachineSteps;
+
+/** The steps' target options for a target of the contract (no PID: the probe finds the listener's). */
+export function targetOptions(input: Pick<TargetStepInput, "target" | "service">): TargetOptions {
+  return {
+    target: input.target,
+    port: input.service.port,
+    pid: null,
+    healthPath: input.service.healthPath,
+    logPath: input.service.logPath,
+    restart: input.service.systemdUnit ? { service: input.service.systemdUnit, command: null } : null,
+  };
+}

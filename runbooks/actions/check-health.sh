@@ -5,22 +5,11 @@
 #         SSM_requestTimeoutSeconds (default 3).
 # Output: one line per attempt "attempt=N outcome=... status=... latencyMs=...", then recovered=true|false.
 # Exit: 0 when it ran, 2 invalid input, 4 bash older than 5.
-# bash >= 5, the supported hosts' floor (docs/security.md). POSIX sh up to `esac`: run by sh (SSM's
-# aws:runShellScript may ignore the shebang) it re-runs itself with bash; an older bash is refused, exit 4.
-if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
-case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
-  echo "result=unsupported-shell"
-  echo "error=needs bash >= 5, this is ${BASH_VERSION:-not bash}"
-  echo "check-health: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
-  exit 4 ;;
-esac
-set -u
-export LC_ALL=C
-fail() {
-  echo "result=invalid-input"
-  echo "error=$1"
-  exit 2
-}
+# The shared preamble (runbooks/lib/action-preamble.sh, inlined in place of the include line wherever the
+# script is sent): the bash >= 5 guard (exit 4), fail (exit 2), refuse (exit 3), stat_field, verify_target.
+RUNBOOK_ACTION=check-health
+# shellcheck source=SCRIPTDIR/../lib/action-preamble.sh
+. "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
 port=${SSM_port:-}
 path=${SSM_healthPath:-/health}
 attempts=${SSM_attempts:-15}

@@ -22,28 +22,13 @@
 #   SSM_dryRun               "true": list what would go, delete nothing
 # Output: key=value lines (candidates, deleted, freedKb, usedPercentBefore/After, skippedOpen,
 # skippedOwner, result). Exit: 0 ran, 2 invalid input, 3 refused target, 4 bash older than 5.
-if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
-case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
-  echo "result=unsupported-shell"
-  echo "error=needs bash >= 5, this is ${BASH_VERSION:-not bash}"
-  echo "delete-rotated-logs: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
-  exit 4 ;;
-esac
-set -u
-export LC_ALL=C
+# The shared preamble (runbooks/lib/action-preamble.sh, inlined in place of the include line wherever the
+# script is sent): the bash >= 5 guard (exit 4), fail (exit 2), refuse (exit 3), stat_field, verify_target.
+RUNBOOK_ACTION=delete-rotated-logs
+# shellcheck source=SCRIPTDIR/../lib/action-preamble.sh
+. "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-fail() {
-  echo "result=invalid-input"
-  echo "error=$1"
-  exit 2
-}
-refuse() {
-  echo "result=refused-target"
-  echo "error=$1"
-  echo "delete-rotated-logs: refused: $1" >&2
-  exit 3
-}
 pid=${SSM_pid:-}
 start_ticks=${SSM_startTicks:-}
 dir=${SSM_logDir:-}
@@ -62,24 +47,8 @@ dry_run=${SSM_dryRun:-false}
 keep=$((10#$keep))
 min_used=$((10#$min_used))
 
-stat_field() {
-  local line f
-  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
-  read -ra f <<<"${line##*) }"
-  echo "${f[$(($2 - 3))]:-}"
-}
-((pid != 1)) || refuse "PID 1 is the init process: the runbook never acts on it"
-p=$$
-while [[ -n $p && $p != 0 ]]; do
-  [[ $p == "$pid" ]] && refuse "PID ${pid} is this runbook's own process or one of its ancestors"
-  [[ $p == 1 ]] && break
-  p=$(stat_field "$p" 4)
-done
-state=$(stat_field "$pid" 3)
-[[ -n $state && $state != Z && $state != X ]] || refuse "PID ${pid} is gone: the diagnosed process is no longer running, nothing is deleted"
-now_ticks=$(stat_field "$pid" 22)
-[[ $now_ticks == "$start_ticks" ]] ||
-  refuse "PID ${pid} now belongs to another process (start time ${now_ticks}, expected ${start_ticks}): nothing is deleted"
+# The process acted on is the process verified (runbooks/lib/action-preamble.sh).
+verify_target "$pid" "$start_ticks" "the runbook never acts on it" "nothing is deleted" "nothing is deleted"
 uid=$(stat -c %u "/proc/$pid") || refuse "cannot read the owner of PID ${pid}"
 
 # The folder: entered once, then only bare names are used. It must be the folder of a regular file the

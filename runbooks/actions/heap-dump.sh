@@ -28,30 +28,16 @@
 #   SSM_timeoutSeconds        time box of the dump
 # Output: key=value lines; result=ok | failed | refused-space | refused-target | invalid-input.
 # Exit: 0 when it ran (result= says what happened), 2 invalid input, 3 refused target, 4 bash older than 5.
-if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
-case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
-  echo "result=unsupported-shell"
-  echo "error=needs bash >= 5, this is ${BASH_VERSION:-not bash}"
-  echo "heap-dump: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
-  exit 4 ;;
-esac
-set -u -o pipefail
-export LC_ALL=C
+# The shared preamble (runbooks/lib/action-preamble.sh, inlined in place of the include line wherever the
+# script is sent): the bash >= 5 guard (exit 4), fail (exit 2), refuse (exit 3), stat_field, verify_target.
+RUNBOOK_ACTION=heap-dump
+# shellcheck source=SCRIPTDIR/../lib/action-preamble.sh
+. "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
+set -o pipefail
 umask 077
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}
 RETENTION_DAYS=7
 
-fail() {
-  echo "result=invalid-input"
-  echo "error=$1"
-  exit 2
-}
-refuse() {
-  echo "result=refused-target"
-  echo "error=$1"
-  echo "heap-dump: refused: $1" >&2
-  exit 3
-}
 failed() {
   echo "result=${2:-failed}"
   echo "error=$1"
@@ -74,23 +60,8 @@ base=${base%/}
 factor10=$((10#${factor%.*} * 10 + 10#$([[ $factor == *.* ]] && echo "${factor#*.}" || echo 0)))
 ((factor10 >= 10)) || fail "SSM_freeSpaceFactor must be at least 1.0, got '$factor'"
 
-stat_field() {
-  local line f
-  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
-  read -ra f <<<"${line##*) }"
-  echo "${f[$(($2 - 3))]:-}"
-}
-# The process acted on is the process verified (the same checks as restart-service.sh).
-((pid != 1)) || refuse "PID 1 is the init process: it is never dumped"
-p=$$
-while [[ -n $p && $p != 0 && $p != 1 ]]; do
-  [[ $p == "$pid" ]] && refuse "PID $pid is this runbook's own process or one of its ancestors"
-  p=$(stat_field "$p" 4)
-done
-state=$(stat_field "$pid" 3)
-[[ -n $state && $state != Z && $state != X ]] || refuse "PID $pid is gone: the diagnosed process is no longer running"
-[[ $(stat_field "$pid" 22) == "$start_ticks" ]] ||
-  refuse "PID $pid now belongs to another process (start time $(stat_field "$pid" 22), expected $start_ticks)"
+# The process acted on is the process verified (runbooks/lib/action-preamble.sh).
+verify_target "$pid" "$start_ticks" "it is never dumped"
 exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
 comm=$(<"/proc/$pid/comm")
 [[ $exe == */java || $comm == java ]] || refuse "PID $pid is not a JVM ($comm)"

@@ -25,29 +25,12 @@
 # Exit: 0 when it ran (result= says what happened), 2 invalid input, 3 refused target, 4 bash older than 5.
 # `ss -K` prints the sockets and exits 0 even on kernels without CONFIG_INET_DIAG_DESTROY, so the
 # script re-lists afterwards and reports result=unsupported when the sockets are still there.
-# bash >= 5, the supported hosts' floor (docs/security.md). POSIX sh up to `esac`: run by sh (SSM's
-# aws:runShellScript may ignore the shebang) it re-runs itself with bash; an older bash is refused, exit 4.
-if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
-case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
-  echo "result=unsupported-shell"
-  echo "error=needs bash >= 5, this is ${BASH_VERSION:-not bash}"
-  echo "kill-idle-connections: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
-  exit 4 ;;
-esac
-set -u
-export LC_ALL=C
+# The shared preamble (runbooks/lib/action-preamble.sh, inlined in place of the include line wherever the
+# script is sent): the bash >= 5 guard (exit 4), fail (exit 2), refuse (exit 3), stat_field, verify_target.
+RUNBOOK_ACTION=kill-idle-connections
+# shellcheck source=SCRIPTDIR/../lib/action-preamble.sh
+. "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
 
-fail() {
-  echo "result=invalid-input"
-  echo "error=$1"
-  exit 2
-}
-refuse() {
-  echo "result=refused-target"
-  echo "error=$1"
-  echo "kill-idle-connections: refused: $1" >&2
-  exit 3
-}
 port=${SSM_port:-}
 pid=${SSM_pid:-}
 start_ticks=${SSM_startTicks:-}
@@ -69,27 +52,9 @@ max_conn=$((10#$max_conn))
 [[ $start_ticks =~ ^[0-9]{1,20}$ ]] || fail "SSM_startTicks must be the diagnosed process's start time in clock ticks (digits), got '${start_ticks:0:40}'"
 [[ -n $limit ]] && limit=$((10#$limit))
 
-# Field N of /proc/PID/stat (3 = state, 4 = ppid, 22 = starttime), counted after the command name's last ")".
-stat_field() {
-  local line f
-  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
-  read -ra f <<<"${line##*) }"
-  echo "${f[$(($2 - 3))]:-}"
-}
-# The process acted on is the process verified (the same checks as restart-service.sh).
-((pid != 1)) || refuse "PID 1 is the init process: its sockets are never destroyed"
-p=$$
-while [[ -n $p && $p != 0 ]]; do
-  [[ $p == "$pid" ]] && refuse "PID ${pid} is this runbook's own process or one of its ancestors: its sockets are never destroyed"
-  [[ $p == 1 ]] && break
-  p=$(stat_field "$p" 4)
-done
-state=$(stat_field "$pid" 3)
-[[ -n $state && $state != Z && $state != X ]] ||
-  refuse "PID ${pid} is gone: the diagnosed process is no longer running, so no socket is destroyed"
-now_ticks=$(stat_field "$pid" 22)
-[[ $now_ticks == "$start_ticks" ]] ||
-  refuse "PID ${pid} now belongs to another process (start time ${now_ticks}, expected ${start_ticks}): the diagnosis does not describe it, no socket is destroyed"
+# The process acted on is the process verified (runbooks/lib/action-preamble.sh).
+verify_target "$pid" "$start_ticks" "its sockets are never destroyed" "so no socket is destroyed" \
+  "the diagnosis does not describe it, no socket is destroyed"
 command -v ss >/dev/null || { echo "result=unsupported"; echo "error=ss (iproute2) not installed"; exit 0; }
 
 # Peers ("addr:port", as ss prints them) of ESTABLISHED sockets on the port idle > min_idle (the probe's

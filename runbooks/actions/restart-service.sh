@@ -22,29 +22,13 @@
 #   SSM_healthPath          health path (default /health)
 # Output: key=value lines; result=ok | failed | refused-target | invalid-input.
 # Exit: 0 when it ran (result= says what happened), 2 invalid input, 3 refused target, 4 bash older than 5.
-# bash >= 5, the supported hosts' floor (docs/security.md). POSIX sh up to `esac`: run by sh (SSM's
-# aws:runShellScript may ignore the shebang) it re-runs itself with bash; an older bash is refused, exit 4.
-if [ -z "${BASH_VERSION:-}" ] && [ -f "$0" ] && command -v bash >/dev/null 2>&1; then exec bash "$0" "$@"; fi
-case ${BASH_VERSION:-} in [5-9].* | [1-9][0-9]*) ;; *)
-  echo "result=unsupported-shell"
-  echo "error=needs bash >= 5, this is ${BASH_VERSION:-not bash}"
-  echo "restart-service: needs bash >= 5, this is ${BASH_VERSION:-not bash}" >&2
-  exit 4 ;;
-esac
-set -u -o pipefail
-export LC_ALL=C
+# The shared preamble (runbooks/lib/action-preamble.sh, inlined in place of the include line wherever the
+# script is sent): the bash >= 5 guard (exit 4), fail (exit 2), refuse (exit 3), stat_field, verify_target.
+RUNBOOK_ACTION=restart-service
+# shellcheck source=SCRIPTDIR/../lib/action-preamble.sh
+. "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
+set -o pipefail
 
-fail() {
-  echo "result=invalid-input"
-  echo "error=$1"
-  exit 2
-}
-refuse() {
-  echo "result=refused-target"
-  echo "error=$1"
-  echo "restart-service: refused: $1" >&2
-  exit 3
-}
 port=${SSM_port:-}
 pid=${SSM_pid:-}
 start_ticks=${SSM_startTicks:-}
@@ -71,35 +55,10 @@ start_timeout=$((10#$start_timeout))
 listener_pid() {
   ss -ltnpH "( sport = :${port} )" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2
 }
-# Field N of /proc/PID/stat (3 = state, 4 = ppid, 22 = starttime), read without forking a tool;
-# the command name in field 2 may hold spaces and parentheses, so fields are counted after its last ")".
-stat_field() {
-  local line f
-  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
-  read -ra f <<<"${line##*) }"
-  echo "${f[$(($2 - 3))]:-}"
-}
 # Milliseconds since the epoch: time-boxed loops count time, not iterations (a loaded host is slow).
 now_ms() {
   local t=${EPOCHREALTIME/[.,]/}
   echo $((10#$t / 1000))
-}
-# Alive = exists and is not a zombie (a killed process whose parent has not reaped it yet is gone for us).
-alive() {
-  local st
-  st=$(stat_field "$1" 3)
-  [[ -n $st && $st != Z && $st != X ]]
-}
-# PID and start time name one process: a PID reused by another process has another start time.
-same_process() { [[ $(stat_field "$1" 22) == "$2" ]]; }
-# This script and every process above it, up to PID 1.
-own_tree() {
-  local p=$$
-  while [[ -n $p && $p != 0 ]]; do
-    echo "$p"
-    [[ $p == 1 ]] && break
-    p=$(stat_field "$p" 4)
-  done
 }
 # Whether $1 is $2 or one of $2's ancestors.
 is_ancestor_or_self() {
@@ -123,13 +82,9 @@ echo "oldPid=${pid:-none}"
 echo "oldStartTicks=${start_ticks:-none}"
 
 # The process acted on is the process verified.
+# (runbooks/lib/action-preamble.sh: stat_field, alive, same_process and verify_target are shared.)
 if [[ -n $pid ]]; then
-  ((pid != 1)) || refuse "PID 1 is the init process: it is never stopped"
-  tree=" $(own_tree | tr '\n' ' ')"
-  [[ $tree != *" $pid "* ]] || refuse "PID ${pid} is this runbook's own process or one of its ancestors: it is never stopped"
-  alive "$pid" || refuse "PID ${pid} is gone: the diagnosed process is no longer running, so nothing is restarted"
-  same_process "$pid" "$start_ticks" ||
-    refuse "PID ${pid} now belongs to another process (start time $(stat_field "$pid" 22), expected ${start_ticks}): it is not stopped"
+  verify_target "$pid" "$start_ticks" "it is never stopped" "so nothing is restarted" "it is not stopped"
 elif [[ -n $(ss -ltnH "( sport = :${port} )" 2>/dev/null) ]]; then
   refuse "a process (PID $(listener_pid)) listens on port ${port} now but the evidence named no process: it is not stopped"
 fi

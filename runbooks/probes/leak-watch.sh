@@ -27,6 +27,9 @@ set -u
 set -o pipefail
 export LC_ALL=C
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}
+# ss_aggregate: the probe's socket aggregation, the one there is (read after IDLE_MS is validated).
+# shellcheck source=SCRIPTDIR/../lib/socket-aggregate.sh
+. "${0%"${0##*/}"}../lib/socket-aggregate.sh"  # runbook:include lib/socket-aggregate.sh
 
 echo "#runbook-leak-watch format=1 version=1.0.0"
 
@@ -90,13 +93,11 @@ else
   [[ -n $limit ]] || unavailable fdLimit "cannot read /proc/$PID/limits"
 fi
 
-# Sockets of the port: ESTABLISHED, and those with nothing received for longer than the idle threshold.
+# Sockets of the port: ESTABLISHED, and those with nothing received for longer than the idle threshold,
+# counted by the probe's aggregation (ss_aggregate: established=, idle.overThreshold=).
 if timeout -k 1 10 ss -Htanoi "( sport = :$PORT )" >"$W/ss.txt" 2>"$W/ss.err"; then
-  awk -v thr="$IDLE_MS" '
-    function flush() { if (st == "ESTAB") { est++; idle = (lr != "" ? lr : la); if (idle != "" && idle + 0 > thr) over++ } st = "" }
-    /^[A-Z]/ { flush(); st = $1; lr = ""; la = ""; next }
-    { for (i = 1; i <= NF; i++) { if ($i ~ /^lastrcv:/) lr = substr($i, 9); else if ($i ~ /^lastack:/) la = substr($i, 9) } }
-    END { flush(); printf "established=%d\nidleEstablished=%d\n", est, over }' "$W/ss.txt"
+  ss_aggregate "$W/ss.txt" | awk -F= '$1 == "established" { e = $2 } $1 == "idle.overThreshold" { o = $2 }
+    END { printf "established=%d\nidleEstablished=%d\n", e, o }'
 else
   echo "established="
   echo "idleEstablished="

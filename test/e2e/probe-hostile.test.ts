@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseProbeOutput } from "../../lambdas/core/parsers/index.js";
 import { DEFAULT_REDACTION_RULES, encodeForProbe } from "../../lambdas/core/redact/index.js";
+import { readRunbookScript } from "../../lambdas/workflows/runbook-files.js";
 import { REPO, runCli } from "../support/cli.js";
 import { runProbe, startChild, stopChild } from "../unit/probe/probe-harness.js";
 
@@ -308,7 +309,8 @@ describe("JDK tool selection when no trusted JDK is left", () => {
       const p = spawnSync("bash", ["-c", `command -v ${t}`], { encoding: "utf8" }).stdout.trim();
       if (p) symlinkSync(p, join(bin, t));
     }
-    const script = readFileSync(join(REPO, "runbooks/probes/api-unreachable.sh"), "utf8").replace(
+    // The probe as the local runner runs it: assembled (its lib/ includes inlined), then bash -c.
+    const script = readRunbookScript(join(REPO, "runbooks"), "probes/api-unreachable.sh").replace(
       /^PATH=.*$/m,
       `PATH=${bin}`,
     );

@@ -1,5 +1,13 @@
 import { z } from "zod";
 import { sectionSchema } from "../shared/section.js";
+import { count } from "./count-schema.js";
+import { diskSchema } from "./disk-schema.js";
+import { exitSchema } from "./exit-schema.js";
+import { networkSchema } from "./network-schema.js";
+
+export { diskSchema, filesystemSchema } from "./disk-schema.js";
+export { exitSchema } from "./exit-schema.js";
+export { networkSchema } from "./network-schema.js";
 
 /**
  * The Evidence document: everything the probe learned about one host at one moment.
@@ -7,8 +15,6 @@ import { sectionSchema } from "../shared/section.js";
  * Sections that could not be collected are `{ status: "unavailable", reason }`.
  */
 export const EVIDENCE_SCHEMA_VERSION = 1 as const;
-
-const count = z.number().int().nonnegative();
 
 export const processInfoSchema = z.object({
   pid: z.number().int().positive(),
@@ -212,137 +218,6 @@ export const tomcatSchema = z.object({
   source: z.enum(["jar", "cmdline", "manifest", "properties", "serverinfo"]),
 });
 
-/**
- * TCP beyond the app port's own connections (probe `collect_network`): the process's sockets by state and
- * where its CLOSE-WAIT sockets point, the listen-queue drop counters sampled twice, the ephemeral port
- * range and its busiest destination, TIME-WAIT, conntrack. Parts that need the target process are null
- * without one; parts the host does not offer (conntrack not loaded, kernel log unreadable) are null.
- */
-export const networkSchema = z.object({
-  /** TCP sockets the process holds open (fd inodes joined with `ss -tane`), LISTEN excluded. */
-  owned: z
-    .object({
-      total: count,
-      byState: z.record(z.string(), count),
-      /** CLOSE-WAIT sockets it holds: on the app port (inbound) and elsewhere (outbound). */
-      closeWaitAppPort: count,
-      closeWaitOutbound: count,
-      /** Outbound CLOSE-WAIT by remote endpoint (address:port), most first. */
-      closeWaitPeers: z.array(z.object({ address: z.string(), count })).max(10),
-      /** CLOSE-WAIT by local port, most first (the app port for inbound). */
-      closeWaitLocalPorts: z.array(z.object({ port: z.number().int().min(0).max(65535), count })).max(10),
-    })
-    .nullable(),
-  /** TcpExt ListenOverflows / ListenDrops of the target's network namespace, two samples. */
-  listenDrops: z
-    .object({
-      overflowsBefore: count,
-      overflowsAfter: count,
-      dropsBefore: count,
-      dropsAfter: count,
-      intervalMs: count,
-    })
-    .nullable(),
-  ephemeral: z
-    .object({
-      low: z.number().int().min(0).max(65535),
-      high: z.number().int().min(0).max(65535),
-      /** Non-LISTEN TCP sockets of the host whose local port is in the range (outbound connections). */
-      inUse: count,
-      /** The remote endpoint with most of them: each destination can use every port of the range once. */
-      topDestination: z.object({ address: z.string(), count }).nullable(),
-    })
-    .nullable(),
-  timeWait: z.object({ total: count, ephemeral: count }).nullable(),
-  conntrack: z
-    .object({
-      loaded: z.boolean(),
-      count: count.nullable(),
-      max: count.nullable(),
-      /** "nf_conntrack: table full, dropping packet" lines in the kernel log; null when it is unreadable. */
-      tableFullLines: count.nullable(),
-    })
-    .nullable(),
-});
-
-/** One filesystem the service writes to (`df -P -k` and `df -P -i` of a path on it). */
-export const filesystemSchema = z.object({
-  /** Why it was checked: `log` (the app's log), `tmp` (java.io.tmpdir), `cwd` (the JVM's working folder). */
-  role: z.enum(["log", "tmp", "cwd"]),
-  path: z.string(),
-  mount: z.string(),
-  sizeKb: count,
-  availKb: count,
-  usedPercent: z.number().min(0).max(100),
-  /** Inodes in use, percent (null: the filesystem has no inode count, e.g. btrfs). */
-  inodesUsedPercent: z.number().min(0).max(100).nullable(),
-});
-
-/** Disk space where the service writes: its log, temp and working folders' filesystems. */
-export const diskSchema = z.object({
-  filesystems: z.array(filesystemSchema).max(6),
-  /** The top space users of the fullest filesystem (`du -x`, depth- and time-bounded), largest first. */
-  topUsers: z.array(z.object({ path: z.string(), kb: count })).max(12),
-  /** The folder `du` walked (the fullest filesystem's mount), null when no filesystem was full enough. */
-  duRoot: z.string().nullable(),
-  /** `du` ran out of its time box: the list covers what it walked. */
-  duTimedOut: z.boolean(),
-});
-
-/** Traces a process that is gone left behind: why it exited (collected when nothing runs on the port). */
-export const exitSchema = z.object({
-  /** The systemd unit asked about (SSM_service), and what systemd says of its last run. */
-  unit: z
-    .object({
-      name: z.string(),
-      activeState: z.string().nullable(),
-      result: z.string().nullable(),
-      /** `exited`, `killed` or `dumped` (systemd's ExecMainCode). */
-      code: z.string().nullable(),
-      /** Exit status, or the signal number when killed. */
-      status: z.number().int().nullable(),
-      mainPid: z.number().int().nonnegative().nullable(),
-      ageSeconds: z.number().nonnegative().nullable(),
-      workingDirectory: z.string().nullable(),
-    })
-    .nullable(),
-  /** Why systemd could not be asked (no unit given, systemd not running...). */
-  unitWhy: z.string().nullable(),
-  /** The newest kernel OOM kill of a JVM (`Killed process N (java)`). */
-  oomKill: z
-    .object({
-      pid: z.number().int().positive(),
-      ageSeconds: z.number().nonnegative(),
-      /** `memcg` (a memory cgroup's limit) or `global` (the host ran out). */
-      constraint: z.enum(["memcg", "global"]),
-      anonRssKb: count.nullable(),
-      /** The cgroup's limit from the kernel's report, kB. */
-      limitKb: count.nullable(),
-      line: z.string(),
-    })
-    .nullable(),
-  /** JVM OOM kills in the kernel log (all of them, however old). */
-  oomKills: count,
-  /** Why the kernel log could not be read, when it could not. */
-  kernelLogWhy: z.string().nullable(),
-  /** The newest `hs_err_pid*.log` in the folders searched. */
-  crash: z
-    .object({
-      path: z.string(),
-      pid: z.number().int().positive().nullable(),
-      ageSeconds: z.number().nonnegative(),
-      /** The error line: `SIGSEGV (0xb) at pc=...`, `Internal Error ...`, `Out of Memory Error ...`. */
-      error: z.string().nullable(),
-      /** The line after `# Problematic frame:`. */
-      frame: z.string().nullable(),
-    })
-    .nullable(),
-  /** The folders searched for crash files. */
-  searched: z.array(z.string()).max(10),
-  /** MemTotal of the host, kB. */
-  memTotalKb: count.nullable(),
-});
-
 export const hostSchema = z.object({
   hostname: z.string(),
   kernel: z.string().nullable(),
@@ -411,3 +286,5 @@ export type Listener = z.infer<typeof listenerSchema>;
 export type Network = z.infer<typeof networkSchema>;
 export type Disk = z.infer<typeof diskSchema>;
 export type Exit = z.infer<typeof exitSchema>;
+export type Host = z.infer<typeof hostSchema>;
+export type FileNr = z.infer<typeof fileNrSchema>;

@@ -16,7 +16,7 @@ export function logDiscovery(
   };
 }
 
-/** The probe's key=value fields of a section (probe-output.ts's Fields). */
+/** The probe's key=value fields of a section (probe-document.ts's Fields). */
 interface FieldReader {
   int(key: string): number;
   optInt(key: string): number | null;

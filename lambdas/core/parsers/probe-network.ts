@@ -1,12 +1,6 @@
 import type { Network } from "../evidence/schema.js";
 import type { Section } from "../shared/section.js";
-// A cycle on purpose: these helpers are only called while parsing, never while the modules load.
-import { counted, type ProbeDocument, section } from "./probe-output.js";
-
-/**
- * Section readers kept out of probe-output.ts (its size is capped): the `network` section and the
- * process's relation to the listener.
- */
+import { counted, type ProbeDocument, section } from "./probe-document.js";
 
 /** The `network` section (probe `collect_network`); absent from older probes' output: no key at all. */
 export function networkSection(doc: ProbeDocument): { network?: Section<Network> } {

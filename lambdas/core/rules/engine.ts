@@ -159,113 +159,160 @@ function decisiveCites(witnesses: string[], declared: readonly Cite[] | undefine
   return declared && declared.length > 0 ? [...declared] : (witnesses as Cite[]);
 }
 
+/** What diagnose gathers from the classes, then the hypotheses, in runbook order. */
+interface Outcomes {
+  readonly findings: Array<Finding & { priority: number }>;
+  readonly ruledOut: Diagnosis["ruledOut"];
+  readonly notEvaluated: Diagnosis["notEvaluated"];
+  readonly contributing: Diagnosis["contributing"];
+  readonly ruleErrors: RuleError[];
+}
+
 /** The Diagnosis for one Evidence document under one runbook. Pure; rule failures become `ruleErrors`. */
 export function diagnose(evidence: Evidence, runbook: Runbook): Diagnosis {
   const ev = evaluateRunbook(evidence, runbook);
-  const { metrics } = ev;
-  const ruleErrors = [...ev.ruleErrors];
-  const byId = new Map(runbook.classes.map((c) => [c.id, c]));
+  const out: Outcomes = {
+    findings: [],
+    ruledOut: [],
+    notEvaluated: [],
+    contributing: [],
+    ruleErrors: [...ev.ruleErrors],
+  };
+  addClassOutcomes(ev, evidence, runbook, out);
+  addHypothesisOutcomes(ev, evidence, runbook, out);
   const precedence = runbook.rootCause.precedence;
   const rank = (kind: string): number => {
     const i = precedence.indexOf(kind as (typeof precedence)[number]);
     return i < 0 ? precedence.length : i;
   };
-
-  const findings: Array<Finding & { priority: number }> = [];
-  const ruledOut: Diagnosis["ruledOut"] = [];
-  const notEvaluated: Diagnosis["notEvaluated"] = [];
-  const contributing: Diagnosis["contributing"] = [];
-
-  for (const ce of ev.classes) {
-    const cls = byId.get(ce.id as FailureClass["id"]);
-    if (!cls) continue;
-    if (ce.status === "holds") {
-      const variant = cls.variants.find((v) => v.id === ce.variant);
-      const caveats: string[] = [];
-      if (variant?.caveat) caveats.push(renderTemplate(variant.caveat, metrics));
-      for (const c of cls.caveats ?? []) {
-        try {
-          if (evaluateCondition(c.when, metrics, runbook.thresholds).truth === "true")
-            caveats.push(renderTemplate(c.text, metrics));
-        } catch (err) {
-          ruleErrors.push({ ruleId: `${cls.id}/caveats`, message: message(err) });
-        }
-      }
-      findings.push({
-        id: cls.id,
-        title: cls.title,
-        kind: cls.kind,
-        confidence: ce.confidence ?? 0,
-        variant: ce.variant ?? "",
-        summary: renderTemplate(variant?.summary ?? cls.summary, metrics),
-        evidence: safeLines([...cls.cite, ...(variant?.cite ?? [])], metrics, evidence, cls.id, ruleErrors),
-        caveats,
-        priority: cls.priority,
-      });
-    } else if (ce.status === "ruled-out") {
-      ruledOut.push({
-        id: cls.id,
-        hypothesis: cls.hypothesis ?? cls.title,
-        evidence: safeLines(ce.witnesses as Cite[], metrics, evidence, cls.id, ruleErrors),
-      });
-    } else if (ce.status === "not-evaluated") {
-      notEvaluated.push({ id: cls.id, reason: missingReason(ce.missing, evidence) });
-    }
-  }
-
-  const hyps = new Map(runbook.hypotheses.map((h) => [h.id, h]));
-  for (const he of ev.hypotheses) {
-    const h = hyps.get(he.id);
-    if (!h) continue;
-    const lines = () => safeLines(decisiveCites(he.witnesses, h.cite), metrics, evidence, h.id, ruleErrors);
-    if (he.status === "contributing") {
-      contributing.push({
-        id: h.id,
-        summary: renderTemplate(h.summary ?? h.hypothesis, metrics),
-        evidence: lines(),
-      });
-    } else if (he.status === "ruled-out") {
-      ruledOut.push({ id: h.id, hypothesis: h.hypothesis, evidence: lines() });
-    } else if (he.status === "not-evaluated") {
-      notEvaluated.push({ id: h.id, reason: missingReason(he.missing, evidence) });
-    } else if (he.status === "not-ruled-out") {
-      const seen = safeLines(he.witnesses as Cite[], metrics, evidence, h.id, ruleErrors).map((l) => l.text);
-      notEvaluated.push({
-        id: h.id,
-        reason: `neither confirmed nor ruled out${seen.length > 0 ? `: ${seen.join("; ")}` : ""}`,
-      });
-    }
-  }
-
+  const { findings, ruledOut, contributing, notEvaluated, ruleErrors } = out;
   findings.sort(
     (a, b) => rank(a.kind) - rank(b.kind) || b.confidence - a.confidence || b.priority - a.priority,
   );
-  const eligible = findings.filter((f) => precedence.includes(f.kind));
-  const top = eligible[0];
-  let rootCause: Diagnosis["rootCause"];
-  if (top) {
-    const summary =
-      top.kind === "symptom"
-        ? renderTemplate(runbook.rootCause.symptomOnlySummary, metrics, { summary: top.summary })
-        : top.summary;
-    rootCause = { id: top.id, confidence: top.confidence, summary };
-  } else {
-    const fb = runbook.rootCause.fallback;
-    const ne = notEvaluated.map((n) => n.id).join(", ") || "none";
-    rootCause = {
-      id: fb.id,
-      confidence: fb.confidence,
-      summary: renderTemplate(fb.summary, metrics, { notEvaluated: ne }),
-    };
-  }
-
   return {
     schemaVersion: DIAGNOSIS_SCHEMA_VERSION,
-    rootCause,
+    rootCause: rootCauseOf(
+      findings.filter((f) => precedence.includes(f.kind)),
+      notEvaluated,
+      runbook,
+      ev.metrics,
+    ),
     findings: findings.map(({ priority: _p, ...f }) => f),
     ruledOut,
     contributing,
     notEvaluated,
     ruleErrors,
+  };
+}
+
+function addClassOutcomes(ev: RunbookEvaluation, evidence: Evidence, runbook: Runbook, out: Outcomes): void {
+  const { metrics } = ev;
+  const byId = new Map(runbook.classes.map((c) => [c.id, c]));
+  for (const ce of ev.classes) {
+    const cls = byId.get(ce.id as FailureClass["id"]);
+    if (!cls) continue;
+    if (ce.status === "holds") {
+      out.findings.push(findingOf(cls, ce, evidence, runbook, metrics, out.ruleErrors));
+    } else if (ce.status === "ruled-out") {
+      out.ruledOut.push({
+        id: cls.id,
+        hypothesis: cls.hypothesis ?? cls.title,
+        evidence: safeLines(ce.witnesses as Cite[], metrics, evidence, cls.id, out.ruleErrors),
+      });
+    } else if (ce.status === "not-evaluated") {
+      out.notEvaluated.push({ id: cls.id, reason: missingReason(ce.missing, evidence) });
+    }
+  }
+}
+
+/** A class that holds: its variant's summary and cites, and the caveats whose conditions are true. */
+function findingOf(
+  cls: FailureClass,
+  ce: ClassEvaluation,
+  evidence: Evidence,
+  runbook: Runbook,
+  metrics: MetricMap,
+  ruleErrors: RuleError[],
+): Finding & { priority: number } {
+  const variant = cls.variants.find((v) => v.id === ce.variant);
+  const caveats: string[] = [];
+  if (variant?.caveat) caveats.push(renderTemplate(variant.caveat, metrics));
+  for (const c of cls.caveats ?? []) {
+    try {
+      if (evaluateCondition(c.when, metrics, runbook.thresholds).truth === "true")
+        caveats.push(renderTemplate(c.text, metrics));
+    } catch (err) {
+      ruleErrors.push({ ruleId: `${cls.id}/caveats`, message: message(err) });
+    }
+  }
+  return {
+    id: cls.id,
+    title: cls.title,
+    kind: cls.kind,
+    confidence: ce.confidence ?? 0,
+    variant: ce.variant ?? "",
+    summary: renderTemplate(variant?.summary ?? cls.summary, metrics),
+    evidence: safeLines([...cls.cite, ...(variant?.cite ?? [])], metrics, evidence, cls.id, ruleErrors),
+    caveats,
+    priority: cls.priority,
+  };
+}
+
+function addHypothesisOutcomes(
+  ev: RunbookEvaluation,
+  evidence: Evidence,
+  runbook: Runbook,
+  out: Outcomes,
+): void {
+  const { metrics } = ev;
+  const hyps = new Map(runbook.hypotheses.map((h) => [h.id, h]));
+  for (const he of ev.hypotheses) {
+    const h = hyps.get(he.id);
+    if (!h) continue;
+    const lines = () =>
+      safeLines(decisiveCites(he.witnesses, h.cite), metrics, evidence, h.id, out.ruleErrors);
+    if (he.status === "contributing") {
+      out.contributing.push({
+        id: h.id,
+        summary: renderTemplate(h.summary ?? h.hypothesis, metrics),
+        evidence: lines(),
+      });
+    } else if (he.status === "ruled-out") {
+      out.ruledOut.push({ id: h.id, hypothesis: h.hypothesis, evidence: lines() });
+    } else if (he.status === "not-evaluated") {
+      out.notEvaluated.push({ id: h.id, reason: missingReason(he.missing, evidence) });
+    } else if (he.status === "not-ruled-out") {
+      const seen = safeLines(he.witnesses as Cite[], metrics, evidence, h.id, out.ruleErrors).map(
+        (l) => l.text,
+      );
+      out.notEvaluated.push({
+        id: h.id,
+        reason: `neither confirmed nor ruled out${seen.length > 0 ? `: ${seen.join("; ")}` : ""}`,
+      });
+    }
+  }
+}
+
+/** The first eligible finding (sorted by precedence), else the runbook's fallback naming what was not evaluated. */
+function rootCauseOf(
+  eligible: readonly Finding[],
+  notEvaluated: Diagnosis["notEvaluated"],
+  runbook: Runbook,
+  metrics: MetricMap,
+): Diagnosis["rootCause"] {
+  const top = eligible[0];
+  if (top) {
+    const summary =
+      top.kind === "symptom"
+        ? renderTemplate(runbook.rootCause.symptomOnlySummary, metrics, { summary: top.summary })
+        : top.summary;
+    return { id: top.id, confidence: top.confidence, summary };
+  }
+  const fb = runbook.rootCause.fallback;
+  const ne = notEvaluated.map((n) => n.id).join(", ") || "none";
+  return {
+    id: fb.id,
+    confidence: fb.confidence,
+    summary: renderTemplate(fb.summary, metrics, { notEvaluated: ne }),
   };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -8,6 +8,7 @@ import { App, Duration } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readRunbookScript } from "../../../lambdas/workflows/runbook-files.js";
 import { actionDocuments, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
 import { documentCommands, documentScript, scriptOfCommands } from "../../../lib/document-script.js";
 import { RUNBOOKS_DIR } from "../../../lib/paths.js";
@@ -473,7 +474,7 @@ describe("runbook stack template", () => {
     expect(Object.keys(content.parameters).sort()).toEqual(Object.keys(PROBE_DOCUMENT.parameters).sort());
     expect(content.mainSteps.map((s) => s.name)).toEqual(["probe", "raw"]);
     expect(scriptOfCommands(content.mainSteps[0]?.inputs.runCommand ?? [])).toBe(
-      documentScript(readFileSync(join(RUNBOOKS_DIR, PROBE_DOCUMENT.script), "utf8"), "probe"),
+      documentScript(readRunbookScript(RUNBOOKS_DIR, PROBE_DOCUMENT.script), "probe"),
     );
   });
 
@@ -523,7 +524,7 @@ describe("runbook stack template", () => {
 
   it("declares exactly the SSM_<name> variables each script reads (no drift between scripts and documents)", () => {
     for (const spec of [PROBE_DOCUMENT, ...Object.values(actionDocuments())]) {
-      const script = readFileSync(join(RUNBOOKS_DIR, spec.script), "utf8");
+      const script = readRunbookScript(RUNBOOKS_DIR, spec.script);
       const read = new Set([...script.matchAll(/\$\{?SSM_([A-Za-z]+)/g)].map((m) => m[1]));
       expect([...read].sort(), spec.script).toEqual(Object.keys(spec.parameters).sort());
     }
@@ -533,6 +534,7 @@ describe("runbook stack template", () => {
     const dir = mkdtempSync(join(tmpdir(), "runbooks-"));
     mkdirSync(join(dir, "probes"));
     copyFileSync(join(RUNBOOKS_DIR, PROBE_DOCUMENT.script), join(dir, PROBE_DOCUMENT.script));
+    cpSync(join(RUNBOOKS_DIR, "lib"), join(dir, "lib"), { recursive: true });
     const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
     expect(() => new RunbookStack(app, "Missing", { runbook: { runbooksDir: dir } })).toThrow(
       /runbook script for "kill-idle-connections" not found/,

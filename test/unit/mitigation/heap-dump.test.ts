@@ -2,16 +2,10 @@ import { describe, expect, it } from "vitest";
 import { actionModule } from "../../../lambdas/core/mitigation/actions/registry.js";
 import type { ActionContext } from "../../../lambdas/core/mitigation/actions/types.js";
 import { planMitigation } from "../../../lambdas/core/mitigation/plan.js";
+import { actionContext } from "../../support/action-context.js";
 import { shippedRunbook } from "../rules/helpers.js";
 
-const ctx: ActionContext = {
-  port: 18080,
-  healthPath: "/health",
-  pid: 4242,
-  restart: null,
-  process: { ok: true, pid: 4242, startTicks: 99 },
-  histogramMissing: true,
-};
+const ctx: ActionContext = actionContext({ histogramMissing: true });
 const heapDump = actionModule("heap-dump");
 
 describe("heap-dump action module", () => {

@@ -3,15 +3,9 @@ import { actionIds, actionModule } from "../../../lambdas/core/mitigation/action
 import type { ActionContext } from "../../../lambdas/core/mitigation/actions/types.js";
 import { ActionParamsError } from "../../../lambdas/core/mitigation/errors.js";
 import { formatPlan, ladderOf, planMitigation } from "../../../lambdas/core/mitigation/plan.js";
+import { actionContext } from "../../support/action-context.js";
 
-const ctx: ActionContext = {
-  port: 18080,
-  healthPath: "/health",
-  pid: 4242,
-  restart: null,
-  process: { ok: true, pid: 4242, startTicks: 99 },
-  histogramMissing: false,
-};
+const ctx: ActionContext = actionContext();
 const wsLadder = [
   { action: "kill-idle-connections" as const, params: { minIdleSeconds: 120 } },
   { action: "restart-service" as const },

@@ -6,7 +6,9 @@ import { defineAction } from "./types.js";
  * kill-idle-connections: destroys ESTABLISHED sockets of the app port idle beyond a threshold (`ss -K`),
  * the fix that keeps the JVM running when idle WebSocket sessions pile up. The idle rule is the probe's
  * (idle > threshold). At the fd limit (no class histogram) a small relief batch goes first, so the
- * histogram can be taken with the freed descriptors before the rest is destroyed.
+ * histogram can be taken with the freed descriptors before the rest is destroyed. The batch is
+ * `reliefBatch` more than the connections waiting in the accept queue: the acceptor takes a freed
+ * descriptor for each of those first, and a batch of only `reliefBatch` left none for the attach.
  */
 export const params = z
   .object({
@@ -16,8 +18,8 @@ export const params = z
     maxConnections: z.number().int().positive().max(1_000_000).default(50_000),
     /**
      * When the JVM could not be attached at the fd limit: first destroy only this many of the most
-     * idle sockets, take the class histogram with the freed descriptors, then destroy the rest.
-     * 0 = no relief batch.
+     * idle sockets (plus one per connection the evidence saw waiting in the accept queue), take the
+     * class histogram with the freed descriptors, then destroy the rest. 0 = no relief batch.
      */
     reliefBatch: z.number().int().min(0).max(10_000).default(32),
   })
@@ -85,7 +87,7 @@ export default defineAction({
     if (!ctx.histogramMissing || p.reliefBatch === 0) return { ok: true, runs: [main] };
     const relief = {
       part: "relief",
-      parameters: { ...base, limit: String(p.reliefBatch) },
+      parameters: { ...base, limit: String(reliefLimit(p.reliefBatch, ctx.acceptQueued ?? null)) },
       timeoutMs: RUN_TIMEOUT_MS,
       relief: true,
     };
@@ -99,3 +101,12 @@ export default defineAction({
     return `destroyed ${first}${main.killed} idle sockets (ESTABLISHED ${relief?.establishedBefore ?? main.establishedBefore} → ${main.establishedAfter})`;
   },
 });
+
+/**
+ * How many sockets the relief batch destroys: `batch` for the attach, plus one for each connection that
+ * waited in the accept queue (the acceptor fills freed descriptors with those first). Bounded by the
+ * script's `limit` pattern (7 digits).
+ */
+export function reliefLimit(batch: number, acceptQueued: number | null): number {
+  return Math.min(batch + Math.max(0, acceptQueued ?? 0), 9_999_999);
+}

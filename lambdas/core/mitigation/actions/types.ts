@@ -14,6 +14,11 @@ export interface ActionContext {
   readonly process: TargetProcess;
   /** The class histogram could not be taken before (the JVM could not be attached at the fd limit). */
   readonly histogramMissing: boolean;
+  /**
+   * Connections waiting in the listener's accept queue when the evidence was taken (absent or null:
+   * unknown). At the fd limit the acceptor takes them as soon as descriptors are freed.
+   */
+  readonly acceptQueued?: number | null;
   /** The folder of the service's log in the saved evidence (absent or null: unknown). */
   readonly logDir?: string | null;
 }
@@ -48,7 +53,7 @@ export type ActionRuns =
 /**
  * One mitigation action, in one module: everything about it lives here (Robusta-style registered
  * actions). The runbook YAML names it by `id` and gives `params`; the registry (registry.ts) drives the
- * runbook's validation, the planner, the executor (lambdas/workflows/steps.ts), the CLI and the SSM
+ * runbook's validation, the planner, the executor (lambdas/workflows/apply-step.ts), the CLI and the SSM
  * documents from these fields. How to add one: docs/rules.md, "Adding an action".
  */
 export interface ActionModule<

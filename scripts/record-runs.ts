@@ -99,6 +99,15 @@ const SCENARIOS: Scenario[] = [
       }),
   },
   {
+    name: "ws-leak-declined",
+    what: "ws-leak at the fd limit, --mode approve with no terminal to ask on: the first rung is declined, nothing changes",
+    run: () =>
+      withLab(18247, async () => {
+        const lab = await wsLeakAtLimit(18247);
+        return [await runbook("ws-leak-declined", 18247, ["--mode", "approve"], { logPath: lab.logPath })];
+      }),
+  },
+  {
     name: "file-leak",
     what: "file-leak at the fd limit: escalated without a restart command, restarted with one",
     run: () =>

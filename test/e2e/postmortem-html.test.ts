@@ -93,6 +93,9 @@ describe("postmortem.html in headless chromium", () => {
     const page = await session.browser.newPage({ viewport: { width: WIDTH, height: 900 } });
     await page.goto(await htmlFile("ws-print", loadFixture("recorded/ws-leak-recovered")));
     await page.emulateMedia({ media: "print" });
+    // The temporary fix and the leak rate are printed, not only shown on screen.
+    expect(await page.locator("p[data-temporary]").isVisible()).toBe(true);
+    expect(await page.locator('p[data-recurrence="recurs"]').isVisible()).toBe(true);
     const pdf = await page.pdf({ format: "A4", printBackground: true });
     const pages = pdf.toString("latin1").match(/\/Type\s*\/Page(?!s)/g)?.length ?? 0;
     expect(pages).toBeGreaterThanOrEqual(1);

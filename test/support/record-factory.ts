@@ -1222,6 +1222,73 @@ export function failedCollectionRecord(): IncidentRecord {
   });
 }
 
+// ---------------------------------------------------------------- braked by the fleet brake
+
+/**
+ * The seed's incident on one of three instances that all show it, in an execution the fleet brake stopped
+ * (lambdas/core/events/fleet-brake.ts): collected and diagnosed before relief (the attach failed, so the
+ * class rests on socket evidence), never planned nor mitigated. The apply and verify steps, the status and
+ * the escalation are what the state machine's postmortem step writes for a braked target
+ * (`closeTarget` in lambdas/workflows/state-machine-steps.ts, `finalStatus` in run-runbook.ts).
+ */
+export function brakedRecord(): IncidentRecord {
+  const seed = websocketSessionLeakRecord();
+  const [cause, ...rest] = seed.diagnosis?.findings ?? [];
+  if (!seed.diagnosis || !cause) throw new Error("the seed record has no diagnosis");
+  const brake =
+    "3 of 3 instances (100%) show websocket-session-leak, above the 50% brake: escalating instead of mitigating";
+  const reason = `Braked: fleet brake: ${brake}. Nothing was changed on the host; escalated to a person.`;
+  const id = "inc-20250311-021400-braked";
+  const findings: Finding[] = [
+    {
+      ...cause,
+      confidence: 0.7,
+      variant: "without-attach",
+      evidence: cause.evidence.filter((e) => !e.field.startsWith("afterRelief.")),
+      caveats: [
+        "The JVM could not be attached (class histogram unavailable), so WsSession objects were not counted; the class rests on socket evidence: many ESTABLISHED connections idle far beyond the HTTP keep-alive timeout, and sockets a large share of the open fds.",
+      ],
+    },
+    ...rest,
+  ];
+  return incidentRecordSchema.parse({
+    ...seed,
+    incidentId: id,
+    status: "braked",
+    statusReason: reason,
+    endedAt: at("02:14:53"),
+    steps: [
+      // Collected, diagnosed and saved as in the seed; then the brake.
+      ...seed.steps.filter((x) => ["collect", "diagnose", "save-evidence"].includes(x.id)),
+      step("apply", "02:14:51", "02:14:51", "skipped", {
+        outputs: { stopReason: "braked", reason: `fleet brake: ${brake}` },
+        note: "fleet brake",
+      }),
+      step("verify", "02:14:51", "02:14:51", "skipped", {
+        note: "Nothing was changed on the host, so there is nothing to verify.",
+      }),
+      step("record", "02:14:52", "02:14:53", "ok", { outputs: { status: "braked" } }),
+    ],
+    evidence: { before: seed.evidence.before, afterRelief: null, after: null },
+    artifacts: artifacts(id, [
+      ["probe-before.txt", 9_870],
+      ["ss-tanpo-before.txt", 212_331],
+      ["proc-fd-before.txt", 88_102],
+      ["jstack-before.txt", 61_447],
+    ]),
+    diagnosis: {
+      ...seed.diagnosis,
+      rootCause: { ...seed.diagnosis.rootCause, confidence: 0.7 },
+      findings,
+    },
+    plan: null,
+    actions: [],
+    verification: null,
+    escalation: { reason, notified: ["arn:aws:sns:eu-west-1:123456789012:oncall-api"] },
+    errors: [],
+  });
+}
+
 export const RECORD_BUILDERS: Readonly<Record<string, () => IncidentRecord>> = {
   "websocket-session-leak": websocketSessionLeakRecord,
   "file-handle-leak": fileHandleLeakRecord,
@@ -1230,6 +1297,7 @@ export const RECORD_BUILDERS: Readonly<Record<string, () => IncidentRecord>> = {
   "process-down": processDownRecord,
   "heap-exhaustion": heapExhaustionRecord,
   "failed-collection": failedCollectionRecord,
+  braked: brakedRecord,
 };
 
 export const FIXTURE_DIR = fileURLToPath(new URL("../fixtures/records/", import.meta.url));

@@ -3,7 +3,8 @@ import type { Resource, WatchSample } from "./sample.js";
 
 /** Text renderings of watch samples and forecasts (progress lines on stderr, the final summary). */
 
-const LABEL: Record<Resource, string> = { fds: "fds", heapOldGen: "old gen", sessions: "WsSessions" };
+/** The sample counts the runbook's session classes summed (Tomcat's `WsSession`, Jetty's, ...): no one class name. */
+const LABEL: Record<Resource, string> = { fds: "fds", heapOldGen: "old gen", sessions: "WebSocket sessions" };
 const UNIT: Record<Resource, string> = { fds: "", heapOldGen: "%", sessions: "" };
 
 /** 90 → "1m30s", 7200 → "2h0m", 200000 → "2d7h". */
@@ -36,7 +37,7 @@ export function formatProgress(sample: WatchSample, forecast: WatchForecast, ind
     `established ${v(sample.established)}`,
     `idle ${v(sample.idleEstablished)}`,
     `old gen ${v(sample.heapOldGenPercent, "%")}`,
-    ...(sample.sessions === null ? [] : [`WsSessions ${sample.sessions}`]),
+    ...(sample.sessions === null ? [] : [`${LABEL.sessions} ${sample.sessions}`]),
   ];
   return `watch: ${parts.join(" · ")} | ${formatForecast(forecast.forecast)}`;
 }

@@ -8,19 +8,26 @@ import { dataOf } from "../shared/section.js";
  * only relieves a leak (kill the idle sockets, restart) leaves its cause in place: temporary.
  */
 
-/** Classes whose cause is a leak that a kill or a restart does not remove. */
-export const LEAK_CLASSES: readonly string[] = [
-  "websocket-session-leak",
-  "file-handle-leak",
-  "fd-exhaustion",
-  "heap-exhaustion",
-];
+/**
+ * What a class's cause can leak. Which classes leak what is runbook data (`leak:` per class in
+ * runbooks/postmortem/knowledge.yaml); only `fds` is forecast from the record's figures.
+ */
+export const LEAKED_RESOURCES = ["fds", "heap", "pool-connections"] as const;
+export type LeakedResource = (typeof LEAKED_RESOURCES)[number];
+
+const RESOURCE_WORDS: Readonly<Record<LeakedResource, string>> = {
+  fds: "file descriptors",
+  heap: "heap",
+  "pool-connections": "database pool connections",
+};
 
 /** Actions that relieve the symptom and leave the cause. */
 export const RELIEF_ACTIONS: readonly string[] = ["kill-idle-connections", "restart-service"];
 
 export interface RecurrenceInput {
   readonly classId: string | null;
+  /** What the class leaks (its knowledge's `leak`), null when its cause is not a leak. */
+  readonly leak: LeakedResource | null;
   /** How long the process had run when `before` was taken, seconds. */
   readonly uptimeSecondsBefore: number | null;
   readonly before: {
@@ -61,7 +68,7 @@ export interface RecurrenceFigures {
 }
 
 export function forecastRecurrence(i: RecurrenceInput): RecurrenceForecast {
-  const isLeak = i.classId !== null && LEAK_CLASSES.includes(i.classId);
+  const isLeak = i.classId !== null && i.leak !== null;
   const reliefActions = i.applied.filter((a) => RELIEF_ACTIONS.includes(a));
   const temporary = isLeak && reliefActions.length > 0;
   const none = (status: RecurrenceForecast["status"], reason: string): RecurrenceForecast => ({
@@ -77,6 +84,11 @@ export function forecastRecurrence(i: RecurrenceInput): RecurrenceForecast {
   });
   if (i.classId === null) return none("not-a-leak", "no root cause was diagnosed");
   if (!isLeak) return none("not-a-leak", `the root cause (${i.classId}) is not a leak`);
+  if (i.leak !== "fds")
+    return none(
+      "unknown",
+      `the root cause (${i.classId}) leaks ${RESOURCE_WORDS[i.leak]}; only an fd leak is forecast from the record`,
+    );
   const b = i.before;
   const a = i.after;
   if (!b) return none("unknown", "no fix was verified, so there are no before/after figures");
@@ -114,12 +126,20 @@ export function forecastRecurrence(i: RecurrenceInput): RecurrenceForecast {
   };
 }
 
-/** The same from an execution record: before/after key figures, the process uptime, the class and the applied actions. */
-export function forecastRecurrenceFromRecord(record: IncidentRecord): RecurrenceForecast {
+/**
+ * The same from an execution record: before/after key figures, the process uptime, the class and the
+ * applied actions; `leakOf` says what a class id leaks (from the class knowledge), null for none.
+ */
+export function forecastRecurrenceFromRecord(
+  record: IncidentRecord,
+  leakOf: (classId: string) => LeakedResource | null,
+): RecurrenceForecast {
   const v = record.verification;
   const proc = dataOf(record.evidence.before?.process);
+  const classId = record.diagnosis?.rootCause.id ?? null;
   return forecastRecurrence({
-    classId: record.diagnosis?.rootCause.id ?? null,
+    classId,
+    leak: classId === null ? null : leakOf(classId),
     uptimeSecondsBefore: proc?.uptimeSeconds ?? null,
     before: v?.before ?? null,
     after: v?.after ?? null,

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * One cheap sample of a JVM service (the leak-watch probe's output, parsed): open fds against the
- * limit, ESTABLISHED and idle sockets on the port, old-generation heap, and the `WsSession` count
+ * limit, ESTABLISHED and idle sockets on the port, old-generation heap, and the WebSocket session count
  * when a class histogram was asked for. A value that could not be read is null.
  */
 export const watchSampleSchema = z.object({
@@ -18,7 +18,7 @@ export const watchSampleSchema = z.object({
   idleEstablished: z.number().int().nonnegative().nullable(),
   /** Old generation used, % of its maximum capacity. */
   heapOldGenPercent: z.number().min(0).max(100).nullable(),
-  /** `org.apache.tomcat.websocket.WsSession` instances (only with a class histogram). */
+  /** Instances of the runbook's session classes, summed (Tomcat's `WsSession`, Jetty's `WebSocketSession`, ...; only with a class histogram). */
   sessions: z.number().int().nonnegative().nullable(),
   /** Why some values are null (`field: reason`), empty when all were read. */
   unavailable: z.array(z.string()).default([]),

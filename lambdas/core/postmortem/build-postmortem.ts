@@ -244,7 +244,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     })),
     missing: missingOf(record),
     escalation: record.escalation,
-    recurrenceForecast: recurrenceOf(record, [...items.top, ...items.more]),
+    recurrenceForecast: recurrenceOf(record, [...items.top, ...items.more], opts.knowledge),
   };
   return postmortemSchema.parse(model);
 }

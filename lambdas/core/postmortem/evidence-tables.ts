@@ -8,7 +8,7 @@ import type { Table } from "./schema.js";
 import { STATE_COLOURS } from "./svg.js";
 
 /** Classes the postmortem highlights in histogram tables. */
-export const HIGHLIGHT_CLASS_PATTERN = /WsSession|UpgradeProcessorInternal/;
+export const HIGHLIGHT_CLASS_PATTERN = /WsSession|WebSocketSession|UpgradeProcessorInternal/;
 
 function firstUnavailable(
   snapshots: readonly Snapshot[],

@@ -47,6 +47,61 @@ export function firstLogFailure(before: Evidence | null): { at: string; complete
   return { at: first.at, complete: first.line > 1 };
 }
 
+/** The failure kinds the probe counts in the log, with the text that matches each (as the probe's awk). */
+const LOG_FAILURES = [
+  {
+    key: "tooManyOpenFiles",
+    match: "Too many open files",
+    label: "Open-files limit reached: first `Too many open files` in the log",
+  },
+  { key: "outOfMemoryError", match: "OutOfMemoryError", label: "First `OutOfMemoryError` in the log" },
+  {
+    key: "connectionNotAvailable",
+    match: "Connection is not available, request timed out",
+    label: "First pool time-out in the log: `Connection is not available`",
+  },
+  {
+    key: "noSpaceLeft",
+    match: "No space left on device",
+    label: "Disk full: first `No space left on device` in the log",
+  },
+] as const;
+type LogFailure = (typeof LOG_FAILURES)[number];
+
+/**
+ * Which kind the log's first failure is, from what the logs section carries: the kind when only one kind was
+ * counted, or the first sample's kind when the samples hold every match (the probe keeps the last five).
+ * With several kinds and more matches than samples the first one's kind is not in the record: `kinds` then
+ * lists every kind counted and `first` is null.
+ */
+export function firstLogFailureKind(before: Evidence | null): {
+  readonly first: LogFailure | null;
+  readonly kinds: readonly LogFailure[];
+} {
+  const logs = before ? dataOf(before.logs) : undefined;
+  if (!logs) return { first: null, kinds: [] };
+  const counted = LOG_FAILURES.filter((k) => (logs[k.key] ?? 0) > 0);
+  const matches = counted.reduce((n, k) => n + (logs[k.key] ?? 0), 0);
+  if (counted.length === 1) return { first: counted[0] ?? null, kinds: counted };
+  const firstSample = matches <= logs.samples.length ? logs.samples[0] : undefined;
+  const first = firstSample ? (LOG_FAILURES.find((k) => firstSample.includes(k.match)) ?? null) : null;
+  return { first, kinds: counted };
+}
+
+/** The timeline's title of the log's first failure: its kind when the record shows it, else the kinds counted. */
+export function firstLogFailureTitle(before: Evidence | null): string {
+  const { first, kinds } = firstLogFailureKind(before);
+  if (first) return first.label;
+  return kinds.length
+    ? `First failure in the log (${kinds.map((k) => `\`${k.match}\``).join(" or ")})`
+    : "First failure in the log";
+}
+
+function logFailureWords(before: Evidence | null): string {
+  const { first, kinds } = firstLogFailureKind(before);
+  return (first ? [first] : kinds).map((k) => `\`${k.match}\``).join(" or ") || "a failure line";
+}
+
 /** The earliest failure evidence: the log's first failure, the alarm, or the failing health check. */
 function startOf(record: IncidentRecord): StartCandidate {
   const before = record.evidence.before;
@@ -58,7 +113,7 @@ function startOf(record: IncidentRecord): StartCandidate {
       at: log.at,
       known: log.complete,
       basis: log.complete
-        ? "the first failure in the application log (`Too many open files` / `OutOfMemoryError`)"
+        ? `the first failure in the application log (${logFailureWords(before)})`
         : "the first line of the scanned log tail already shows the failure: the impact began at or before it",
     });
   }
@@ -170,18 +225,21 @@ export function impactOf(record: IncidentRecord): Postmortem["impact"] {
   let description = descriptionOf(record);
   if (!recovered && record.status !== "not-down") description += ` ${NOT_RECOVERED[record.status]}`;
   const healthy = record.evidence.before?.health.outcome === "ok";
-  const from = start.known ? formatDateTime(start.at) : `at or before ${formatDateTime(start.at)}`;
   const durationText =
     durationMs === null
       ? "unknown"
       : start.known
         ? formatDuration(durationMs)
         : `at least ${formatDuration(durationMs)}`;
+  // A known start reads "from A to B"; an unknown one "began at or before A, ended B", never "from at or before A".
+  const began = start.known
+    ? `from ${formatDateTime(start.at)}`
+    : `began at or before ${formatDateTime(start.at)}`;
   const windowText = healthy
     ? "none found on the host: the service answered its health check"
     : end
-      ? `from ${from} to ${formatDateTime(end)} (${durationText})`
-      : `from ${from}; not ended by the run`;
+      ? `${began}${start.known ? " to" : ", ended"} ${formatDateTime(end)} (${durationText})`
+      : `${began}; not ended by the run`;
   return {
     start: start.at,
     startKnown: start.known,

@@ -1,5 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { LEAKED_RESOURCES } from "../forecast/recurrence.js";
 import { conditionSchema } from "../runbook/schema.js";
 import { jsonSchemaText } from "../shared/json-schema.js";
 import { PostmortemError } from "./errors.js";
@@ -62,6 +63,12 @@ export const classKnowledgeSchema = z.strictObject({
   /** What people try that does not help for this class, and why. */
   wontHelp: z.array(z.strictObject({ what: text, why: text })).default([]),
   knownFixes: knownFixesSchema.optional(),
+  /**
+   * What the class's cause leaks, when it is a leak: a kill or a restart relieves it and leaves the cause in
+   * place, so the postmortem calls such a fix temporary. Only an fd leak gets a time-to-limit forecast from
+   * the record's before/after figures. Absent: not a leak.
+   */
+  leak: z.enum(LEAKED_RESOURCES).optional(),
 });
 export type ClassKnowledge = z.infer<typeof classKnowledgeSchema>;
 

@@ -3,7 +3,7 @@ import { keyFigures } from "../incident/record.js";
 import type { IncidentRecord } from "../incident/schema.js";
 import { dataOf } from "../shared/section.js";
 import { formatCount, formatDuration, formatTime } from "./format.js";
-import { firstApplied, snapshotsOf, stepOf } from "./record-view.js";
+import { firstApplied, sessionsLabel, snapshotsOf, stepOf } from "./record-view.js";
 import { shortReason } from "./root-cause.js";
 import type { Postmortem } from "./schema.js";
 
@@ -102,7 +102,7 @@ function luckyOf(record: IncidentRecord): string[] {
     const ws = record.verification?.afterRelief?.wsSessions ?? keyFiguresOrNull(record.evidence.afterRelief);
     lucky.push(
       "The class histogram could still be taken after a small relief batch, before the leaked objects were released" +
-        (ws != null ? ` (${formatCount(ws)} WsSession instances)` : "") +
+        (ws != null ? ` (${formatCount(ws)} ${sessionsLabel(record)})` : "") +
         ": it confirmed the count the sockets suggested.",
     );
   }

@@ -1,7 +1,9 @@
 import type { Evidence } from "../evidence/schema.js";
+import { shortClassName, webSocketSessions } from "../evidence/sessions.js";
 import { keyFigures } from "../incident/record.js";
 import type { ActionResult, IncidentRecord, KeyFigures, Step } from "../incident/schema.js";
 import { changesHost as actionChangesHost } from "../mitigation/actions/registry.js";
+import { dataOf } from "../shared/section.js";
 
 /** Read-only views of the execution record shared by the postmortem's modules. */
 
@@ -143,4 +145,25 @@ export function formatNumbersIn(text: string): string {
       return `${pre}${Number(digits).toLocaleString("en-US")}`;
     },
   );
+}
+
+/**
+ * The session class the record's histograms counted most of, by its short name (`WsSession`, Jetty's
+ * `WebSocketSession`), from the first histogram with sessions (before, after relief, after); null when
+ * none counted any, so the caller says "WebSocket sessions" rather than guess a framework.
+ */
+export function sessionClassOf(record: IncidentRecord): string | null {
+  const e = record.evidence;
+  for (const snapshot of [e.before, e.afterRelief, e.after]) {
+    const h = snapshot ? dataOf(snapshot.classHistogram) : undefined;
+    const name = h ? webSocketSessions(h).className : null;
+    if (name) return shortClassName(name);
+  }
+  return null;
+}
+
+/** "WsSession instances" (Jetty: "WebSocketSession instances"), "WebSocket sessions" when no class counted any. */
+export function sessionsLabel(record: IncidentRecord): string {
+  const name = sessionClassOf(record);
+  return name ? `${name} instances` : "WebSocket sessions";
 }

@@ -1,6 +1,7 @@
 import { forecastRecurrenceFromRecord } from "../forecast/recurrence.js";
 import type { IncidentRecord } from "../incident/schema.js";
 import { formatCount, formatDateTime, formatDuration } from "./format.js";
+import { classKnowledge, type PostmortemKnowledge } from "./knowledge.js";
 import type { ActionItem, Postmortem } from "./schema.js";
 
 /**
@@ -12,8 +13,9 @@ import type { ActionItem, Postmortem } from "./schema.js";
 export function recurrenceOf(
   record: IncidentRecord,
   items: readonly ActionItem[],
+  knowledge: PostmortemKnowledge,
 ): Postmortem["recurrenceForecast"] {
-  const f = forecastRecurrenceFromRecord(record);
+  const f = forecastRecurrenceFromRecord(record, (id) => classKnowledge(knowledge, id).leak ?? null);
   const fix = f.temporary
     ? (items.find((i) => i.kind === "prevent") ?? items.find((i) => i.kind === "investigate") ?? null)
     : null;

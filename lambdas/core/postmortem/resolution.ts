@@ -1,7 +1,7 @@
 import type { IncidentRecord, KeyFigures } from "../incident/schema.js";
 import { changesHost as actionChangesHost } from "../mitigation/actions/registry.js";
 import { formatCount, formatDuration, formatTime } from "./format.js";
-import { formatNumbersIn, type Snapshot } from "./record-view.js";
+import { formatNumbersIn, type Snapshot, sessionsLabel } from "./record-view.js";
 import type { Postmortem } from "./schema.js";
 
 export function mitigationOf(record: IncidentRecord): Postmortem["mitigation"] {
@@ -123,7 +123,7 @@ export function verificationOf(
     label,
     values: moments.map((m) => f(m.figures)),
   });
-  // The WsSession row matters for the WebSocket leak, or when some moment counted sessions.
+  // The sessions row matters for the WebSocket leak, or when some moment counted sessions.
   const wsRelevant =
     record.diagnosis?.rootCause.id === "websocket-session-leak" ||
     moments.some((m) => (m.figures?.wsSessions ?? 0) > 0);
@@ -137,7 +137,7 @@ export function verificationOf(
       row("Health check", health),
       row("Open fds / limit", fds),
       row("ESTABLISHED on the port", (k) => formatCount(k?.established ?? null)),
-      ...(wsRelevant ? [row("WsSession instances", ws)] : []),
+      ...(wsRelevant ? [row(sessionsLabel(record), ws)] : []),
       row("PID", pid),
     ],
   };

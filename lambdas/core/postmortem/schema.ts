@@ -169,7 +169,7 @@ export const postmortemSchema = z.object({
     durationMs: ms.nullable(),
     /** "34 s", or "at least 12 s" when the start is only a bound. */
     durationText: z.string(),
-    /** The window in words: "from ... to ... (34 s)", "from at or before ...; not ended by the run", "none found ...". */
+    /** The window in words: "from ... to ... (34 s)", "began at or before ...; not ended by the run", "none found ...". */
     windowText: z.string(),
     description: z.string(),
     /** What was affected: connector, endpoints, queued connections. */

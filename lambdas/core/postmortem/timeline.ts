@@ -1,7 +1,7 @@
 import type { IncidentRecord } from "../incident/schema.js";
 import { dataOf } from "../shared/section.js";
 import { formatDuration } from "./format.js";
-import { firstLogFailure, processStartOf } from "./impact.js";
+import { firstLogFailure, firstLogFailureTitle, processStartOf } from "./impact.js";
 import { formatNumbersIn, msBetween, STEP_TITLES } from "./record-view.js";
 import type { TimelineEntry } from "./schema.js";
 
@@ -37,14 +37,11 @@ function beforeRun(record: IncidentRecord): Entry[] {
   const first = firstLogFailure(before);
   const logs = before ? dataOf(before.logs) : undefined;
   if (first && logs) {
-    const fdLimit = logs.tooManyOpenFiles > 0;
     out.push({
       ...point(
         first.at,
         "before",
-        fdLimit
-          ? "Open-files limit reached: first `Too many open files` in the log"
-          : "First `OutOfMemoryError` in the log",
+        firstLogFailureTitle(before),
         "log",
         `${logs.firstFailure?.stamp ?? ""} (line ${logs.firstFailure?.line ?? "?"} of the last ${logs.linesScanned} lines)`,
       ),

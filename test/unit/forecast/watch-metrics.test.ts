@@ -17,7 +17,7 @@ const sample = (i: number, openFds: number, established: number): WatchSample =>
   unavailable: [],
 });
 
-// The seed incident's slope: ~30 fds an hour (10,000 in two weeks), sampled every 5 minutes.
+// +30 fds per 5-minute sample, i.e. 360 fds an hour (the seed incident leaked ~30 an hour: 10,000 in two weeks).
 const leaking = Array.from({ length: 12 }, (_, i) => sample(i, 9000 + 30 * i, 8900 + 30 * i));
 
 describe("watch metrics and notice", () => {

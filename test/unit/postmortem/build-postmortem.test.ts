@@ -227,6 +227,31 @@ describe("action items", () => {
     }
   });
 
+  it("offers raising LimitNOFILE to 65536 only below that limit: a no-op at a high limit", () => {
+    const ids = (r: IncidentRecord) => {
+      const m = model(r);
+      return [...m.actionItems, ...m.moreActionItems].map((a) => a.id);
+    };
+    const low = loadFixture("file-handle-leak");
+    expect(dataOf(low.evidence.before?.fds)?.limitSoft).toBe(4096);
+    expect(ids(low)).toContain("raise-limitnofile-stopgap");
+    const before = low.evidence.before;
+    const fds = dataOf(before?.fds);
+    if (!before || !fds) throw new Error("the fixture has no fds section");
+    const high = (limitSoft: number): IncidentRecord => ({
+      ...low,
+      evidence: {
+        ...low.evidence,
+        before: { ...before, fds: { status: "ok", data: { ...fds, limitSoft, limitHard: 1_048_576 } } },
+      },
+    });
+    expect(ids(high(65_536))).not.toContain("raise-limitnofile-stopgap");
+    expect(ids(high(1_048_576))).not.toContain("raise-limitnofile-stopgap");
+    expect(ids(high(65_535))).toContain("raise-limitnofile-stopgap");
+    // The rest of the class's items stay.
+    expect(ids(high(65_536))).toContain("try-with-resources");
+  });
+
   it("owner comes from the options", () => {
     expect(
       model(websocketSessionLeakRecord(), "@api-team").actionItems.every((a) => a.owner === "@api-team"),
@@ -243,6 +268,48 @@ describe("action items", () => {
       "diagnose-by-hand",
       "fix-step-collect",
     ]);
+  });
+});
+
+describe("session class names", () => {
+  const TOMCAT = "org.apache.tomcat.websocket.WsSession";
+  const JETTY = "org.eclipse.jetty.websocket.common.WebSocketSession";
+  /** The recorded ws-leak run with its histograms' session class renamed (as on Jetty), or dropped. */
+  const withSessionClass = (to: string | null): IncidentRecord => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const rename = (e: IncidentRecord["evidence"]["after"]) => {
+      const h = e ? dataOf(e.classHistogram) : undefined;
+      if (!e || !h) return e;
+      const rows = <T extends { className: string }>(xs: readonly T[]): T[] =>
+        xs.flatMap((x) => (x.className !== TOMCAT ? [x] : to === null ? [] : [{ ...x, className: to }]));
+      const data = {
+        ...h,
+        top: rows(h.top),
+        watched: rows(h.watched),
+        sessionClasses: to === null ? [] : [to],
+      };
+      return { ...e, classHistogram: { status: "ok" as const, data } };
+    };
+    const ev = r.evidence;
+    return {
+      ...r,
+      evidence: { before: rename(ev.before), afterRelief: rename(ev.afterRelief), after: rename(ev.after) },
+    };
+  };
+  const sessionRow = (r: IncidentRecord) =>
+    model(r).verification?.figures.find((f) => /session/i.test(f.label))?.label;
+
+  it("labels the sessions row and the lucky line by the counted class: Tomcat's WsSession, Jetty's WebSocketSession", () => {
+    expect(sessionRow(loadFixture("recorded/ws-leak-recovered"))).toBe("WsSession instances");
+    const jetty = model(withSessionClass(JETTY));
+    expect(sessionRow(withSessionClass(JETTY))).toBe("WebSocketSession instances");
+    expect(jetty.lessons.lucky.join(" ")).toContain("(977 WebSocketSession instances)");
+    expect(JSON.stringify(jetty.verification)).not.toContain("WsSession");
+  });
+
+  it('says "WebSocket sessions" where no class was counted', () => {
+    // The class is diagnosed from sockets only; the row stays for the WebSocket leak, with a neutral label.
+    expect(sessionRow(withSessionClass(null))).toBe("WebSocket sessions");
   });
 });
 
@@ -263,6 +330,68 @@ describe("timeline and charts", () => {
     expect(shared.length).toBeGreaterThan(1);
     expect(m.mermaid).toContain("axisFormat %H:%M:%S");
     expect(m.mermaid).toMatch(/section Impact\n {4}Users affected :crit, /);
+  });
+
+  /** The recorded ws-leak run with its log section's counts and samples replaced. */
+  const withLog = (counts: Partial<Record<string, number>>, samples: string[]): IncidentRecord => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const before = r.evidence.before;
+    const logs = before ? dataOf(before.logs) : undefined;
+    if (!before || !logs) throw new Error("the recorded run has no logs section");
+    const data = { ...logs, tooManyOpenFiles: 0, outOfMemoryError: 0, ...counts, samples };
+    return { ...r, evidence: { ...r.evidence, before: { ...before, logs: { status: "ok", data } } } };
+  };
+  const pool = "HikariPool-1 - Connection is not available, request timed out after 30000ms.";
+  const enospc = "java.io.IOException: No space left on device";
+  const firstFailure = (r: IncidentRecord) =>
+    model(r).timeline.find((e) => e.kind === "before" && e.status === "log")?.title;
+
+  it.each([
+    [
+      "a pool time-out only",
+      { connectionNotAvailable: 40 },
+      [pool],
+      "First pool time-out in the log: `Connection is not available`",
+    ],
+    ["ENOSPC only", { noSpaceLeft: 7 }, [enospc], "Disk full: first `No space left on device` in the log"],
+    [
+      "OutOfMemoryError only",
+      { outOfMemoryError: 2 },
+      ["java.lang.OutOfMemoryError: Java heap space"],
+      "First `OutOfMemoryError` in the log",
+    ],
+    // Every match is in the samples: the first sample is the first failure, whatever else was counted.
+    [
+      "ENOSPC, then fds",
+      { noSpaceLeft: 1, tooManyOpenFiles: 2 },
+      [enospc, "Too many open files", "Too many open files"],
+      "Disk full: first `No space left on device` in the log",
+    ],
+    // More matches than samples and two kinds: the record does not say which came first.
+    [
+      "pool time-outs and fds, more than the samples",
+      { connectionNotAvailable: 30, tooManyOpenFiles: 9 },
+      [pool, pool, pool, pool, pool],
+      "First failure in the log (`Too many open files` or `Connection is not available, request timed out`)",
+    ],
+  ])("labels the log's first failure by its kind: %s", (_what, counts, samples, title) => {
+    const r = withLog(counts, samples);
+    expect(firstFailure(r)).toBe(title);
+  });
+
+  it("names the log's failure kind in the impact's basis, and says an unknown start without \"from at or before\"", () => {
+    const m = model(withLog({ connectionNotAvailable: 40 }, [pool]));
+    expect(m.impact.startBasis).toBe(
+      "the first failure in the application log (`Connection is not available, request timed out`)",
+    );
+    for (const name of fixtureNames())
+      expect(model(loadFixture(name)).impact.windowText, name).not.toMatch(/from at or/);
+    expect(model(loadFixture("websocket-session-leak")).impact.windowText).toBe(
+      "began at or before 2025-03-11 02:14:00 UTC, ended 2025-03-11 02:15:24 UTC (at least 1 min 24 s)",
+    );
+    expect(model(loadFixture("recorded/ws-leak-recovered")).impact.windowText).toBe(
+      "from 2026-12-02 02:50:36 UTC to 2026-12-02 02:51:27 UTC (51 s)",
+    );
   });
 
   it("keeps charts as data with a time on every row, and one chart of ESTABLISHED connections by idle age", () => {

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { LEAK_CLASSES } from "../../../lambdas/core/forecast/recurrence.js";
 import { buildPostmortem } from "../../../lambdas/core/postmortem/build-postmortem.js";
 import {
   KnowledgeError,
@@ -49,15 +48,38 @@ describe("class knowledge (runbooks/postmortem/knowledge.yaml)", () => {
   });
 
   it("gives every leak class an action item that fixes the cause, for a relief the postmortem calls temporary", () => {
-    expect(LEAK_CLASSES.length).toBeGreaterThan(0);
-    for (const id of LEAK_CLASSES) {
-      const c = KNOWLEDGE.classes[id];
-      expect(c, id).toBeDefined();
-      const kinds = (c?.actionItems ?? []).map((i) => KNOWLEDGE.actionItems[i]?.kind);
+    const leaking = Object.entries(KNOWLEDGE.classes).filter(([, c]) => c.leak !== undefined);
+    expect(leaking.map(([id]) => id).sort()).toEqual([
+      "close-wait-leak",
+      "connection-pool-exhaustion",
+      "fd-exhaustion",
+      "file-handle-leak",
+      "heap-exhaustion",
+      "websocket-session-leak",
+    ]);
+    for (const [id, c] of leaking) {
+      const kinds = c.actionItems.map((i) => KNOWLEDGE.actionItems[i]?.kind);
       expect(
         kinds.some((k) => k === "prevent" || k === "investigate"),
         id,
       ).toBe(true);
     }
+  });
+
+  it("reads what a class leaks from the YAML: without `leak:` the seed's kill is no longer a temporary fix", () => {
+    expect(model(websocketSessionLeakRecord()).recurrenceForecast).toMatchObject({
+      status: "recurs",
+      temporary: true,
+    });
+    const marker =
+      "    title: Idle WebSocket connections held open until the open-files limit\n    leak: fds\n";
+    expect(shipped).toContain(marker);
+    const edited = shipped.replace(marker, marker.replace("    leak: fds\n", ""));
+    const knowledge = parsePostmortemKnowledge(edited, "edited.yaml");
+    expect(buildPostmortem(websocketSessionLeakRecord(), { knowledge }).recurrenceForecast).toMatchObject({
+      status: "not-a-leak",
+      temporary: false,
+      temporaryNote: null,
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadPostmortemTemplates } from "../../../lambdas/adapters/local/template-loader.js";
+import { INCIDENT_STATUSES } from "../../../lambdas/core/incident/schema.js";
 import { TemplateRenderError } from "../../../lambdas/core/postmortem/errors.js";
 import {
   escapeTableCell,
@@ -25,21 +26,25 @@ describe("renderPostmortem: snapshots", () => {
     await expect(markdown).toMatchFileSnapshot(`./__snapshots__/${name}.md`);
   });
 
-  it("has a recorded run for every outcome a run can end in", () => {
+  it("has a recorded run for every outcome a local run can end in, and a fixture for every other outcome", () => {
     const statuses = new Set(recordedFixtureNames().map((n) => loadFixture(n).status));
     expect([...statuses].sort()).toEqual([
       "cooldown",
+      "declined",
       "escalated",
       "interrupted",
       "not-down",
       "planned",
       "recovered",
     ]);
+    // `braked` (only the state machine's fleet brake) and `failed` are hand-made in test/support/record-factory.ts.
+    const all = new Set(fixtureNames().map((n) => loadFixture(n).status));
+    expect([...all].sort()).toEqual(INCIDENT_STATUSES.filter((s) => s !== "running").sort());
   });
 });
 
 describe("renderPostmortem: two pages, then the appendix", () => {
-  it.each(fixtureNames())("keeps the main part of %s within %i words", (name) => {
+  it.each(fixtureNames())(`keeps the main part of %s within ${MAIN_WORDS_MAX} words`, (name) => {
     const { markdown } = renderPostmortem(model(loadFixture(name)), templates);
     const main = mainPart(markdown);
     expect(wordCount(main), name).toBeLessThanOrEqual(MAIN_WORDS_MAX);
@@ -201,9 +206,11 @@ describe("renderPostmortem: content", () => {
         "The fix is the action item “Close the native Tomcat session, not only Spring's wrapper”.",
     );
     expect(markdown).not.toContain("### Recurrence forecast");
-    expect(html).toContain('<p class="screen-only" data-recurrence="recurs">Leak rate: 75,600 fds/h;');
+    // Printed too (no screen-only): only the basis is left to the screen.
+    expect(html).toContain('<p data-recurrence="recurs">Leak rate: 75,600 fds/h;');
+    expect(html).toContain('<span class="muted screen-only">Basis: 1,008 fds leaked');
     expect(html).toMatch(
-      /<p class="warning screen-only" data-temporary><strong>Temporary fix:<\/strong> <code>kill-idle-connections<\/code> relieved/,
+      /<p class="warning" data-temporary><strong>Temporary fix:<\/strong> <code>kill-idle-connections<\/code> relieved/,
     );
   });
 

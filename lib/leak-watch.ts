@@ -147,7 +147,15 @@ export class LeakWatch extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
 
-    // ---- the schedule: SendCommand by tag, through the Scheduler's universal target
+    this.schedule = this.sampleSchedule(props, documentArn);
+    this.function = this.sampleFunction(props, { namespace, serviceName, horizonHours });
+    this.rule = this.sampleRule();
+    this.alarm = this.exhaustionAlarm(props, { namespace, serviceName, horizonHours });
+  }
+
+  /** The schedule: SendCommand by tag, through the Scheduler's universal target. */
+  private sampleSchedule(props: LeakWatchProps, documentArn: string): CfnSchedule {
+    const stack = Stack.of(this);
     const schedulerRole = new Role(this, "SchedulerRole", {
       assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
         conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
@@ -166,7 +174,7 @@ export class LeakWatch extends Construct {
         },
       }),
     );
-    this.schedule = new CfnSchedule(this, "Schedule", {
+    return new CfnSchedule(this, "Schedule", {
       description: "runbook-autopilot: sample tagged instances for the leak watch",
       scheduleExpression: props.scheduleExpression ?? "rate(5 minutes)",
       flexibleTimeWindow: { mode: "OFF" },
@@ -185,24 +193,26 @@ export class LeakWatch extends Construct {
         }),
       },
     });
+  }
 
-    // ---- the Lambda: one invocation per instance sample
-    this.function = new RunbookFunction(this, "Sample", {
+  /** The Lambda: one invocation per instance sample. */
+  private sampleFunction(props: LeakWatchProps, o: Tuning): RunbookFunction {
+    const sample = new RunbookFunction(this, "Sample", {
       handlerName: "leak-watch",
       description: "runbook-autopilot leak watch: forecast from each sample, EMF metrics, notices",
-      serviceName,
-      metricsNamespace: namespace,
+      serviceName: o.serviceName,
+      metricsNamespace: o.namespace,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         HISTORY_TABLE: this.table.tableName,
         TOPIC_ARN: props.topic.topicArn,
         WATCH_PORT: String(props.port),
-        HORIZON_HOURS: String(horizonHours),
+        HORIZON_HOURS: String(o.horizonHours),
         MAX_SAMPLES: String(props.maxSamples ?? 288),
         SAMPLE_STEP: STEP,
       },
     });
-    const fn = this.function.function;
+    const fn = sample.function;
     this.table.grantReadWriteData(fn);
     props.topic.grantPublish(fn);
     fn.addToRolePolicy(
@@ -211,35 +221,50 @@ export class LeakWatch extends Construct {
         resources: ["*"], // GetCommandInvocation supports no resource-level permissions
       }),
     );
-    this.rule = new Rule(this, "Invocations", {
+    return sample;
+  }
+
+  /** Each successful sample's status-change event → the Lambda. */
+  private sampleRule(): Rule {
+    return new Rule(this, "Invocations", {
       description: "runbook-autopilot leak watch: each successful sample",
       eventPattern: {
         source: ["aws.ssm"],
         detailType: ["EC2 Command Invocation Status-change Notification"],
         detail: { "document-name": [this.document.ref], status: ["Success"] },
       },
-      targets: [new LambdaFunction(fn, { retryAttempts: 2 })],
+      targets: [new LambdaFunction(this.function.function, { retryAttempts: 2 })],
     });
+  }
 
-    // ---- the alarm: the fleet's lowest HoursToExhaustion under the horizon
-    this.alarm = new Alarm(this, "HoursToExhaustion", {
+  /** The alarm: the fleet's lowest HoursToExhaustion under the horizon. */
+  private exhaustionAlarm(props: LeakWatchProps, o: Tuning): Alarm {
+    const alarm = new Alarm(this, "HoursToExhaustion", {
       alarmDescription: [
-        `A resource of an instance tagged ${props.instanceTag.key}=${props.instanceTag.value} will run out within ${horizonHours} h.`,
+        `A resource of an instance tagged ${props.instanceTag.key}=${props.instanceTag.value} will run out within ${o.horizonHours} h.`,
         "The leak watch's notice on the same topic names the instance, the forecast and the likely class (websocket-session-leak when the fds are ESTABLISHED sockets on the port).",
         `Look first (changes nothing): npx runbook run api-unreachable --target ssm:<instance-id> --port ${props.port} --mode plan`,
       ].join(" "),
       metric: new Metric({
-        namespace,
+        namespace: o.namespace,
         metricName: "HoursToExhaustion",
-        dimensionsMap: { service: serviceName },
+        dimensionsMap: { service: o.serviceName },
         statistic: "Minimum",
         period: Duration.minutes(5),
       }),
-      threshold: horizonHours,
+      threshold: o.horizonHours,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.alarm.addAlarmAction(new SnsAction(props.topic));
+    alarm.addAlarmAction(new SnsAction(props.topic));
+    return alarm;
   }
+}
+
+/** The metrics' namespace and service dimension, and the horizon in hours. */
+interface Tuning {
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly horizonHours: number;
 }

@@ -36,7 +36,14 @@ export function registerLabCommand(program: Command): void {
     .description(
       "Reproduction lab: a real embedded Tomcat 10 app driven into a chosen failure (see docs/lab.md)",
     );
+  registerLabUp(lab);
+  registerLabLoad(lab);
+  registerLabDown(lab);
+  registerLabStatus(lab);
+}
 
+/** `runbook lab up`: start the lab app in a failure mode. */
+function registerLabUp(lab: Command): void {
   lab
     .command("up")
     .description("start the lab app in a failure mode and wait until /health answers")
@@ -73,7 +80,10 @@ export function registerLabCommand(program: Command): void {
         `  log ${state.logPath}`,
       ]);
     });
+}
 
+/** `runbook lab load`: drive the running lab into its failure. */
+function registerLabLoad(lab: Command): void {
   lab
     .command("load")
     .description("drive the running lab into its failure (open and hold sessions, or send requests)")
@@ -119,7 +129,10 @@ export function registerLabCommand(program: Command): void {
           : []),
       ]);
     });
+}
 
+/** `runbook lab down`: stop the lab and its load holders. */
+function registerLabDown(lab: Command): void {
   lab
     .command("down")
     .description("stop the lab app and its load holders (by PID) and remove the state")
@@ -134,7 +147,10 @@ export function registerLabCommand(program: Command): void {
           : `lab down: nothing running on port ${o.port}`,
       ]);
     });
+}
 
+/** `runbook lab status`: the lab on a port. */
+function registerLabStatus(lab: Command): void {
   lab
     .command("status")
     .description("show the lab on a port: processes, open fds vs the limit, a health probe")

@@ -29,116 +29,88 @@ export function registerRunCommand(program: Command): void {
       "--runbook <file>",
       "runbook override (YAML/JSON with `extends: <runbook>`, docs/runbook-overrides.md) or a whole runbook file",
     )
-    .action(async (runbookId: string, raw: Record<string, unknown>) => {
-      const file = raw.runbook === undefined ? undefined : String(raw.runbook);
-      if (file !== undefined && !/\.(ya?ml|json)$/.test(file)) {
-        throw new UsageError(`--runbook: expected a .yaml, .yml or .json file (got '${file.slice(0, 60)}')`);
-      }
-      const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
-      await checkPid(o);
-      checkRawFolderPath("--out", o.out, o.target);
-      await checkWritableDir("--out", o.out);
-      // Loaded when the command runs, not at start-up: `runbook --version`/`--help` stay fast.
-      const [{ EXIT_CODES }, { formatPlan }, { runRunbook }, { buildDeps, writeRunPostmortem }] =
-        await Promise.all([
-          import("../../lambdas/core/incident/record.js"),
-          import("../../lambdas/core/mitigation/plan.js"),
-          import("../../lambdas/workflows/run-runbook.js"),
-          import("../wiring.js"),
-        ]);
-      const deps = await buildDeps({
-        runbook: file ?? o.runbook,
-        target: o.target,
-        region: o.region,
-        bucket: o.bucket,
-        overrides: o,
-        out: o.out,
-        approve: askOnTerminal,
-      });
-      if (deps.runbookDoc.id !== o.runbook) {
-        throw new UsageError(`--runbook ${file}: it is runbook '${deps.runbookDoc.id}', not '${o.runbook}'`);
-      }
-      const mode = deps.settings.mode;
-      let rec: Recorder | null = null;
-      const removeHandlers = handleInterrupts(deps.stopChildren, async (signal) => {
-        await rec?.interrupt(signal);
-      });
-      const record = await runRunbook(deps, {
-        target: o.target,
-        port: o.port,
-        pid: o.pid ?? null,
-        healthPath: o.healthPath,
-        logPath: o.logPath ?? null,
-        restart:
-          o.service || o.restartCommand
-            ? { service: o.service ?? null, command: o.restartCommand ?? null }
-            : null,
-        mode,
-        trigger: {
-          kind: "manual",
-          at: deps.clock.now().toISOString(),
-          alarmName: null,
-          alarmReason: null,
-          source: `cli:${operatorName()}`,
-        },
-        onStart: (r) => {
-          rec = r;
-          process.stderr.write(
-            `runbook: incident ${r.record.incidentId} → ${deps.incidentDir(r.record.incidentId)}\n`,
-          );
-        },
-      });
-      removeHandlers();
-      const dir = deps.incidentDir(record.incidentId);
-      let postmortem: string | null = null;
-      if (o.postmortem) {
-        try {
-          postmortem = await writeRunPostmortem(dir);
-        } catch (e) {
-          process.stderr.write(`runbook: postmortem not written: ${(e as Error).message}\n`);
-        }
-      }
-      if (o.output === "json") {
-        process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
-      } else {
-        const lines = [
-          `Incident ${record.incidentId}: ${record.status}`,
-          `  ${record.statusReason}`,
-          record.diagnosis
-            ? `  Root cause: ${record.diagnosis.rootCause.id} (${Math.round(record.diagnosis.rootCause.confidence * 100)}%) ${record.diagnosis.rootCause.summary}`
-            : "  Root cause: not diagnosed",
-        ];
-        const confirmation = record.steps.find((s) => s.id === "collect-after-relief")?.outputs
-          .confirmation as
-          | { rootCause?: string; confidence?: number; confirms?: boolean; histogram?: string }
-          | undefined;
-        if (confirmation?.rootCause) {
-          lines.push(
-            `  After relief (class histogram ${confirmation.histogram}): ${confirmation.rootCause} (${Math.round((confirmation.confidence ?? 0) * 100)}%), ${confirmation.confirms ? "confirms the diagnosis" : "DIFFERS from the first diagnosis"}`,
-          );
-        }
-        if (record.plan) lines.push("", formatPlan(record.plan));
-        if (record.actions.length) {
-          lines.push("", "Actions:");
-          for (const a of record.actions)
-            lines.push(`  ${a.rung + 1}. ${a.action}: ${a.status} (${a.reason})`);
-        }
-        const v = record.verification;
-        if (v?.before && v.after) {
-          const b = v.before;
-          const a = v.after;
-          const relief = v.afterRelief ? ` → ${v.afterRelief.wsSessions ?? "n/a"} (after relief)` : "";
-          lines.push(
-            "",
-            `Before → after: fds ${b.openFds}/${b.fdLimit} → ${a.openFds}/${a.fdLimit}, ESTABLISHED ${b.established} → ${a.established}, WsSession ${b.wsSessions ?? "n/a"}${relief} → ${a.wsSessions ?? "n/a"}, PID ${b.pid} → ${a.pid}, health ${b.healthOutcome} → ${a.healthOutcome}`,
-          );
-        }
-        lines.push("", `Record: ${dir}/incident.json`);
-        if (postmortem) lines.push(`Postmortem: ${postmortem}`);
-        process.stdout.write(`${lines.join("\n")}\n`);
-      }
-      process.exitCode = EXIT_CODES[record.status];
-    });
+    .action(runCommand);
+}
+
+/** `runbook run`'s options checked: one clear line and a usage exit for bad input, before anything runs. */
+async function runRequest(runbookId: string, raw: Record<string, unknown>) {
+  const file = raw.runbook === undefined ? undefined : String(raw.runbook);
+  if (file !== undefined && !/\.(ya?ml|json)$/.test(file)) {
+    throw new UsageError(`--runbook: expected a .yaml, .yml or .json file (got '${file.slice(0, 60)}')`);
+  }
+  const o = parseOptions(runOptionsSchema, { ...raw, runbook: runbookId });
+  await checkPid(o);
+  checkRawFolderPath("--out", o.out, o.target);
+  await checkWritableDir("--out", o.out);
+  return { file, o };
+}
+
+/** Runs the runbook on the target, writes the postmortem, prints the record or its summary. */
+async function runCommand(runbookId: string, raw: Record<string, unknown>): Promise<void> {
+  const { file, o } = await runRequest(runbookId, raw);
+  // Loaded when the command runs, not at start-up: `runbook --version`/`--help` stay fast.
+  const [{ EXIT_CODES }, { formatRunSummary }, { runRunbook }, { buildDeps, writeRunPostmortem }] =
+    await Promise.all([
+      import("../../lambdas/core/incident/record.js"),
+      import("./run-summary.js"),
+      import("../../lambdas/workflows/run-runbook.js"),
+      import("../wiring.js"),
+    ]);
+  const deps = await buildDeps({
+    runbook: file ?? o.runbook,
+    target: o.target,
+    region: o.region,
+    bucket: o.bucket,
+    overrides: o,
+    out: o.out,
+    approve: askOnTerminal,
+  });
+  if (deps.runbookDoc.id !== o.runbook) {
+    throw new UsageError(`--runbook ${file}: it is runbook '${deps.runbookDoc.id}', not '${o.runbook}'`);
+  }
+  let rec: Recorder | null = null;
+  const removeHandlers = handleInterrupts(deps.stopChildren, async (signal) => {
+    await rec?.interrupt(signal);
+  });
+  const record = await runRunbook(deps, {
+    target: o.target,
+    port: o.port,
+    pid: o.pid ?? null,
+    healthPath: o.healthPath,
+    logPath: o.logPath ?? null,
+    restart:
+      o.service || o.restartCommand
+        ? { service: o.service ?? null, command: o.restartCommand ?? null }
+        : null,
+    mode: deps.settings.mode,
+    trigger: {
+      kind: "manual",
+      at: deps.clock.now().toISOString(),
+      alarmName: null,
+      alarmReason: null,
+      source: `cli:${operatorName()}`,
+    },
+    onStart: (r) => {
+      rec = r;
+      process.stderr.write(
+        `runbook: incident ${r.record.incidentId} → ${deps.incidentDir(r.record.incidentId)}\n`,
+      );
+    },
+  });
+  removeHandlers();
+  const dir = deps.incidentDir(record.incidentId);
+  let postmortem: string | null = null;
+  if (o.postmortem) {
+    try {
+      postmortem = await writeRunPostmortem(dir);
+    } catch (e) {
+      process.stderr.write(`runbook: postmortem not written: ${(e as Error).message}\n`);
+    }
+  }
+  process.stdout.write(
+    o.output === "json" ? `${JSON.stringify(record, null, 2)}\n` : formatRunSummary(record, dir, postmortem),
+  );
+  process.exitCode = EXIT_CODES[record.status];
 }
 
 function operatorName(): string {

@@ -1,5 +1,9 @@
 import type { Command } from "commander";
 import { z } from "zod";
+import type { formatProgress, formatWatchText } from "../../lambdas/core/forecast/format.js";
+import type { Runbook } from "../../lambdas/core/runbook/schema.js";
+import type { Clock, CommandRunner } from "../../lambdas/ports/index.js";
+import type { watchTarget } from "../../lambdas/workflows/watch.js";
 import { CliError } from "../errors.js";
 import { parseOptions, targetOptionsSchema } from "../options.js";
 
@@ -81,51 +85,75 @@ export function registerWatchCommand(program: Command): void {
               { runbook: "api-unreachable", target: o.target, region: o.region, bucket: o.bucket },
               clock,
             );
-      const abort = new AbortController();
-      const onSignal = () => {
-        process.stderr.write("watch: interrupted; forecast from the samples so far\n");
-        abort.abort();
-      };
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-      try {
-        const r = await watchTarget(
-          { runner, clock, script, probe: runbook.probe },
-          {
-            target: o.target,
-            port: o.port,
-            pid: o.pid ?? null,
-            idleThresholdMs:
-              o.idleThresholdSeconds !== undefined
-                ? o.idleThresholdSeconds * 1000
-                : runbook.probe.idleThresholdMs,
-            withHistogram: o.withHistogram,
-            intervalMs: o.interval,
-            samples: o.samples ?? null,
-            durationMs: o.duration ?? null,
-            signal: abort.signal,
-            onSample: (s, f, i) => process.stderr.write(`${formatProgress(s, f, i)}\n`),
-            onError: (m, i) => process.stderr.write(`watch: sample ${i + 1} failed: ${m}\n`),
-          },
-        );
-        if (o.output === "json") {
-          const doc = {
-            samples: r.samples,
-            forecast: r.forecast,
-            forecasts: r.resources,
-            stoppedBy: r.stoppedBy,
-            errors: r.errors,
-          };
-          process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-        } else {
-          process.stdout.write(`${formatWatchText(r)}\n`);
-        }
-        if (r.samples.length === 0 && r.stoppedBy === "errors") {
-          throw new CliError(`watch: no sample could be taken on ${o.target}: ${r.errors.at(-1) ?? ""}`, 1);
-        }
-      } finally {
-        process.removeListener("SIGINT", onSignal);
-        process.removeListener("SIGTERM", onSignal);
-      }
+      await watchAndReport(o, {
+        runner,
+        clock,
+        script,
+        runbook,
+        watchTarget,
+        formatProgress,
+        formatWatchText,
+      });
     });
+}
+
+/** What `runbook watch` samples with, loaded when the command runs. */
+interface Watching {
+  readonly runner: CommandRunner;
+  readonly clock: Clock;
+  readonly script: string;
+  readonly runbook: { readonly probe: Runbook["probe"] };
+  readonly watchTarget: typeof watchTarget;
+  readonly formatProgress: typeof formatProgress;
+  readonly formatWatchText: typeof formatWatchText;
+}
+
+/** Samples until done or interrupted (SIGINT/SIGTERM: forecast from the samples so far), then reports. */
+async function watchAndReport(o: z.infer<typeof watchOptionsSchema>, w: Watching): Promise<void> {
+  const abort = new AbortController();
+  const onSignal = () => {
+    process.stderr.write("watch: interrupted; forecast from the samples so far\n");
+    abort.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const r = await w.watchTarget(
+      { runner: w.runner, clock: w.clock, script: w.script, probe: w.runbook.probe },
+      {
+        target: o.target,
+        port: o.port,
+        pid: o.pid ?? null,
+        idleThresholdMs:
+          o.idleThresholdSeconds !== undefined
+            ? o.idleThresholdSeconds * 1000
+            : w.runbook.probe.idleThresholdMs,
+        withHistogram: o.withHistogram,
+        intervalMs: o.interval,
+        samples: o.samples ?? null,
+        durationMs: o.duration ?? null,
+        signal: abort.signal,
+        onSample: (s, f, i) => process.stderr.write(`${w.formatProgress(s, f, i)}\n`),
+        onError: (m, i) => process.stderr.write(`watch: sample ${i + 1} failed: ${m}\n`),
+      },
+    );
+    if (o.output === "json") {
+      const doc = {
+        samples: r.samples,
+        forecast: r.forecast,
+        forecasts: r.resources,
+        stoppedBy: r.stoppedBy,
+        errors: r.errors,
+      };
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${w.formatWatchText(r)}\n`);
+    }
+    if (r.samples.length === 0 && r.stoppedBy === "errors") {
+      throw new CliError(`watch: no sample could be taken on ${o.target}: ${r.errors.at(-1) ?? ""}`, 1);
+    }
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
 }

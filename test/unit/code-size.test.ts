@@ -16,21 +16,10 @@ const MAX_FUNCTION_LINES = 80;
  * path → the line count it may not exceed. The ceilings were raised once, at the merge of the per-rung
  * approval and fleet brake (issue 10); splitting these files is open work (issue 12 point 6).
  */
-const FILES_OVER: Record<string, number> = {
-  "lib/api-unreachable-runbook.ts": 755,
-  "lib/runbook-state-machine.ts": 453,
-};
+const FILES_OVER: Record<string, number> = {};
 
 /** `path#function` → the line count it may not exceed. */
-const FUNCTIONS_OVER: Record<string, number> = {
-  "lib/api-unreachable-runbook.ts#ApiUnreachableRunbook.constructor": 451,
-  "lib/leak-watch.ts#LeakWatch.constructor": 156,
-  "lib/runbook-state-machine.ts#RunbookDefinition.constructor": 375,
-  "cli/commands/lab.ts#registerLabCommand": 130,
-  "cli/commands/run.ts#registerRunCommand": 132,
-  "cli/commands/run.ts#registerRunCommand.(anonymous)": 110,
-  "cli/commands/watch.ts#registerWatchCommand": 95,
-};
+const FUNCTIONS_OVER: Record<string, number> = {};
 
 function sources(dir: string): string[] {
   return readdirSync(join(REPO, dir), { withFileTypes: true, recursive: true })

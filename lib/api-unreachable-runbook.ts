@@ -270,7 +270,8 @@ export class ApiUnreachableRunbook extends Construct {
           state: { value: ["ALARM"] },
           ...(nameFilter.length === 0
             ? {}
-            : { alarmName: nameFilter.length === 1 ? nameFilter[0] : Match.anyOf(...nameFilter) }),
+            : // EventBridge takes only arrays (or objects) as values: one exact name is ["name"], never "name".
+              { alarmName: nameFilter.length === 1 ? [nameFilter[0]].flat() : Match.anyOf(...nameFilter) }),
         },
       },
     });

@@ -4,11 +4,13 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import validateAsl from "asl-validator";
-import { App, Duration } from "aws-cdk-lib";
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { App, Duration, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import { Runtime } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readRunbookScript } from "../../../lambdas/workflows/runbook-files.js";
+import { ApiUnreachableRunbook } from "../../../lib/api-unreachable-runbook.js";
 import { actionDocuments, PROBE_DOCUMENT } from "../../../lib/document-parameters.js";
 import { documentCommands, documentScript, scriptOfCommands } from "../../../lib/document-script.js";
 import { RUNBOOKS_DIR } from "../../../lib/paths.js";
@@ -41,6 +43,23 @@ describe("runbook stack template", () => {
           RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
         }),
       ],
+    });
+  });
+
+  it("one exact alarm name is still an array in the rule's pattern (EventBridge rejects a bare string)", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "OneAlarm");
+    const alarm = Alarm.fromAlarmArn(
+      stack,
+      "A",
+      "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-5xx",
+    );
+    new ApiUnreachableRunbook(stack, "Runbook", { alarms: [alarm] });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectLike({
+        detail: { state: { value: ["ALARM"] }, alarmName: ["orders-api-5xx"] },
+      }),
     });
   });
 

@@ -1,5 +1,5 @@
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pidRefusal } from "../lambdas/adapters/local/process-table.js";
 import { PROBE_DOCUMENT } from "../lib/document-parameters.js";
 import { UsageError } from "./errors.js";
@@ -20,7 +20,7 @@ export async function checkWritableDir(flag: string, dir: string): Promise<void>
   const abs = resolve(dir);
   const probe = join(abs, `.runbook-write-check-${process.pid}`);
   try {
-    await mkdir(abs, { recursive: true });
+    await makeDirs(abs);
     await writeFile(probe, "", { flag: "wx" });
     await rm(probe, { force: true });
   } catch (e) {
@@ -29,6 +29,31 @@ export async function checkWritableDir(flag: string, dir: string): Promise<void>
       cause: e,
     });
   }
+}
+
+/**
+ * `mkdir -p` that ends: Node's `mkdir(..., { recursive: true })` never settles for a path under a folder
+ * that exists but refuses creation with ENOENT (`/proc/nope`: it retries the parent, finds it, and tries
+ * the child again, forever). Here each folder is tried once, from the nearest existing ancestor down.
+ */
+export async function makeDirs(abs: string): Promise<void> {
+  try {
+    await mkdir(abs);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      if ((await stat(abs)).isDirectory()) return;
+      throw e;
+    }
+    const parent = dirname(abs);
+    if (code !== "ENOENT" || parent === abs) throw e;
+    await makeDirs(parent);
+  }
+  // The parent exists now: one more try; ENOENT again (a folder that refuses creation) is thrown.
+  await mkdir(abs).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EEXIST" || !(await stat(abs)).isDirectory()) throw e;
+  });
 }
 
 /** `--templates` must name an existing folder (a typo must not silently fall back to the defaults). */

@@ -176,11 +176,18 @@ describe("numbers, thresholds and folders: one line, exit 2, before anything run
     const dir = mkdtempSync(join(tmpdir(), "runbook-bad-"));
     const file = join(dir, "a-file");
     writeFileSync(file, "not a folder");
-    const [out, under, templates] = await runAll([
+    const [out, under, templates, proc] = await runAll([
       ["run", "api-unreachable", "--port", "19233", "--out", file],
       ["run", "api-unreachable", "--port", "19233", "--out", join(file, "sub")],
       ["postmortem", dir, "--templates", join(dir, "no-such-templates")],
+      // /proc refuses new folders with ENOENT: Node's recursive mkdir never settled on it (the run hung).
+      ["run", "api-unreachable", "--port", "19233", "--mode", "plan", "--out", "/proc/runbook-no-such/out"],
     ]);
+    expect(proc?.code, proc?.stderr).toBe(2);
+    expect(proc?.stderr).toMatch(
+      /^runbook: --out \/proc\/runbook-no-such\/out: not a folder this user can write \(ENOENT\)$/m,
+    );
+    expect(oneLine(proc?.stderr ?? "")).toHaveLength(1);
     expect(out?.code, out?.stderr).toBe(2);
     expect(out?.stderr).toMatch(
       new RegExp(`^runbook: --out ${file}: not a folder this user can write \\(EEXIST|ENOTDIR\\)`),

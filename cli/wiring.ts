@@ -12,7 +12,7 @@ import type { Runbook, Rung } from "../lambdas/core/runbook/schema.js";
 import { thresholdValueProblem } from "../lambdas/core/runbook/thresholds.js";
 import { type RunSettings, resolveRunSettings } from "../lambdas/core/settings/run-settings.js";
 import type { CommandRunner } from "../lambdas/ports/index.js";
-import type { WorkflowDeps } from "../lambdas/workflows/deps.js";
+import type { RungApproval, WorkflowDeps } from "../lambdas/workflows/deps.js";
 import { redactingPorts } from "../lambdas/workflows/redaction.js";
 import {
   loadRunbookDoc,
@@ -38,7 +38,7 @@ export interface WiringOptions {
   readonly region?: string | undefined;
   readonly bucket?: string | undefined;
   readonly out?: string;
-  readonly approve?: (a: PlannedAction) => Promise<boolean>;
+  readonly approve?: (a: PlannedAction) => Promise<RungApproval>;
   readonly overrides?: RunbookOverrides;
 }
 

@@ -2,6 +2,7 @@ import { userInfo } from "node:os";
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import type { PlannedAction } from "../../lambdas/core/incident/schema.js";
+import type { RungApproval } from "../../lambdas/workflows/deps.js";
 import type { Recorder } from "../../lambdas/workflows/recorder.js";
 import { UsageError } from "../errors.js";
 import { handleInterrupts } from "../interrupt.js";
@@ -122,10 +123,10 @@ function operatorName(): string {
 }
 
 /** Mode approve on a terminal: one yes/no per destructive rung. Without a terminal, nothing is approved. */
-async function askOnTerminal(a: PlannedAction): Promise<boolean> {
+async function askOnTerminal(a: PlannedAction): Promise<RungApproval> {
   if (!process.stdin.isTTY) {
     process.stderr.write(`runbook: approval needed for ${a.action} but there is no terminal: declined\n`);
-    return false;
+    return { declined: "no terminal to ask, so nobody approved it" };
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -158,6 +158,8 @@ describe("runbook run api-unreachable against the lab", () => {
     expect(approve.record.status).toBe("declined");
     expect(approve.stderr).toContain("approval needed for kill-idle-connections but there is no terminal");
     expect(approve.record.actions[0]).toMatchObject({ action: "kill-idle-connections", status: "declined" });
+    // The record says nobody was asked, not that a person declined.
+    expect(approve.record.actions[0]?.reason).toMatch(/^no terminal to ask/);
     expect(openFds(lab.pid)).toBe(fdsBefore);
   }, 150_000);
 

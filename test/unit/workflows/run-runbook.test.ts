@@ -60,9 +60,9 @@ describe("runRunbook on a fake host", () => {
       answers: {
         "kill-idle-connections": (r) => ({
           stdout:
-            r.parameters.limit === "32"
-              ? "result=ok\nkilled=32\nestablishedBefore=1000\nestablishedAfter=968\n"
-              : "result=ok\nkilled=958\nestablishedBefore=968\nestablishedAfter=10\n",
+            r.parameters.limit === "133"
+              ? "result=ok\nkilled=133\nestablishedBefore=1000\nestablishedAfter=867\n"
+              : "result=ok\nkilled=857\nestablishedBefore=867\nestablishedAfter=10\n",
         }),
         "check-health": (_r, n) => ({ stdout: n === 0 ? healthOutput("timeout") : healthOutput("ok") }),
       },
@@ -77,11 +77,14 @@ describe("runRunbook on a fake host", () => {
       "check-health",
       "probe",
     ]);
+    // The relief batch: 32, plus the 101 connections the evidence saw waiting in the accept queue.
+    const kills = requests.filter((r) => r.name === "kill-idle-connections");
+    expect(kills.map((r) => r.parameters.limit)).toEqual(["133", ""]);
     expect(record.evidence.afterRelief).not.toBeNull();
     expect(record.actions[0]).toMatchObject({
       status: "applied",
-      reason: "destroyed 32 in a relief batch, then 958 idle sockets (ESTABLISHED 1000 → 10)",
-      details: { relief: { killed: "32" }, killed: "958" },
+      reason: "destroyed 133 in a relief batch, then 857 idle sockets (ESTABLISHED 1000 → 10)",
+      details: { relief: { killed: "133" }, killed: "857" },
     });
   });
 

@@ -352,8 +352,11 @@ export class ApiUnreachableRunbook extends Construct {
     out("ProbeDocumentName", this.documents.probe.ref, "SSM Command document of the probe");
     out(
       "SsmDocuments",
-      Stack.of(this).toJsonString(this.documents.refs),
-      "Set as RUNBOOK_SSM_DOCUMENTS to run the runbook from a laptop: runbook run api-unreachable --target ssm:i-...",
+      Stack.of(this).toJsonString({
+        ...this.documents.refs,
+        ...(this.leakWatch ? { "leak-watch": this.leakWatch.documentRef } : {}),
+      }),
+      "Set as RUNBOOK_SSM_DOCUMENTS to run the runbook from a laptop: runbook run api-unreachable --target ssm:i-... (and runbook watch, with the leak watch on)",
     );
     out(
       "ApproverPolicyArn",

@@ -17,6 +17,7 @@ import { readRunbookScript } from "../lambdas/workflows/runbook-files.js";
 import { LEAK_WATCH_SCRIPT } from "../lambdas/workflows/watch.js";
 import { documentCommands } from "./document-script.js";
 import { RUNBOOKS_DIR } from "./paths.js";
+import type { DocumentRef } from "./runbook-documents.js";
 import { RunbookFunction } from "./runbook-function.js";
 
 export interface LeakWatchProps {
@@ -85,6 +86,8 @@ export class LeakWatch extends Construct {
   readonly rule: Rule;
   readonly alarm: Alarm;
   readonly namespace: string;
+  /** The document as `runbook watch --target ssm:` calls it (the stack output SsmDocuments carries it). */
+  readonly documentRef: DocumentRef;
 
   constructor(scope: Construct, id: string, props: LeakWatchProps) {
     super(scope, id);
@@ -138,6 +141,7 @@ export class LeakWatch extends Construct {
       resourceName: this.document.ref,
     });
 
+    this.documentRef = { documentName: this.document.ref, step: STEP, script: LEAK_WATCH_SCRIPT };
     this.table = new Table(this, "History", {
       partitionKey: { name: "pk", type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -239,6 +243,7 @@ export class LeakWatch extends Construct {
 
   /** The alarm: the fleet's lowest HoursToExhaustion under the horizon. */
   private exhaustionAlarm(props: LeakWatchProps, o: Tuning): Alarm {
+    const every = sampleInterval(props.scheduleExpression ?? "rate(5 minutes)");
     const alarm = new Alarm(this, "HoursToExhaustion", {
       alarmDescription: [
         `A resource of an instance tagged ${props.instanceTag.key}=${props.instanceTag.value} will run out within ${o.horizonHours} h.`,
@@ -250,12 +255,14 @@ export class LeakWatch extends Construct {
         metricName: "HoursToExhaustion",
         dimensionsMap: { service: o.serviceName },
         statistic: "Minimum",
-        period: Duration.minutes(5),
+        period: every?.period ?? Duration.minutes(5),
       }),
       threshold: o.horizonHours,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      // One period per sampling round, so a period without a sample is only an empty gap between rounds.
+      // A cron schedule has no fixed interval: an empty period then keeps the alarm's state (no flapping).
+      treatMissingData: every ? TreatMissingData.NOT_BREACHING : TreatMissingData.IGNORE,
     });
     alarm.addAlarmAction(new SnsAction(props.topic));
     return alarm;
@@ -267,4 +274,17 @@ interface Tuning {
   readonly namespace: string;
   readonly serviceName: string;
   readonly horizonHours: number;
+}
+
+/**
+ * The alarm's period for a `rate(...)` schedule: the interval between sampling rounds, in whole minutes
+ * (CloudWatch periods are multiples of 60 s), at most a day. Null for `cron(...)`/`at(...)` (no fixed interval).
+ * A 5-minute period on a 15-minute schedule saw no data two periods in three and flapped ALARM/OK.
+ */
+export function sampleInterval(expression: string): { period: Duration } | null {
+  const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const minutes = m[2]?.startsWith("minute") ? n : m[2]?.startsWith("hour") ? n * 60 : n * 1440;
+  return { period: Duration.minutes(Math.min(Math.max(minutes, 1), 1440)) };
 }

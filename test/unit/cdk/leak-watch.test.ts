@@ -2,6 +2,7 @@ import { Duration } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
+import { sampleInterval } from "../../../lib/leak-watch.js";
 import { synthRunbook } from "./synth.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -121,8 +122,50 @@ describe("leak watch (ApiUnreachableRunbook leakWatch: true)", () => {
     const t = synthRunbook({
       runbook: { leakWatch: { horizon: Duration.hours(6), scheduleExpression: "rate(15 minutes)" } },
     }).template;
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "HoursToExhaustion", Threshold: 6 });
+    // The alarm's period is the schedule's interval: a 5-minute period saw two empty periods in three.
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "HoursToExhaustion",
+      Threshold: 6,
+      Period: 900,
+      TreatMissingData: "notBreaching",
+    });
     t.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(15 minutes)" });
+  });
+
+  it("a cron schedule (no fixed interval): an empty period keeps the alarm's state", () => {
+    const t = synthRunbook({ runbook: { leakWatch: { scheduleExpression: "cron(0 * * * ? *)" } } }).template;
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "HoursToExhaustion",
+      Period: 300,
+      TreatMissingData: "ignore",
+    });
+  });
+
+  it.each([
+    ["rate(5 minutes)", 300],
+    ["rate(1 minute)", 60],
+    ["rate(2 hours)", 7200],
+    ["rate(1 day)", 86_400],
+    ["rate(3 days)", 86_400],
+  ])("the alarm period of %s is %i s", (expression, seconds) => {
+    expect(sampleInterval(expression)?.period.toSeconds()).toBe(seconds);
+  });
+  it("no alarm period from cron(...) or at(...)", () => {
+    expect(sampleInterval("cron(0 * * * ? *)")).toBeNull();
+    expect(sampleInterval("at(2026-12-02T10:00:00)")).toBeNull();
+  });
+
+  it("the stack output SsmDocuments names the leak-watch document, so `runbook watch --target ssm:` needs no setup", () => {
+    const docs = (t: Template) =>
+      JSON.parse(
+        render((t.toJSON().Outputs as Record<string, { Value: unknown }>).SsmDocuments?.Value),
+      ) as Record<string, { documentName: string; step: string; script: string }>;
+    expect(docs(template)["leak-watch"]).toEqual({
+      documentName: `<Ref:${docId()}>`,
+      step: "sample",
+      script: "probes/leak-watch.sh",
+    });
+    expect(docs(synthRunbook().template)["leak-watch"]).toBeUndefined();
   });
 
   it("is off by default", () => {

@@ -36,7 +36,7 @@ export interface BuildPostmortemOptions {
   readonly owner?: string;
 }
 
-/** Why no mitigation was applied, per final status (the "Mitigation applied" milestone). */
+/** Why no mitigation was applied, per final status (the "Mitigation began" milestone). */
 const NOT_MITIGATED: Record<IncidentRecord["status"], string> = {
   running: "not yet (record written mid-run)",
   recovered: "none needed",
@@ -51,7 +51,7 @@ const NOT_MITIGATED: Record<IncidentRecord["status"], string> = {
 };
 
 function keyTimesOf(record: IncidentRecord, impact: Postmortem["impact"]): Postmortem["keyTimes"] {
-  const { diagnosedAt, mitigatedAt } = milestonesOf(record);
+  const { diagnosedAt, mitigatedAt, mitigationStart } = milestonesOf(record);
   const since = (at: string | null) => msBetween(impact.start, at);
   return [
     {
@@ -70,7 +70,11 @@ function keyTimesOf(record: IncidentRecord, impact: Postmortem["impact"]): Postm
     },
     {
       id: "mitigation",
-      label: "Mitigation applied",
+      label: !mitigationStart
+        ? "Mitigation began"
+        : mitigationStart.known
+          ? "Mitigation began (first change on the host)"
+          : "Mitigation began (no later than)",
       at: mitigatedAt,
       sinceStartMs: since(mitigatedAt),
       absent: mitigatedAt ? null : NOT_MITIGATED[record.status],
@@ -87,6 +91,12 @@ function keyTimesOf(record: IncidentRecord, impact: Postmortem["impact"]): Postm
           : "not recovered by the run",
     },
   ];
+}
+
+/** Where the "Mitigation began" time comes from, in one sentence (null: nothing changed the host). */
+function mitigationStartText(record: IncidentRecord): Postmortem["mitigationStart"] {
+  const m = milestonesOf(record).mitigationStart;
+  return m ? { known: m.known, basis: `${m.basis}.` } : null;
 }
 
 function summaryOf(
@@ -222,6 +232,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     keyTimes,
     timeToDiagnoseMs: at("diagnosis"),
     timeToMitigateMs: at("mitigation"),
+    mitigationStart: mitigationStartText(record),
     timeToRecoverMs: at("recovery"),
     timeline,
     mermaid: mermaidGantt(`${record.incidentId} (UTC)`, timeline, impact),

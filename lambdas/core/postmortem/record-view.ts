@@ -101,21 +101,81 @@ const later = (a: string, b: string | null): string => (b !== null && Date.parse
 
 export interface Milestones {
   readonly diagnosedAt: string | null;
+  /** When the mitigation began: the first change on the host (see `mitigationStartOf`). */
   readonly mitigatedAt: string | null;
+  /** What changed the host first and how well its time is known (null: nothing changed it). */
+  readonly mitigationStart: MitigationStart | null;
   readonly recoveredAt: string | null;
+}
+
+/** A relief batch that reported a change (kill-idle-connections' first, partial run). */
+function reliefChanged(a: ActionResult): boolean {
+  const relief = a.details.relief as Record<string, unknown> | undefined;
+  return relief?.result === "ok";
+}
+
+export interface MitigationStart {
+  readonly at: string;
+  /** False: `at` is an upper bound ("no later than"), the record does not hold the first change's time. */
+  readonly known: boolean;
+  /** What changed the host first: "the relief batch of kill-idle-connections", "restart-service". */
+  readonly what: string;
+  /** One clause on where `at` comes from, for the reader. */
+  readonly basis: string;
+}
+
+/**
+ * When the mitigation first changed the host. The action result's `firstChangeAt` (the send time of its
+ * first run that reported a change: the relief batch, the restart's stop, the heap dump) is exact. Records
+ * written before it existed give an upper bound: the collection after the relief batch (it runs once the
+ * batch has returned), else the end of the action.
+ */
+export function mitigationStartOf(record: IncidentRecord, a: ActionResult): MitigationStart {
+  const relief = reliefChanged(a);
+  const what = relief ? `the relief batch of ${a.action}` : a.action;
+  if (a.firstChangeAt)
+    return {
+      at: a.firstChangeAt,
+      known: true,
+      what,
+      basis: `when ${what} was sent to the host (its first change)`,
+    };
+  const afterRelief = relief
+    ? record.steps.find(
+        (s) =>
+          s.id === "collect-after-relief" &&
+          Date.parse(s.startedAt) >= Date.parse(a.startedAt) &&
+          Date.parse(s.startedAt) <= Date.parse(a.endedAt),
+      )
+    : undefined;
+  return afterRelief
+    ? {
+        at: afterRelief.startedAt,
+        known: false,
+        what,
+        basis: `no later than the collection after ${what} (the record does not hold when the batch was sent)`,
+      }
+    : {
+        at: a.endedAt,
+        known: false,
+        what,
+        basis: `no later than the end of ${a.action} (the record does not hold when its first change was sent)`,
+      };
 }
 
 /**
  * The times that matter, from the record alone (docs/postmortem.md, "Times that matter"):
- * diagnosed = end of a successful `diagnose`; mitigation applied = end of the first applied action that
- * changed the host; recovery verified (recovered runs only) = that action's passing `healthyAfter` check
- * (it closes `apply`), else the end of `verify`; never earlier than the mitigation.
+ * diagnosed = end of a successful `diagnose`; mitigation began = the first change on the host of the first
+ * applied action that changed the host (`mitigationStartOf`); recovery verified (recovered runs only) = that
+ * action's passing `healthyAfter` check (it closes `apply`), else the end of `verify`; never earlier than
+ * the mitigation.
  */
 export function milestonesOf(record: IncidentRecord): Milestones {
   const diagnose = stepOf(record, "diagnose");
   const diagnosedAt = diagnose?.status === "ok" ? diagnose.endedAt : null;
   const mitigation = firstApplied(record);
-  const mitigatedAt = mitigation ? later(mitigation.endedAt, diagnosedAt) : null;
+  const began = mitigation ? mitigationStartOf(record, mitigation) : null;
+  const mitigatedAt = began ? later(began.at, diagnosedAt) : null;
   let recoveredAt: string | null = null;
   if (record.status === "recovered" && record.verification?.recovered) {
     const fixing = record.actions.find(
@@ -128,7 +188,7 @@ export function milestonesOf(record: IncidentRecord): Milestones {
       checkedAt ?? verify?.endedAt ?? record.verification.after?.at ?? record.endedAt ?? record.startedAt;
     recoveredAt = later(later(found, mitigatedAt), diagnosedAt);
   }
-  return { diagnosedAt, mitigatedAt, recoveredAt };
+  return { diagnosedAt, mitigatedAt, mitigationStart: began, recoveredAt };
 }
 
 /** Numbers of four digits or more in record prose get thousands separators, except ports, PIDs and times. */

@@ -189,7 +189,10 @@ export const postmortemSchema = z.object({
   }),
   keyTimes: z.array(keyTimeSchema),
   timeToDiagnoseMs: ms.nullable(),
+  /** Impact start to the first change on the host (an upper bound when `mitigationStart.known` is false). */
   timeToMitigateMs: ms.nullable(),
+  /** How the mitigation's start is known: exact (`firstChangeAt`) or "no later than", and from what. */
+  mitigationStart: z.object({ known: z.boolean(), basis: z.string() }).nullable(),
   timeToRecoverMs: ms.nullable(),
   timeline: z.array(timelineEntrySchema),
   /** GitHub-renderable Mermaid gantt source (labels sanitised), without the code fence. */

@@ -49,12 +49,56 @@ describe("buildPostmortem", () => {
     const apply = r.steps.find((s) => s.id === "apply");
     expect(restart?.healthyAfter).toBe(true);
     const m = milestonesOf(r);
+    // Recorded before `firstChangeAt` existed: the end of the restart is only an upper bound.
+    expect(restart?.firstChangeAt).toBeUndefined();
     expect(m.mitigatedAt).toBe(restart?.endedAt);
+    expect(m.mitigationStart?.known).toBe(false);
     // The healthyAfter check is the last thing `apply` does: recovery is verified when apply ends.
     expect(m.recoveredAt).toBe(apply?.endedAt);
     for (const name of ["recorded/slow-escalated", "recorded/healthy-not-down", "recorded/process-down"]) {
       expect(milestonesOf(loadFixture(name)).mitigatedAt, name).toBeNull();
     }
+  });
+
+  it("times the mitigation from the first change on the host, not the end of the action", () => {
+    const r = structuredClone(loadFixture("recorded/file-leak-restarted"));
+    const restart = r.actions.find((a) => a.action === "restart-service");
+    if (!restart) throw new Error("fixture without restart-service");
+    // The restart's stop was sent 5 ms after the rung began; the rung ended 10 s later, once healthy.
+    restart.firstChangeAt = new Date(Date.parse(restart.startedAt) + 5).toISOString();
+    const m = model(r);
+    expect(milestonesOf(r).mitigatedAt).toBe(restart.firstChangeAt);
+    expect(m.mitigationStart).toEqual({
+      known: true,
+      basis: "when restart-service was sent to the host (its first change).",
+    });
+    expect(m.keyTimes.find((k) => k.id === "mitigation")?.label).toBe(
+      "Mitigation began (first change on the host)",
+    );
+    expect(m.timeToMitigateMs).toBe(Date.parse(restart.firstChangeAt) - Date.parse(m.impact.start));
+    expect(m.timeToMitigateMs).toBeLessThan((m.timeToRecoverMs ?? 0) - 10_000);
+    const row = m.timeline.find((e) => e.title.startsWith("First change on the host"));
+    expect(row).toMatchObject({
+      at: restart.firstChangeAt,
+      status: "sent",
+      title: "First change on the host: restart-service",
+    });
+  });
+
+  it("without firstChangeAt, a relief batch bounds the first change by the collection that followed it", () => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const kill = r.actions.find((a) => a.action === "kill-idle-connections");
+    const again = r.steps.find((s) => s.id === "collect-after-relief");
+    const m = model(r);
+    expect(milestonesOf(r).mitigatedAt).toBe(again?.startedAt);
+    expect(Date.parse(again?.startedAt ?? "")).toBeLessThan(Date.parse(kill?.endedAt ?? ""));
+    expect(m.keyTimes.find((k) => k.id === "mitigation")?.label).toBe("Mitigation began (no later than)");
+    expect(m.mitigationStart?.basis).toMatch(
+      /^no later than the collection after the relief batch of kill-idle-connections/,
+    );
+    expect(m.timeline.find((e) => e.title.startsWith("First change on the host"))?.status).toBe(
+      "no later than",
+    );
   });
 
   it.each([

@@ -86,6 +86,13 @@ describe("runRunbook on a fake host", () => {
       reason: "destroyed 133 in a relief batch, then 857 idle sockets (ESTABLISHED 1000 → 10)",
       details: { relief: { killed: "133" }, killed: "857" },
     });
+    // The first change on the host is the relief batch: sent after the rung began, before the evidence was
+    // collected again (not the end of the rung, which is what "mitigated" meant before).
+    const kill = record.actions[0];
+    const again = record.steps.find((s) => s.id === "collect-after-relief");
+    const first = Date.parse(kill?.firstChangeAt ?? "");
+    expect(first).toBeGreaterThanOrEqual(Date.parse(kill?.startedAt ?? ""));
+    expect(first).toBeLessThanOrEqual(Date.parse(again?.startedAt ?? ""));
   });
 
   it("restart-service: refuses a process the evidence does not identify, and a script's refusal is a skip", async () => {

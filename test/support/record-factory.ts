@@ -1244,7 +1244,7 @@ export function brakedRecord(): IncidentRecord {
   if (!seed.diagnosis || !cause) throw new Error("the seed record has no diagnosis");
   const brake =
     "3 of 3 instances (100%) show websocket-session-leak, above the 50% brake: escalating instead of mitigating";
-  const reason = `Braked: fleet brake: ${brake}. Nothing was changed on the host; escalated to a person.`;
+  const reason = `Nothing was changed on the host: fleet brake: ${brake}.`;
   const id = "inc-20250311-021400-braked";
   const findings: Finding[] = [
     {

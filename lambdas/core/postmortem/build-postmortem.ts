@@ -13,6 +13,7 @@ import {
   formatNumbersIn,
   milestonesOf,
   msBetween,
+  outcomeSentenceOf,
   type Snapshot,
   STATUS_LABELS,
   snapshotsOf,
@@ -99,24 +100,26 @@ function mitigationStartText(record: IncidentRecord): Postmortem["mitigationStar
   return m ? { known: m.known, basis: `${m.basis}.` } : null;
 }
 
+/** The summary's outcome sentence is cut only past this length (a whole sentence reads better than "…"). */
+const SUMMARY_OUTCOME_CHARS = 240;
+
 function summaryOf(
   record: IncidentRecord,
   m: Pick<Postmortem, "severity" | "impact" | "rootCause">,
   k: ClassKnowledge,
 ): string {
   const impact = m.impact;
-  const described = NOT_RECOVERED[record.status]
-    ? impact.description.replace(NOT_RECOVERED[record.status], "")
-    : impact.description;
+  // Without evidence the impact sentence gives the reason in brackets; the outcome sentence says it again.
+  const described = !record.evidence.before
+    ? `Impact unknown: no evidence was collected on ${record.target}.`
+    : NOT_RECOVERED[record.status]
+      ? impact.description.replace(NOT_RECOVERED[record.status], "")
+      : impact.description;
   const window = `Impact ${impact.windowText}.`;
   const cause = m.rootCause
     ? `Root cause (${m.rootCause.confidencePercent}% confidence): ${k.title.charAt(0).toLowerCase()}${k.title.slice(1)}.`
     : "The root cause was not established: the run ended before diagnosing.";
-  const applied = record.actions.find((a) => a.status === "applied" && a.healthyAfter === true);
-  const end =
-    record.status === "recovered" && applied
-      ? `Mitigated in place by ${applied.action}: ${formatNumbersIn(applied.reason)}.`
-      : `${STATUS_LABELS[record.status]}: ${shortReason(record.statusReason)}`;
+  const end = shortReason(outcomeSentenceOf(record), SUMMARY_OUTCOME_CHARS);
   return `${m.severity.level}. ${described} ${window} ${cause} ${end}`.replace(/\s+/g, " ").trim();
 }
 

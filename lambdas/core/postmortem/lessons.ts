@@ -3,7 +3,7 @@ import { keyFigures } from "../incident/record.js";
 import type { IncidentRecord } from "../incident/schema.js";
 import { dataOf } from "../shared/section.js";
 import { formatCount, formatDuration, formatTime } from "./format.js";
-import { firstApplied, sessionsLabel, snapshotsOf, stepOf } from "./record-view.js";
+import { firstApplied, outcomeSentenceOf, sessionsLabel, snapshotsOf, stepOf } from "./record-view.js";
 import { shortReason } from "./root-cause.js";
 import type { Postmortem } from "./schema.js";
 
@@ -85,9 +85,8 @@ function wentWrongOf(record: IncidentRecord): string[] {
     wentWrong.push(`Rule ${e.ruleId} threw while evaluating: ${e.message}.`);
   }
   if (!["recovered", "not-down", "planned"].includes(record.status)) {
-    wentWrong.push(
-      `The run did not recover the service: ${record.statusReason.replace(/^Not recovered: /, "")}`,
-    );
+    // The outcome said once: "Not recovered: the ladder reached escalate …", "Not mitigated: rung 1 … did not run: …".
+    wentWrong.push(outcomeSentenceOf(record));
   }
   return wentWrong;
 }

@@ -191,6 +191,40 @@ export function milestonesOf(record: IncidentRecord): Milestones {
   return { diagnosedAt, mitigatedAt, mitigationStart: began, recoveredAt };
 }
 
+/** "rung 1 (kill-idle-connections) did not run: declined by jdoe", for the rung a person declined, or null. */
+export function declinedRungOf(record: IncidentRecord): string | null {
+  const d = record.actions.findLast((a) => a.status === "declined");
+  return d ? `rung ${d.rung + 1} (${d.action}) did not run: ${d.reason.replace(/\.$/, "")}` : null;
+}
+
+/**
+ * How the run ended, said once (the header shows the status's label beside it). The status reason is a
+ * whole sentence about the outcome, so it is used as it is, except where it repeats itself or the label:
+ * a recovery (the action that brought the service back says more), a declined rung (older records say
+ * "Mitigation declined (X was declined: …)"; the rung's own result names who declined), the fleet brake
+ * (older records say "Braked: fleet brake: …"; the apply step keeps the brake's own reason) and a service
+ * that was not down (the impact sentence already says it answered).
+ */
+export function outcomeSentenceOf(record: IncidentRecord): string {
+  const end = (s: string) => (/[.!?…]$/.test(s) ? s : `${s}.`);
+  if (record.status === "recovered") {
+    const applied = record.actions.find((a) => a.status === "applied" && a.healthyAfter === true);
+    if (applied) return end(`Mitigated in place by ${applied.action}: ${formatNumbersIn(applied.reason)}`);
+  }
+  // The impact sentence already says the service answered on the host; the status reason says it again.
+  if (record.status === "not-down") return "Nothing was changed on the host.";
+  if (record.status === "declined") {
+    const rung = declinedRungOf(record);
+    if (rung) return end(`Not mitigated: ${rung}`);
+  }
+  if (record.status === "braked") {
+    const why = stepOf(record, "apply")?.outputs.reason;
+    if (typeof why === "string" && why !== "")
+      return `Nothing was changed on the host: ${why.replace(/\.$/, "")}.${/escalat/i.test(why) ? "" : " Escalated to a person."}`;
+  }
+  return end(record.statusReason.trim());
+}
+
 /** Numbers of four digits or more in record prose get thousands separators, except ports, PIDs and times. */
 export function formatNumbersIn(text: string): string {
   return text.replace(

@@ -60,6 +60,30 @@ describe("buildPostmortem", () => {
     }
   });
 
+  it("says each run's outcome once in the summary and the resolution, for every fixture", () => {
+    // "the ladder reached escalate" names the rung; "Escalated to a person" is the outcome.
+    const stems = [
+      /declin/gi,
+      /(?<!reached )escalat/gi,
+      /interrupt/gi,
+      /cooldown/gi,
+      /\bnot (?:mitigated|recovered|resolved)\b/gi,
+      /plan mode|mode plan/gi,
+    ];
+    for (const name of fixtureNames()) {
+      const m = model(loadFixture(name));
+      expect(m.summary, name).not.toContain(`${m.status.label}:`);
+      for (const text of [m.summary, m.resolution])
+        for (const stem of stems)
+          expect(text.match(stem)?.length ?? 0, `${name}: ${stem} in: ${text}`).toBeLessThanOrEqual(1);
+    }
+    // The recorded declined run: its status reason doubled ("Mitigation declined (… was declined: …)").
+    const declined = model(loadFixture("recorded/ws-leak-declined"));
+    expect(declined.summary).toMatch(
+      /Not mitigated: rung 1 \(kill-idle-connections\) did not run: no terminal to ask, so nobody approved it\.$/,
+    );
+  });
+
   it("times the mitigation from the first change on the host, not the end of the action", () => {
     const r = structuredClone(loadFixture("recorded/file-leak-restarted"));
     const restart = r.actions.find((a) => a.action === "restart-service");

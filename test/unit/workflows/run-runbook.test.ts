@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Runbook } from "../../../lambdas/core/runbook/schema.js";
+import { finalStatus } from "../../../lambdas/workflows/run-runbook.js";
 import { loadRunbookDoc } from "../../../lambdas/workflows/runbook-files.js";
 import { buildEvidence } from "../../support/evidence-factory.js";
 import { healthOutput, runOnFakeHost } from "../../support/fake-workflow.js";
+import { brakedRecord } from "../../support/record-factory.js";
 
 /**
  * The executor driven by the action registry, on a fake host (the runner answers from a table): which
@@ -182,5 +184,30 @@ describe("runRunbook on a fake host", () => {
     expect(requests.map((r) => r.name)).toEqual(["probe"]);
     expect(record.actions.map((a) => [a.action, a.status])).toEqual([["notify-only", "applied"]]);
     expect(notices).toHaveLength(2); // the rung's notice, and the escalation of an unrecovered run
+  });
+});
+
+describe("finalStatus", () => {
+  it("says a declined rung and the fleet brake once: no 'Mitigation declined (… was declined …)', no 'Braked: fleet brake'", () => {
+    const braked = brakedRecord();
+    const why = String(braked.steps.find((s) => s.id === "apply")?.outputs.reason);
+    expect(why).toMatch(/^fleet brake: .*escalating instead of mitigating$/);
+    expect(finalStatus(braked)).toEqual({
+      status: "braked",
+      reason: `Nothing was changed on the host: ${why}.`,
+    });
+
+    const declined = structuredClone(braked);
+    const apply = declined.steps.find((s) => s.id === "apply");
+    if (!apply) throw new Error("braked fixture without an apply step");
+    apply.outputs = {
+      stopReason: "declined",
+      reason: "rung 1 (kill-idle-connections) did not run: declined by jdoe",
+    };
+    expect(finalStatus(declined)).toEqual({
+      status: "declined",
+      reason:
+        "Not mitigated: rung 1 (kill-idle-connections) did not run: declined by jdoe; the service is still unhealthy.",
+    });
   });
 });

@@ -247,6 +247,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     evidenceTables: evidenceTablesOf(snapshots),
     actionItems: items.top,
     moreActionItems: items.more,
+    leftOutActionItems: items.leftOut,
     diagnostics: diagnosticsOf(opts.knowledge, knowledge, facts, metrics),
     openQuestions: openQuestionsOf(knowledge, facts, metrics),
     lessons: lessonsOf(record, knowledge.lesson, at("diagnosis")),

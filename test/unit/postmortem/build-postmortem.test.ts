@@ -320,6 +320,51 @@ describe("action items", () => {
     expect(ids(high(65_536))).toContain("try-with-resources");
   });
 
+  it("offers the idle-timeout items only when idle connections piled up; 'do first' is the first item that passes", () => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const gated = ["idle-timeout-in-front", "websocket-idle-timeout", "server-pings"];
+    const piled = model(r);
+    const offered = [...piled.actionItems, ...piled.moreActionItems];
+    expect(piled.actionItems[0]).toMatchObject({ id: "idle-timeout-in-front", doFirst: true });
+    expect(offered.find((a) => a.id === "idle-timeout-in-front")?.because).toBe(
+      "1,009 ESTABLISHED connections were idle longer than 2 s: nothing on the path closed them",
+    );
+    // The same run where the connections were busy, not idle: a timeout would close nothing.
+    const busy = structuredClone(r);
+    const sockets = dataOf(busy.evidence.before?.sockets);
+    if (!sockets) throw new Error("the fixture has no sockets section");
+    sockets.idle.overThreshold = 3;
+    const m = model(busy);
+    const ids = [...m.actionItems, ...m.moreActionItems].map((a) => a.id);
+    for (const id of gated) expect(ids, id).not.toContain(id);
+    expect(m.actionItems[0]).toMatchObject({ id: "close-native-session", doFirst: true });
+    expect(m.actionItems.filter((a) => a.doFirst)).toHaveLength(1);
+    expect(m.leftOutActionItems.map((l) => l.id)).toEqual(expect.arrayContaining(gated));
+    expect(m.leftOutActionItems.find((l) => l.id === "idle-timeout-in-front")?.why).toBe(
+      "idle connections did not pile up (3 idle longer than 2 s): a timeout would close nothing",
+    );
+    // Without the sockets section the evidence cannot decide: these items say so and stay (`ifUnknown: include`).
+    const blind = structuredClone(r);
+    if (blind.evidence.before)
+      blind.evidence.before.sockets = { status: "unavailable", reason: "ss missing" };
+    const kept = [...model(blind).actionItems, ...model(blind).moreActionItems];
+    expect(kept.find((a) => a.id === "idle-timeout-in-front")?.because).toMatch(
+      /^the evidence could not decide \(.*\), so it is kept$/,
+    );
+  });
+
+  it("leaves the process-down follow-ups of other exit reasons out, and says why in the appendix", () => {
+    const m = model(loadFixture("process-down"));
+    const ids = [...m.actionItems, ...m.moreActionItems].map((a) => a.id);
+    expect(ids).toContain("why-it-died");
+    for (const id of ["fit-jvm-memory", "read-crash-file", "find-who-stopped-it"]) {
+      expect(ids, id).not.toContain(id);
+      expect(m.leftOutActionItems.find((l) => l.id === id)?.why, id).toMatch(
+        /^the evidence could not decide/,
+      );
+    }
+  });
+
   it("owner comes from the options", () => {
     expect(
       model(websocketSessionLeakRecord(), "@api-team").actionItems.every((a) => a.owner === "@api-team"),

@@ -29,10 +29,13 @@ function wentWellOf(record: IncidentRecord, ttdMs: number | null): string[] {
     save.endedAt &&
     (!applied || Date.parse(save.endedAt) <= Date.parse(applied.startedAt))
   ) {
+    // The first change when the record has it; else the rung's start, which no change can precede.
     wentWell.push(
-      applied
-        ? `Evidence was saved (${formatTime(save.endedAt)}) before anything changed on the host (${formatTime(applied.startedAt)}).`
-        : "Evidence was saved for later analysis.",
+      !applied
+        ? "Evidence was saved for later analysis."
+        : applied.firstChangeAt
+          ? `Evidence was saved (${formatTime(save.endedAt)}) before the first change on the host (${formatTime(applied.firstChangeAt)}).`
+          : `Evidence was saved (${formatTime(save.endedAt)}) before the mitigation started (${formatTime(applied.startedAt)}).`,
     );
   }
   if (record.diagnosis && record.diagnosis.rootCause.id !== "unknown") {

@@ -153,13 +153,13 @@ export function mitigationStartOf(record: IncidentRecord, a: ActionResult): Miti
         at: afterRelief.startedAt,
         known: false,
         what,
-        basis: `no later than the collection after ${what} (the record does not hold when the batch was sent)`,
+        basis: `no later than the collection after ${what} (the record lacks the batch's send time)`,
       }
     : {
         at: a.endedAt,
         known: false,
         what,
-        basis: `no later than the end of ${a.action} (the record does not hold when its first change was sent)`,
+        basis: `no later than the end of ${a.action} (the record lacks the time of its first change)`,
       };
 }
 

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import {
   HEALTH_PATH_PARAMETER,
-  PID_PARAMETER,
+  IDENTITY_PARAMETERS,
   PORT_PARAMETER,
-  START_TICKS_PARAMETER,
+  targetIdentity,
   UINT,
 } from "../host-command.js";
 import { defineAction } from "./types.js";
@@ -35,8 +35,7 @@ export default defineAction({
     executionTimeoutSeconds: 900,
     parameters: {
       port: PORT_PARAMETER,
-      pid: PID_PARAMETER,
-      startTicks: START_TICKS_PARAMETER,
+      ...IDENTITY_PARAMETERS,
       service: {
         description: "systemd unit",
         allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",
@@ -77,8 +76,9 @@ export default defineAction({
   },
   runs: (p, ctx) => {
     // The process acted on is the process diagnosed: the script re-checks PID and start time on the host.
-    const target = ctx.process;
-    if (!target.ok) return { ok: false, reason: target.reason };
+    // Nothing running on the port is no refusal here: the restart then only starts the service (both empty).
+    const target = targetIdentity(ctx, null);
+    if (!target.ok) return target;
     return {
       ok: true,
       runs: [
@@ -86,8 +86,7 @@ export default defineAction({
           part: "main",
           parameters: {
             port: String(ctx.port),
-            pid: target.pid ? String(target.pid) : "",
-            startTicks: target.startTicks !== null ? String(target.startTicks) : "",
+            ...target.parameters,
             service: ctx.restart?.service ?? "",
             restartCommand: ctx.restart?.command ?? "",
             graceSeconds: String(p.graceSeconds),

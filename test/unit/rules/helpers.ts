@@ -43,7 +43,8 @@ export function outcomeOf(
 /**
  * The compliance-matrix tests (cdk-nag style) over a set of evidence cases: the rows cover every class and
  * hypothesis of the runbook, each cell is the rule's outcome on that case (`variant` names the variant
- * that must hold, when it matters), and each case's root cause is the expected one.
+ * that must hold, when it matters), and each case's root cause is the expected one (given as
+ * `[id, variant]`: the variant of its first finding too).
  */
 export function describeMatrix<C extends string>(m: {
   runbook: Runbook;
@@ -51,7 +52,7 @@ export function describeMatrix<C extends string>(m: {
   columns: readonly C[];
   matrix: Record<string, Expect[]>;
   variant: (rule: string, caseName: C) => string | undefined;
-  rootCause: Record<C, string>;
+  rootCause: Record<C, string | readonly [string, string]>;
 }): void {
   it("covers every class and hypothesis of the shipped runbook", () => {
     const ids = [...m.runbook.classes.map((c) => c.id), ...m.runbook.hypotheses.map((h) => h.id)];
@@ -71,8 +72,11 @@ export function describeMatrix<C extends string>(m: {
   }
 
   it.each(m.columns)("%s: root cause", (caseName) => {
+    const want = m.rootCause[caseName];
+    const [id, variant] = typeof want === "string" ? [want, undefined] : want;
     const d = diagnose(m.cases[caseName], m.runbook);
-    expect(d.rootCause.id).toBe(m.rootCause[caseName]);
+    expect(d.rootCause.id).toBe(id);
+    if (variant !== undefined) expect(d.findings[0]?.variant).toBe(variant);
     expect(d.ruleErrors).toEqual([]);
   });
 }

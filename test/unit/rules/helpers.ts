@@ -17,6 +17,12 @@ export function shippedRunbook(): Runbook {
 /** cdk-nag style outcome of one rule on one evidence document. */
 export type Expect = "HOLDS" | "RULED_OUT" | "DOES_NOT_HOLD" | "NOT_APPLICABLE" | "ERROR";
 
+/** The cells of a matrix, one letter each so that it reads as a table. */
+export const H: Expect = "HOLDS";
+export const R: Expect = "RULED_OUT";
+export const D: Expect = "DOES_NOT_HOLD";
+export const N: Expect = "NOT_APPLICABLE";
+
 const MAP = {
   holds: "HOLDS",
   "ruled-out": "RULED_OUT",

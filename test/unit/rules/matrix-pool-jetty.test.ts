@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
 import { diagnose } from "../../../lambdas/core/rules/engine.js";
 import { buildEvidence, setUnavailable } from "../../support/evidence-factory.js";
-import { describeMatrix, type Expect, shippedRunbook } from "./helpers.js";
+import { D, describeMatrix, type Expect, H, N, R, shippedRunbook } from "./helpers.js";
 
 /**
  * The compliance matrix (every rule of the shipped runbook) over the cases of connection-pool exhaustion
@@ -20,11 +20,6 @@ const CASES = {
 } satisfies Record<string, Evidence>;
 type CaseName = keyof typeof CASES;
 const COLUMNS: CaseName[] = ["pool-leak", "pool-slow-db", "jetty-ws-leak", "pool-log-only"];
-
-const H: Expect = "HOLDS";
-const R: Expect = "RULED_OUT";
-const D: Expect = "DOES_NOT_HOLD";
-const N: Expect = "NOT_APPLICABLE";
 
 // Rules of other helpers' classes are added by them (at merge) as rows here.
 // biome-ignore format: the matrix is a table

@@ -8,7 +8,7 @@ import {
   OOM_KILL,
   setUnavailable,
 } from "../../support/evidence-factory.js";
-import { describeMatrix, type Expect, shippedRunbook } from "./helpers.js";
+import { D, describeMatrix, type Expect, H, N, R, shippedRunbook } from "./helpers.js";
 
 /**
  * The compliance matrix of the process-down reasons and disk-full (issue 13, points 5 and 6): every rule
@@ -87,11 +87,6 @@ const CASES = {
   "disk-full-no-log": buildEvidence("disk-full", (e) => setUnavailable(e, "logs", "no log path given")),
 } satisfies Record<string, Evidence>;
 type CaseName = keyof typeof CASES;
-
-const H: Expect = "HOLDS";
-const R: Expect = "RULED_OUT";
-const D: Expect = "DOES_NOT_HOLD";
-const N: Expect = "NOT_APPLICABLE";
 
 const COLUMNS: CaseName[] = [
   "oom-killed",

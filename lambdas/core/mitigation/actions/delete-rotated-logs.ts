@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Evidence } from "../../evidence/schema.js";
 import { dataOf } from "../../shared/section.js";
 import { ABS_PATH_OR_EMPTY, IDENTITY_PARAMETERS, targetIdentity, UINT } from "../host-command.js";
-import { defineAction } from "./types.js";
+import { defineAction, mainRun } from "./types.js";
 
 /**
  * delete-rotated-logs: frees a full log filesystem by deleting the diagnosed process's ROTATED logs,
@@ -82,23 +82,17 @@ export default defineAction({
     if (!target.ok) return target;
     const dir = logDirOf(ctx.logDir);
     if (dir === null) return { ok: false, reason: "no log was read: its folder is unknown" };
-    return {
-      ok: true,
-      runs: [
-        {
-          part: "main",
-          parameters: {
-            ...target.parameters,
-            logDir: dir,
-            keepNewest: String(p.keepNewest),
-            minUsedPercent: String(p.minUsedPercent),
-            maxFiles: String(p.maxFiles),
-            dryRun: "false",
-          },
-          timeoutMs: 120_000,
-        },
-      ],
-    };
+    return mainRun(
+      {
+        ...target.parameters,
+        logDir: dir,
+        keepNewest: String(p.keepNewest),
+        minUsedPercent: String(p.minUsedPercent),
+        maxFiles: String(p.maxFiles),
+        dryRun: "false",
+      },
+      120_000,
+    );
   },
   nothingToDo: "no rotated log to delete (or the filesystem is no longer full)",
   summarize: (outputs) => {

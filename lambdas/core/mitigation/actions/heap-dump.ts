@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ABS_PATH_OR_EMPTY, IDENTITY_PARAMETERS, targetIdentity, UINT } from "../host-command.js";
-import { defineAction } from "./types.js";
+import { defineAction, mainRun } from "./types.js";
 
 /**
  * heap-dump: `jcmd <pid> GC.heap_dump` of the diagnosed JVM (PID and start time, re-checked on the host),
@@ -67,22 +67,16 @@ export default defineAction({
   runs: (p, ctx) => {
     const target = targetIdentity(ctx, `nothing ran on port ${ctx.port}: no JVM to dump`);
     if (!target.ok) return target;
-    return {
-      ok: true,
-      runs: [
-        {
-          part: "main",
-          parameters: {
-            ...target.parameters,
-            dumpDir: p.dumpDir,
-            freeSpaceFactor: p.freeSpaceFactor.toFixed(1),
-            timeoutSeconds: String(p.timeoutSeconds),
-          },
-          // The size check's attach (15 s), the dump, and the folder's hand-over to root.
-          timeoutMs: (p.timeoutSeconds + 45) * 1000,
-        },
-      ],
-    };
+    return mainRun(
+      {
+        ...target.parameters,
+        dumpDir: p.dumpDir,
+        freeSpaceFactor: p.freeSpaceFactor.toFixed(1),
+        timeoutSeconds: String(p.timeoutSeconds),
+      },
+      // The size check's attach (15 s), the dump, and the folder's hand-over to root.
+      (p.timeoutSeconds + 45) * 1000,
+    );
   },
   summarize: (outputs) => {
     const kv = outputs.at(-1)?.kv ?? {};

@@ -6,7 +6,7 @@ import {
   targetIdentity,
   UINT,
 } from "../host-command.js";
-import { defineAction } from "./types.js";
+import { defineAction, mainRun } from "./types.js";
 
 /**
  * restart-service: stops the process the evidence identified (PID and start time, re-checked on the
@@ -79,25 +79,19 @@ export default defineAction({
     // Nothing running on the port is no refusal here: the restart then only starts the service (both empty).
     const target = targetIdentity(ctx, null);
     if (!target.ok) return target;
-    return {
-      ok: true,
-      runs: [
-        {
-          part: "main",
-          parameters: {
-            port: String(ctx.port),
-            ...target.parameters,
-            service: ctx.restart?.service ?? "",
-            restartCommand: ctx.restart?.command ?? "",
-            graceSeconds: String(p.graceSeconds),
-            startTimeoutSeconds: String(p.startTimeoutSeconds),
-            healthPath: ctx.healthPath,
-          },
-          // Stop (grace, then SIGKILL or systemctl's own budget), then the start deadline from when the old process is gone.
-          timeoutMs: (p.graceSeconds + 2 * p.startTimeoutSeconds + 40) * 1000,
-        },
-      ],
-    };
+    return mainRun(
+      {
+        port: String(ctx.port),
+        ...target.parameters,
+        service: ctx.restart?.service ?? "",
+        restartCommand: ctx.restart?.command ?? "",
+        graceSeconds: String(p.graceSeconds),
+        startTimeoutSeconds: String(p.startTimeoutSeconds),
+        healthPath: ctx.healthPath,
+      },
+      // Stop (grace, then SIGKILL or systemctl's own budget), then the start deadline from when the old process is gone.
+      (p.graceSeconds + 2 * p.startTimeoutSeconds + 40) * 1000,
+    );
   },
   summarize: (outputs) => {
     const kv = outputs.at(-1)?.kv ?? {};

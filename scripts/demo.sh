@@ -51,12 +51,12 @@ health() {
 #   start     what step 1 says the lab is
 #   loads     what step 2 says the load does, empty: no load (the host stays healthy)
 #   load      `runbook lab load` options after --port
-#   idle      seconds to wait after the load, 0: none
+#   idle      seconds to wait after the load, empty: no wait
 #   restart   the mode `run`'s restart command starts the lab in again (the restart rung needs a way to
 #             start the service: here the lab itself), empty: none given
 #   override  a runbook override `run` gets (--runbook), and override_why what it opts in to
 class_settings() {
-  mode=$1 lab=() start='' loads='' load=() idle=0 restart='' override='' override_why=''
+  mode=$1 lab=() start='' loads='' load=() idle='' restart='' override='' override_why=''
   case $1 in
     # Clients open WebSocket sessions and vanish (no FIN reaches the server); the sessions stay
     # ESTABLISHED until the JVM hits its open-files limit. The runbook tells them from HTTP keep-alive
@@ -155,7 +155,7 @@ break_lab() {
     runbook lab load --port "$PORT" "${load[@]}"
   fi
   health
-  if ((idle)); then
+  if [[ -n $idle ]]; then
     step "3. Wait ${idle}s: the sessions become idle longer than the runbook's idle threshold (120 s)"
     sleep "$idle"
   fi

@@ -5,7 +5,13 @@ import { fileURLToPath } from "node:url";
 import { labLoad } from "../../lab/index.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
-export const BIN = join(REPO, "bin/runbook.js");
+/**
+ * The `runbook` the tests start: the CLI bundled by test/support/global-setup.ts at the start of the run
+ * (the package's bundle plus the lab command). `bin/runbook.js` in a source checkout runs the TypeScript
+ * through tsx instead; tests of that launcher itself use SOURCE_BIN.
+ */
+export const BIN = join(REPO, ".build/test-cli/runbook.mjs");
+export const SOURCE_BIN = join(REPO, "bin/runbook.js");
 
 export interface CliRun {
   readonly code: number | null;

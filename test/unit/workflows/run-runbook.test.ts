@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildPostmortem } from "../../../lambdas/core/postmortem/build-postmortem.js";
 import type { Runbook } from "../../../lambdas/core/runbook/schema.js";
 import { finalStatus } from "../../../lambdas/workflows/run-runbook.js";
 import { loadRunbookDoc } from "../../../lambdas/workflows/runbook-files.js";
 import { buildEvidence } from "../../support/evidence-factory.js";
 import { healthOutput, runOnFakeHost } from "../../support/fake-workflow.js";
 import { brakedRecord } from "../../support/record-factory.js";
+import { KNOWLEDGE } from "../postmortem/helpers.js";
 
 /**
  * The executor driven by the action registry, on a fake host (the runner answers from a table): which
@@ -188,6 +190,26 @@ describe("runRunbook on a fake host", () => {
 });
 
 describe("finalStatus", () => {
+  it("a rung a person declined: the record and the postmortem say the outcome once", async () => {
+    const { record } = await runOnFakeHost({
+      doc,
+      probe: () => buildEvidence("ws-leak-at-limit"),
+      answers: { "check-health": () => ({ stdout: healthOutput("timeout") }) },
+      run: { mode: "approve" },
+      approve: async () => ({ declined: "declined by jdoe" }),
+    });
+    expect(record.status).toBe("declined");
+    expect(record.actions[0]).toMatchObject({ action: "kill-idle-connections", status: "declined" });
+    expect(record.statusReason).toBe(
+      "Not mitigated: rung 1 (kill-idle-connections) did not run: declined by jdoe; the service is still unhealthy.",
+    );
+    const m = buildPostmortem(record, { knowledge: KNOWLEDGE });
+    expect(m.summary).toMatch(
+      / Not mitigated: rung 1 \(kill-idle-connections\) did not run: declined by jdoe\.$/,
+    );
+    expect(m.summary.match(/declin/gi)).toHaveLength(1);
+  });
+
   it("says a declined rung and the fleet brake once: no 'Mitigation declined (… was declined …)', no 'Braked: fleet brake'", () => {
     const braked = brakedRecord();
     const why = String(braked.steps.find((s) => s.id === "apply")?.outputs.reason);

@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { z } from "zod";
+import type * as z from "zod";
 import {
   cmdline,
   httpGet,

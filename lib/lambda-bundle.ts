@@ -1,6 +1,6 @@
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildSync } from "esbuild";
+import { type BuildOptions, buildSync } from "esbuild";
 
 /** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
 export const ESM_REQUIRE_BANNER =
@@ -38,14 +38,14 @@ export interface LambdaBundleOptions {
 }
 
 /**
- * Bundles one Lambda handler into `outDir` (`index.mjs` + `index.mjs.map`, and `runbooks/`), in process
- * with esbuild's API: no Docker, no `npx esbuild`, no lock file or project root to find. The same call
- * serves the construct at synth time (from source or from an installed package's `dist/`) and the bundle
- * size benchmark. Returns the written code file.
+ * The esbuild options of one handler's bundle: what bundleLambda builds, and what the bundle-size tests
+ * and bench build with `metafile: true` to say which modules a bundle carries.
+ *
+ * No plugins: the construct bundles synchronously (CDK's `tryBundle`), and esbuild's `buildSync` takes
+ * none. zod's locales stay out by tree-shaking instead (every module imports `* as z`, biome.json).
  */
-export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
-  const outfile = join(outDir, "index.mjs");
-  buildSync({
+export function lambdaBuildOptions(o: Pick<LambdaBundleOptions, "entry" | "bundleAwsSdk">, outfile: string) {
+  return {
     entryPoints: [o.entry],
     outfile,
     bundle: true,
@@ -59,7 +59,18 @@ export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
     banner: { js: BUNDLE_DEFAULTS.banner },
     external: o.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],
     logLevel: "error",
-  });
+  } satisfies BuildOptions;
+}
+
+/**
+ * Bundles one Lambda handler into `outDir` (`index.mjs` + `index.mjs.map`, and `runbooks/`), in process
+ * with esbuild's API: no Docker, no `npx esbuild`, no lock file or project root to find. The same call
+ * serves the construct at synth time (from source or from an installed package's `dist/`) and the bundle
+ * size benchmark. Returns the written code file.
+ */
+export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
+  const outfile = join(outDir, "index.mjs");
+  buildSync(lambdaBuildOptions(o, outfile));
   if (o.runbooksDir) {
     const target = join(outDir, "runbooks");
     mkdirSync(target, { recursive: true });

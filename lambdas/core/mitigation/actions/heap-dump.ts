@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ABS_PATH_OR_EMPTY, PID_PARAMETER, START_TICKS_PARAMETER, UINT } from "../host-command.js";
 import { defineAction } from "./types.js";
 

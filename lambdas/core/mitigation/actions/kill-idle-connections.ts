@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { PID_PARAMETER, PORT_PARAMETER, START_TICKS_PARAMETER, UINT } from "../host-command.js";
 import { defineAction } from "./types.js";
 

@@ -1,6 +1,8 @@
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { type BuildOptions, buildSync } from "esbuild";
+import { parseRunbook } from "../lambdas/core/runbook/load.js";
+import { bundledRunbookFile } from "../lambdas/workflows/bundled-runbook.js";
 
 /** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
 export const ESM_REQUIRE_BANNER =
@@ -58,6 +60,9 @@ export function lambdaBuildOptions(o: Pick<LambdaBundleOptions, "entry" | "bundl
     mainFields: [...BUNDLE_DEFAULTS.mainFields],
     banner: { js: BUNDLE_DEFAULTS.banner },
     external: o.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],
+    // The Lambdas read their runbook from the JSON written below (lambdas/workflows/bundled-runbook.ts):
+    // the YAML branch is dead code in a bundle, so neither it nor the yaml package is bundled.
+    define: { "process.env.RUNBOOK_LAMBDA_BUNDLE": JSON.stringify("1") },
     logLevel: "error",
   } satisfies BuildOptions;
 }
@@ -76,6 +81,25 @@ export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
     mkdirSync(target, { recursive: true });
     cpSync(o.runbooksDir, target, { recursive: true });
     for (const [name, text] of Object.entries(o.runbookFiles ?? {})) writeFileSync(join(target, name), text);
+    writeBundledRunbooks(target);
   }
   return outfile;
+}
+
+/**
+ * Each runbook of a bundle's runbooks folder (`<id>.yaml` at its top) parsed and validated now, and written
+ * next to it as `<id>.runbook.json`: what the Lambdas read (lambdas/workflows/bundled-runbook.ts), so they
+ * carry no YAML parser. A runbook that does not validate stops the synth here, naming the file.
+ */
+export function writeBundledRunbooks(dir: string): string[] {
+  const written: string[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
+    const path = join(dir, file);
+    const parsed = parseRunbook(readFileSync(path, "utf8"), path);
+    if (!parsed.ok) throw new Error(`runbook-autopilot: cannot bundle ${file}: ${parsed.error.message}`);
+    const out = bundledRunbookFile(dir, basename(file, ".yaml"));
+    writeFileSync(out, JSON.stringify(parsed.value));
+    written.push(out);
+  }
+  return written;
 }

@@ -1,5 +1,5 @@
 import { settingsFromEnv } from "../core/settings/run-settings.js";
-import { DEFAULT_RUNBOOKS_DIR } from "../workflows/runbook-files.js";
+import { DEFAULT_RUNBOOKS_DIR } from "../workflows/bundled-runbook.js";
 import { type AwsWorkflowOptions, awsStateMachineSteps } from "../workflows/state-machine-steps.js";
 import type {
   StateMachineSteps,

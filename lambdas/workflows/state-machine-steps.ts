@@ -6,11 +6,12 @@ import { resolveRunSettings, type SettingsLayer } from "../core/settings/run-set
 import type { CommandResult } from "../ports/index.js";
 import { applyStep } from "./apply-step.js";
 import { keepArtifact, storeArtifact } from "./artifacts.js";
+import { loadLambdaRunbook } from "./bundled-runbook.js";
 import type { RunbookView, WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
 import { redactingPorts } from "./redaction.js";
 import { skipVerify } from "./run-runbook.js";
-import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
+import { parseEvidence, runbookView } from "./runbook-view.js";
 import type { PostmortemStep } from "./state-machine-postmortem.js";
 import {
   type PostmortemInput,
@@ -58,7 +59,7 @@ class AwsStateMachineSteps implements StateMachineSteps {
 
   private load() {
     this.loaded ??= (async () => {
-      const doc = await loadRunbookDoc(this.opts.runbookId, this.opts.runbooksDir);
+      const doc = await loadLambdaRunbook(this.opts.runbookId, this.opts.runbooksDir);
       return { view: runbookView(doc, resolveRunSettings(doc, this.opts.settings)) };
     })();
     return this.loaded;

@@ -1,9 +1,13 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadLambdaRunbook, RunbookFileError } from "../../lambdas/workflows/bundled-runbook.js";
+import { loadRunbookDoc } from "../../lambdas/workflows/runbook-files.js";
 import { awsStateMachineSteps } from "../../lambdas/workflows/state-machine-steps.js";
 import type { PostmortemInput, StateMachineStepsDeps } from "../../lambdas/workflows/step-contract.js";
-import { REPO_ROOT } from "../../lib/paths.js";
+import { writeBundledRunbooks } from "../../lib/lambda-bundle.js";
+import { REPO_ROOT, RUNBOOKS_DIR } from "../../lib/paths.js";
 import { bundleParts, handlerNames } from "../../scripts/bundle-sizes.js";
 
 /**
@@ -43,6 +47,8 @@ describe("Lambda bundles", () => {
     expect(bytesOf(postmortem, "handlebars")).toBeGreaterThan(0);
     expect(bytesOf(diagnose, "handlebars")).toBe(0);
     expect(bytesOf(diagnose, "core/postmortem")).toBe(0);
+    // The workflow Lambdas read their runbook as JSON written at synth: no YAML parser in the bundle.
+    expect(bytesOf(diagnose, "yaml")).toBe(0);
   }, 60_000);
 
   it("steps built without the postmortem state say so when asked for a postmortem", async () => {
@@ -57,5 +63,50 @@ describe("Lambda bundles", () => {
     await expect(steps.writePostmortem({} as PostmortemInput)).rejects.toThrow(
       /built without the postmortem step/,
     );
+  });
+
+  describe("the runbook a Lambda bundle reads", () => {
+    const saved = process.env.RUNBOOK_LAMBDA_BUNDLE;
+    const dirs: string[] = [];
+    afterEach(() => {
+      if (saved === undefined) delete process.env.RUNBOOK_LAMBDA_BUNDLE;
+      else process.env.RUNBOOK_LAMBDA_BUNDLE = saved;
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    });
+    const folder = () => {
+      const dir = mkdtempSync(join(tmpdir(), "runbook-bundled-"));
+      dirs.push(dir);
+      copyFileSync(join(RUNBOOKS_DIR, "api-unreachable.yaml"), join(dir, "api-unreachable.yaml"));
+      return dir;
+    };
+
+    it("is the YAML runbook validated at synth and written as JSON, the same runbook the CLI loads", async () => {
+      const dir = folder();
+      expect(writeBundledRunbooks(dir)).toEqual([join(dir, "api-unreachable.runbook.json")]);
+      // Only the JSON is there to read in a bundle: the YAML is removed so it cannot be what was read.
+      rmSync(join(dir, "api-unreachable.yaml"));
+      process.env.RUNBOOK_LAMBDA_BUNDLE = "1";
+      const bundled = await loadLambdaRunbook("api-unreachable", dir);
+      expect(bundled).toEqual(await loadRunbookDoc("api-unreachable", RUNBOOKS_DIR));
+      expect(bundled.classes.length).toBeGreaterThan(0);
+    });
+
+    it("is refused, naming the file and the field, when the JSON is not a valid runbook", async () => {
+      const dir = folder();
+      writeBundledRunbooks(dir);
+      const file = join(dir, "api-unreachable.runbook.json");
+      const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...doc, id: 42 }));
+      process.env.RUNBOOK_LAMBDA_BUNDLE = "1";
+      const err = await loadLambdaRunbook("api-unreachable", dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RunbookFileError);
+      expect(String(err)).toMatch(/api-unreachable\.runbook\.json is invalid: id: expected string, got/);
+    });
+
+    it("stops the synth when a runbook in the folder does not validate", () => {
+      const dir = folder();
+      writeFileSync(join(dir, "broken.yaml"), "id: broken\nclasses: 3\n");
+      expect(() => writeBundledRunbooks(dir)).toThrow(/cannot bundle broken\.yaml: .*not a valid runbook/);
+    });
   });
 });

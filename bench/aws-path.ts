@@ -21,10 +21,11 @@ import { labDown, labLoad, labUp, probeHealth } from "../lab/index.js";
 import { incidentRecordSchema } from "../lambdas/core/incident/schema.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../test/support/local-aws.js";
 import {
+  alarmStateChange,
   type LocalHandler,
   lambdaEnv,
   pipelineHandlers,
-  realHandler,
+  resolvedTo,
 } from "../test/support/local-pipeline.js";
 import { labTimescaleRunbooks } from "../test/support/runbooks-dir.js";
 import { resolveDefinition, synthRunbook } from "../test/unit/cdk/synth.js";
@@ -36,41 +37,6 @@ const PORT = 20400;
 const INSTANCE = "i-0abc1234def567890";
 /** The probe's idle threshold in the lab runbook (labTimescaleRunbooks: 2 s): the sessions must be that idle. */
 const IDLE_THRESHOLD_MS = 2000;
-
-/** A "CloudWatch Alarm State Change" event for an alarm on the lab's instance (as in the e2e test). */
-const alarmEvent = {
-  version: "0",
-  id: "4c1b7e0a-2d35-4a39-9d58-bench0000001",
-  "detail-type": "CloudWatch Alarm State Change",
-  source: "aws.cloudwatch",
-  account: "123456789012",
-  time: new Date().toISOString(),
-  region: "eu-west-1",
-  resources: ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:runbook-autopilot-api-unreachable"],
-  detail: {
-    alarmName: "runbook-autopilot-api-unreachable",
-    state: { value: "ALARM", reason: "Threshold Crossed (bench)", timestamp: new Date().toISOString() },
-    previousState: { value: "OK", reason: "ok", timestamp: new Date().toISOString() },
-    configuration: {
-      description: "API unreachable (health check success rate)",
-      metrics: [
-        {
-          id: "m1",
-          metricStat: {
-            metric: {
-              namespace: "Custom/Api",
-              name: "HealthCheckSuccess",
-              dimensions: { InstanceId: INSTANCE },
-            },
-            period: 60,
-            stat: "Minimum",
-          },
-          returnData: true,
-        },
-      ],
-    },
-  },
-};
 
 interface Call {
   readonly state: string;
@@ -115,14 +81,7 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
 
     const calls: Call[] = [];
     const published: { state: string; input: unknown }[] = [];
-    const resolveReal = await realHandler("resolve-targets");
-    // No local EC2: resolve for real without the instance dimension, then answer as EC2 would.
-    const handlers = await pipelineHandlers(async (input) => {
-      const e = structuredClone(input) as typeof alarmEvent;
-      for (const m of e.detail.configuration.metrics) m.metricStat.metric.dimensions = {} as never;
-      const out = (await resolveReal(e)) as Record<string, unknown>;
-      return { ...out, targets: [INSTANCE], hasTargets: true, groupSize: 1, strategy: "instance-dimension" };
-    }, published);
+    const handlers = await pipelineHandlers(await resolvedTo(INSTANCE), published);
     const timed: Record<string, LocalHandler> = {};
     for (const [state, h] of Object.entries(handlers)) {
       timed[state] = async (input) => {
@@ -139,10 +98,15 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
     const load0 = loadAvg();
     log("aws path: the state machine runs (real Wait durations)");
     const t0 = performance.now();
-    const result = (await machine.run(structuredClone(alarmEvent), {
-      context: { Task: { Token: "local-token" }, Execution: { Id: "arn:local:execution:bench" } },
-      overrides: { taskResourceLocalHandlers: timed as never },
-    }).result) as { incident?: { incidentId?: string }; postmortem?: { status?: string } };
+    const t0Epoch = Date.now();
+    const at = new Date().toISOString();
+    const result = (await machine.run(
+      alarmStateChange(`bench-${Date.now()}`, at, "Threshold Crossed (bench)"),
+      {
+        context: { Task: { Token: "local-token" }, Execution: { Id: "arn:local:execution:bench" } },
+        overrides: { taskResourceLocalHandlers: timed as never },
+      },
+    ).result) as { incident?: { incidentId?: string }; postmortem?: { status?: string } };
     const end = performance.now() - t0;
     const status = result.postmortem?.status ?? "none";
     if (status !== "recovered")
@@ -165,7 +129,13 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
       await incidentStore().load(`${result.incident?.incidentId ?? ""}/${INSTANCE}`),
     );
     const span = (a: string, b: string | null) => (b ? Date.parse(b) - Date.parse(a) : Number.NaN);
+    const healed = record.actions.find((a) => a.healthyAfter === true);
     const recordRows = [
+      info(
+        B,
+        "alarm event → the service answers again (the first rung whose health check passed, its end)",
+        healed ? sec(Date.parse(healed.endedAt) - t0Epoch) : "no rung saw it healthy",
+      ),
       ...record.steps.map((s) =>
         info(B, `  record step ${s.id} (${s.status})`, ms(span(s.startedAt, s.endedAt))),
       ),

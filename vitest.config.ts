@@ -19,6 +19,8 @@ export default defineConfig({
     // Longest file first (test/durations.json), so the two workers finish together.
     sequence: { sequencer: LongestFirstSequencer },
     passWithNoTests: false,
+    // Bundles the CLI the tests start (test/support/cli.ts BIN), once per run.
+    globalSetup: ["test/support/global-setup.ts"],
     projects: [
       {
         extends: true,

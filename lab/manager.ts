@@ -10,8 +10,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type * as z from "zod";
+import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import {
   cmdline,
   httpGet,
@@ -51,7 +51,8 @@ function modeSetup(mode: LabMode, dir: string, port: number) {
   }
 }
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** The repository (found from package.json, so the lab also works from the tests' bundled CLI). */
+export const REPO_ROOT = packageRoot();
 export const DEFAULT_STATE_DIR = path.join(REPO_ROOT, ".lab");
 export const JAR_DIR = process.env.LAB_JAR_DIR ?? "/usr/share/java";
 export const REQUIRED_JARS = [

@@ -51,7 +51,7 @@ const englishOnlyZod: Plugin = {
 };
 
 export async function buildCli(outdir = join(ROOT, "dist/cli")): Promise<void> {
-  await bundleCli(outdir, undefined);
+  await bundleCli(outdir, undefined, { lab: false });
   // `runbook --help` is answered by cli/bin.ts without loading the commands: the text is the packaged
   // CLI's own help, captured from this first bundle and built into the second.
   const help = spawnSync(process.execPath, [join(outdir, "runbook.mjs"), "--help"], {
@@ -61,10 +61,22 @@ export async function buildCli(outdir = join(ROOT, "dist/cli")): Promise<void> {
   });
   if (help.status !== 0 || !help.stdout.includes("Usage: runbook"))
     throw new Error(`the bundled CLI's --help failed (exit ${help.status}): ${help.stderr.slice(0, 300)}`);
-  await bundleCli(outdir, help.stdout);
+  await bundleCli(outdir, help.stdout, { lab: false });
 }
 
-async function bundleCli(outdir: string, help: string | undefined): Promise<void> {
+/**
+ * The CLI the repository's own tests run (test/support/global-setup.ts builds it at the start of every
+ * vitest run, so it is never stale): the same bundle as the package's, plus the lab command, and its
+ * help from commander. Through tsx every CLI start compiled hundreds of modules: about 1.5 s of wall
+ * time and 1 s of CPU per start, and the suite starts the CLI a few hundred times.
+ */
+export const TEST_CLI_DIR = join(ROOT, ".build/test-cli");
+export async function buildTestCli(outdir = TEST_CLI_DIR): Promise<string> {
+  await bundleCli(outdir, undefined, { lab: true });
+  return join(outdir, "runbook.mjs");
+}
+
+async function bundleCli(outdir: string, help: string | undefined, opts: { lab: boolean }): Promise<void> {
   rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints: { runbook: join(ROOT, "cli/bin.ts") },
@@ -86,7 +98,7 @@ async function bundleCli(outdir: string, help: string | undefined): Promise<void
     external: ["@aws-sdk/*"],
     banner: { js: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}` },
     define: help === undefined ? {} : { __RUNBOOK_HELP__: JSON.stringify(help) },
-    plugins: [noLab, englishOnlyZod],
+    plugins: opts.lab ? [englishOnlyZod] : [noLab, englishOnlyZod],
     logLevel: "error",
   });
   chmodSync(join(outdir, "runbook.mjs"), 0o755);

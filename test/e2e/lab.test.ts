@@ -18,9 +18,8 @@ import {
   openFdCount,
   probeHealth,
 } from "../../lab/index.js";
-import { waitFor } from "../support/cli.js";
+import { BIN as bin, waitFor } from "../support/cli.js";
 
-const bin = new URL("../../bin/runbook.js", import.meta.url).pathname;
 const PORTS = {
   wsLeak: 18081,
   fileLeak: 18082,

@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
-const bin = new URL("../../bin/runbook.js", import.meta.url).pathname;
+import { SOURCE_BIN as bin } from "../support/cli.js";
+
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
 
 describe("runbook CLI", () => {

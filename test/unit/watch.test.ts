@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import type { CommandRequest, CommandResult, CommandRunner } from "../../lambdas/ports/index.js";
 import { watchTarget } from "../../lambdas/workflows/watch.js";
+import { BIN as bin } from "../support/cli.js";
 
-const bin = new URL("../../bin/runbook.js", import.meta.url).pathname;
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
 /** leak-watch stdout for one sample: `fds` open of a 1000 limit, taken `i` × 30 s after T0. */

@@ -4,9 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writePostmortem } from "../../../lambdas/workflows/postmortem.js";
+import { BIN as bin } from "../../support/cli.js";
 import { FIXTURES_DIR } from "./helpers.js";
-
-const bin = new URL("../../../bin/runbook.js", import.meta.url).pathname;
 
 function incidentDir(fixture: string): string {
   const dir = join(mkdtempSync(join(tmpdir(), "pm-cli-")), "inc-1");

@@ -3,7 +3,7 @@
  * Target < 500 KB each (issue 14); the hard limit, enforced by scripts/bundle-sizes.ts, stays 1 MB.
  */
 import { BUNDLE_LIMIT_BYTES, measureBundles } from "../scripts/bundle-sizes.js";
-import { bounded, info, mb, type Row } from "./table.js";
+import { bounded, info, kib, mb, type Row } from "./table.js";
 
 export const BUNDLE_TARGET_BYTES = 500_000;
 
@@ -13,8 +13,16 @@ export async function benchBundles(log: (s: string) => void): Promise<Row[]> {
   if (sizes.length === 0) throw new Error("no Lambda handlers found in lambdas/handlers");
   return [
     info("5 Lambda bundles", "hard limit (scripts/bundle-sizes.ts exits 1 over it)", mb(BUNDLE_LIMIT_BYTES)),
-    ...sizes.map((s) =>
+    ...sizes.flatMap((s) => [
       bounded("5 Lambda bundles", `${s.handler} (index.mjs, without .map)`, s.bytes, BUNDLE_TARGET_BYTES, mb),
-    ),
+      info(
+        "5 Lambda bundles",
+        `  ${s.handler}: largest parts`,
+        s.parts
+          .slice(0, 4)
+          .map((p) => `${p.name} ${kib(p.bytes)}`)
+          .join(", "),
+      ),
+    ]),
   ];
 }

@@ -9,7 +9,7 @@
  * so that `@aws-sdk/*`, external as on Lambda, resolves from node_modules as the runtime's copy would.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
@@ -17,13 +17,26 @@ import { bundleLambda } from "../lib/lambda-bundle.js";
 import { handlerEntry } from "../lib/paths.js";
 import { handlerNames } from "../scripts/bundle-sizes.js";
 import { loadAvg } from "./side-by-side.js";
-import { bounded, median, ms, type Row } from "./table.js";
+import { bounded, info, median, ms, type Row } from "./table.js";
 
 const ROOT = packageRoot();
 const RUNS = 5;
 export const LAMBDA_INIT_LIMIT_MS = 150;
 
 const IMPORT = `const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));`;
+/** The same, for several modules imported together (the AWS SDK clients a bundle names), from the repository. */
+const IMPORT_ALL = `const t = performance.now(); await Promise.all(process.argv.slice(1).map((m) => import(m))); process.stdout.write(String(performance.now() - t));`;
+
+/** The `@aws-sdk/*` packages a bundle imports (external: the Lambda runtime's copy), as the bundle names them. */
+export function sdkImports(bundle: string): string[] {
+  return [
+    ...new Set(
+      [...readFileSync(bundle, "utf8").matchAll(/from\s*"(@aws-sdk\/[^"]+)"/g)].map((m) => m[1] ?? ""),
+    ),
+  ]
+    .filter(Boolean)
+    .sort();
+}
 
 export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> {
   const out = mkdtempSync(join(ROOT, ".bench-lambdas-"));
@@ -35,19 +48,29 @@ export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> 
         runbooksDir: join(ROOT, "runbooks"),
       });
       const times: number[] = [];
+      const sdkTimes: number[] = [];
       const loads: number[] = [];
+      const sdk = sdkImports(file);
+      // Handlers read their settings at first use, not at import; a region keeps the SDK quiet.
+      const run = (args: string[], what: string) => {
+        const r = spawnSync(process.execPath, ["--input-type=module", "-e", ...args], {
+          encoding: "utf8",
+          timeout: 30_000,
+          cwd: ROOT,
+          env: { ...process.env, AWS_REGION: "eu-west-1" },
+        });
+        if (r.status !== 0) throw new Error(`import of ${what} failed: ${r.stderr.trim().slice(-300)}`);
+        return Number(r.stdout);
+      };
       for (let i = 0; i < RUNS; i++) {
         loads.push(loadAvg());
-        const r = spawnSync(
-          process.execPath,
-          ["--input-type=module", "-e", IMPORT, pathToFileURL(file).href],
-          // Handlers read their settings at first use, not at import; a region keeps the SDK quiet.
-          { encoding: "utf8", timeout: 30_000, env: { ...process.env, AWS_REGION: "eu-west-1" } },
-        );
-        if (r.status !== 0) throw new Error(`import of ${handler} failed: ${r.stderr.trim().slice(-300)}`);
-        times.push(Number(r.stdout));
+        times.push(run([IMPORT, pathToFileURL(file).href], handler));
+        // Interleaved with the bundle's runs: the share of its import that is the SDK clients alone.
+        if (sdk.length > 0) sdkTimes.push(run([IMPORT_ALL, ...sdk], `${handler}'s SDK clients`));
       }
-      log(`lambda init: ${handler} ${times.map((t) => Math.round(t)).join(", ")} ms`);
+      log(
+        `lambda init: ${handler} ${times.map((t) => Math.round(t)).join(", ")} ms (SDK alone ${sdkTimes.map((t) => Math.round(t)).join(", ")} ms)`,
+      );
       rows.push(
         bounded(
           "8 Lambda init",
@@ -55,6 +78,11 @@ export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> 
           median(times),
           LAMBDA_INIT_LIMIT_MS,
           ms,
+        ),
+        info(
+          "8 Lambda init",
+          `  of which the AWS SDK clients alone (${sdk.map((m) => m.replace("@aws-sdk/client-", "")).join(", ") || "none"}), median`,
+          sdkTimes.length > 0 ? ms(median(sdkTimes)) : "-",
         ),
       );
     }

@@ -3,14 +3,15 @@
  * timings). Prints one table: each figure with its target and PASS / MISS (INFO: context, no target).
  * Exit code: 1 only when a benchmark could not run at all (ERROR rows); a MISS is reported, not fatal.
  *
- *   npm run bench [-- --only probe,lab,core,memory,bundles,package,side,probe100k,lambda-init] [-- --json]
+ *   npm run bench [-- --only probe,lab,core,memory,bundles,package,side,probe100k,lambda-init,aws-path] [-- --json]
  *
  * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener), 19445-19455 (side by side,
- * 100k sockets). Every step is bounded in time and count; the lab is always taken down (labDown) and
+ * 100k sockets), 20400 (the AWS path's lab; its local AWS servers take ephemeral ports). Every step is bounded in time and count; the lab is always taken down (labDown) and
  * the socket processes stopped. The whole bench takes ~15 min on 2 busy cores (side by side: ~8 min).
  * See docs/benchmarks.md.
  */
 import { cpus, totalmem } from "node:os";
+import { benchAwsPath } from "./aws-path.js";
 import { benchBundles } from "./bundles.js";
 import { benchCore, benchSsHeap } from "./core.js";
 import { benchLabDiagnose } from "./lab-diagnose.js";
@@ -31,6 +32,7 @@ const ALL = [
   "side",
   "probe100k",
   "lambda-init",
+  "aws-path",
 ] as const;
 type Part = (typeof ALL)[number];
 
@@ -88,6 +90,7 @@ if (only.has("memory")) await step("4 memory: parseSs", () => benchSsHeap(log));
 if (only.has("bundles")) await step("5 Lambda bundles", () => benchBundles(log));
 if (only.has("package")) await step("6 package", () => benchPackage(log));
 if (only.has("lambda-init")) await step("8 Lambda init", () => benchLambdaInit(log));
+if (only.has("aws-path")) await step("9 AWS path", () => benchAwsPath(log));
 
 const order = (r: Row) => r.bench.split(" ")[0] ?? "";
 rows.sort((a, b) => order(a).localeCompare(order(b)));

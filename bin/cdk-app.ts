@@ -1,6 +1,6 @@
 import { App, Duration, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { z } from "zod";
+import * as z from "zod";
 import { RunbookStack } from "../lib/runbook-stack.js";
 
 /**

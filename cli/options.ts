@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import { UsageError } from "./errors.js";
 
 /** Options of `diagnose` and `run`, validated with zod at the CLI boundary. */

@@ -1,5 +1,5 @@
 import { isAbsolute, join, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { FolderArtifactStore } from "../lambdas/adapters/local/artifact-store.js";
 import { SystemClock } from "../lambdas/adapters/local/clock.js";
 import { LocalCommandRunner } from "../lambdas/adapters/local/command-runner.js";

@@ -25,7 +25,7 @@ import { renameSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import WebSocket from "ws";
-import { z } from "zod";
+import * as z from "zod";
 import { HolderKindSchema, type HolderReport, type StopReason } from "./schema.js";
 
 const ConfigSchema = z.object({

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
-import type { z } from "zod";
+import type * as z from "zod";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import {
   cmdline,

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The failure modes the lab's Java app can start in. `pool-leak` and `pool-slow-db` (connection-pool

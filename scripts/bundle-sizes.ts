@@ -5,35 +5,51 @@
  *
  *   npx tsx scripts/bundle-sizes.ts [--json]
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { bundleLambda } from "../lib/lambda-bundle.js";
+import { buildSync } from "esbuild";
+import { bundleLambda, lambdaBuildOptions } from "../lib/lambda-bundle.js";
 import { HANDLERS_DIR, handlerEntry } from "../lib/paths.js";
 
 export const BUNDLE_LIMIT_BYTES = 1_000_000;
-const NOT_HANDLERS = new Set([
-  "wiring",
-  "wiring-fleet",
-  "wiring-sfn",
-  "workflow-wiring",
-  "instrument",
-  "inputs",
-]);
 
 export interface BundleSize {
   readonly handler: string;
   readonly bytes: number;
   readonly mapBytes: number;
   readonly ms: number;
+  /** The largest parts of the code, by npm package or by folder of ours (esbuild's metafile), largest first. */
+  readonly parts: readonly { readonly name: string; readonly bytes: number }[];
 }
 
+/** The Lambda handlers: the modules of lambdas/handlers that export `handler` (the wiring and helpers do not). */
 export function handlerNames(): string[] {
   return readdirSync(HANDLERS_DIR)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts"))
+    .filter((f) =>
+      /^export (const|async function|function) handler\b/m.test(readFileSync(join(HANDLERS_DIR, f), "utf8")),
+    )
     .map((f) => basename(basename(f, ".ts"), ".js"))
-    .filter((n) => !NOT_HANDLERS.has(n))
     .sort();
+}
+
+/** What a handler's bundle is made of: bytes of output per npm package (zod by its v4 part) or folder of ours. */
+export function bundleParts(handler: string): { name: string; bytes: number }[] {
+  const r = buildSync({
+    ...lambdaBuildOptions({ entry: handlerEntry(handler) }, join(tmpdir(), "runbook-bundle-parts.mjs")),
+    sourcemap: false,
+    write: false,
+    metafile: true,
+  });
+  const out = Object.values(r.metafile.outputs).find((o) => o.entryPoint);
+  const parts = new Map<string, number>();
+  for (const [file, { bytesInOutput }] of Object.entries(out?.inputs ?? {})) {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)(\/v4\/[^/]+)?/.exec(file);
+    const name = pkg ? `${pkg[1]}${pkg[2] ?? ""}` : file.split("/").slice(-3, -1).join("/");
+    parts.set(name, (parts.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...parts].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
 export async function measureBundles(): Promise<BundleSize[]> {
@@ -48,6 +64,7 @@ export async function measureBundles(): Promise<BundleSize[]> {
         bytes: statSync(outfile).size,
         mapBytes: statSync(`${outfile}.map`).size,
         ms: Math.round(performance.now() - started),
+        parts: bundleParts(handler),
       });
     }
     return sizes;

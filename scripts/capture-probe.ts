@@ -12,7 +12,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import { readState } from "../lab/manager.js";
 import { probeParameters } from "../lambdas/workflows/probe-parameters.js";
 import { loadRunbookDoc, runbookView } from "../lambdas/workflows/runbook-files.js";

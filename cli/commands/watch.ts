@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import type { formatProgress, formatWatchText } from "../../lambdas/core/forecast/format.js";
 import type { Runbook } from "../../lambdas/core/runbook/schema.js";
 import type { Clock, CommandRunner } from "../../lambdas/ports/index.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseInput, probeOutputRefSchema, targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
 import { env } from "./wiring.js";

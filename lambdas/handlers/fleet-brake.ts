@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { budgetRequests, budgetWindow, decideFleetBrakeWithHealth } from "../core/events/fleet-brake.js";
 import { modeSchema } from "../core/incident/schema.js";
 import { incidentIdSchema, parseInput } from "./inputs.js";

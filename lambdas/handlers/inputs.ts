@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { normalizedAlarmSchema } from "../core/events/alarm-event.js";
 import { modeSchema } from "../core/incident/schema.js";
 import { InvalidEventError } from "./instrument.js";

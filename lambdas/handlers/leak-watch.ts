@@ -2,7 +2,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { GetCommandInvocationCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { z } from "zod";
+import * as z from "zod";
 import { watchSampleSchema } from "../core/forecast/sample.js";
 import { type LeakWatchDeps, recordLeakWatchSample } from "../workflows/leak-watch-sample.js";
 import { InvalidEventError, instrument, logger, metrics, tracer } from "./instrument.js";

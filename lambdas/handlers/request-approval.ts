@@ -1,5 +1,5 @@
 import { PublishCommand } from "@aws-sdk/client-sns";
-import { z } from "zod";
+import * as z from "zod";
 import { DynamoApprovalRequests } from "../adapters/aws/approval-requests.js";
 import { incidentIdSchema, instanceIdSchema, parseInput } from "./inputs.js";
 import { instrument, logger } from "./instrument.js";

@@ -1,13 +1,13 @@
 import type { Runbook } from "../core/runbook/schema.js";
 import { type RunSettings, resolveRunSettings, settingsFromEnv } from "../core/settings/run-settings.js";
-import { DEFAULT_RUNBOOKS_DIR, loadRunbookDoc } from "../workflows/runbook-files.js";
+import { DEFAULT_RUNBOOKS_DIR, loadLambdaRunbook } from "../workflows/bundled-runbook.js";
 
 let cached: Promise<RunSettings> | null = null;
 let cachedDoc: Promise<Runbook> | null = null;
 
 /** The runbook bundled with this Lambda (RUNBOOKS_DIR, RUNBOOK_ID: resolved with the override at synth), read once. */
 export function bundledRunbook(): Promise<Runbook> {
-  cachedDoc ??= loadRunbookDoc(
+  cachedDoc ??= loadLambdaRunbook(
     process.env.RUNBOOK_ID ?? "api-unreachable",
     process.env.RUNBOOKS_DIR ?? DEFAULT_RUNBOOKS_DIR,
   );

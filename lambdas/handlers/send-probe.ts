@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Redactor, redactionRules } from "../core/redact/index.js";
 import { probeParameters } from "../workflows/probe-parameters.js";
 import { incidentIdSchema, instanceIdSchema, type ProbeState, parseInput } from "./inputs.js";

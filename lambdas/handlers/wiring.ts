@@ -2,7 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DescribeInstanceInformationCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { z } from "zod";
+import * as z from "zod";
 import { DynamoIncidentStore } from "../adapters/aws/dynamo-incident-store.js";
 import { DynamoFleetBudget } from "../adapters/aws/fleet-budget.js";
 import { S3ArtifactStore } from "../adapters/aws/s3-artifact-store.js";

@@ -1,8 +1,8 @@
-import { z } from "zod";
+import * as z from "zod";
 import { modeSchema } from "../core/incident/schema.js";
 import { incidentIdSchema, parseInput } from "./inputs.js";
 import { instrument } from "./instrument.js";
-import { stateMachineSteps } from "./workflow-wiring.js";
+import { postmortemSteps } from "./workflow-wiring-postmortem.js";
 
 const outcomeSchema = z.object({
   target: z.string(),
@@ -73,7 +73,7 @@ export const handler = instrument("WritePostmortem", async (event: unknown) => {
         outcome: input.brake?.brake ? "braked" : "not-mitigated",
       }),
     );
-  return await stateMachineSteps().writePostmortem({
+  return await postmortemSteps().writePostmortem({
     ...input,
     targets: [...input.targets, ...unfinished],
     failure: failure?.Error ? { error: failure.Error, cause: failure.Cause ?? "" } : null,

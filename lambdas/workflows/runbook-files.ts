@@ -2,28 +2,22 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { packageRunbooksDir } from "../adapters/local/package-root.js";
 import { actionCommands } from "../core/mitigation/actions/registry.js";
 import { HEALTH_CHECK_COMMAND } from "../core/mitigation/health-check.js";
-import { parseProbeOutput } from "../core/parsers/probe-output.js";
-import { Redactor, redactionRules } from "../core/redact/index.js";
-import { diagnose } from "../core/rules/engine.js";
 import { parseRunbook } from "../core/runbook/load.js";
 import { EXTENDS_KEY, isOverride, resolveRunbook } from "../core/runbook/override.js";
 import type { Runbook } from "../core/runbook/schema.js";
 import { assembleScript } from "../core/runbook/script-include.js";
-import { type RunSettings, resolveRunSettings } from "../core/settings/run-settings.js";
-import type { RunbookView, Scripts, WorkflowDeps } from "./deps.js";
+import { DEFAULT_RUNBOOKS_DIR, RunbookFileError } from "./bundled-runbook.js";
+import type { Scripts } from "./deps.js";
+
+export { DEFAULT_RUNBOOKS_DIR, RunbookFileError } from "./bundled-runbook.js";
+export { parseEvidence, runbookView } from "./runbook-view.js";
 
 /**
- * Reading a runbook and its scripts from a runbooks folder: the repository's `runbooks/` for the CLI,
- * the copy bundled next to a Lambda's code (RUNBOOKS_DIR) on AWS.
+ * Reading a runbook (YAML) and its scripts from a runbooks folder: the repository's `runbooks/` for the
+ * CLI and the tests. A Lambda bundle reads the JSON written at synth instead (bundled-runbook.ts).
  */
-export const DEFAULT_RUNBOOKS_DIR = `${packageRunbooksDir()}/`;
-
-export class RunbookFileError extends Error {
-  override name = "RunbookFileError";
-}
 
 /**
  * A runbook by id (`<dir>/<id>.yaml`) or by file. A file is either a whole runbook or an override
@@ -98,25 +92,3 @@ export function readRunbookScript(dir: string, path: string): string {
     }
   });
 }
-
-/**
- * The workflow's view of a runbook: the run's settings (resolved from the runbook and the entry point's
- * layers, lambdas/core/settings) and the pure rules engine bound to the runbook.
- */
-export function runbookView(doc: Runbook, settings: RunSettings = resolveRunSettings(doc)): RunbookView {
-  return {
-    id: doc.id,
-    probe: settings.probe,
-    ladders: doc.mitigation.ladders,
-    cooldownSeconds: settings.cooldownSeconds,
-    verify: settings.verify,
-    redactor: new Redactor(redactionRules(doc.redaction?.patterns ?? [])),
-    diagnose: (evidence) => diagnose(evidence, doc),
-  };
-}
-
-/** Probe stdout → Evidence, as the workflow wants it. */
-export const parseEvidence: WorkflowDeps["parseEvidence"] = (stdout, meta) => {
-  const r = parseProbeOutput(stdout, meta);
-  return r.ok ? { ok: true, value: r.value } : { ok: false, message: r.error.message };
-};

@@ -1,3 +1,6 @@
+import { join } from "node:path";
+import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
+import { loadTemplates } from "../adapters/local/template-loader.js";
 import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
 import { buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
@@ -29,6 +32,26 @@ export interface PostmortemStepContext {
   readonly templates: PostmortemTemplates;
   readonly knowledge: PostmortemKnowledge;
   readonly keys: (incidentId: string, target: string) => { storeKey: string; artifactPrefix: string };
+}
+
+/**
+ * The postmortem state as the state machine steps run it (AwsWorkflowOptions.postmortem): the templates
+ * and the postmortem knowledge read once from the bundled runbooks folder, on the first postmortem.
+ */
+export type PostmortemStep = (
+  ctx: Omit<PostmortemStepContext, "templates" | "knowledge">,
+  input: PostmortemInput,
+) => Promise<PostmortemOutput>;
+
+export function postmortemStep(runbooksDir: string): PostmortemStep {
+  let loaded: Promise<Pick<PostmortemStepContext, "templates" | "knowledge">> | null = null;
+  return async (ctx, input) => {
+    loaded ??= (async () => ({
+      templates: await loadTemplates(join(runbooksDir, "templates")),
+      knowledge: await loadPostmortemKnowledge(join(runbooksDir, "postmortem/knowledge.yaml")),
+    }))();
+    return writeIncidentPostmortem({ ...ctx, ...(await loaded) }, input);
+  };
 }
 
 export async function writeIncidentPostmortem(

@@ -1,22 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
-import { loadTemplates } from "../adapters/local/template-loader.js";
 import { normalizedAlarmSchema } from "../core/events/alarm-event.js";
 import { changedHost, newRecord } from "../core/incident/record.js";
 import { incidentRecordSchema } from "../core/incident/schema.js";
-import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
-import type { PostmortemTemplates } from "../core/postmortem/render-postmortem.js";
 import { resolveRunSettings, type SettingsLayer } from "../core/settings/run-settings.js";
 import type { CommandResult } from "../ports/index.js";
 import { applyStep } from "./apply-step.js";
 import { keepArtifact, storeArtifact } from "./artifacts.js";
+import { loadLambdaRunbook } from "./bundled-runbook.js";
 import type { RunbookView, WorkflowDeps } from "./deps.js";
 import { Recorder } from "./recorder.js";
 import { redactingPorts } from "./redaction.js";
 import { skipVerify } from "./run-runbook.js";
-import { loadRunbookDoc, parseEvidence, runbookView } from "./runbook-files.js";
-import { writeIncidentPostmortem } from "./state-machine-postmortem.js";
+import { parseEvidence, runbookView } from "./runbook-view.js";
+import type { PostmortemStep } from "./state-machine-postmortem.js";
 import {
   type PostmortemInput,
   type StateMachineSteps,
@@ -39,6 +35,11 @@ export interface AwsWorkflowOptions {
   readonly rawDirBase: string;
   /** The construct's layer of the run settings (from the environment), over the runbook's. */
   readonly settings?: SettingsLayer;
+  /**
+   * The postmortem state (`postmortemStep`, state-machine-postmortem.ts): given only where it runs, the
+   * WritePostmortem Lambda, so the other workflow bundles carry neither the templates nor their renderer.
+   */
+  readonly postmortem?: PostmortemStep;
 }
 
 /** A step's input, as the contract states it. */
@@ -49,11 +50,7 @@ export function awsStateMachineSteps(opts: AwsWorkflowOptions): StateMachineStep
 }
 
 class AwsStateMachineSteps implements StateMachineSteps {
-  private loaded: Promise<{
-    view: RunbookView;
-    templates: PostmortemTemplates;
-    knowledge: PostmortemKnowledge;
-  }> | null = null;
+  private loaded: Promise<{ view: RunbookView }> | null = null;
 
   constructor(
     private readonly deps: StateMachineStepsDeps,
@@ -62,12 +59,8 @@ class AwsStateMachineSteps implements StateMachineSteps {
 
   private load() {
     this.loaded ??= (async () => {
-      const doc = await loadRunbookDoc(this.opts.runbookId, this.opts.runbooksDir);
-      const templates = await loadTemplates(join(this.opts.runbooksDir, "templates"));
-      const knowledge = await loadPostmortemKnowledge(
-        join(this.opts.runbooksDir, "postmortem/knowledge.yaml"),
-      );
-      return { view: runbookView(doc, resolveRunSettings(doc, this.opts.settings)), templates, knowledge };
+      const doc = await loadLambdaRunbook(this.opts.runbookId, this.opts.runbooksDir);
+      return { view: runbookView(doc, resolveRunSettings(doc, this.opts.settings)) };
     })();
     return this.loaded;
   }
@@ -247,10 +240,14 @@ class AwsStateMachineSteps implements StateMachineSteps {
   }
 
   async writePostmortem(input: PostmortemInput) {
+    const step = this.opts.postmortem;
+    if (!step)
+      throw new Error(
+        "writePostmortem: these state machine steps were built without the postmortem step (awsStateMachineSteps({ postmortem: postmortemStep(runbooksDir) }))",
+      );
     const deps = await this.workflowDeps();
-    const { templates, knowledge } = await this.load();
     const keys = (incidentId: string, target: string) => this.keys(incidentId, target);
-    return writeIncidentPostmortem({ ports: this.deps, deps, templates, knowledge, keys }, input);
+    return step({ ports: this.deps, deps, keys }, input);
   }
 }
 

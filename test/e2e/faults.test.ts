@@ -7,7 +7,13 @@ import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.j
 import { DynamoIncidentStore } from "../../lambdas/adapters/aws/dynamo-incident-store.js";
 import { type IncidentRecord, incidentRecordSchema } from "../../lambdas/core/incident/schema.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
-import { type LocalHandler, lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
+import {
+  alarmStateChange,
+  type LocalHandler,
+  lambdaEnv,
+  pipelineHandlers,
+  resolvedTo,
+} from "../support/local-pipeline.js";
 import { labTimescaleRunbooks } from "../support/runbooks-dir.js";
 import type { SsmFault } from "../support/ssm-server.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
@@ -23,25 +29,6 @@ import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 const PORT = 19700;
 const BUCKET = "runbook-artifacts";
 const TABLE = "runbook-incidents";
-
-function alarmEvent(instance: string, at: string) {
-  return {
-    version: "0",
-    id: `fault-${instance}`,
-    "detail-type": "CloudWatch Alarm State Change",
-    source: "aws.cloudwatch",
-    account: "123456789012",
-    time: at,
-    region: "eu-west-1",
-    resources: ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:runbook-autopilot-api-unreachable"],
-    detail: {
-      alarmName: "runbook-autopilot-api-unreachable",
-      state: { value: "ALARM", reason: "Threshold Crossed (fault test)", timestamp: at },
-      previousState: { value: "OK", reason: "ok", timestamp: "2026-11-25T03:01:00.000+0000" },
-      configuration: { description: "API unreachable", metrics: [] },
-    },
-  };
-}
 
 /** Polls `check` until it is true, bounded by `timeoutMs` (for conditions no event announces). */
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) {
@@ -157,11 +144,7 @@ describe("faults on the AWS path: the state machine run locally against the lab"
     for (const f of c.faults ?? []) ssm.injectFault(f);
     const sentBefore = ssm.commands.length;
     const published: { state: string; input: unknown }[] = [];
-    const resolveReal = await realHandler("resolve-targets");
-    const handlers = await pipelineHandlers(async (input) => {
-      const out = (await resolveReal(input)) as Record<string, unknown>;
-      return { ...out, targets: [instance], hasTargets: true, groupSize: 1, strategy: "instance-dimension" };
-    }, published);
+    const handlers = await pipelineHandlers(await resolvedTo(instance), published);
     let incidentId = "";
     const open = handlers.OpenIncident as LocalHandler;
     handlers.OpenIncident = async (input) => {
@@ -181,7 +164,7 @@ describe("faults on the AWS path: the state machine run locally against the lab"
     const definition = resolveDefinition(synthRunbook().template);
     const execution = new StateMachine(definition as never, {
       validationOptions: { checkArn: false, checkPaths: true },
-    }).run(alarmEvent(instance, at), {
+    }).run(alarmStateChange(`fault-${instance}`, at, "Threshold Crossed (fault test)"), {
       context: { Task: { Token: "local-token" }, Execution: { Id: `arn:local:execution:fault-${caseNo}` } },
       overrides: {
         taskResourceLocalHandlers: handlers as never,

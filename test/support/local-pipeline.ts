@@ -27,6 +27,38 @@ export async function realHandler(name: string): Promise<LocalHandler> {
 }
 
 /**
+ * A "CloudWatch Alarm State Change" event as EventBridge delivers it, without metrics: the targets come
+ * from `resolvedTo` (there is no local EC2 to look the instance up in). `id` is the event's id.
+ */
+export function alarmStateChange(id: string, at: string, reason: string) {
+  return {
+    version: "0",
+    id,
+    "detail-type": "CloudWatch Alarm State Change",
+    source: "aws.cloudwatch",
+    account: "123456789012",
+    time: at,
+    region: "eu-west-1",
+    resources: ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:runbook-autopilot-api-unreachable"],
+    detail: {
+      alarmName: "runbook-autopilot-api-unreachable",
+      state: { value: "ALARM", reason, timestamp: at },
+      previousState: { value: "OK", reason: "ok", timestamp: "2026-11-25T03:01:00.000+0000" },
+      configuration: { description: "API unreachable", metrics: [] },
+    },
+  };
+}
+
+/** ResolveTargets run for real, then answered as EC2 would for one tagged, running `instance`. */
+export async function resolvedTo(instance: string): Promise<LocalHandler> {
+  const resolveReal = await realHandler("resolve-targets");
+  return async (input) => {
+    const out = (await resolveReal(input)) as Record<string, unknown>;
+    return { ...out, targets: [instance], hasTargets: true, groupSize: 1, strategy: "instance-dimension" };
+  };
+}
+
+/**
  * RequestApproval (`lambda:invoke.waitForTaskToken`) as Step Functions runs it: a fresh task token per
  * request, the real handler invoked with it (it keeps the token in the incident table and publishes),
  * then the task waits until the token is answered (`runbook approve` → the TaskTokenServer) or its

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Per-rung approval requests (mode approve on the state machine). Each destructive rung pauses the

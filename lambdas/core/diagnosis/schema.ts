@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * A failure class id: stable, kebab-case, used alike in YAML, JSON, docs and postmortems. Which ids

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { count } from "./count-schema.js";
 
 /** One filesystem the service writes to (`df -P -k` and `df -P -i` of a path on it). */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { count } from "./count-schema.js";
 
 /** Traces a process that is gone left behind: why it exited (collected when nothing runs on the port). */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { sectionSchema } from "../shared/section.js";
 import { count } from "./count-schema.js";
 import { diskSchema } from "./disk-schema.js";

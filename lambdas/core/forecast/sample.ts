@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * One cheap sample of a JVM service (the leak-watch probe's output, parsed): open fds against the

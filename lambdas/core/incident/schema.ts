@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { diagnosisSchema } from "../diagnosis/schema.js";
 import { evidenceSchema } from "../evidence/schema.js";
 

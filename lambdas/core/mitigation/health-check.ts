@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { HEALTH_PATH_PARAMETER, type HostCommand, PORT_PARAMETER, UINT } from "./host-command.js";
 
 /**

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { LEAKED_RESOURCES } from "../forecast/recurrence.js";
 import { conditionSchema } from "../runbook/schema.js";
 import { jsonSchemaText } from "../shared/json-schema.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, incidentStatusSchema, modeSchema } from "../incident/schema.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { failureClassIdSchema } from "../diagnosis/schema.js";
 import { actionIdSchema, modeSchema } from "../incident/schema.js";
 import {

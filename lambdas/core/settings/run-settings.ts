@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type Mode, modeSchema } from "../incident/schema.js";
 import type { ProbeSettings, Runbook } from "../runbook/schema.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * A zod schema's JSON Schema text (draft 2020-12, the input side, as a file author writes it), with its

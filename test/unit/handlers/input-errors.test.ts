@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { parseInput, probeStateSchema, targetStepSchema } from "../../../lambdas/handlers/inputs.js";
 
 /** Lambda input validation errors name the field's path and what was expected, not a bare "Invalid input". */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { CfnDocument } from "aws-cdk-lib/aws-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { registerAction, unregisterAction } from "../../../lambdas/core/mitigation/actions/registry.js";
 import { defineAction } from "../../../lambdas/core/mitigation/actions/types.js";
 import { PORT_PARAMETER, UINT } from "../../../lambdas/core/mitigation/host-command.js";

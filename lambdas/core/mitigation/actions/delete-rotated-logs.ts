@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Evidence } from "../../evidence/schema.js";
 import { dataOf } from "../../shared/section.js";
 import { ABS_PATH_OR_EMPTY, IDENTITY_PARAMETERS, targetIdentity, UINT } from "../host-command.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ABS_PATH_OR_EMPTY, IDENTITY_PARAMETERS, targetIdentity, UINT } from "../host-command.js";
 import { defineAction, mainRun } from "./types.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { IDENTITY_PARAMETERS, PORT_PARAMETER, targetIdentity, UINT } from "../host-command.js";
 import { defineAction } from "./types.js";
 

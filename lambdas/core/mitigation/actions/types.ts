@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { CommandResult } from "../../../ports/index.js";
 import type { HostCommand } from "../host-command.js";
 import type { TargetProcess } from "../target-process.js";

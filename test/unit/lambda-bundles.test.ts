@@ -1,0 +1,112 @@
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadLambdaRunbook, RunbookFileError } from "../../lambdas/workflows/bundled-runbook.js";
+import { loadRunbookDoc } from "../../lambdas/workflows/runbook-files.js";
+import { awsStateMachineSteps } from "../../lambdas/workflows/state-machine-steps.js";
+import type { PostmortemInput, StateMachineStepsDeps } from "../../lambdas/workflows/step-contract.js";
+import { writeBundledRunbooks } from "../../lib/lambda-bundle.js";
+import { REPO_ROOT, RUNBOOKS_DIR } from "../../lib/paths.js";
+import { bundleParts, handlerNames } from "../../scripts/bundle-sizes.js";
+
+/**
+ * What the Lambda bundles carry (sizes, not times: the bundle sizes and the import times are measured and
+ * printed by `npm run bench -- --only bundles,lambda-init`, docs/benchmarks.md).
+ */
+
+/** The handler names the constructs deploy, read from lib/: `fn("Id", "name", ...)` and `handlerName: "name"`. */
+function deployedHandlers(): string[] {
+  const names = new Set<string>();
+  for (const f of readdirSync(join(REPO_ROOT, "lib")).filter((f) => f.endsWith(".ts"))) {
+    const text = readFileSync(join(REPO_ROOT, "lib", f), "utf8");
+    for (const m of text.matchAll(/\bfn\(\s*"[A-Za-z]+",\s*"([a-z-]+)"/g)) names.add(m[1] ?? "");
+    for (const m of text.matchAll(/\bhandlerName:\s*"([a-z-]+)"/g)) names.add(m[1] ?? "");
+  }
+  return [...names].sort();
+}
+
+const bytesOf = (parts: { name: string; bytes: number }[], name: string) =>
+  parts.find((p) => p.name === name)?.bytes ?? 0;
+
+describe("Lambda bundles", () => {
+  it("the bundle-size bench measures every Lambda the constructs deploy, and only those", () => {
+    const deployed = deployedHandlers();
+    expect(deployed.length).toBeGreaterThanOrEqual(13);
+    expect(handlerNames()).toEqual(deployed);
+  });
+
+  it("carry zod's English locale only, and the postmortem renderer only in WritePostmortem", () => {
+    const diagnose = bundleParts("diagnose");
+    const postmortem = bundleParts("write-postmortem");
+    for (const parts of [diagnose, postmortem]) {
+      // All of zod's locales are ~195 KB; English alone ~2.7 KB (namespace imports, biome.json).
+      expect(bytesOf(parts, "zod/v4/core")).toBeGreaterThan(0);
+      expect(bytesOf(parts, "zod/v4/locales")).toBeLessThan(5_000);
+    }
+    expect(bytesOf(postmortem, "handlebars")).toBeGreaterThan(0);
+    expect(bytesOf(diagnose, "handlebars")).toBe(0);
+    expect(bytesOf(diagnose, "core/postmortem")).toBe(0);
+    // The workflow Lambdas read their runbook as JSON written at synth: no YAML parser in the bundle.
+    expect(bytesOf(diagnose, "yaml")).toBe(0);
+  }, 60_000);
+
+  it("steps built without the postmortem state say so when asked for a postmortem", async () => {
+    const unused = new Proxy({} as StateMachineStepsDeps, {
+      get: (_, p) => {
+        throw new Error(`the deps were used (${String(p)}) before the missing step was reported`);
+      },
+    });
+    const steps = awsStateMachineSteps({ runbooksDir: "/nonexistent", runbookId: "x", rawDirBase: "/tmp" })(
+      unused,
+    );
+    await expect(steps.writePostmortem({} as PostmortemInput)).rejects.toThrow(
+      /built without the postmortem step/,
+    );
+  });
+
+  describe("the runbook a Lambda bundle reads", () => {
+    const saved = process.env.RUNBOOK_LAMBDA_BUNDLE;
+    const dirs: string[] = [];
+    afterEach(() => {
+      if (saved === undefined) delete process.env.RUNBOOK_LAMBDA_BUNDLE;
+      else process.env.RUNBOOK_LAMBDA_BUNDLE = saved;
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    });
+    const folder = () => {
+      const dir = mkdtempSync(join(tmpdir(), "runbook-bundled-"));
+      dirs.push(dir);
+      copyFileSync(join(RUNBOOKS_DIR, "api-unreachable.yaml"), join(dir, "api-unreachable.yaml"));
+      return dir;
+    };
+
+    it("is the YAML runbook validated at synth and written as JSON, the same runbook the CLI loads", async () => {
+      const dir = folder();
+      expect(writeBundledRunbooks(dir)).toEqual([join(dir, "api-unreachable.runbook.json")]);
+      // Only the JSON is there to read in a bundle: the YAML is removed so it cannot be what was read.
+      rmSync(join(dir, "api-unreachable.yaml"));
+      process.env.RUNBOOK_LAMBDA_BUNDLE = "1";
+      const bundled = await loadLambdaRunbook("api-unreachable", dir);
+      expect(bundled).toEqual(await loadRunbookDoc("api-unreachable", RUNBOOKS_DIR));
+      expect(bundled.classes.length).toBeGreaterThan(0);
+    });
+
+    it("is refused, naming the file and the field, when the JSON is not a valid runbook", async () => {
+      const dir = folder();
+      writeBundledRunbooks(dir);
+      const file = join(dir, "api-unreachable.runbook.json");
+      const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...doc, id: 42 }));
+      process.env.RUNBOOK_LAMBDA_BUNDLE = "1";
+      const err = await loadLambdaRunbook("api-unreachable", dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RunbookFileError);
+      expect(String(err)).toMatch(/api-unreachable\.runbook\.json is invalid: id: expected string, got/);
+    });
+
+    it("stops the synth when a runbook in the folder does not validate", () => {
+      const dir = folder();
+      writeFileSync(join(dir, "broken.yaml"), "id: broken\nclasses: 3\n");
+      expect(() => writeBundledRunbooks(dir)).toThrow(/cannot bundle broken\.yaml: .*not a valid runbook/);
+    });
+  });
+});

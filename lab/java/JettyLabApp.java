@@ -112,16 +112,6 @@ public final class JettyLabApp {
     }
   }
 
-  /** Its own (not LabApp's): the Tomcat jars are not on this app's class path. */
-  static String arg(String[] args, String name, String dflt) {
-    for (int i = 0; i < args.length - 1; i++) {
-      if (args[i].equals("--" + name)) {
-        return args[i + 1];
-      }
-    }
-    return dflt;
-  }
-
   static void setUpLogging() {
     // ISO time stamps on one line, to stderr (the lab manager sends stdout and stderr to the app log).
     System.setProperty("java.util.logging.SimpleFormatter.format",
@@ -137,11 +127,12 @@ public final class JettyLabApp {
 
   public static void main(String[] args) throws Exception {
     setUpLogging();
-    String mode = arg(args, "mode", "jetty-ws-leak");
-    int port = Integer.parseInt(arg(args, "port", "18080"));
-    sessionBytes = Integer.parseInt(arg(args, "session-bytes", "8192"));
-    int maxThreads = Integer.parseInt(arg(args, "max-threads", "200"));
-    File dataDir = new File(arg(args, "data-dir", "."));
+    LabArgs options = new LabArgs(args);
+    String mode = options.string("mode", "jetty-ws-leak");
+    int port = options.integer("port", 18080);
+    sessionBytes = options.integer("session-bytes", 8192);
+    int maxThreads = options.integer("max-threads", 200);
+    File dataDir = new File(options.string("data-dir", "."));
     if (!"jetty-ws-leak".equals(mode)) {
       System.err.println("JettyLabApp: unknown mode " + mode);
       System.exit(2);

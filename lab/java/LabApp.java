@@ -177,15 +177,6 @@ public final class LabApp {
     }
   }
 
-  static String arg(String[] args, String name, String dflt) {
-    for (int i = 0; i < args.length - 1; i++) {
-      if (args[i].equals("--" + name)) {
-        return args[i + 1];
-      }
-    }
-    return dflt;
-  }
-
   static void setUpLogging() {
     // Tomcat logs through JULI to java.util.logging; send everything to stderr (the lab
     // manager redirects stdout and stderr to the app log) in Tomcat's one-line format.
@@ -202,14 +193,15 @@ public final class LabApp {
 
   public static void main(String[] args) throws Exception {
     setUpLogging();
-    mode = arg(args, "mode", "healthy");
-    int port = Integer.parseInt(arg(args, "port", "18080"));
-    sessionBytes = Integer.parseInt(arg(args, "session-bytes", "8192"));
-    int maxThreads = Integer.parseInt(arg(args, "max-threads", "slow".equals(mode) ? "4" : "200"));
+    LabArgs options = new LabArgs(args);
+    mode = options.string("mode", "healthy");
+    int port = options.integer("port", 18080);
+    sessionBytes = options.integer("session-bytes", 8192);
+    int maxThreads = options.integer("max-threads", "slow".equals(mode) ? 4 : 200);
     // 0 = leave Tomcat's default (keepAliveTimeout = connectionTimeout = 60 s).
-    int keepAliveMs = Integer.parseInt(arg(args, "keep-alive-ms", "0"));
-    int acceptCount = Integer.parseInt(arg(args, "accept-count", "slow".equals(mode) ? "2" : "100"));
-    File dataDir = new File(arg(args, "data-dir", "."));
+    int keepAliveMs = options.integer("keep-alive-ms", 0);
+    int acceptCount = options.integer("accept-count", "slow".equals(mode) ? 2 : 100);
+    File dataDir = new File(options.string("data-dir", "."));
     if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak", "close-wait", "listen-backlog").contains(mode)
         && !PoolLab.MODES.contains(mode) && !ProcessDiskModes.MODES.contains(mode)
         && !CloseWaitInboundLab.MODE.equals(mode)) {
@@ -265,7 +257,7 @@ public final class LabApp {
     if ("close-wait".equals(mode)) CloseWaitLab.install(ctx);
     if (CloseWaitInboundLab.MODE.equals(mode)) CloseWaitInboundLab.install(ctx);
     if ("listen-backlog".equals(mode)) ListenBacklogLab.install(ctx, connector);
-    if (ProcessDiskModes.MODES.contains(mode)) ProcessDiskModes.install(ctx, mode, args);
+    if (ProcessDiskModes.MODES.contains(mode)) ProcessDiskModes.install(ctx, mode, options);
     // JSR-356: WsSci creates the WsServerContainer and deploys the @ServerEndpoint class.
     ctx.addServletContainerInitializer(new WsSci(), Set.of(PushEndpoint.class));
     PoolLab.install(ctx, mode, dataDir); // connection-pool-exhaustion modes (lab/java/PoolLab.java)

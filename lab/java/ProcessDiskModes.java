@@ -44,13 +44,13 @@ public final class ProcessDiskModes {
   private ProcessDiskModes() {}
 
   /** Adds the mode's endpoints (after LabApp's own mappings: /health is replaced in disk-full). */
-  static void install(Context ctx, String mode, String[] args) throws IOException {
+  static void install(Context ctx, String mode, LabArgs options) throws IOException {
     Tomcat.addServlet(ctx, "hog", new HogServlet());
     ctx.addServletMappingDecoded("/api/hog", "hog");
     Tomcat.addServlet(ctx, "shutdown", new ShutdownServlet());
     ctx.addServletMappingDecoded("/api/shutdown", "shutdown");
     if ("disk-full".equals(mode)) {
-      logDir = new File(LabApp.arg(args, "log-dir", "."));
+      logDir = new File(options.string("log-dir", "."));
       openRequestLog();
       Tomcat.addServlet(ctx, "report", new ReportServlet());
       ctx.addServletMappingDecoded("/api/report", "report");

@@ -34,7 +34,11 @@ export async function approveRung(
     const why = answer === false ? "a person declined this rung" : answer.declined;
     await pushAction(rec, actionResult(a, "declined", started, rec.now(), why, {}, null));
     await rec.end("apply", { status: "ok", note: `rung ${a.rung + 1} (${a.action}) declined` });
-    return { healthy: false, stopReason: "declined", reason: `${a.action} was declined: ${why}` };
+    return {
+      healthy: false,
+      stopReason: "declined",
+      reason: `rung ${a.rung + 1} (${a.action}) did not run: ${why}`,
+    };
   }
   return null;
 }

@@ -1,4 +1,4 @@
-import type { InFlightAction } from "../core/incident/record.js";
+import { firstChangeAt, type InFlightAction, type SentRun } from "../core/incident/record.js";
 import type { ActionResult, MitigationPlan, PlannedAction } from "../core/incident/schema.js";
 import { parseKeyValues } from "../core/mitigation/action-output.js";
 import { interpretOutputs } from "../core/mitigation/actions/outcome.js";
@@ -184,16 +184,22 @@ async function runAction(
   if (!planned.ok) return actionResult(a, "skipped", started, rec.now(), planned.reason, {}, null);
   if (!command) throw new Error(`action ${a.action} has runs but no host command`);
   const outputs: ScriptOutput[] = [];
+  const sent: SentRun[] = [];
   for (const run of planned.runs) {
+    const sentAt = rec.now();
     const out = await runScript(deps, rec, t, a, command, run);
     outputs.push(out);
+    sent.push({ sentAt, status: out.result.status, kv: out.kv });
     if (!run.relief) continue;
     if (out.result.status === "Success" && out.kv.result === "ok")
       await collect(deps, rec, t, "after-relief");
     else if (out.kv.result !== "nothing-to-do") break;
   }
   const outcome = interpretOutputs(action, outputs);
-  return actionResult(a, outcome.status, started, rec.now(), outcome.reason, outcome.details, null);
+  return {
+    ...actionResult(a, outcome.status, started, rec.now(), outcome.reason, outcome.details, null),
+    firstChangeAt: firstChangeAt(sent),
+  };
 }
 
 async function runScript(

@@ -151,7 +151,8 @@ export function finalStatus(r: IncidentRecord): { status: IncidentRecord["status
         reason: "Mode plan: the plan was printed; nothing was changed and the service is still unhealthy.",
       };
     case "declined":
-      return { status: "declined", reason: `Mitigation declined (${why}); the service is still unhealthy.` };
+      // The status names the decline; `why` names the rung and who declined: each said once.
+      return { status: "declined", reason: `Not mitigated: ${why}; the service is still unhealthy.` };
     case "cooldown":
       return { status: "cooldown", reason: `Not mitigated again: ${why}.` };
     case "recovered-on-its-own":
@@ -166,7 +167,8 @@ export function finalStatus(r: IncidentRecord): { status: IncidentRecord["status
     case "braked":
       return {
         status: "braked",
-        reason: `Braked: ${why}. Nothing was changed on the host; escalated to a person.`,
+        // The brake's reasons end in "escalating instead of mitigating": not said twice.
+        reason: `Nothing was changed on the host: ${why}.${/escalat/i.test(why) ? "" : " Escalated to a person."}`,
       };
     default:
       return { status: "escalated", reason: `Not recovered: ${why}. Escalated to a person.` };

@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, type LabState, labDown, labLoad, labUp, probeHealth, readState } from "../../lab/index.js";
 import { type IncidentRecord, incidentRecordSchema } from "../../lambdas/core/incident/schema.js";
-import { BIN, incidentIdFrom, openFds, runCli, waitFor } from "../support/cli.js";
+import { BIN, idleMsOf, incidentIdFrom, openFds, runCli, waitFor } from "../support/cli.js";
 
 /**
  * Every lab mode is diagnosed right on its first run with the runbook's defaults (issue 13): no
@@ -61,10 +60,7 @@ async function run(port: number, extra: string[]) {
 }
 
 /** The longest idle (ms since the last byte received) of the ESTABLISHED sockets on the port. */
-function maxIdleMs(port: number): number {
-  const r = spawnSync("ss", ["-Htnoi", "state", "established", `( sport = :${port} )`], { encoding: "utf8" });
-  return Math.max(0, ...[...r.stdout.matchAll(/lastrcv:(\d+)/g)].map((m) => Number(m[1])));
-}
+const maxIdleMs = (port: number): number => Math.max(0, ...idleMsOf(port));
 
 beforeAll(async () => {
   // First, so its sessions age while the rest of the file runs: the default keep-alive, fd limit 1024.

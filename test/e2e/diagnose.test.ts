@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
-import { loadToLimit, runCli, sleep, waitFor } from "../support/cli.js";
+import { loadToLimit, runCli, waitFor, waitIdle } from "../support/cli.js";
 
 /**
  * `runbook diagnose` against the real lab: one scenario per failure class.
@@ -86,7 +86,7 @@ describe("runbook diagnose against the lab", () => {
       keepAliveMs: 1000,
     });
     await labLoad({ port, sessions: 1500 });
-    await sleep(2500);
+    await waitIdle(port, 2100, { share: 0.95 });
     const { json } = await diagnose(port, lab.logPath);
     expect(ids(json)).toContain("websocket-session-leak");
     expect(ids(json)).toContain("heap-exhaustion");

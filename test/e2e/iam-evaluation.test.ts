@@ -7,7 +7,7 @@ import type { CfnResource } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerApproval } from "../../cli/commands/approve.js";
 import { labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
-import { REPO, sleep } from "../support/cli.js";
+import { REPO, waitIdle } from "../support/cli.js";
 import { IamRecorder } from "../support/iam-recorder.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
 import { type LocalHandler, lambdaEnv, realHandler, ssmDocumentRefs } from "../support/local-pipeline.js";
@@ -345,7 +345,7 @@ describe("IAM evaluation of every AWS call of the local end-to-end runs", () => 
     // Load until the API stops answering (the leak reached the fd limit), bounded.
     for (let i = 0; i < 5 && (await probeHealth(PORT, 2000)).ok; i++) {
       await labLoad({ port: PORT, sessions: 2000 });
-      await sleep(2500);
+      await waitIdle(PORT, 2100, { share: 0.95 }).catch(() => undefined);
     }
     expect((await probeHealth(PORT, 2000)).ok).toBe(false);
     approvals = ["decline"];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { labDown, labLoad, labUp } from "../../lab/index.js";
 import { appLock } from "../support/app-lock.js";
-import { type CliRun, REPO, runProcess, sleep } from "../support/cli.js";
+import { type CliRun, REPO, runProcess, waitIdle } from "../support/cli.js";
 
 /**
  * The package as a platform team gets it: `npm pack` (which builds through `prepare`), the tarball
@@ -244,7 +244,7 @@ describe("npm pack → a fresh CDK app outside the repository (offline)", () => 
     const lab = await labUp({ mode: "ws-leak", port: PORT, fdLimit: 1024, keepAliveMs: 1000 });
     const load = await labLoad({ port: PORT, sessions: 2000 });
     expect(load.stoppedReason).toBe("server-stopped-accepting");
-    await sleep(2500); // sessions idle beyond the 2 s idle threshold of the override
+    await waitIdle(PORT, 2100, { share: 0.95 }); // sessions idle beyond the override's 2 s threshold
     const r = await ok(
       join(app, "node_modules/.bin/runbook"),
       [

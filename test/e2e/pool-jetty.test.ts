@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labUp, probeHealth, readState } from "../../lab/index.js";
 import { stopPid } from "../../lab/process.js";
 import { type IncidentRecord, incidentRecordSchema } from "../../lambdas/core/incident/schema.js";
-import { BIN, incidentIdFrom, runCli, sleep } from "../support/cli.js";
+import { BIN, incidentIdFrom, runCli, waitIdle } from "../support/cli.js";
 
 /**
  * connection-pool-exhaustion (HikariCP on H2) and the WebSocket leak on Jetty 9.4, against the real lab:
@@ -161,7 +161,7 @@ describe("websocket-session-leak on Jetty 9.4 (its session class comes from the 
     // Then to the open-files limit: the API stops answering.
     const second = await labLoad({ port, sessions: 2000 });
     expect(second.stoppedReason).toBe("server-stopped-accepting");
-    await sleep(2500);
+    await waitIdle(port, 2100, { share: 0.95 });
     expect((await probeHealth(port, 2000)).ok).toBe(false);
     // Idle means 2 s here (as in run.test.ts), so the kill rung has sockets to kill within the test.
     const fast = ["--idle-threshold-seconds", "2", "--threshold", "httpKeepAliveMs=1000"];

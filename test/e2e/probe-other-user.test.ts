@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, type LabState, labDown, labLoad, labUp } from "../../lab/index.js";
 import { parseProbeOutput } from "../../lambdas/core/parsers/index.js";
-import { REPO, runCli, sleep } from "../support/cli.js";
+import { REPO, runCli, waitIdle } from "../support/cli.js";
 
 /**
  * The probe against a JVM that runs as ANOTHER user than the probe, as on EC2, where the probe runs
@@ -112,7 +112,7 @@ describe("probe against a JVM of another user", () => {
     const load = await labLoad({ port: PORT, sessions: SESSIONS });
     expect(load.opened).toBe(SESSIONS);
     // Idle beyond the 2 s threshold the diagnosis is told about.
-    await sleep(2500);
+    await waitIdle(PORT, 2100, { share: 0.95 });
   }, 90_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labLoad, labUp, probeHealth } from "../../lab/index.js";
-import { openFds, sleep } from "../support/cli.js";
+import { openFds, waitIdle } from "../support/cli.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
 import { lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
 import { labTimescaleRunbooks } from "../support/runbooks-dir.js";
@@ -112,7 +112,8 @@ describe("the synthesized state machine, run locally against the lab", () => {
       join(runbooks, "api-unreachable.yaml"),
       '\nredaction:\n  patterns:\n    - { name: card-pin, before: "pin=", secret: "[0-9]+" }\n',
     );
-    await sleep(2500);
+    // The sessions idle past the 2 s threshold of the lab-timescale runbook.
+    await waitIdle(PORT, 2100, { share: 0.95 });
     aws = await startLocalAws();
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
     Object.assign(

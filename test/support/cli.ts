@@ -153,9 +153,37 @@ export function startTicksOf(pid: number): string {
 }
 
 /**
+ * How long each ESTABLISHED socket on the local `port` has been idle: ms since it last received a
+ * byte (`ss` lastrcv), the measure the probe and kill-idle-connections.sh use.
+ */
+export function idleMsOf(port: number): number[] {
+  const r = spawnSync("ss", ["-Htnoi", "state", "established", `( sport = :${port} )`], { encoding: "utf8" });
+  return [...r.stdout.matchAll(/lastrcv:(\d+)/g)].map((m) => Number(m[1]));
+}
+
+/**
+ * Waits until at least `share` of the ESTABLISHED sockets on `port` have been idle for `idleMs`: an age
+ * only time gives, observed with `ss` rather than slept (bounded).
+ */
+export async function waitIdle(
+  port: number,
+  idleMs: number,
+  { share = 1, timeoutMs = 60_000 }: { share?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  await waitFor(
+    `${Math.round(share * 100)}% of the sockets on port ${port} idle for ${idleMs} ms`,
+    () => {
+      const idle = idleMsOf(port);
+      return idle.length > 0 && idle.filter((ms) => ms >= idleMs).length >= share * idle.length;
+    },
+    { timeoutMs, everyMs: 100 },
+  );
+}
+
+/**
  * Loads a ws-leak lab with vanishing WebSocket clients until its open fds reach 95% of `fdLimit` (an
- * event, polled with a bound; a loaded machine may need a second load), then lets the sessions age past
- * the 2 s idle threshold the tests give the runbook (an age only time gives).
+ * event, polled with a bound; a loaded machine may need a second load), then waits until the sessions
+ * are idle past the 2 s idle threshold the tests give the runbook.
  */
 export async function loadToLimit(port: number, pid: number, fdLimit: number): Promise<void> {
   const atLimit = () => openFds(pid) >= 0.95 * fdLimit;
@@ -165,5 +193,5 @@ export async function loadToLimit(port: number, pid: number, fdLimit: number): P
   }
   if (!atLimit())
     throw new Error(`the lab on port ${port} has ${openFds(pid)} fds after 3 loads, not 95% of ${fdLimit}`);
-  await sleep(2500);
+  await waitIdle(port, 2100, { share: 0.95 });
 }

@@ -1,4 +1,4 @@
-import { type Evidence, type Exit, evidenceSchema } from "../../lambdas/core/evidence/schema.js";
+import { type Disk, type Evidence, type Exit, evidenceSchema } from "../../lambdas/core/evidence/schema.js";
 
 /**
  * Builds valid Evidence documents for rule tests: named scenarios shaped like the lab's
@@ -45,6 +45,22 @@ function idleHistogram(counts: [number, number, number, number, number, number])
     [">=30min", 1_800_000, null],
   ] as const;
   return b.map(([label, minMs, maxMs], i) => ({ label, minMs, maxMs, count: counts[i] ?? 0 }));
+}
+
+type Filesystem = Disk["filesystems"][number];
+
+/** A filesystem row of the disk section: by default on a roomy root filesystem (39% used). */
+function filesystem(role: Filesystem["role"], path: string, overrides: Partial<Filesystem> = {}): Filesystem {
+  return {
+    role,
+    path,
+    mount: "/",
+    sizeKb: 8_123_456,
+    availKb: 5_000_000,
+    usedPercent: 39,
+    inodesUsedPercent: 12,
+    ...overrides,
+  };
 }
 
 function watched(ws: number, upgrade: number, fis: number) {
@@ -203,26 +219,7 @@ function healthy(): Evidence {
     disk: {
       status: "ok",
       data: {
-        filesystems: [
-          {
-            role: "log",
-            path: "/var/log/app",
-            mount: "/",
-            sizeKb: 8_123_456,
-            availKb: 5_000_000,
-            usedPercent: 39,
-            inodesUsedPercent: 12,
-          },
-          {
-            role: "tmp",
-            path: "/tmp",
-            mount: "/",
-            sizeKb: 8_123_456,
-            availKb: 5_000_000,
-            usedPercent: 39,
-            inodesUsedPercent: 12,
-          },
-        ],
+        filesystems: [filesystem("log", "/var/log/app"), filesystem("tmp", "/tmp")],
         topUsers: [],
         duRoot: null,
         duTimedOut: false,
@@ -477,33 +474,15 @@ const PRESETS: Record<Scenario, Patch> = {
   // The log filesystem is full: rolled request logs filled it; health answers 503 (disk-space indicator).
   "disk-full": (e) => {
     data(e, "disk").filesystems = [
-      {
-        role: "log",
-        path: "/var/log/app",
+      filesystem("log", "/var/log/app", {
         mount: "/var/log/app",
         sizeKb: 16_384,
         availKb: 0,
         usedPercent: 100,
         inodesUsedPercent: 1,
-      },
-      {
-        role: "cwd",
-        path: "/opt/app",
-        mount: "/",
-        sizeKb: 8_123_456,
-        availKb: 5_000_000,
-        usedPercent: 39,
-        inodesUsedPercent: 12,
-      },
-      {
-        role: "tmp",
-        path: "/tmp",
-        mount: "/",
-        sizeKb: 8_123_456,
-        availKb: 5_000_000,
-        usedPercent: 39,
-        inodesUsedPercent: 12,
-      },
+      }),
+      filesystem("cwd", "/opt/app"),
+      filesystem("tmp", "/tmp"),
     ];
     Object.assign(data(e, "disk"), {
       duRoot: "/var/log/app",

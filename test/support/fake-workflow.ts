@@ -57,6 +57,8 @@ export async function runOnFakeHost(o: {
   readonly probe: (nth: number) => Evidence;
   readonly answers: Readonly<Record<string, Answer>>;
   readonly run?: Partial<RunOptions>;
+  /** How a person answers an approval (mode approve); default: approved. */
+  readonly approve?: WorkflowDeps["approve"];
 }) {
   const out = mkdtempSync(join(tmpdir(), "fake-host-"));
   const runner = new TableRunner({ probe: (_r, nth) => ({ stdout: `evidence ${nth}` }), ...o.answers });
@@ -71,7 +73,7 @@ export async function runOnFakeHost(o: {
     log: { info: () => undefined, warn: () => undefined },
     parseEvidence: (stdout) => ({ ok: true, value: o.probe(Number(stdout.split(" ")[1])) }),
     rawDirFor: () => "",
-    approve: async () => true,
+    approve: o.approve ?? (async () => true),
     notify: async (subject) => {
       notices.push(subject);
       return ["test"];

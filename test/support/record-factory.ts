@@ -517,16 +517,20 @@ export function websocketSessionLeakRecord(): IncidentRecord {
     diagnosis,
     plan: { classId: "websocket-session-leak", mode: "auto", ladder: ladder(), guardrails: GUARDRAILS },
     actions: [
-      action(
-        0,
-        "kill-idle-connections",
-        "applied",
-        "02:14:51",
-        "02:15:20",
-        "closed 985 connections idle > 5 min; 13 kept",
-        true,
-        { killed: 985, kept: 13 },
-      ),
+      {
+        ...action(
+          0,
+          "kill-idle-connections",
+          "applied",
+          "02:14:51",
+          "02:15:20",
+          "closed 985 connections idle > 5 min; 13 kept",
+          true,
+          { killed: 985, kept: 13 },
+        ),
+        // Written by a workflow that records the first change: the kill was sent a second into the rung.
+        firstChangeAt: at("02:14:52"),
+      },
       action(1, "restart-service", "skipped", "02:15:20", "02:15:20", "service healthy after rung 1", null),
       action(2, "escalate", "skipped", "02:15:20", "02:15:20", "service healthy after rung 1", null),
     ],
@@ -1038,15 +1042,18 @@ export function processDownRecord(): IncidentRecord {
     },
     actions: [
       action(0, "kill-idle-connections", "skipped", "03:12:22", "03:12:22", "no process to act on", null),
-      action(
-        1,
-        "restart-service",
-        "applied",
-        "03:12:22",
-        "03:13:05",
-        "systemctl restart tomcat.service (new PID 7710)",
-        true,
-      ),
+      {
+        ...action(
+          1,
+          "restart-service",
+          "applied",
+          "03:12:22",
+          "03:13:05",
+          "systemctl restart tomcat.service (new PID 7710)",
+          true,
+        ),
+        firstChangeAt: at("03:12:22"),
+      },
     ],
     verification: {
       recovered: true,
@@ -1237,7 +1244,7 @@ export function brakedRecord(): IncidentRecord {
   if (!seed.diagnosis || !cause) throw new Error("the seed record has no diagnosis");
   const brake =
     "3 of 3 instances (100%) show websocket-session-leak, above the 50% brake: escalating instead of mitigating";
-  const reason = `Braked: fleet brake: ${brake}. Nothing was changed on the host; escalated to a person.`;
+  const reason = `Nothing was changed on the host: fleet brake: ${brake}.`;
   const id = "inc-20250311-021400-braked";
   const findings: Finding[] = [
     {

@@ -174,3 +174,21 @@ export const EXIT_CODES: Readonly<Record<IncidentRecord["status"], number>> = {
 export function changedHost(record: IncidentRecord): boolean {
   return record.actions.some((a) => a.status === "applied" && changesHost(a.action));
 }
+
+/** One script run of a rung as the workflow saw it: when it was sent and what it printed. */
+export interface SentRun {
+  readonly sentAt: string;
+  /** The command's own status (`Success` when the script ran to its end). */
+  readonly status: string;
+  /** The run's `key=value` lines; `result=ok` means it changed the host. */
+  readonly kv: Readonly<Record<string, string>>;
+}
+
+/**
+ * When a rung first changed the host (the action result's `firstChangeAt`): the send time of its first run
+ * that ran to its end and reported `result=ok` (the relief batch, the restart's stop, the heap dump), or null
+ * when no run reported a change (nothing to do, refused, unsupported, failed).
+ */
+export function firstChangeAt(runs: readonly SentRun[]): string | null {
+  return runs.find((r) => r.status === "Success" && r.kv.result === "ok")?.sentAt ?? null;
+}

@@ -91,6 +91,13 @@ export const actionResultSchema = z.object({
   details: z.record(z.string(), z.unknown()),
   /** Health right after this rung, when checked. */
   healthyAfter: z.boolean().nullable(),
+  /**
+   * When the first change on the host was sent: the first script run of this rung that reported
+   * `result=ok` (the relief batch of kill-idle-connections, the restart's stop, the heap dump); null when no
+   * run reported a change. Absent in records written before it existed: the postmortem then says "no later
+   * than" (docs/postmortem.md, "Times that matter").
+   */
+  firstChangeAt: z.iso.datetime({ offset: true }).nullable().optional(),
 });
 export type ActionResult = z.infer<typeof actionResultSchema>;
 

@@ -1,3 +1,5 @@
+import type { TargetProcess } from "./target-process.js";
+
 /**
  * A command that runs on the host: one script under `runbooks/`, run through the CommandRunner port
  * (bash locally, an SSM Command document on EC2). Its parameters reach the script as `SSM_<name>`
@@ -43,8 +45,33 @@ export const START_TICKS_PARAMETER: ParameterSpec = {
   allowedPattern: "^([0-9]{1,20})?$",
   default: "",
 };
+/** The diagnosed process (PID and start time), re-checked on the host; the values: `targetIdentity`. */
+export const IDENTITY_PARAMETERS = { pid: PID_PARAMETER, startTicks: START_TICKS_PARAMETER } as const;
 export const HEALTH_PATH_PARAMETER: ParameterSpec = {
   description: "Local health path",
   allowedPattern: "^/[A-Za-z0-9._~/-]{0,200}$",
   default: "/health",
 };
+
+/**
+ * The diagnosed process as the `pid` and `startTicks` parameters of an action's script, which re-checks
+ * both on the host before it touches anything (`verify_target` in runbooks/lib/action-preamble.sh: the
+ * TypeScript twin decides from the saved evidence, the script from /proc). Refused: a target the evidence
+ * does not identify (its reason), and, when `nothingRan` is given, a port nothing ran on (that sentence:
+ * the action has nothing to act on). With `nothingRan` null, nothing running is allowed: both empty.
+ */
+export function targetIdentity(
+  ctx: { readonly process: TargetProcess },
+  nothingRan: string | null,
+):
+  | { readonly ok: true; readonly parameters: { readonly pid: string; readonly startTicks: string } }
+  | { readonly ok: false; readonly reason: string } {
+  const target = ctx.process;
+  if (!target.ok) return { ok: false, reason: target.reason };
+  if (target.pid === null) {
+    return nothingRan === null
+      ? { ok: true, parameters: { pid: "", startTicks: "" } }
+      : { ok: false, reason: nothingRan };
+  }
+  return { ok: true, parameters: { pid: String(target.pid), startTicks: String(target.startTicks) } };
+}

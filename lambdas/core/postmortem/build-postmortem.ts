@@ -13,6 +13,7 @@ import {
   formatNumbersIn,
   milestonesOf,
   msBetween,
+  outcomeSentenceOf,
   type Snapshot,
   STATUS_LABELS,
   snapshotsOf,
@@ -36,7 +37,7 @@ export interface BuildPostmortemOptions {
   readonly owner?: string;
 }
 
-/** Why no mitigation was applied, per final status (the "Mitigation applied" milestone). */
+/** Why no mitigation was applied, per final status (the "Mitigation began" milestone). */
 const NOT_MITIGATED: Record<IncidentRecord["status"], string> = {
   running: "not yet (record written mid-run)",
   recovered: "none needed",
@@ -51,7 +52,7 @@ const NOT_MITIGATED: Record<IncidentRecord["status"], string> = {
 };
 
 function keyTimesOf(record: IncidentRecord, impact: Postmortem["impact"]): Postmortem["keyTimes"] {
-  const { diagnosedAt, mitigatedAt } = milestonesOf(record);
+  const { diagnosedAt, mitigatedAt, mitigationStart } = milestonesOf(record);
   const since = (at: string | null) => msBetween(impact.start, at);
   return [
     {
@@ -70,7 +71,11 @@ function keyTimesOf(record: IncidentRecord, impact: Postmortem["impact"]): Postm
     },
     {
       id: "mitigation",
-      label: "Mitigation applied",
+      label: !mitigationStart
+        ? "Mitigation began"
+        : mitigationStart.known
+          ? "Mitigation began (first change on the host)"
+          : "Mitigation began (no later than)",
       at: mitigatedAt,
       sinceStartMs: since(mitigatedAt),
       absent: mitigatedAt ? null : NOT_MITIGATED[record.status],
@@ -89,24 +94,32 @@ function keyTimesOf(record: IncidentRecord, impact: Postmortem["impact"]): Postm
   ];
 }
 
+/** Where the "Mitigation began" time comes from, in one sentence (null: nothing changed the host). */
+function mitigationStartText(record: IncidentRecord): Postmortem["mitigationStart"] {
+  const m = milestonesOf(record).mitigationStart;
+  return m ? { known: m.known, basis: `${m.basis}.` } : null;
+}
+
+/** The summary's outcome sentence is cut only past this length (a whole sentence reads better than "…"). */
+const SUMMARY_OUTCOME_CHARS = 240;
+
 function summaryOf(
   record: IncidentRecord,
   m: Pick<Postmortem, "severity" | "impact" | "rootCause">,
   k: ClassKnowledge,
 ): string {
   const impact = m.impact;
-  const described = NOT_RECOVERED[record.status]
-    ? impact.description.replace(NOT_RECOVERED[record.status], "")
-    : impact.description;
+  // Without evidence the impact sentence gives the reason in brackets; the outcome sentence says it again.
+  const described = !record.evidence.before
+    ? `Impact unknown: no evidence was collected on ${record.target}.`
+    : NOT_RECOVERED[record.status]
+      ? impact.description.replace(NOT_RECOVERED[record.status], "")
+      : impact.description;
   const window = `Impact ${impact.windowText}.`;
   const cause = m.rootCause
     ? `Root cause (${m.rootCause.confidencePercent}% confidence): ${k.title.charAt(0).toLowerCase()}${k.title.slice(1)}.`
     : "The root cause was not established: the run ended before diagnosing.";
-  const applied = record.actions.find((a) => a.status === "applied" && a.healthyAfter === true);
-  const end =
-    record.status === "recovered" && applied
-      ? `Mitigated in place by ${applied.action}: ${formatNumbersIn(applied.reason)}.`
-      : `${STATUS_LABELS[record.status]}: ${shortReason(record.statusReason)}`;
+  const end = shortReason(outcomeSentenceOf(record), SUMMARY_OUTCOME_CHARS);
   return `${m.severity.level}. ${described} ${window} ${cause} ${end}`.replace(/\s+/g, " ").trim();
 }
 
@@ -222,6 +235,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     keyTimes,
     timeToDiagnoseMs: at("diagnosis"),
     timeToMitigateMs: at("mitigation"),
+    mitigationStart: mitigationStartText(record),
     timeToRecoverMs: at("recovery"),
     timeline,
     mermaid: mermaidGantt(`${record.incidentId} (UTC)`, timeline, impact),
@@ -233,6 +247,7 @@ export function buildPostmortem(record: IncidentRecord, opts: BuildPostmortemOpt
     evidenceTables: evidenceTablesOf(snapshots),
     actionItems: items.top,
     moreActionItems: items.more,
+    leftOutActionItems: items.leftOut,
     diagnostics: diagnosticsOf(opts.knowledge, knowledge, facts, metrics),
     openQuestions: openQuestionsOf(knowledge, facts, metrics),
     lessons: lessonsOf(record, knowledge.lesson, at("diagnosis")),

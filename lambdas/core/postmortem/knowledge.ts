@@ -14,6 +14,28 @@ import { PostmortemError } from "./errors.js";
 const idSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a lower-case id like `alarm-on-fd-usage`");
 const text = z.string().min(1);
 
+/**
+ * When an action item is offered: only when the evidence says it would change something (no no-op items).
+ * `when` is a condition over the first snapshot's metrics (the rules' conditions, docs/rules.md);
+ * `knownFixMissing` holds when the recorded framework version lacks a fix of the class's `knownFixes` table.
+ * With both, both must hold. Three-valued: when the evidence cannot decide (a metric unavailable, the version
+ * unknown), `ifUnknown` keeps the item or leaves it out.
+ */
+export const actionItemGateSchema = z
+  .strictObject({
+    when: conditionSchema.optional(),
+    knownFixMissing: z.literal(true).optional(),
+    ifUnknown: z.enum(["include", "omit"]),
+    /** Why the item is offered when its gate holds, for the appendix; `{placeholders}` are filled. */
+    because: text,
+    /** Why it was left out when its gate does not hold, for the appendix; `{placeholders}` are filled. */
+    leftOutBecause: text,
+  })
+  .refine((g) => g.when !== undefined || g.knownFixMissing !== undefined, {
+    message: "a gate needs `when` (a condition) or `knownFixMissing: true`",
+  });
+export type ActionItemGate = z.infer<typeof actionItemGateSchema>;
+
 export const actionItemKnowledgeSchema = z.strictObject({
   title: text,
   priority: z.enum(["P1", "P2", "P3"]),
@@ -23,10 +45,8 @@ export const actionItemKnowledgeSchema = z.strictObject({
   snippet: z.strictObject({ language: z.string(), code: text }).optional(),
   /** How a reviewer checks the item is done: a command and what it should show. */
   doneWhen: z.strictObject({ command: text, expect: text }),
-  /** Only when the recorded framework version lacks one of the class's known fixes (or it is unknown). */
-  onlyIfKnownFixMissing: z.boolean().optional(),
-  /** Only when this condition holds on the evidence (e.g. a follow-up for one exit reason). */
-  when: conditionSchema.optional(),
+  /** Offered only when the evidence says it would change something; absent: always offered. */
+  gate: actionItemGateSchema.optional(),
 });
 export type ActionItemKnowledge = z.infer<typeof actionItemKnowledgeSchema>;
 

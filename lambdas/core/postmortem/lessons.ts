@@ -3,7 +3,7 @@ import { keyFigures } from "../incident/record.js";
 import type { IncidentRecord } from "../incident/schema.js";
 import { dataOf } from "../shared/section.js";
 import { formatCount, formatDuration, formatTime } from "./format.js";
-import { firstApplied, sessionsLabel, snapshotsOf, stepOf } from "./record-view.js";
+import { firstApplied, outcomeSentenceOf, sessionsLabel, snapshotsOf, stepOf } from "./record-view.js";
 import { shortReason } from "./root-cause.js";
 import type { Postmortem } from "./schema.js";
 
@@ -29,10 +29,13 @@ function wentWellOf(record: IncidentRecord, ttdMs: number | null): string[] {
     save.endedAt &&
     (!applied || Date.parse(save.endedAt) <= Date.parse(applied.startedAt))
   ) {
+    // The first change when the record has it; else the rung's start, which no change can precede.
     wentWell.push(
-      applied
-        ? `Evidence was saved (${formatTime(save.endedAt)}) before anything changed on the host (${formatTime(applied.startedAt)}).`
-        : "Evidence was saved for later analysis.",
+      !applied
+        ? "Evidence was saved for later analysis."
+        : applied.firstChangeAt
+          ? `Evidence was saved (${formatTime(save.endedAt)}) before the first change on the host (${formatTime(applied.firstChangeAt)}).`
+          : `Evidence was saved (${formatTime(save.endedAt)}) before the mitigation started (${formatTime(applied.startedAt)}).`,
     );
   }
   if (record.diagnosis && record.diagnosis.rootCause.id !== "unknown") {
@@ -85,9 +88,8 @@ function wentWrongOf(record: IncidentRecord): string[] {
     wentWrong.push(`Rule ${e.ruleId} threw while evaluating: ${e.message}.`);
   }
   if (!["recovered", "not-down", "planned"].includes(record.status)) {
-    wentWrong.push(
-      `The run did not recover the service: ${record.statusReason.replace(/^Not recovered: /, "")}`,
-    );
+    // The outcome said once: "Not recovered: the ladder reached escalate …", "Not mitigated: rung 1 … did not run: …".
+    wentWrong.push(outcomeSentenceOf(record));
   }
   return wentWrong;
 }

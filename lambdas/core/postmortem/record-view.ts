@@ -101,21 +101,81 @@ const later = (a: string, b: string | null): string => (b !== null && Date.parse
 
 export interface Milestones {
   readonly diagnosedAt: string | null;
+  /** When the mitigation began: the first change on the host (see `mitigationStartOf`). */
   readonly mitigatedAt: string | null;
+  /** What changed the host first and how well its time is known (null: nothing changed it). */
+  readonly mitigationStart: MitigationStart | null;
   readonly recoveredAt: string | null;
+}
+
+/** A relief batch that reported a change (kill-idle-connections' first, partial run). */
+function reliefChanged(a: ActionResult): boolean {
+  const relief = a.details.relief as Record<string, unknown> | undefined;
+  return relief?.result === "ok";
+}
+
+export interface MitigationStart {
+  readonly at: string;
+  /** False: `at` is an upper bound ("no later than"), the record does not hold the first change's time. */
+  readonly known: boolean;
+  /** What changed the host first: "the relief batch of kill-idle-connections", "restart-service". */
+  readonly what: string;
+  /** One clause on where `at` comes from, for the reader. */
+  readonly basis: string;
+}
+
+/**
+ * When the mitigation first changed the host. The action result's `firstChangeAt` (the send time of its
+ * first run that reported a change: the relief batch, the restart's stop, the heap dump) is exact. Records
+ * written before it existed give an upper bound: the collection after the relief batch (it runs once the
+ * batch has returned), else the end of the action.
+ */
+export function mitigationStartOf(record: IncidentRecord, a: ActionResult): MitigationStart {
+  const relief = reliefChanged(a);
+  const what = relief ? `the relief batch of ${a.action}` : a.action;
+  if (a.firstChangeAt)
+    return {
+      at: a.firstChangeAt,
+      known: true,
+      what,
+      basis: `when ${what} was sent to the host (its first change)`,
+    };
+  const afterRelief = relief
+    ? record.steps.find(
+        (s) =>
+          s.id === "collect-after-relief" &&
+          Date.parse(s.startedAt) >= Date.parse(a.startedAt) &&
+          Date.parse(s.startedAt) <= Date.parse(a.endedAt),
+      )
+    : undefined;
+  return afterRelief
+    ? {
+        at: afterRelief.startedAt,
+        known: false,
+        what,
+        basis: `no later than the collection after ${what} (the record lacks the batch's send time)`,
+      }
+    : {
+        at: a.endedAt,
+        known: false,
+        what,
+        basis: `no later than the end of ${a.action} (the record lacks the time of its first change)`,
+      };
 }
 
 /**
  * The times that matter, from the record alone (docs/postmortem.md, "Times that matter"):
- * diagnosed = end of a successful `diagnose`; mitigation applied = end of the first applied action that
- * changed the host; recovery verified (recovered runs only) = that action's passing `healthyAfter` check
- * (it closes `apply`), else the end of `verify`; never earlier than the mitigation.
+ * diagnosed = end of a successful `diagnose`; mitigation began = the first change on the host of the first
+ * applied action that changed the host (`mitigationStartOf`); recovery verified (recovered runs only) = that
+ * action's passing `healthyAfter` check (it closes `apply`), else the end of `verify`; never earlier than
+ * the mitigation.
  */
 export function milestonesOf(record: IncidentRecord): Milestones {
   const diagnose = stepOf(record, "diagnose");
   const diagnosedAt = diagnose?.status === "ok" ? diagnose.endedAt : null;
   const mitigation = firstApplied(record);
-  const mitigatedAt = mitigation ? later(mitigation.endedAt, diagnosedAt) : null;
+  const began = mitigation ? mitigationStartOf(record, mitigation) : null;
+  const mitigatedAt = began ? later(began.at, diagnosedAt) : null;
   let recoveredAt: string | null = null;
   if (record.status === "recovered" && record.verification?.recovered) {
     const fixing = record.actions.find(
@@ -128,7 +188,41 @@ export function milestonesOf(record: IncidentRecord): Milestones {
       checkedAt ?? verify?.endedAt ?? record.verification.after?.at ?? record.endedAt ?? record.startedAt;
     recoveredAt = later(later(found, mitigatedAt), diagnosedAt);
   }
-  return { diagnosedAt, mitigatedAt, recoveredAt };
+  return { diagnosedAt, mitigatedAt, mitigationStart: began, recoveredAt };
+}
+
+/** "rung 1 (kill-idle-connections) did not run: declined by jdoe", for the rung a person declined, or null. */
+export function declinedRungOf(record: IncidentRecord): string | null {
+  const d = record.actions.findLast((a) => a.status === "declined");
+  return d ? `rung ${d.rung + 1} (${d.action}) did not run: ${d.reason.replace(/\.$/, "")}` : null;
+}
+
+/**
+ * How the run ended, said once (the header shows the status's label beside it). The status reason is a
+ * whole sentence about the outcome, so it is used as it is, except where it repeats itself or the label:
+ * a recovery (the action that brought the service back says more), a declined rung (older records say
+ * "Mitigation declined (X was declined: …)"; the rung's own result names who declined), the fleet brake
+ * (older records say "Braked: fleet brake: …"; the apply step keeps the brake's own reason) and a service
+ * that was not down (the impact sentence already says it answered).
+ */
+export function outcomeSentenceOf(record: IncidentRecord): string {
+  const end = (s: string) => (/[.!?…]$/.test(s) ? s : `${s}.`);
+  if (record.status === "recovered") {
+    const applied = record.actions.find((a) => a.status === "applied" && a.healthyAfter === true);
+    if (applied) return end(`Mitigated in place by ${applied.action}: ${formatNumbersIn(applied.reason)}`);
+  }
+  // The impact sentence already says the service answered on the host; the status reason says it again.
+  if (record.status === "not-down") return "Nothing was changed on the host.";
+  if (record.status === "declined") {
+    const rung = declinedRungOf(record);
+    if (rung) return end(`Not mitigated: ${rung}`);
+  }
+  if (record.status === "braked") {
+    const why = stepOf(record, "apply")?.outputs.reason;
+    if (typeof why === "string" && why !== "")
+      return `Nothing was changed on the host: ${why.replace(/\.$/, "")}.${/escalat/i.test(why) ? "" : " Escalated to a person."}`;
+  }
+  return end(record.statusReason.trim());
 }
 
 /** Numbers of four digits or more in record prose get thousands separators, except ports, PIDs and times. */

@@ -1,7 +1,13 @@
 import type { IncidentRecord, KeyFigures } from "../incident/schema.js";
 import { changesHost as actionChangesHost } from "../mitigation/actions/registry.js";
 import { formatCount, formatDuration, formatTime } from "./format.js";
-import { formatNumbersIn, type Snapshot, sessionsLabel } from "./record-view.js";
+import {
+  declinedRungOf,
+  formatNumbersIn,
+  outcomeSentenceOf,
+  type Snapshot,
+  sessionsLabel,
+} from "./record-view.js";
 import type { Postmortem } from "./schema.js";
 
 export function mitigationOf(record: IncidentRecord): Postmortem["mitigation"] {
@@ -80,22 +86,24 @@ export function resolutionOf(record: IncidentRecord, timeToRecoverMs: number | n
     }
     case "declined": {
       const ran = record.actions.filter((a) => a.status === "applied").map((a) => a.action);
+      const rung = declinedRungOf(record);
+      const declined = rung ? `${rung.charAt(0).toUpperCase()}${rung.slice(1)}.` : "A rung was declined.";
       return ran.length
-        ? `A later rung was declined after ${ran.join(", ")} ran without bringing the service back. ${record.statusReason}`
-        : `The mitigation was declined; nothing was changed on the host. ${record.statusReason}`;
+        ? `${ran.join(", ")} ran without bringing the service back. ${declined} The service was still unhealthy when the run ended.`
+        : `Nothing was changed on the host. ${declined} The service was still unhealthy when the run ended.`;
     }
     case "cooldown": {
       const why = record.statusReason.replace(/^Not mitigated again: /, "").replace(/\.$/, "");
       return (
-        `Not mitigated: the target was inside its mitigation cooldown (${why}). ` +
-        "The service was still unhealthy when the run ended; a second automatic mitigation is not allowed, so a person has to decide."
+        `Not mitigated: ${why}. ` +
+        "The service was still unhealthy when the run ended; a second automatic mitigation is not allowed then, so a person has to decide."
       );
     }
     default: {
       const notified = record.escalation
         ? ` Notified: ${record.escalation.notified.join(", ") || "nobody (no channel configured)"}.`
         : "";
-      return `Not resolved by the run. ${record.statusReason}${notified}`;
+      return `${outcomeSentenceOf(record)}${notified}`;
     }
   }
 }

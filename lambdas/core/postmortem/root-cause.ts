@@ -13,12 +13,12 @@ import type { Postmortem } from "./schema.js";
 type Linked = { text: string; link: string | null };
 
 /** A long tool error cut to its gist: package names dropped, up to the first exception, at most 120 characters. */
-export function shortReason(reason: string): string {
+export function shortReason(reason: string, max = 120): string {
   const cut = reason
     .replace(/\b(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*(?:Exception|Error))/g, "$1")
     .replace(/^(.*?(?:Exception|Error))\b.*$/s, "$1");
-  if (cut.length <= 120) return cut;
-  const head = cut.slice(0, 119);
+  if (cut.length <= max) return cut;
+  const head = cut.slice(0, max - 1);
   return `${head.slice(0, Math.max(head.lastIndexOf(" "), 60)).trimEnd()} …`;
 }
 

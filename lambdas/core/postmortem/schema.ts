@@ -117,6 +117,8 @@ export const actionItemSchema = z.object({
   text: z.string(),
   snippet: z.object({ language: z.string(), code: z.string() }).nullable(),
   doneWhen: z.object({ command: z.string(), expect: z.string() }),
+  /** Why the evidence calls for it (its gate, knowledge.yaml); null: offered for every run of its class. */
+  because: z.string().nullable(),
   owner: z.string(),
   due: z.string(),
   ticket: z.string(),
@@ -189,7 +191,10 @@ export const postmortemSchema = z.object({
   }),
   keyTimes: z.array(keyTimeSchema),
   timeToDiagnoseMs: ms.nullable(),
+  /** Impact start to the first change on the host (an upper bound when `mitigationStart.known` is false). */
   timeToMitigateMs: ms.nullable(),
+  /** How the mitigation's start is known: exact (`firstChangeAt`) or "no later than", and from what. */
+  mitigationStart: z.object({ known: z.boolean(), basis: z.string() }).nullable(),
   timeToRecoverMs: ms.nullable(),
   timeline: z.array(timelineEntrySchema),
   /** GitHub-renderable Mermaid gantt source (labels sanitised), without the code fence. */
@@ -276,6 +281,8 @@ export const postmortemSchema = z.object({
   actionItems: z.array(actionItemSchema),
   /** The rest, in the appendix. */
   moreActionItems: z.array(actionItemSchema),
+  /** The class's items the evidence left out (their gate does not hold: they would change nothing here). */
+  leftOutActionItems: z.array(z.object({ id: z.string(), title: z.string(), why: z.string() })),
   /** Class-specific diagnostics a human runs (heap dump, session states ...). */
   diagnostics: z.array(
     z.object({

@@ -2,7 +2,7 @@ import type { IncidentRecord } from "../incident/schema.js";
 import { dataOf } from "../shared/section.js";
 import { formatDuration } from "./format.js";
 import { firstLogFailure, firstLogFailureTitle, processStartOf } from "./impact.js";
-import { formatNumbersIn, msBetween, STEP_TITLES } from "./record-view.js";
+import { formatNumbersIn, milestonesOf, msBetween, STEP_TITLES } from "./record-view.js";
 import type { TimelineEntry } from "./schema.js";
 
 type Entry = Omit<TimelineEntry, "timeText">;
@@ -88,6 +88,17 @@ function runEvents(record: IncidentRecord, recoveryAt: string | null): Entry[] {
       highlight: a.status === "failed",
     });
   }
+  const first = milestonesOf(record).mitigationStart;
+  if (first)
+    entries.push(
+      point(
+        first.at,
+        "action",
+        `First change on the host: ${first.what}`,
+        first.known ? "sent" : "no later than",
+        first.known ? "" : first.basis,
+      ),
+    );
   if (recoveryAt) {
     const v = record.verification;
     entries.push(

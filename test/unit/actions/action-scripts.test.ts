@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseKeyValues } from "../../../lambdas/core/mitigation/action-output.js";
-import { listening, REPO, sleep, startTicksOf, waitFor } from "../../support/cli.js";
+import { listening, REPO, startTicksOf, waitFor, waitIdle } from "../../support/cli.js";
 
 /**
  * The action scripts as SSM would run them (bash, inputs as SSM_* variables), against real sockets
@@ -94,7 +94,8 @@ describe("kill-idle-connections.sh", () => {
     const port = 18260;
     const lab = await idleConnections(port, 30);
     cleanups.push(lab.close);
-    await sleep(1300); // the untouched sockets must be idle for more than the 1 s threshold
+    // The untouched sockets must be idle for more than the 1 s threshold.
+    await waitIdle(port, 1100);
     // Recent traffic on 5, kept up while the script runs (not a single write racing the threshold).
     const touch = () => {
       for (const c of lab.clients.slice(0, 5)) c.write("x");
@@ -122,7 +123,7 @@ describe("kill-idle-connections.sh", () => {
     const port = 18260;
     const lab = await idleConnections(port, 12);
     cleanups.push(lab.close);
-    await sleep(1200);
+    await waitIdle(port, 1100);
     const r = runScript(KILL, {
       SSM_port: String(port),
       SSM_minIdleMs: "1000",
@@ -137,7 +138,7 @@ describe("kill-idle-connections.sh", () => {
     const port = 18260;
     const lab = await idleConnections(port, 10);
     cleanups.push(lab.close);
-    await sleep(1200);
+    await waitIdle(port, 1100);
     // An `ss` that behaves like such a kernel: -K prints the sockets, exits 0 and destroys nothing.
     const bin = mkdtempSync(join(tmpdir(), "fake-ss-"));
     const realSs = spawnSync("bash", ["-c", "command -v ss"], { encoding: "utf8" }).stdout.trim();
@@ -160,7 +161,7 @@ describe("kill-idle-connections.sh", () => {
     const port = 18260;
     const lab = await idleConnections(port, 10);
     cleanups.push(lab.close);
-    await sleep(1200);
+    await waitIdle(port, 1100);
     const refused = runScript(KILL, {
       SSM_port: String(port),
       SSM_minIdleMs: "1000",
@@ -182,7 +183,7 @@ describe("kill-idle-connections.sh", () => {
     const port = 18260;
     const lab = await idleConnections(port, 6);
     cleanups.push(lab.close);
-    await sleep(1200);
+    await waitIdle(port, 1100);
     const r = runScript(KILL, {
       SSM_port: String(port),
       SSM_minIdleMs: "1000",

@@ -69,6 +69,11 @@ const ROTATED = [
 ];
 let app: { pid: number; startTicks: string };
 
+/** The script run on the app (its PID and start time) and its log folder; `env` overrides any input. */
+function runOnApp(env: Record<string, string> = {}) {
+  return run({ SSM_pid: String(app.pid), SSM_startTicks: app.startTicks, SSM_logDir: dir, ...env });
+}
+
 beforeAll(async () => {
   mkdirSync(join(dir, "archive"), { recursive: true });
   writeFileSync(outside, "root's file, never to be deleted\n");
@@ -94,55 +99,36 @@ afterAll(() => {
 
 describe("delete-rotated-logs.sh", () => {
   it("refuses a process that is not the one diagnosed (another start time): nothing deleted", () => {
-    const r = run({ SSM_pid: String(app.pid), SSM_startTicks: "1", SSM_logDir: dir });
+    const r = runOnApp({ SSM_startTicks: "1" });
     expect(r.code).toBe(3);
     expect(r.out.result).toBe("refused-target");
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(ROTATED));
   });
 
   it("refuses a folder the process has no file open in (not its log folder)", () => {
-    const r = run({
-      SSM_pid: String(app.pid),
-      SSM_startTicks: app.startTicks,
-      SSM_logDir: join(dir, "archive"),
-    });
+    const r = runOnApp({ SSM_logDir: join(dir, "archive") });
     expect(r.code).toBe(3);
     expect(r.out.error).toMatch(/has no file open in .*archive/);
     expect(existsSync(join(dir, "archive/old.log.1"))).toBe(true);
   });
 
   it("does nothing while the filesystem is below minUsedPercent", () => {
-    const r = run({
-      SSM_pid: String(app.pid),
-      SSM_startTicks: app.startTicks,
-      SSM_logDir: dir,
-      SSM_minUsedPercent: "100",
-    });
+    const r = runOnApp({ SSM_minUsedPercent: "100" });
     expect(r.out.result).toBe("nothing-to-do");
     expect(r.out.error).toMatch(/below 100%: nothing deleted/);
   });
 
   it("refuses more files than maxFiles, and lists only in a dry run", () => {
-    const many = run({
-      SSM_pid: String(app.pid),
-      SSM_startTicks: app.startTicks,
-      SSM_logDir: dir,
-      SSM_maxFiles: "2",
-    });
+    const many = runOnApp({ SSM_maxFiles: "2" });
     expect(many.out.result).toBe("refused-blast-radius");
-    const dry = run({
-      SSM_pid: String(app.pid),
-      SSM_startTicks: app.startTicks,
-      SSM_logDir: dir,
-      SSM_dryRun: "true",
-    });
+    const dry = runOnApp({ SSM_dryRun: "true" });
     expect(dry.out.result).toBe("dry-run");
     expect(dry.stdout).toContain("would=requests.log.1");
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(ROTATED));
   });
 
   it("deletes the oldest rotated logs of the JVM's user, keeps the newest two, the live logs and everything else", () => {
-    const r = run({ SSM_pid: String(app.pid), SSM_startTicks: app.startTicks, SSM_logDir: dir });
+    const r = runOnApp();
     expect(r.code).toBe(0);
     expect(r.out).toMatchObject({
       result: "ok",
@@ -175,13 +161,13 @@ describe("delete-rotated-logs.sh", () => {
   it("finds the folder through a symlink to it, and then has nothing left to delete", () => {
     const link = join(root, "logs-link");
     symlinkSync(dir, link);
-    const r = run({ SSM_pid: String(app.pid), SSM_startTicks: app.startTicks, SSM_logDir: link });
+    const r = runOnApp({ SSM_logDir: link });
     expect(r.out.dir).toBe(dir);
     expect(r.out.result).toBe("nothing-to-do");
   });
 
   it("rejects a log folder with a .. component before anything is read", () => {
-    const r = run({ SSM_pid: String(app.pid), SSM_startTicks: app.startTicks, SSM_logDir: `${dir}/../logs` });
+    const r = runOnApp({ SSM_logDir: `${dir}/../logs` });
     expect(r.code).toBe(2);
     expect(r.out.result).toBe("invalid-input");
   });

@@ -210,10 +210,10 @@ describe("per-rung approval on local AWS with a real task token", () => {
         escalation: { reason: string } | null;
       };
       expect(r.status, t).toBe("braked");
-      expect(r.statusReason).toMatch(/^Braked: fleet brake: fleet budget/);
+      expect(r.statusReason).toMatch(/^Nothing was changed on the host: fleet brake: fleet budget/);
       expect(r.endedAt).not.toBeNull();
       expect(r.actions).toEqual([]);
-      expect(r.escalation?.reason).toMatch(/^Braked/);
+      expect(r.escalation?.reason).toMatch(/^Nothing was changed on the host: fleet brake/);
     }
     // each target's postmortem is in S3
     const { S3ArtifactStore } = await import("../../../lambdas/adapters/aws/s3-artifact-store.js");

@@ -49,12 +49,80 @@ describe("buildPostmortem", () => {
     const apply = r.steps.find((s) => s.id === "apply");
     expect(restart?.healthyAfter).toBe(true);
     const m = milestonesOf(r);
+    // Recorded before `firstChangeAt` existed: the end of the restart is only an upper bound.
+    expect(restart?.firstChangeAt).toBeUndefined();
     expect(m.mitigatedAt).toBe(restart?.endedAt);
+    expect(m.mitigationStart?.known).toBe(false);
     // The healthyAfter check is the last thing `apply` does: recovery is verified when apply ends.
     expect(m.recoveredAt).toBe(apply?.endedAt);
     for (const name of ["recorded/slow-escalated", "recorded/healthy-not-down", "recorded/process-down"]) {
       expect(milestonesOf(loadFixture(name)).mitigatedAt, name).toBeNull();
     }
+  });
+
+  it("says each run's outcome once in the summary and the resolution, for every fixture", () => {
+    // "the ladder reached escalate" names the rung; "Escalated to a person" is the outcome.
+    const stems = [
+      /declin/gi,
+      /(?<!reached )escalat/gi,
+      /interrupt/gi,
+      /cooldown/gi,
+      /\bnot (?:mitigated|recovered|resolved)\b/gi,
+      /plan mode|mode plan/gi,
+    ];
+    for (const name of fixtureNames()) {
+      const m = model(loadFixture(name));
+      expect(m.summary, name).not.toContain(`${m.status.label}:`);
+      for (const text of [m.summary, m.resolution])
+        for (const stem of stems)
+          expect(text.match(stem)?.length ?? 0, `${name}: ${stem} in: ${text}`).toBeLessThanOrEqual(1);
+    }
+    // The recorded declined run: its status reason doubled ("Mitigation declined (… was declined: …)").
+    const declined = model(loadFixture("recorded/ws-leak-declined"));
+    expect(declined.summary).toMatch(
+      /Not mitigated: rung 1 \(kill-idle-connections\) did not run: no terminal to ask, so nobody approved it\.$/,
+    );
+  });
+
+  it("times the mitigation from the first change on the host, not the end of the action", () => {
+    const r = structuredClone(loadFixture("recorded/file-leak-restarted"));
+    const restart = r.actions.find((a) => a.action === "restart-service");
+    if (!restart) throw new Error("fixture without restart-service");
+    // The restart's stop was sent 5 ms after the rung began; the rung ended 10 s later, once healthy.
+    restart.firstChangeAt = new Date(Date.parse(restart.startedAt) + 5).toISOString();
+    const m = model(r);
+    expect(milestonesOf(r).mitigatedAt).toBe(restart.firstChangeAt);
+    expect(m.mitigationStart).toEqual({
+      known: true,
+      basis: "when restart-service was sent to the host (its first change).",
+    });
+    expect(m.keyTimes.find((k) => k.id === "mitigation")?.label).toBe(
+      "Mitigation began (first change on the host)",
+    );
+    expect(m.timeToMitigateMs).toBe(Date.parse(restart.firstChangeAt) - Date.parse(m.impact.start));
+    expect(m.timeToMitigateMs).toBeLessThan((m.timeToRecoverMs ?? 0) - 10_000);
+    const row = m.timeline.find((e) => e.title.startsWith("First change on the host"));
+    expect(row).toMatchObject({
+      at: restart.firstChangeAt,
+      status: "sent",
+      title: "First change on the host: restart-service",
+    });
+  });
+
+  it("without firstChangeAt, a relief batch bounds the first change by the collection that followed it", () => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const kill = r.actions.find((a) => a.action === "kill-idle-connections");
+    const again = r.steps.find((s) => s.id === "collect-after-relief");
+    const m = model(r);
+    expect(milestonesOf(r).mitigatedAt).toBe(again?.startedAt);
+    expect(Date.parse(again?.startedAt ?? "")).toBeLessThan(Date.parse(kill?.endedAt ?? ""));
+    expect(m.keyTimes.find((k) => k.id === "mitigation")?.label).toBe("Mitigation began (no later than)");
+    expect(m.mitigationStart?.basis).toMatch(
+      /^no later than the collection after the relief batch of kill-idle-connections/,
+    );
+    expect(m.timeline.find((e) => e.title.startsWith("First change on the host"))?.status).toBe(
+      "no later than",
+    );
   });
 
   it.each([
@@ -250,6 +318,51 @@ describe("action items", () => {
     expect(ids(high(65_535))).toContain("raise-limitnofile-stopgap");
     // The rest of the class's items stay.
     expect(ids(high(65_536))).toContain("try-with-resources");
+  });
+
+  it("offers the idle-timeout items only when idle connections piled up; 'do first' is the first item that passes", () => {
+    const r = loadFixture("recorded/ws-leak-recovered");
+    const gated = ["idle-timeout-in-front", "websocket-idle-timeout", "server-pings"];
+    const piled = model(r);
+    const offered = [...piled.actionItems, ...piled.moreActionItems];
+    expect(piled.actionItems[0]).toMatchObject({ id: "idle-timeout-in-front", doFirst: true });
+    expect(offered.find((a) => a.id === "idle-timeout-in-front")?.because).toBe(
+      "1,009 ESTABLISHED connections were idle longer than 2 s: nothing on the path closed them",
+    );
+    // The same run where the connections were busy, not idle: a timeout would close nothing.
+    const busy = structuredClone(r);
+    const sockets = dataOf(busy.evidence.before?.sockets);
+    if (!sockets) throw new Error("the fixture has no sockets section");
+    sockets.idle.overThreshold = 3;
+    const m = model(busy);
+    const ids = [...m.actionItems, ...m.moreActionItems].map((a) => a.id);
+    for (const id of gated) expect(ids, id).not.toContain(id);
+    expect(m.actionItems[0]).toMatchObject({ id: "close-native-session", doFirst: true });
+    expect(m.actionItems.filter((a) => a.doFirst)).toHaveLength(1);
+    expect(m.leftOutActionItems.map((l) => l.id)).toEqual(expect.arrayContaining(gated));
+    expect(m.leftOutActionItems.find((l) => l.id === "idle-timeout-in-front")?.why).toBe(
+      "idle connections did not pile up (3 idle longer than 2 s): a timeout would close nothing",
+    );
+    // Without the sockets section the evidence cannot decide: these items say so and stay (`ifUnknown: include`).
+    const blind = structuredClone(r);
+    if (blind.evidence.before)
+      blind.evidence.before.sockets = { status: "unavailable", reason: "ss missing" };
+    const kept = [...model(blind).actionItems, ...model(blind).moreActionItems];
+    expect(kept.find((a) => a.id === "idle-timeout-in-front")?.because).toMatch(
+      /^the evidence could not decide \(.*\), so it is kept$/,
+    );
+  });
+
+  it("leaves the process-down follow-ups of other exit reasons out, and says why in the appendix", () => {
+    const m = model(loadFixture("process-down"));
+    const ids = [...m.actionItems, ...m.moreActionItems].map((a) => a.id);
+    expect(ids).toContain("why-it-died");
+    for (const id of ["fit-jvm-memory", "read-crash-file", "find-who-stopped-it"]) {
+      expect(ids, id).not.toContain(id);
+      expect(m.leftOutActionItems.find((l) => l.id === id)?.why, id).toMatch(
+        /^the evidence could not decide/,
+      );
+    }
   });
 
   it("owner comes from the options", () => {

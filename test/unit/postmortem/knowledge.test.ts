@@ -29,6 +29,30 @@ describe("class knowledge (runbooks/postmortem/knowledge.yaml)", () => {
     expect(() => parsePostmortemKnowledge("apiVersion: [", "k.yaml")).toThrow(/^k\.yaml: not YAML: /);
   });
 
+  it("validates each action item's gate and names the field: a gate deciding nothing, no ifUnknown, the old key", () => {
+    const gate =
+      "    gate:\n      when: { metric: fds.limit, op: lt, value: 65536 }\n      ifUnknown: omit\n";
+    expect(shipped).toContain(gate);
+    const parse = (text: string) => () => parsePostmortemKnowledge(text, "k.yaml");
+    expect(parse(shipped.replace(gate, "    gate:\n      ifUnknown: omit\n"))).toThrow(
+      "k.yaml: actionItems.raise-limitnofile-stopgap.gate: a gate needs `when` (a condition) or `knownFixMissing: true`",
+    );
+    expect(parse(shipped.replace(gate, gate.replace("      ifUnknown: omit\n", "")))).toThrow(
+      /^k\.yaml: actionItems\.raise-limitnofile-stopgap\.gate\.ifUnknown: /,
+    );
+    expect(parse(shipped.replace(gate, gate.replace("fds.limit", "fds.limmit")))).toThrow(
+      /^k\.yaml: actionItems\.raise-limitnofile-stopgap\.gate\.when\b/,
+    );
+    expect(
+      parse(
+        shipped.replace(
+          "    gate:\n      knownFixMissing: true\n",
+          "    onlyIfKnownFixMissing: true\n    gate:\n      knownFixMissing: true\n",
+        ),
+      ),
+    ).toThrow(/^k\.yaml: actionItems\.upgrade-tomcat: .*onlyIfKnownFixMissing/);
+  });
+
   it("changes the postmortem with YAML only: a class's title, action items and questions", () => {
     const edited = `${shipped}`
       .replace(

@@ -17,6 +17,12 @@ export function shippedRunbook(): Runbook {
 /** cdk-nag style outcome of one rule on one evidence document. */
 export type Expect = "HOLDS" | "RULED_OUT" | "DOES_NOT_HOLD" | "NOT_APPLICABLE" | "ERROR";
 
+/** The cells of a matrix, one letter each so that it reads as a table. */
+export const H: Expect = "HOLDS";
+export const R: Expect = "RULED_OUT";
+export const D: Expect = "DOES_NOT_HOLD";
+export const N: Expect = "NOT_APPLICABLE";
+
 const MAP = {
   holds: "HOLDS",
   "ruled-out": "RULED_OUT",
@@ -43,7 +49,8 @@ export function outcomeOf(
 /**
  * The compliance-matrix tests (cdk-nag style) over a set of evidence cases: the rows cover every class and
  * hypothesis of the runbook, each cell is the rule's outcome on that case (`variant` names the variant
- * that must hold, when it matters), and each case's root cause is the expected one.
+ * that must hold, when it matters), and each case's root cause is the expected one (given as
+ * `[id, variant]`: the variant of its first finding too).
  */
 export function describeMatrix<C extends string>(m: {
   runbook: Runbook;
@@ -51,7 +58,7 @@ export function describeMatrix<C extends string>(m: {
   columns: readonly C[];
   matrix: Record<string, Expect[]>;
   variant: (rule: string, caseName: C) => string | undefined;
-  rootCause: Record<C, string>;
+  rootCause: Record<C, string | readonly [string, string]>;
 }): void {
   it("covers every class and hypothesis of the shipped runbook", () => {
     const ids = [...m.runbook.classes.map((c) => c.id), ...m.runbook.hypotheses.map((h) => h.id)];
@@ -71,8 +78,11 @@ export function describeMatrix<C extends string>(m: {
   }
 
   it.each(m.columns)("%s: root cause", (caseName) => {
+    const want = m.rootCause[caseName];
+    const [id, variant] = typeof want === "string" ? [want, undefined] : want;
     const d = diagnose(m.cases[caseName], m.runbook);
-    expect(d.rootCause.id).toBe(m.rootCause[caseName]);
+    expect(d.rootCause.id).toBe(id);
+    if (variant !== undefined) expect(d.findings[0]?.variant).toBe(variant);
     expect(d.ruleErrors).toEqual([]);
   });
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type Evidence, evidenceSchema } from "../../../lambdas/core/evidence/schema.js";
 import { diagnose } from "../../../lambdas/core/rules/engine.js";
 import { buildEvidence, data, setUnavailable } from "../../support/evidence-factory.js";
-import { describeMatrix, type Expect, shippedRunbook } from "./helpers.js";
+import { D, describeMatrix, type Expect, H, N, R, shippedRunbook } from "./helpers.js";
 
 /**
  * Heap exhaustion on partial evidence (issue 13, "Evidence first"): every rule of the shipped runbook
@@ -90,11 +90,6 @@ const CASES = {
   }),
 } satisfies Record<string, Evidence>;
 type CaseName = keyof typeof CASES;
-
-const H: Expect = "HOLDS";
-const R: Expect = "RULED_OUT";
-const D: Expect = "DOES_NOT_HOLD";
-const N: Expect = "NOT_APPLICABLE";
 
 const COLUMNS: CaseName[] = [
   "jstat-only",

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
 import { diagnose } from "../../../lambdas/core/rules/engine.js";
 import { buildEvidence, setUnavailable } from "../../support/evidence-factory.js";
-import { type Expect, outcomeOf, shippedRunbook } from "./helpers.js";
+import { D, describeMatrix, type Expect, H, N, R, shippedRunbook } from "./helpers.js";
 
 /**
  * The compliance matrix (every rule of the shipped runbook) over the cases of connection-pool exhaustion
@@ -20,11 +20,6 @@ const CASES = {
 } satisfies Record<string, Evidence>;
 type CaseName = keyof typeof CASES;
 const COLUMNS: CaseName[] = ["pool-leak", "pool-slow-db", "jetty-ws-leak", "pool-log-only"];
-
-const H: Expect = "HOLDS";
-const R: Expect = "RULED_OUT";
-const D: Expect = "DOES_NOT_HOLD";
-const N: Expect = "NOT_APPLICABLE";
 
 // Rules of other helpers' classes are added by them (at merge) as rows here.
 // biome-ignore format: the matrix is a table
@@ -67,27 +62,13 @@ const ROOT_CAUSE: Record<CaseName, string> = {
 };
 
 describe("compliance matrix: connection-pool exhaustion and the Jetty WebSocket leak", () => {
-  it("covers every class and hypothesis of the shipped runbook", () => {
-    const ids = [...runbook.classes.map((c) => c.id), ...runbook.hypotheses.map((h) => h.id)];
-    expect(Object.keys(MATRIX).sort()).toEqual([...ids].sort());
-    for (const row of Object.values(MATRIX)) expect(row).toHaveLength(COLUMNS.length);
-  });
-
-  for (const [rule, row] of Object.entries(MATRIX)) {
-    describe(rule, () => {
-      it.each(COLUMNS.map((c, i) => [c, row[i]] as const))("%s → %s", (caseName, expected) => {
-        const got = outcomeOf(CASES[caseName], runbook, rule);
-        expect(got.status).toBe(expected);
-        const variant = VARIANTS[rule]?.[caseName];
-        if (variant) expect(got.variant).toBe(variant);
-      });
-    });
-  }
-
-  it.each(COLUMNS)("%s: root cause", (caseName) => {
-    const d = diagnose(CASES[caseName], runbook);
-    expect(d.rootCause.id).toBe(ROOT_CAUSE[caseName]);
-    expect(d.ruleErrors).toEqual([]);
+  describeMatrix({
+    runbook,
+    cases: CASES,
+    columns: COLUMNS,
+    matrix: MATRIX,
+    variant: (rule, caseName) => VARIANTS[rule]?.[caseName],
+    rootCause: ROOT_CAUSE,
   });
 
   it("jetty: the evidence names Jetty's session class, counted because the runbook lists it", () => {

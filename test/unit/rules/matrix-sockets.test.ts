@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
 import { diagnose } from "../../../lambdas/core/rules/engine.js";
 import { buildEvidence, data, setUnavailable } from "../../support/evidence-factory.js";
-import { describeMatrix, type Expect, shippedRunbook } from "./helpers.js";
+import { D, describeMatrix, type Expect, H, N, R, shippedRunbook } from "./helpers.js";
 
 /**
  * Compliance matrix of the socket classes (close-wait-leak, listen-backlog-overflow) and the outbound
@@ -45,11 +45,6 @@ const CASES = {
 } satisfies Record<string, Evidence>;
 type CaseName = keyof typeof CASES;
 const COLUMNS = Object.keys(CASES) as CaseName[];
-
-const H: Expect = "HOLDS";
-const R: Expect = "RULED_OUT";
-const D: Expect = "DOES_NOT_HOLD";
-const N: Expect = "NOT_APPLICABLE";
 
 // biome-ignore format: the matrix is a table
 const MATRIX: Record<string, Expect[]> = {

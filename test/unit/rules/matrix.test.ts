@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type Evidence, evidenceSchema } from "../../../lambdas/core/evidence/schema.js";
 import { diagnose } from "../../../lambdas/core/rules/engine.js";
 import { buildEvidence, data, setUnavailable } from "../../support/evidence-factory.js";
-import { describeMatrix, type Expect, shippedRunbook } from "./helpers.js";
+import { D, describeMatrix, type Expect, H, N, R, shippedRunbook } from "./helpers.js";
 
 /**
  * Compliance matrices (cdk-nag style): every rule of the shipped runbook against every evidence case.
@@ -66,11 +66,6 @@ const CASES = {
   }),
 } satisfies Record<string, Evidence>;
 type CaseName = keyof typeof CASES;
-
-const H: Expect = "HOLDS";
-const R: Expect = "RULED_OUT";
-const D: Expect = "DOES_NOT_HOLD";
-const N: Expect = "NOT_APPLICABLE";
 
 // Columns, in this order:
 const COLUMNS: CaseName[] = [

@@ -1,8 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildPostmortem } from "../../../lambdas/core/postmortem/build-postmortem.js";
 import type { Runbook } from "../../../lambdas/core/runbook/schema.js";
+import { finalStatus } from "../../../lambdas/workflows/run-runbook.js";
 import { loadRunbookDoc } from "../../../lambdas/workflows/runbook-files.js";
 import { buildEvidence } from "../../support/evidence-factory.js";
 import { healthOutput, runOnFakeHost } from "../../support/fake-workflow.js";
+import { brakedRecord } from "../../support/record-factory.js";
+import { KNOWLEDGE } from "../postmortem/helpers.js";
 
 /**
  * The executor driven by the action registry, on a fake host (the runner answers from a table): which
@@ -86,6 +90,13 @@ describe("runRunbook on a fake host", () => {
       reason: "destroyed 133 in a relief batch, then 857 idle sockets (ESTABLISHED 1000 → 10)",
       details: { relief: { killed: "133" }, killed: "857" },
     });
+    // The first change on the host is the relief batch: sent after the rung began, before the evidence was
+    // collected again (not the end of the rung, which is what "mitigated" meant before).
+    const kill = record.actions[0];
+    const again = record.steps.find((s) => s.id === "collect-after-relief");
+    const first = Date.parse(kill?.firstChangeAt ?? "");
+    expect(first).toBeGreaterThanOrEqual(Date.parse(kill?.startedAt ?? ""));
+    expect(first).toBeLessThanOrEqual(Date.parse(again?.startedAt ?? ""));
   });
 
   it("restart-service: refuses a process the evidence does not identify, and a script's refusal is a skip", async () => {
@@ -175,5 +186,50 @@ describe("runRunbook on a fake host", () => {
     expect(requests.map((r) => r.name)).toEqual(["probe"]);
     expect(record.actions.map((a) => [a.action, a.status])).toEqual([["notify-only", "applied"]]);
     expect(notices).toHaveLength(2); // the rung's notice, and the escalation of an unrecovered run
+  });
+});
+
+describe("finalStatus", () => {
+  it("a rung a person declined: the record and the postmortem say the outcome once", async () => {
+    const { record } = await runOnFakeHost({
+      doc,
+      probe: () => buildEvidence("ws-leak-at-limit"),
+      answers: { "check-health": () => ({ stdout: healthOutput("timeout") }) },
+      run: { mode: "approve" },
+      approve: async () => ({ declined: "declined by jdoe" }),
+    });
+    expect(record.status).toBe("declined");
+    expect(record.actions[0]).toMatchObject({ action: "kill-idle-connections", status: "declined" });
+    expect(record.statusReason).toBe(
+      "Not mitigated: rung 1 (kill-idle-connections) did not run: declined by jdoe; the service is still unhealthy.",
+    );
+    const m = buildPostmortem(record, { knowledge: KNOWLEDGE });
+    expect(m.summary).toMatch(
+      / Not mitigated: rung 1 \(kill-idle-connections\) did not run: declined by jdoe\.$/,
+    );
+    expect(m.summary.match(/declin/gi)).toHaveLength(1);
+  });
+
+  it("says a declined rung and the fleet brake once: no 'Mitigation declined (… was declined …)', no 'Braked: fleet brake'", () => {
+    const braked = brakedRecord();
+    const why = String(braked.steps.find((s) => s.id === "apply")?.outputs.reason);
+    expect(why).toMatch(/^fleet brake: .*escalating instead of mitigating$/);
+    expect(finalStatus(braked)).toEqual({
+      status: "braked",
+      reason: `Nothing was changed on the host: ${why}.`,
+    });
+
+    const declined = structuredClone(braked);
+    const apply = declined.steps.find((s) => s.id === "apply");
+    if (!apply) throw new Error("braked fixture without an apply step");
+    apply.outputs = {
+      stopReason: "declined",
+      reason: "rung 1 (kill-idle-connections) did not run: declined by jdoe",
+    };
+    expect(finalStatus(declined)).toEqual({
+      status: "declined",
+      reason:
+        "Not mitigated: rung 1 (kill-idle-connections) did not run: declined by jdoe; the service is still unhealthy.",
+    });
   });
 });

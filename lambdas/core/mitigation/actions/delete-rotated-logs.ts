@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { Evidence } from "../../evidence/schema.js";
 import { dataOf } from "../../shared/section.js";
-import { ABS_PATH_OR_EMPTY, PID_PARAMETER, START_TICKS_PARAMETER, UINT } from "../host-command.js";
-import { defineAction } from "./types.js";
+import { ABS_PATH_OR_EMPTY, IDENTITY_PARAMETERS, targetIdentity, UINT } from "../host-command.js";
+import { defineAction, mainRun } from "./types.js";
 
 /**
  * delete-rotated-logs: frees a full log filesystem by deleting the diagnosed process's ROTATED logs,
@@ -47,8 +47,7 @@ export default defineAction({
     description: "runbook-autopilot action: delete rotated logs (never the live log) in the app's log folder",
     executionTimeoutSeconds: 300,
     parameters: {
-      pid: PID_PARAMETER,
-      startTicks: START_TICKS_PARAMETER,
+      ...IDENTITY_PARAMETERS,
       logDir: {
         description: "Folder of the log the process has open (where its rotated logs are)",
         allowedPattern: ABS_PATH_OR_EMPTY,
@@ -79,30 +78,21 @@ export default defineAction({
   describe: (p, ctx) =>
     `Delete rotated logs (name.log.N[.gz], name.log-YYYYMMDD[.gz], name.YYYY-MM-DD[.N].log[.gz], name.log.gz) in ${logDirOf(ctx.logDir) ?? "the log's folder"}, oldest first, keeping the newest ${p.keepNewest}, only while its filesystem is at least ${p.minUsedPercent}% full: regular files of the JVM's user that no process has open; never the live log, at most ${p.maxFiles} files.`,
   runs: (p, ctx) => {
-    const target = ctx.process;
-    if (!target.ok) return { ok: false, reason: target.reason };
-    if (target.pid === null)
-      return { ok: false, reason: "nothing ran on the port: no process's log folder to free" };
+    const target = targetIdentity(ctx, "nothing ran on the port: no process's log folder to free");
+    if (!target.ok) return target;
     const dir = logDirOf(ctx.logDir);
     if (dir === null) return { ok: false, reason: "no log was read: its folder is unknown" };
-    return {
-      ok: true,
-      runs: [
-        {
-          part: "main",
-          parameters: {
-            pid: String(target.pid),
-            startTicks: String(target.startTicks),
-            logDir: dir,
-            keepNewest: String(p.keepNewest),
-            minUsedPercent: String(p.minUsedPercent),
-            maxFiles: String(p.maxFiles),
-            dryRun: "false",
-          },
-          timeoutMs: 120_000,
-        },
-      ],
-    };
+    return mainRun(
+      {
+        ...target.parameters,
+        logDir: dir,
+        keepNewest: String(p.keepNewest),
+        minUsedPercent: String(p.minUsedPercent),
+        maxFiles: String(p.maxFiles),
+        dryRun: "false",
+      },
+      120_000,
+    );
   },
   nothingToDo: "no rotated log to delete (or the filesystem is no longer full)",
   summarize: (outputs) => {

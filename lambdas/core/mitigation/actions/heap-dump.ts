@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ABS_PATH_OR_EMPTY, PID_PARAMETER, START_TICKS_PARAMETER, UINT } from "../host-command.js";
-import { defineAction } from "./types.js";
+import { ABS_PATH_OR_EMPTY, IDENTITY_PARAMETERS, targetIdentity, UINT } from "../host-command.js";
+import { defineAction, mainRun } from "./types.js";
 
 /**
  * heap-dump: `jcmd <pid> GC.heap_dump` of the diagnosed JVM (PID and start time, re-checked on the host),
@@ -38,8 +38,7 @@ export default defineAction({
       "runbook-autopilot action: jcmd GC.heap_dump of the diagnosed JVM, as its user, into a root-owned folder",
     executionTimeoutSeconds: 3700,
     parameters: {
-      pid: PID_PARAMETER,
-      startTicks: START_TICKS_PARAMETER,
+      ...IDENTITY_PARAMETERS,
       dumpDir: {
         description: "Base folder of the dumps (root-owned, 0711; one 0700 folder per dump)",
         allowedPattern: ABS_PATH_OR_EMPTY,
@@ -66,26 +65,18 @@ export default defineAction({
   describe: (p, ctx) =>
     `Write a heap dump of PID ${ctx.pid ?? "?"} (jcmd GC.heap_dump, live objects, as the JVM's user) into a new folder under ${p.dumpDir}, made root-only once written; refused when free space there is below ${p.freeSpaceFactor}x the heap in use. The JVM pauses while it is written (at most ${p.timeoutSeconds}s).`,
   runs: (p, ctx) => {
-    const target = ctx.process;
-    if (!target.ok) return { ok: false, reason: target.reason };
-    if (target.pid === null) return { ok: false, reason: `nothing ran on port ${ctx.port}: no JVM to dump` };
-    return {
-      ok: true,
-      runs: [
-        {
-          part: "main",
-          parameters: {
-            pid: String(target.pid),
-            startTicks: String(target.startTicks),
-            dumpDir: p.dumpDir,
-            freeSpaceFactor: p.freeSpaceFactor.toFixed(1),
-            timeoutSeconds: String(p.timeoutSeconds),
-          },
-          // The size check's attach (15 s), the dump, and the folder's hand-over to root.
-          timeoutMs: (p.timeoutSeconds + 45) * 1000,
-        },
-      ],
-    };
+    const target = targetIdentity(ctx, `nothing ran on port ${ctx.port}: no JVM to dump`);
+    if (!target.ok) return target;
+    return mainRun(
+      {
+        ...target.parameters,
+        dumpDir: p.dumpDir,
+        freeSpaceFactor: p.freeSpaceFactor.toFixed(1),
+        timeoutSeconds: String(p.timeoutSeconds),
+      },
+      // The size check's attach (15 s), the dump, and the folder's hand-over to root.
+      (p.timeoutSeconds + 45) * 1000,
+    );
   },
   summarize: (outputs) => {
     const kv = outputs.at(-1)?.kv ?? {};

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PID_PARAMETER, PORT_PARAMETER, START_TICKS_PARAMETER, UINT } from "../host-command.js";
+import { IDENTITY_PARAMETERS, PORT_PARAMETER, targetIdentity, UINT } from "../host-command.js";
 import { defineAction } from "./types.js";
 
 /**
@@ -41,8 +41,7 @@ export default defineAction({
     parameters: {
       port: PORT_PARAMETER,
       // The diagnosed process, re-checked on the host (PID and start time); the script requires both.
-      pid: PID_PARAMETER,
-      startTicks: START_TICKS_PARAMETER,
+      ...IDENTITY_PARAMETERS,
       minIdleMs: {
         description: "Only sockets idle longer than this (idle > threshold, the probe's rule), ms",
         allowedPattern: UINT(10),
@@ -66,18 +65,14 @@ export default defineAction({
     `Destroy ESTABLISHED TCP sockets on port ${ctx.port} with no byte received for more than ${p.minIdleSeconds}s (ss -K), at most ${p.maxConnections}; LISTEN sockets and sockets with recent traffic are left alone. The JVM keeps running.`,
   runs: (p, ctx) => {
     // The sockets destroyed are the diagnosed process's: the script re-checks PID and start time on the host.
-    const target = ctx.process;
-    if (!target.ok) return { ok: false, reason: target.reason };
-    if (target.pid === null) {
-      return {
-        ok: false,
-        reason: `nothing ran on port ${ctx.port} when the evidence was taken: no process's sockets to destroy`,
-      };
-    }
+    const target = targetIdentity(
+      ctx,
+      `nothing ran on port ${ctx.port} when the evidence was taken: no process's sockets to destroy`,
+    );
+    if (!target.ok) return target;
     const base = {
       port: String(ctx.port),
-      pid: String(target.pid),
-      startTicks: String(target.startTicks),
+      ...target.parameters,
       minIdleMs: String(p.minIdleSeconds * 1000),
       maxConnections: String(p.maxConnections),
       dryRun: "false",

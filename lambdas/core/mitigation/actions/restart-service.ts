@@ -1,12 +1,12 @@
 import { z } from "zod";
 import {
   HEALTH_PATH_PARAMETER,
-  PID_PARAMETER,
+  IDENTITY_PARAMETERS,
   PORT_PARAMETER,
-  START_TICKS_PARAMETER,
+  targetIdentity,
   UINT,
 } from "../host-command.js";
-import { defineAction } from "./types.js";
+import { defineAction, mainRun } from "./types.js";
 
 /**
  * restart-service: stops the process the evidence identified (PID and start time, re-checked on the
@@ -35,8 +35,7 @@ export default defineAction({
     executionTimeoutSeconds: 900,
     parameters: {
       port: PORT_PARAMETER,
-      pid: PID_PARAMETER,
-      startTicks: START_TICKS_PARAMETER,
+      ...IDENTITY_PARAMETERS,
       service: {
         description: "systemd unit",
         allowedPattern: "^([A-Za-z0-9@._:-]{1,128})?$",
@@ -77,28 +76,22 @@ export default defineAction({
   },
   runs: (p, ctx) => {
     // The process acted on is the process diagnosed: the script re-checks PID and start time on the host.
-    const target = ctx.process;
-    if (!target.ok) return { ok: false, reason: target.reason };
-    return {
-      ok: true,
-      runs: [
-        {
-          part: "main",
-          parameters: {
-            port: String(ctx.port),
-            pid: target.pid ? String(target.pid) : "",
-            startTicks: target.startTicks !== null ? String(target.startTicks) : "",
-            service: ctx.restart?.service ?? "",
-            restartCommand: ctx.restart?.command ?? "",
-            graceSeconds: String(p.graceSeconds),
-            startTimeoutSeconds: String(p.startTimeoutSeconds),
-            healthPath: ctx.healthPath,
-          },
-          // Stop (grace, then SIGKILL or systemctl's own budget), then the start deadline from when the old process is gone.
-          timeoutMs: (p.graceSeconds + 2 * p.startTimeoutSeconds + 40) * 1000,
-        },
-      ],
-    };
+    // Nothing running on the port is no refusal here: the restart then only starts the service (both empty).
+    const target = targetIdentity(ctx, null);
+    if (!target.ok) return target;
+    return mainRun(
+      {
+        port: String(ctx.port),
+        ...target.parameters,
+        service: ctx.restart?.service ?? "",
+        restartCommand: ctx.restart?.command ?? "",
+        graceSeconds: String(p.graceSeconds),
+        startTimeoutSeconds: String(p.startTimeoutSeconds),
+        healthPath: ctx.healthPath,
+      },
+      // Stop (grace, then SIGKILL or systemctl's own budget), then the start deadline from when the old process is gone.
+      (p.graceSeconds + 2 * p.startTimeoutSeconds + 40) * 1000,
+    );
   },
   summarize: (outputs) => {
     const kv = outputs.at(-1)?.kv ?? {};

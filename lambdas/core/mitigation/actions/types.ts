@@ -50,6 +50,11 @@ export type ActionRuns =
   | { readonly ok: true; readonly runs: readonly ScriptRun[] }
   | { readonly ok: false; readonly reason: string };
 
+/** The runs of an action whose script runs once: one run, part `main`. */
+export function mainRun(parameters: Readonly<Record<string, string>>, timeoutMs: number): ActionRuns {
+  return { ok: true, runs: [{ part: "main", parameters, timeoutMs }] };
+}
+
 /**
  * One mitigation action, in one module: everything about it lives here (Robusta-style registered
  * actions). The runbook YAML names it by `id` and gives `params`; the registry (registry.ts) drives the

@@ -476,7 +476,10 @@ export class SsmTestServer {
         fault?.kind === "execution-timed-out"
           ? fault.afterMs
           : Number(step.inputs.timeoutSeconds ?? 3600) * 1000;
-      const ran = await this.runStep(inv, step.inputs.runCommand.join("\n"), env, timeoutMs);
+      // A "failed" fault is a script killed mid-output (exit 137 is SIGKILL): it is stopped once it has
+      // printed the chars the fault keeps, not run to its end, so a slow host cannot turn it into a time-out.
+      const killAt = fault?.kind === "failed" ? fault.stdoutChars : undefined;
+      const ran = await this.runStep(inv, step.inputs.runCommand.join("\n"), env, timeoutMs, killAt);
       const r =
         fault?.kind === "failed"
           ? { ...ran, code: fault.exitCode ?? 1, stdout: ran.stdout.slice(0, fault.stdoutChars) }
@@ -528,6 +531,8 @@ export class SsmTestServer {
     script: string,
     env: Record<string, string>,
     timeoutMs: number,
+    /** Kill the script once its stdout has this many chars. @default never */
+    killAtStdoutChars?: number,
   ): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
     return new Promise((resolve) => {
       const child = spawn("bash", ["-c", script, "_script.sh"], {
@@ -539,7 +544,12 @@ export class SsmTestServer {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;
-      child.stdout?.on("data", (b: Buffer) => out.push(b));
+      let outChars = 0;
+      child.stdout?.on("data", (b: Buffer) => {
+        out.push(b);
+        outChars += b.length;
+        if (killAtStdoutChars !== undefined && outChars >= killAtStdoutChars) killGroup(child);
+      });
       child.stderr?.on("data", (b: Buffer) => err.push(b));
       const timer = setTimeout(() => {
         timedOut = true;

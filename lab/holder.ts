@@ -17,6 +17,10 @@
  * - kind "traffic": a steady stream of `GET <path>` requests, one connection each (`Connection: close`),
  *   `rate` per second, as users keep calling an API that stopped answering; reports `done` after N requests
  *   and goes on until `maxSeconds`, then exits. A request unanswered after 65 s is given up.
+ * - kind "impatient" (close-wait-inbound): N clients (32 in flight, or `rate` per second), each connecting,
+ *   sending `GET <path>` and, with no answer after `giveUpMs`, giving up: it closes its socket (a FIN, as
+ *   an HTTP client's read time-out does). Done after N, then exits: it holds nothing. A client that could
+ *   not connect within `timeoutMs`, or got an answer (the request did not hang), counts as failed.
  *
  * Progress goes to `reportPath` as JSON (atomically replaced); the last write has `done: true`.
  * Usage: node --import tsx lab/holder.ts '<json config>'
@@ -45,6 +49,8 @@ const ConfigSchema = z.object({
   jvmPid: z.number().int().positive().optional(),
   /** traffic: the path requested. */
   path: z.string().startsWith("/").default("/api/orders"),
+  /** impatient: how long a client waits for its answer before it closes. */
+  giveUpMs: z.number().int().positive().default(1000),
 });
 type Config = z.infer<typeof ConfigSchema>;
 
@@ -156,6 +162,39 @@ function openSlow(): Promise<boolean> {
   });
 }
 
+/** impatient: connect, one request, no answer within giveUpMs → close (FIN); the request is left behind. */
+function openImpatient(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port: config.port });
+    let settled = false;
+    const settle = (ok: boolean, error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) report.lastError = error;
+      if (ok) report.closedByClient++;
+      socket.destroy();
+      resolve(ok);
+    };
+    let timer = setTimeout(
+      () => settle(false, `connect not completed within ${config.timeoutMs} ms`),
+      config.timeoutMs,
+    );
+    socket.on("connect", () => {
+      clearTimeout(timer);
+      socket.write(
+        `GET ${config.path} HTTP/1.1\r\nHost: 127.0.0.1:${config.port}\r\nUser-Agent: lab-impatient\r\n\r\n`,
+      );
+      timer = setTimeout(() => settle(true), config.giveUpMs);
+    });
+    socket.on("data", (chunk: Buffer) =>
+      settle(false, `answered: ${chunk.toString("latin1").split("\r\n")[0]}`),
+    );
+    socket.on("error", (error) => settle(false, error.message));
+    socket.on("close", () => settle(false, "closed by the server before the client gave up"));
+  });
+}
+
 /**
  * One arriving client: connect, one request, close on the answer. `unanswered`: connected (the kernel
  * queued it) but no answer in time; `dropped`: the connect itself never completed (a full accept queue
@@ -228,7 +267,7 @@ async function runArrivals(): Promise<void> {
 }
 
 async function run(): Promise<StopReason> {
-  const open = config.kind === "ws" ? openWs : openSlow;
+  const open = config.kind === "ws" ? openWs : config.kind === "impatient" ? openImpatient : openSlow;
   // Handshakes in flight: with a rate, room for ~4 s of arrivals, so a slow (cold or loaded) server
   // delays sessions without bending the arrival schedule into a late burst.
   const window = config.rate ? Math.max(8, Math.ceil(config.rate * 4)) : 32;
@@ -387,6 +426,8 @@ else if (config.kind === "arrivals") {
       report.stoppedReason = reason;
       report.done = true;
       writeReport();
+      // Impatient clients closed every socket: nothing to hold.
+      if (config.kind === "impatient") process.exit(0);
       // Go silent: keep every socket open, send nothing, until killed.
       setInterval(() => {}, 1 << 30);
     })

@@ -456,7 +456,9 @@ async function startHolder(
           ? "arrivals"
           : kind === "traffic"
             ? "traffic"
-            : "held-requests",
+            : kind === "impatient"
+              ? "abandoned-requests"
+              : "held-requests",
     requested: cfg.count,
     opened: r.opened,
     failed: r.failed,
@@ -533,6 +535,7 @@ const DEFAULT_LOAD: Record<Exclude<LabMode, ProcessDiskMode>, number> = {
   // heap-leak: cookie-less requests, a new session and cart each, until the heap is full (they fail).
   "heap-leak": 5000,
   "close-wait": 2000,
+  "close-wait-inbound": 2000,
   "listen-backlog": 0,
   "jetty-ws-leak": 2000,
   // Traffic requests before `load` returns (2 a second): enough to have requests waiting on the pool.
@@ -607,6 +610,13 @@ export async function labLoad(opts: LabLoadOptions): Promise<LoadResult> {
     case "close-wait":
       // Each call leaves one upstream connection in CLOSE-WAIT.
       return sendRequests(state, "/api/quote", { ...cfg, count: o.requests ?? DEFAULT_LOAD["close-wait"] });
+    case "close-wait-inbound":
+      // Clients that wait 1 s for a long poll that never answers, then close: one CLOSE-WAIT socket each.
+      return startHolder(state, "impatient", {
+        ...cfg,
+        count: o.requests ?? DEFAULT_LOAD["close-wait-inbound"],
+        path: "/api/events",
+      });
     case "listen-backlog": {
       // The fault switch, then real clients arriving until the accept queue overflows (and on).
       const stall = await httpGet(state.port, "/lab/stall-acceptor", o.timeoutMs);

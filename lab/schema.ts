@@ -12,6 +12,8 @@ export const LAB_MODES = [
   "healthy",
   "heap-leak",
   "close-wait",
+  // issue 13 variants (h13v): async requests never completed, their clients' sockets left in CLOSE-WAIT.
+  "close-wait-inbound",
   "listen-backlog",
   "pool-leak",
   "pool-slow-db",
@@ -118,8 +120,11 @@ export const LabPortOptionsSchema = z.object({
 });
 export type LabPortOptions = z.input<typeof LabPortOptionsSchema>;
 
-/** ws: WebSocket sessions held; slow: requests held; crawl (heap-leak), arrivals (listen-backlog), traffic (pool modes). */
-export const HolderKindSchema = z.enum(["ws", "slow", "crawl", "arrivals", "traffic"]);
+/**
+ * ws: WebSocket sessions held; slow: requests held; crawl (heap-leak), arrivals (listen-backlog), traffic (pool
+ * modes); impatient (close-wait-inbound): clients that send a request, give up and close.
+ */
+export const HolderKindSchema = z.enum(["ws", "slow", "crawl", "arrivals", "traffic", "impatient"]);
 export type HolderKind = z.infer<typeof HolderKindSchema>;
 
 export const HolderSchema = z.object({
@@ -180,7 +185,7 @@ export type HolderReport = z.infer<typeof HolderReportSchema>;
 export interface LoadResult {
   port: number;
   mode: LabMode;
-  kind: "ws-sessions" | "requests" | "held-requests" | "arrivals" | "traffic";
+  kind: "ws-sessions" | "requests" | "held-requests" | "arrivals" | "traffic" | "abandoned-requests";
   requested: number;
   /** Sessions opened and held / requests answered 2xx / requests sent and held / traffic requests sent. */
   opened: number;

@@ -120,11 +120,13 @@ function registerLabLoad(lab: Command): void {
           ? "sessions opened and held"
           : r.kind === "requests"
             ? "requests answered"
-            : "requests sent and held";
+            : r.kind === "abandoned-requests"
+              ? "requests sent and abandoned (the client closed, unanswered)"
+              : "requests sent and held";
       print(Boolean(o.json), r, [
         `lab load: ${r.opened}/${r.requested} ${what}, ${r.failed} failed, stopped: ${r.stoppedReason} (${(r.durationMs / 1000).toFixed(1)} s)`,
         ...(r.lastError ? [`  last error: ${r.lastError}`] : []),
-        ...(r.holderPid
+        ...(r.holderPid && r.kind !== "abandoned-requests"
           ? [`  holder pid ${r.holderPid} keeps the sockets open until: runbook lab down --port ${r.port}`]
           : []),
       ]);

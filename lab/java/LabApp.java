@@ -203,7 +203,8 @@ public final class LabApp {
     int acceptCount = options.integer("accept-count", "slow".equals(mode) ? 2 : 100);
     File dataDir = new File(options.string("data-dir", "."));
     if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak", "close-wait", "listen-backlog").contains(mode)
-        && !PoolLab.MODES.contains(mode) && !ProcessDiskModes.MODES.contains(mode)) {
+        && !PoolLab.MODES.contains(mode) && !ProcessDiskModes.MODES.contains(mode)
+        && !CloseWaitInboundLab.MODE.equals(mode)) {
       System.err.println("LabApp: unknown mode " + mode);
       System.exit(2);
     }
@@ -254,6 +255,7 @@ public final class LabApp {
     ctx.addServletMappingDecoded("/api/stats", "stats");
     if ("heap-leak".equals(mode)) HeapLeak.install(ctx, sessionBytes);
     if ("close-wait".equals(mode)) CloseWaitLab.install(ctx);
+    if (CloseWaitInboundLab.MODE.equals(mode)) CloseWaitInboundLab.install(ctx);
     if ("listen-backlog".equals(mode)) ListenBacklogLab.install(ctx, connector);
     if (ProcessDiskModes.MODES.contains(mode)) ProcessDiskModes.install(ctx, mode, options);
     // JSR-356: WsSci creates the WsServerContainer and deploys the @ServerEndpoint class.

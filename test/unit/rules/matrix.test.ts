@@ -234,6 +234,24 @@ describe("captured lab fixtures (test/fixtures/evidence/*.json)", () => {
       variant: "queue-full-dropping",
       findings: ["listen-backlog-overflow"],
     },
+    // issue 13 variants (scripts/capture-variants.ts; their own checks: matrix-variants.test.ts).
+    // close-wait-inbound: async requests never completed, 600 CLOSE-WAIT on the app port, the API answering.
+    "probe-lab-close-wait-inbound": {
+      rootCause: "close-wait-leak",
+      variant: "app-port",
+      findings: ["close-wait-leak", "load-balancer-path"],
+    },
+    "probe-lab-close-wait-inbound-at-limit": {
+      rootCause: "close-wait-leak",
+      variant: "app-port-without-threads",
+      findings: ["close-wait-leak", "fd-exhaustion"],
+    },
+    // 64 MiB heap full of sessions idle past 120 s; the attach gave up within its 2 s box.
+    "probe-lab-ws-leak-oom-idle": {
+      rootCause: "heap-exhaustion",
+      variant: "idle-connections-fill-heap",
+      findings: ["heap-exhaustion", "websocket-session-leak"],
+    },
     // issue 13 (scripts/capture-process-disk.ts): the reason from the kernel log, a crash file, or none.
     "process-oom-killed": { rootCause: "process-down", variant: "oom-killed", findings: ["process-down"] },
     "process-crashed": { rootCause: "process-down", variant: "crashed", findings: ["process-down"] },

@@ -259,6 +259,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const javaArgs = [
     `-Xmx${o.heapMb}m`,
     "-XX:+UseSerialGC",
+    // C1 only: a lab JVM lives for seconds to minutes, and C2's compiler threads were most of its CPU
+    // (start-up and the first thousands of handshakes) on a 2-core machine shared by three test files.
+    "-XX:TieredStopAtLevel=1",
     "-Djava.awt.headless=true",
     ...setup.jvmArgs,
     ...Object.entries(o.systemProperties).map(([name, value]) => `-D${name}=${value}`),

@@ -23,7 +23,7 @@ import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../test/su
 import {
   alarmStateChange,
   type LocalHandler,
-  lambdaEnv,
+  labLambdaEnv,
   pipelineHandlers,
   resolvedTo,
 } from "../test/support/local-pipeline.js";
@@ -64,19 +64,12 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
     const names = aws.ssm?.registerFromTemplate(template.toJSON()) ?? {};
     Object.assign(
       process.env,
-      lambdaEnv(aws.env(), names, {
-        POWERTOOLS_METRICS_DISABLED: "true",
-        SERVICE: JSON.stringify({
-          port: PORT,
-          healthPath: "/health",
-          logPath: lab.logPath,
-          systemdUnit: null,
-        }),
-        PROBE_TIMEOUT_SECONDS: "30",
-        PROBE_RAW_DIR: rawDir,
-        DEFAULT_MODE: "auto",
-        RUNBOOKS_DIR: runbooks,
-      }),
+      labLambdaEnv(
+        aws.env(),
+        names,
+        { port: PORT, logPath: lab.logPath, runbooksDir: runbooks },
+        { PROBE_TIMEOUT_SECONDS: "30", PROBE_RAW_DIR: rawDir },
+      ),
     );
 
     const calls: Call[] = [];

@@ -10,7 +10,7 @@ import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support
 import {
   alarmStateChange,
   type LocalHandler,
-  lambdaEnv,
+  labLambdaEnv,
   pipelineHandlers,
   resolvedTo,
 } from "../support/local-pipeline.js";
@@ -94,27 +94,23 @@ describe("faults on the AWS path: the state machine run locally against the lab"
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
     Object.assign(
       process.env,
-      lambdaEnv(aws.env(), names, {
-        POWERTOOLS_METRICS_DISABLED: "true",
-        SERVICE: JSON.stringify({
-          port: PORT,
-          healthPath: "/health",
-          logPath: lab.logPath,
-          systemdUnit: null,
-        }),
-        PROBE_TIMEOUT_SECONDS: "10",
-        PROBE_RAW_DIR: rawDir,
-        DEFAULT_MODE: "auto",
-        // Every case is a fresh instance in one fleet within the hour: the default budget (3 per hour)
-        // would brake the later cases. The brake has its own tests (state-machine-local, fleet-brake-adapters).
-        FLEET_BUDGET: "1000",
-        RUNBOOKS_DIR: runbooksDir,
-        SSM_APPEAR_WITHIN_SECONDS: "3",
-        SSM_GRACE_SECONDS: "3",
-        // No local SNS: the workflows' own publishes fail fast against a closed port (the state
-        // machine's SNS tasks are captured instead).
-        AWS_ENDPOINT_URL_SNS: "http://127.0.0.1:9",
-      }),
+      labLambdaEnv(
+        aws.env(),
+        names,
+        { port: PORT, logPath: lab.logPath, runbooksDir },
+        {
+          PROBE_TIMEOUT_SECONDS: "10",
+          PROBE_RAW_DIR: rawDir,
+          // Every case is a fresh instance in one fleet within the hour: the default budget (3 per hour)
+          // would brake the later cases. The brake has its own tests (state-machine-local, fleet-brake-adapters).
+          FLEET_BUDGET: "1000",
+          SSM_APPEAR_WITHIN_SECONDS: "3",
+          SSM_GRACE_SECONDS: "3",
+          // No local SNS: the workflows' own publishes fail fast against a closed port (the state
+          // machine's SNS tasks are captured instead).
+          AWS_ENDPOINT_URL_SNS: "http://127.0.0.1:9",
+        },
+      ),
     );
   }, 180_000);
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labUp, probeHealth } from "../../lab/index.js";
 import { loadToLimit, openFds } from "../support/cli.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
-import { lambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
+import { labLambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
 import { labTimescaleRunbooks } from "../support/runbooks-dir.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 
@@ -118,20 +118,16 @@ describe("the synthesized state machine, run locally against the lab", () => {
     const names = aws.ssm?.registerFromTemplate(synthRunbook().template.toJSON()) ?? {};
     Object.assign(
       process.env,
-      lambdaEnv(aws.env(), names, {
-        POWERTOOLS_METRICS_DISABLED: "true",
-        TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
-        SERVICE: JSON.stringify({
-          port: PORT,
-          healthPath: "/health",
-          logPath: lab.logPath,
-          systemdUnit: null,
-        }),
-        PROBE_TIMEOUT_SECONDS: "30",
-        PROBE_RAW_DIR: rawDir,
-        DEFAULT_MODE: "auto",
-        RUNBOOKS_DIR: runbooks,
-      }),
+      labLambdaEnv(
+        aws.env(),
+        names,
+        { port: PORT, logPath: lab.logPath, runbooksDir: runbooks },
+        {
+          TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:ops",
+          PROBE_TIMEOUT_SECONDS: "30",
+          PROBE_RAW_DIR: rawDir,
+        },
+      ),
     );
   }, 120_000);
 

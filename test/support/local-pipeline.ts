@@ -141,3 +141,27 @@ export function lambdaEnv(
     ...overrides,
   };
 }
+
+/**
+ * The Lambdas' environment for a run against a lab on this host: `lambdaEnv` with the lab as the service,
+ * metrics off, auto mode and the lab-timescale runbooks; `overrides` last.
+ */
+export function labLambdaEnv(
+  awsEnv: Record<string, string>,
+  names: Record<string, string>,
+  lab: { readonly port: number; readonly logPath: string | null; readonly runbooksDir: string },
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return lambdaEnv(awsEnv, names, {
+    POWERTOOLS_METRICS_DISABLED: "true",
+    SERVICE: JSON.stringify({
+      port: lab.port,
+      healthPath: "/health",
+      logPath: lab.logPath,
+      systemdUnit: null,
+    }),
+    DEFAULT_MODE: "auto",
+    RUNBOOKS_DIR: lab.runbooksDir,
+    ...overrides,
+  });
+}

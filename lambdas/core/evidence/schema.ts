@@ -253,6 +253,9 @@ export const evidenceSchema = z.object({
     /** The JDK attach's time box, and why it was short or skipped (fds at the limit, a full heap): the
      *  probe decides it from the evidence in hand before attaching. Absent: an older probe. */
     attach: z.object({ boxSeconds: count, why: z.string().nullable() }).optional(),
+    /** When each section ran on the host (ms from the probe's start) and for how long, in start order: where the
+     *  collection time goes (docs/benchmarks.md). Absent: an older probe. */
+    sections: z.array(z.object({ name: z.string(), startMs: count, durationMs: count })).optional(),
   }),
   host: sectionSchema(hostSchema),
   process: sectionSchema(processInfoSchema),

@@ -40,6 +40,19 @@ export function attachOf(end: FieldReader | null): { attach?: { boxSeconds: numb
   }
 }
 
+/** The end section's `section=NAME START_MS DURATION_MS` lines, in start order (nothing when absent or unreadable). */
+export function sectionTimesOf(end: { all(key: string): { value: string }[] } | null): {
+  sections?: { name: string; startMs: number; durationMs: number }[];
+} {
+  const rows = (end?.all("section") ?? []).flatMap((e) => {
+    const m = /^([A-Za-z]+) (\d+) (\d+)$/.exec(e.value);
+    return m ? [{ name: m[1] as string, startMs: Number(m[2]), durationMs: Number(m[3]) }] : [];
+  });
+  return rows.length
+    ? { sections: rows.sort((a, b) => a.startMs - b.startMs || a.name.localeCompare(b.name)) }
+    : {};
+}
+
 const LISTENER_RELATIONS = ["owner", "launcher-child", "none", "unknown"] as const;
 export function listenerRelation(v: string | null): (typeof LISTENER_RELATIONS)[number] {
   return LISTENER_RELATIONS.find((r) => r === v) ?? "unknown";

@@ -12,7 +12,7 @@ import {
   splitProbeOutput,
 } from "./probe-document.js";
 import { readExit } from "./probe-exit.js";
-import { attachOf } from "./probe-extras.js";
+import { attachOf, sectionTimesOf } from "./probe-extras.js";
 import { readClassHistogram, readHeap, readLogs, readThreads, readTomcat } from "./probe-jvm.js";
 import { networkSection } from "./probe-network.js";
 import {
@@ -150,5 +150,6 @@ function readCollector(doc: ProbeDocument, stdout: string): Evidence["collector"
     ...(redaction ? { redaction } : {}),
     ...(truncations.length ? { truncations } : {}),
     ...attachOf(endFields),
+    ...sectionTimesOf(endFields),
   };
 }

@@ -18,7 +18,7 @@ req_timeout=${SSM_requestTimeoutSeconds:-3}
 # The same patterns as the SSM document's allowedPattern (lib/document-parameters.ts), then ranges; values
 # are read in base 10 (10#) so a leading zero is never octal.
 { [[ $port =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)); } || fail "SSM_port must be 1-65535, got '${port:0:40}'"
-[[ $path =~ ^/[A-Za-z0-9._~/-]{0,200}$ ]] || fail "SSM_healthPath must be a path like /health"
+[[ ${#path} -le 201 && $path =~ ^/[A-Za-z0-9._~/-]*$ ]] || fail "SSM_healthPath must be a path like /health"
 { [[ $attempts =~ ^[0-9]{1,3}$ ]] && ((10#$attempts >= 1)); } || fail "SSM_attempts must be 1-999"
 [[ $interval =~ ^[0-9]{1,3}$ ]] || fail "SSM_intervalSeconds must be a whole number 0-999"
 { [[ $req_timeout =~ ^[0-9]{1,2}$ ]] && ((10#$req_timeout >= 1)); } || fail "SSM_requestTimeoutSeconds must be 1-99"

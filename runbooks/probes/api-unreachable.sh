@@ -85,16 +85,16 @@ SERVICE=${SSM_service:-}
   input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"
 PORT=$((10#$PORT))
 [[ $PID_IN =~ ^([1-9][0-9]{0,9})?$ ]] || input_error "SSM_pid must be empty or a process id of digits (got '${PID_IN:0:40}')"
-[[ $HEALTH_PATH =~ ^/[A-Za-z0-9._~/-]{0,200}$ ]] ||
+[[ ${#HEALTH_PATH} -le 201 && $HEALTH_PATH =~ ^/[A-Za-z0-9._~/-]*$ ]] ||
   input_error "SSM_healthPath must match ^/[A-Za-z0-9._~/-]*\$ (got '${HEALTH_PATH:0:60}')"
-[[ $LOG_PATH =~ ^(/[A-Za-z0-9._/-]{1,300})?$ ]] ||
+[[ ${#LOG_PATH} -le 301 && $LOG_PATH =~ ^(/[A-Za-z0-9._/-]+)?$ ]] ||
   input_error "SSM_logPath must be empty or an absolute path of [A-Za-z0-9._/-] (got '${LOG_PATH:0:60}')"
 # Raw folders may contain spaces (a local `runbook run --out "/tmp/my dir"`; every use below is quoted), never
 # another blank, a control character, a relative path or a . or .. component.
-RAW_PATH_RE='^(/[A-Za-z0-9._/ -]{1,300})?$'
-[[ $RAW_DIR =~ $RAW_PATH_RE ]] ||
+RAW_PATH_RE='^(/[A-Za-z0-9._/ -]+)?$'
+[[ ${#RAW_DIR} -le 301 && $RAW_DIR =~ $RAW_PATH_RE ]] ||
   input_error "SSM_rawDir must be empty or an absolute path of [A-Za-z0-9._/ -] (got '${RAW_DIR:0:60}')"
-[[ $RAW_BASE =~ $RAW_PATH_RE ]] ||
+[[ ${#RAW_BASE} -le 301 && $RAW_BASE =~ $RAW_PATH_RE ]] ||
   input_error "SSM_rawBase must be empty or an absolute path of [A-Za-z0-9._/ -] (got '${RAW_BASE:0:60}')"
 [[ -z $RAW_BASE || ($RAW_DIR == "$RAW_BASE"/?* && $RAW_BASE != */) ]] ||
   input_error "SSM_rawDir must be a folder under SSM_rawBase '$RAW_BASE' (got '${RAW_DIR:0:60}')"
@@ -110,11 +110,12 @@ IDLE_MS=$((10#$IDLE_MS))
 # The WebSocket session classes of the servers the runbook knows (its probe.sessionClasses): counted in the
 # class histogram even beyond its top rows. Space-separated Java class names, at most 20.
 SESSION_CLASSES=${SSM_sessionClasses:-}
-SESSION_CLASSES_RE='^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,200}){0,19})?$'
-[[ $SESSION_CLASSES =~ $SESSION_CLASSES_RE ]] ||
+# shellcheck source=SCRIPTDIR/../lib/probe-inputs.sh
+. "${0%"${0##*/}"}../lib/probe-inputs.sh"  # runbook:include lib/probe-inputs.sh
+session_classes_valid "$SESSION_CLASSES" ||
   input_error "SSM_sessionClasses must be empty or up to 20 space-separated Java class names (got '${SESSION_CLASSES:0:60}')"
 [[ -n $SESSION_CLASSES ]] && WATCHED_CLASSES+=" $SESSION_CLASSES"
-[[ $SERVICE =~ ^([A-Za-z0-9@._:-]{1,128})?$ && $SERVICE != -* ]] || input_error "SSM_service must be empty or a systemd unit name (got '${SERVICE:0:40}')"
+[[ ${#SERVICE} -le 128 && $SERVICE =~ ^[A-Za-z0-9@._:-]*$ && $SERVICE != -* ]] || input_error "SSM_service must be empty or a systemd unit name (got '${SERVICE:0:40}')"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -337,9 +338,16 @@ oneline() {
 }
 
 # Seconds left in the whole-probe time box.
-remaining() { echo $((DEADLINE - EPOCHSECONDS)); }
-# Milliseconds since the probe started.
-elapsed_ms() { echo $((${EPOCHREALTIME/./} / 1000 - START_MS)); }
+# Milliseconds since the probe started, in NOW_MS (no process: a command substitution forks this shell,
+# which costs 2-20 ms of CPU a time on a virtual machine's page tables).
+now_ms() { NOW_MS=$((${EPOCHREALTIME/./} / 1000 - START_MS)); }
+# sleep_ms MS: sleeps MS milliseconds (sleep is the only process), never into the probe's last second.
+sleep_ms() {
+  local s
+  (($1 > 0 && DEADLINE - EPOCHSECONDS > 1)) || return 0
+  printf -v s '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+  sleep "$s"
+}
 
 # box SECONDS CMD...: runs CMD under `timeout`, never past the probe's deadline. 124 = timed out.
 box() {
@@ -360,8 +368,10 @@ run_section() {
     echo "==> $name status=unavailable reason=timed out: probe time box of ${TIMEOUT_S}s exhausted before this section" >"$W/.s.$name"
     return
   fi
+  local t0=${EPOCHREALTIME/./}
   "$fn" >"$W/.b.$name" 2>"$W/.e.$name"
   rc=$?
+  echo "$name $((t0 / 1000 - START_MS)) $(((${EPOCHREALTIME/./} - t0) / 1000))" >"$W/.t.$name"
   if ((rc == 0)); then
     IFS= read -r -d '' body <"$W/.b.$name"
     ((${#body} > SECTION_MAX_CHARS)) && body="${body:0:SECTION_MAX_CHARS}"$'\n'"truncated=true"$'\n'
@@ -440,9 +450,30 @@ JVM_UID=""
 IS_JAVA=false
 RUNAS=()
 JDK_BIN=""
+# LINK[exe|cwd|1|2]: where the process's program, working folder, stdout and stderr point, and its owner:
+# one find for all (a readlink or stat each would be a process each), NUL-separated (a target may hold a
+# newline). Unreadable links stay unset.
+declare -A LINK=()
+read_links() {
+  local -a f=()
+  local i
+  # Four fields per path: name, link target (empty for /proc/PID itself), owner uid, owner name.
+  mapfile -d '' -t f < <(find "/proc/$1" "/proc/$1/exe" "/proc/$1/cwd" "/proc/$1/fd/1" "/proc/$1/fd/2" \
+    -maxdepth 0 -printf '%f\0%l\0%U\0%u\0' 2>/dev/null)
+  for ((i = 0; i + 3 < ${#f[@]}; i += 4)); do
+    if [[ ${f[i]} == "$1" ]]; then
+      LINK[uid]=${f[i + 2]}
+      LINK[user]=${f[i + 3]}
+    elif [[ -n ${f[i + 1]} ]]; then
+      LINK[${f[i]}]=${f[i + 1]}
+    fi
+  done
+}
 if [[ -n $PID ]]; then
-  read -r JVM_UID JVM_USER < <(stat -c '%u %U' "/proc/$PID" 2>/dev/null)
-  EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
+  read_links "$PID"
+  JVM_UID=${LINK[uid]:-}
+  JVM_USER=${LINK[user]:-}
+  EXE=${LINK[exe]:-}
   COMM=""
   read -r COMM <"/proc/$PID/comm" 2>/dev/null
   [[ $COMM == java || $EXE == */java ]] && IS_JAVA=true
@@ -554,14 +585,27 @@ collect_meta() {
   echo "probeUser=$PROBE_USER"
 }
 
+# cpus_allowed: what nproc prints (the CPUs this shell may run on), without a process.
+cpus_allowed() {
+  local k v r n=0
+  while read -r k v; do [[ $k == Cpus_allowed_list: ]] && break; done </proc/self/status
+  [[ $v =~ ^[0-9,-]+$ ]] || {
+    nproc 2>/dev/null
+    return
+  }
+  local IFS=,
+  for r in $v; do n=$((n + 10#${r#*-} - 10#${r%-*} + 1)); done
+  echo "$n"
+}
 collect_host() {
   local kernel="" load=""
   read -r kernel </proc/sys/kernel/osrelease 2>/dev/null
   read -r load _ </proc/loadavg 2>/dev/null
-  echo "hostname=$(oneline 200 <<<"${HOSTNAME:-}")"
-  echo "kernel=$(oneline 100 <<<"$kernel")"
+  printf 'hostname='; oneline 200 <<<"${HOSTNAME:-}"
+  printf 'kernel='; oneline 100 <<<"$kernel"
   echo "loadavg1m=$load"
-  echo "nproc=$(nproc 2>/dev/null)"
+  printf 'nproc='
+  cpus_allowed
 }
 
 # proc_stat PID: /proc/PID/stat fields after the command name (STAT[0] is field 3).
@@ -571,13 +615,12 @@ proc_stat() {
   read -r line <"/proc/$1/stat" 2>/dev/null || return 1
   read -r -a STAT <<<"${line##*) }"
 }
-# proc_ticks PID: "utime+stime starttime" in clock ticks.
-proc_ticks() { proc_stat "$1" && echo "$((STAT[11] + STAT[12])) ${STAT[19]}"; }
 collect_process() {
   need_pid || return 1
   local t1 t2 start up="" uptime cpu="" e_us args=()
   # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own when that is long enough.
-  t1=${CPU_T0_TICKS:-$(proc_ticks "$PID")}
+  t1=${CPU_T0_TICKS:-}
+  [[ -n $t1 ]] || { proc_stat "$PID" && t1="$((STAT[11] + STAT[12])) ${STAT[19]}"; }
   [[ -n $t1 ]] || {
     REASON="cannot read /proc/$PID/stat"
     return 1
@@ -585,10 +628,11 @@ collect_process() {
   [[ -n ${CPU_T0_US:-} ]] || CPU_T0_US=${EPOCHREALTIME/./}
   e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
   if ((e_us < 300000)); then
-    sleep 0.5
+    sleep_ms $(((300000 - e_us) / 1000 + 1))
     e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
   fi
-  t2=$(proc_ticks "$PID")
+  t2=""
+  proc_stat "$PID" && t2="$((STAT[11] + STAT[12])) ${STAT[19]}"
   start=${t1#* }
   read -r up _ </proc/uptime
   up=${up%.*}
@@ -608,10 +652,11 @@ collect_process() {
   echo "isJava=$IS_JAVA"
   echo "uptimeSeconds=$uptime"
   echo "cpuPercent=$cpu"
-  echo "cmdline=$(oneline 500 <<<"${args[*]}")"
+  printf 'cmdline='; oneline 500 <<<"${args[*]}"
   # Identity for later actions: PID + start time (field 22 of /proc/PID/stat) survives PID reuse.
   echo "startTicks=$start"
-  echo "listenerRelation=$(listener_relation)"
+  printf 'listenerRelation='
+  listener_relation
 }
 
 # How PID relates to the port's LISTEN socket: owner (holds it), launcher-child (its parent holds it,
@@ -722,16 +767,36 @@ collect_file_nr() {
 # local port and remote endpoint; TcpExt ListenOverflows/ListenDrops of the target's network namespace,
 # sampled NET_SAMPLE_MS apart; the ephemeral port range against the host's outbound sockets and their
 # busiest destination; TIME-WAIT; the conntrack table and "table full" lines of the kernel log. Reads only.
-NET_SAMPLE_MS=1000
-listen_counters() { # NETSTAT_FILE -> "overflows drops"
-  awk '$1=="TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) k[$i] = i; h = 1; next }
-    if ("ListenOverflows" in k && "ListenDrops" in k) print $k["ListenOverflows"] + 0, $k["ListenDrops"] + 0; exit }' "$1" 2>/dev/null
+# The first sample is taken as soon as the target is known (mark_cpu), the second when this section has
+# its other figures and at least NET_SAMPLE_MS later: the window is the probe's own run, not a sleep of
+# its own.
+NET_SAMPLE_MS=500
+NET_SRC=/proc/net/netstat NET_C0="" NET_T0_MS=0
+# listen_counters NETSTAT_FILE: LISTEN_C="overflows drops" from its TcpExt lines, or empty (builtins only).
+listen_counters() {
+  local -a h=() v=()
+  local i o="" d=""
+  LISTEN_C=""
+  [[ -r $1 ]] || return 0
+  while read -r -a v; do
+    [[ ${v[0]:-} == TcpExt: ]] || continue
+    if ((${#h[@]} == 0)); then
+      h=("${v[@]}")
+      continue
+    fi
+    for i in "${!h[@]}"; do
+      case ${h[i]} in
+        ListenOverflows) o=${v[i]:-} ;;
+        ListenDrops) d=${v[i]:-} ;;
+      esac
+    done
+    break
+  done <"$1"
+  [[ $o =~ ^[0-9]+$ && $d =~ ^[0-9]+$ ]] && LISTEN_C="$((10#$o)) $((10#$d))"
+  return 0
 }
 collect_network() {
-  local src=/proc/net/netstat c0 c1 t0 lo="" hi="" n="" m="" dm w
-  [[ -n $PID && -r /proc/$PID/net/netstat ]] && src=/proc/$PID/net/netstat
-  t0=$(elapsed_ms)
-  c0=$(listen_counters "$src")
+  local src=$NET_SRC c0=$NET_C0 c1 lo="" hi="" n="" m="" dm
   box 15 ss -tanHe >"$W/ss-tane.txt" 2>"$W/.e.ss-tane" || {
     REASON=$(tool_reason "ss -tane" "$?" "$W/.e.ss-tane")
     return 1
@@ -762,14 +827,17 @@ END {
     printf 'conntrack.loaded=true\nconntrack.count=%s\nconntrack.max=%s\n' "$n" "$m"
   else echo "conntrack.loaded=false"; fi
   # dmesg needs root (or kernel.dmesg_restrict=0): unreadable, the count stays absent.
-  dm=$(box 5 dmesg 2>/dev/null) && echo "conntrack.tableFullLines=$(grep -c 'nf_conntrack: .*table full, dropping packet' <<<"$dm")"
-  # The second sample, NET_SAMPLE_MS after the first (never past the probe's deadline).
-  w=$((NET_SAMPLE_MS - $(elapsed_ms) + t0))
-  ((w > 0 && $(remaining) > 1)) && sleep "$((w / 1000)).$(printf '%03d' $((w % 1000)))"
-  c1=$(listen_counters "$src")
-  [[ $c0 =~ ^[0-9]+\ [0-9]+$ && $c1 =~ ^[0-9]+\ [0-9]+$ ]] &&
+  dm=$(box 5 dmesg 2>/dev/null | awk '/nf_conntrack: .*table full, dropping packet/ { c++ } END { print c + 0 }') &&
+    echo "conntrack.tableFullLines=$dm"
+  # The second sample (never into the probe's last second).
+  now_ms
+  sleep_ms $((NET_SAMPLE_MS - (NOW_MS - NET_T0_MS)))
+  listen_counters "$src"
+  c1=$LISTEN_C
+  now_ms
+  [[ -n $c0 && -n $c1 ]] &&
     printf 'listen.overflowsBefore=%s\nlisten.overflowsAfter=%s\nlisten.dropsBefore=%s\nlisten.dropsAfter=%s\nlisten.intervalMs=%s\n' \
-      "${c0% *}" "${c1% *}" "${c0#* }" "${c1#* }" "$(($(elapsed_ms) - t0))"
+      "${c0% *}" "${c1% *}" "${c0#* }" "${c1#* }" "$((NOW_MS - NET_T0_MS))"
   return 0
 }
 
@@ -846,11 +914,12 @@ perf_sample() {
 }
 perf_sample_later() {
   [[ -s $W/perf-1.txt ]] || return 1
-  local wait_ms=$((HEAP_SAMPLE_MS - ($(elapsed_ms) - PERF_T1_MS)))
-  ((wait_ms > 0)) && sleep "$((wait_ms / 1000)).$(printf '%03d' $((wait_ms % 1000)))"
+  now_ms
+  sleep_ms $((HEAP_SAMPLE_MS - (NOW_MS - PERF_T1_MS)))
   perf_sample 2
 }
-HEAP_SAMPLE_MS=500
+# The jcmd JVM's own start (~0.3 s) overlaps it: the histogram waits for the later of the two.
+HEAP_SAMPLE_MS=300
 PERF_T1_MS=0
 collect_heap() {
   need_java || return 1
@@ -890,9 +959,15 @@ heap_last_full_gc() {
 }
 
 # Process CPU ticks and the time at the probe's start, for collect_process's CPU sample.
+# Also the first sample of the listen counters (collect_network).
 mark_cpu() {
+  [[ -n $PID && -r /proc/$PID/net/netstat ]] && NET_SRC=/proc/$PID/net/netstat
+  listen_counters "$NET_SRC"
+  NET_C0=$LISTEN_C
+  now_ms
+  NET_T0_MS=$NOW_MS
   [[ -n ${PID:-} && -r /proc/$PID/stat ]] || return 0
-  CPU_T0_TICKS=$(proc_ticks "$PID")
+  proc_stat "$PID" && CPU_T0_TICKS="$((STAT[11] + STAT[12])) ${STAT[19]}"
   CPU_T0_US=${EPOCHREALTIME/./}
 }
 
@@ -919,7 +994,7 @@ collect_health() {
     echo "httpCode=${out%% *}"
     echo "timeTotal=${out#* }"
     echo "timeoutSeconds=$HEALTH_TIMEOUT_S"
-    echo "error=$(oneline 200 <"$W/curl.err")"
+    printf 'error='; oneline 200 <"$W/curl.err"
   } >"$W/health.txt"
   echo "$(<"$W/health.txt")"
 }
@@ -941,7 +1016,7 @@ LOG_TRIED=()
 # log_file SOURCE WHY PATH: takes PATH when it is plain, absolute, a regular file and no symlink.
 log_file() {
   local p=$3 why=""
-  [[ $p =~ ^/[A-Za-z0-9._/-]{1,300}$ && /$p/ != */../* && /$p/ != */./* ]] || why="not a plain absolute path"
+  [[ ${#p} -le 301 && $p =~ ^/[A-Za-z0-9._/-]+$ && /$p/ != */../* && /$p/ != */./* ]] || why="not a plain absolute path"
   [[ -n $why || ! -L $p ]] || why="a symbolic link (not followed)"
   [[ -n $why || -f $p ]] || why=$([[ -e $p ]] && echo "not a regular file" || echo missing)
   [[ -z $why ]] && { LOG_PATH=$p LOG_READ=$p LOG_SOURCE=$1 LOG_WHY=$2; return 0; }
@@ -969,18 +1044,18 @@ discover_log() {
   for t in "${args[@]}"; do [[ $t == -D* || $t == --* ]] && LOG_KV+=("${t#-[-D]}"); done
   for t in "${envs[@]}"; do LOG_KV+=("env:$t"); done
   for fd in 1 2; do
-    t=$(readlink "/proc/$PID/fd/$fd" 2>/dev/null)
+    t=${LINK[$fd]:-}
     [[ $fd$t == 1socket:* ]] && LOG_JOURNAL_MATCH="_PID=$PID"
     if [[ $t == /* && -f /proc/$PID/fd/$fd ]]; then
       # The open file itself (through /proc, even when renamed or deleted), recorded under its name.
       LOG_SOURCE=$( ((fd == 1)) && echo stdout || echo stderr)
       LOG_PATH=$(oneline 300 <<<"$t") LOG_READ=/proc/$PID/fd/$fd LOG_WHY="the process's $LOG_SOURCE (fd $fd) is this regular file"
-      [[ $fd == 1 && $(readlink "/proc/$PID/fd/2" 2>/dev/null) == "$t" ]] && LOG_WHY="the process's stdout and stderr (fd 1 and 2) are this regular file"
+      [[ $fd == 1 && ${LINK[2]:-} == "$t" ]] && LOG_WHY="the process's stdout and stderr (fd 1 and 2) are this regular file"
       return 0
     fi
     LOG_TRIED+=("fd $fd: $([[ $t == socket:* ]] && echo "a socket" || echo "$(oneline 60 <<<"${t:-not readable}") (not a regular file)")")
   done
-  cwd=$(readlink "/proc/$PID/cwd" 2>/dev/null)/
+  cwd=${LINK[cwd]:-}/
   if log_setting logging.file.name LOG_FILE env:LOGGING_FILE_NAME env:LOG_FILE; then
     [[ $LOG_SET == /* ]] || LOG_SET=$cwd$LOG_SET
     log_file spring-boot "Spring Boot's logging.file.name ($LOG_FROM)" "$LOG_SET" && return 0
@@ -989,7 +1064,7 @@ discover_log() {
     [[ $LOG_SET == /* ]] || LOG_SET=$cwd$LOG_SET
     log_file spring-boot "Spring Boot's logging.file.path ($LOG_FROM), its spring.log" "${LOG_SET%/}/spring.log" && return 0
   fi
-  if log_setting catalina.base catalina.home && [[ $LOG_SET =~ ^/[A-Za-z0-9._/-]{1,250}$ && -d $LOG_SET/logs ]]; then
+  if log_setting catalina.base catalina.home && [[ ${#LOG_SET} -le 251 && $LOG_SET =~ ^/[A-Za-z0-9._/-]+$ && -d $LOG_SET/logs ]]; then
     for f in "$LOG_SET/logs/catalina.out" "$(newest_log "$LOG_SET/logs" 'catalina.*.log')" "$(newest_log "$LOG_SET/logs" 'localhost.*.log')"; do
       [[ -n $f ]] && log_file tomcat "Tomcat's logs folder of $LOG_FROM" "$f" && return 0
     done
@@ -1030,9 +1105,9 @@ collect_logs() {
   }
   echo "path=$LOG_PATH"
   echo "source=$src"
-  echo "why=$(oneline 300 <<<"$why")"
+  printf 'why='; oneline 300 <<<"$why"
   local t
-  for t in "${LOG_TRIED[@]:0:10}"; do echo "passedOver=$(oneline 200 <<<"$t")"; done
+  for t in "${LOG_TRIED[@]:0:10}"; do printf 'passedOver='; oneline 200 <<<"$t"; done
   echo "fileBytes=$size"
   echo "tailMaxBytes=$LOG_TAIL_MAX_BYTES"
   echo "tailMaxLines=$LOG_TAIL_MAX_LINES"
@@ -1272,15 +1347,30 @@ collect_threads() {
 # target is ever executed: the jars and the JDK are the target's, writable by its user.
 collect_tomcat() {
   need_pid || return 1
-  local jar v="" src="" cands first="" props
-  # Versioned jar names the process has open or names on its command line (relative ones are the
-  # JVM's, under its working folder).
-  cands=$({
-    [[ -s $W/fd-targets.txt ]] && awk '{ sub(/^[0-9]+ /, ""); print }' "$W/fd-targets.txt"
-    # shellcheck disable=SC2020 # both NUL and ':' (class path separator) become newlines, on purpose
-    tr '\0:' '\n\n' <"/proc/$PID/cmdline" 2>/dev/null | tr ' ' '\n'
-  } | grep -E '(tomcat[0-9]*-embed-core|tomcat-catalina|catalina)[^/]*\.jar$' | sort -u | head -n 20)
-  for jar in $cands; do
+  local jar v="" src="" first="" props t i
+  local -a cands=() parts=() args=() words=()
+  local -A seen=()
+  # Jar names the process has open or names on its command line (split at ':', the class path separator,
+  # and blanks; relative ones are the JVM's, under its working folder), in byte order, at most 20.
+  # Builtins only: no process for what is only text.
+  if [[ -s $W/fd-targets.txt ]]; then
+    while IFS= read -r t; do parts+=("${t#* }"); done <"$W/fd-targets.txt"
+  fi
+  mapfile -d '' -t args <"/proc/$PID/cmdline" 2>/dev/null
+  for t in "${args[@]}"; do
+    IFS=$': \t\n' read -r -d '' -a words <<<"$t"
+    parts+=("${words[@]}")
+  done
+  for t in "${parts[@]}"; do
+    [[ $t =~ (tomcat[0-9]*-embed-core|tomcat-catalina|catalina)[^/]*\.jar$ && -z ${seen[$t]:-} ]] || continue
+    seen[$t]=1
+    for ((i = ${#cands[@]}; i > 0; i--)); do
+      [[ ${cands[i - 1]} > $t ]] || break
+      cands[i]=${cands[i - 1]}
+    done
+    cands[i]=$t
+  done
+  for jar in "${cands[@]:0:20}"; do
     [[ $jar == /* ]] || jar=/proc/$PID/cwd/$jar
     [[ -e $jar ]] && jar=$(readlink -f -- "$jar" 2>/dev/null || echo "$jar")
     [[ -z $first && -f $jar ]] && first=$jar
@@ -1294,7 +1384,7 @@ collect_tomcat() {
     if [[ -n $src ]]; then
       echo "version=$v"
       echo "source=$src"
-      echo "jar=$(echo "$jar" | cut -c1-200)"
+      echo "jar=${jar:0:200}"
       return 0
     fi
   done
@@ -1321,7 +1411,7 @@ collect_tomcat() {
   if [[ $v =~ ^[0-9][0-9A-Za-z.-]*$ ]]; then
     echo "version=$v"
     echo "source=$src"
-    echo "jar=$(echo "$first" | cut -c1-200)"
+    echo "jar=${first:0:200}"
     return 0
   fi
   REASON="unavailable: $first has no version in its name, ServerInfo.properties or manifest"
@@ -1332,23 +1422,37 @@ collect_tomcat() {
 # regular files), java.io.tmpdir and working folder; at >= 90 % used (or no inode left) the top space users
 # of the fullest one (du -x, depth 2, time-boxed). Read-only; du follows no symlink.
 collect_disk() {
-  local -a p=() r=()
+  local -a p=() r=() args=() rows=()
   local a f td=/tmp u=0 m="" x iu
   [[ -f $LOG_PATH ]] && p+=("${LOG_PATH%/*}") && r+=(log)
   if [[ -n $PID ]]; then
     for f in 1 2; do
-      a=$(readlink "/proc/$PID/fd/$f" 2>/dev/null)
+      a=${LINK[$f]:-}
       [[ $a == /* && -f $a ]] && p+=("${a%/*}") && r+=(log) && break
     done
-    a=$(tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | sed -n 's/^-Djava\.io\.tmpdir=//p' | tail -n 1)
-    [[ $a == /* ]] && td=$a
-    a=$(readlink "/proc/$PID/cwd" 2>/dev/null) && [[ $a == /* ]] && p+=("$a") && r+=(cwd)
+    mapfile -d '' -t args <"/proc/$PID/cmdline" 2>/dev/null
+    for a in "${args[@]}"; do [[ $a == -Djava.io.tmpdir=* ]] && td=${a#-Djava.io.tmpdir=}; done
+    [[ $td == /* ]] || td=/tmp
+    a=${LINK[cwd]:-}
+    [[ $a == /* ]] && p+=("$a") && r+=(cwd)
   fi
   p+=("$td") && r+=(tmp)
-  for f in "${!p[@]}"; do
-    a=$({ box 5 df -P -k -- "${p[f]}" && box 5 df -P -i -- "${p[f]}"; } 2>/dev/null | awk 'FNR % 2 == 0 { v[++n] = $0 } END { split(v[1], k); split(v[2], i); sub(/%/, "", k[5]); sub(/%/, "", i[5]); if (k[6] != "") print k[5] + 0, k[4] + 0, k[2] + 0, (i[5] ~ /^[0-9]+$/ ? i[5] : "-"), k[6] }')
+  # One df for the sizes and one for the inodes of every folder (a row per folder, in order); a folder df
+  # cannot read leaves its row out, so the rows are trusted only when each folder has one.
+  for f in "${!p[@]}"; do [[ -d ${p[f]} ]] || unset 'p[f]' 'r[f]'; done
+  p=("${p[@]}") && r=("${r[@]}")
+  ((${#p[@]} > 0)) || return 0
+  box 5 df -P -k -- "${p[@]}" >"$W/.b.df-k" 2>/dev/null
+  box 5 df -P -i -- "${p[@]}" >"$W/.b.df-i" 2>/dev/null
+  mapfile -t rows < <(awk 'FNR == 1 { next } FNR == NR { k[FNR] = $0; next } { i[FNR] = $0 }
+    END { for (n = 2; n in k; n++) { split(k[n], a); split(i[n], b); sub(/%/, "", a[5]); sub(/%/, "", b[5])
+      print (a[6] == "" ? "" : a[5] + 0 " " a[4] + 0 " " a[2] + 0 " " (b[5] ~ /^[0-9]+$/ ? b[5] : "-") " " a[6]) } }' "$W/.b.df-k" "$W/.b.df-i")
+  ((${#rows[@]} == ${#p[@]})) || rows=()
+  for f in "${!rows[@]}"; do
+    a=${rows[f]}
     [[ -n $a ]] || continue
-    echo "fs=${r[f]} $a $(oneline 200 <<<"${p[f]}")"
+    printf 'fs=%s %s ' "${r[f]}" "$a"
+    oneline 200 <<<"${p[f]}"
     read -r x _ _ iu _ <<<"$a"
     [[ $iu == - ]] && iu=0
     ((iu > x)) && x=$iu
@@ -1477,20 +1581,17 @@ emit_section meta collect_meta
 mark_cpu
 if [[ -n $PID && $IS_JAVA == true ]]; then
   { perf_file && perf_sample 1; } 2>/dev/null
-  PERF_T1_MS=$(elapsed_ms)
+  now_ms
+  PERF_T1_MS=$NOW_MS
   attach_budget
 fi
-start_attach
 start_health
-start_section host collect_host
-start_section listener collect_listener
+start_attach
 start_section sockets collect_sockets
-start_section socketSummary collect_socket_summary
 start_section network collect_network
 start_section logs collect_logs
 start_section process collect_process
 start_section disk collect_disk
-start_section exit collect_exit
 # The Tomcat version reads the open files the fds section lists.
 {
   run_section fds collect_fds
@@ -1499,11 +1600,12 @@ start_section exit collect_exit
 JOBS[fds]=$!
 JOBS[tomcat]=$!
 
-emit_section host
-emit_section listener
+# Quick ones (builtins, a process or two) run here, while the jobs run: a job costs a fork of this shell.
+emit_section host collect_host
+emit_section listener collect_listener
 emit_section fds
 emit_section sockets
-emit_section socketSummary
+emit_section socketSummary collect_socket_summary
 emit_section network
 emit_section fileNr collect_file_nr
 emit_section logs
@@ -1511,29 +1613,36 @@ emit_section heap collect_heap
 emit_section process
 emit_section tomcat
 emit_section disk
-emit_section exit
+emit_section exit collect_exit
 emit_section classHistogram collect_histogram
 emit_section threads collect_threads
 emit_section health collect_health
 
+# When each section ran (ms since the start, and its duration), for the end section.
+SECTION_TIMES=()
+for f in "$W"/.t.*; do [[ -f $f ]] && read -r -a t <"$f" && SECTION_TIMES+=("section=${t[*]}"); done
 # The sections' scratch files (the dot files) do not go to the raw folder.
-rm -f -- "$W"/.[bes].*
+rm -f -- "$W"/.[best].*
 # Always, whatever time is left: the raw files must be redacted and put in place.
 DEADLINE=$((DEADLINE + 60))
 emit_section raw collect_raw
 [[ $W == "$RAW_DIR" ]] && RAW_FINISHED=true
+[[ -f $W/.t.raw ]] && read -r -a t <"$W/.t.raw" && SECTION_TIMES+=("section=${t[*]}")
 {
   echo "==> end status=ok"
-  echo "durationMs=$(elapsed_ms)"
+  now_ms
+  echo "durationMs=$NOW_MS"
   # The attach time boxes and why they were short (evidence in hand: fds at the limit, a full heap).
   echo "attachBoxSeconds=$ATTACH_BOX_S"
-  echo "attachBoxWhy=$(oneline 300 <<<"$ATTACH_WHY${ATTACH_SKIP:+: the attach was not attempted}")"
+  printf 'attachBoxWhy='; oneline 300 <<<"$ATTACH_WHY${ATTACH_SKIP:+: the attach was not attempted}"
   echo "timedOut=$(
     IFS=,
     echo "${TIMED_OUT[*]}"
   )"
+  # section=NAME START_MS DURATION_MS, for each section run through run_section (docs/benchmarks.md).
+  printf '%s\n' "${SECTION_TIMES[@]}"
 } >"$W/.s.end"
 emit_section end
-rm -f -- "$W/.s.raw" "$W/.s.end" "$W/.b.raw" "$W/.e.raw"
+rm -f -- "$W/.s.raw" "$W/.s.end" "$W/.b.raw" "$W/.e.raw" "$W/.t.raw"
 echo "redactionRules=$REDACTION_RULES"
 exit 0

@@ -46,8 +46,9 @@ WITH_HISTO=${SSM_withHistogram:-}
 [[ -z $IDLE_MS ]] && IDLE_MS=120000
 [[ -z $WITH_HISTO ]] && WITH_HISTO=false
 SESSION_CLASSES=${SSM_sessionClasses:-}
-SESSION_CLASSES_RE='^([A-Za-z_][A-Za-z0-9_$.]{0,200}( [A-Za-z_][A-Za-z0-9_$.]{0,200}){0,19})?$'
-[[ $SESSION_CLASSES =~ $SESSION_CLASSES_RE ]] ||
+# shellcheck source=SCRIPTDIR/../lib/probe-inputs.sh
+. "${0%"${0##*/}"}../lib/probe-inputs.sh"  # runbook:include lib/probe-inputs.sh
+session_classes_valid "$SESSION_CLASSES" ||
   input_error "SSM_sessionClasses must be empty or up to 20 space-separated Java class names (got '${SESSION_CLASSES:0:60}')"
 { [[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)); } ||
   input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"

@@ -44,6 +44,22 @@ describe("probe input validation", () => {
     [{ port: "18102", timeoutSeconds: "1" }, "SSM_timeoutSeconds must be whole seconds 5-3600"],
     [{ port: "18102", idleThresholdMs: "-5" }, "SSM_idleThresholdMs must be whole milliseconds"],
     [{ port: "18102", histogramMode: "full" }, "SSM_histogramMode must be live or all"],
+    // Lengths are counted (a bounded regex repetition made bash hold megabytes): one over each limit.
+    [{ port: "18102", healthPath: `/${"h".repeat(201)}` }, "SSM_healthPath must match"],
+    [{ port: "18102", logPath: `/${"l".repeat(301)}` }, "SSM_logPath must be empty or an absolute path"],
+    [{ port: "18102", rawDir: `/${"r".repeat(301)}` }, "SSM_rawDir must be empty or an absolute path"],
+    [{ port: "18102", service: "s".repeat(129) }, "SSM_service must be empty or a systemd unit name"],
+    [{ port: "18102", service: "-evil" }, "SSM_service must be empty or a systemd unit name"],
+    [
+      { port: "18102", sessionClasses: "a.B ".repeat(21).trim() },
+      "SSM_sessionClasses must be empty or up to 20",
+    ],
+    [
+      { port: "18102", sessionClasses: `a.${"B".repeat(200)}` },
+      "SSM_sessionClasses must be empty or up to 20",
+    ],
+    [{ port: "18102", sessionClasses: "a.B  c.D" }, "SSM_sessionClasses must be empty or up to 20"],
+    [{ port: "18102", sessionClasses: "a.* /etc/*" }, "SSM_sessionClasses must be empty or up to 20"],
   ])("rejects %o", (params, message) => {
     const run = runProbe(params as Record<string, string>);
     expect(run.status).toBe(2);
@@ -228,6 +244,40 @@ describe("probe against a live JVM (embedded Tomcat 10)", () => {
     if (!ss.ok) throw ss.error;
     expect(ss.value.aggregate).toEqual(ev.sockets.data);
     expect(ev.collector.timedOut).toEqual([]);
+    // When each section ran: every section the probe collects, once, in start order, within the probe's time.
+    const times = ev.collector.sections ?? [];
+    expect(times.map((t) => t.name).sort()).toEqual(
+      [
+        "meta",
+        "host",
+        "listener",
+        "fds",
+        "sockets",
+        "socketSummary",
+        "network",
+        "fileNr",
+        "logs",
+        "heap",
+        "process",
+        "tomcat",
+        "disk",
+        "exit",
+        "classHistogram",
+        "threads",
+        "health",
+        "raw",
+      ].sort(),
+    );
+    expect(times.map((t) => t.startMs)).toEqual([...times.map((t) => t.startMs)].sort((a, b) => a - b));
+    for (const t of times) expect(t.startMs + t.durationMs).toBeLessThanOrEqual(ev.collector.durationMs);
+    // The listen counters' window starts with the probe, not with its section: no sleep of its own.
+    const network = times.find((t) => t.name === "network");
+    expect(ev.network).toMatchObject({
+      status: "ok",
+      data: { listenDrops: { intervalMs: expect.any(Number) } },
+    });
+    if (ev.network?.status === "ok" && network)
+      expect(ev.network.data.listenDrops?.intervalMs).toBeGreaterThan(network.durationMs - 100);
   });
 
   it("histogramMode=all uses GC.class_histogram -all and does not force a full GC", () => {

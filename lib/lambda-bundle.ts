@@ -1,7 +1,14 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, sep } from "node:path";
 import { type BuildOptions, buildSync } from "esbuild";
+import { HTML_TEMPLATE, MARKDOWN_TEMPLATE, PARTIALS_DIR } from "../lambdas/adapters/local/template-loader.js";
+import { parsePostmortemKnowledge } from "../lambdas/core/postmortem/knowledge.js";
+import {
+  type PostmortemTemplates,
+  precompilePostmortemTemplates,
+} from "../lambdas/core/postmortem/render-postmortem.js";
 import { parseRunbook } from "../lambdas/core/runbook/load.js";
+import { bundledKnowledgeFile, bundledTemplatesFile } from "../lambdas/workflows/bundled-postmortem.js";
 import { bundledRunbookFile } from "../lambdas/workflows/bundled-runbook.js";
 
 /** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
@@ -60,8 +67,9 @@ export function lambdaBuildOptions(o: Pick<LambdaBundleOptions, "entry" | "bundl
     mainFields: [...BUNDLE_DEFAULTS.mainFields],
     banner: { js: BUNDLE_DEFAULTS.banner },
     external: o.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],
-    // The Lambdas read their runbook from the JSON written below (lambdas/workflows/bundled-runbook.ts):
-    // the YAML branch is dead code in a bundle, so neither it nor the yaml package is bundled.
+    // The Lambdas read their runbook and postmortem knowledge from the JSON and their templates from the
+    // precompiled module written below (lambdas/workflows/bundled-runbook.ts, bundled-postmortem.ts): the
+    // source branch is dead code in a bundle, so neither yaml nor Handlebars' compiler is bundled.
     define: { "process.env.RUNBOOK_LAMBDA_BUNDLE": JSON.stringify("1") },
     logLevel: "error",
   } satisfies BuildOptions;
@@ -82,6 +90,7 @@ export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
     cpSync(o.runbooksDir, target, { recursive: true });
     for (const [name, text] of Object.entries(o.runbookFiles ?? {})) writeFileSync(join(target, name), text);
     writeBundledRunbooks(target);
+    writeBundledPostmortem(target);
   }
   return outfile;
 }
@@ -100,6 +109,67 @@ export function writeBundledRunbooks(dir: string): string[] {
     const out = bundledRunbookFile(dir, basename(file, ".yaml"));
     writeFileSync(out, JSON.stringify(parsed.value));
     written.push(out);
+  }
+  return written;
+}
+
+/** The template texts of a `templates/` folder, read synchronously (the construct bundles in CDK's sync `tryBundle`). */
+function readTemplatesSync(dir: string): PostmortemTemplates {
+  const partialsDir = join(dir, PARTIALS_DIR);
+  const partials = existsSync(partialsDir)
+    ? readdirSync(partialsDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".hbs"))
+    : [];
+  return {
+    markdown: readFileSync(join(dir, MARKDOWN_TEMPLATE), "utf8"),
+    html: readFileSync(join(dir, HTML_TEMPLATE), "utf8"),
+    partials: Object.fromEntries(
+      partials
+        .sort()
+        .map((f) => [
+          f.slice(0, -".hbs".length).split(sep).join("/"),
+          readFileSync(join(partialsDir, f), "utf8"),
+        ]),
+    ),
+  };
+}
+
+/**
+ * The postmortem's knowledge and templates of a bundle's runbooks folder, made ready now so that the
+ * WritePostmortem Lambda carries neither the YAML parser nor Handlebars' compiler: `postmortem/knowledge.yaml`
+ * validated and written next to it as `knowledge.json`, the templates and partials precompiled into
+ * `templates/postmortem.templates.mjs` (lambdas/workflows/bundled-postmortem.ts reads both). A knowledge
+ * file that does not validate, or a template that does not compile, stops the synth here, naming the file.
+ */
+export function writeBundledPostmortem(dir: string): string[] {
+  const written: string[] = [];
+  const knowledgeYaml = join(dir, "postmortem", "knowledge.yaml");
+  if (existsSync(knowledgeYaml)) {
+    let knowledge: ReturnType<typeof parsePostmortemKnowledge>;
+    try {
+      knowledge = parsePostmortemKnowledge(readFileSync(knowledgeYaml, "utf8"), knowledgeYaml);
+    } catch (e) {
+      throw new Error(`runbook-autopilot: cannot bundle postmortem/knowledge.yaml: ${(e as Error).message}`);
+    }
+    writeFileSync(bundledKnowledgeFile(dir), JSON.stringify(knowledge));
+    written.push(bundledKnowledgeFile(dir));
+  }
+  const templatesDir = join(dir, "templates");
+  if (existsSync(join(templatesDir, MARKDOWN_TEMPLATE))) {
+    let source: ReturnType<typeof precompilePostmortemTemplates>;
+    try {
+      source = precompilePostmortemTemplates(readTemplatesSync(templatesDir));
+    } catch (e) {
+      throw new Error(
+        `runbook-autopilot: cannot bundle the templates in ${templatesDir}: ${(e as Error).message}`,
+      );
+    }
+    const set = (t: (typeof source)["markdown"]) =>
+      `{main:${t.main},partials:{${Object.entries(t.partials)
+        .map(([name, spec]) => `${JSON.stringify(name)}:${spec}`)
+        .join(",")}}}`;
+    const code = `// Precompiled at synth by runbook-autopilot (lib/lambda-bundle.ts) from templates/: do not edit.\nexport default {markdown:${set(source.markdown)},html:${set(source.html)}};\n`;
+    writeFileSync(bundledTemplatesFile(dir), code);
+    written.push(bundledTemplatesFile(dir));
   }
   return written;
 }

@@ -3,16 +3,24 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FolderArtifactStore } from "../adapters/local/artifact-store.js";
 import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
-import { loadPostmortemTemplates } from "../adapters/local/template-loader.js";
+import { loadPostmortemTemplates, loadTemplates } from "../adapters/local/template-loader.js";
 import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
 import { type BuildPostmortemOptions, buildPostmortem } from "../core/postmortem/build-postmortem.js";
 import { IncidentRecordNotFoundError, InvalidIncidentRecordError } from "../core/postmortem/errors.js";
-import { type RenderedPostmortem, renderPostmortem } from "../core/postmortem/render-postmortem.js";
-import { DEFAULT_REDACTION_RULES, Redactor } from "../core/redact/index.js";
+import { compilePostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import type { Redactor } from "../core/redact/index.js";
 import type { ArtifactStore, StoredArtifact } from "../ports/index.js";
+import type { PostmortemAssets } from "./bundled-postmortem.js";
+import { artifactsUnder, storePostmortem } from "./store-postmortem.js";
+
+export {
+  artifactsUnder,
+  type PutPostmortemFile,
+  type StoredPostmortem,
+  storePostmortem,
+} from "./store-postmortem.js";
 
 export const INCIDENT_FILE = "incident.json";
-const DEFAULT_REDACTOR = new Redactor(DEFAULT_REDACTION_RULES);
 
 export interface WritePostmortemOptions extends Omit<BuildPostmortemOptions, "knowledge"> {
   /** Class knowledge; default: runbooks/postmortem/knowledge.yaml. */
@@ -69,39 +77,6 @@ export async function readIncidentRecord(incidentDir: string): Promise<IncidentR
   return parseIncidentRecord(text, path);
 }
 
-/** Stores one postmortem file under its name: an ArtifactStore under a key prefix, or a step's recorder. */
-export type PutPostmortemFile<T> = (name: string, body: string, contentType: string) => Promise<T>;
-
-export interface StoredPostmortem<T> {
-  readonly markdown: T;
-  readonly html: T;
-  readonly assets: readonly T[];
-}
-
-/** `put` for an ArtifactStore: `<prefix>/<name>` (just `<name>` when the prefix is empty). */
-export function artifactsUnder(store: ArtifactStore, prefix: string): PutPostmortemFile<StoredArtifact> {
-  return (name, body, contentType) => store.put(prefix ? `${prefix}/${name}` : name, body, contentType);
-}
-
-/**
- * The one postmortem writer (the CLI's re-render, the local run and the Step Functions step): redacts
- * each file, then stores postmortem.md, postmortem.html and the SVG charts the Markdown links to
- * through `put`, one after the other (a recorder updates the record per file).
- */
-export async function storePostmortem<T>(
-  rendered: RenderedPostmortem,
-  put: PutPostmortemFile<T>,
-  redactor: Redactor = DEFAULT_REDACTOR,
-): Promise<StoredPostmortem<T>> {
-  // The writer redacts: whatever the templates or the model print, no secret reaches the store.
-  const redact = (text: string) => redactor.text(text).text;
-  const markdown = await put("postmortem.md", redact(rendered.markdown), "text/markdown");
-  const html = await put("postmortem.html", redact(rendered.html), "text/html");
-  const assets: T[] = [];
-  for (const a of rendered.assets) assets.push(await put(a.fileName, redact(a.body), a.contentType));
-  return { markdown, html, assets };
-}
-
 /**
  * Re-renders the postmortem of a saved incident: reads `<incidentDir>/incident.json`, builds the model,
  * renders with the shipped (or custom) templates and stores postmortem.md, postmortem.html and the
@@ -125,5 +100,17 @@ export async function writePostmortem(
     markdownPath: where(stored.markdown),
     htmlPath: where(stored.html),
     assetPaths: stored.assets.map(where),
+  };
+}
+
+/**
+ * The postmortem's templates (compiled from their texts) and class knowledge (its YAML) in a runbooks
+ * folder: what a Lambda run from source renders with (bundled-postmortem.ts decides; a bundle reads what
+ * lib/lambda-bundle.ts made of the same files at synth).
+ */
+export async function loadPostmortemSources(runbooksDir: string): Promise<PostmortemAssets> {
+  return {
+    templates: compilePostmortemTemplates(await loadTemplates(join(runbooksDir, "templates"))),
+    knowledge: await loadPostmortemKnowledge(join(runbooksDir, "postmortem/knowledge.yaml")),
   };
 }

@@ -1,14 +1,14 @@
-import { join } from "node:path";
-import { loadPostmortemKnowledge } from "../adapters/local/knowledge-loader.js";
-import { loadTemplates } from "../adapters/local/template-loader.js";
 import { type IncidentRecord, incidentRecordSchema } from "../core/incident/schema.js";
 import { buildPostmortem } from "../core/postmortem/build-postmortem.js";
-import type { PostmortemKnowledge } from "../core/postmortem/knowledge.js";
-import { type PostmortemTemplates, renderPostmortem } from "../core/postmortem/render-postmortem.js";
+import type { PostmortemKnowledge } from "../core/postmortem/knowledge-schema.js";
+import {
+  type CompiledPostmortemTemplates,
+  renderCompiledPostmortem,
+} from "../core/postmortem/render-compiled.js";
 import { applyStep } from "./apply-step.js";
 import { storeArtifact } from "./artifacts.js";
+import { loadLambdaPostmortem, type PostmortemAssets } from "./bundled-postmortem.js";
 import type { WorkflowDeps } from "./deps.js";
-import { storePostmortem } from "./postmortem.js";
 import { Recorder } from "./recorder.js";
 import { finishRecord, skipVerify } from "./run-runbook.js";
 import {
@@ -18,6 +18,7 @@ import {
   type StateMachineStepsDeps,
   targetOptions,
 } from "./step-contract.js";
+import { storePostmortem } from "./store-postmortem.js";
 
 /**
  * The state machine's last state: closes each target's record the way its path ended, writes each
@@ -29,14 +30,15 @@ export interface PostmortemStepContext {
   readonly ports: StateMachineStepsDeps;
   /** The workflow's (redacting) ports, for the steps that close a record and store its postmortem. */
   readonly deps: WorkflowDeps;
-  readonly templates: PostmortemTemplates;
+  readonly templates: CompiledPostmortemTemplates;
   readonly knowledge: PostmortemKnowledge;
   readonly keys: (incidentId: string, target: string) => { storeKey: string; artifactPrefix: string };
 }
 
 /**
  * The postmortem state as the state machine steps run it (AwsWorkflowOptions.postmortem): the templates
- * and the postmortem knowledge read once from the bundled runbooks folder, on the first postmortem.
+ * and the postmortem knowledge read once from the bundled runbooks folder, on the first postmortem
+ * (bundled-postmortem.ts: precompiled and JSON in a Lambda bundle, the sources from source).
  */
 export type PostmortemStep = (
   ctx: Omit<PostmortemStepContext, "templates" | "knowledge">,
@@ -44,12 +46,9 @@ export type PostmortemStep = (
 ) => Promise<PostmortemOutput>;
 
 export function postmortemStep(runbooksDir: string): PostmortemStep {
-  let loaded: Promise<Pick<PostmortemStepContext, "templates" | "knowledge">> | null = null;
+  let loaded: Promise<PostmortemAssets> | null = null;
   return async (ctx, input) => {
-    loaded ??= (async () => ({
-      templates: await loadTemplates(join(runbooksDir, "templates")),
-      knowledge: await loadPostmortemKnowledge(join(runbooksDir, "postmortem/knowledge.yaml")),
-    }))();
+    loaded ??= loadLambdaPostmortem(runbooksDir);
     return writeIncidentPostmortem({ ...ctx, ...(await loaded) }, input);
   };
 }
@@ -81,7 +80,7 @@ export async function writeIncidentPostmortem(
       );
       await closeTarget(deps, rec, t, input);
       const model = buildPostmortem(rec.record, { knowledge: ctx.knowledge });
-      const rendered = renderPostmortem(model, ctx.templates);
+      const rendered = renderCompiledPostmortem(model, ctx.templates);
       const r = rec;
       const put = (name: string, body: string, type: string) => storeArtifact(deps, r, name, body, type);
       const { markdown: md } = await storePostmortem(rendered, put, deps.runbook.redactor);

@@ -1,7 +1,6 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadLambdaRunbook, RunbookFileError } from "../../lambdas/workflows/bundled-runbook.js";
 import { loadRunbookDoc } from "../../lambdas/workflows/runbook-files.js";
 import { awsStateMachineSteps } from "../../lambdas/workflows/state-machine-steps.js";
@@ -9,6 +8,7 @@ import type { PostmortemInput, StateMachineStepsDeps } from "../../lambdas/workf
 import { writeBundledRunbooks } from "../../lib/lambda-bundle.js";
 import { REPO_ROOT, RUNBOOKS_DIR } from "../../lib/paths.js";
 import { bundleParts, handlerNames } from "../../scripts/bundle-sizes.js";
+import { bundleFolders } from "../support/bundle-folders.js";
 
 /**
  * What the Lambda bundles carry (sizes, not times: the bundle sizes and the import times are measured and
@@ -49,6 +49,11 @@ describe("Lambda bundles", () => {
     expect(bytesOf(diagnose, "core/postmortem")).toBe(0);
     // The workflow Lambdas read their runbook as JSON written at synth: no YAML parser in the bundle.
     expect(bytesOf(diagnose, "yaml")).toBe(0);
+    // WritePostmortem reads its knowledge as JSON and runs templates precompiled at synth: no YAML
+    // parser, and Handlebars' runtime alone (~17 KiB; the compiler and source-map were ~110 KiB).
+    expect(bytesOf(postmortem, "yaml")).toBe(0);
+    expect(bytesOf(postmortem, "source-map")).toBe(0);
+    expect(bytesOf(postmortem, "handlebars")).toBeLessThan(25_000);
   }, 60_000);
 
   it("steps built without the postmortem state say so when asked for a postmortem", async () => {
@@ -66,19 +71,7 @@ describe("Lambda bundles", () => {
   });
 
   describe("the runbook a Lambda bundle reads", () => {
-    const saved = process.env.RUNBOOK_LAMBDA_BUNDLE;
-    const dirs: string[] = [];
-    afterEach(() => {
-      if (saved === undefined) delete process.env.RUNBOOK_LAMBDA_BUNDLE;
-      else process.env.RUNBOOK_LAMBDA_BUNDLE = saved;
-      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-    });
-    const folder = () => {
-      const dir = mkdtempSync(join(tmpdir(), "runbook-bundled-"));
-      dirs.push(dir);
-      copyFileSync(join(RUNBOOKS_DIR, "api-unreachable.yaml"), join(dir, "api-unreachable.yaml"));
-      return dir;
-    };
+    const folder = bundleFolders("api-unreachable.yaml");
 
     it("is the YAML runbook validated at synth and written as JSON, the same runbook the CLI loads", async () => {
       const dir = folder();

@@ -6,7 +6,7 @@ import { evidenceTablesOf } from "./evidence-tables.js";
 import { type Facts, factsOf, metricsOf } from "./facts.js";
 import { formatDateTime } from "./format.js";
 import { impactOf, NOT_RECOVERED } from "./impact.js";
-import { type ClassKnowledge, classKnowledge, type PostmortemKnowledge } from "./knowledge.js";
+import { type ClassKnowledge, classKnowledge, type PostmortemKnowledge } from "./knowledge-schema.js";
 import { lessonsOf, missingOf } from "./lessons.js";
 import { mermaidGantt } from "./mermaid.js";
 import {

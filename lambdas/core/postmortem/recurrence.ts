@@ -1,7 +1,7 @@
 import { forecastRecurrenceFromRecord } from "../forecast/recurrence.js";
 import type { IncidentRecord } from "../incident/schema.js";
 import { formatCount, formatDateTime, formatDuration } from "./format.js";
-import { classKnowledge, type PostmortemKnowledge } from "./knowledge.js";
+import { classKnowledge, type PostmortemKnowledge } from "./knowledge-schema.js";
 import type { ActionItem, Postmortem } from "./schema.js";
 
 /**

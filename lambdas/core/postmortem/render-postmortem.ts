@@ -1,8 +1,22 @@
 import Handlebars from "handlebars";
 import { TemplateRenderError } from "./errors.js";
-import { formatBytes, formatCount, formatDateTime, formatDuration, formatTime } from "./format.js";
-import type { Charts, Postmortem } from "./schema.js";
-import { connectionStatesSvg, fdUsageSvg, idleAgeSvg } from "./svg.js";
+import {
+  type CompiledPostmortemTemplates,
+  type PostmortemOutput,
+  renderCompiledPostmortem,
+  TEMPLATE_OPTIONS,
+  type TemplateSpec,
+} from "./render-compiled.js";
+import type { Postmortem } from "./schema.js";
+
+export {
+  chartSvg,
+  escapeMarkdownText,
+  escapeTableCell,
+  inlineCode,
+  type RenderedAsset,
+  type RenderedPostmortem,
+} from "./render-compiled.js";
 
 /** Template texts, loaded by an adapter (see lambdas/adapters/local/template-loader.ts). */
 export interface PostmortemTemplates {
@@ -12,163 +26,61 @@ export interface PostmortemTemplates {
   readonly partials: Readonly<Record<string, string>>;
 }
 
-export interface RenderedAsset {
-  readonly fileName: string;
-  readonly contentType: string;
-  readonly body: string;
-}
-
-export interface RenderedPostmortem {
-  readonly markdown: string;
-  readonly html: string;
-  /** Files the Markdown links to (the SVG charts), to be written next to postmortem.md. */
-  readonly assets: readonly RenderedAsset[];
-}
-
-/** Escapes a Markdown table cell: pipes, and newlines (which would end the row). */
-export function escapeTableCell(text: string): string {
-  return text
-    .replace(/&(?![a-zA-Z]+;|#\d+;)/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/\|/g, "\\|")
-    .replace(/\r?\n/g, "<br>");
-}
-
-/** Escapes prose from the record for Markdown: HTML-significant characters only, so text stays readable. */
-export function escapeMarkdownText(text: string): string {
-  return text
-    .replace(/&(?![a-zA-Z]+;|#\d+;)/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;");
-}
-
-/** Inline code span that survives backticks inside the text. */
-export function inlineCode(text: string): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
-  return `${fence}${pad}${text}${pad}${fence}`;
-}
-
-/** A fence longer than any backtick run in the code. */
-function codeFence(code: string): string {
-  const longest = Math.max(0, ...[...code.matchAll(/`{3,}/g)].map((m) => m[0].length));
-  return "`".repeat(Math.max(3, longest + 1));
-}
-
-/** Minimal Markdown for HTML output: `code` spans only, everything else escaped. */
-function inlineMarkdownToHtml(text: string): string {
-  const esc = Handlebars.escapeExpression;
-  return text
-    .split(/(`[^`]+`)/g)
-    .map((part) =>
-      part.startsWith("`") && part.endsWith("`") && part.length > 1
-        ? `<code>${esc(part.slice(1, -1))}</code>`
-        : // `_to be filled_` and other `_emphasis_` between spaces: <em>.
-          esc(part).replace(/(^|\s)_([^_\s][^_]*?)_(?=$|[\s.,;:])/g, "$1<em>$2</em>"),
-    )
-    .join("");
-}
-
-const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-
-type HelperFn = (this: unknown, ...args: unknown[]) => unknown;
+const FILE_NAMES: Record<PostmortemOutput, string> = { markdown: "postmortem.md", html: "postmortem.html" };
 
 /**
- * Handlebars' strict mode checks plain mustaches (`{{title}}`) and intermediate path segments, but not the
- * last segment of a helper or block parameter (`{{md trigger}}`, `{{#each lessons.lucky}}`): those quietly
- * become undefined. This wrapper closes the gap: with `trackIds` the helper learns each parameter's path and
- * throws, in Handlebars' own words, when one is undefined (null is a value: "known to be absent").
+ * Compiles the template texts to JavaScript source (Handlebars' `precompile`): each output's template and
+ * every partial with that output's options (render-compiled.ts). What lib/lambda-bundle.ts writes into a
+ * Lambda bundle, and, evaluated, what `renderPostmortem` runs: one compilation for both.
  */
-function strictHelper(name: string, fn: HelperFn): HelperFn {
-  return function (this: unknown, ...args: unknown[]) {
-    const options = args.at(-1) as { ids?: unknown[] } | undefined;
-    args.slice(0, -1).forEach((value, i) => {
-      if (value === undefined) {
-        const id = options?.ids?.[i];
-        throw new Error(
-          `"${typeof id === "string" ? id : `parameter ${i + 1}`}" not defined (in {{${name}}})`,
-        );
-      }
+export function precompilePostmortemTemplates(
+  templates: PostmortemTemplates,
+): CompiledPostmortemTemplates<string> {
+  const compile = (output: PostmortemOutput, name: string, text: string): string => {
+    try {
+      return String(Handlebars.precompile(text, { ...TEMPLATE_OPTIONS[output] }));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TemplateRenderError(name, message, { cause: error });
+    }
+  };
+  const one = (output: PostmortemOutput) => ({
+    main: compile(output, FILE_NAMES[output], templates[output]),
+    partials: Object.fromEntries(
+      Object.entries(templates.partials).map(([p, text]) => [
+        p,
+        compile(output, `${FILE_NAMES[output]} (partial ${p})`, text),
+      ]),
+    ),
+  });
+  return { markdown: one("markdown"), html: one("html") };
+}
+
+// The compiler's output is the object literal `template()` takes; Handlebars' own `compile` evaluates
+// its output the same way.
+const evaluate = (source: string): TemplateSpec => new Function(`return ${source};`)() as TemplateSpec;
+
+const compiledCache = new WeakMap<PostmortemTemplates, CompiledPostmortemTemplates>();
+
+/** The templates compiled from their texts (once per templates object: they are read-only). */
+export function compilePostmortemTemplates(templates: PostmortemTemplates): CompiledPostmortemTemplates {
+  let compiled = compiledCache.get(templates);
+  if (!compiled) {
+    const source = precompilePostmortemTemplates(templates);
+    const one = (t: CompiledPostmortemTemplates<string>[PostmortemOutput]) => ({
+      main: evaluate(t.main),
+      partials: Object.fromEntries(Object.entries(t.partials).map(([p, s]) => [p, evaluate(s)])),
     });
-    return fn.apply(this, args);
-  };
-}
-
-type AnyChart = NonNullable<Charts[keyof Charts]>;
-
-function chartList(charts: Charts): AnyChart[] {
-  return [charts.fdUsage, charts.connectionStates, charts.idleAge].filter((c): c is AnyChart => c !== null);
-}
-
-/** Charts are data in the model; the SVG is drawn here, at render time. */
-export function chartSvg(chart: AnyChart): string {
-  if ("buckets" in (chart.rows[0] ?? {}))
-    return idleAgeSvg((chart as NonNullable<Charts["idleAge"]>).rows, chart.title);
-  if ("byState" in (chart.rows[0] ?? {}))
-    return connectionStatesSvg((chart as NonNullable<Charts["connectionStates"]>).rows, chart.title);
-  return fdUsageSvg((chart as NonNullable<Charts["fdUsage"]>).rows, chart.title);
-}
-
-/** Formatting helpers only: no decisions about content live here. */
-function registerHelpers(hb: typeof Handlebars): void {
-  const helpers: Record<string, HelperFn> = {
-    duration: (ms) => formatDuration(isNum(ms) ? ms : null),
-    datetime: (iso) => formatDateTime(typeof iso === "string" ? iso : null),
-    time: (iso) => formatTime(typeof iso === "string" ? iso : null),
-    count: (v) => formatCount(isNum(v) ? v : null),
-    bytes: (v) => (isNum(v) ? formatBytes(v) : "n/a"),
-    percent: (v) => (isNum(v) ? `${Math.round(v)}%` : "n/a"),
-    cell: (v) => escapeTableCell(v === null ? "" : String(v)),
-    md: (v) => escapeMarkdownText(String(v)),
-    code: (v) => inlineCode(String(v)),
-    fence: (v) => codeFence(String(v)),
-    json: (v) => JSON.stringify(v),
-    // A chart of the model drawn as inline SVG (escaped where built, in svg.ts).
-    svg: (c) => new hb.SafeString(chartSvg(c as AnyChart)),
-    // HTML output: inline `code` spans become <code>, the rest is escaped.
-    inlineHtml: (v) => new hb.SafeString(inlineMarkdownToHtml(String(v))),
-  };
-  for (const [name, fn] of Object.entries(helpers)) hb.registerHelper(name, strictHelper(name, fn));
-  for (const name of ["if", "unless", "each", "with"]) {
-    const builtIn = hb.helpers[name] as HelperFn | undefined;
-    if (builtIn) hb.registerHelper(name, strictHelper(`#${name}`, builtIn));
+    compiled = { markdown: one(source.markdown), html: one(source.html) };
+    compiledCache.set(templates, compiled);
   }
-}
-
-function compile(
-  hb: typeof Handlebars,
-  name: string,
-  text: string,
-  noEscape: boolean,
-  model: Postmortem,
-): string {
-  try {
-    // `trackIds` is a real Handlebars option (it gives helpers `options.ids`) missing from its typings.
-    const options = { strict: true, noEscape, trackIds: true } as Parameters<typeof hb.compile>[1];
-    return hb.compile(text, options)(model);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TemplateRenderError(name, message, { cause: error });
-  }
+  return compiled;
 }
 
 /**
- * Renders the model with Handlebars in strict mode: a template naming a field the model lacks throws.
- * Markdown is compiled with `noEscape` (escaping is explicit: `cell`, `md`, `code` helpers);
- * HTML keeps Handlebars' escaping, and SVGs are inserted with triple braces (already escaped in svg.ts).
+ * Renders the model from the template texts, in Handlebars' strict mode: a template naming a field the
+ * model lacks throws (render-compiled.ts renders; this compiles).
  */
-export function renderPostmortem(model: Postmortem, templates: PostmortemTemplates): RenderedPostmortem {
-  const hb = Handlebars.create();
-  registerHelpers(hb);
-  for (const [name, text] of Object.entries(templates.partials)) hb.registerPartial(name, text);
-  const markdown = compile(hb, "postmortem.md", templates.markdown, true, model);
-  const html = compile(hb, "postmortem.html", templates.html, false, model);
-  const assets: RenderedAsset[] = chartList(model.charts).map((c) => ({
-    fileName: c.fileName,
-    contentType: "image/svg+xml",
-    body: chartSvg(c),
-  }));
-  return { markdown: `${markdown.replace(/\n{3,}/g, "\n\n").trimEnd()}\n`, html, assets };
+export function renderPostmortem(model: Postmortem, templates: PostmortemTemplates) {
+  return renderCompiledPostmortem(model, compilePostmortemTemplates(templates));
 }

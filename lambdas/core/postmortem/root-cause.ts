@@ -6,7 +6,7 @@ import { compareTomcatVersions, parseTomcatVersion } from "../rules/tomcat-versi
 import { dataOf } from "../shared/section.js";
 import { type Facts, fill } from "./facts.js";
 import { formatTime } from "./format.js";
-import type { ClassKnowledge } from "./knowledge.js";
+import type { ClassKnowledge } from "./knowledge-schema.js";
 import { formatNumbersIn, type Snapshot } from "./record-view.js";
 import type { Postmortem } from "./schema.js";
 

@@ -14,6 +14,13 @@ if (only === "--version" || only === "-V") {
 } else if ((only === "--help" || only === "-h") && typeof __RUNBOOK_HELP__ === "string") {
   process.stdout.write(__RUNBOOK_HELP__);
 } else {
+  // The runbooks parsed at build time, next to this bundle (lambdas/workflows/runbook-cache.ts): from
+  // source there are none there, and the YAML is parsed as always.
+  const [{ useRunbookCache }, { fileURLToPath }] = await Promise.all([
+    import("../lambdas/workflows/runbook-cache.js"),
+    import("node:url"),
+  ]);
+  useRunbookCache(fileURLToPath(new URL("./runbooks/", import.meta.url)));
   const { main } = await import("./main.js");
   process.exitCode = await main(process.argv);
 }

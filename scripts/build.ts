@@ -11,10 +11,12 @@
  *   npx tsx scripts/build.ts [--cli-only]
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
+import { parseRunbook } from "../lambdas/core/runbook/load.js";
+import { runbookCacheEntry, runbookCacheFile } from "../lambdas/workflows/runbook-cache.js";
 import { ESM_REQUIRE_BANNER } from "../lib/lambda-bundle.js";
 
 const ROOT = packageRoot();
@@ -102,6 +104,23 @@ async function bundleCli(outdir: string, help: string | undefined, opts: { lab: 
     logLevel: "error",
   });
   chmodSync(join(outdir, "runbook.mjs"), 0o755);
+  writeRunbookCache(join(outdir, "runbooks"));
+}
+
+/**
+ * Each packaged runbook (runbooks/<id>.yaml) parsed and validated now and written next to the CLI as
+ * `runbooks/<id>.runbook.json` (lambdas/workflows/runbook-cache.ts): the CLI reads it instead of parsing
+ * the YAML while the YAML is unchanged. A runbook that does not validate stops the build, naming the file.
+ */
+function writeRunbookCache(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const source = join(ROOT, "runbooks");
+  for (const file of readdirSync(source).filter((f) => f.endsWith(".yaml"))) {
+    const text = readFileSync(join(source, file), "utf8");
+    const parsed = parseRunbook(text, join(source, file));
+    if (!parsed.ok) throw new Error(`build: cannot cache runbooks/${file}: ${parsed.error.message}`);
+    writeFileSync(runbookCacheFile(dir, basename(file, ".yaml")), runbookCacheEntry(text, parsed.value));
+  }
 }
 
 function buildLibraries(): void {

@@ -1,15 +1,13 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { actionCommands } from "../core/mitigation/actions/registry.js";
 import { HEALTH_CHECK_COMMAND } from "../core/mitigation/health-check.js";
-import { parseRunbook } from "../core/runbook/load.js";
-import { EXTENDS_KEY, isOverride, resolveRunbook } from "../core/runbook/override.js";
 import type { Runbook } from "../core/runbook/schema.js";
 import { assembleScript } from "../core/runbook/script-include.js";
 import { DEFAULT_RUNBOOKS_DIR, RunbookFileError } from "./bundled-runbook.js";
 import type { Scripts } from "./deps.js";
+import { cachedRunbook } from "./runbook-cache.js";
 
 export { DEFAULT_RUNBOOKS_DIR, RunbookFileError } from "./bundled-runbook.js";
 export { parseEvidence, runbookView } from "./runbook-view.js";
@@ -23,6 +21,8 @@ export { parseEvidence, runbookView } from "./runbook-view.js";
  * A runbook by id (`<dir>/<id>.yaml`) or by file. A file is either a whole runbook or an override
  * (it says `extends: <id>`): then the base runbook `<id>` is read from `dir` and the override applied,
  * and the result validated (lambdas/core/runbook/override.ts, docs/runbook-overrides.md).
+ * A runbook by id comes from the build's parsed copy when the YAML is unchanged (runbook-cache.ts); the
+ * YAML parser is loaded only when it is needed.
  */
 export async function loadRunbookDoc(idOrPath: string, dir = DEFAULT_RUNBOOKS_DIR): Promise<Runbook> {
   const isFile = /\.(ya?ml|json)$/.test(idOrPath);
@@ -33,7 +33,27 @@ export async function loadRunbookDoc(idOrPath: string, dir = DEFAULT_RUNBOOKS_DI
   } catch {
     throw new RunbookFileError(`no runbook '${idOrPath}': ${path} not found`);
   }
-  const extendsId = isFile ? overrideBaseOf(text) : null;
+  if (!isFile) {
+    const cached = await cachedRunbook(idOrPath, text);
+    if (cached) return cached;
+  }
+  const [{ parseRunbook }, { EXTENDS_KEY, isOverride, resolveRunbook }, { parse: parseYaml }] =
+    await Promise.all([
+      import("../core/runbook/load.js"),
+      import("../core/runbook/override.js"),
+      import("yaml"),
+    ]);
+  /** The `extends:` of an override file, or null for a whole runbook (or text that is not YAML: parseRunbook says why). */
+  const overrideBaseOf = (): string | null => {
+    try {
+      const data: unknown = parseYaml(text);
+      if (!isOverride(data)) return null;
+      return String((data as Record<string, unknown>)[EXTENDS_KEY]);
+    } catch {
+      return null;
+    }
+  };
+  const extendsId = isFile ? overrideBaseOf() : null;
   if (extendsId !== null) {
     if (!/^[a-z][a-z0-9-]*$/.test(extendsId)) {
       throw new RunbookFileError(
@@ -48,17 +68,6 @@ export async function loadRunbookDoc(idOrPath: string, dir = DEFAULT_RUNBOOKS_DI
   const parsed = parseRunbook(text, path);
   if (!parsed.ok) throw new RunbookFileError(`runbook ${path} is invalid: ${parsed.error.message}`);
   return parsed.value;
-}
-
-/** The `extends:` of an override file, or null for a whole runbook (or text that is not YAML: parseRunbook says why). */
-function overrideBaseOf(text: string): string | null {
-  try {
-    const data: unknown = parseYaml(text);
-    if (!isOverride(data)) return null;
-    return String((data as Record<string, unknown>)[EXTENDS_KEY]);
-  } catch {
-    return null;
-  }
 }
 
 /**

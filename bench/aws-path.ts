@@ -117,7 +117,7 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
     const polls = byState.get("PollProbe")?.n ?? 0;
     const load = `load ${load0.toFixed(1)} → ${loadAvg().toFixed(1)}`;
     // The record's own step and action times: where ApplyMitigation and Verify spend theirs.
-    const { incidentStore } = await import("../lambdas/handlers/wiring.js");
+    const { incidentStore } = await import("../lambdas/handlers/wiring-dynamo.js");
     const record = incidentRecordSchema.parse(
       await incidentStore().load(`${result.incident?.incidentId ?? ""}/${INSTANCE}`),
     );

@@ -34,15 +34,28 @@ export function handlerNames(): string[] {
     .sort();
 }
 
-/** What a handler's bundle is made of: bytes of output per npm package (zod by its v4 part) or folder of ours. */
-export function bundleParts(handler: string): { name: string; bytes: number }[] {
+/** A handler's bundle built in memory with esbuild's metafile: its one output's entry. */
+function bundleMeta(handler: string) {
   const r = buildSync({
     ...lambdaBuildOptions({ entry: handlerEntry(handler) }, join(tmpdir(), "runbook-bundle-parts.mjs")),
     sourcemap: false,
     write: false,
     metafile: true,
   });
-  const out = Object.values(r.metafile.outputs).find((o) => o.entryPoint);
+  return Object.values(r.metafile.outputs).find((o) => o.entryPoint);
+}
+
+/** The `@aws-sdk/*` packages a handler's bundle imports (external: the Lambda runtime's copy), sorted. */
+export function bundleSdkImports(handler: string): string[] {
+  const imports = bundleMeta(handler)?.imports ?? [];
+  return [
+    ...new Set(imports.filter((i) => i.external && i.path.startsWith("@aws-sdk/")).map((i) => i.path)),
+  ].sort();
+}
+
+/** What a handler's bundle is made of: bytes of output per npm package (zod by its v4 part) or folder of ours. */
+export function bundleParts(handler: string): { name: string; bytes: number }[] {
+  const out = bundleMeta(handler);
   const parts = new Map<string, number>();
   for (const [file, { bytesInOutput }] of Object.entries(out?.inputs ?? {})) {
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)(\/v4\/[^/]+)?/.exec(file);

@@ -3,7 +3,8 @@ import { budgetRequests, budgetWindow, decideFleetBrakeWithHealth } from "../cor
 import { modeSchema } from "../core/incident/schema.js";
 import { incidentIdSchema, parseInput } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
-import { env, fleetBudget, systemClock } from "./wiring.js";
+import { env, systemClock } from "./wiring.js";
+import { fleetBudget } from "./wiring-dynamo.js";
 import { targetGroupHealth } from "./wiring-elb.js";
 
 const inputSchema = z.object({

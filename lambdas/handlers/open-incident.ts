@@ -1,6 +1,8 @@
 import { incidentIdFor, parseInput, resolvedSchema } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
-import { artifactStore, env, incidentStore, systemClock } from "./wiring.js";
+import { env, systemClock } from "./wiring.js";
+import { incidentStore } from "./wiring-dynamo.js";
+import { artifactStore } from "./wiring-s3.js";
 
 /**
  * State 2: open the incident once per alarm state change (conditional put on alarm name + state-change

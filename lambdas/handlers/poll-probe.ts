@@ -7,7 +7,9 @@ import {
   sentCommandSchema,
 } from "./inputs.js";
 import { instrument, logger } from "./instrument.js";
-import { artifactStore, commandRunner, env, systemClock } from "./wiring.js";
+import { env, systemClock } from "./wiring.js";
+import { artifactStore } from "./wiring-s3.js";
+import { commandRunner } from "./wiring-ssm.js";
 
 const inputSchema = z.object({
   incidentId: incidentIdSchema,

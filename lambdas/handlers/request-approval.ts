@@ -3,7 +3,9 @@ import * as z from "zod";
 import { DynamoApprovalRequests } from "../adapters/aws/approval-requests.js";
 import { incidentIdSchema, instanceIdSchema, parseInput } from "./inputs.js";
 import { instrument, logger } from "./instrument.js";
-import { ddbClient, env, snsClient, systemClock } from "./wiring.js";
+import { env, systemClock } from "./wiring.js";
+import { ddbClient } from "./wiring-dynamo.js";
+import { snsClient } from "./wiring-sns.js";
 
 const inputSchema = z.object({
   incidentId: incidentIdSchema,

@@ -15,7 +15,8 @@ import {
 } from "../core/events/resolve-targets.js";
 import { parseInput } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
-import { agentInfo, env, systemClock } from "./wiring.js";
+import { env, systemClock } from "./wiring.js";
+import { agentInfo } from "./wiring-ssm.js";
 import { alarmTags, targetResolver } from "./wiring-targets.js";
 
 /**

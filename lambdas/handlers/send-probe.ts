@@ -4,7 +4,8 @@ import { probeParameters } from "../workflows/probe-parameters.js";
 import { incidentIdSchema, instanceIdSchema, type ProbeState, parseInput } from "./inputs.js";
 import { instrument } from "./instrument.js";
 import { bundledRunbook, runSettings } from "./run-settings.js";
-import { commandRunner, env } from "./wiring.js";
+import { env } from "./wiring.js";
+import { commandRunner } from "./wiring-ssm.js";
 
 const inputSchema = z.object({ incidentId: incidentIdSchema, target: instanceIdSchema });
 

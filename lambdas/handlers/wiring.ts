@@ -1,23 +1,17 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { DescribeInstanceInformationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as z from "zod";
-import { DynamoIncidentStore } from "../adapters/aws/dynamo-incident-store.js";
-import { DynamoFleetBudget } from "../adapters/aws/fleet-budget.js";
-import { S3ArtifactStore } from "../adapters/aws/s3-artifact-store.js";
-import { SsmCommandRunner } from "../adapters/aws/ssm-command-runner.js";
-import type { AgentInfo } from "../core/events/resolve-targets.js";
 import { settingsEnvSchema } from "../core/settings/run-settings.js";
 import type { Clock } from "../ports/index.js";
 import { tracer } from "./instrument.js";
 
 /**
  * The Lambda composition root: configuration from the environment (set by lib/api-unreachable-runbook.ts),
- * one SDK client per service (X-Ray captured), adapters built once per container. The clients of the
- * services most steps use (SSM, S3, DynamoDB, SNS) are here; the others sit in their own modules
- * (wiring-targets.ts: EC2 and CloudWatch; wiring-elb.ts: ELBv2; wiring-sfn.ts: Step Functions) so that a handler's bundle
- * imports only the SDK clients it calls: loading EC2's client alone is most of a cold start.
+ * one SDK client per service (X-Ray captured, created on first use), adapters built once per container.
+ * This module holds what every handler shares (the environment, the clock, the client cache) and imports
+ * no SDK client: each service's client and adapters sit in a module of their own (wiring-ssm.ts,
+ * wiring-s3.ts, wiring-dynamo.ts, wiring-sns.ts, wiring-sfn.ts, wiring-elb.ts; wiring-targets.ts: EC2 and
+ * CloudWatch), and a handler imports those of the services it calls, so that its bundle imports only
+ * those SDK packages: loading them is most of a cold start (bench 8). workflow-wiring.ts composes the
+ * four the workflow steps take; test/unit/lambda-bundles.test.ts asserts each handler's set.
  */
 
 const tagSchema = z.object({ key: z.string().min(1), value: z.string() });
@@ -130,64 +124,4 @@ export function client<T extends object>(key: string, make: () => T): T {
     clients.set(key, c);
   }
   return c;
-}
-
-export const ssmClient = () => client("ssm", () => new SSMClient({ region: env().AWS_REGION }));
-export const s3Client = () => client("s3", () => new S3Client({ region: env().AWS_REGION }));
-export const ddbClient = () => client("ddb", () => new DynamoDBClient({ region: env().AWS_REGION }));
-export const snsClient = () => client("sns", () => new SNSClient({ region: env().AWS_REGION }));
-
-export function commandRunner(clock: Clock = systemClock): SsmCommandRunner {
-  const e = env();
-  return new SsmCommandRunner({
-    client: ssmClient(),
-    clock,
-    documents: e.SSM_DOCUMENTS,
-    outputBucket: e.ARTIFACT_BUCKET,
-    outputKeyPrefix: e.SSM_OUTPUT_PREFIX,
-    poll: {
-      ...(e.SSM_APPEAR_WITHIN_SECONDS ? { appearWithinMs: e.SSM_APPEAR_WITHIN_SECONDS * 1000 } : {}),
-      ...(e.SSM_GRACE_SECONDS ? { graceMs: e.SSM_GRACE_SECONDS * 1000 } : {}),
-    },
-  });
-}
-
-/** Artifacts live under `incidents/` in the bucket; SSM's own output under `ssm/`. */
-export const artifactStore = () =>
-  new S3ArtifactStore({ client: s3Client(), bucket: env().ARTIFACT_BUCKET, keyPrefix: "incidents/" });
-export const incidentStore = () =>
-  new DynamoIncidentStore({ client: ddbClient(), tableName: env().INCIDENT_TABLE });
-
-export const fleetBudget = () => new DynamoFleetBudget(ddbClient(), env().INCIDENT_TABLE);
-
-/** SSM's view of the instances: agent version and ping status (DescribeInstanceInformation, ≤ 50 ids per call). */
-export async function agentInfo(ids: readonly string[]): Promise<AgentInfo[]> {
-  const out: AgentInfo[] = [];
-  for (let i = 0; i < ids.length; i += 50) {
-    let token: string | undefined;
-    do {
-      const page = await ssmClient().send(
-        new DescribeInstanceInformationCommand({
-          Filters: [{ Key: "InstanceIds", Values: ids.slice(i, i + 50) }],
-          NextToken: token,
-        }),
-      );
-      for (const x of page?.InstanceInformationList ?? [])
-        if (x.InstanceId)
-          out.push({
-            id: x.InstanceId,
-            agentVersion: x.AgentVersion ?? null,
-            pingStatus: x.PingStatus ?? null,
-          });
-      token = page?.NextToken;
-    } while (token);
-  }
-  return out;
-}
-
-export async function notify(subject: string, message: string): Promise<string[]> {
-  await snsClient().send(
-    new PublishCommand({ TopicArn: env().TOPIC_ARN, Subject: subject.slice(0, 100), Message: message }),
-  );
-  return [env().TOPIC_ARN];
 }

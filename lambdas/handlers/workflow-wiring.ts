@@ -6,11 +6,17 @@ import type {
   StateMachineStepsDeps,
   StateMachineStepsFactory,
 } from "../workflows/step-contract.js";
-import { artifactStore, commandRunner, incidentStore, notify, systemClock } from "./wiring.js";
+import { systemClock } from "./wiring.js";
+import { incidentStore } from "./wiring-dynamo.js";
+import { artifactStore } from "./wiring-s3.js";
+import { notify } from "./wiring-sns.js";
+import { commandRunner } from "./wiring-ssm.js";
 
 /**
  * The composition root of the five workflow Lambdas (diagnose, plan, apply, verify, postmortem): kept
  * apart from wiring.ts so the other handlers' bundles carry neither the workflows nor the runbook. The
+ * steps' four ports compose the service wiring modules (SSM runner, S3 artifacts, DynamoDB records, SNS
+ * notifications): these five bundles import those four SDK clients, the others only their own. The
  * postmortem state adds its templates and renderer in workflow-wiring-postmortem.ts, imported by the
  * WritePostmortem handler alone.
  */

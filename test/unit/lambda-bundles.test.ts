@@ -7,7 +7,7 @@ import { awsStateMachineSteps } from "../../lambdas/workflows/state-machine-step
 import type { PostmortemInput, StateMachineStepsDeps } from "../../lambdas/workflows/step-contract.js";
 import { writeBundledRunbooks } from "../../lib/lambda-bundle.js";
 import { REPO_ROOT, RUNBOOKS_DIR } from "../../lib/paths.js";
-import { bundleParts, handlerNames } from "../../scripts/bundle-sizes.js";
+import { bundleParts, bundleSdkImports, handlerNames } from "../../scripts/bundle-sizes.js";
 import { bundleFolders } from "../support/bundle-folders.js";
 
 /**
@@ -55,6 +55,36 @@ describe("Lambda bundles", () => {
     expect(bytesOf(postmortem, "source-map")).toBe(0);
     expect(bytesOf(postmortem, "handlebars")).toBeLessThan(25_000);
   }, 60_000);
+
+  it("import only the AWS SDK packages their handler calls (each a cold-start cost: bench 8)", () => {
+    // The workflow steps (diagnose, plan, apply, verify, postmortem) take the four ports of
+    // workflow-wiring.ts: the SSM runner, the S3 artifacts, the DynamoDB records, SNS notifications.
+    const workflow = ["client-dynamodb", "client-s3", "client-sns", "client-ssm", "lib-dynamodb"];
+    const expected: Record<string, string[]> = {
+      "apply-mitigation": workflow,
+      diagnose: workflow,
+      "plan-mitigation": workflow,
+      verify: workflow,
+      "write-postmortem": workflow,
+      "fleet-brake": ["client-dynamodb", "client-elastic-load-balancing-v2", "lib-dynamodb"],
+      "leak-watch": ["client-dynamodb", "client-sns", "client-ssm"],
+      "open-incident": ["client-dynamodb", "client-s3", "lib-dynamodb"],
+      "poll-probe": ["client-s3", "client-ssm"],
+      "request-approval": ["client-dynamodb", "client-sns", "lib-dynamodb"],
+      "resolve-targets": [
+        "client-cloudwatch",
+        "client-ec2",
+        "client-elastic-load-balancing-v2",
+        "client-ssm",
+      ],
+      "send-probe": ["client-ssm"],
+      "sns-alarm-ingest": ["client-sfn"],
+    };
+    const actual = Object.fromEntries(
+      handlerNames().map((h) => [h, bundleSdkImports(h).map((m) => m.replace("@aws-sdk/", ""))]),
+    );
+    expect(actual).toEqual(expected);
+  }, 120_000);
 
   it("steps built without the postmortem state say so when asked for a postmortem", async () => {
     const unused = new Proxy({} as StateMachineStepsDeps, {

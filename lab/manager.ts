@@ -278,6 +278,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     String(maxThreads),
     "--keep-alive-ms",
     String(o.keepAliveMs ?? 0),
+    "--max-connections",
+    String(o.maxConnections ?? 0),
     "--data-dir",
     dir,
     ...setup.appArgs,

@@ -45,6 +45,8 @@ export const LabUpOptionsSchema = z.object({
     .default(8192),
   /** Tomcat connector maxThreads; default 4 in `slow`, 200 (Tomcat's default) otherwise. */
   maxThreads: z.number().int().min(1).max(10_000).optional(),
+  /** Tomcat connector maxConnections; default Tomcat's own (8,192): above it new connections wait in the backlog. */
+  maxConnections: z.number().int().min(1).max(1_000_000).optional(),
   /** Tomcat keepAliveTimeout/connectionTimeout, ms; default Tomcat's own (60 s). */
   keepAliveMs: z.number().int().min(100).max(3_600_000).optional(),
   /** Where state lives; default `<repo>/.lab`. */

@@ -54,6 +54,7 @@ function registerLabUp(lab: Command): void {
     .option("--session-bytes <n>", "bytes each session retains (ws-leak; heap-leak: a cart)", int, 8192)
     .option("--max-threads <n>", "Tomcat maxThreads (default 4 in slow, else 200)", int)
     .option("--keep-alive-ms <ms>", "Tomcat keepAliveTimeout/connectionTimeout (default Tomcat's 60 s)", int)
+    .option("--max-connections <n>", "Tomcat maxConnections (default Tomcat's 8,192)", int)
     .option("--user <name>", "run the JVM as this system user (needs root; default: the current user)")
     .option("--state-dir <dir>", "state directory (default <repo>/.lab)")
     .option("--json", "print JSON")
@@ -70,6 +71,7 @@ function registerLabUp(lab: Command): void {
           sessionBytes: o.sessionBytes,
           maxThreads: o.maxThreads,
           keepAliveMs: o.keepAliveMs,
+          maxConnections: o.maxConnections,
           user: o.user,
           stateDir: o.stateDir,
         }),

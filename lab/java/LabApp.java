@@ -200,6 +200,8 @@ public final class LabApp {
     int maxThreads = options.integer("max-threads", "slow".equals(mode) ? 4 : 200);
     // 0 = leave Tomcat's default (keepAliveTimeout = connectionTimeout = 60 s).
     int keepAliveMs = options.integer("keep-alive-ms", 0);
+    // 0 = leave Tomcat's default maxConnections (8,192 for NIO).
+    int maxConnections = options.integer("max-connections", 0);
     int acceptCount = options.integer("accept-count", "slow".equals(mode) ? 2 : 100);
     File dataDir = new File(options.string("data-dir", "."));
     if (!Set.of("ws-leak", "file-leak", "slow", "healthy", "heap-leak", "close-wait", "listen-backlog").contains(mode)
@@ -240,6 +242,7 @@ public final class LabApp {
       connector.setProperty("keepAliveTimeout", Integer.toString(keepAliveMs));
       connector.setProperty("connectionTimeout", Integer.toString(keepAliveMs));
     }
+    if (maxConnections > 0) connector.setProperty("maxConnections", Integer.toString(maxConnections));
     tomcat.setConnector(connector);
 
     Context ctx = tomcat.addContext("", baseDir.getAbsolutePath());

@@ -419,6 +419,21 @@ tool_reason() { # TOOL RC FILE
   echo "$tool failed (exit $rc): ${text:-no output}"
 }
 
+# The health check runs in the background from the very start (it can take its whole time-out when the
+# service is down or hangs), so everything else is collected meanwhile; collect_health waits for it. It
+# needs only the port: started before the target is even looked up. curl is this shell's own job, so
+# `wait` gives its exit code.
+HEALTH_TIMEOUT_S=3
+start_health() {
+  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}"
+  now_ms
+  HEALTH_T0_MS=$NOW_MS
+  HEALTH_STARTED_S=$HEALTH_TIMEOUT_S
+  curl -sS -o /dev/null -m "$HEALTH_TIMEOUT_S" -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err" </dev/null &
+  HEALTH_BG=$!
+}
+start_health
+
 # ---------------------------------------------------------------------------------------------
 # Target process
 # ---------------------------------------------------------------------------------------------
@@ -426,8 +441,43 @@ CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 PID=""
 PID_SOURCE=""
 PID_REASON=""
-ss -ltnp "( sport = :$PORT )" >"$W/ss-ltnp.txt" 2>&1
-SS_LTNP=$(<"$W/ss-ltnp.txt")
+# The listener's process. `ss -ltnp` names it, but its -p reads every fd of every process on the host
+# (0.1 s here with 8,000 fds open; far more on a host whose JVM sits at a 65,536-fd limit). So first the
+# cheap way: the LISTEN socket's inode from `ss -ltne` (no -p), looked for in the given PID's fds, else in
+# each JVM's (comm java) with a find that stops at the first match (a listener is an early fd). Anything
+# else (not exactly one LISTEN row, no inode, not found or not readable) takes `ss -ltnp` as before.
+LISTENER_OWNER=""
+listener_fast() {
+  local line ino="" n=0 d c hit
+  ss -ltneH "( sport = :$PORT )" >"$W/ss-ltne.txt" 2>/dev/null || return 1
+  while IFS= read -r line; do
+    [[ $line == LISTEN* ]] || continue
+    n=$((n + 1))
+    [[ $line =~ ino:([1-9][0-9]*) ]] && ino=${BASH_REMATCH[1]}
+  done <"$W/ss-ltne.txt"
+  ((n == 1)) && [[ -n $ino ]] || return 1
+  for d in ${PID_IN:+"/proc/$PID_IN"} /proc/[0-9]*; do
+    if [[ -z $PID_IN ]]; then
+      c=""
+      read -r c 2>/dev/null <"$d/comm"
+      [[ $c == java ]] || continue
+    fi
+    hit=$(find "$d/fd" -mindepth 1 -maxdepth 1 -lname "socket:\[$ino\]" -print -quit 2>/dev/null)
+    if [[ -n $hit ]]; then
+      LISTENER_OWNER=${d#/proc/}
+      IFS= read -r -d '' SS_LTNP <"$W/ss-ltne.txt"
+      SS_LTNP=${SS_LTNP%$'\n'}
+      return 0
+    fi
+    # A given PID that does not hold the socket: ss -ltnp says who does (launcher-child or none).
+    [[ -n $PID_IN ]] && return 1
+  done
+  return 1
+}
+if ! listener_fast; then
+  ss -ltnp "( sport = :$PORT )" >"$W/ss-ltnp.txt" 2>&1
+  SS_LTNP=$(<"$W/ss-ltnp.txt")
+fi
 if [[ -n $PID_IN ]]; then
   PID=$PID_IN
   PID_SOURCE=input
@@ -437,7 +487,8 @@ if [[ -n $PID_IN ]]; then
   }
 else
   PID_SOURCE=listener
-  [[ $SS_LTNP =~ pid=([0-9]+) ]] && PID=${BASH_REMATCH[1]}
+  PID=$LISTENER_OWNER
+  [[ -z $PID && $SS_LTNP =~ pid=([0-9]+) ]] && PID=${BASH_REMATCH[1]}
   if [[ -z $PID && $SS_LTNP == *$'\n'LISTEN* || -z $PID && $SS_LTNP == LISTEN* ]]; then
     # ss shows the owner of a socket only to root and to the socket's own user.
     PID_REASON="permission denied: a process listens on port $PORT but ss -ltnp does not show its pid to $(id -un 2>/dev/null) (uid $(id -u)): it belongs to another user; run the probe as root or as the JVM's user, or pass SSM_pid"
@@ -665,7 +716,7 @@ listener_relation() {
   local owners ppid ino
   [[ $SS_LTNP == LISTEN* || $SS_LTNP == *$'\n'LISTEN* ]] || { echo none; return; }
   local rest=$SS_LTNP
-  owners=" "
+  owners=" ${LISTENER_OWNER}${LISTENER_OWNER:+ }"
   while [[ $rest =~ pid=([0-9]+) ]]; do
     [[ $owners == *" ${BASH_REMATCH[1]} "* ]] || owners+="${BASH_REMATCH[1]} "
     rest=${rest#*pid="${BASH_REMATCH[1]}"}
@@ -971,23 +1022,30 @@ mark_cpu() {
   CPU_T0_US=${EPOCHREALTIME/./}
 }
 
-# The health probe runs in the background from the start (it can take its whole time-out when the
-# service is down), so the other sections are collected meanwhile; collect_health waits for it.
-HEALTH_TIMEOUT_S=3
-start_health() {
-  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}"
-  (
-    curl -sS -o /dev/null -m "$HEALTH_TIMEOUT_S" -w '%{http_code} %{time_total}' "$url" >"$W/curl.out" 2>"$W/curl.err"
-    echo $? >"$W/curl.rc"
-  ) >/dev/null 2>&1 </dev/null &
-  HEALTH_BG=$!
-}
-
 collect_health() {
-  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}" out="" rc=1
-  [[ -n ${HEALTH_BG:-} ]] && wait "$HEALTH_BG" 2>/dev/null
-  [[ -f $W/curl.out ]] && out=$(<"$W/curl.out")
-  [[ -f $W/curl.rc ]] && rc=$(<"$W/curl.rc")
+  local url="http://127.0.0.1:${PORT}${HEALTH_PATH}" out="" rc=1 body=""
+  if [[ -n ${HEALTH_BG:-} ]]; then
+    # The time-out was shortened after the check started (attach_budget: a JVM that cannot be attached
+    # does not answer either): the check is stopped at the shorter one, as curl's -m would have (exit 28).
+    while ((HEALTH_TIMEOUT_S < HEALTH_STARTED_S)) && kill -0 "$HEALTH_BG" 2>/dev/null; do
+      now_ms
+      if ((NOW_MS >= HEALTH_T0_MS + HEALTH_TIMEOUT_S * 1000)); then
+        kill "$HEALTH_BG" 2>/dev/null
+        wait "$HEALTH_BG" 2>/dev/null
+        HEALTH_BG=""
+        rc=28
+        echo "curl: (28) Operation timed out after $((NOW_MS - HEALTH_T0_MS)) milliseconds (stopped by the probe at ${HEALTH_TIMEOUT_S}s, short because $ATTACH_WHY)" >"$W/curl.err"
+        printf '000 %d.%03d' $(((NOW_MS - HEALTH_T0_MS) / 1000)) $(((NOW_MS - HEALTH_T0_MS) % 1000)) >"$W/curl.out"
+        break
+      fi
+      sleep 0.1
+    done
+    if [[ -n $HEALTH_BG ]]; then
+      wait "$HEALTH_BG" 2>/dev/null
+      rc=$?
+    fi
+  fi
+  [[ -f $W/curl.out ]] && IFS= read -r out <"$W/curl.out"
   {
     echo "url=$url"
     echo "curlExit=$rc"
@@ -996,7 +1054,8 @@ collect_health() {
     echo "timeoutSeconds=$HEALTH_TIMEOUT_S"
     printf 'error='; oneline 200 <"$W/curl.err"
   } >"$W/health.txt"
-  echo "$(<"$W/health.txt")"
+  IFS= read -r -d '' body <"$W/health.txt"
+  printf '%s' "$body"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1585,7 +1644,6 @@ if [[ -n $PID && $IS_JAVA == true ]]; then
   PERF_T1_MS=$NOW_MS
   attach_budget
 fi
-start_health
 start_attach
 start_section sockets collect_sockets
 start_section network collect_network

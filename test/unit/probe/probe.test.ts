@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -228,6 +228,9 @@ describe("probe against a live JVM (embedded Tomcat 10)", () => {
     ] as const)
       expect(ev[key].status, `${key}: ${JSON.stringify(ev[key])}`).toBe("ok");
     expect(ev.process).toMatchObject({ status: "ok", data: { isJava: true, pid: jvm?.pid } });
+    // Found from the LISTEN socket's inode among the JVMs' fds, without `ss -p` reading every process's fds.
+    expect(existsSync(join(rawDir, "ss-ltne.txt"))).toBe(true);
+    expect(existsSync(join(rawDir, "ss-ltnp.txt"))).toBe(false);
     expect(ev.tomcat).toEqual({ status: "ok", data: { version: installedTomcat(), source: "jar" } });
     expect(ev.classHistogram).toMatchObject({ status: "ok", data: { tool: "jcmd", forcedFullGc: true } });
     expect(ev.threads).toMatchObject({

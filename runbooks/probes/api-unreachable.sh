@@ -437,7 +437,9 @@ start_health
 # ---------------------------------------------------------------------------------------------
 # Target process
 # ---------------------------------------------------------------------------------------------
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# USER_HZ, what /proc counts CPU time in: 100 on every architecture Linux runs EC2 on (x86_64, arm64);
+# getconf only where that is not known (bash's HOSTTYPE: no process).
+case ${HOSTTYPE:-} in x86_64 | aarch64) CLK_TCK=100 ;; *) CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100) ;; esac
 PID=""
 PID_SOURCE=""
 PID_REASON=""
@@ -1635,7 +1637,10 @@ collect_raw() {
 # Run: heap sample 1 and the time boxes, then everything at once; sections printed in order.
 # ---------------------------------------------------------------------------------------------
 START_S=$EPOCHSECONDS
-PROBE_USER=$(id -un 2>/dev/null)
+# The probe's user name from /etc/passwd (no process); id -un only for a user not listed there.
+PROBE_USER=""
+while IFS=: read -r n _ u _; do [[ $u == "$EUID" ]] && PROBE_USER=$n && break; done </etc/passwd
+[[ -n $PROBE_USER ]] || PROBE_USER=$(id -un 2>/dev/null)
 emit_section meta collect_meta
 mark_cpu
 if [[ -n $PID && $IS_JAVA == true ]]; then
@@ -1645,18 +1650,24 @@ if [[ -n $PID && $IS_JAVA == true ]]; then
   attach_budget
 fi
 start_attach
-start_section sockets collect_sockets
-start_section network collect_network
+# Each job is a fork of this shell (tens of ms on a loaded VM): the short ones share one. The network
+# section waits for its sample window anyway, and the Tomcat version reads the open files fds lists.
+{
+  run_section sockets collect_sockets
+  run_section network collect_network
+} >/dev/null 2>&1 </dev/null &
+JOBS[sockets]=$!
+JOBS[network]=$!
 start_section logs collect_logs
-start_section process collect_process
 start_section disk collect_disk
-# The Tomcat version reads the open files the fds section lists.
 {
   run_section fds collect_fds
   run_section tomcat collect_tomcat
 } >/dev/null 2>&1 </dev/null &
 JOBS[fds]=$!
 JOBS[tomcat]=$!
+# The CPU sample ends here, at least 300 ms after it began and before the histogram's full GC can count.
+run_section process collect_process
 
 # Quick ones (builtins, a process or two) run here, while the jobs run: a job costs a fork of this shell.
 emit_section host collect_host

@@ -1408,14 +1408,16 @@ collect_threads() {
 # target is ever executed: the jars and the JDK are the target's, writable by its user.
 collect_tomcat() {
   need_pid || return 1
-  local jar v="" src="" first="" props t i
+  local jar v="" src="" first="" props t i re='(tomcat[0-9]*-embed-core|tomcat-catalina|catalina)[^/]*\.jar$'
   local -a cands=() parts=() args=() words=()
   local -A seen=()
   # Jar names the process has open or names on its command line (split at ':', the class path separator,
   # and blanks; relative ones are the JVM's, under its working folder), in byte order, at most 20.
-  # Builtins only: no process for what is only text.
+  # One grep picks the open jars out of fd-targets.txt (a line per fd: 10,000 and more at an fd leak, too
+  # many for a shell loop); the rest is builtins.
   if [[ -s $W/fd-targets.txt ]]; then
-    while IFS= read -r t; do parts+=("${t#* }"); done <"$W/fd-targets.txt"
+    mapfile -t parts < <(grep -E -- "$re" "$W/fd-targets.txt")
+    parts=("${parts[@]#* }")
   fi
   mapfile -d '' -t args <"/proc/$PID/cmdline" 2>/dev/null
   for t in "${args[@]}"; do
@@ -1423,7 +1425,7 @@ collect_tomcat() {
     parts+=("${words[@]}")
   done
   for t in "${parts[@]}"; do
-    [[ $t =~ (tomcat[0-9]*-embed-core|tomcat-catalina|catalina)[^/]*\.jar$ && -z ${seen[$t]:-} ]] || continue
+    [[ $t =~ $re && -z ${seen[$t]:-} ]] || continue
     seen[$t]=1
     for ((i = ${#cands[@]}; i > 0; i--)); do
       [[ ${cands[i - 1]} > $t ]] || break
@@ -1650,16 +1652,16 @@ if [[ -n $PID && $IS_JAVA == true ]]; then
   attach_budget
 fi
 start_attach
-# Each job is a fork of this shell (tens of ms on a loaded VM): the short ones share one. The network
-# section waits for its sample window anyway, and the Tomcat version reads the open files fds lists.
+# Each job is a fork of this shell (tens of ms on a loaded VM): two short ones that do not grow with the
+# connections share one (logs, disk), and the Tomcat version reads the open files fds lists.
+start_section sockets collect_sockets
+start_section network collect_network
 {
-  run_section sockets collect_sockets
-  run_section network collect_network
+  run_section logs collect_logs
+  run_section disk collect_disk
 } >/dev/null 2>&1 </dev/null &
-JOBS[sockets]=$!
-JOBS[network]=$!
-start_section logs collect_logs
-start_section disk collect_disk
+JOBS[logs]=$!
+JOBS[disk]=$!
 {
   run_section fds collect_fds
   run_section tomcat collect_tomcat

@@ -854,12 +854,22 @@ collect_network() {
     REASON=$(tool_reason "ss -tane" "$?" "$W/.e.ss-tane")
     return 1
   }
-  : >"$W/.b.net-inodes"
-  [[ -n $PID ]] && box 10 find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -lname 'socket:\[*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' >"$W/.b.net-inodes"
+  # The process's sockets: the fds section's list when it ran before this one (same job) and succeeded, so
+  # /proc/PID/fd is read once (10,000 links and more at an fd leak); else its own pass.
+  local fd_head="" inodes=$W/.b.net-inodes
+  [[ -f $W/.s.fds ]] && IFS= read -r fd_head <"$W/.s.fds"
+  if [[ $fd_head == "==> fds status=ok" && -f $W/fd-targets.txt ]]; then
+    inodes=$W/fd-targets.txt
+  else
+    : >"$W/.b.net-inodes"
+    [[ -n $PID ]] && box 10 find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -lname 'socket:\[*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' >"$W/.b.net-inodes"
+  fi
   read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
   awk -v port="$PORT" -v lo="${lo:-0}" -v hi="${hi:-0}" -v pid="$PID" "$AWK_TOP"'
 function ep(a) { gsub(/[\[\]]/, "", a); sub(/^::ffff:/, "", a); return a }
-FILENAME == ARGV[1] { mine[$1] = 1; next }
+FILENAME == ARGV[1] { if (NF == 1 && $1 ~ /^[0-9]+$/) mine[$1] = 1
+  else if (NF == 2 && $2 ~ /^socket:\[[0-9]+\]$/) { t = $2; gsub(/[^0-9]/, "", t); mine[t] = 1 }
+  next }
 $1 == "LISTEN" { next }
 { st = $1; l = $4; sub(/^.*:/, "", l); l += 0; e = (hi > 0 && l >= lo && l <= hi); ino = 0
   for (i = 6; i <= NF; i++) if ($i ~ /^ino:/) ino = substr($i, 5)
@@ -873,7 +883,7 @@ END {
     for (s in ost) printf "owned.state.%s=%d\n", s, ost[s]
     top(cwp, 5, "owned.closeWaitPeer", 80); top(cwl, 5, "owned.closeWaitLocalPort", 10) }
   if (hi > 0) { printf "ephemeral.low=%d\nephemeral.high=%d\nephemeral.inUse=%d\n", lo, hi, eph; top(dest, 1, "ephemeral.topDestination", 80) }
-  printf "timeWait.total=%d\ntimeWait.ephemeral=%d\n", tw, tweph }' "$W/.b.net-inodes" "$W/ss-tane.txt"
+  printf "timeWait.total=%d\ntimeWait.ephemeral=%d\n", tw, tweph }' "$inodes" "$W/ss-tane.txt"
   w=/proc/sys/net/netfilter/nf_conntrack
   if read -r n <"${w}_count" 2>/dev/null; then
     read -r m <"${w}_max" 2>/dev/null
@@ -1655,18 +1665,20 @@ start_attach
 # Each job is a fork of this shell (tens of ms on a loaded VM): two short ones that do not grow with the
 # connections share one (logs, disk), and the Tomcat version reads the open files fds lists.
 start_section sockets collect_sockets
-start_section network collect_network
 {
   run_section logs collect_logs
   run_section disk collect_disk
 } >/dev/null 2>&1 </dev/null &
 JOBS[logs]=$!
 JOBS[disk]=$!
+# The network section and the Tomcat version read the list of open files the fds section makes.
 {
   run_section fds collect_fds
+  run_section network collect_network
   run_section tomcat collect_tomcat
 } >/dev/null 2>&1 </dev/null &
 JOBS[fds]=$!
+JOBS[network]=$!
 JOBS[tomcat]=$!
 # The CPU sample ends here, at least 300 ms after it began and before the histogram's full GC can count.
 run_section process collect_process

@@ -37,23 +37,13 @@ export async function loadRunbookDoc(idOrPath: string, dir = DEFAULT_RUNBOOKS_DI
     const cached = await cachedRunbook(idOrPath, text);
     if (cached) return cached;
   }
-  const [{ parseRunbook }, { EXTENDS_KEY, isOverride, resolveRunbook }, { parse: parseYaml }] =
-    await Promise.all([
-      import("../core/runbook/load.js"),
-      import("../core/runbook/override.js"),
-      import("yaml"),
-    ]);
-  /** The `extends:` of an override file, or null for a whole runbook (or text that is not YAML: parseRunbook says why). */
-  const overrideBaseOf = (): string | null => {
-    try {
-      const data: unknown = parseYaml(text);
-      if (!isOverride(data)) return null;
-      return String((data as Record<string, unknown>)[EXTENDS_KEY]);
-    } catch {
-      return null;
-    }
-  };
-  const extendsId = isFile ? overrideBaseOf() : null;
+  // Our modules that import the yaml package, not the package itself: in the bundled CLI a dynamic import
+  // of a CommonJS package yields only its `default`.
+  const [{ parseRunbook }, { overrideBaseOf, resolveRunbook }] = await Promise.all([
+    import("../core/runbook/load.js"),
+    import("../core/runbook/override.js"),
+  ]);
+  const extendsId = isFile ? overrideBaseOf(text) : null;
   if (extendsId !== null) {
     if (!/^[a-z][a-z0-9-]*$/.test(extendsId)) {
       throw new RunbookFileError(

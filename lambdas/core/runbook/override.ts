@@ -1,4 +1,4 @@
-import { isMap, LineCounter, parseDocument } from "yaml";
+import { isMap, LineCounter, parseDocument, parse as parseYaml } from "yaml";
 import { type RunbookError, type RunbookIssue, RunbookSchemaError, RunbookSyntaxError } from "./errors.js";
 import { checkRunbookData, excerptAt, formatPath, locate, type Result } from "./load.js";
 import type { Path } from "./references.js";
@@ -223,3 +223,14 @@ function fail(
 
 /** True when runbook data is an override (it says which runbook it extends) rather than a whole runbook. */
 export const isOverride = (data: unknown): boolean => isObject(data) && EXTENDS_KEY in data;
+
+/** The `extends:` of an override file's text, or null for a whole runbook (or text that is not YAML: parseRunbook says why). */
+export function overrideBaseOf(text: string): string | null {
+  try {
+    const data: unknown = parseYaml(text);
+    if (!isOverride(data)) return null;
+    return String((data as Record<string, unknown>)[EXTENDS_KEY]);
+  } catch {
+    return null;
+  }
+}

@@ -22,7 +22,7 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   workflows: ["core", "ports", "adapters"],
   handlers: ["core", "ports", "adapters", "workflows"],
 };
-const CORE_PACKAGES = new Set(["zod", "yaml", "handlebars", "handlebars/runtime"]);
+const CORE_PACKAGES = new Set(["zod", "yaml", "handlebars", "handlebars/runtime.js"]);
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

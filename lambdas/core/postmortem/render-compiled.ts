@@ -1,4 +1,4 @@
-import HandlebarsRuntime from "handlebars/runtime";
+import HandlebarsRuntime from "handlebars/runtime.js";
 import { TemplateRenderError } from "./errors.js";
 import { formatBytes, formatCount, formatDateTime, formatDuration, formatTime } from "./format.js";
 import type { Charts, Postmortem } from "./schema.js";

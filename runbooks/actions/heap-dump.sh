@@ -65,6 +65,11 @@ verify_target "$pid" "$start_ticks" "it is never dumped"
 exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
 comm=$(<"/proc/$pid/comm")
 [[ $exe == */java || $comm == java ]] || refuse "PID $pid is not a JVM ($comm)"
+# jcmd's first attach sends SIGQUIT, which ends a JVM that does not catch it (-Xrs, once a /tmp cleaner
+# removed the listener's socket): such a JVM is never attached.
+# shellcheck source=SCRIPTDIR/../lib/hotspot-attach.sh
+. "${0%"${0##*/}"}../lib/hotspot-attach.sh"  # runbook:include lib/hotspot-attach.sh
+hotspot_attach_safe "$pid" || refuse "$ATTACH_UNSAFE_WHY"
 [[ $(stat -L -c %d:%i "/proc/$pid/root" 2>/dev/null) == $(stat -c %d:%i / 2>/dev/null) ]] ||
   refuse "PID $pid runs in another mount namespace (a container): it would write the dump into its own filesystem"
 

@@ -1267,17 +1267,45 @@ fd_limit() {
     }
   done <"/proc/$PID/limits" 2>/dev/null
 }
+# shellcheck source=SCRIPTDIR/../lib/hotspot-attach.sh
+. "${0%"${0##*/}"}../lib/hotspot-attach.sh"  # runbook:include lib/hotspot-attach.sh
 JCMD=""
 JCMD_WHY=""
 ATTACH_SKIP=""
+# ATTACH_VIA: who speaks the attach protocol for the session: "direct" (lib/hotspot-attach.sh, no JVM
+# started), "jdk" (jcmd, when no trusted python3), or empty (jmap/jstack, one attach each, no jcmd).
+ATTACH_VIA=""
 start_attach() {
   need_java 2>/dev/null || return 0
   [[ -z $ATTACH_SKIP ]] || return 0
-  if pick_tool jcmd; then JCMD=$TOOL; else JCMD_WHY=$TOOL_WHY; fi
-  [[ -n $JCMD ]] || return 0
-  local all="" box_s=$ATTACH_BOX_S
+  # jcmd, jmap and jstack send the same SIGQUIT: no attach at all to a JVM it would end.
+  hotspot_attach_safe "$PID" || {
+    ATTACH_SKIP="not attempted: $ATTACH_UNSAFE_WHY"
+    return 0
+  }
+  local all="" box_s=$ATTACH_BOX_S start=""
   [[ $HISTO_MODE == all ]] && all=" -all"
   box_s=$((box_s + HEAP_SAMPLE_MS / 1000 + 1))
+  if hotspot_attach_client; then
+    ATTACH_VIA=direct
+    proc_stat "$PID" && start=${STAT[19]}
+    # Thread.print at once (no GC); the histogram (a full GC) after the heap's second sample.
+    (
+      {
+        echo Thread.print
+        perf_sample_later >/dev/null 2>&1
+        echo "GC.class_histogram$all"
+      } | box "$box_s" "${RUNAS[@]}" "$ATTACH_PY_BIN" -I -S -c "$HOTSPOT_ATTACH_PY" "$PID" "${start:-0}" "$ATTACH_TIMEOUT_MS" \
+        >"$W/jcmd-session.txt" 2>"$W/attach.err"
+      echo $? >"$W/jcmd-session.rc"
+      awk '/^ *num +#instances/ { h = 1 } h { print > "'"$W"'/class-histogram.txt"; next } { print > "'"$W"'/jstack.txt" }' "$W/jcmd-session.txt"
+    ) >/dev/null 2>&1 </dev/null &
+    ATTACH_BG=$!
+    return 0
+  fi
+  if pick_tool jcmd; then JCMD=$TOOL; else JCMD_WHY="$ATTACH_PY_WHY; $TOOL_WHY"; fi
+  [[ -n $JCMD ]] || return 0
+  ATTACH_VIA=jdk
   # shellcheck disable=SC2016 # "$0" "$@" are expanded by the inner sh: jcmd and its arguments
   (
     {
@@ -1293,14 +1321,21 @@ start_attach() {
 attach_result() { # WHAT (threads|histogram)
   [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
   ATTACH_BG=""
-  local rc=1
+  local rc=1 who=jcmd
   [[ -f $W/jcmd-session.rc ]] && rc=$(<"$W/jcmd-session.rc")
-  if ((rc != 0)); then
-    REASON=$(tool_reason jcmd "$rc" "$W/jcmd-session.txt")
-    [[ $REASON == timed\ out* && -n $ATTACH_WHY ]] && REASON="$REASON of ${ATTACH_BOX_S}s, short because $ATTACH_WHY"
-    return 1
+  ((rc == 0)) && return 0
+  if [[ $ATTACH_VIA == direct && -s $W/attach.err ]]; then
+    # The client's own line (the listener did not start in time: 124).
+    REASON=$(oneline 300 <"$W/attach.err")
+    REASON=${REASON#direct attach: }
+    ((rc == 124)) && REASON="timed out: $REASON"
+  else
+    [[ $ATTACH_VIA == direct ]] && who="the direct attach"
+    REASON=$(tool_reason "$who" "$rc" "$W/jcmd-session.txt")
+    [[ $REASON == timed\ out* && -n $ATTACH_WHY ]] && REASON+=" of ${ATTACH_BOX_S}s"
   fi
-  return 0
+  [[ $REASON == timed\ out* && -n $ATTACH_WHY ]] && REASON+=", short because $ATTACH_WHY"
+  return 1
 }
 
 collect_histogram() {
@@ -1311,13 +1346,16 @@ collect_histogram() {
   }
   local cmd tool_name forced rc
   if [[ $HISTO_MODE == live ]]; then forced=true; else forced=false; fi
-  if [[ -n $JCMD ]]; then
+  if [[ -n $ATTACH_VIA ]]; then
+    # The direct attach sends the very command jcmd would (the attach operation "jcmd"): same tool.
     tool_name=jcmd
     cmd="jcmd $PID GC.class_histogram"
     [[ $HISTO_MODE == all ]] && cmd+=" -all"
     attach_result || return 1
     grep -q '^Total ' "$W/class-histogram.txt" 2>/dev/null || {
-      REASON=$(tool_reason jcmd 1 "$W/jcmd-session.txt")
+      local who=jcmd
+      [[ $ATTACH_VIA == direct ]] && who="the direct attach"
+      REASON=$(tool_reason "$who" 1 "$W/jcmd-session.txt")
       return 1
     }
   else
@@ -1337,6 +1375,7 @@ collect_histogram() {
     fi
   fi
   echo "tool=$tool_name"
+  echo "client=${ATTACH_VIA:-jdk}"
   echo "command=$cmd"
   echo "forcedFullGc=$forced"
   [[ $tool_name == jmap ]] && echo "fallbackReason=$(oneline 200 <<<"$JCMD_WHY")"
@@ -1355,7 +1394,7 @@ collect_threads() {
     REASON=$ATTACH_SKIP
     return 1
   }
-  if [[ -n $JCMD ]]; then
+  if [[ -n $ATTACH_VIA ]]; then
     attach_result || return 1
     echo "command=jcmd $PID Thread.print"
   else
@@ -1374,7 +1413,7 @@ collect_threads() {
     echo "command=jstack $PID"
   fi
   grep -q '^"' "$W/jstack.txt" 2>/dev/null || {
-    REASON=$(tool_reason "${JCMD:+jcmd Thread.print}${JCMD:-jstack}" 1 "$W/jstack.txt")
+    REASON=$(tool_reason "${ATTACH_VIA:+Thread.print}${ATTACH_VIA:-jstack}" 1 "$W/jstack.txt")
     return 1
   }
   awk '

@@ -200,10 +200,13 @@ describe("a hostile listener running as nobody", () => {
       found.filter((m) => /^marker-(0|root)-/.test(m)),
       found.join(","),
     ).toEqual([]);
-    // The planted tools did run, as nobody: the probe dropped to the JVM's user for them.
-    expect(found).toContain(`marker-${NOBODY}-jcmd`);
     const r = parseProbeOutput(run.stdout, { target: "local" });
     if (!r.ok) throw r.error;
+    // The histogram and threads came through the probe's own attach client (a root-owned python3, run
+    // as nobody): no JDK tool ran at all, the planted ones neither.
+    expect(r.value.classHistogram).toMatchObject({ status: "ok", data: { attachClient: "direct" } });
+    expect(r.value.threads.status).toBe("ok");
+    expect(found.filter((m) => /-(jcmd|jstack|jmap)$/.test(m))).toEqual([]);
     expect(r.value.tomcat).toEqual({ status: "ok", data: { version: "9.9.99", source: "properties" } });
     expect(r.value.process.status).toBe("ok");
     assertNoSecrets("probe stdout", run.stdout);
@@ -242,17 +245,54 @@ describe("a hostile listener running as nobody", () => {
   }, 600_000);
 });
 
+describe("a host whose python3 the JVM's user could have written", () => {
+  it("the direct attach is refused and jcmd attaches instead, as the JVM's user: the planted python3 never runs", () => {
+    // The assembled probe with its python3 candidates replaced by one nobody owns (it would leave a marker).
+    const planted = join(evil, "jdk/bin/python3");
+    writeFileSync(planted, `#!/bin/sh\ntouch "${markers}/marker-$(id -u)-python3"\nexit 1\n`, {
+      mode: 0o755,
+    });
+    sh("chown", [`${NOBODY}:${NOBODY}`, planted]);
+    const script = readRunbookScript(join(REPO, "runbooks"), "probes/api-unreachable.sh").replace(
+      /^ATTACH_PY_CANDIDATES=.*$/m,
+      `ATTACH_PY_CANDIDATES=(${planted})`,
+    );
+    expect(script).toContain(`ATTACH_PY_CANDIDATES=(${planted})`);
+    const run = spawnSync("bash", ["-c", script], {
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        SSM_port: String(PORT),
+        SSM_redactPatterns: PATTERNS,
+      },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const r = parseProbeOutput(run.stdout, { target: "local" });
+    if (!r.ok) throw r.error;
+    const found = markerFiles();
+    expect(found.filter((m) => m.endsWith("-python3"))).toEqual([]);
+    // The planted jcmd next to the JVM's java ran, as nobody, and failed: the section says so.
+    expect(found).toContain(`marker-${NOBODY}-jcmd`);
+    expect(found.filter((m) => /^marker-(0|root)-/.test(m))).toEqual([]);
+    expect(r.value.classHistogram.status).toBe("unavailable");
+    if (r.value.classHistogram.status === "unavailable")
+      expect(r.value.classHistogram.reason).toMatch(/^jcmd failed \(exit 1\): planted jcmd/);
+  }, 180_000);
+});
+
 describe("a JVM running as root from a JDK another user can write", () => {
-  it("its own JDK's tools never run as root: a root-owned JDK on PATH is used instead", async () => {
+  it("its own JDK's tools never run as root: the probe's root-owned attach client is used instead", async () => {
     rootJvm = await listener(false, ROOT_PORT);
     const run = runProbe({ port: String(ROOT_PORT), redactPatterns: PATTERNS }, 120_000);
     expect(run.status, run.stderr).toBe(0);
     const r = parseProbeOutput(run.stdout, { target: "local" });
     if (!r.ok) throw r.error;
-    // The planted jcmd/jstat/jstack next to its `java` are skipped (nobody owns them); the system JDK's
-    // (root-owned, /usr/lib/jvm) attaches instead, as root, to a root JVM.
+    // The planted jcmd/jstat/jstack next to its `java` are skipped (nobody owns them): the probe's own
+    // attach client (root's python3) attaches, as root, to a root JVM; no JDK tool runs.
     expect(r.value.heap.status).toBe("ok");
     expect(r.value.threads.status).toBe("ok");
+    expect(r.value.classHistogram).toMatchObject({ status: "ok", data: { attachClient: "direct" } });
     expect(markerFiles().filter((m) => /^marker-(0|root)-/.test(m))).toEqual([]);
     expect(existsSync(join(markers, "marker-0-jcmd"))).toBe(false);
   }, 180_000);
@@ -309,11 +349,14 @@ describe("JDK tool selection when no trusted JDK is left", () => {
       const p = spawnSync("bash", ["-c", `command -v ${t}`], { encoding: "utf8" }).stdout.trim();
       if (p) symlinkSync(p, join(bin, t));
     }
-    // The probe as the local runner runs it: assembled (its lib/ includes inlined), then bash -c.
-    const script = readRunbookScript(join(REPO, "runbooks"), "probes/api-unreachable.sh").replace(
+    // The probe as the local runner runs it: assembled (its lib/ includes inlined), then bash -c; its
+    // python3 for the direct attach is one nobody owns (the previous describe planted it).
+    const assembled = readRunbookScript(join(REPO, "runbooks"), "probes/api-unreachable.sh").replace(
       /^PATH=.*$/m,
       `PATH=${bin}`,
     );
+    const planted = join(evil, "jdk/bin/python3");
+    const script = assembled.replace(/^ATTACH_PY_CANDIDATES=.*$/m, `ATTACH_PY_CANDIDATES=(${planted})`);
     const r0 = spawnSync(join(bin, "bash"), ["-c", script], {
       env: { PATH: bin, SSM_port: String(ROOT_PORT), SSM_redactPatterns: PATTERNS },
       encoding: "utf8",
@@ -323,11 +366,27 @@ describe("JDK tool selection when no trusted JDK is left", () => {
     if (!r.ok) throw r.error;
     for (const s of [r.value.classHistogram, r.value.threads]) {
       expect(s.status).toBe("unavailable");
-      if (s.status === "unavailable")
+      if (s.status === "unavailable") {
         expect(s.reason).toMatch(/refused: .*untrusted path: .* owned by uid 65534/);
+        expect(s.reason).toContain(
+          `no python3 for the direct attach (${planted}: ${planted} is owned by uid 65534, not root)`,
+        );
+      }
     }
     // The heap needs no JDK tool: the perf-data file is read as data (od), nothing is executed.
     expect(r.value.heap.status, r.value.heap.status === "unavailable" ? r.value.heap.reason : "").toBe("ok");
+    expect(markerFiles().filter((m) => /^marker-(0|root)-/.test(m))).toEqual([]);
+
+    // With the host's own python3 (root's), the same JDK-less host gets its histogram and threads.
+    const jreOnly = spawnSync(join(bin, "bash"), ["-c", assembled], {
+      env: { PATH: bin, SSM_port: String(ROOT_PORT), SSM_redactPatterns: PATTERNS },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    const j = parseProbeOutput(jreOnly.stdout ?? "", { target: "local" });
+    if (!j.ok) throw j.error;
+    expect(j.value.classHistogram).toMatchObject({ status: "ok", data: { attachClient: "direct" } });
+    expect(j.value.threads.status).toBe("ok");
     expect(markerFiles().filter((m) => /^marker-(0|root)-/.test(m))).toEqual([]);
   }, 180_000);
 });

@@ -128,6 +128,12 @@ export const classHistogramSchema = z.object({
    * (lambdas/core/evidence/sessions.ts).
    */
   sessionClasses: z.array(z.string()).optional(),
+  /**
+   * Who spoke the attach protocol: the JDK's own tool (`jdk`: jcmd, or jmap without it), or the probe's
+   * direct attach (`direct`: runbooks/lib/hotspot-attach.sh sends the same diagnostic command, with no JVM
+   * started). Absent from older probes.
+   */
+  attachClient: z.enum(["jdk", "direct"]).optional(),
 });
 
 export const threadsSchema = z.object({

@@ -18,7 +18,10 @@ import { heapOptions, logDiscovery } from "./probe-extras.js";
 export function readClassHistogram(f: Fields, s: ProbeSection): ParseResult<ClassHistogram> {
   const tool = f.str("tool");
   if (tool !== "jcmd" && tool !== "jmap") return f.error(s.line, "tool=jcmd|jmap", `tool=${tool}`);
-  return atLine(
+  const client = f.optStr("client");
+  if (client !== null && client !== "jdk" && client !== "direct")
+    return f.error(f.all("client")[0]?.line ?? s.line, "client=jdk|direct", `client=${client}`);
+  const r = atLine(
     parseClassHistogram(s.raw.join("\n"), {
       tool,
       command: f.str("command"),
@@ -27,6 +30,7 @@ export function readClassHistogram(f: Fields, s: ProbeSection): ParseResult<Clas
     }),
     s,
   );
+  return r.ok && client !== null ? { ...r, value: { ...r.value, attachClient: client } } : r;
 }
 
 export function readThreads(f: Fields): Threads {

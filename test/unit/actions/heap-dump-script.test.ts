@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +36,29 @@ function runScript(env: Record<string, string>) {
   return { code: r.status, out: parseKeyValues(r.stdout), stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Hold.java as `nobody` with the given JVM options, once it printed READY. */
+async function holdAsNobody(options: string[]): Promise<ChildProcess> {
+  const child = spawn(
+    "setpriv",
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      "java",
+      ...options,
+      join(dir, "src/Hold.java"),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"], cwd: "/" },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (b: Buffer) => b.toString().includes("READY") && resolve());
+    child.once("exit", (code) =>
+      reject(new Error(`the JVM (${options.join(" ")}) exited (${code}) before READY`)),
+    );
+  });
+  return child;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "heap-dump-"));
   // The JVM's user passes through the test folder (as through /var/tmp) to its dump folder.
@@ -46,23 +78,7 @@ beforeAll(async () => {
      }`,
     { mode: 0o644 },
   );
-  jvm = spawn(
-    "setpriv",
-    [
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "java",
-      "-Xmx64m",
-      "-XX:+UseSerialGC",
-      join(src, "Hold.java"),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"], cwd: "/" },
-  );
-  await new Promise<void>((resolve, reject) => {
-    jvm?.stdout?.on("data", (b: Buffer) => b.toString().includes("READY") && resolve());
-    jvm?.once("exit", (code) => reject(new Error(`the JVM exited (${code}) before READY`)));
-  });
+  jvm = await holdAsNobody(["-Xmx64m", "-XX:+UseSerialGC"]);
   pid = jvm.pid ?? 0;
   ticks = String(startTicksOf(pid));
 }, 60_000);
@@ -166,4 +182,33 @@ describe("heap-dump.sh", () => {
       spawnSync("umount", [small]);
     }
   });
+
+  it("refuses a JVM that SIGQUIT would end (-Xrs, its listener's socket removed from /tmp), which lives on", async () => {
+    const xrs = await holdAsNobody(["-Xrs", "-Xmx32m"]);
+    try {
+      const xpid = xrs.pid ?? 0;
+      // HotSpot starts the listener at launch under -Xrs; a /tmp cleaner removes its socket.
+      rmSync(`/tmp/.java_pid${xpid}`);
+      const base = join(dir, "xrs");
+      const r = runScript({
+        SSM_pid: String(xpid),
+        SSM_startTicks: String(startTicksOf(xpid)),
+        SSM_dumpDir: base,
+      });
+      expect(r.code).toBe(3);
+      expect(r.out.result).toBe("refused-target");
+      expect(r.out.error).toBe(
+        `pid ${xpid} does not catch SIGQUIT (started with -Xrs?) and has no attach listener yet: the SIGQUIT that starts one would end it`,
+      );
+      expect(() => statSync(base)).toThrow();
+      // Nothing signalled it: it still runs (a SIGQUIT would have ended it before the script returned).
+      expect(xrs.exitCode).toBe(null);
+      expect(xrs.signalCode).toBe(null);
+      expect(readFileSync(`/proc/${xpid}/stat`, "utf8")).toMatch(/\) [SRD] /);
+    } finally {
+      const done = new Promise((r) => xrs.once("exit", r));
+      xrs.kill("SIGKILL");
+      await done;
+    }
+  }, 90_000);
 });

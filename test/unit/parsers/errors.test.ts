@@ -217,6 +217,29 @@ describe("parseProbeOutput on cut or damaged output keeps what it can", () => {
     });
   });
 
+  it("the attach client: recorded when the probe names it, absent from older output, an unknown one names its line", () => {
+    const at = lines.findIndex((l) => l.startsWith("==> classHistogram"));
+    expect(lines[at + 1]).toBe("tool=jcmd");
+    const withClient = (client: string) => {
+      const l = [...lines];
+      l.splice(at + 2, 0, `client=${client}`);
+      const r = parseProbeOutput(l.join("\n"), { target: "t" });
+      if (!r.ok) throw r.error;
+      return r.value.classHistogram;
+    };
+    expect(withClient("direct")).toMatchObject({ status: "ok", data: { attachClient: "direct" } });
+    expect(withClient("jdk")).toMatchObject({ status: "ok", data: { attachClient: "jdk" } });
+    const old = parseProbeOutput(stdout, { target: "t" });
+    if (!old.ok) throw old.error;
+    expect(old.value.classHistogram.status).toBe("ok");
+    if (old.value.classHistogram.status === "ok")
+      expect(old.value.classHistogram.data.attachClient).toBeUndefined();
+    expect(withClient("gdb")).toEqual({
+      status: "unavailable",
+      reason: expect.stringContaining(`line ${at + 3}: expected client=jdk|direct`),
+    });
+  });
+
   it("rejected inputs are an error", () => {
     const r = parseProbeOutput(
       "#runbook-probe format=1 version=1.0.0\n==> input status=invalid reason=SSM_port must be a TCP port 1-65535 (got 'x')\n",

@@ -232,7 +232,11 @@ describe("probe against a live JVM (embedded Tomcat 10)", () => {
     expect(existsSync(join(rawDir, "ss-ltne.txt"))).toBe(true);
     expect(existsSync(join(rawDir, "ss-ltnp.txt"))).toBe(false);
     expect(ev.tomcat).toEqual({ status: "ok", data: { version: installedTomcat(), source: "jar" } });
-    expect(ev.classHistogram).toMatchObject({ status: "ok", data: { tool: "jcmd", forcedFullGc: true } });
+    // Through the probe's own attach client (no jcmd JVM started): the same diagnostic command.
+    expect(ev.classHistogram).toMatchObject({
+      status: "ok",
+      data: { tool: "jcmd", forcedFullGc: true, attachClient: "direct" },
+    });
     expect(ev.threads).toMatchObject({
       status: "ok",
       data: { requestExecutor: { namePrefix: `http-nio-${JVM_PORT}-exec-` } },

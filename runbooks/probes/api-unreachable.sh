@@ -822,8 +822,22 @@ collect_file_nr() {
 # busiest destination; TIME-WAIT; the conntrack table and "table full" lines of the kernel log. Reads only.
 # The first sample is taken as soon as the target is known (mark_cpu), the second when this section has
 # its other figures and at least NET_SAMPLE_MS later: the window is the probe's own run, not a sleep of
-# its own.
+# its own. The wait is for a full queue only: when the app port's accept queue was under half its backlog
+# at the lookup (ss -ltn Recv-Q against Send-Q), listen-backlog-overflow is ruled out by the queue itself
+# (acceptQueueRuleOut 0.5) whatever the counters say, so the second sample is taken when the section is
+# done, with no wait; the interval taken is reported either way (listen.intervalMs).
 NET_SAMPLE_MS=500
+# net_window_ms: NET_WINDOW_MS, the least interval between the two samples.
+net_window_ms() {
+  local line f=()
+  NET_WINDOW_MS=$NET_SAMPLE_MS
+  while IFS= read -r line; do
+    [[ $line == LISTEN* ]] || continue
+    read -r -a f <<<"$line"
+    [[ ${f[1]:-} =~ ^[0-9]+$ && ${f[2]:-} =~ ^[0-9]+$ ]] && ((f[2] > 0 && f[1] * 2 < f[2])) && NET_WINDOW_MS=0
+    return 0
+  done <<<"$SS_LTNP"
+}
 NET_SRC=/proc/net/netstat NET_C0="" NET_T0_MS=0
 # listen_counters NETSTAT_FILE: LISTEN_C="overflows drops" from its TcpExt lines, or empty (builtins only).
 listen_counters() {
@@ -894,13 +908,14 @@ END {
     echo "conntrack.tableFullLines=$dm"
   # The second sample (never into the probe's last second).
   now_ms
-  sleep_ms $((NET_SAMPLE_MS - (NOW_MS - NET_T0_MS)))
+  net_window_ms
+  sleep_ms $((NET_WINDOW_MS - (NOW_MS - NET_T0_MS)))
   listen_counters "$src"
   c1=$LISTEN_C
   now_ms
   [[ -n $c0 && -n $c1 ]] &&
-    printf 'listen.overflowsBefore=%s\nlisten.overflowsAfter=%s\nlisten.dropsBefore=%s\nlisten.dropsAfter=%s\nlisten.intervalMs=%s\n' \
-      "${c0% *}" "${c1% *}" "${c0#* }" "${c1#* }" "$((NOW_MS - NET_T0_MS))"
+    printf 'listen.overflowsBefore=%s\nlisten.overflowsAfter=%s\nlisten.dropsBefore=%s\nlisten.dropsAfter=%s\nlisten.intervalMs=%s\nlisten.minIntervalMs=%s\n' \
+      "${c0% *}" "${c1% *}" "${c0#* }" "${c1#* }" "$((NOW_MS - NET_T0_MS))" "$NET_WINDOW_MS"
   return 0
 }
 

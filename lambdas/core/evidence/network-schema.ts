@@ -30,6 +30,12 @@ export const networkSchema = z.object({
       dropsBefore: count,
       dropsAfter: count,
       intervalMs: count,
+      /**
+       * The least interval the probe waited for: 500 ms when the app port's accept queue was at least half
+       * its backlog at the lookup, 0 when it was below (listen-backlog-overflow is then ruled out by the
+       * queue itself). Absent from older probes (always 500 then, or 1,000).
+       */
+      minIntervalMs: count.optional(),
     })
     .nullable(),
   ephemeral: z

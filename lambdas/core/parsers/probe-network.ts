@@ -35,6 +35,9 @@ export function networkSection(doc: ProbeDocument): { network?: Section<Network>
               dropsBefore: f.int("listen.dropsBefore"),
               dropsAfter: f.int("listen.dropsAfter"),
               intervalMs: f.int("listen.intervalMs"),
+              ...(f.optInt("listen.minIntervalMs") === null
+                ? {}
+                : { minIntervalMs: f.int("listen.minIntervalMs") }),
             }
           : null,
         ephemeral: has("ephemeral.low")

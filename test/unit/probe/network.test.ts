@@ -79,8 +79,10 @@ describe("probe network section on real sockets", () => {
       "CLOSE-WAIT": INBOUND + OUTBOUND,
       "FIN-WAIT-2": INBOUND + OUTBOUND,
     });
-    // At least NET_SAMPLE_MS (500 ms) between the two samples, taken from when the probe knew its target.
-    expect(n.listenDrops?.intervalMs).toBeGreaterThanOrEqual(500);
+    // The app port's accept queue is empty (every connection accepted): listen-backlog-overflow is ruled
+    // out by the queue itself, so the second sample is taken when the section is done, with no wait.
+    expect(n.listenDrops?.minIntervalMs).toBe(0);
+    expect(n.listenDrops?.intervalMs).toBeGreaterThan(0);
     expect(n.listenDrops?.overflowsAfter).toBeGreaterThanOrEqual(n.listenDrops?.overflowsBefore ?? 0);
     const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
       .trim()
@@ -93,4 +95,45 @@ describe("probe network section on real sockets", () => {
     // The rule's evidence reads it: the process holds every CLOSE-WAIT socket above and nothing else.
     expect(run.stdout).toContain(`owned.closeWaitPeer=${OUTBOUND} 127.0.0.1:${ports.upstream}`);
   });
+});
+
+describe("the listen counters' window", () => {
+  it("is at least NET_SAMPLE_MS (500 ms) when the app port's accept queue is at least half its backlog", async () => {
+    // A listener that never accepts, backlog 2, with 3 connections completed by the kernel: the queue is
+    // full (ss -ltn: Recv-Q 3, Send-Q 2).
+    const holder = spawn(
+      "python3",
+      [
+        "-c",
+        `import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(2)
+c = [socket.create_connection(s.getsockname()) for _ in range(3)]
+print("READY", s.getsockname()[1], flush=True)
+time.sleep(120)`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = "";
+        holder.stdout?.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /READY (\d+)/.exec(out);
+          if (m?.[1]) resolve(Number(m[1]));
+        });
+        holder.on("exit", (code) => reject(new Error(`listener exited (${code}) before READY: ${out}`)));
+      });
+      const run = runProbe({ port: String(port), timeoutSeconds: "20" });
+      expect(run.status, run.stderr).toBe(0);
+      const r = parseProbeOutput(run.stdout, { target: "local" });
+      if (!r.ok) throw r.error;
+      expect(r.value.listener).toMatchObject({ status: "ok", data: { listening: true, acceptQueue: { current: 3, max: 2 } } });
+      if (r.value.network?.status !== "ok")
+        throw new Error(`network section: ${JSON.stringify(r.value.network)}`);
+      expect(r.value.network.data.listenDrops?.minIntervalMs).toBe(500);
+      expect(r.value.network.data.listenDrops?.intervalMs).toBeGreaterThanOrEqual(500);
+    } finally {
+      await stopChild(holder);
+    }
+  }, 60_000);
 });

@@ -71,23 +71,26 @@ def main():
         if not caught & (1 << (signal.SIGQUIT - 1)):
             fail(1, "pid %d does not catch SIGQUIT (-Xrs?): not signalled, SIGQUIT would end it" % pid)
         trigger = None
+        why = "not created"
         for folder in (proc + "/cwd", tmp):
             path = "%s/.attach_pid%s" % (folder, nspid)
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-            except OSError:
+            except OSError as e:
+                why = e.strerror or str(e)
                 continue
             st = os.fstat(fd)
             os.close(fd)
             if st.st_uid == os.geteuid() and stat.S_ISREG(st.st_mode):
                 trigger = path
                 break
+            why = "owned by uid %d, not a regular file of uid %d" % (st.st_uid, os.geteuid())
             try:
                 os.unlink(path)
             except OSError:
                 pass
         if trigger is None:
-            fail(1, "cannot create .attach_pid%s in the working folder or /tmp of pid %d as uid %d" % (nspid, pid, os.geteuid()))
+            fail(1, "cannot create .attach_pid%s in the working folder or /tmp of pid %d as uid %d: %s" % (nspid, pid, os.geteuid(), why))
         try:
             if start_time(proc) != start:
                 fail(1, "pid %d is not the process diagnosed any more (its start time changed)" % pid)

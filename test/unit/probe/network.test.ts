@@ -127,7 +127,10 @@ time.sleep(120)`,
       expect(run.status, run.stderr).toBe(0);
       const r = parseProbeOutput(run.stdout, { target: "local" });
       if (!r.ok) throw r.error;
-      expect(r.value.listener).toMatchObject({ status: "ok", data: { listening: true, acceptQueue: { current: 3, max: 2 } } });
+      expect(r.value.listener).toMatchObject({
+        status: "ok",
+        data: { listening: true, acceptQueue: { current: 3, max: 2 } },
+      });
       if (r.value.network?.status !== "ok")
         throw new Error(`network section: ${JSON.stringify(r.value.network)}`);
       expect(r.value.network.data.listenDrops?.minIntervalMs).toBe(500);

@@ -124,7 +124,12 @@ describe("every runbook script as it is sent (the repository's runbooks/)", () =
     expect(scripts).toEqual(
       expect.arrayContaining(["actions/kill-idle-connections.sh", "probes/leak-watch.sh"]),
     );
-    expect(libs.sort()).toEqual(["action-preamble.sh", "probe-inputs.sh", "socket-aggregate.sh"]);
+    expect(libs.sort()).toEqual([
+      "action-preamble.sh",
+      "hotspot-attach.sh",
+      "probe-inputs.sh",
+      "socket-aggregate.sh",
+    ]);
   });
 
   it.each(scripts)("%s: no include line left, each included lib file inlined exactly once", (path) => {
@@ -132,11 +137,18 @@ describe("every runbook script as it is sent (the repository's runbooks/)", () =
     const sent = readRunbookScript(root, path);
     expect(sent).not.toMatch(/^[^#\n]*runbook:include/m);
     const included = [...source.matchAll(/# runbook:include (lib\/\S+)$/gm)].map((m) => m[1] ?? "");
-    // Every action shares the preamble; every probe its input checks and the socket aggregation.
+    // Every action shares the preamble; every probe its input checks and the socket aggregation; what
+    // attaches to a JVM, the attach's checks.
+    const attaches = ["actions/heap-dump.sh", "probes/api-unreachable.sh"].includes(path)
+      ? ["lib/hotspot-attach.sh"]
+      : [];
     expect(included.sort()).toEqual(
-      path.startsWith("actions/")
-        ? ["lib/action-preamble.sh"]
-        : ["lib/probe-inputs.sh", "lib/socket-aggregate.sh"],
+      [
+        ...(path.startsWith("actions/")
+          ? ["lib/action-preamble.sh"]
+          : ["lib/probe-inputs.sh", "lib/socket-aggregate.sh"]),
+        ...attaches,
+      ].sort(),
     );
     for (const lib of included) {
       const body = readFileSync(join(root, lib), "utf8").trimEnd();

@@ -85,23 +85,19 @@ if [[ $juid != "$EUID" ]]; then
     runas=(runuser -u "$juser" --)
   fi
 fi
-# trusted FILE: FILE and every folder above it are root's and not writable by group or others.
-trusted() {
-  local q
-  q=$(readlink -f -- "$1") || return 1
-  while :; do
-    read -r u m < <(stat -c '%u %a' -- "$q") || return 1
-    [[ $u == 0 ]] && (((8#$m & 8#022) == 0)) || return 1
-    [[ $q == / ]] && return 0
-    q=${q%/*}
-    [[ -z $q ]] && q=/
-  done
-}
+# shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
+. "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh
 jcmd=""
 for c in "${exe%/java}/jcmd" "$(command -v jcmd)"; do
   [[ -n $c && -f $c && -x $c ]] || continue
-  if ((juid != 0)) || trusted "$c"; then
+  if ((juid != 0)); then
     jcmd=$c
+    break
+  fi
+  # As root, for a JVM of root: only from a path nobody else can write, the resolved file (untrusted_reason).
+  why=$(untrusted_reason "$c")
+  if [[ $why == resolved:* ]]; then
+    jcmd=${why#resolved:}
     break
   fi
 done

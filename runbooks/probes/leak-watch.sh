@@ -108,13 +108,39 @@ fi
 # JDK tools run as the JVM's user (root cannot read another user's perf data or attach otherwise).
 RUNAS=()
 JDK_BIN=""
+JVM_UID=""
 if [[ -n $PID ]]; then
   EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
   [[ $EXE == */java && -x ${EXE%/java}/jstat ]] && JDK_BIN=${EXE%/java}/
-  JVM_USER=$(stat -c %U "/proc/$PID" 2>/dev/null)
-  [[ -n $JVM_USER && $(stat -c %u "/proc/$PID") != "$(id -u)" && $(id -u) == 0 ]] && RUNAS=(runuser -u "$JVM_USER" --)
+  read -r JVM_UID JVM_USER < <(stat -c '%u %U' "/proc/$PID" 2>/dev/null)
+  [[ -n ${JVM_USER:-} && $JVM_UID != "$EUID" && $EUID == 0 ]] && RUNAS=(runuser -u "$JVM_USER" --)
 fi
-tool() { if [[ -n $JDK_BIN && -x $JDK_BIN$1 ]]; then echo "$JDK_BIN$1"; else command -v "$1"; fi; }
+# shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
+. "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh
+# tool NAME: the JDK tool to run: the target's own JDK first, else the first on PATH. As the JVM's user
+# (RUNAS, or a probe that is that user) any of them; with other rights (root, for a JVM of root) only one
+# whose path, symlinks resolved, is root's and nobody else's (untrusted_reason), and the resolved file.
+# Nothing printed (exit 1) when there is none.
+tool() {
+  local c why
+  for c in ${JDK_BIN:+"$JDK_BIN$1"} "$(command -v "$1")"; do
+    [[ -n $c && -f $c && -x $c ]] || continue
+    if ((${#RUNAS[@]} > 0)) || [[ $JVM_UID == "$EUID" && $EUID != 0 ]]; then
+      echo "$c"
+      return 0
+    fi
+    why=$(untrusted_reason "$c")
+    if [[ $why == resolved:* ]]; then
+      echo "${why#resolved:}"
+      return 0
+    fi
+  done
+  return 1
+}
+NO_TOOL="none found, or none the probe may run: as uid $EUID only from a root-owned path nobody else can write"
+# hotspot_attach_safe (never a SIGQUIT that would end the target) and the direct attach.
+# shellcheck source=SCRIPTDIR/../lib/hotspot-attach.sh
+. "${0%"${0##*/}"}../lib/hotspot-attach.sh"  # runbook:include lib/hotspot-attach.sh
 
 heap=""
 if [[ -n $PID ]] && jstat=$(tool jstat); then
@@ -125,7 +151,7 @@ if [[ -n $PID ]] && jstat=$(tool jstat); then
   fi
   [[ -n $heap ]] || heap_reason="jstat failed: $(tail -n 2 "$W/snap.txt" | oneline 160)"
 else
-  heap_reason=$([[ -z $PID ]] && echo "$NO_PID" || echo "jstat not found (no JDK tools on this host)")
+  heap_reason=$([[ -z $PID ]] && echo "$NO_PID" || echo "no jstat: $NO_TOOL")
 fi
 echo "heapOldGenPercent=$heap"
 [[ -n $heap ]] || unavailable heapOldGenPercent "$heap_reason"
@@ -139,6 +165,18 @@ elif [[ -z $PID ]]; then
   unavailable sessions "$NO_PID"
 elif [[ -n ${open:-} && -n ${limit:-} ]] && ((open + 2 >= limit)); then
   unavailable sessions "at the fd limit ($open of $limit): the JVM cannot accept an attach"
+elif ! hotspot_attach_safe "$PID"; then
+  unavailable sessions "not attempted: $ATTACH_UNSAFE_WHY"
+elif hotspot_attach_client; then
+  # The probe's own attach (no JVM started): api-unreachable.sh's, with the start time just read.
+  read -r stat_line <"/proc/$PID/stat"
+  read -r -a f <<<"${stat_line##*) }"
+  if echo GC.class_histogram | timeout -k 1 8 "${RUNAS[@]}" "$ATTACH_PY_BIN" -I -S -c "$HOTSPOT_ATTACH_PY" "$PID" "${f[19]:-0}" 3000 \
+    >"$W/histo.txt" 2>"$W/attach.err" && grep -q '^Total ' "$W/histo.txt"; then
+    sessions=$(awk -v cls=" $SESSION_CLASSES " 'index(cls, " " $4 " ") { s += $2 } END { print s + 0 }' "$W/histo.txt")
+  else
+    unavailable sessions "GC.class_histogram failed: $(oneline 160 <"$W/attach.err")"
+  fi
 elif jcmd=$(tool jcmd); then
   if timeout -k 1 8 "${RUNAS[@]}" "$jcmd" -J-Dsun.tools.attach.attachTimeout=3000 "$PID" GC.class_histogram >"$W/histo.txt" 2>&1 &&
     grep -q '^Total ' "$W/histo.txt"; then
@@ -147,7 +185,7 @@ elif jcmd=$(tool jcmd); then
     unavailable sessions "jcmd GC.class_histogram failed: $(grep -m 1 -E 'Exception|Error|denied' "$W/histo.txt" | oneline 160)"
   fi
 else
-  unavailable sessions "jcmd not found (no JDK tools on this host)"
+  unavailable sessions "$ATTACH_PY_WHY; no jcmd: $NO_TOOL"
 fi
 echo "sessions=$sessions"
 echo "==> end status=ok durationMs=$(($(date +%s%3N) - START_MS))"

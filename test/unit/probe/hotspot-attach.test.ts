@@ -203,7 +203,7 @@ describe("the client's code", () => {
   it("reaches the host as written: the SSM document of each script that includes it carries it unchanged", () => {
     const code = /^HOTSPOT_ATTACH_PY='([^']*)'$/m.exec(readFileSync(LIB, "utf8"))?.[1];
     expect(code).toContain("SO_PEERCRED");
-    for (const script of ["probes/api-unreachable.sh", "actions/heap-dump.sh"]) {
+    for (const script of ["probes/api-unreachable.sh", "probes/leak-watch.sh", "actions/heap-dump.sh"]) {
       const doc = documentScript(readRunbookScript(resolve(ROOT, "runbooks"), script), script);
       expect(/^HOTSPOT_ATTACH_PY='([^']*)'$/m.exec(doc)?.[1], script).toBe(code);
     }

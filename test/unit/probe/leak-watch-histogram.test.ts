@@ -18,11 +18,13 @@ import { parseLeakWatchOutput } from "../../../lambdas/core/parsers/leak-watch.j
 import { loadRunbookDoc } from "../../../lambdas/workflows/runbook-files.js";
 
 /**
- * The leak-watch probe's `--with-histogram` path (runbooks/probes/leak-watch.sh, SSM_withHistogram=true)
- * without a JVM: the target is a copy of `sleep` named `java`, with a stand-in `jcmd` and `jstat` next to
- * it, which is where the probe looks first (the JDK of the target's own `java`; the probe puts the system
- * directories first on PATH, so a stand-in on PATH would lose to a real /usr/bin/jcmd). The stand-in
- * `jcmd` prints a fixed class histogram and leaves a mark when called. Port 20301 (nothing listens on it).
+ * The leak-watch probe's `--with-histogram` path (runbooks/probes/leak-watch.sh, SSM_withHistogram=true):
+ * - on a real JVM of the default JDK holding instances of its own classes: the probe's attach (no JDK tool)
+ *   counts the session classes it is given, not a look-alike;
+ * - on a stand-in target (a copy of `sleep` named `java`) with stand-in `jcmd` and `jstat` next to it, in
+ *   a folder under /tmp (others can write above it), as root: at the fd limit no attach is tried, and
+ *   otherwise the stand-ins never run as root and nothing is signalled (sleep does not catch SIGQUIT).
+ * Port 20301 (nothing listens on it).
  */
 const PROBE = fileURLToPath(new URL("../../../runbooks/probes/leak-watch.sh", import.meta.url));
 const PORT = "20301";
@@ -42,6 +44,7 @@ const HISTOGRAM = [
   "Total        414850       88516880",
 ].join("\n");
 
+const JSTAT_CALLED = join(jdk, "jstat-called");
 writeFileSync(join(jdk, "histogram.txt"), `${HISTOGRAM}\n`);
 writeFileSync(
   join(jdk, "jcmd"),
@@ -49,7 +52,7 @@ writeFileSync(
 );
 writeFileSync(
   join(jdk, "jstat"),
-  "#!/bin/bash\necho sun.gc.generation.1.space.0.used=250\necho sun.gc.generation.1.maxCapacity=1000\n",
+  `#!/bin/bash\necho "$*" >"${JSTAT_CALLED}"\necho sun.gc.generation.1.space.0.used=250\necho sun.gc.generation.1.maxCapacity=1000\n`,
 );
 chmodSync(join(jdk, "jcmd"), 0o755);
 chmodSync(join(jdk, "jstat"), 0o755);
@@ -111,27 +114,47 @@ afterAll(() => {
   rmSync(jdk, { recursive: true, force: true });
 });
 
-describe("leak-watch probe with a class histogram (fake jcmd next to the target's java)", () => {
-  it("sums the runbook's session classes (Tomcat's and Jetty's), not a look-alike class", async () => {
+describe("leak-watch probe with a class histogram of a real JVM", () => {
+  it("sums the session classes it is given through the probe's own attach, not a look-alike class", async () => {
     expect(classes).toBe(
       "org.apache.tomcat.websocket.WsSession org.eclipse.jetty.websocket.common.WebSocketSession",
     );
-    const java = startJava(1024);
-    started.push(java);
-    const pid = await execed(java);
-    const s = probe(pid, classes);
-    expect(existsSync(CALLED)).toBe(true);
-    expect(readFileSync(CALLED, "utf8")).toMatch(new RegExp(`\\b${pid} GC\\.class_histogram\\b`));
+    const src = join(jdk, "Watched.java");
+    writeFileSync(
+      src,
+      `public class Watched {
+         static class Sess {} static class Other {} static class SessListener {}
+         static final java.util.List<Object> KEEP = new java.util.ArrayList<>();
+         public static void main(String[] a) throws Exception {
+           for (int i = 0; i < 977; i++) KEEP.add(new Sess());
+           for (int i = 0; i < 12; i++) KEEP.add(new Other());
+           for (int i = 0; i < 4; i++) KEEP.add(new SessListener());
+           System.out.println("READY"); System.out.flush(); Thread.sleep(600_000); } }`,
+    );
+    const jvm = spawn("bash", ["-c", `ulimit -n 4096 && exec java -Xmx64m "${src}"`], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    started.push(jvm);
+    await new Promise<void>((resolve, reject) => {
+      jvm.stdout?.on("data", (b: Buffer) => b.toString().includes("READY") && resolve());
+      jvm.once("exit", (code) => reject(new Error(`the JVM exited (${code}) before READY`)));
+    });
+    const pid = jvm.pid ?? 0;
+    const s = probe(pid, "Watched$Sess Watched$Other");
+    expect(s.unavailable).toEqual([]);
     expect(s.sessions).toBe(977 + 12);
     expect(s.pid).toBe(pid);
-    expect(s.fdLimit).toBe(1024);
-    expect(s.heapOldGenPercent).toBe(25);
-    expect(s.unavailable.filter((u) => u.startsWith("sessions"))).toEqual([]);
+    expect(s.fdLimit).toBe(4096);
+    // The heap from the system JDK's jstat (root's, so it may run as root against a JVM of root).
+    expect(s.heapOldGenPercent).toBeGreaterThanOrEqual(0);
+    expect(s.heapOldGenPercent).toBeLessThanOrEqual(100);
     // One class only: only its rows.
-    expect(probe(pid, "org.apache.tomcat.websocket.WsSession").sessions).toBe(977);
-  });
+    expect(probe(pid, "Watched$Sess").sessions).toBe(977);
+  }, 90_000);
+});
 
-  it("refuses the attach at the fd limit: jcmd is not run and the sample says why", async () => {
+describe("leak-watch probe against a stand-in target with stand-in JDK tools others could have written", () => {
+  it("refuses the attach at the fd limit: no tool is run and the sample says why", async () => {
     const java = startJava(5);
     started.push(java);
     const pid = await execed(java);
@@ -143,5 +166,24 @@ describe("leak-watch probe with a class histogram (fake jcmd next to the target'
     expect(s.unavailable).toContainEqual(
       expect.stringMatching(/^sessions: at the fd limit \(\d+ of 5\): the JVM cannot accept an attach$/),
     );
+  });
+
+  it("never runs the stand-ins as root, and never signals a process that does not catch SIGQUIT", async () => {
+    const java = startJava(1024);
+    started.push(java);
+    const pid = await execed(java);
+    rmSync(JSTAT_CALLED, { force: true });
+    const s = probe(pid, classes);
+    // /tmp above the stand-ins is writable by others: neither runs with the probe's (root's) rights.
+    expect(existsSync(JSTAT_CALLED)).toBe(false);
+    expect(existsSync(CALLED)).toBe(false);
+    expect(s.sessions).toBeNull();
+    expect(s.unavailable).toContainEqual(
+      `sessions: not attempted: pid ${pid} does not catch SIGQUIT (started with -Xrs?) and has no attach listener yet: the SIGQUIT that starts one would end it`,
+    );
+    // Still running: it was not signalled.
+    expect(java.exitCode).toBeNull();
+    expect(java.signalCode).toBeNull();
+    expect(readFileSync(`/proc/${pid}/stat`, "utf8")).toMatch(/\) [SR] /);
   });
 });

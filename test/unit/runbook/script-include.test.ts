@@ -129,6 +129,7 @@ describe("every runbook script as it is sent (the repository's runbooks/)", () =
       "hotspot-attach.sh",
       "probe-inputs.sh",
       "socket-aggregate.sh",
+      "trusted-path.sh",
     ]);
   });
 
@@ -138,9 +139,11 @@ describe("every runbook script as it is sent (the repository's runbooks/)", () =
     expect(sent).not.toMatch(/^[^#\n]*runbook:include/m);
     const included = [...source.matchAll(/# runbook:include (lib\/\S+)$/gm)].map((m) => m[1] ?? "");
     // Every action shares the preamble; every probe its input checks and the socket aggregation; what
-    // attaches to a JVM, the attach's checks.
-    const attaches = ["actions/heap-dump.sh", "probes/api-unreachable.sh"].includes(path)
-      ? ["lib/hotspot-attach.sh"]
+    // attaches to a JVM, the attach's checks and the trust check of what it runs.
+    const attaches = ["actions/heap-dump.sh", "probes/api-unreachable.sh", "probes/leak-watch.sh"].includes(
+      path,
+    )
+      ? ["lib/hotspot-attach.sh", "lib/trusted-path.sh"]
       : [];
     expect(included.sort()).toEqual(
       [

@@ -7,6 +7,8 @@ import { existsSync } from "node:fs";
 if (existsSync(new URL("../cli/main.ts", import.meta.url))) {
   const { register } = await import("tsx/esm/api");
   register();
+  // As the bundled entry does (cli/bin.ts): no zod JIT in a one-shot command.
+  (await import("zod")).config({ jitless: true });
   const { main } = await import("../cli/main.ts");
   process.exitCode = await main(process.argv);
 } else {

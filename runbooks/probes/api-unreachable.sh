@@ -510,13 +510,14 @@ declare -A LINK=()
 read_links() {
   local -a f=()
   local i
-  # Four fields per path: name, link target (empty for /proc/PID itself), owner uid, owner name.
+  # Five fields per path: name, link target (empty for /proc/PID itself), owner uid, owner name, group id.
   mapfile -d '' -t f < <(find "/proc/$1" "/proc/$1/exe" "/proc/$1/cwd" "/proc/$1/fd/1" "/proc/$1/fd/2" \
-    -maxdepth 0 -printf '%f\0%l\0%U\0%u\0' 2>/dev/null)
-  for ((i = 0; i + 3 < ${#f[@]}; i += 4)); do
+    -maxdepth 0 -printf '%f\0%l\0%U\0%u\0%G\0' 2>/dev/null)
+  for ((i = 0; i + 4 < ${#f[@]}; i += 5)); do
     if [[ ${f[i]} == "$1" ]]; then
       LINK[uid]=${f[i + 2]}
       LINK[user]=${f[i + 3]}
+      LINK[gid]=${f[i + 4]}
     elif [[ -n ${f[i + 1]} ]]; then
       LINK[${f[i]}]=${f[i + 1]}
     fi
@@ -532,7 +533,13 @@ if [[ -n $PID ]]; then
   [[ $COMM == java || $EXE == */java ]] && IS_JAVA=true
   [[ $EXE == */java && -x ${EXE%/java}/jcmd ]] && JDK_BIN=${EXE%/java}/
   if [[ -n $JVM_UID && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
-    if command -v runuser >/dev/null 2>&1; then
+    # setpriv first: no PAM session, so no "session opened for user ..." line in the host's auth log for
+    # each tool the probe runs (runuser opens one each time).
+    # A uid with no passwd entry (find prints it as a number; a container's user) has no groups to load.
+    if [[ -n ${LINK[gid]:-} ]] && command -v setpriv >/dev/null 2>&1; then
+      RUNAS=(setpriv "--reuid=$JVM_UID" "--regid=${LINK[gid]}")
+      [[ $JVM_USER == "$JVM_UID" ]] && RUNAS+=(--clear-groups --) || RUNAS+=(--init-groups --)
+    elif command -v runuser >/dev/null 2>&1; then
       RUNAS=(runuser -u "$JVM_USER" --)
     else
       # shellcheck disable=SC2016 # expanded by the user's sh, not here: runs the tool with its arguments

@@ -112,8 +112,17 @@ JVM_UID=""
 if [[ -n $PID ]]; then
   EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
   [[ $EXE == */java && -x ${EXE%/java}/jstat ]] && JDK_BIN=${EXE%/java}/
-  read -r JVM_UID JVM_USER < <(stat -c '%u %U' "/proc/$PID" 2>/dev/null)
-  [[ -n ${JVM_USER:-} && $JVM_UID != "$EUID" && $EUID == 0 ]] && RUNAS=(runuser -u "$JVM_USER" --)
+  read -r JVM_UID JVM_GID JVM_USER < <(stat -c '%u %g %U' "/proc/$PID" 2>/dev/null)
+  # setpriv first (no PAM session, no auth-log line per sample), as api-unreachable.sh.
+  if [[ -n ${JVM_USER:-} && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
+    if command -v setpriv >/dev/null 2>&1; then
+      RUNAS=(setpriv "--reuid=$JVM_UID" "--regid=$JVM_GID")
+      # A uid with no passwd entry (stat prints UNKNOWN; a container's user) has no groups to load.
+      [[ $JVM_USER == UNKNOWN ]] && RUNAS+=(--clear-groups --) || RUNAS+=(--init-groups --)
+    else
+      RUNAS=(runuser -u "$JVM_USER" --)
+    fi
+  fi
 fi
 # shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
 . "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseProbeOutput } from "../../../lambdas/core/parsers/index.js";
 import { readRunbookScript } from "../../../lambdas/workflows/runbook-files.js";
 import { documentScript } from "../../../lib/document-script.js";
-import { ROOT, startChild, stopChild } from "./probe-harness.js";
+import { ROOT, runProbe, startChild, stopChild } from "./probe-harness.js";
 
 /**
  * The probe's direct HotSpot attach (runbooks/lib/hotspot-attach.sh), against real JVMs of the default
@@ -30,10 +31,8 @@ function startTime(pid: number): string {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] as string;
 }
 
-/** A JVM that prints READY, then "pong" for each line it reads. Its output is kept in `out`. */
-async function pingableJvm(
-  extra: string[],
-): Promise<{ child: ChildProcess; pid: number; out: () => string }> {
+/** Pingable.java in the test folder (readable by others: one test runs it as another uid). */
+function pingableSource(): string {
   const src = join(dir, "Pingable.java");
   writeFileSync(
     src,
@@ -42,6 +41,14 @@ async function pingableJvm(
        java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
        while (r.readLine() != null) { System.out.println("pong"); System.out.flush(); } } }`,
   );
+  return src;
+}
+
+/** A JVM that prints READY, then "pong" for each line it reads. Its output is kept in `out`. */
+async function pingableJvm(
+  extra: string[],
+): Promise<{ child: ChildProcess; pid: number; out: () => string }> {
+  const src = pingableSource();
   const child = spawn("java", ["-Xmx32m", ...extra, src], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
   children.push(child);
   let out = "";
@@ -197,6 +204,39 @@ c, _ = s.accept(); open(${JSON.stringify(got)}, "wb").write(c.recv(4096)); c.clo
       rmSync(sock, { force: true });
     }
   }, 60_000);
+});
+
+describe("the probe (root) and a JVM of another user", () => {
+  it("a uid with no passwd entry (a container's user): attached as that uid, with no groups to load", async () => {
+    const uid = 54_321;
+    const src = pingableSource();
+    chmodSync(dir, 0o755);
+    const child = spawn(
+      "setpriv",
+      [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "java", "-Xmx32m", src],
+      {
+        cwd: "/",
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
+    children.push(child);
+    await new Promise<void>((ok, fail) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("READY")) ok();
+      });
+      child.once("exit", (c) => fail(new Error(`JVM exited (${c}) before READY: ${out}`)));
+    });
+    // Nothing listens on port 1: the PID is given, as `--pid` does.
+    const run = runProbe({ port: "1", pid: String(child.pid) });
+    expect(run.status, run.stderr).toBe(0);
+    const r = parseProbeOutput(run.stdout, { target: "local" });
+    if (!r.ok) throw r.error;
+    expect(r.value.process).toMatchObject({ status: "ok", data: { user: String(uid) } });
+    expect(r.value.classHistogram).toMatchObject({ status: "ok", data: { attachClient: "direct" } });
+    expect(r.value.threads.status).toBe("ok");
+  }, 90_000);
 });
 
 describe("the client's code", () => {

@@ -498,6 +498,9 @@ else
     PID_REASON="no process listens on port $PORT (ss -ltnp shows no listener)"
   fi
 fi
+# untrusted_reason, pick_tool, runas_for: what may run, and as whom.
+# shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
+. "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh
 JVM_USER=""
 JVM_UID=""
 IS_JAVA=false
@@ -532,62 +535,13 @@ if [[ -n $PID ]]; then
   read -r COMM <"/proc/$PID/comm" 2>/dev/null
   [[ $COMM == java || $EXE == */java ]] && IS_JAVA=true
   [[ $EXE == */java && -x ${EXE%/java}/jcmd ]] && JDK_BIN=${EXE%/java}/
+  # find prints the owner's uid for its name when the uid has no passwd entry (a container's user).
   if [[ -n $JVM_UID && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
-    # setpriv first: no PAM session, so no "session opened for user ..." line in the host's auth log for
-    # each tool the probe runs (runuser opens one each time).
-    # A uid with no passwd entry (find prints it as a number; a container's user) has no groups to load.
-    if [[ -n ${LINK[gid]:-} ]] && command -v setpriv >/dev/null 2>&1; then
-      RUNAS=(setpriv "--reuid=$JVM_UID" "--regid=${LINK[gid]}")
-      [[ $JVM_USER == "$JVM_UID" ]] && RUNAS+=(--clear-groups --) || RUNAS+=(--init-groups --)
-    elif command -v runuser >/dev/null 2>&1; then
-      RUNAS=(runuser -u "$JVM_USER" --)
-    else
-      # shellcheck disable=SC2016 # expanded by the user's sh, not here: runs the tool with its arguments
-      RUNAS=(su -s /bin/sh "$JVM_USER" -c 'exec "$0" "$@"')
-    fi
+    NAMED=true
+    [[ $JVM_USER == "$JVM_UID" ]] && NAMED=false
+    runas_for "$JVM_UID" "${LINK[gid]:-}" "$JVM_USER" "$NAMED"
   fi
 fi
-# shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
-. "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh
-# pick_tool NAME: sets TOOL to the JDK tool to run, or TOOL_WHY and returns 1. A tool from the target's
-# own JDK runs only as the JVM's user (RUNAS, or a probe that already is that user); a tool that would
-# run as another user (root) must come from a root-owned path nobody else can write (untrusted_reason),
-# so nothing the target's user can change ever runs with the probe's rights. Symlinks are resolved and
-# the resolved file is what runs.
-pick_tool() {
-  local c why="" cands=()
-  TOOL=""
-  TOOL_WHY=""
-  local d
-  [[ -n $JDK_BIN && -x $JDK_BIN$1 ]] && cands+=("$JDK_BIN$1")
-  # The first on PATH (as `command -v` would), without a subshell.
-  local IFS=:
-  for d in $PATH; do
-    [[ -f ${d:-.}/$1 && -x ${d:-.}/$1 ]] && {
-      cands+=("${d:-.}/$1")
-      break
-    }
-  done
-  IFS=$' \t\n'
-  if ((${#cands[@]} == 0)); then
-    TOOL_WHY="$1 not found (no JDK tools on this host: JRE only?)"
-    return 1
-  fi
-  for c in "${cands[@]}"; do
-    if [[ ${#RUNAS[@]} -gt 0 || (-n $JVM_UID && $JVM_UID == "$EUID" && $JVM_UID != 0) ]]; then
-      TOOL=$c
-      return 0
-    fi
-    why=$(untrusted_reason "$c")
-    if [[ $why == resolved:* ]]; then
-      TOOL=${why#resolved:}
-      return 0
-    fi
-    TOOL_WHY+="${TOOL_WHY:+; }$1 at $c would run as uid $EUID from an untrusted path: $why"
-  done
-  TOOL_WHY="refused: $TOOL_WHY"
-  return 1
-}
 need_pid() {
   [[ -n $PID ]] && return 0
   REASON="no target process: $PID_REASON"
@@ -1268,8 +1222,15 @@ JCMD=""
 JCMD_WHY=""
 ATTACH_SKIP=""
 # ATTACH_VIA: who speaks the attach protocol for the session: "direct" (lib/hotspot-attach.sh, no JVM
-# started), "jdk" (jcmd, when no trusted python3), or empty (jmap/jstack, one attach each, no jcmd).
+# started), "jdk" (jcmd, when no trusted python3), or empty (jmap/jstack, one attach each, no jcmd);
+# ATTACH_TOOL names it in reasons.
 ATTACH_VIA=""
+ATTACH_TOOL=""
+# attach_split RC: the session's exit code, and its output split into the threads and the histogram.
+attach_split() {
+  echo "$1" >"$W/jcmd-session.rc"
+  awk '/^ *num +#instances/ { h = 1 } h { print > "'"$W"'/class-histogram.txt"; next } { print > "'"$W"'/jstack.txt" }' "$W/jcmd-session.txt"
+}
 start_attach() {
   need_java 2>/dev/null || return 0
   [[ -z $ATTACH_SKIP ]] || return 0
@@ -1283,6 +1244,7 @@ start_attach() {
   box_s=$((box_s + HEAP_SAMPLE_MS / 1000 + 1))
   if hotspot_attach_client; then
     ATTACH_VIA=direct
+    ATTACH_TOOL="the direct attach"
     proc_stat "$PID" && start=${STAT[19]}
     # Thread.print at once (no GC); the histogram (a full GC) after the heap's second sample.
     (
@@ -1292,8 +1254,7 @@ start_attach() {
         echo "GC.class_histogram$all"
       } | box "$box_s" "${RUNAS[@]}" "$ATTACH_PY_BIN" -I -S -c "$HOTSPOT_ATTACH_PY" "$PID" "${start:-0}" "$ATTACH_TIMEOUT_MS" \
         >"$W/jcmd-session.txt" 2>"$W/attach.err"
-      echo $? >"$W/jcmd-session.rc"
-      awk '/^ *num +#instances/ { h = 1 } h { print > "'"$W"'/class-histogram.txt"; next } { print > "'"$W"'/jstack.txt" }' "$W/jcmd-session.txt"
+      attach_split $?
     ) >/dev/null 2>&1 </dev/null &
     ATTACH_BG=$!
     return 0
@@ -1301,6 +1262,7 @@ start_attach() {
   if pick_tool jcmd; then JCMD=$TOOL; else JCMD_WHY="$ATTACH_PY_WHY; $TOOL_WHY"; fi
   [[ -n $JCMD ]] || return 0
   ATTACH_VIA=jdk
+  ATTACH_TOOL=jcmd
   # shellcheck disable=SC2016 # "$0" "$@" are expanded by the inner sh: jcmd and its arguments
   (
     {
@@ -1308,15 +1270,14 @@ start_attach() {
       printf 'Thread.print\nGC.class_histogram%s\n' "$all"
     } | box "$box_s" "${RUNAS[@]}" sh -c 'cat | exec "$0" "$@"' "$JCMD" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" \
       -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData "$PID" -f /dev/stdin >"$W/jcmd-session.txt" 2>&1
-    echo $? >"$W/jcmd-session.rc"
-    awk '/^ *num +#instances/ { h = 1 } h { print > "'"$W"'/class-histogram.txt"; next } { print > "'"$W"'/jstack.txt" }' "$W/jcmd-session.txt"
+    attach_split $?
   ) >/dev/null 2>&1 </dev/null &
   ATTACH_BG=$!
 }
 attach_result() { # WHAT (threads|histogram)
   [[ -n ${ATTACH_BG:-} ]] && wait "$ATTACH_BG" 2>/dev/null
   ATTACH_BG=""
-  local rc=1 who=jcmd
+  local rc=1
   [[ -f $W/jcmd-session.rc ]] && rc=$(<"$W/jcmd-session.rc")
   ((rc == 0)) && return 0
   if [[ $ATTACH_VIA == direct && -s $W/attach.err ]]; then
@@ -1325,8 +1286,7 @@ attach_result() { # WHAT (threads|histogram)
     REASON=${REASON#direct attach: }
     ((rc == 124)) && REASON="timed out: $REASON"
   else
-    [[ $ATTACH_VIA == direct ]] && who="the direct attach"
-    REASON=$(tool_reason "$who" "$rc" "$W/jcmd-session.txt")
+    REASON=$(tool_reason "$ATTACH_TOOL" "$rc" "$W/jcmd-session.txt")
     [[ $REASON == timed\ out* && -n $ATTACH_WHY ]] && REASON+=" of ${ATTACH_BOX_S}s"
   fi
   [[ $REASON == timed\ out* && -n $ATTACH_WHY ]] && REASON+=", short because $ATTACH_WHY"
@@ -1348,9 +1308,7 @@ collect_histogram() {
     [[ $HISTO_MODE == all ]] && cmd+=" -all"
     attach_result || return 1
     grep -q '^Total ' "$W/class-histogram.txt" 2>/dev/null || {
-      local who=jcmd
-      [[ $ATTACH_VIA == direct ]] && who="the direct attach"
-      REASON=$(tool_reason "$who" 1 "$W/jcmd-session.txt")
+      REASON=$(tool_reason "$ATTACH_TOOL" 1 "$W/jcmd-session.txt")
       return 1
     }
   else
@@ -1408,7 +1366,7 @@ collect_threads() {
     echo "command=jstack $PID"
   fi
   grep -q '^"' "$W/jstack.txt" 2>/dev/null || {
-    REASON=$(tool_reason "${ATTACH_VIA:+Thread.print}${ATTACH_VIA:-jstack}" 1 "$W/jstack.txt")
+    REASON=$(tool_reason "${ATTACH_VIA:+$ATTACH_TOOL Thread.print}${ATTACH_VIA:-jstack}" 1 "$W/jstack.txt")
     return 1
   }
   awk '

@@ -82,7 +82,8 @@ if [[ -z $PID ]]; then
   for f in startTicks openFds fdLimit; do echo "$f="; unavailable "$f" "$NO_PID"; done
 else
   # Field 22 of /proc/PID/stat (after the parenthesised command name): start time in clock ticks.
-  echo "startTicks=$(sed -e 's/^.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $20 }')"
+  START_TICKS=$(sed -e 's/^.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $20 }')
+  echo "startTicks=$START_TICKS"
   if open=$(find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 2>"$W/fd.err" | wc -l) && [[ ! -s $W/fd.err ]]; then
     echo "openFds=$open"
   else
@@ -105,6 +106,9 @@ else
   unavailable established "ss failed: $(cat "$W/ss.err")"
 fi
 
+# untrusted_reason, pick_tool, runas_for: what may run, and as whom.
+# shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
+. "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh
 # JDK tools run as the JVM's user (root cannot read another user's perf data or attach otherwise).
 RUNAS=()
 JDK_BIN=""
@@ -113,46 +117,20 @@ if [[ -n $PID ]]; then
   EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
   [[ $EXE == */java && -x ${EXE%/java}/jstat ]] && JDK_BIN=${EXE%/java}/
   read -r JVM_UID JVM_GID JVM_USER < <(stat -c '%u %g %U' "/proc/$PID" 2>/dev/null)
-  # setpriv first (no PAM session, no auth-log line per sample), as api-unreachable.sh.
+  # stat prints UNKNOWN for the name of a uid with no passwd entry (a container's user).
   if [[ -n ${JVM_USER:-} && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
-    if command -v setpriv >/dev/null 2>&1; then
-      RUNAS=(setpriv "--reuid=$JVM_UID" "--regid=$JVM_GID")
-      # A uid with no passwd entry (stat prints UNKNOWN; a container's user) has no groups to load.
-      [[ $JVM_USER == UNKNOWN ]] && RUNAS+=(--clear-groups --) || RUNAS+=(--init-groups --)
-    else
-      RUNAS=(runuser -u "$JVM_USER" --)
-    fi
+    NAMED=true
+    [[ $JVM_USER == UNKNOWN ]] && NAMED=false
+    runas_for "$JVM_UID" "$JVM_GID" "$JVM_USER" "$NAMED"
   fi
 fi
-# shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
-. "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh
-# tool NAME: the JDK tool to run: the target's own JDK first, else the first on PATH. As the JVM's user
-# (RUNAS, or a probe that is that user) any of them; with other rights (root, for a JVM of root) only one
-# whose path, symlinks resolved, is root's and nobody else's (untrusted_reason), and the resolved file.
-# Nothing printed (exit 1) when there is none.
-tool() {
-  local c why
-  for c in ${JDK_BIN:+"$JDK_BIN$1"} "$(command -v "$1")"; do
-    [[ -n $c && -f $c && -x $c ]] || continue
-    if ((${#RUNAS[@]} > 0)) || [[ $JVM_UID == "$EUID" && $EUID != 0 ]]; then
-      echo "$c"
-      return 0
-    fi
-    why=$(untrusted_reason "$c")
-    if [[ $why == resolved:* ]]; then
-      echo "${why#resolved:}"
-      return 0
-    fi
-  done
-  return 1
-}
-NO_TOOL="none found, or none the probe may run: as uid $EUID only from a root-owned path nobody else can write"
 # hotspot_attach_safe (never a SIGQUIT that would end the target) and the direct attach.
 # shellcheck source=SCRIPTDIR/../lib/hotspot-attach.sh
 . "${0%"${0##*/}"}../lib/hotspot-attach.sh"  # runbook:include lib/hotspot-attach.sh
 
 heap=""
-if [[ -n $PID ]] && jstat=$(tool jstat); then
+if [[ -n $PID ]] && pick_tool jstat; then
+  jstat=$TOOL
   # -snap prints the perf counters: old generation used and maximum capacity in one call.
   if timeout -k 1 10 "${RUNAS[@]}" "$jstat" -J-Djstat.showUnsupported=true -snap "$PID" >"$W/snap.txt" 2>&1; then
     heap=$(awk -F= '/^sun.gc.generation.1.space.0.used=/ { u = $2 } /^sun.gc.generation.1.maxCapacity=/ { m = $2 }
@@ -160,12 +138,13 @@ if [[ -n $PID ]] && jstat=$(tool jstat); then
   fi
   [[ -n $heap ]] || heap_reason="jstat failed: $(tail -n 2 "$W/snap.txt" | oneline 160)"
 else
-  heap_reason=$([[ -z $PID ]] && echo "$NO_PID" || echo "no jstat: $NO_TOOL")
+  heap_reason=$([[ -z $PID ]] && echo "$NO_PID" || echo "$TOOL_WHY")
 fi
 echo "heapOldGenPercent=$heap"
 [[ -n $heap ]] || unavailable heapOldGenPercent "$heap_reason"
 
 sessions=""
+histogram=""
 if [[ $WITH_HISTO != true ]]; then
   unavailable sessions "not sampled: needs a class histogram (SSM_withHistogram=true), which forces a full GC"
 elif [[ -z $SESSION_CLASSES ]]; then
@@ -177,24 +156,24 @@ elif [[ -n ${open:-} && -n ${limit:-} ]] && ((open + 2 >= limit)); then
 elif ! hotspot_attach_safe "$PID"; then
   unavailable sessions "not attempted: $ATTACH_UNSAFE_WHY"
 elif hotspot_attach_client; then
-  # The probe's own attach (no JVM started): api-unreachable.sh's, with the start time just read.
-  read -r stat_line <"/proc/$PID/stat"
-  read -r -a f <<<"${stat_line##*) }"
-  if echo GC.class_histogram | timeout -k 1 8 "${RUNAS[@]}" "$ATTACH_PY_BIN" -I -S -c "$HOTSPOT_ATTACH_PY" "$PID" "${f[19]:-0}" 3000 \
+  # The probe's own attach (no JVM started), with the start time read above.
+  if echo GC.class_histogram | timeout -k 1 8 "${RUNAS[@]}" "$ATTACH_PY_BIN" -I -S -c "$HOTSPOT_ATTACH_PY" "$PID" "${START_TICKS:-0}" 3000 \
     >"$W/histo.txt" 2>"$W/attach.err" && grep -q '^Total ' "$W/histo.txt"; then
-    sessions=$(awk -v cls=" $SESSION_CLASSES " 'index(cls, " " $4 " ") { s += $2 } END { print s + 0 }' "$W/histo.txt")
+    histogram=ok
   else
     unavailable sessions "GC.class_histogram failed: $(oneline 160 <"$W/attach.err")"
   fi
-elif jcmd=$(tool jcmd); then
-  if timeout -k 1 8 "${RUNAS[@]}" "$jcmd" -J-Dsun.tools.attach.attachTimeout=3000 "$PID" GC.class_histogram >"$W/histo.txt" 2>&1 &&
+elif pick_tool jcmd; then
+  if timeout -k 1 8 "${RUNAS[@]}" "$TOOL" -J-Dsun.tools.attach.attachTimeout=3000 "$PID" GC.class_histogram >"$W/histo.txt" 2>&1 &&
     grep -q '^Total ' "$W/histo.txt"; then
-    sessions=$(awk -v cls=" $SESSION_CLASSES " 'index(cls, " " $4 " ") { s += $2 } END { print s + 0 }' "$W/histo.txt")
+    histogram=ok
   else
     unavailable sessions "jcmd GC.class_histogram failed: $(grep -m 1 -E 'Exception|Error|denied' "$W/histo.txt" | oneline 160)"
   fi
 else
-  unavailable sessions "$ATTACH_PY_WHY; no jcmd: $NO_TOOL"
+  unavailable sessions "$ATTACH_PY_WHY; $TOOL_WHY"
 fi
+[[ $histogram == ok ]] &&
+  sessions=$(awk -v cls=" $SESSION_CLASSES " 'index(cls, " " $4 " ") { s += $2 } END { print s + 0 }' "$W/histo.txt")
 echo "sessions=$sessions"
 echo "==> end status=ok durationMs=$(($(date +%s%3N) - START_MS))"

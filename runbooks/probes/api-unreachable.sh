@@ -602,32 +602,74 @@ proc_stat() {
   read -r line <"/proc/$1/stat" 2>/dev/null || return 1
   read -r -a STAT <<<"${line##*) }"
 }
+# The CPU sample: each thread's run time in ns (the scheduler's sum_exec_runtime, the first field of
+# /proc/PID/task/TID/schedstat) at mark_cpu and again CPU_SAMPLE_MS later. At ns resolution 100 ms gives a
+# share of a core to well under 1 %; utime+stime count whole clock ticks (10 ms), 3 % of a core over
+# 300 ms, so without schedstat (a kernel without CONFIG_SCHED_INFO) the window is CPU_TICKS_SAMPLE_MS.
+CPU_SAMPLE_MS=100
+CPU_TICKS_SAMPLE_MS=300
+declare -A CPU_T0_NS=() CPU_NS=()
+# thread_cpu_ns PID ARRAY: ARRAY[TID] = the thread's run time in ns; 1 when no thread could be read.
+thread_cpu_ns() {
+  local -n into=$2
+  local f v tid
+  into=()
+  for f in /proc/"$1"/task/*/schedstat; do
+    { read -r v _ <"$f"; } 2>/dev/null || continue
+    [[ $v =~ ^[0-9]+$ ]] || continue
+    tid=${f%/schedstat}
+    into[${tid##*/}]=$v
+  done
+  ((${#into[@]} > 0))
+}
+# cpu_sampled: the CPU's second reading is taken (or will not be): the histogram's full GC may start.
+cpu_sampled() { : >"$W/.b.cpu-sampled"; }
 collect_process() {
-  need_pid || return 1
-  local t1 t2 start up="" uptime cpu="" e_us args=()
+  need_pid || {
+    cpu_sampled
+    return 1
+  }
+  local t1 t2 start up="" uptime cpu="" e_us args=() window=$CPU_TICKS_SAMPLE_MS source=stat ns=0 tid v
   # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own when that is long enough.
   t1=${CPU_T0_TICKS:-}
   [[ -n $t1 ]] || { proc_stat "$PID" && t1="$((STAT[11] + STAT[12])) ${STAT[19]}"; }
   [[ -n $t1 ]] || {
+    cpu_sampled
     REASON="cannot read /proc/$PID/stat"
     return 1
   }
+  ((${#CPU_T0_NS[@]} > 0)) && window=$CPU_SAMPLE_MS source=schedstat
   [[ -n ${CPU_T0_US:-} ]] || CPU_T0_US=${EPOCHREALTIME/./}
   e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
-  if ((e_us < 300000)); then
-    sleep_ms $(((300000 - e_us) / 1000 + 1))
-    e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
-  fi
+  ((e_us < window * 1000)) && sleep_ms $(((window * 1000 - e_us) / 1000 + 1))
   t2=""
+  if [[ $source == schedstat ]] && thread_cpu_ns "$PID" CPU_NS; then
+    e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
+    # A thread started in the window counts whole; one that ended in it is missed (its last ms at most).
+    for tid in "${!CPU_NS[@]}"; do
+      v=${CPU_NS[$tid]}
+      ((v >= ${CPU_T0_NS[$tid]:-0})) && v=$((v - ${CPU_T0_NS[$tid]:-0}))
+      ns=$((ns + v))
+    done
+  else
+    source=stat
+  fi
   proc_stat "$PID" && t2="$((STAT[11] + STAT[12])) ${STAT[19]}"
+  [[ $source == stat ]] && e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
+  cpu_sampled
   start=${t1#* }
   read -r up _ </proc/uptime
   up=${up%.*}
   uptime=$((up - start / CLK_TCK))
   ((uptime < 0)) && uptime=0
-  if [[ -n $t2 ]] && ((e_us > 0)); then
+  if ((e_us > 0)) && [[ $source == schedstat ]]; then
+    # Tenths of a percent: ns / 1000 / us * 100 * 10.
+    cpu=$((ns / e_us))
+  elif ((e_us > 0)) && [[ -n $t2 ]]; then
     # Tenths of a percent: ticks / hz / seconds * 100 * 10.
     cpu=$(((${t2% *} - ${t1% *}) * 1000000000 / CLK_TCK / e_us))
+  fi
+  if [[ -n $cpu ]]; then
     ((cpu < 0)) && cpu=0
     cpu="$((cpu / 10)).$((cpu % 10))"
   fi
@@ -639,6 +681,7 @@ collect_process() {
   echo "isJava=$IS_JAVA"
   echo "uptimeSeconds=$uptime"
   echo "cpuPercent=$cpu"
+  [[ -n $cpu ]] && echo "cpuSampleMs=$((e_us / 1000))" && echo "cpuSource=$source"
   printf 'cmdline='; oneline 500 <<<"${args[*]}"
   # Identity for later actions: PID + start time (field 22 of /proc/PID/stat) survives PID reuse.
   echo "startTicks=$start"
@@ -846,6 +889,7 @@ END {
   sleep_ms $((NET_WINDOW_MS - (NOW_MS - NET_T0_MS)))
   listen_counters "$src"
   c1=$LISTEN_C
+  : >"$W/.b.net-sampled"
   now_ms
   [[ -n $c0 && -n $c1 ]] &&
     printf 'listen.overflowsBefore=%s\nlisten.overflowsAfter=%s\nlisten.dropsBefore=%s\nlisten.dropsAfter=%s\nlisten.intervalMs=%s\nlisten.minIntervalMs=%s\n' \
@@ -920,6 +964,10 @@ perf_file() {
 perf_sample() {
   [[ -n $PERF_FILE ]] || return 1
   box 5 "${RUNAS[@]}" od -An -v -tu1 -w1048576 -N 1048576 -- "$PERF_FILE" 2>"$W/perf-$1.err" | perf_decode | perf_gcutil >"$W/perf-$1.txt" 2>>"$W/perf-$1.err"
+  perf_sampled "$1"
+}
+# perf_sampled N: sample N is in hand; else 1, with PERF_WHY saying why not.
+perf_sampled() {
   [[ -s $W/perf-$1.txt ]] && return 0
   PERF_WHY="cannot read the perf-data file $PERF_FILE: $(oneline 200 <"$W/perf-$1.err")"
   return 1
@@ -930,8 +978,22 @@ perf_sample_later() {
   sleep_ms $((HEAP_SAMPLE_MS - (NOW_MS - PERF_T1_MS)))
   perf_sample 2
 }
-# The jcmd JVM's own start (~0.3 s) overlaps it: the histogram waits for the later of the two.
-HEAP_SAMPLE_MS=300
+# histogram_gate: the histogram's full GC stops the JVM and uses its CPU, so it waits for the samples it
+# would disturb: the CPU's second reading (collect_process), and, when the accept queue is filling
+# (net_window_ms), the listen counters' second sample (a stopped acceptor's drops would count as the
+# app's). Each wait is bounded: a section that failed before its flag delays the histogram, never stops it.
+histogram_gate() {
+  local n=0
+  while [[ ! -e $W/.b.cpu-sampled ]] && ((n++ < 100)); do sleep_ms 5; done
+  net_window_ms
+  ((NET_WINDOW_MS > 0)) || return 0
+  now_ms
+  sleep_ms $((NET_WINDOW_MS - (NOW_MS - NET_T0_MS)))
+  n=0
+  while [[ ! -e $W/.b.net-sampled ]] && ((n++ < 200)); do sleep_ms 5; done
+}
+# As long as the CPU's window (CPU_SAMPLE_MS): a full GC in it also shows as heap.lastFullGcAgoMs.
+HEAP_SAMPLE_MS=100
 PERF_T1_MS=0
 collect_heap() {
   need_java || return 1
@@ -980,6 +1042,7 @@ mark_cpu() {
   NET_T0_MS=$NOW_MS
   [[ -n ${PID:-} && -r /proc/$PID/stat ]] || return 0
   proc_stat "$PID" && CPU_T0_TICKS="$((STAT[11] + STAT[12])) ${STAT[19]}"
+  thread_cpu_ns "$PID" CPU_T0_NS
   CPU_T0_US=${EPOCHREALTIME/./}
 }
 
@@ -1251,6 +1314,7 @@ start_attach() {
       {
         echo Thread.print
         perf_sample_later >/dev/null 2>&1
+        histogram_gate >/dev/null 2>&1
         echo "GC.class_histogram$all"
       } | box "$box_s" "${RUNAS[@]}" "$ATTACH_PY_BIN" -I -S -c "$HOTSPOT_ATTACH_PY" "$PID" "${start:-0}" "$ATTACH_TIMEOUT_MS" \
         >"$W/jcmd-session.txt" 2>"$W/attach.err"
@@ -1267,6 +1331,7 @@ start_attach() {
   (
     {
       perf_sample_later >/dev/null 2>&1
+      histogram_gate >/dev/null 2>&1
       printf 'Thread.print\nGC.class_histogram%s\n' "$all"
     } | box "$box_s" "${RUNAS[@]}" sh -c 'cat | exec "$0" "$@"' "$JCMD" "-J-Dsun.tools.attach.attachTimeout=${ATTACH_TIMEOUT_MS}" \
       -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData "$PID" -f /dev/stdin >"$W/jcmd-session.txt" 2>&1
@@ -1647,13 +1712,17 @@ while IFS=: read -r n _ u _; do [[ $u == "$EUID" ]] && PROBE_USER=$n && break; d
 [[ -n $PROBE_USER ]] || PROBE_USER=$(id -un 2>/dev/null)
 emit_section meta collect_meta
 mark_cpu
-if [[ -n $PID && $IS_JAVA == true ]]; then
-  { perf_file && perf_sample 1; } 2>/dev/null
-  now_ms
-  PERF_T1_MS=$NOW_MS
-  attach_budget
+# The heap's first sample (an od and two awks, 10-40 ms) runs while the jobs below are started; the attach
+# waits for it (attach_budget reads it).
+PERF_BG=""
+if [[ -n $PID && $IS_JAVA == true ]] && perf_file 2>/dev/null; then
+  {
+    perf_sample 1
+    now_ms
+    echo "$NOW_MS" >"$W/.b.perf-t1"
+  } >/dev/null 2>&1 </dev/null &
+  PERF_BG=$!
 fi
-start_attach
 # Each job is a fork of this shell (tens of ms on a loaded VM): two short ones that do not grow with the
 # connections share one (logs, disk), and the Tomcat version reads the open files fds lists.
 start_section sockets collect_sockets
@@ -1672,7 +1741,18 @@ JOBS[disk]=$!
 JOBS[fds]=$!
 JOBS[network]=$!
 JOBS[tomcat]=$!
-# The CPU sample ends here, at least 300 ms after it began and before the histogram's full GC can count.
+if [[ -n $PID && $IS_JAVA == true ]]; then
+  if [[ -n $PERF_BG ]]; then
+    wait "$PERF_BG" 2>/dev/null
+    read -r PERF_T1_MS 2>/dev/null <"$W/.b.perf-t1" || PERF_T1_MS=""
+    perf_sampled 1 2>/dev/null
+  fi
+  now_ms
+  [[ $PERF_T1_MS =~ ^[0-9]+$ ]] || PERF_T1_MS=$NOW_MS
+  attach_budget
+fi
+start_attach
+# The CPU sample ends here, CPU_SAMPLE_MS after it began; the histogram's full GC waits for it (histogram_gate).
 run_section process collect_process
 
 # Quick ones (builtins, a process or two) run here, while the jobs run: a job costs a fork of this shell.

@@ -26,6 +26,13 @@ export const processInfoSchema = z.object({
   uptimeSeconds: z.number().nonnegative().nullable(),
   /** Process CPU use over the probe's sampling interval, percent of one core. */
   cpuPercent: z.number().nonnegative().nullable(),
+  /**
+   * How long that interval was (ms), and what was read: `schedstat`, each thread's run time in ns (a
+   * 100 ms window), or `stat`, the process's clock ticks (a 300 ms window, where schedstat is missing).
+   * Absent in older evidence.
+   */
+  cpuSampleMs: z.number().int().nonnegative().nullable().optional(),
+  cpuSource: z.enum(["schedstat", "stat"]).nullable().optional(),
   /** How the PID was found: given by the operator, or the listener of the port. */
   pidSource: z.enum(["input", "listener"]),
   /**

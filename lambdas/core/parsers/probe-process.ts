@@ -24,11 +24,16 @@ export function readProcess(f: Fields): ProcessInfo {
     isJava: f.bool("isJava"),
     uptimeSeconds: f.optNum("uptimeSeconds"),
     cpuPercent: f.optNum("cpuPercent"),
+    cpuSampleMs: f.optInt("cpuSampleMs"),
+    cpuSource: cpuSource(f.optStr("cpuSource")),
     pidSource: f.str("pidSource") === "input" ? "input" : "listener",
     startTicks: f.optInt("startTicks"),
     listenerRelation: listenerRelation(f.optStr("listenerRelation")),
   };
 }
+
+const cpuSource = (v: string | null): ProcessInfo["cpuSource"] =>
+  v === "schedstat" || v === "stat" ? v : null;
 
 export function readListener(f: Fields): Listener {
   const listening = f.bool("listening");

@@ -16,10 +16,22 @@ export interface ProbeRun {
 
 /** Runs the probe exactly as the local runner does: `bash` with SSM_* variables only. */
 export function runProbe(params: Record<string, string>, timeoutMs = 60_000): ProbeRun {
+  return runBash([PROBE], params, timeoutMs);
+}
+
+/**
+ * Runs a probe given as text (its includes inlined, as `readRunbookScript` assembles it and SSM sends it):
+ * `bash -c TEXT`. For a probe changed by a test, e.g. to act out a kernel without a file it reads.
+ */
+export function runProbeText(text: string, params: Record<string, string>, timeoutMs = 60_000): ProbeRun {
+  return runBash(["-c", text, "runbook-probe"], params, timeoutMs);
+}
+
+function runBash(args: string[], params: Record<string, string>, timeoutMs: number): ProbeRun {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const [k, v] of Object.entries(params)) env[`SSM_${k}`] = v;
   const t0 = Date.now();
-  const r = spawnSync("bash", [PROBE], {
+  const r = spawnSync("bash", args, {
     env,
     encoding: "utf8",
     timeout: timeoutMs,

@@ -5,12 +5,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Evidence } from "../../../lambdas/core/evidence/schema.js";
 import { parseProbeOutput } from "../../../lambdas/core/parsers/index.js";
+import { readRunbookScript } from "../../../lambdas/workflows/runbook-files.js";
 import { parseSs } from "../../support/oracles/index.js";
-import { runProbe, startChild, stopChild, TINY_TOMCAT } from "./probe-harness.js";
+import { ROOT, runProbe, runProbeText, startChild, stopChild, TINY_TOMCAT } from "./probe-harness.js";
 
 const NODE_PORT = 18102;
 const JVM_PORT = 18103;
 const NO_LISTENER_PORT = 18104;
+const BUSY_PORT = 18106;
 
 function evidenceOf(stdout: string): Evidence {
   const r = parseProbeOutput(stdout, { target: "local" });
@@ -181,6 +183,52 @@ function installedTomcat(): string {
   const v = execFileSync("dpkg-query", ["-W", format, pkg], { encoding: "utf8" });
   return v.replace(/^\d+:/, "").replace(/-[^-]*$/, "");
 }
+
+describe("the CPU sample (a node listener whose two worker threads spin; its main thread idles)", () => {
+  let busy: ChildProcess | undefined;
+  beforeAll(async () => {
+    busy = await startChild(
+      "node",
+      [
+        "-e",
+        `const { Worker } = require("node:worker_threads");
+         for (let i = 0; i < 2; i++) new Worker("for (;;) {}", { eval: true });
+         require("node:http").createServer((q, s) => s.end("ok"))
+           .listen(${BUSY_PORT}, "127.0.0.1", () => console.log("READY"));
+         setTimeout(() => process.exit(0), 120000);`,
+      ],
+      /READY/,
+    );
+  });
+  afterAll(() => stopChild(busy));
+
+  const processOf = (stdout: string) => {
+    const p = evidenceOf(stdout).process;
+    expect(p.status, stdout.slice(0, 2000)).toBe("ok");
+    return p.status === "ok" ? p.data : null;
+  };
+
+  it("sums every thread's run time in ns (schedstat) over 100 ms", () => {
+    const p = processOf(runProbe({ port: String(BUSY_PORT) }).stdout);
+    expect(p?.pid).toBe(busy?.pid);
+    expect(p?.cpuSource).toBe("schedstat");
+    expect(p?.cpuSampleMs).toBeGreaterThanOrEqual(100);
+    // Two threads spin: up to 200 % of a core, and >= 30 % even with the two cores shared four ways. The
+    // process's own thread (/proc/PID/schedstat alone) idles: a sum that missed the others would be ~0.
+    expect(p?.cpuPercent).toBeGreaterThanOrEqual(30);
+  });
+
+  it("where schedstat is missing, counts the process's clock ticks over 300 ms", () => {
+    const text = readRunbookScript(join(ROOT, "runbooks"), "probes/api-unreachable.sh");
+    // A kernel without CONFIG_SCHED_INFO has no schedstat files: the reader finds none.
+    const noSchedstat = text.replace(/^thread_cpu_ns\(\) \{$/m, "thread_cpu_ns() {\n  return 1");
+    expect(noSchedstat).not.toBe(text);
+    const p = processOf(runProbeText(noSchedstat, { port: String(BUSY_PORT) }).stdout);
+    expect(p?.cpuSource).toBe("stat");
+    expect(p?.cpuSampleMs).toBeGreaterThanOrEqual(300);
+    expect(p?.cpuPercent).toBeGreaterThanOrEqual(30);
+  });
+});
 
 describe("probe against a live JVM (embedded Tomcat 10)", () => {
   let jvm: ChildProcess | undefined;

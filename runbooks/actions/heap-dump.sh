@@ -73,35 +73,28 @@ hotspot_attach_safe "$pid" || refuse "$ATTACH_UNSAFE_WHY"
 [[ $(stat -L -c %d:%i "/proc/$pid/root" 2>/dev/null) == $(stat -c %d:%i / 2>/dev/null) ]] ||
   refuse "PID $pid runs in another mount namespace (a container): it would write the dump into its own filesystem"
 
-read -r juid jgid juser < <(stat -c '%u %g %U' "/proc/$pid")
+# find names the uid itself when it has no passwd entry (a container's user); stat would say UNKNOWN.
+read -r juid jgid juser < <(find "/proc/$pid" -maxdepth 0 -printf '%U %G %u\n' 2>/dev/null)
+[[ $juid =~ ^[0-9]+$ && $jgid =~ ^[0-9]+$ ]] || refuse "PID $pid is gone, or its owner cannot be read"
 echo "pid=$pid"
 echo "jvmUser=$juser"
-runas=()
-if [[ $juid != "$EUID" ]]; then
-  ((EUID == 0)) || refuse "the JVM runs as $juser (uid $juid): only root or that user can dump it"
-  if command -v setpriv >/dev/null 2>&1; then
-    runas=(setpriv "--reuid=$juid" "--regid=$jgid" --init-groups --)
-  else
-    runas=(runuser -u "$juser" --)
-  fi
-fi
 # shellcheck source=SCRIPTDIR/../lib/trusted-path.sh
 . "${0%"${0##*/}"}../lib/trusted-path.sh"  # runbook:include lib/trusted-path.sh
-jcmd=""
-for c in "${exe%/java}/jcmd" "$(command -v jcmd)"; do
-  [[ -n $c && -f $c && -x $c ]] || continue
-  if ((juid != 0)); then
-    jcmd=$c
-    break
-  fi
-  # As root, for a JVM of root: only from a path nobody else can write, the resolved file (untrusted_reason).
-  why=$(untrusted_reason "$c")
-  if [[ $why == resolved:* ]]; then
-    jcmd=${why#resolved:}
-    break
-  fi
-done
-[[ -n $jcmd ]] || failed "no usable jcmd: none next to the JVM's java or on PATH$( ((juid == 0)) && echo ", or none from a root-owned path (the JVM runs as root)")"
+# jcmd as the JVM's user (RUNAS), chosen as the probe chooses its tools (pick_tool): the JVM's own JDK or
+# the first on PATH, and for a JVM of root only from a root-owned path.
+RUNAS=()
+if [[ $juid != "$EUID" ]]; then
+  ((EUID == 0)) || refuse "the JVM runs as $juser (uid $juid): only root or that user can dump it"
+  # A uid with no passwd entry has no groups to load.
+  named=true
+  [[ $juser == "$juid" ]] && named=false
+  runas_for "$juid" "$jgid" "$juser" "$named"
+fi
+JVM_UID=$juid
+JDK_BIN=""
+[[ $exe == */java ]] && JDK_BIN=${exe%/java}/
+pick_tool jcmd || failed "no usable jcmd: $TOOL_WHY"
+jcmd=$TOOL
 
 # The base folder and every folder above it.
 own_or_root() { [[ $1 == 0 || $1 == "$EUID" ]]; }
@@ -133,7 +126,7 @@ find "$base" -mindepth 1 -maxdepth 1 -mtime +"$((RETENTION_DAYS - 1))" -exec rm 
 # resident memory (an upper bound that needs no attach).
 used=""
 from=""
-info=$(timeout -k 2 15 "${runas[@]}" "$jcmd" "$pid" GC.heap_info 2>&1 | head -c 65536)
+info=$(timeout -k 2 15 "${RUNAS[@]}" "$jcmd" "$pid" GC.heap_info 2>&1 | head -c 65536)
 kb=$(awk '/total [0-9]+K, used [0-9]+K/ { for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K.*/, "", v); s += v } } END { if (s > 0) print s }' <<<"$info")
 if [[ $kb =~ ^[0-9]+$ ]]; then
   used=$((kb * 1024)) from=GC.heap_info
@@ -154,11 +147,11 @@ echo "neededBytes=$need"
 # A new folder per dump, the JVM's user's while it writes.
 dir="$base/$pid-$start_ticks-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -m 0700 -- "$dir" 2>/dev/null || failed "cannot create $dir (it exists already?)"
-((${#runas[@]} == 0)) || chown -h "$juid:$jgid" -- "$dir" || failed "cannot hand $dir to $juser"
+((${#RUNAS[@]} == 0)) || chown -h "$juid:$jgid" -- "$dir" || failed "cannot hand $dir to $juser"
 file="$dir/heap.hprof"
 echo "file=$file"
 t0=$EPOCHSECONDS
-timeout -k 5 "$box_s" "${runas[@]}" "$jcmd" "$pid" GC.heap_dump "$file" >"$base/.jcmd-$$.out" 2>&1
+timeout -k 5 "$box_s" "${RUNAS[@]}" "$jcmd" "$pid" GC.heap_dump "$file" >"$base/.jcmd-$$.out" 2>&1
 rc=$?
 out=$(head -c 4096 "$base/.jcmd-$$.out" | tr '\n\r' '  ' | cut -c1-300)
 rm -f -- "$base/.jcmd-$$.out"

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # RUNAS, TOOL and TOOL_WHY are read by the including script
 # runbook-autopilot: what may run with the script's rights, and as whom (docs/security.md, "No code from
-# the target runs as root"). Included by the probes (untrusted_reason, runas_for, pick_tool) and the
-# heap-dump action (untrusted_reason). pick_tool reads the including script's JDK_BIN, RUNAS and JVM_UID.
+# the target runs as root"). Included by the probes and the heap-dump action (jcmd), the one place that
+# decides which JDK tool runs and as whom. pick_tool reads the including script's JDK_BIN, RUNAS and JVM_UID.
 #
 # untrusted_reason FILE: "resolved:PATH" (FILE with symlinks resolved) when it and every folder above it
 # are owned by root and not writable by group or others (nobody but root can change what runs); else why not.

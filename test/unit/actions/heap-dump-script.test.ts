@@ -36,18 +36,11 @@ function runScript(env: Record<string, string>) {
   return { code: r.status, out: parseKeyValues(r.stdout), stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Hold.java as `nobody` with the given JVM options, once it printed READY. */
-async function holdAsNobody(options: string[]): Promise<ChildProcess> {
+/** Hold.java as `nobody` (or `uid`) with the given JVM options, once it printed READY. */
+async function holdAsNobody(options: string[], uid = NOBODY): Promise<ChildProcess> {
   const child = spawn(
     "setpriv",
-    [
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "java",
-      ...options,
-      join(dir, "src/Hold.java"),
-    ],
+    [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "java", ...options, join(dir, "src/Hold.java")],
     { stdio: ["ignore", "pipe", "inherit"], cwd: "/" },
   );
   await new Promise<void>((resolve, reject) => {
@@ -182,6 +175,35 @@ describe("heap-dump.sh", () => {
       spawnSync("umount", [small]);
     }
   });
+
+  it("dumps a JVM of a uid with no passwd entry (a container's user): jcmd as that uid, with no groups to load", async () => {
+    const uid = 54_321;
+    expect(
+      spawnSync("getent", ["passwd", String(uid)]).status,
+      `uid ${uid} has a passwd entry here`,
+    ).not.toBe(0);
+    const other = await holdAsNobody(["-Xmx32m", "-XX:+UseSerialGC"], uid);
+    try {
+      const opid = other.pid ?? 0;
+      const r = runScript({
+        SSM_pid: String(opid),
+        SSM_startTicks: String(startTicksOf(opid)),
+        SSM_dumpDir: join(dir, "nameless"),
+        SSM_freeSpaceFactor: "1.2",
+      });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.out.result, r.stdout).toBe("ok");
+      // The uid itself for its name: there is no name to look its groups up by.
+      expect(r.out.jvmUser).toBe(String(uid));
+      const st = statSync(r.out.file ?? "");
+      expect({ uid: st.uid, mode: st.mode & 0o777 }).toEqual({ uid: 0, mode: 0o600 });
+      expect(st.size).toBeGreaterThan(1_000_000);
+    } finally {
+      const done = new Promise((r) => other.once("exit", r));
+      other.kill("SIGKILL");
+      await done;
+    }
+  }, 90_000);
 
   it("refuses a JVM that SIGQUIT would end (-Xrs, its listener's socket removed from /tmp), which lives on", async () => {
     const xrs = await holdAsNobody(["-Xrs", "-Xmx32m"]);

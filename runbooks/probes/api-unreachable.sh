@@ -480,6 +480,15 @@ if ! listener_fast; then
   ss -ltnp "( sport = :$PORT )" >"$W/ss-ltnp.txt" 2>&1
   SS_LTNP=$(<"$W/ss-ltnp.txt")
 fi
+# The port's LISTEN rows, read once (the listener section, the listen counters' window): how many
+# (LISTENERS) and the first's fields (LISTEN_ROW: state, Recv-Q = accept queue, Send-Q = backlog, address).
+LISTENERS=0
+LISTEN_ROW=()
+while IFS= read -r line; do
+  [[ $line == LISTEN* ]] || continue
+  LISTENERS=$((LISTENERS + 1))
+  ((LISTENERS == 1)) && read -r -a LISTEN_ROW <<<"$line"
+done <<<"$SS_LTNP"
 if [[ -n $PID_IN ]]; then
   PID=$PID_IN
   PID_SOURCE=input
@@ -715,18 +724,11 @@ listener_relation() {
 }
 
 collect_listener() {
-  local line n=0 f
   printf '%s\n' "$SS_LTNP" >"$W/ss-ltn.txt"
-  while IFS= read -r line; do
-    [[ $line == LISTEN* ]] || continue
-    n=$((n + 1))
-    if ((n == 1)); then
-      read -r -a f <<<"$line"
-      printf 'listening=true\naddress=%s\nrecvQ=%s\nsendQ=%s\n' "${f[3]}" "${f[1]}" "${f[2]}"
-    fi
-  done <<<"$SS_LTNP"
-  echo "listeners=$n"
-  ((n > 0)) || echo "listening=false"
+  ((LISTENERS > 0)) &&
+    printf 'listening=true\naddress=%s\nrecvQ=%s\nsendQ=%s\n' "${LISTEN_ROW[3]:-}" "${LISTEN_ROW[1]:-}" "${LISTEN_ROW[2]:-}"
+  echo "listeners=$LISTENERS"
+  ((LISTENERS > 0)) || echo "listening=false"
 }
 
 # AWK_TOP and ss_aggregate, the one socket aggregation (shared with leak-watch.sh).
@@ -806,14 +808,10 @@ collect_file_nr() {
 NET_SAMPLE_MS=500
 # net_window_ms: NET_WINDOW_MS, the least interval between the two samples.
 net_window_ms() {
-  local line f=()
+  local q=${LISTEN_ROW[1]:-} max=${LISTEN_ROW[2]:-}
   NET_WINDOW_MS=$NET_SAMPLE_MS
-  while IFS= read -r line; do
-    [[ $line == LISTEN* ]] || continue
-    read -r -a f <<<"$line"
-    [[ ${f[1]:-} =~ ^[0-9]+$ && ${f[2]:-} =~ ^[0-9]+$ ]] && ((f[2] > 0 && f[1] * 2 < f[2])) && NET_WINDOW_MS=0
-    return 0
-  done <<<"$SS_LTNP"
+  [[ $q =~ ^[0-9]+$ && $max =~ ^[0-9]+$ ]] && ((max > 0 && q * 2 < max)) && NET_WINDOW_MS=0
+  return 0
 }
 NET_SRC=/proc/net/netstat NET_C0="" NET_T0_MS=0
 # listen_counters NETSTAT_FILE: LISTEN_C="overflows drops" from its TcpExt lines, or empty (builtins only).

@@ -18,14 +18,22 @@ import { join } from "node:path";
 import { labDown, labLoad, labUp } from "../lab/index.js";
 import type { LabUpOptions } from "../lab/schema.js";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
+import { parseRunbook } from "../lambdas/core/runbook/load.js";
 import { bounded, failed, info, median, ms, type Row } from "./table.js";
 
 const ROOT = packageRoot();
 const CLI = join(ROOT, "dist/cli/runbook.mjs");
 export const SIDE_RUNS = 5;
 const B = "7 side by side";
-/** The probe's health time-out (runbooks/probes/api-unreachable.sh HEALTH_TIMEOUT_S). */
-export const HEALTH_TIMEOUT_MS = 3000;
+/** The probe's health time-out: the packaged runbook's probe.healthTimeoutSeconds (the probe's own 3 s without it). */
+export const HEALTH_TIMEOUT_MS = (() => {
+  const rb = parseRunbook(
+    readFileSync(join(packageRoot(), "runbooks/api-unreachable.yaml"), "utf8"),
+    "runbooks/api-unreachable.yaml",
+  );
+  if (!rb.ok) throw new Error(`runbooks/api-unreachable.yaml: ${rb.error.message}`);
+  return (rb.value.probe.healthTimeoutSeconds ?? 3) * 1000;
+})();
 
 interface Timed {
   readonly code: number | null;

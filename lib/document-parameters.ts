@@ -63,6 +63,11 @@ export const PROBE_DOCUMENT: CommandDocumentSpec = {
       default: encodeForProbe(DEFAULT_REDACTION_RULES),
     },
     timeoutSeconds: { description: "Probe time budget, 5-3600 s", allowedPattern: UINT(4), default: "30" },
+    healthTimeoutSeconds: {
+      description: "The local health check's wait for an answer, 1-60 s, under timeoutSeconds (empty: 3)",
+      allowedPattern: "^([1-9][0-9]?)?$",
+      default: "",
+    },
     idleThresholdMs: {
       description: "Idle socket threshold, ms",
       allowedPattern: UINT(10),

@@ -36,6 +36,18 @@ export function resolveRunbookProps(props: ApiUnreachableRunbookProps): Resolved
   const share = props.fleetBrakeShare ?? 0.5;
   if (!(share > 0 && share <= 1)) throw new Error(`fleetBrakeShare must be in (0, 1], got ${share}`);
   const runbook = resolveConstructRunbook("api-unreachable", RUNBOOKS_DIR, props.runbook);
+  // One resolver (lambdas/core/settings): the runbook (with its override) holds the defaults, the
+  // props win; the Lambdas get the resolved values.
+  const settings = resolveRunSettings(runbook.doc, {
+    mode: props.defaultMode,
+    cooldownSeconds: props.cooldown?.toSeconds(),
+    probeTimeoutSeconds: props.probeTimeout?.toSeconds(),
+  });
+  const { timeoutSeconds, healthTimeoutSeconds } = settings.probe;
+  if (healthTimeoutSeconds !== undefined && healthTimeoutSeconds >= timeoutSeconds)
+    throw new Error(
+      `probeTimeout (${timeoutSeconds} s) must be above the runbook's probe.healthTimeoutSeconds (${healthTimeoutSeconds} s): the probe would refuse its inputs`,
+    );
   return {
     ...selection,
     optInTag: props.optInTag ?? DEFAULT_OPT_IN_TAG,
@@ -44,13 +56,7 @@ export function resolveRunbookProps(props: ApiUnreachableRunbookProps): Resolved
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     approvalTimeout: props.approvalTimeout ?? Duration.minutes(20),
     runbook,
-    // One resolver (lambdas/core/settings): the runbook (with its override) holds the defaults, the
-    // props win; the Lambdas get the resolved values.
-    settings: resolveRunSettings(runbook.doc, {
-      mode: props.defaultMode,
-      cooldownSeconds: props.cooldown?.toSeconds(),
-      probeTimeoutSeconds: props.probeTimeout?.toSeconds(),
-    }),
+    settings,
   };
 }
 

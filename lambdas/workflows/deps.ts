@@ -12,6 +12,8 @@ export interface RunbookView {
     /** The probe script, relative to the runbooks folder. */
     readonly script: string;
     readonly timeoutSeconds: number;
+    /** The local health check's wait for an answer (absent: the probe's own 3 s). */
+    readonly healthTimeoutSeconds?: number | undefined;
     readonly idleThresholdMs: number;
     readonly histogramMode: "live" | "all";
     /** The runbook's WebSocket session classes, one per server (absent: none named). */

@@ -30,6 +30,7 @@ export function probeParameters(
     logPath: t.logPath ?? "",
     rawDir,
     timeoutSeconds: String(deps.runbook.probe.timeoutSeconds),
+    healthTimeoutSeconds: String(deps.runbook.probe.healthTimeoutSeconds ?? ""),
     idleThresholdMs: String(deps.runbook.probe.idleThresholdMs),
     histogramMode: deps.runbook.probe.histogramMode,
     sessionClasses: (deps.runbook.probe.sessionClasses ?? []).map((c) => c.className).join(" "),

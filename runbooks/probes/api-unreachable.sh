@@ -75,11 +75,13 @@ REDACT_B64=${SSM_redactPatterns:-}
 TIMEOUT_S=${SSM_timeoutSeconds:-}
 IDLE_MS=${SSM_idleThresholdMs:-}
 HISTO_MODE=${SSM_histogramMode:-}
+HEALTH_TIMEOUT_S=${SSM_healthTimeoutSeconds:-}
 SERVICE=${SSM_service:-}
 [[ -z $HEALTH_PATH ]] && HEALTH_PATH=/health
 [[ -z $TIMEOUT_S ]] && TIMEOUT_S=30
 [[ -z $IDLE_MS ]] && IDLE_MS=120000
 [[ -z $HISTO_MODE ]] && HISTO_MODE=live
+[[ -z $HEALTH_TIMEOUT_S ]] && HEALTH_TIMEOUT_S=3
 
 { [[ $PORT =~ ^[0-9]{1,5}$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)); } ||
   input_error "SSM_port must be a TCP port 1-65535 (got '${PORT:0:40}')"
@@ -104,6 +106,9 @@ RAW_PATH_RE='^(/[A-Za-z0-9._/ -]+)?$'
 { [[ $TIMEOUT_S =~ ^[0-9]{1,4}$ ]] && ((10#$TIMEOUT_S >= 5 && 10#$TIMEOUT_S <= 3600)); } ||
   input_error "SSM_timeoutSeconds must be whole seconds 5-3600 (got '${TIMEOUT_S:0:40}')"
 TIMEOUT_S=$((10#$TIMEOUT_S))
+{ [[ $HEALTH_TIMEOUT_S =~ ^[0-9]{1,2}$ ]] && ((10#$HEALTH_TIMEOUT_S >= 1 && 10#$HEALTH_TIMEOUT_S <= 60 && 10#$HEALTH_TIMEOUT_S < TIMEOUT_S)); } ||
+  input_error "SSM_healthTimeoutSeconds must be whole seconds 1-60, under SSM_timeoutSeconds ($TIMEOUT_S) (got '${HEALTH_TIMEOUT_S:0:40}')"
+HEALTH_TIMEOUT_S=$((10#$HEALTH_TIMEOUT_S))
 [[ $IDLE_MS =~ ^[0-9]{1,10}$ ]] || input_error "SSM_idleThresholdMs must be whole milliseconds (got '${IDLE_MS:0:40}')"
 IDLE_MS=$((10#$IDLE_MS))
 [[ $HISTO_MODE =~ ^(live|all)$ ]] || input_error "SSM_histogramMode must be live or all (got '${HISTO_MODE:0:40}')"
@@ -422,8 +427,7 @@ tool_reason() { # TOOL RC FILE
 # The health check runs in the background from the very start (it can take its whole time-out when the
 # service is down or hangs), so everything else is collected meanwhile; collect_health waits for it. It
 # needs only the port: started before the target is even looked up. curl is this shell's own job, so
-# `wait` gives its exit code.
-HEALTH_TIMEOUT_S=3
+# `wait` gives its exit code. Its time-out is SSM_healthTimeoutSeconds (the runbook's probe.healthTimeoutSeconds).
 start_health() {
   local url="http://127.0.0.1:${PORT}${HEALTH_PATH}"
   now_ms
@@ -1250,7 +1254,7 @@ attach_budget() {
   if [[ -n $ATTACH_WHY ]]; then
     ATTACH_TIMEOUT_MS=1500
     ATTACH_BOX_S=2
-    HEALTH_TIMEOUT_S=2
+    if ((HEALTH_TIMEOUT_S > 2)); then HEALTH_TIMEOUT_S=2; fi
   fi
 }
 OLD_GEN_FULL_PERCENT=95

@@ -186,6 +186,8 @@ export const healthSchema = z.object({
   httpStatus: z.number().int().nullable(),
   latencyMs: count,
   detail: z.string().nullable(),
+  /** How long the check waited at most, seconds (the probe's; absent: not said, older evidence). */
+  timeoutSeconds: z.number().int().positive().optional(),
 });
 
 /** How the probe found the log it read (docs/rules.md, "Evidence first"). */

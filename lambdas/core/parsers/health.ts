@@ -57,15 +57,16 @@ export function parseHealth(raw: string, options: HealthOptions = {}): ParseResu
     const at = lines.findIndex((l) => l.startsWith("curlExit="));
     return parseFailure(P, at + 1, "curlExit=<number>", lines[at] ?? "");
   }
-  return parsed(
-    classify(
-      kv.get("url") ?? "",
-      Number(exitText),
-      kv.get("httpCode") ?? "",
-      kv.get("timeTotal") ?? "",
-      kv.get("error") ?? "",
-    ),
+  const health = classify(
+    kv.get("url") ?? "",
+    Number(exitText),
+    kv.get("httpCode") ?? "",
+    kv.get("timeTotal") ?? "",
+    kv.get("error") ?? "",
   );
+  // The time-out the check ran with (the probe prints it; a shortened one too).
+  const timeout = /^\d{1,3}$/.test(kv.get("timeoutSeconds") ?? "") ? Number(kv.get("timeoutSeconds")) : null;
+  return parsed(timeout === null ? health : { ...health, timeoutSeconds: timeout });
 }
 
 function classify(url: string, exit: number, httpCode: string, timeTotal: string, errorText: string): Health {

@@ -130,6 +130,12 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
     const problem = thresholdValueProblem(name, value);
     if (problem) out.push({ path: ["thresholds", name], message: `${problem}, got ${value}` });
   }
+  const { timeoutSeconds, healthTimeoutSeconds } = rb.probe;
+  if (healthTimeoutSeconds !== undefined && healthTimeoutSeconds >= timeoutSeconds)
+    out.push({
+      path: ["probe", "healthTimeoutSeconds"],
+      message: `must be under probe.timeoutSeconds (${timeoutSeconds}), got ${healthTimeoutSeconds}`,
+    });
   duplicates(rb.classes, (c) => c.id, ["classes"], "class", out);
   duplicates(rb.hypotheses, (h) => h.id, ["hypotheses"], "hypothesis", out);
   const classIds = new Set<string>(rb.classes.map((c) => c.id));

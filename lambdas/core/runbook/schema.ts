@@ -135,6 +135,12 @@ export const probeSchema = z.strictObject({
   /** Path of the probe script, relative to the runbooks folder. */
   script: z.string().regex(/^[A-Za-z0-9_./-]+\.sh$/),
   timeoutSeconds: z.number().int().min(5).max(600),
+  /**
+   * How long the probe's local health check waits for an answer (curl's `-m`), seconds; under
+   * `timeoutSeconds`. A service whose health endpoint is slow by design needs more than the probe's own
+   * default of 3 s, or a slow answer reads as a hung API. Absent: 3.
+   */
+  healthTimeoutSeconds: z.number().int().min(1).max(60).optional(),
   /** Sockets idle longer than this count as idle (`sockets.idleOverThreshold`). */
   idleThresholdMs: z.number().int().min(1000),
   histogramMode: z.enum(["live", "all"]),

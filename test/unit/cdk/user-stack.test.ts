@@ -93,6 +93,18 @@ describe("the construct in a user's CDK app", () => {
     expect(() => app.synth()).not.toThrow();
   });
 
+  it("refuses a probeTimeout not above the runbook's health time-out (the probe would refuse its inputs)", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "S");
+    expect(
+      () =>
+        new ApiUnreachableRunbook(stack, "R", {
+          probeTimeout: Duration.seconds(5),
+          runbook: { probe: { healthTimeoutSeconds: 5 } },
+        }),
+    ).toThrow("probeTimeout (5 s) must be above the runbook's probe.healthTimeoutSeconds (5 s)");
+  });
+
   it("refuses no prefixes, no alarms and no selection tag (every alarm would start the runbook)", () => {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
     const stack = new Stack(app, "S");

@@ -13,6 +13,7 @@ const NODE_PORT = 18102;
 const JVM_PORT = 18103;
 const NO_LISTENER_PORT = 18104;
 const BUSY_PORT = 18106;
+const SILENT_PORT = 18108;
 
 function evidenceOf(stdout: string): Evidence {
   const r = parseProbeOutput(stdout, { target: "local" });
@@ -46,6 +47,13 @@ describe("probe input validation", () => {
     [{ port: "18102", timeoutSeconds: "1" }, "SSM_timeoutSeconds must be whole seconds 5-3600"],
     [{ port: "18102", idleThresholdMs: "-5" }, "SSM_idleThresholdMs must be whole milliseconds"],
     [{ port: "18102", histogramMode: "full" }, "SSM_histogramMode must be live or all"],
+    [{ port: "18102", healthTimeoutSeconds: "0" }, "SSM_healthTimeoutSeconds must be whole seconds 1-60"],
+    [{ port: "18102", healthTimeoutSeconds: "61" }, "SSM_healthTimeoutSeconds must be whole seconds 1-60"],
+    [{ port: "18102", healthTimeoutSeconds: "2s" }, "SSM_healthTimeoutSeconds must be whole seconds 1-60"],
+    [
+      { port: "18102", timeoutSeconds: "10", healthTimeoutSeconds: "10" },
+      "SSM_healthTimeoutSeconds must be whole seconds 1-60, under SSM_timeoutSeconds (10)",
+    ],
     // Lengths are counted (a bounded regex repetition made bash hold megabytes): one over each limit.
     [{ port: "18102", healthPath: `/${"h".repeat(201)}` }, "SSM_healthPath must match"],
     [{ port: "18102", logPath: `/${"l".repeat(301)}` }, "SSM_logPath must be empty or an absolute path"],
@@ -184,20 +192,44 @@ function installedTomcat(): string {
   return v.replace(/^\d+:/, "").replace(/-[^-]*$/, "");
 }
 
+/** A node process whose `server` expression listens on 127.0.0.1:`port`; it exits by itself after 120 s. */
+const nodeListener = (server: string, port: number) =>
+  startChild(
+    "node",
+    [
+      "-e",
+      `${server}.listen(${port}, "127.0.0.1", () => console.log("READY"));
+       setTimeout(() => process.exit(0), 120000);`,
+    ],
+    /READY/,
+  );
+
+describe("the health check's time-out (a listener that accepts and never answers)", () => {
+  let silent: ChildProcess | undefined;
+  beforeAll(async () => {
+    silent = await nodeListener(`require("node:net").createServer(() => {})`, SILENT_PORT);
+  });
+  afterAll(() => stopChild(silent));
+
+  it.each([
+    [{}, 3],
+    [{ healthTimeoutSeconds: "1" }, 1],
+  ])("waits SSM_healthTimeoutSeconds (%o), then says it timed out after it", (params, seconds) => {
+    const ev = evidenceOf(runProbe({ port: String(SILENT_PORT), ...params }).stdout);
+    expect(ev.health).toMatchObject({ outcome: "timeout", httpStatus: null, timeoutSeconds: seconds });
+    // curl's own time: at least the time-out (it gave up at it).
+    expect(ev.health.latencyMs).toBeGreaterThanOrEqual(seconds * 1000 - 50);
+  });
+});
+
 describe("the CPU sample (a node listener whose two worker threads spin; its main thread idles)", () => {
   let busy: ChildProcess | undefined;
   beforeAll(async () => {
-    busy = await startChild(
-      "node",
-      [
-        "-e",
-        `const { Worker } = require("node:worker_threads");
-         for (let i = 0; i < 2; i++) new Worker("for (;;) {}", { eval: true });
-         require("node:http").createServer((q, s) => s.end("ok"))
-           .listen(${BUSY_PORT}, "127.0.0.1", () => console.log("READY"));
-         setTimeout(() => process.exit(0), 120000);`,
-      ],
-      /READY/,
+    busy = await nodeListener(
+      `const { Worker } = require("node:worker_threads");
+       for (let i = 0; i < 2; i++) new Worker("for (;;) {}", { eval: true });
+       require("node:http").createServer((q, s) => s.end("ok"))`,
+      BUSY_PORT,
     );
   });
   afterAll(() => stopChild(busy));

@@ -39,6 +39,7 @@ describe("the shipped runbook", () => {
     expect(rb.probe).toEqual({
       script: "probes/api-unreachable.sh",
       timeoutSeconds: 30,
+      healthTimeoutSeconds: 3,
       idleThresholdMs: 120000,
       histogramMode: "live",
       sessionClasses: [
@@ -165,6 +166,15 @@ describe("references are checked at load time", () => {
     expect(err.issues[0]?.path).toBe("classes[0].variants[0].all[0].value");
     expect(err.issues[0]?.message).toMatch(/unknown threshold "\$wsSessionMin"/);
     expect(err.issues[0]?.line).toBe(lineOf(text, "$wsSessionMin"));
+  });
+
+  it("a health time-out not under the probe's time budget", () => {
+    const text = mutate("  healthTimeoutSeconds: 3\n", "  healthTimeoutSeconds: 30\n");
+    const err = failure(text);
+    expect(err).toBeInstanceOf(RunbookReferenceError);
+    expect(err.issues[0]?.path).toBe("probe.healthTimeoutSeconds");
+    expect(err.issues[0]?.message).toBe("must be under probe.timeoutSeconds (30), got 30");
+    expect(err.issues[0]?.line).toBe(lineOf(text, "healthTimeoutSeconds: 30"));
   });
 
   it("an unknown threshold inside a between pair", () => {

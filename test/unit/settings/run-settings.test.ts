@@ -16,6 +16,7 @@ describe("resolveRunSettings: the runbook, then the construct (environment), the
       probe: {
         script: "probes/api-unreachable.sh",
         timeoutSeconds: 30,
+        healthTimeoutSeconds: 3,
         idleThresholdMs: 120_000,
         histogramMode: "live",
         sessionClasses: [

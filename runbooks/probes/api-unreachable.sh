@@ -841,8 +841,9 @@ listen_counters() {
   [[ $o =~ ^[0-9]+$ && $d =~ ^[0-9]+$ ]] && LISTEN_C="$((10#$o)) $((10#$d))"
   return 0
 }
+CONNTRACK_WINDOW_S=3600
 collect_network() {
-  local src=$NET_SRC c0=$NET_C0 c1 lo="" hi="" n="" m="" dm
+  local src=$NET_SRC c0=$NET_C0 c1 lo="" hi="" n="" m="" dm up since
   box 15 ss -tanHe >"$W/ss-tane.txt" 2>"$W/.e.ss-tane" || {
     REASON=$(tool_reason "ss -tane" "$?" "$W/.e.ss-tane")
     return 1
@@ -882,9 +883,18 @@ END {
     read -r m <"${w}_max" 2>/dev/null
     printf 'conntrack.loaded=true\nconntrack.count=%s\nconntrack.max=%s\n' "$n" "$m"
   else echo "conntrack.loaded=false"; fi
-  # dmesg needs root (or kernel.dmesg_restrict=0): unreadable, the count stays absent.
-  dm=$(box 5 dmesg 2>/dev/null | awk '/nf_conntrack: .*table full, dropping packet/ { c++ } END { print c + 0 }') &&
-    echo "conntrack.tableFullLines=$dm"
+  # dmesg needs root (or kernel.dmesg_restrict=0): unreadable, the count stays absent. Only lines of the last
+  # CONNTRACK_WINDOW_S count: the ring buffer keeps weeks-old drops, which say nothing of this incident. A
+  # line's [seconds] are since boot (without the time asleep); a line without them counts.
+  read -r up _ </proc/uptime
+  since=$((${up%.*} - CONNTRACK_WINDOW_S))
+  dm=$(box 5 dmesg 2>/dev/null | awk -v since="$since" '
+    /nf_conntrack: .*table full, dropping packet/ {
+      if (match($0, /^\[ *[0-9]+\.[0-9]+\]/) && substr($0, RSTART + 1, RLENGTH - 2) + 0 < since) next
+      c++
+    }
+    END { print c + 0 }') &&
+    printf 'conntrack.tableFullLines=%s\nconntrack.tableFullWindowSeconds=%s\n' "$dm" "$CONNTRACK_WINDOW_S"
   # The second sample (never into the probe's last second).
   now_ms
   net_window_ms

@@ -56,6 +56,8 @@ export const networkSchema = z.object({
       max: count.nullable(),
       /** "nf_conntrack: table full, dropping packet" lines in the kernel log; null when it is unreadable. */
       tableFullLines: count.nullable(),
+      /** Counted over the last this many seconds (the probe's 3,600); absent: the whole log (older evidence). */
+      tableFullWindowSeconds: count.nullable().optional(),
     })
     .nullable(),
 });

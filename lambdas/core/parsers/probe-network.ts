@@ -57,6 +57,7 @@ export function networkSection(doc: ProbeDocument): { network?: Section<Network>
               count: f.optInt("conntrack.count"),
               max: f.optInt("conntrack.max"),
               tableFullLines: f.optInt("conntrack.tableFullLines"),
+              tableFullWindowSeconds: f.optInt("conntrack.tableFullWindowSeconds"),
             }
           : null,
       };

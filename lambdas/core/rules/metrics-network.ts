@@ -205,7 +205,18 @@ export const NETWORK_METRICS = {
     label: '"nf_conntrack: table full, dropping packet" lines in the kernel log',
     sections: ["network"],
     derive: (e) => network(e)?.conntrack?.tableFullLines ?? null,
+    sentence: (m) => {
+      const w = n(m, "network.conntrackTableFullWindowSeconds");
+      return `${m["network.conntrackTableFullLines"]} "nf_conntrack: table full, dropping packet" lines in the kernel log${w ? ` of the last ${Math.round(w / 60)} minutes` : ""}`;
+    },
+  }),
+  "network.conntrackTableFullWindowSeconds": metric({
+    type: "number",
+    format: "seconds",
+    label: "how far back the kernel log's conntrack lines were counted",
+    sections: ["network"],
+    derive: (e) => network(e)?.conntrack?.tableFullWindowSeconds ?? null,
     sentence: (m) =>
-      `${m["network.conntrackTableFullLines"]} "nf_conntrack: table full, dropping packet" lines in the kernel log`,
+      `the kernel log's conntrack lines counted over the last ${m["network.conntrackTableFullWindowSeconds"]} s`,
   }),
 };

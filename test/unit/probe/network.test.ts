@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Network } from "../../../lambdas/core/evidence/schema.js";
 import { parseProbeOutput } from "../../../lambdas/core/parsers/index.js";
-import { runProbe, stopChild } from "./probe-harness.js";
+import { readRunbookScript } from "../../../lambdas/workflows/runbook-files.js";
+import { ROOT, runProbe, runProbeText, stopChild } from "./probe-harness.js";
 
 /**
  * The probe's network section on real sockets: a node process listens on an "app port" and keeps the
@@ -139,4 +142,36 @@ time.sleep(120)`,
       await stopChild(holder);
     }
   }, 60_000);
+});
+
+describe("conntrack's table-full lines in the kernel log", () => {
+  it("counts only the lines of the last CONNTRACK_WINDOW_S (and a line without a time stamp)", () => {
+    const uptime = Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]));
+    expect(uptime, "the host has been up a minute").toBeGreaterThan(60);
+    const dir = mkdtempSync(join(tmpdir(), "probe-dmesg-"));
+    try {
+      const line = "nf_conntrack: nf_conntrack: table full, dropping packet";
+      const log = join(dir, "dmesg.txt");
+      writeFileSync(
+        log,
+        [
+          `[${uptime - 50}.000001] ${line}`, // 50 s ago: outside a 30 s window
+          `[${uptime - 40}.500000] TCP: request_sock_TCP: Possible SYN flooding on port 8080. Sending cookies.`,
+          `[ ${uptime - 5}.250000] ${line}`, // 5 s ago, the padded form
+          line, // printk.time off: no stamp, counted
+        ].join("\n"),
+      );
+      const text = readRunbookScript(join(ROOT, "runbooks"), "probes/api-unreachable.sh");
+      const edited = text
+        .replace(/^CONNTRACK_WINDOW_S=3600$/m, "CONNTRACK_WINDOW_S=30")
+        .replace("dm=$(box 5 dmesg 2>/dev/null |", `dm=$(cat ${log} |`);
+      expect(edited.match(/CONNTRACK_WINDOW_S=30|cat \/tmp/g)).toHaveLength(2);
+      const r = parseProbeOutput(runProbeText(edited, { port: "1" }).stdout, { target: "local" });
+      if (!r.ok) throw r.error;
+      const net = r.value.network?.status === "ok" ? r.value.network.data : null;
+      expect(net?.conntrack).toMatchObject({ tableFullLines: 2, tableFullWindowSeconds: 30 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

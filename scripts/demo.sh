@@ -18,7 +18,7 @@ while (($#)); do
   esac
 done
 # One function per class: start the lab in that failure and break it (defined below, after the helpers).
-CLASSES=(websocket-session-leak heap-exhaustion close-wait-leak listen-backlog-overflow)
+CLASSES=(websocket-session-leak heap-exhaustion close-wait-leak close-wait-leak-app-port listen-backlog-overflow)
 CLASSES+=(websocket-session-leak-jetty connection-pool-exhaustion connection-pool-exhaustion-slow-database)
 CLASSES+=(process-down disk-full file-handle-leak thread-pool-exhaustion load-balancer-path)
 if [[ $MODE == list ]]; then printf '%s\n' "${CLASSES[@]}"; exit 0; fi
@@ -104,6 +104,13 @@ class_settings() {
       mode=close-wait lab=(--fd-limit "$FD_LIMIT") restart=close-wait
       start="close-wait mode on port $PORT, open-files limit $FD_LIMIT"
       loads="Clients call GET /api/quote; each call leaves its upstream connection in CLOSE-WAIT"
+      load=(--requests $((FD_LIMIT * 2))) ;;
+    # The inbound kind: GET /api/events is a long poll that never answers; each client gives up after 1 s and
+    # closes, and the app never closes its end, so each leaves a socket in CLOSE-WAIT on the app port.
+    close-wait-leak-app-port)
+      mode=close-wait-inbound lab=(--fd-limit "$FD_LIMIT") restart=close-wait-inbound
+      start="close-wait-inbound mode on port $PORT, open-files limit $FD_LIMIT"
+      loads="Clients wait 1 s on GET /api/events, give up and close; the app keeps its end in CLOSE-WAIT"
       load=(--requests $((FD_LIMIT * 2))) ;;
     # Tomcat's acceptor stops accepting (the lab pauses the connector) while clients keep arriving; the
     # kernel fills the accept queue (acceptCount 100) and then drops connections.

@@ -3,10 +3,13 @@
  * < 24,000 characters, SSM's inline limit), the probe's time, and the parse + diagnose time on it.
  *
  * One process cannot hold 100,000 sockets here (the fd hard limit is 20,000 without CAP_SYS_RESOURCE),
- * so the listener is WORKERS processes sharing the port with SO_REUSEPORT (small Python accept loops:
- * Node 20 has no reusePort) and the clients are CLIENTS processes, each bound to its own loopback source address
- * (127.0.0.2, 127.0.0.3, ...: one address has ~28,000 ephemeral ports). Loopback only, port 19455;
- * every process exits by itself after 180 s and is stopped by PID when the bench is done.
+ * so the port is served by PAIRS listener processes, each on its own loopback address (127.0.0.2:PORT,
+ * 127.0.0.3:PORT, ...: small Python accept loops), and each has its own client process connecting to it,
+ * 10,000 connections a pair. The clients do not bind a source address: a bind to port 0 searches the
+ * address's bound ports one by one and, past ~10,000 on one address, took seconds a batch here (the
+ * earlier layout, clients bound to 127.0.0.2.. and one SO_REUSEPORT port, stopped finishing at all), while
+ * connect picks a source port per destination. Loopback only, port 19455; every process exits by itself
+ * after 180 s and is stopped by PID when the bench is done.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,8 +25,8 @@ import { bounded, chars, info, ms, type Row } from "./table.js";
 const ROOT = packageRoot();
 const PORT = 19455;
 export const SOCKETS = 100_000;
-const WORKERS = 6;
-const CLIENTS = 6;
+const PAIRS = 10;
+const address = (i: number) => `127.0.0.${i + 2}`;
 const B = "7 side by side";
 
 /** Runs `script`, written to `file`, with `interpreter` until a line matches `ready`. */
@@ -70,13 +73,12 @@ function stop(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-/** One listener process: SO_REUSEPORT lets SERVERS of them share the port (the kernel spreads the connections). */
-const SERVER = `
+/** One listener process, on the port at pair i's address. */
+const server = (i: number) => `
 import socket, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-s.bind(("127.0.0.1", ${PORT}))
+s.bind(("${address(i)}", ${PORT}))
 s.listen(4096)
 s.settimeout(1)
 print("READY", flush=True)
@@ -98,7 +100,7 @@ function batch(left) {
   if (left <= 0 || open >= ${count}) { console.log("OPEN " + open + " failed " + failed); return; }
   const n = Math.min(500, left); let done = 0;
   for (let k = 0; k < n; k++) {
-    const c = net.connect({ port: ${PORT}, host: "127.0.0.1", localAddress: "127.0.0.${i + 2}" });
+    const c = net.connect({ port: ${PORT}, host: "${address(i)}" });
     c.on("connect", () => { open++; if (++done === n) batch(left - n); });
     c.on("error", () => { failed++; if (++done === n) batch(left - n); });
     all.push(c);
@@ -111,16 +113,16 @@ export async function benchProbe100k(log: (s: string) => void): Promise<{ rows: 
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "runbook-bench-100k-"));
   try {
-    log(`probe 100k: ${WORKERS} listener processes (SO_REUSEPORT) on ${PORT}, ${CLIENTS} client processes`);
+    log(`probe 100k: ${PAIRS} listener processes on port ${PORT} (${address(0)}-${address(PAIRS - 1)}), a client each`);
     const servers = await Promise.all(
-      Array.from({ length: WORKERS }, (_, i) =>
-        startAndWait(join(dir, `server-${i}.py`), SERVER, /READY/, 30_000, "python3"),
+      Array.from({ length: PAIRS }, (_, i) =>
+        startAndWait(join(dir, `server-${i}.py`), server(i), /READY/, 30_000, "python3"),
       ),
     );
     for (const s of servers) children.push(s.child);
-    const per = Math.ceil(SOCKETS / CLIENTS);
+    const per = Math.ceil(SOCKETS / PAIRS);
     const clients = await Promise.all(
-      Array.from({ length: CLIENTS }, (_, i) =>
+      Array.from({ length: PAIRS }, (_, i) =>
         startAndWait(join(dir, `client-${i}.cjs`), client(i, per), /OPEN \d+ failed \d+/, 240_000),
       ),
     );

@@ -658,7 +658,7 @@ collect_process() {
   t2=""
   if [[ $source == schedstat ]] && thread_cpu_ns "$PID" CPU_NS; then
     e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
-    # A thread started in the window counts whole; one that ended in it is missed (its last ms at most).
+    # A thread started in the window counts whole; one that ended in it is missed (its share of the window).
     for tid in "${!CPU_NS[@]}"; do
       v=${CPU_NS[$tid]}
       ((v >= ${CPU_T0_NS[$tid]:-0})) && v=$((v - ${CPU_T0_NS[$tid]:-0}))

@@ -245,9 +245,10 @@ describe("the CPU sample (a node listener whose two worker threads spin; its mai
     expect(p?.pid).toBe(busy?.pid);
     expect(p?.cpuSource).toBe("schedstat");
     expect(p?.cpuSampleMs).toBeGreaterThanOrEqual(100);
-    // Two threads spin: up to 200 % of a core, and >= 30 % even with the two cores shared four ways. The
-    // process's own thread (/proc/PID/schedstat alone) idles: a sum that missed the others would be ~0.
-    expect(p?.cpuPercent).toBeGreaterThanOrEqual(30);
+    // Two threads spin: up to 200 % of a core (~95 % here on an idle 2-core machine, the probe itself
+    // running), and >= 15 % even with the two cores shared among a dozen runnable threads. The process's
+    // own thread (/proc/PID/schedstat alone) idles: a sum that missed the others would be ~0.
+    expect(p?.cpuPercent).toBeGreaterThanOrEqual(15);
   });
 
   it("where schedstat is missing, counts the process's clock ticks over 300 ms", () => {
@@ -258,7 +259,7 @@ describe("the CPU sample (a node listener whose two worker threads spin; its mai
     const p = processOf(runProbeText(noSchedstat, { port: String(BUSY_PORT) }).stdout);
     expect(p?.cpuSource).toBe("stat");
     expect(p?.cpuSampleMs).toBeGreaterThanOrEqual(300);
-    expect(p?.cpuPercent).toBeGreaterThanOrEqual(30);
+    expect(p?.cpuPercent).toBeGreaterThanOrEqual(15);
   });
 });
 

@@ -2,7 +2,12 @@ import * as z from "zod";
 import { parseInput, targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
 import { env } from "./wiring.js";
-import { stateMachineSteps } from "./workflow-wiring.js";
+import { notify } from "./wiring-sns.js";
+import { commandRunner } from "./wiring-ssm.js";
+import { workflowSteps } from "./workflow-wiring.js";
+
+// Host commands and the notify rung: the SSM runner and SNS.
+const steps = workflowSteps({ runner: commandRunner, notify });
 
 const inputSchema = targetStepSchema.extend({
   planKey: z.string().min(1),
@@ -34,7 +39,7 @@ export const handler = instrument("ApplyMitigation", async (event: unknown) => {
     throw new Error(
       "ApplyMitigation: an approval must name its rung ({approved:true, rung, approvedBy}); send it with `runbook approve`",
     );
-  return await stateMachineSteps().applyMitigation({
+  return await steps().applyMitigation({
     ...input,
     service: env().SERVICE,
     approval:

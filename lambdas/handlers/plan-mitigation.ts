@@ -2,7 +2,10 @@ import * as z from "zod";
 import { parseInput, targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
 import { env } from "./wiring.js";
-import { stateMachineSteps } from "./workflow-wiring.js";
+import { workflowSteps } from "./workflow-wiring.js";
+
+// Plans from the stored diagnosis: no host command, no notification.
+const steps = workflowSteps();
 
 const inputSchema = targetStepSchema.extend({
   diagnosisKey: z.string().nullable(),
@@ -12,5 +15,5 @@ const inputSchema = targetStepSchema.extend({
 /** Plan: the mitigation ladder for this target's class, stored as data; `actionable` feeds the Choice. */
 export const handler = instrument("PlanMitigation", async (event: unknown) => {
   const input = parseInput("PlanMitigation", inputSchema, event);
-  return await stateMachineSteps().planMitigation({ ...input, service: env().SERVICE });
+  return await steps().planMitigation({ ...input, service: env().SERVICE });
 });

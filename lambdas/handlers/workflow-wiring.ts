@@ -1,4 +1,5 @@
 import { settingsFromEnv } from "../core/settings/run-settings.js";
+import type { CommandRunner } from "../ports/index.js";
 import { DEFAULT_RUNBOOKS_DIR } from "../workflows/bundled-runbook.js";
 import { type AwsWorkflowOptions, awsStateMachineSteps } from "../workflows/state-machine-steps.js";
 import type {
@@ -9,16 +10,15 @@ import type {
 import { systemClock } from "./wiring.js";
 import { incidentStore } from "./wiring-dynamo.js";
 import { artifactStore } from "./wiring-s3.js";
-import { notify } from "./wiring-sns.js";
-import { commandRunner } from "./wiring-ssm.js";
 
 /**
  * The composition root of the five workflow Lambdas (diagnose, plan, apply, verify, postmortem): kept
- * apart from wiring.ts so the other handlers' bundles carry neither the workflows nor the runbook. The
- * steps' four ports compose the service wiring modules (SSM runner, S3 artifacts, DynamoDB records, SNS
- * notifications): these five bundles import those four SDK clients, the others only their own. The
- * postmortem state adds its templates and renderer in workflow-wiring-postmortem.ts, imported by the
- * WritePostmortem handler alone.
+ * apart from wiring.ts so the other handlers' bundles carry neither the workflows nor the runbook. Every
+ * step reads and writes the S3 artifacts and the DynamoDB records; the SSM runner and SNS notifications are
+ * given by the handlers whose steps use them (StepPorts: apply both, verify the runner, the postmortem
+ * notifications), so each bundle imports only the SDK clients its step calls (each is tens of ms of a
+ * cold start: docs/benchmarks.md, bench 8). The postmortem state adds its templates and renderer in
+ * workflow-wiring-postmortem.ts, imported by the WritePostmortem handler alone.
  */
 export const workflowOptions: AwsWorkflowOptions = {
   // The construct copies runbooks/ next to each bundle and sets RUNBOOKS_DIR; from source, the repository's.
@@ -29,17 +29,36 @@ export const workflowOptions: AwsWorkflowOptions = {
   settings: settingsFromEnv(process.env),
 };
 
+/** The ports a workflow handler gives its steps beyond the artifacts and records (the others never call them). */
+export interface StepPorts {
+  /** The SSM runner (wiring-ssm.ts): the apply and verify steps send host commands. */
+  readonly runner?: () => CommandRunner;
+  /** SNS (wiring-sns.ts): the apply and postmortem steps notify. */
+  readonly notify?: StateMachineStepsDeps["notify"];
+}
+
+/** A port this Lambda was built without: a step that calls it is a wiring bug, reported as such. */
+const missing = (port: string) => () =>
+  Promise.reject(
+    new Error(
+      `this Lambda was built without ${port}: its step is not expected to use it (lambdas/handlers/workflow-wiring.ts)`,
+    ),
+  );
+
 /** The steps of `factory` over the AWS ports, built on first use and kept for the warm Lambda. */
-export function cachedSteps(factory: StateMachineStepsFactory): () => StateMachineSteps {
+export function cachedSteps(
+  factory: StateMachineStepsFactory,
+  ports: StepPorts = {},
+): () => StateMachineSteps {
   let cached: StateMachineSteps | null = null;
   return () => {
     if (!cached) {
       const deps: StateMachineStepsDeps = {
-        runner: commandRunner(),
+        runner: ports.runner?.() ?? { run: missing("the SSM command runner") },
         artifacts: artifactStore(),
         incidents: incidentStore(),
         clock: systemClock,
-        notify,
+        notify: ports.notify ?? missing("SNS notifications"),
       };
       cached = factory(deps);
     }
@@ -47,5 +66,6 @@ export function cachedSteps(factory: StateMachineStepsFactory): () => StateMachi
   };
 }
 
-/** Diagnose, plan, apply and verify (writePostmortem throws: see workflow-wiring-postmortem.ts). */
-export const stateMachineSteps = cachedSteps(awsStateMachineSteps(workflowOptions));
+/** Diagnose, plan, apply and verify, with the given ports (writePostmortem throws: see workflow-wiring-postmortem.ts). */
+export const workflowSteps = (ports: StepPorts = {}) =>
+  cachedSteps(awsStateMachineSteps(workflowOptions), ports);

@@ -20,6 +20,7 @@ import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_REDACTION_RULES, encodeForProbe } from "../../../lambdas/core/redact/index.js";
+import type { StateMachineSteps, StateMachineStepsDeps } from "../../../lambdas/workflows/step-contract.js";
 import { REPO } from "../../support/cli.js";
 import { onlineAgents } from "../../support/ssm-agents.js";
 import { eventBridgeEvent, snsMessage } from "../events/fixtures.js";
@@ -414,5 +415,23 @@ describe("handlers", () => {
     expect(await ingest(event({ ...message, AlarmName: "other" }), context)).toEqual({ started: [] });
     expect(await ingest(event({ hello: "world" }), context)).toEqual({ started: [] });
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+  });
+});
+
+describe("the workflow Lambdas' ports (lambdas/handlers/workflow-wiring.ts)", () => {
+  it("a step built without the SSM runner or SNS says so when it calls one, and sends nothing", async () => {
+    const { cachedSteps } = await import("../../../lambdas/handlers/workflow-wiring.js");
+    let deps: StateMachineStepsDeps | null = null;
+    const steps = cachedSteps((d) => {
+      deps = d;
+      return {} as StateMachineSteps;
+    });
+    steps();
+    const d = deps as StateMachineStepsDeps | null;
+    await expect(d?.runner.run(T1, { name: "probe", parameters: {} } as never)).rejects.toThrow(
+      "this Lambda was built without the SSM command runner: its step is not expected to use it",
+    );
+    await expect(d?.notify("s", "m")).rejects.toThrow("this Lambda was built without SNS notifications");
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
   });
 });

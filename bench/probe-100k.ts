@@ -113,7 +113,9 @@ export async function benchProbe100k(log: (s: string) => void): Promise<{ rows: 
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "runbook-bench-100k-"));
   try {
-    log(`probe 100k: ${PAIRS} listener processes on port ${PORT} (${address(0)}-${address(PAIRS - 1)}), a client each`);
+    log(
+      `probe 100k: ${PAIRS} listener processes on port ${PORT} (${address(0)}-${address(PAIRS - 1)}), a client each`,
+    );
     const servers = await Promise.all(
       Array.from({ length: PAIRS }, (_, i) =>
         startAndWait(join(dir, `server-${i}.py`), server(i), /READY/, 30_000, "python3"),

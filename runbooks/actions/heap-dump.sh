@@ -85,10 +85,7 @@ echo "jvmUser=$juser"
 RUNAS=()
 if [[ $juid != "$EUID" ]]; then
   ((EUID == 0)) || refuse "the JVM runs as $juser (uid $juid): only root or that user can dump it"
-  # A uid with no passwd entry has no groups to load.
-  named=true
-  [[ $juser == "$juid" ]] && named=false
-  runas_for "$juid" "$jgid" "$juser" "$named"
+  runas_for "$juid" "$jgid" "$juser"
 fi
 JVM_UID=$juid
 JDK_BIN=""

@@ -34,14 +34,15 @@ untrusted_reason() {
   echo "resolved:${paths[0]}"
 }
 
-# runas_for UID GID USER NAMED: RUNAS, the prefix that runs a tool as the JVM's user. setpriv first: it opens
-# no PAM session, so no "session opened for user ..." line lands in the host's auth log for each tool (runuser
-# opens one each time); with USER's groups, or none when NAMED is false (a uid with no passwd entry, a
-# container's user, has none to load). Without setpriv (or the GID), runuser -u USER, else su.
+# runas_for UID GID USER: RUNAS, the prefix that runs a tool as the JVM's user. USER as find's %u prints it:
+# the uid itself when it has no passwd entry (a container's user). setpriv first: it opens no PAM session, so
+# no "session opened for user ..." line lands in the host's auth log for each tool (runuser opens one each
+# time); with USER's groups, or none for a uid with no passwd entry (it has none to load). Without setpriv
+# (or the GID), runuser -u USER, else su.
 runas_for() {
   if [[ -n $2 ]] && command -v setpriv >/dev/null 2>&1; then
     RUNAS=(setpriv "--reuid=$1" "--regid=$2")
-    if [[ $4 == true ]]; then RUNAS+=(--init-groups --); else RUNAS+=(--clear-groups --); fi
+    if [[ $3 != "$1" ]]; then RUNAS+=(--init-groups --); else RUNAS+=(--clear-groups --); fi
   elif command -v runuser >/dev/null 2>&1; then
     RUNAS=(runuser -u "$3" --)
   else

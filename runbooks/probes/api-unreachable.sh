@@ -550,9 +550,7 @@ if [[ -n $PID ]]; then
   [[ $EXE == */java && -x ${EXE%/java}/jcmd ]] && JDK_BIN=${EXE%/java}/
   # find prints the owner's uid for its name when the uid has no passwd entry (a container's user).
   if [[ -n $JVM_UID && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
-    NAMED=true
-    [[ $JVM_USER == "$JVM_UID" ]] && NAMED=false
-    runas_for "$JVM_UID" "${LINK[gid]:-}" "$JVM_USER" "$NAMED"
+    runas_for "$JVM_UID" "${LINK[gid]:-}" "$JVM_USER"
   fi
 fi
 need_pid() {

@@ -116,12 +116,10 @@ JVM_UID=""
 if [[ -n $PID ]]; then
   EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
   [[ $EXE == */java && -x ${EXE%/java}/jstat ]] && JDK_BIN=${EXE%/java}/
-  read -r JVM_UID JVM_GID JVM_USER < <(stat -c '%u %g %U' "/proc/$PID" 2>/dev/null)
-  # stat prints UNKNOWN for the name of a uid with no passwd entry (a container's user).
+  # find prints the owner's uid for its name when the uid has no passwd entry (a container's user).
+  read -r JVM_UID JVM_GID JVM_USER < <(find "/proc/$PID" -maxdepth 0 -printf '%U %G %u\n' 2>/dev/null)
   if [[ -n ${JVM_USER:-} && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
-    NAMED=true
-    [[ $JVM_USER == UNKNOWN ]] && NAMED=false
-    runas_for "$JVM_UID" "$JVM_GID" "$JVM_USER" "$NAMED"
+    runas_for "$JVM_UID" "$JVM_GID" "$JVM_USER"
   fi
 fi
 # hotspot_attach_safe (never a SIGQUIT that would end the target) and the direct attach.

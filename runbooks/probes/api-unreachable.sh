@@ -619,7 +619,7 @@ proc_stat() {
 # 300 ms, so without schedstat (a kernel without CONFIG_SCHED_INFO) the window is CPU_TICKS_SAMPLE_MS.
 CPU_SAMPLE_MS=100
 CPU_TICKS_SAMPLE_MS=300
-declare -A CPU_T0_NS=() CPU_NS=()
+declare -A CPU_T0_NS=()
 # thread_cpu_ns PID ARRAY: ARRAY[TID] = the thread's run time in ns; 1 when no thread could be read.
 thread_cpu_ns() {
   local -n into=$2
@@ -640,7 +640,8 @@ collect_process() {
     cpu_sampled
     return 1
   }
-  local t1 t2 start up="" uptime cpu="" e_us args=() window=$CPU_TICKS_SAMPLE_MS source=stat ns=0 tid v
+  local t1 t2="" start up="" uptime cpu="" e_us args=() window=$CPU_TICKS_SAMPLE_MS source=stat ns=0 tid v
+  local -A now=()
   # CPU is sampled between the probe's start (mark_cpu) and now: no sleep of its own when that is long enough.
   t1=${CPU_T0_TICKS:-}
   [[ -n $t1 ]] || { proc_stat "$PID" && t1="$((STAT[11] + STAT[12])) ${STAT[19]}"; }
@@ -653,33 +654,29 @@ collect_process() {
   [[ -n ${CPU_T0_US:-} ]] || CPU_T0_US=${EPOCHREALTIME/./}
   e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
   ((e_us < window * 1000)) && sleep_ms $(((window * 1000 - e_us) / 1000 + 1))
-  t2=""
-  if [[ $source == schedstat ]] && thread_cpu_ns "$PID" CPU_NS; then
+  if [[ $source == schedstat ]] && thread_cpu_ns "$PID" now; then
     e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
     # A thread started in the window counts whole; one that ended in it is missed (its share of the window).
-    for tid in "${!CPU_NS[@]}"; do
-      v=${CPU_NS[$tid]}
+    for tid in "${!now[@]}"; do
+      v=${now[$tid]}
       ((v >= ${CPU_T0_NS[$tid]:-0})) && v=$((v - ${CPU_T0_NS[$tid]:-0}))
       ns=$((ns + v))
     done
+    # Tenths of a percent: ns / 1000 / us * 100 * 10.
+    ((e_us > 0)) && cpu=$((ns / e_us))
   else
     source=stat
+    proc_stat "$PID" && t2=$((STAT[11] + STAT[12]))
+    e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
+    # Tenths of a percent: ticks / hz / seconds * 100 * 10.
+    [[ -n $t2 ]] && ((e_us > 0)) && cpu=$(((t2 - ${t1% *}) * 1000000000 / CLK_TCK / e_us))
   fi
-  proc_stat "$PID" && t2="$((STAT[11] + STAT[12])) ${STAT[19]}"
-  [[ $source == stat ]] && e_us=$((${EPOCHREALTIME/./} - CPU_T0_US))
   cpu_sampled
   start=${t1#* }
   read -r up _ </proc/uptime
   up=${up%.*}
   uptime=$((up - start / CLK_TCK))
   ((uptime < 0)) && uptime=0
-  if ((e_us > 0)) && [[ $source == schedstat ]]; then
-    # Tenths of a percent: ns / 1000 / us * 100 * 10.
-    cpu=$((ns / e_us))
-  elif ((e_us > 0)) && [[ -n $t2 ]]; then
-    # Tenths of a percent: ticks / hz / seconds * 100 * 10.
-    cpu=$(((${t2% *} - ${t1% *}) * 1000000000 / CLK_TCK / e_us))
-  fi
   if [[ -n $cpu ]]; then
     ((cpu < 0)) && cpu=0
     cpu="$((cpu / 10)).$((cpu % 10))"
@@ -993,17 +990,20 @@ perf_sample_later() {
 # (net_window_ms), the listen counters' second sample (a stopped acceptor's drops would count as the
 # app's). Each wait is bounded: a section that failed before its flag delays the histogram, never stops it.
 histogram_gate() {
-  local n=0
-  while [[ ! -e $W/.b.cpu-sampled ]] && ((n++ < 100)); do sleep_ms 5; done
+  await_flag cpu-sampled 100
   net_window_ms
   ((NET_WINDOW_MS > 0)) || return 0
   now_ms
   sleep_ms $((NET_WINDOW_MS - (NOW_MS - NET_T0_MS)))
-  n=0
-  while [[ ! -e $W/.b.net-sampled ]] && ((n++ < 200)); do sleep_ms 5; done
+  await_flag net-sampled 200
 }
-# As long as the CPU's window (CPU_SAMPLE_MS): a full GC in it also shows as heap.lastFullGcAgoMs.
-HEAP_SAMPLE_MS=100
+# await_flag NAME POLLS: until $W/.b.NAME exists, or POLLS polls 5 ms apart have passed.
+await_flag() {
+  local n=0
+  while [[ ! -e $W/.b.$1 ]] && ((n++ < $2)); do sleep_ms 5; done
+}
+# As long as the CPU's window: a full GC in it also shows as heap.lastFullGcAgoMs.
+HEAP_SAMPLE_MS=$CPU_SAMPLE_MS
 PERF_T1_MS=0
 collect_heap() {
   need_java || return 1

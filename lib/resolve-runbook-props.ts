@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { healthTimeoutFits } from "../lambdas/core/runbook/schema.js";
 import { type RunSettings, resolveRunSettings } from "../lambdas/core/settings/run-settings.js";
 import {
   type ApiUnreachableRunbookProps,
@@ -43,10 +44,9 @@ export function resolveRunbookProps(props: ApiUnreachableRunbookProps): Resolved
     cooldownSeconds: props.cooldown?.toSeconds(),
     probeTimeoutSeconds: props.probeTimeout?.toSeconds(),
   });
-  const { timeoutSeconds, healthTimeoutSeconds } = settings.probe;
-  if (healthTimeoutSeconds !== undefined && healthTimeoutSeconds >= timeoutSeconds)
+  if (!healthTimeoutFits(settings.probe))
     throw new Error(
-      `probeTimeout (${timeoutSeconds} s) must be above the runbook's probe.healthTimeoutSeconds (${healthTimeoutSeconds} s): the probe would refuse its inputs`,
+      `probeTimeout (${settings.probe.timeoutSeconds} s) must be above the runbook's probe.healthTimeoutSeconds (${settings.probe.healthTimeoutSeconds} s): the probe would refuse its inputs`,
     );
   return {
     ...selection,

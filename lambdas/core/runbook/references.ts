@@ -3,7 +3,7 @@ import { isComparison } from "../rules/conditions.js";
 import { placeholdersOf } from "../rules/format.js";
 import { metricDef } from "../rules/metrics.js";
 import { expectedOneOf } from "./expected.js";
-import type { Cite, Comparison, Condition, Runbook } from "./schema.js";
+import { type Cite, type Comparison, type Condition, healthTimeoutFits, type Runbook } from "./schema.js";
 import { thresholdValueProblem } from "./thresholds.js";
 
 /**
@@ -130,11 +130,10 @@ export function checkReferences(rb: Runbook): ReferenceProblem[] {
     const problem = thresholdValueProblem(name, value);
     if (problem) out.push({ path: ["thresholds", name], message: `${problem}, got ${value}` });
   }
-  const { timeoutSeconds, healthTimeoutSeconds } = rb.probe;
-  if (healthTimeoutSeconds !== undefined && healthTimeoutSeconds >= timeoutSeconds)
+  if (!healthTimeoutFits(rb.probe))
     out.push({
       path: ["probe", "healthTimeoutSeconds"],
-      message: `must be under probe.timeoutSeconds (${timeoutSeconds}), got ${healthTimeoutSeconds}`,
+      message: `must be under probe.timeoutSeconds (${rb.probe.timeoutSeconds}), got ${rb.probe.healthTimeoutSeconds}`,
     });
   duplicates(rb.classes, (c) => c.id, ["classes"], "class", out);
   duplicates(rb.hypotheses, (h) => h.id, ["hypotheses"], "hypothesis", out);

@@ -166,6 +166,14 @@ export const probeSchema = z.strictObject({
 });
 export type ProbeSettings = z.infer<typeof probeSchema>;
 
+/**
+ * The health check's wait is under the probe's time budget (absent: the probe's 3 s, always under its 5 s
+ * minimum). Checked where each is set: the runbook (references.ts) and the construct's probeTimeout.
+ */
+export const healthTimeoutFits = (
+  p: Pick<ProbeSettings, "timeoutSeconds" | "healthTimeoutSeconds">,
+): boolean => p.healthTimeoutSeconds === undefined || p.healthTimeoutSeconds < p.timeoutSeconds;
+
 export const redactionRuleSchema = z
   .strictObject({
     name: idSchema,

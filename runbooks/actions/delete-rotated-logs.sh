@@ -24,6 +24,7 @@
 # skippedOwner, result). Exit: 0 ran, 2 invalid input, 3 refused target, 4 bash older than 5.
 # The shared preamble (runbooks/lib/action-preamble.sh, inlined in place of the include line wherever the
 # script is sent): the bash >= 5 guard (exit 4), fail (exit 2), refuse (exit 3), stat_field, verify_target.
+# shellcheck disable=SC2034 # read by the preamble included below
 RUNBOOK_ACTION=delete-rotated-logs
 # shellcheck source=SCRIPTDIR/../lib/action-preamble.sh
 . "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh

@@ -30,6 +30,7 @@
 # Exit: 0 when it ran (result= says what happened), 2 invalid input, 3 refused target, 4 bash older than 5.
 # The shared preamble (runbooks/lib/action-preamble.sh, inlined in place of the include line wherever the
 # script is sent): the bash >= 5 guard (exit 4), fail (exit 2), refuse (exit 3), stat_field, verify_target.
+# shellcheck disable=SC2034 # read by the preamble included below
 RUNBOOK_ACTION=heap-dump
 # shellcheck source=SCRIPTDIR/../lib/action-preamble.sh
 . "${0%"${0##*/}"}../lib/action-preamble.sh"  # runbook:include lib/action-preamble.sh
@@ -87,8 +88,9 @@ if [[ $juid != "$EUID" ]]; then
   ((EUID == 0)) || refuse "the JVM runs as $juser (uid $juid): only root or that user can dump it"
   runas_for "$juid" "$jgid" "$juser"
 fi
-JVM_UID=$juid
-JDK_BIN=""
+# shellcheck disable=SC2034 # JVM_UID and JDK_BIN are read by pick_tool (trusted-path.sh)
+JVM_UID=$juid JDK_BIN=""
+# shellcheck disable=SC2034 # read by pick_tool
 [[ $exe == */java ]] && JDK_BIN=${exe%/java}/
 pick_tool jcmd || failed "no usable jcmd: $TOOL_WHY"
 jcmd=$TOOL

@@ -547,6 +547,7 @@ if [[ -n $PID ]]; then
   COMM=""
   read -r COMM <"/proc/$PID/comm" 2>/dev/null
   [[ $COMM == java || $EXE == */java ]] && IS_JAVA=true
+  # shellcheck disable=SC2034 # read by pick_tool (trusted-path.sh)
   [[ $EXE == */java && -x ${EXE%/java}/jcmd ]] && JDK_BIN=${EXE%/java}/
   # find prints the owner's uid for its name when the uid has no passwd entry (a container's user).
   if [[ -n $JVM_UID && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
@@ -1333,6 +1334,7 @@ start_attach() {
     ATTACH_BG=$!
     return 0
   fi
+  # shellcheck disable=SC2153 # TOOL is set by pick_tool (trusted-path.sh)
   if pick_tool jcmd; then JCMD=$TOOL; else JCMD_WHY="$ATTACH_PY_WHY; $TOOL_WHY"; fi
   [[ -n $JCMD ]] || return 0
   ATTACH_VIA=jdk

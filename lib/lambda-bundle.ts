@@ -11,9 +11,26 @@ import { parseRunbook } from "../lambdas/core/runbook/load.js";
 import { bundledKnowledgeFile, bundledTemplatesFile } from "../lambdas/workflows/bundled-postmortem.js";
 import { bundledRunbookFile } from "../lambdas/workflows/bundled-runbook.js";
 
-/** ESM bundles still meet CommonJS dependencies that call `require`: give them one. */
+/** ESM bundles still meet CommonJS dependencies that call `require`: give them one (the CLI's bundle, scripts/build.ts). */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __runbookCreateRequire } from 'module'; const require = __runbookCreateRequire(import.meta.url);";
+
+/**
+ * The CommonJS bundle's first lines. A CommonJS file has no `import.meta`: our modules that find files
+ * next to themselves (package-root.ts) read `import.meta.url`, defined as the URL of the bundle file
+ * itself. "use strict" first: the ES module bundle was strict (a module always is), and esbuild's own
+ * "use strict" comes after the banner, where it is no longer a directive.
+ */
+export const CJS_IMPORT_META_BANNER =
+  "\"use strict\";\nconst __runbookImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
+
+/**
+ * The bundle's file name. `.cjs`: the Lambda runtime loads it with `require`, and Node treats it as
+ * CommonJS whatever package.json is above it (a CDK app's `"type": "module"` included). The runtime's
+ * handler lookup tries `index`, `index.js`, `index.mjs`, then `index.cjs`, so nothing else is written
+ * under those names.
+ */
+export const LAMBDA_BUNDLE_FILE = "index.cjs";
 
 /** The esbuild options every runbook Lambda is bundled with (also measured by scripts/bundle-sizes.ts). */
 export const BUNDLE_DEFAULTS = {
@@ -25,9 +42,15 @@ export const BUNDLE_DEFAULTS = {
   charset: "utf8",
   sourceMap: true,
   target: "node24",
-  format: "esm",
+  /**
+   * CommonJS, so that the runtime's AWS SDK (CommonJS packages) is loaded with `require`. From an ES
+   * module each `@aws-sdk/*` import goes through Node's ESM loader, which lexes the CommonJS sources for
+   * their export names: 35-45 % of every handler's import (bench 8, docs/benchmarks.md). Our sources stay
+   * ES modules: esbuild tree-shakes them the same way, so the bundles are the same size.
+   */
+  format: "cjs",
   mainFields: ["module", "main"],
-  banner: ESM_REQUIRE_BANNER,
+  banner: CJS_IMPORT_META_BANNER,
   /**
    * The AWS SDK v3 comes from the Lambda runtime (nodejs24.x ships it): bundling it puts EC2's
    * client alone at ~550 KB and every handler over 1 MB. `bundleAwsSdk: true` pins the locked version instead.
@@ -70,19 +93,22 @@ export function lambdaBuildOptions(o: Pick<LambdaBundleOptions, "entry" | "bundl
     // The Lambdas read their runbook and postmortem knowledge from the JSON and their templates from the
     // precompiled module written below (lambdas/workflows/bundled-runbook.ts, bundled-postmortem.ts): the
     // source branch is dead code in a bundle, so neither yaml nor Handlebars' compiler is bundled.
-    define: { "process.env.RUNBOOK_LAMBDA_BUNDLE": JSON.stringify("1") },
+    define: {
+      "process.env.RUNBOOK_LAMBDA_BUNDLE": JSON.stringify("1"),
+      "import.meta.url": "__runbookImportMetaUrl",
+    },
     logLevel: "error",
   } satisfies BuildOptions;
 }
 
 /**
- * Bundles one Lambda handler into `outDir` (`index.mjs` + `index.mjs.map`, and `runbooks/`), in process
+ * Bundles one Lambda handler into `outDir` (`index.cjs` + `index.cjs.map`, and `runbooks/`), in process
  * with esbuild's API: no Docker, no `npx esbuild`, no lock file or project root to find. The same call
  * serves the construct at synth time (from source or from an installed package's `dist/`) and the bundle
  * size benchmark. Returns the written code file.
  */
 export function bundleLambda(outDir: string, o: LambdaBundleOptions): string {
-  const outfile = join(outDir, "index.mjs");
+  const outfile = join(outDir, LAMBDA_BUNDLE_FILE);
   buildSync(lambdaBuildOptions(o, outfile));
   if (o.runbooksDir) {
     const target = join(outDir, "runbooks");

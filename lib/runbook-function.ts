@@ -7,7 +7,7 @@ import { Construct } from "constructs";
 import { bundleLambda } from "./lambda-bundle.js";
 import { HANDLERS_DIR, handlerEntry, RUNBOOKS_DIR } from "./paths.js";
 
-export { BUNDLE_DEFAULTS, ESM_REQUIRE_BANNER } from "./lambda-bundle.js";
+export { BUNDLE_DEFAULTS } from "./lambda-bundle.js";
 
 /** The Lambda runtime of every runbook function; `BUNDLE_DEFAULTS.target` (lib/lambda-bundle.ts) matches it. */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -55,7 +55,7 @@ export interface RunbookFunctionProps {
 
 /**
  * One Lambda of the runbook with the project's defaults — bundled by esbuild in process (never Docker),
- * minified ESM with source maps and a `require` banner, ARM64, Node.js 24, X-Ray active tracing, its own
+ * minified CommonJS (`index.cjs`) with source maps, ARM64, Node.js 24, X-Ray active tracing, its own
  * log group with retention, and the Powertools environment.
  */
 export class RunbookFunction extends Construct {

@@ -1,6 +1,6 @@
 /**
  * Bundles every Lambda handler with the call the construct makes at synth time (lib/lambda-bundle.ts:
- * minified ESM for the Lambda runtime's Node.js, source maps, require banner, AWS SDK v3 from the runtime) and prints each bundle's size.
+ * minified CommonJS for the Lambda runtime's Node.js, source maps, AWS SDK v3 from the runtime) and prints each bundle's size.
  * Goal: < 1 MB per bundle (code, without the .map). Exit code 1 when one is over.
  *
  *   npx tsx scripts/bundle-sizes.ts [--json]
@@ -37,7 +37,7 @@ export function handlerNames(): string[] {
 /** A handler's bundle built in memory with esbuild's metafile: its one output's entry. */
 function bundleMeta(handler: string) {
   const r = buildSync({
-    ...lambdaBuildOptions({ entry: handlerEntry(handler) }, join(tmpdir(), "runbook-bundle-parts.mjs")),
+    ...lambdaBuildOptions({ entry: handlerEntry(handler) }, join(tmpdir(), "runbook-bundle-parts.cjs")),
     sourcemap: false,
     write: false,
     metafile: true,

@@ -191,7 +191,7 @@ describe("npm pack → a fresh CDK app outside the repository (offline)", () => 
     expect(keys.size).toBe(fns.length);
     for (const key of keys) {
       const dir = join(app, "cdk.out", `asset.${key}`);
-      const code = readFileSync(join(dir, "index.mjs"), "utf8");
+      const code = readFileSync(join(dir, "index.cjs"), "utf8");
       expect(code.length).toBeGreaterThan(10_000);
       expect(code).not.toContain(REPO);
       const runbook = parse(readFileSync(join(dir, "runbooks/api-unreachable.yaml"), "utf8")) as {

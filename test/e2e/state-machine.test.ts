@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, labDown, labUp, probeHealth } from "../../lab/index.js";
 import { loadToLimit, openFds } from "../support/cli.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../support/local-aws.js";
-import { labLambdaEnv, pipelineHandlers, realHandler } from "../support/local-pipeline.js";
+import { bundledHandlers, labLambdaEnv, pipelineHandlers } from "../support/local-pipeline.js";
 import { labTimescaleRunbooks } from "../support/runbooks-dir.js";
 import { resolveDefinition, synthRunbook } from "../unit/cdk/synth.js";
 
@@ -82,6 +82,8 @@ describe("the synthesized state machine, run locally against the lab", () => {
   const saved = { ...process.env };
   // A space in the host's raw base: the SSM documents' pattern, the probe and the raw step all take it.
   const rawDir = mkdtempSync(join(tmpdir(), "runbook raw-"));
+  let runbooks = "";
+  let removeBundles = () => {};
 
   beforeAll(async () => {
     const lab = await labUp({
@@ -109,7 +111,7 @@ describe("the synthesized state machine, run locally against the lab", () => {
       ].join("\n"),
     );
     // The runbook the Lambdas carry, resolved with an override that adds one redaction pattern.
-    const runbooks = labTimescaleRunbooks();
+    runbooks = labTimescaleRunbooks();
     appendFileSync(
       join(runbooks, "api-unreachable.yaml"),
       '\nredaction:\n  patterns:\n    - { name: card-pin, before: "pin=", secret: "[0-9]+" }\n',
@@ -132,6 +134,7 @@ describe("the synthesized state machine, run locally against the lab", () => {
   }, 120_000);
 
   afterAll(async () => {
+    removeBundles();
     process.env = saved;
     await aws?.stop();
     await labDown({ port: PORT });
@@ -141,16 +144,31 @@ describe("the synthesized state machine, run locally against the lab", () => {
     expect(openFds(pid)).toBeGreaterThanOrEqual(0.95 * 1024);
     expect((await probeHealth(PORT, 2000)).ok).toBe(false);
 
-    const resolveReal = await realHandler("resolve-targets");
+    // The handlers as deployed: bundled as the construct bundles them, loaded as the runtime loads them
+    // (the faults e2e runs them from source).
+    const { load, remove } = bundledHandlers(runbooks);
+    removeBundles = remove;
+    const resolveReal = await load("resolve-targets");
     const published: { state: string; input: unknown }[] = [];
     // No local EC2: resolve for real with the instance dimension taken out (so no DescribeInstances),
     // then answer as EC2 would for a tagged, running instance.
-    const handlers = await pipelineHandlers(async (input) => {
-      const e = structuredClone(input) as typeof alarmEvent;
-      for (const m of e.detail.configuration.metrics) m.metricStat.metric.dimensions = {} as never;
-      const out = (await resolveReal(e)) as Record<string, unknown>;
-      return { ...out, targets: [INSTANCE], hasTargets: true, groupSize: 1, strategy: "instance-dimension" };
-    }, published);
+    const handlers = await pipelineHandlers(
+      async (input) => {
+        const e = structuredClone(input) as typeof alarmEvent;
+        for (const m of e.detail.configuration.metrics) m.metricStat.metric.dimensions = {} as never;
+        const out = (await resolveReal(e)) as Record<string, unknown>;
+        return {
+          ...out,
+          targets: [INSTANCE],
+          hasTargets: true,
+          groupSize: 1,
+          strategy: "instance-dimension",
+        };
+      },
+      published,
+      undefined,
+      load,
+    );
     const { StateMachine } = await loadLocalStepFunctions();
     const definition = resolveDefinition(synthRunbook().template);
     const run = () =>

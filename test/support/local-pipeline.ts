@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import type { Context } from "aws-lambda";
+import { bundleLambda, writeBundledPostmortem, writeBundledRunbooks } from "../../lib/lambda-bundle.js";
+import { handlerEntry, REPO_ROOT } from "../../lib/paths.js";
 import type { TaskTokenServer } from "./task-token-server.js";
 
 /** Shared wiring for running the synthesized state machine locally with the real handlers. */
@@ -21,9 +26,36 @@ export function ssmDocumentRefs(names: Record<string, string>) {
   };
 }
 
-export async function realHandler(name: string): Promise<LocalHandler> {
+/** A handler by its name (lambdas/handlers/<name>.ts), ready to invoke. */
+export type HandlerLoader = (name: string) => Promise<LocalHandler>;
+
+/** A handler from source: the YAML runbook and the templates read as the CLI reads them. */
+export const realHandler: HandlerLoader = async (name) => {
   const mod = (await import(`../../lambdas/handlers/${name}.ts`)) as { handler: Handler };
   return (input: unknown) => mod.handler(input, context);
+};
+
+/**
+ * The handlers as they are deployed: each bundled as the construct bundles it (lib/lambda-bundle.ts:
+ * CommonJS, the runbook read from the JSON written at synth, the templates precompiled) and loaded with
+ * `require`, as the Lambda runtime loads `index.cjs`. The bundles go under the repository (removed by
+ * `remove`) so that `@aws-sdk/*`, external as on Lambda, resolves from node_modules as the runtime's copy
+ * would. `runbooksDir` (the Lambdas' RUNBOOKS_DIR) gets the JSON runbook and the precompiled templates the
+ * bundles read: call this after the runbook is final.
+ */
+export function bundledHandlers(runbooksDir: string): { load: HandlerLoader; remove: () => void } {
+  writeBundledRunbooks(runbooksDir);
+  writeBundledPostmortem(runbooksDir);
+  const root = mkdtempSync(join(REPO_ROOT, ".test-bundles-"));
+  const require = createRequire(import.meta.url);
+  return {
+    load: async (name) => {
+      const file = bundleLambda(join(root, name), { entry: handlerEntry(name) });
+      const mod = require(file) as { handler: Handler };
+      return (input: unknown) => mod.handler(input, context);
+    },
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /**
@@ -64,8 +96,8 @@ export async function resolvedTo(instance: string): Promise<LocalHandler> {
  * then the task waits until the token is answered (`runbook approve` → the TaskTokenServer) or its
  * TimeoutSeconds passes.
  */
-export async function approvalState(tokens: TaskTokenServer): Promise<LocalHandler> {
-  const real = await realHandler("request-approval");
+export async function approvalState(tokens: TaskTokenServer, load = realHandler): Promise<LocalHandler> {
+  const real = await load("request-approval");
   return async (input: unknown) => {
     // `lambda:invoke.waitForTaskToken` gets `{FunctionName, Payload}`: the function is invoked with the
     // Payload, whose `$$.Task.Token` Step Functions fills with the task's own token.
@@ -81,11 +113,13 @@ export async function approvalState(tokens: TaskTokenServer): Promise<LocalHandl
  * Every Task state of the state machine bound to its real handler; SNS publishes captured in
  * `published`; ResolveTargets given by the caller (there is no local EC2 to look tags up in).
  * Approvals (mode approve) need `tokens`, the local task-token endpoint `runbook approve` answers.
+ * `load`: from source (default) or bundled as deployed (bundledHandlers).
  */
 export async function pipelineHandlers(
   resolveTargets: LocalHandler,
   published: { state: string; input: unknown }[],
   tokens?: TaskTokenServer,
+  load: HandlerLoader = realHandler,
 ): Promise<Record<string, LocalHandler>> {
   const sns = (state: string) => async (input: unknown) => {
     published.push({ state, input });
@@ -93,21 +127,21 @@ export async function pipelineHandlers(
   };
   return {
     ResolveTargets: resolveTargets,
-    OpenIncident: await realHandler("open-incident"),
-    SendProbe: await realHandler("send-probe"),
-    PollProbe: await realHandler("poll-probe"),
-    Diagnose: await realHandler("diagnose"),
-    FleetBrake: await realHandler("fleet-brake"),
-    PlanMitigation: await realHandler("plan-mitigation"),
-    ApplyMitigation: await realHandler("apply-mitigation"),
-    Verify: await realHandler("verify"),
-    WritePostmortem: await realHandler("write-postmortem"),
+    OpenIncident: await load("open-incident"),
+    SendProbe: await load("send-probe"),
+    PollProbe: await load("poll-probe"),
+    Diagnose: await load("diagnose"),
+    FleetBrake: await load("fleet-brake"),
+    PlanMitigation: await load("plan-mitigation"),
+    ApplyMitigation: await load("apply-mitigation"),
+    Verify: await load("verify"),
+    WritePostmortem: await load("write-postmortem"),
     NotifyResult: sns("NotifyResult"),
     NotifyFleetBrake: sns("NotifyFleetBrake"),
     NotifyNoTargets: sns("NotifyNoTargets"),
     NotifyRunbookFailure: sns("NotifyRunbookFailure"),
     RequestApproval: tokens
-      ? await approvalState(tokens)
+      ? await approvalState(tokens, load)
       : async () => {
           throw new Error("an approval was requested: pass a TaskTokenServer to pipelineHandlers");
         },

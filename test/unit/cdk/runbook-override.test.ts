@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { App, Duration } from "aws-cdk-lib";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRunbookDoc } from "../../../lambdas/workflows/runbook-files.js";
-import { bundleLambda } from "../../../lib/lambda-bundle.js";
+import { bundleLambda, LAMBDA_BUNDLE_FILE } from "../../../lib/lambda-bundle.js";
 import { handlerEntry, RUNBOOKS_DIR } from "../../../lib/paths.js";
 import { resolveConstructRunbook } from "../../../lib/runbook-override.js";
 import { RunbookStack } from "../../../lib/runbook-stack.js";
@@ -82,6 +82,6 @@ describe("ApiUnreachableRunbook prop `runbook` (override)", () => {
     expect(readFileSync(join(out, "runbooks/probes/api-unreachable.sh"), "utf8")).toBe(
       readFileSync(join(RUNBOOKS_DIR, "probes/api-unreachable.sh"), "utf8"),
     );
-    expect(readFileSync(join(out, "index.mjs"), "utf8").length).toBeGreaterThan(10_000);
+    expect(readFileSync(join(out, LAMBDA_BUNDLE_FILE), "utf8").length).toBeGreaterThan(10_000);
   }, 120_000);
 });

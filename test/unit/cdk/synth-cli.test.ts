@@ -1,9 +1,15 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LAMBDA_BUNDLE_FILE } from "../../../lib/lambda-bundle.js";
 import { REPO_ROOT } from "../../../lib/paths.js";
+
+/** `require` of a bundle, as the runtime loads a CommonJS handler: its export, and whether the SDK came through `require`. */
+const RUNTIME_LOAD = `const m = require(process.argv[1]);
+const sdkRequired = Object.keys(require.cache).some((k) => k.includes("/@aws-sdk/"));
+process.stdout.write(JSON.stringify({ handler: typeof m.handler, sdkRequired }));`;
 
 describe("npx cdk synth", () => {
   it("synthesizes offline from cdk.json, bundling every Lambda with local esbuild, nag plugin on", () => {
@@ -27,11 +33,32 @@ describe("npx cdk synth", () => {
         Object.values(template.Resources).filter((x) => x.Type === "AWS::Lambda::Function"),
       ).toHaveLength(12);
       const files = readdirSync(out)
-        .filter((d) => d.startsWith("asset.") && existsSync(join(out, d, "index.mjs")))
-        .map((d) => join(out, d, "index.mjs"));
+        .filter((d) => d.startsWith("asset.") && existsSync(join(out, d, LAMBDA_BUNDLE_FILE)))
+        .map((d) => join(out, d, LAMBDA_BUNDLE_FILE));
       // Every function has its own bundle (12, with RequestApproval), each under 1 MB.
       expect(files).toHaveLength(12);
       for (const f of files) expect(statSync(f).size).toBeLessThan(1_000_000);
+      // Each loads as the Lambda runtime loads `index.handler` here: nothing under the names its lookup
+      // tries first (index, index.js, index.mjs), then `require` of index.cjs, the SDK resolved through
+      // NODE_PATH as the runtime's copy is. A fresh process per bundle, as each is a cold start.
+      for (const f of files) {
+        const dir = dirname(f);
+        for (const before of ["index", "index.js", "index.mjs"])
+          expect(existsSync(join(dir, before))).toBe(false);
+        // Strict, as the ES module bundle was: the directive only counts as the file's first statement.
+        expect(readFileSync(f, "utf8").startsWith('"use strict";\n'), f).toBe(true);
+        const loaded = spawnSync(process.execPath, ["-e", RUNTIME_LOAD, f], {
+          cwd: dir,
+          encoding: "utf8",
+          timeout: 60_000,
+          env: { ...process.env, NODE_PATH: join(REPO_ROOT, "node_modules"), AWS_REGION: "eu-west-1" },
+        });
+        expect(
+          loaded.status,
+          `${f}: ${loaded.stderr.trim().split("\n").slice(-3).join(" | ").slice(-400)}`,
+        ).toBe(0);
+        expect(JSON.parse(loaded.stdout), f).toEqual({ handler: "function", sdkRequired: true });
+      }
       // A bundle imports only the SDK clients its handler calls (the runtime's SDK, loaded at cold
       // start): EC2, ELBv2 and CloudWatch only in ResolveTargets and FleetBrake, SFN only in the SNS ingest.
       const importing = (pkg: string) =>

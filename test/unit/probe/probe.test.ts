@@ -26,6 +26,12 @@ function reasonOf(s: { status: string; reason?: string }): string {
   return s.reason ?? "";
 }
 
+/**
+ * The health check's wait in the tests about what an answer says (503, 200), not about how long one may
+ * take: the default 3 s once ran out on this machine at load ~20. Under the probe's own 30 s time-out.
+ */
+const ANSWERED_WAIT_S = "20";
+
 describe("probe input validation", () => {
   it.each([
     [{}, "SSM_port must be a TCP port"],
@@ -109,7 +115,12 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
       log,
       `start\njava.io.IOException: Too many open files\n${"x\n".repeat(10)}java.lang.OutOfMemoryError: Java heap space\n`,
     );
-    const run = runProbe({ port: String(NODE_PORT), logPath: log, healthPath: "/health" });
+    const run = runProbe({
+      port: String(NODE_PORT),
+      logPath: log,
+      healthPath: "/health",
+      healthTimeoutSeconds: ANSWERED_WAIT_S,
+    });
     expect(run.status).toBe(0);
     const ev = evidenceOf(run.stdout);
     expect(ev.process).toMatchObject({
@@ -152,7 +163,7 @@ describe("probe against a non-JVM listener (node http server answering 503)", ()
   });
 
   it("no such pid: process sections unavailable, the rest still runs", () => {
-    const run = runProbe({ port: String(NODE_PORT), pid: "3999999" });
+    const run = runProbe({ port: String(NODE_PORT), pid: "3999999", healthTimeoutSeconds: ANSWERED_WAIT_S });
     const ev = evidenceOf(run.stdout);
     expect(reasonOf(ev.process)).toBe("no target process: no such process: pid 3999999 does not exist");
     expect(reasonOf(ev.fds)).toContain("no such process");
@@ -294,7 +305,7 @@ describe("probe against a live JVM (embedded Tomcat 10)", () => {
 
   it("collects every section; raw ss output re-parsed in TS matches the host aggregate", () => {
     const rawDir = join(dir, "raw");
-    const run = runProbe({ port: String(JVM_PORT), rawDir });
+    const run = runProbe({ port: String(JVM_PORT), rawDir, healthTimeoutSeconds: ANSWERED_WAIT_S });
     expect(run.status).toBe(0);
     const ev = evidenceOf(run.stdout);
     for (const key of [

@@ -8,7 +8,7 @@ if (existsSync(new URL("../cli/main.ts", import.meta.url))) {
   const { register } = await import("tsx/esm/api");
   register();
   // As the bundled entry does (cli/bin.ts): no zod JIT in a one-shot command.
-  (await import("zod")).config({ jitless: true });
+  await import("../cli/zod-jitless.ts");
   const { main } = await import("../cli/main.ts");
   process.exitCode = await main(process.argv);
 } else {

@@ -14,10 +14,9 @@ if (only === "--version" || only === "-V") {
 } else if ((only === "--help" || only === "-h") && typeof __RUNBOOK_HELP__ === "string") {
   process.stdout.write(__RUNBOOK_HELP__);
 } else {
-  // Before any schema exists (zod decides at construction): a command parses each document once, so the
-  // JIT that compiles each object schema into a function costs more than it saves (~20 ms of the ~50
-  // after the probe in `diagnose`, docs/benchmarks.md). The Lambdas, whose containers parse again, keep it.
-  (await import("zod")).config({ jitless: true });
+  // Before any schema exists: no zod JIT in a one-shot command (cli/zod-jitless.ts). The Lambdas, whose
+  // containers parse again, keep it.
+  await import("./zod-jitless.js");
   // The runbooks parsed at build time, next to this bundle (lambdas/workflows/runbook-cache.ts): from
   // source there are none there, and the YAML is parsed as always.
   const [{ useRunbookCache }, { fileURLToPath }] = await Promise.all([

@@ -12,7 +12,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import { parseRunbook } from "../lambdas/core/runbook/load.js";
@@ -28,26 +28,6 @@ const noLab: Plugin = {
   setup(b) {
     b.onResolve({ filter: /\/commands\/lab\.js$/ }, () => ({
       path: join(ROOT, "cli/commands/lab-unavailable.ts"),
-    }));
-  },
-};
-
-/**
- * zod's `z.locales` namespace (error messages in ~60 languages, unused here: the CLI speaks English)
- * cannot be tree-shaken through `import { z } from "zod"`; it is a third of the start-up chunk. The
- * bundled CLI gets only the English locale, which zod installs by default.
- */
-const englishOnlyZod: Plugin = {
-  name: "runbook-zod-english-only",
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/](classic|core|mini)$/.test(args.resolveDir)
-        ? { path: join(args.resolveDir, "../locales/en.js"), namespace: "zod-en" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-      resolveDir: dirname(args.path),
     }));
   },
 };
@@ -100,7 +80,9 @@ async function bundleCli(outdir: string, help: string | undefined, opts: { lab: 
     external: ["@aws-sdk/*"],
     banner: { js: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}` },
     define: help === undefined ? {} : { __RUNBOOK_HELP__: JSON.stringify(help) },
-    plugins: opts.lab ? [englishOnlyZod] : [noLab, englishOnlyZod],
+    // zod's locales stay out by tree-shaking: every module imports zod by name or as `* as z` (biome.json),
+    // and cli/zod-jitless.ts keeps the one dynamic import from taking zod's whole namespace.
+    plugins: opts.lab ? [] : [noLab],
     logLevel: "error",
   });
   chmodSync(join(outdir, "runbook.mjs"), 0o755);

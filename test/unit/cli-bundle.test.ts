@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../lambdas/adapters/local/package-root.js";
@@ -60,5 +60,19 @@ describe("the compiled CLI's fast paths", () => {
     expect(staticImports.filter((f) => f?.startsWith("main-"))).toEqual([]);
     // What --version loads is small: the entry (with the help text) and package-root.
     expect(entry.length).toBeLessThan(16_000);
+  });
+
+  it("carries zod's English messages only (its ~60 locales were ~260 KB of the CLI)", () => {
+    const code = [
+      cli,
+      ...readdirSync(join(dir, "chunks"))
+        .filter((f) => f.endsWith(".mjs"))
+        .map((f) => join(dir, "chunks", f)),
+    ]
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
+    // English is there (zod installs it); German, French and Japanese messages are not.
+    expect(code).toContain("Invalid input");
+    for (const foreign of ["Zeichen", "caractères", "文字"]) expect(code).not.toContain(foreign);
   });
 });

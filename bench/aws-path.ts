@@ -1,6 +1,7 @@
 /**
  * Benchmark 9 (issue 14): the AWS path, alarm to recovered. The synthesized state machine runs in
- * aws-local-stepfunctions with every Task bound to the real handler (the setup of
+ * aws-local-stepfunctions with every Task bound to the real handler, bundled as the construct deploys it
+ * and loaded as the Lambda runtime loads it (test/support/local-pipeline.ts, bundledHandlers; the setup of
  * test/e2e/state-machine.test.ts: s3rver, dynalite, the SSM server running the synthesized documents with
  * bash against the ws-leak lab; ResolveTargets answers as EC2 would, SNS publishes are captured).
  *
@@ -22,6 +23,7 @@ import { incidentRecordSchema } from "../lambdas/core/incident/schema.js";
 import { type LocalAws, loadLocalStepFunctions, startLocalAws } from "../test/support/local-aws.js";
 import {
   alarmStateChange,
+  bundledHandlers,
   type LocalHandler,
   labLambdaEnv,
   pipelineHandlers,
@@ -50,6 +52,7 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
   const rawDir = mkdtempSync(join(tmpdir(), "runbook-bench-raw-"));
   let runbooks: string | null = null;
   let aws: LocalAws | null = null;
+  let removeBundles = () => {};
   try {
     log(`aws path: ws-leak lab on ${PORT}, 2,000 sessions against a 1,024 fd limit`);
     const lab = await labUp({ mode: "ws-leak", port: PORT, fdLimit: 1024, keepAliveMs: 1000 });
@@ -74,7 +77,14 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
 
     const calls: Call[] = [];
     const published: { state: string; input: unknown }[] = [];
-    const handlers = await pipelineHandlers(await resolvedTo(INSTANCE), published);
+    const bundled = bundledHandlers(runbooks);
+    removeBundles = bundled.remove;
+    const handlers = await pipelineHandlers(
+      await resolvedTo(INSTANCE, bundled.load),
+      published,
+      undefined,
+      bundled.load,
+    );
     const timed: Record<string, LocalHandler> = {};
     for (const [state, h] of Object.entries(handlers)) {
       timed[state] = async (input) => {
@@ -151,6 +161,7 @@ export async function benchAwsPath(log: (s: string) => void): Promise<Row[]> {
       ...recordRows,
     ];
   } finally {
+    removeBundles();
     process.env = saved;
     await aws?.stop();
     await labDown({ port: PORT });

@@ -82,8 +82,8 @@ export function alarmStateChange(id: string, at: string, reason: string) {
 }
 
 /** ResolveTargets run for real, then answered as EC2 would for one tagged, running `instance`. */
-export async function resolvedTo(instance: string): Promise<LocalHandler> {
-  const resolveReal = await realHandler("resolve-targets");
+export async function resolvedTo(instance: string, load = realHandler): Promise<LocalHandler> {
+  const resolveReal = await load("resolve-targets");
   return async (input) => {
     const out = (await resolveReal(input)) as Record<string, unknown>;
     return { ...out, targets: [instance], hasTargets: true, groupSize: 1, strategy: "instance-dimension" };

@@ -1,12 +1,14 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadLambdaRunbook, RunbookFileError } from "../../lambdas/workflows/bundled-runbook.js";
 import { loadRunbookDoc } from "../../lambdas/workflows/runbook-files.js";
 import { awsStateMachineSteps } from "../../lambdas/workflows/state-machine-steps.js";
 import type { PostmortemInput, StateMachineStepsDeps } from "../../lambdas/workflows/step-contract.js";
-import { writeBundledRunbooks } from "../../lib/lambda-bundle.js";
-import { REPO_ROOT, RUNBOOKS_DIR } from "../../lib/paths.js";
+import { bundleLambda, writeBundledRunbooks } from "../../lib/lambda-bundle.js";
+import { handlerEntry, REPO_ROOT, RUNBOOKS_DIR } from "../../lib/paths.js";
 import { bundleParts, bundleSdkImports, handlerNames } from "../../scripts/bundle-sizes.js";
 import { bundleFolders } from "../support/bundle-folders.js";
 
@@ -85,6 +87,28 @@ describe("Lambda bundles", () => {
     );
     expect(actual).toEqual(expected);
   }, 120_000);
+
+  it("with bundleAwsSdk the bundle carries the SDK itself: it loads where no @aws-sdk package can be found", () => {
+    const dir = mkdtempSync(join(tmpdir(), "runbook-sdk-bundled-"));
+    try {
+      const file = bundleLambda(dir, { entry: handlerEntry("send-probe"), bundleAwsSdk: true });
+      // Loaded outside the repository and without NODE_PATH: an SDK package it did not carry would throw.
+      const r = spawnSync(
+        process.execPath,
+        ["-e", "process.stdout.write(typeof require(process.argv[1]).handler)", file],
+        {
+          cwd: dir,
+          encoding: "utf8",
+          timeout: 60_000,
+          env: { PATH: process.env.PATH ?? "", AWS_REGION: "eu-west-1" },
+        },
+      );
+      expect(r.status, r.stderr.slice(-400)).toBe(0);
+      expect(r.stdout).toBe("function");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("steps built without the postmortem state say so when asked for a postmortem", async () => {
     const unused = new Proxy({} as StateMachineStepsDeps, {

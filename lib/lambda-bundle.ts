@@ -45,7 +45,7 @@ export const BUNDLE_DEFAULTS = {
   /**
    * CommonJS, so that the runtime's AWS SDK (CommonJS packages) is loaded with `require`. From an ES
    * module each `@aws-sdk/*` import goes through Node's ESM loader, which lexes the CommonJS sources for
-   * their export names: 35-45 % of every handler's import (bench 8, docs/benchmarks.md). Our sources stay
+   * their export names: 26-45 % of every handler's load (bench 8, docs/benchmarks.md). Our sources stay
    * ES modules: esbuild tree-shakes them the same way, so the bundles are the same size.
    */
   format: "cjs",

@@ -10,12 +10,12 @@
  * so that `@aws-sdk/*`, external as on Lambda, resolves from node_modules as the runtime's copy would.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import { bundleLambda } from "../lib/lambda-bundle.js";
 import { handlerEntry } from "../lib/paths.js";
-import { handlerNames } from "../scripts/bundle-sizes.js";
+import { bundleSdkImports, handlerNames } from "../scripts/bundle-sizes.js";
 import { loadAvg } from "./side-by-side.js";
 import { bounded, info, median, ms, type Row } from "./table.js";
 
@@ -27,17 +27,6 @@ export const LAMBDA_INIT_LIMIT_MS = 150;
 const LOAD = `const t = performance.now(); require(process.argv[1]); process.stdout.write(String(performance.now() - t));`;
 /** The same, for several modules loaded together (the AWS SDK clients a bundle names), from the repository. */
 const LOAD_ALL = `const t = performance.now(); for (const m of process.argv.slice(1)) require(m); process.stdout.write(String(performance.now() - t));`;
-
-/** The `@aws-sdk/*` packages a bundle loads (external: the Lambda runtime's copy), as the bundle names them. */
-export function sdkImports(bundle: string): string[] {
-  return [
-    ...new Set(
-      [...readFileSync(bundle, "utf8").matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1] ?? ""),
-    ),
-  ]
-    .filter(Boolean)
-    .sort();
-}
 
 export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> {
   const out = mkdtempSync(join(ROOT, ".bench-lambdas-"));
@@ -51,7 +40,7 @@ export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> 
       const times: number[] = [];
       const sdkTimes: number[] = [];
       const loads: number[] = [];
-      const sdk = sdkImports(file);
+      const sdk = bundleSdkImports(handler);
       // Handlers read their settings at first use, not at import; a region keeps the SDK quiet.
       const run = (args: string[], what: string) => {
         const r = spawnSync(process.execPath, ["-e", ...args], {
@@ -60,7 +49,7 @@ export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> 
           cwd: ROOT,
           env: { ...process.env, AWS_REGION: "eu-west-1" },
         });
-        if (r.status !== 0) throw new Error(`import of ${what} failed: ${r.stderr.trim().slice(-300)}`);
+        if (r.status !== 0) throw new Error(`load of ${what} failed: ${r.stderr.trim().slice(-300)}`);
         return Number(r.stdout);
       };
       for (let i = 0; i < RUNS; i++) {

@@ -25,6 +25,12 @@ export const CJS_IMPORT_META_BANNER =
   "\"use strict\";\nconst __runbookImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
 
 /**
+ * The NODE_OPTIONS every runbook function runs with (lib/runbook-function.ts), and bench 8 loads the
+ * bundles with: stack traces in the logs point into our TypeScript sources through the bundle's map.
+ */
+export const LAMBDA_NODE_OPTIONS = "--enable-source-maps";
+
+/**
  * The bundle's file name. `.cjs`: the Lambda runtime loads it with `require`, and Node treats it as
  * CommonJS whatever package.json is above it (a CDK app's `"type": "module"` included). The runtime's
  * handler lookup tries `index`, `index.js`, `index.mjs`, then `index.cjs`, so nothing else is written
@@ -40,7 +46,14 @@ export const BUNDLE_DEFAULTS = {
    * character as \\uXXXX, which cost ~70 KB per workflow bundle (zod's locales, our own prose).
    */
   charset: "utf8",
+  /**
+   * A source map beside the bundle, for stack traces in the function's logs (`LAMBDA_NODE_OPTIONS`).
+   * Positions only, as the CLI's (scripts/build.ts): the sources are in the package and the repository,
+   * and Node reads and parses the whole map when it loads the bundle. Verify's map with the sources is
+   * 1.87 MB (8-11 ms to read and parse), without them 0.56 MB (1.3-1.6 ms); docs/benchmarks.md.
+   */
   sourceMap: true,
+  sourcesContent: false,
   target: "node24",
   /**
    * CommonJS, so that the runtime's AWS SDK (CommonJS packages) is loaded with `require`. From an ES
@@ -87,6 +100,7 @@ export function lambdaBuildOptions(o: Pick<LambdaBundleOptions, "entry" | "bundl
     minify: BUNDLE_DEFAULTS.minify,
     charset: BUNDLE_DEFAULTS.charset,
     sourcemap: BUNDLE_DEFAULTS.sourceMap,
+    sourcesContent: BUNDLE_DEFAULTS.sourcesContent,
     mainFields: [...BUNDLE_DEFAULTS.mainFields],
     banner: { js: BUNDLE_DEFAULTS.banner },
     external: o.bundleAwsSdk ? [] : [...BUNDLE_DEFAULTS.externalModules],

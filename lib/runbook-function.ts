@@ -4,7 +4,7 @@ import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { bundleLambda } from "./lambda-bundle.js";
+import { bundleLambda, LAMBDA_NODE_OPTIONS } from "./lambda-bundle.js";
 import { HANDLERS_DIR, handlerEntry, RUNBOOKS_DIR } from "./paths.js";
 
 export { BUNDLE_DEFAULTS } from "./lambda-bundle.js";
@@ -107,7 +107,7 @@ export class RunbookFunction extends Construct {
       logGroup: this.logGroup,
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
       environment: {
-        NODE_OPTIONS: "--enable-source-maps",
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? "runbook-autopilot",
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "RunbookAutopilot",
         POWERTOOLS_LOG_LEVEL: "INFO",

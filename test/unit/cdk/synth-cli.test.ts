@@ -3,13 +3,28 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LAMBDA_BUNDLE_FILE } from "../../../lib/lambda-bundle.js";
+import { LAMBDA_BUNDLE_FILE, LAMBDA_NODE_OPTIONS } from "../../../lib/lambda-bundle.js";
 import { REPO_ROOT } from "../../../lib/paths.js";
 
-/** `require` of a bundle, as the runtime loads a CommonJS handler: its export, and whether the SDK came through `require`. */
+/**
+ * `require` of a bundle, as the runtime loads a CommonJS handler: its export, whether the SDK came through
+ * `require`, and what the source map Node read for its stack traces holds (only with source maps on).
+ */
 const RUNTIME_LOAD = `const m = require(process.argv[1]);
 const sdkRequired = Object.keys(require.cache).some((k) => k.includes("/@aws-sdk/"));
-process.stdout.write(JSON.stringify({ handler: typeof m.handler, sdkRequired }));`;
+const map = require("node:module").findSourceMap(process.argv[1]);
+// Some position of the generated code maps back into lambdas/handlers/ (sampled every 100 columns).
+let mapsToHandlerSource = false;
+const lines = require("node:fs").readFileSync(process.argv[1], "utf8").split("\\n");
+for (let l = 0; map && l < lines.length && !mapsToHandlerSource; l++)
+  for (let c = 0; c < lines[l].length && !mapsToHandlerSource; c += 100)
+    mapsToHandlerSource = /lambdas\\/handlers\\/[a-z-]+\\.ts$/.test(map.findEntry(l, c).originalSource ?? "");
+process.stdout.write(JSON.stringify({
+  handler: typeof m.handler,
+  sdkRequired,
+  mapsToHandlerSource,
+  sourcesContent: map?.payload.sourcesContent?.length ?? 0,
+}));`;
 
 describe("npx cdk synth", () => {
   it("synthesizes offline from cdk.json, bundling every Lambda with local esbuild, nag plugin on", () => {
@@ -27,11 +42,16 @@ describe("npx cdk synth", () => {
       );
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
       const template = JSON.parse(readFileSync(join(out, "RunbookAutopilot.template.json"), "utf8")) as {
-        Resources: Record<string, { Type: string }>;
+        Resources: Record<
+          string,
+          { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }
+        >;
       };
-      expect(
-        Object.values(template.Resources).filter((x) => x.Type === "AWS::Lambda::Function"),
-      ).toHaveLength(12);
+      const functions = Object.values(template.Resources).filter((x) => x.Type === "AWS::Lambda::Function");
+      expect(functions).toHaveLength(12);
+      // Every function runs with source maps on: the bundles below are loaded with these options.
+      for (const fn of functions)
+        expect(fn.Properties?.Environment?.Variables?.NODE_OPTIONS).toBe(LAMBDA_NODE_OPTIONS);
       const files = readdirSync(out)
         .filter((d) => d.startsWith("asset.") && existsSync(join(out, d, LAMBDA_BUNDLE_FILE)))
         .map((d) => join(out, d, LAMBDA_BUNDLE_FILE));
@@ -40,7 +60,9 @@ describe("npx cdk synth", () => {
       for (const f of files) expect(statSync(f).size).toBeLessThan(1_000_000);
       // Each loads as the Lambda runtime loads `index.handler` here: nothing under the names its lookup
       // tries first (index, index.js, index.mjs), then `require` of index.cjs, the SDK resolved through
-      // NODE_PATH as the runtime's copy is. A fresh process per bundle, as each is a cold start.
+      // NODE_PATH as the runtime's copy is, with the functions' NODE_OPTIONS. A fresh process per
+      // bundle, as each is a cold start. The map Node reads at that load points into our TypeScript
+      // sources and carries positions only (the sources would triple what Node reads).
       for (const f of files) {
         const dir = dirname(f);
         for (const before of ["index", "index.js", "index.mjs"])
@@ -51,13 +73,23 @@ describe("npx cdk synth", () => {
           cwd: dir,
           encoding: "utf8",
           timeout: 60_000,
-          env: { ...process.env, NODE_PATH: join(REPO_ROOT, "node_modules"), AWS_REGION: "eu-west-1" },
+          env: {
+            ...process.env,
+            NODE_PATH: join(REPO_ROOT, "node_modules"),
+            AWS_REGION: "eu-west-1",
+            NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
+          },
         });
         expect(
           loaded.status,
           `${f}: ${loaded.stderr.trim().split("\n").slice(-3).join(" | ").slice(-400)}`,
         ).toBe(0);
-        expect(JSON.parse(loaded.stdout), f).toEqual({ handler: "function", sdkRequired: true });
+        expect(JSON.parse(loaded.stdout), f).toEqual({
+          handler: "function",
+          sdkRequired: true,
+          mapsToHandlerSource: true,
+          sourcesContent: 0,
+        });
       }
       // A bundle imports only the SDK clients its handler calls (the runtime's SDK, loaded at cold
       // start): EC2, ELBv2 and CloudWatch only in ResolveTargets and FleetBrake, SFN only in the SNS ingest.

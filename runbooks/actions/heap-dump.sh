@@ -88,10 +88,9 @@ if [[ $juid != "$EUID" ]]; then
   ((EUID == 0)) || refuse "the JVM runs as $juser (uid $juid): only root or that user can dump it"
   runas_for "$juid" "$jgid" "$juser"
 fi
-# shellcheck disable=SC2034 # JVM_UID and JDK_BIN are read by pick_tool (trusted-path.sh)
-JVM_UID=$juid JDK_BIN=""
-# shellcheck disable=SC2034 # read by pick_tool
-[[ $exe == */java ]] && JDK_BIN=${exe%/java}/
+# shellcheck disable=SC2034 # JVM_UID is read by pick_tool (trusted-path.sh)
+JVM_UID=$juid
+jdk_bin_of "$exe"
 pick_tool jcmd || failed "no usable jcmd: $TOOL_WHY"
 jcmd=$TOOL
 

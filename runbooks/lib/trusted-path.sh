@@ -2,7 +2,8 @@
 # shellcheck disable=SC2034 # RUNAS, TOOL and TOOL_WHY are read by the including script
 # runbook-autopilot: what may run with the script's rights, and as whom (docs/security.md, "No code from
 # the target runs as root"). Included by the probes and the heap-dump action (jcmd), the one place that
-# decides which JDK tool runs and as whom. pick_tool reads the including script's JDK_BIN, RUNAS and JVM_UID.
+# decides which JDK tool runs and as whom. pick_tool reads the including script's JDK_BIN (jdk_bin_of), RUNAS
+# and JVM_UID.
 #
 # untrusted_reason FILE: "resolved:PATH" (FILE with symlinks resolved) when it and every folder above it
 # are owned by root and not writable by group or others (nobody but root can change what runs); else why not.
@@ -49,6 +50,15 @@ runas_for() {
     # shellcheck disable=SC2016 # expanded by the user's sh, not here: runs the tool with its arguments
     RUNAS=(su -s /bin/sh "$3" -c 'exec "$0" "$@"')
   fi
+}
+
+# jdk_bin_of EXE: sets JDK_BIN to the folder of the JVM's own `java` (EXE, its /proc/PID/exe), with a
+# trailing slash, or to "" when EXE is not a `java` (a renamed or deleted binary). pick_tool looks there
+# first for each tool, and checks that very tool: a JDK that lacks one tool still lends the others.
+jdk_bin_of() {
+  JDK_BIN=""
+  [[ $1 == */java ]] && JDK_BIN=${1%/java}/
+  return 0
 }
 
 # pick_tool NAME: sets TOOL to the JDK tool to run, or TOOL_WHY and returns 1. A tool from the target's

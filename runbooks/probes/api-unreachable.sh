@@ -547,8 +547,7 @@ if [[ -n $PID ]]; then
   COMM=""
   read -r COMM <"/proc/$PID/comm" 2>/dev/null
   [[ $COMM == java || $EXE == */java ]] && IS_JAVA=true
-  # shellcheck disable=SC2034 # read by pick_tool (trusted-path.sh)
-  [[ $EXE == */java && -x ${EXE%/java}/jcmd ]] && JDK_BIN=${EXE%/java}/
+  jdk_bin_of "$EXE"
   # find prints the owner's uid for its name when the uid has no passwd entry (a container's user).
   if [[ -n $JVM_UID && $JVM_UID != "$EUID" && $EUID == 0 ]]; then
     runas_for "$JVM_UID" "${LINK[gid]:-}" "$JVM_USER"

@@ -115,8 +115,7 @@ JDK_BIN=""
 JVM_UID=""
 if [[ -n $PID ]]; then
   EXE=$(readlink "/proc/$PID/exe" 2>/dev/null)
-  # shellcheck disable=SC2034 # read by pick_tool (trusted-path.sh)
-  [[ $EXE == */java && -x ${EXE%/java}/jstat ]] && JDK_BIN=${EXE%/java}/
+  jdk_bin_of "$EXE"
   # find prints the owner's uid for its name when the uid has no passwd entry (a container's user).
   read -r JVM_UID JVM_GID JVM_USER < <(find "/proc/$PID" -maxdepth 0 -printf '%U %G %u\n' 2>/dev/null)
   if [[ -n ${JVM_USER:-} && $JVM_UID != "$EUID" && $EUID == 0 ]]; then

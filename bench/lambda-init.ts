@@ -29,10 +29,24 @@ const LOAD = `const t = performance.now(); require(process.argv[1]); process.std
 /** The same, for several modules loaded together (the AWS SDK clients a bundle names), from the repository. */
 const LOAD_ALL = `const t = performance.now(); for (const m of process.argv.slice(1)) require(m); process.stdout.write(String(performance.now() - t));`;
 
-export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> {
+/**
+ * `node`: the binary that loads the bundles (`npm run bench -- --lambda-node PATH`; default the bench's
+ * own). Its version is printed: the functions run nodejs24.x (Node 20 and 24 loaded the same bundles
+ * within the run-to-run noise of each other here, docs/benchmarks.md).
+ */
+export async function benchLambdaInit(log: (s: string) => void, node = process.execPath): Promise<Row[]> {
+  const version = spawnSync(node, ["--version"], { encoding: "utf8", timeout: 30_000 });
+  if (version.status !== 0 || !/^v\d+\./.test(version.stdout))
+    throw new Error(
+      `--lambda-node: ${node} is not a node binary that runs (${version.error?.message ?? version.stderr.trim()})`,
+    );
+  const nodeVersion = version.stdout.trim();
   const out = mkdtempSync(join(ROOT, ".bench-lambdas-"));
   try {
     const rows: Row[] = [];
+    rows.push(
+      info("8 Lambda init", "Node that loads the bundles (the functions run nodejs24.x)", nodeVersion),
+    );
     for (const handler of handlerNames()) {
       const file = bundleLambda(join(out, handler), {
         entry: handlerEntry(handler),
@@ -45,7 +59,7 @@ export async function benchLambdaInit(log: (s: string) => void): Promise<Row[]> 
       // Handlers read their settings at first use, not at import; a region keeps the SDK quiet. The
       // functions' NODE_OPTIONS, as on Lambda: with source maps on, Node reads the bundle's map at load.
       const run = (args: string[], what: string) => {
-        const r = spawnSync(process.execPath, ["-e", ...args], {
+        const r = spawnSync(node, ["-e", ...args], {
           encoding: "utf8",
           timeout: 30_000,
           cwd: ROOT,

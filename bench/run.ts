@@ -4,6 +4,10 @@
  * Exit code: 1 only when a benchmark could not run at all (ERROR rows); a MISS is reported, not fatal.
  *
  *   npm run bench [-- --only probe,lab,core,memory,bundles,package,side,probe100k,lambda-init,aws-path] [-- --json]
+ *                 [-- --lambda-node PATH]
+ *
+ * --lambda-node: the Node binary that loads the Lambda bundles in benchmark 8 (default: the one running
+ * the bench). The functions run nodejs24.x; a Node 24 here gives the figure for the runtime's own major.
  *
  * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener), 19445-19455 (side by side,
  * 100k sockets), 20400 (the AWS path's lab; its local AWS servers take ephemeral ports). Every step is bounded in time and count; the lab is always taken down (labDown) and
@@ -36,7 +40,7 @@ const ALL = [
 ] as const;
 type Part = (typeof ALL)[number];
 
-function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean } {
+function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean; lambdaNode: string } {
   const i = argv.indexOf("--only");
   const only = new Set<Part>();
   if (i >= 0) {
@@ -48,10 +52,16 @@ function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean } 
       only.add(p as Part);
     }
   } else for (const p of ALL) only.add(p);
-  return { only, json: argv.includes("--json") };
+  const n = argv.indexOf("--lambda-node");
+  const lambdaNode = n >= 0 ? (argv[n + 1] ?? "") : process.execPath;
+  if (!lambdaNode.startsWith("/")) {
+    console.error(`--lambda-node: expected the absolute path of a node binary (got '${lambdaNode}')`);
+    process.exit(2);
+  }
+  return { only, json: argv.includes("--json"), lambdaNode };
 }
 
-const { only, json } = parseArgs(process.argv.slice(2));
+const { only, json, lambdaNode } = parseArgs(process.argv.slice(2));
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const rows: Row[] = [];
 const started = performance.now();
@@ -89,7 +99,7 @@ if (only.has("core")) await step("3 core throughput", () => benchCore(liveStdout
 if (only.has("memory")) await step("4 memory: parseSs", () => benchSsHeap(log));
 if (only.has("bundles")) await step("5 Lambda bundles", () => benchBundles(log));
 if (only.has("package")) await step("6 package", () => benchPackage(log));
-if (only.has("lambda-init")) await step("8 Lambda init", () => benchLambdaInit(log));
+if (only.has("lambda-init")) await step("8 Lambda init", () => benchLambdaInit(log, lambdaNode));
 if (only.has("aws-path")) await step("9 AWS path", () => benchAwsPath(log));
 
 const order = (r: Row) => r.bench.split(" ")[0] ?? "";

@@ -1,6 +1,7 @@
 import * as z from "zod";
-import { parseInput, probeOutputRefSchema, targetStepSchema } from "./inputs.js";
+import { probeOutputRefSchema, targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env } from "./wiring.js";
 import { workflowSteps } from "./workflow-wiring.js";
 

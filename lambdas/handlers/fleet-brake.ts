@@ -1,8 +1,9 @@
 import * as z from "zod";
 import { budgetRequests, budgetWindow, decideFleetBrakeWithHealth } from "../core/events/fleet-brake.js";
 import { modeSchema } from "../core/incident/schema.js";
-import { incidentIdSchema, parseInput } from "./inputs.js";
+import { incidentIdSchema } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env, systemClock } from "./wiring.js";
 import { fleetBudget } from "./wiring-dynamo.js";
 import { targetGroupHealth } from "./wiring-elb.js";

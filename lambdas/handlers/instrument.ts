@@ -49,3 +49,11 @@ export class InvalidEventError extends Error {
     this.name = "InvalidEventError";
   }
 }
+
+/** The function's environment is not what the construct sets: one line naming each variable and what it should be. */
+export class InvalidEnvironmentError extends Error {
+  constructor(issues: string) {
+    super(`the function's environment (set by the construct): ${issues}`);
+    this.name = "InvalidEnvironmentError";
+  }
+}

@@ -5,7 +5,8 @@ import { GetCommandInvocationCommand, SSMClient } from "@aws-sdk/client-ssm";
 import * as z from "zod";
 import { watchSampleSchema } from "../core/forecast/sample.js";
 import { type LeakWatchDeps, recordLeakWatchSample } from "../workflows/leak-watch-sample.js";
-import { InvalidEventError, instrument, logger, metrics, tracer } from "./instrument.js";
+import { instrument, logger, metrics, tracer } from "./instrument.js";
+import { parseEnv, parseInput } from "./parse.js";
 
 /**
  * The scheduled leak watch's Lambda: EventBridge "EC2 Command Invocation Status-change Notification"
@@ -103,14 +104,13 @@ function buildDeps(env: z.infer<typeof envSchema>): LeakWatchDeps {
 let deps: LeakWatchDeps | null = null;
 
 export const handler = instrument("LeakWatch", async (event: unknown) => {
-  const env = envSchema.parse(process.env);
-  const e = eventSchema.safeParse(event);
-  if (!e.success) throw new InvalidEventError("leak-watch", e.error.issues.map((i) => i.message).join("; "));
+  const env = parseEnv(envSchema);
+  const detail = parseInput("LeakWatch", eventSchema, event).detail;
   deps ??= buildDeps(env);
   const r = await recordLeakWatchSample(
     deps,
     { port: env.WATCH_PORT, horizonHours: env.HORIZON_HOURS, maxSamples: env.MAX_SAMPLES },
-    { commandId: e.data.detail["command-id"], instanceId: e.data.detail["instance-id"] },
+    { commandId: detail["command-id"], instanceId: detail["instance-id"] },
   );
   logger.info("leak watch sample", {
     instanceId: r.instanceId,

@@ -1,5 +1,6 @@
-import { incidentIdFor, parseInput, resolvedSchema } from "./inputs.js";
+import { incidentIdFor, resolvedSchema } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env, systemClock } from "./wiring.js";
 import { incidentStore } from "./wiring-dynamo.js";
 import { artifactStore } from "./wiring-s3.js";

@@ -1,12 +1,7 @@
 import * as z from "zod";
-import {
-  incidentIdSchema,
-  instanceIdSchema,
-  type ProbeState,
-  parseInput,
-  sentCommandSchema,
-} from "./inputs.js";
+import { incidentIdSchema, instanceIdSchema, type ProbeState, sentCommandSchema } from "./inputs.js";
 import { instrument, logger } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env, systemClock } from "./wiring.js";
 import { artifactStore } from "./wiring-s3.js";
 import { commandRunner } from "./wiring-ssm.js";

@@ -1,8 +1,9 @@
 import { PublishCommand } from "@aws-sdk/client-sns";
 import * as z from "zod";
 import { DynamoApprovalRequests } from "../adapters/aws/approval-requests.js";
-import { incidentIdSchema, instanceIdSchema, parseInput } from "./inputs.js";
+import { incidentIdSchema, instanceIdSchema } from "./inputs.js";
 import { instrument, logger } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env, systemClock } from "./wiring.js";
 import { ddbClient } from "./wiring-dynamo.js";
 import { snsClient } from "./wiring-sns.js";

@@ -13,8 +13,8 @@ import {
   type ResolutionPlan,
   screenAgents,
 } from "../core/events/resolve-targets.js";
-import { parseInput } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env, systemClock } from "./wiring.js";
 import { agentInfo } from "./wiring-ssm.js";
 import { alarmTags, targetResolver } from "./wiring-targets.js";

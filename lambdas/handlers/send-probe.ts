@@ -1,8 +1,9 @@
 import * as z from "zod";
 import { Redactor, redactionRules } from "../core/redact/index.js";
 import { probeParameters } from "../workflows/probe-parameters.js";
-import { incidentIdSchema, instanceIdSchema, type ProbeState, parseInput } from "./inputs.js";
+import { incidentIdSchema, instanceIdSchema, type ProbeState } from "./inputs.js";
 import { instrument } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { bundledRunbook, runSettings } from "./run-settings.js";
 import { env } from "./wiring.js";
 import { commandRunner } from "./wiring-ssm.js";

@@ -9,8 +9,8 @@ import {
   snsEventSchema,
 } from "../core/events/alarm-event.js";
 import { alarmNameMatches } from "../core/events/resolve-targets.js";
-import { parseInput } from "./inputs.js";
 import { instrument, logger, metrics } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env } from "./wiring.js";
 import { sfnClient } from "./wiring-sfn.js";
 

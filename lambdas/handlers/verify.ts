@@ -1,6 +1,7 @@
 import * as z from "zod";
-import { parseInput, targetStepSchema } from "./inputs.js";
+import { targetStepSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { env } from "./wiring.js";
 import { commandRunner } from "./wiring-ssm.js";
 import { workflowSteps } from "./workflow-wiring.js";

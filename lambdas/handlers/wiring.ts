@@ -2,6 +2,7 @@ import * as z from "zod";
 import { settingsEnvSchema } from "../core/settings/run-settings.js";
 import type { Clock } from "../ports/index.js";
 import { tracer } from "./instrument.js";
+import { describeIssues, parseEnv } from "./parse.js";
 
 /**
  * The Lambda composition root: configuration from the environment (set by lib/api-unreachable-runbook.ts),
@@ -21,53 +22,71 @@ const documentRefSchema = z.object({
   script: z.string().min(1).optional(),
 });
 
+/**
+ * A variable holding JSON of `schema`: malformed JSON or a value of the wrong shape is an issue at that
+ * variable, described on one line, never an exception out of the parse. `empty`: what "" stands for
+ * (the construct writes "" for an unset optional value); without it "" is malformed.
+ */
+function jsonEnv<T extends z.ZodType, E = never>(schema: T, empty?: { value: E }) {
+  return z.string().transform((s, ctx): z.output<T> | E => {
+    if (s === "" && empty) return empty.value;
+    let value: unknown;
+    try {
+      value = JSON.parse(s);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: `expected JSON (${(e as Error).message})` });
+      return z.NEVER;
+    }
+    const r = schema.safeParse(value);
+    if (!r.success) {
+      ctx.addIssue({
+        code: "custom",
+        message: `in its JSON, ${describeIssues(r.error.issues, value, [], "(the value)")}`,
+      });
+      return z.NEVER;
+    }
+    return r.data;
+  });
+}
+
 export const handlerEnvSchema = z.object({
   AWS_REGION: z.string().default("us-east-1"),
   ARTIFACT_BUCKET: z.string().min(1),
   INCIDENT_TABLE: z.string().min(1),
   TOPIC_ARN: z.string().min(1),
   /** `{"probe":{"documentName":"...","step":"probe"},"kill-idle-connections":{...}}` */
-  SSM_DOCUMENTS: z.string().transform((s, ctx) => {
-    const r = z.record(z.string(), documentRefSchema).safeParse(JSON.parse(s));
-    if (!r.success) {
-      ctx.addIssue({ code: "custom", message: `SSM_DOCUMENTS: ${r.error.message}` });
-      return z.NEVER;
-    }
-    return r.data;
-  }),
+  SSM_DOCUMENTS: jsonEnv(z.record(z.string(), documentRefSchema)),
   SSM_OUTPUT_PREFIX: z.string().default("ssm"),
-  OPT_IN_TAG: z.string().transform((s) => tagSchema.parse(JSON.parse(s))),
+  OPT_IN_TAG: jsonEnv(tagSchema),
   /** Tag used to find targets when the alarm has no instance/target-group dimension ("" = none). */
   FALLBACK_TAG: z
     .string()
     .default("")
-    .transform((s) => (s ? tagSchema.parse(JSON.parse(s)) : null)),
+    .pipe(jsonEnv(tagSchema, { value: null })),
   /** Only alarms carrying this tag start an incident ("" = every alarm the rule/prefixes let in). */
   ALARM_SELECTION_TAG: z
     .string()
     .default("")
-    .transform((s) => (s ? tagSchema.parse(JSON.parse(s)) : null)),
+    .pipe(jsonEnv(tagSchema, { value: null })),
   FLEET_BRAKE_SHARE: z.coerce.number().positive().max(1).default(0.5),
   /** Target groups the fleet brake checks besides the alarm's own (per-instance alarms), a JSON array of ARNs. */
   FLEET_TARGET_GROUPS: z
     .string()
     .default("[]")
-    .transform((s) => z.array(z.string().startsWith("arn:")).parse(JSON.parse(s || "[]"))),
+    .pipe(jsonEnv(z.array(z.string().startsWith("arn:")), { value: [] })),
   /** Healthy targets the brake keeps untouched in each group. */
   FLEET_MIN_HEALTHY: z.coerce.number().int().nonnegative().default(1),
   /** At most this many targets mitigated per target group and class per window, across executions. */
   FLEET_BUDGET: z.coerce.number().int().positive().default(3),
   FLEET_BUDGET_WINDOW_SECONDS: z.coerce.number().int().positive().default(3600),
   MAX_TARGETS: z.coerce.number().int().positive().default(20),
-  SERVICE: z.string().transform((s) =>
-    z
-      .object({
-        port: z.number().int().min(1).max(65535),
-        healthPath: z.string(),
-        logPath: z.string().nullable(),
-        systemdUnit: z.string().nullable(),
-      })
-      .parse(JSON.parse(s)),
+  SERVICE: jsonEnv(
+    z.object({
+      port: z.number().int().min(1).max(65535),
+      healthPath: z.string(),
+      logPath: z.string().nullable(),
+      systemdUnit: z.string().nullable(),
+    }),
   ),
   /**
    * Bounds of SSM polling: how long an invocation may stay invisible (`InvocationDoesNotExist`) before it
@@ -89,7 +108,7 @@ export const handlerEnvSchema = z.object({
   ALARM_NAMES: z
     .string()
     .default("[]")
-    .transform((s) => z.array(z.string().min(1)).parse(JSON.parse(s || "[]"))),
+    .pipe(jsonEnv(z.array(z.string().min(1)), { value: [] })),
   /**
    * The run settings the construct resolved from the runbook and its props (DEFAULT_MODE,
    * COOLDOWN_SECONDS, PROBE_TIMEOUT_SECONDS: lambdas/core/settings/run-settings.ts). Required: the
@@ -101,7 +120,7 @@ export type HandlerEnv = z.infer<typeof handlerEnvSchema>;
 
 let cachedEnv: HandlerEnv | null = null;
 export function env(): HandlerEnv {
-  cachedEnv ??= handlerEnvSchema.parse(process.env);
+  cachedEnv ??= parseEnv(handlerEnvSchema);
   return cachedEnv;
 }
 

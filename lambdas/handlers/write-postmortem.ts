@@ -1,7 +1,8 @@
 import * as z from "zod";
 import { modeSchema } from "../core/incident/schema.js";
-import { incidentIdSchema, parseInput } from "./inputs.js";
+import { incidentIdSchema } from "./inputs.js";
 import { instrument } from "./instrument.js";
+import { parseInput } from "./parse.js";
 import { postmortemSteps } from "./workflow-wiring-postmortem.js";
 
 const outcomeSchema = z.object({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { parseInput, probeStateSchema, targetStepSchema } from "../../../lambdas/handlers/inputs.js";
+import { probeStateSchema, targetStepSchema } from "../../../lambdas/handlers/inputs.js";
+import { parseInput } from "../../../lambdas/handlers/parse.js";
 
 /** Lambda input validation errors name the field's path and what was expected, not a bare "Invalid input". */
 const messageOf = (fn: () => unknown): string => {

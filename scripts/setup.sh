@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything runbook-autopilot needs on a fresh Debian machine, idempotently:
-# the JDK and embedded Tomcat 10 for the reproduction lab, iproute2 (ss), and the npm packages.
+# the JDK and embedded Tomcat 10 for the reproduction lab, iproute2 (ss), the npm packages, and the
+# Lambda runtime's Node for the tests (test/runtime-node).
 # Safe to run again: packages already present are not reinstalled; npm ci is skipped when
 # node_modules matches the lock file.
 set -euo pipefail
@@ -44,6 +45,16 @@ want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
+# Node of the Lambda runtime's major (the functions run nodejs24.x; this machine's Node may be older): the
+# synth test loads every bundle with it too. Its own package.json and lock file; no install scripts run.
+rt=test/runtime-node
+stamp=$rt/node_modules/.setup-lock-sha
+want=$(sha256sum "$rt/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  echo "setup: npm ci in $rt (Node 24 for the Lambda bundles)" >&2
+  (cd "$rt" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts)
   echo "$want" >"$stamp"
 fi
 echo "setup: ready" >&2

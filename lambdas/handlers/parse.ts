@@ -1,10 +1,10 @@
-import type * as z from "zod";
+import * as z from "zod";
 import { InvalidEnvironmentError, InvalidEventError } from "./instrument.js";
 
 /**
  * Parsing at the Lambdas' two boundaries, the event and the function's environment, with one-line
  * errors that name each field, what it should be and what it was. Its own small module: every handler
- * imports it, so it carries nothing but zod.
+ * imports it, so it brings in nothing beyond zod and the two error classes (instrument.ts).
  */
 
 export function parseInput<T extends z.ZodType>(step: string, schema: T, event: unknown): z.infer<T> {
@@ -78,4 +78,17 @@ export function parseEnv<T extends z.ZodType>(
   const r = schema.safeParse(source);
   if (!r.success) throw new InvalidEnvironmentError(describeIssues(r.error.issues, source));
   return r.data;
+}
+
+/**
+ * `read()` of a value a pure function derives from the environment (settingsFromEnv): its ZodError
+ * becomes the same one-line InvalidEnvironmentError, naming the variables.
+ */
+export function fromEnv<T>(read: () => T, source: NodeJS.ProcessEnv = process.env): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof z.ZodError) throw new InvalidEnvironmentError(describeIssues(e.issues, source));
+    throw e;
+  }
 }

@@ -1,6 +1,7 @@
 import type { Runbook } from "../core/runbook/schema.js";
 import { type RunSettings, resolveRunSettings, settingsFromEnv } from "../core/settings/run-settings.js";
 import { DEFAULT_RUNBOOKS_DIR, loadLambdaRunbook } from "../workflows/bundled-runbook.js";
+import { fromEnv } from "./parse.js";
 
 let cached: Promise<RunSettings> | null = null;
 let cachedDoc: Promise<Runbook> | null = null;
@@ -20,7 +21,10 @@ export function bundledRunbook(): Promise<Runbook> {
  */
 export function runSettings(): Promise<RunSettings> {
   cached ??= (async () => {
-    return resolveRunSettings(await bundledRunbook(), settingsFromEnv(process.env));
+    return resolveRunSettings(
+      await bundledRunbook(),
+      fromEnv(() => settingsFromEnv(process.env)),
+    );
   })();
   return cached;
 }

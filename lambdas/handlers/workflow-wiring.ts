@@ -7,6 +7,7 @@ import type {
   StateMachineStepsDeps,
   StateMachineStepsFactory,
 } from "../workflows/step-contract.js";
+import { fromEnv } from "./parse.js";
 import { systemClock } from "./wiring.js";
 import { incidentStore } from "./wiring-dynamo.js";
 import { artifactStore } from "./wiring-s3.js";
@@ -26,7 +27,7 @@ export const workflowOptions: AwsWorkflowOptions = {
   runbookId: process.env.RUNBOOK_ID ?? "api-unreachable",
   rawDirBase: process.env.PROBE_RAW_DIR ?? "/var/tmp/runbook-autopilot",
   // The construct's layer of the run settings (mode, cooldown, probe budget) over the runbook's.
-  settings: settingsFromEnv(process.env),
+  settings: fromEnv(() => settingsFromEnv(process.env)),
 };
 
 /** The ports a workflow handler gives its steps beyond the artifacts and records (the others never call them). */

@@ -65,3 +65,15 @@ describe("the handlers' environment", () => {
     expect(message).toContain('ALARM_NAMES: in its JSON, (the value): expected array, got "one"');
   });
 });
+
+describe("the run settings the construct layers over the runbook", () => {
+  it("a bad DEFAULT_MODE stops the workflow Lambdas at load with the same one line, not a ZodError", async () => {
+    vi.resetModules();
+    for (const [k, v] of Object.entries({ ...valid, DEFAULT_MODE: "yolo", COOLDOWN_SECONDS: "-1" }))
+      vi.stubEnv(k, v);
+    const loaded = import("../../../lambdas/handlers/workflow-wiring.js");
+    await expect(loaded).rejects.toThrow(
+      /^the function's environment \(set by the construct\): DEFAULT_MODE: expected one of "plan", "approve", "auto", got "yolo"; COOLDOWN_SECONDS: [^;]*, got "-1"$/,
+    );
+  });
+});

@@ -30,8 +30,8 @@ const LOAD = `const t = performance.now(); require(process.argv[1]); process.std
 const LOAD_ALL = `const t = performance.now(); for (const m of process.argv.slice(1)) require(m); process.stdout.write(String(performance.now() - t));`;
 
 /**
- * `node`: the binary that loads the bundles (`npm run bench -- --lambda-node PATH`; default the bench's
- * own). Its version is printed: the functions run nodejs24.x (Node 20 and 24 loaded the same bundles
+ * `node`: the binary that loads the bundles (bench/run.ts: Node 24 from test/runtime-node, or
+ * `--lambda-node PATH`). Its version is printed: the functions run nodejs24.x (Node 20 and 24 loaded the same bundles
  * within the run-to-run noise of each other here, docs/benchmarks.md).
  */
 export async function benchLambdaInit(log: (s: string) => void, node = process.execPath): Promise<Row[]> {

@@ -6,15 +6,19 @@
  *   npm run bench [-- --only probe,lab,core,memory,bundles,package,side,probe100k,lambda-init,aws-path] [-- --json]
  *                 [-- --lambda-node PATH]
  *
- * --lambda-node: the Node binary that loads the Lambda bundles in benchmark 8 (default: the one running
- * the bench). The functions run nodejs24.x; a Node 24 here gives the figure for the runtime's own major.
+ * --lambda-node: the Node binary that loads the Lambda bundles in benchmark 8. Default: the runtime's
+ * major, Node 24 from test/runtime-node (scripts/setup.sh installs it; the functions run nodejs24.x), else
+ * the Node running the bench. The version used is printed.
  *
  * Loopback only. Ports: 18250 (the lab), 18195 (the 10k-socket listener), 19445-19455 (side by side,
  * 100k sockets), 20400 (the AWS path's lab; its local AWS servers take ephemeral ports). Every step is bounded in time and count; the lab is always taken down (labDown) and
  * the socket processes stopped. The whole bench takes ~15 min on 2 busy cores (side by side: ~8 min).
  * See docs/benchmarks.md.
  */
+import { existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import { benchAwsPath } from "./aws-path.js";
 import { benchBundles } from "./bundles.js";
 import { benchCore, benchSsHeap } from "./core.js";
@@ -53,7 +57,8 @@ function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean; l
     }
   } else for (const p of ALL) only.add(p);
   const n = argv.indexOf("--lambda-node");
-  const lambdaNode = n >= 0 ? (argv[n + 1] ?? "") : process.execPath;
+  const runtimeNode = join(packageRoot(), "test/runtime-node/node_modules/.bin/node");
+  const lambdaNode = n >= 0 ? (argv[n + 1] ?? "") : existsSync(runtimeNode) ? runtimeNode : process.execPath;
   if (!lambdaNode.startsWith("/")) {
     console.error(`--lambda-node: expected the absolute path of a node binary (got '${lambdaNode}')`);
     process.exit(2);

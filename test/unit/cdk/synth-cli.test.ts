@@ -71,9 +71,9 @@ describe("npx cdk synth", () => {
       // Each loads as the Lambda runtime loads `index.handler` here: nothing under the names its lookup
       // tries first (index, index.js, index.mjs), then `require` of index.cjs, the SDK resolved through
       // NODE_PATH as the runtime's copy is, with the functions' NODE_OPTIONS, by Node 20 and Node 24 (the
-      // runtime's major; it can refuse what 20 accepts). A fresh process per
-      // bundle, as each is a cold start. The map Node reads at that load points into our TypeScript
-      // sources and carries positions only (the sources would triple what Node reads).
+      // runtime's major; it can refuse what 20 accepts). A fresh process per bundle, as each is a cold
+      // start. The map Node reads at that load points into our TypeScript sources and carries positions
+      // only (the sources would triple what Node reads).
       for (const f of files) {
         const dir = dirname(f);
         for (const before of ["index", "index.js", "index.mjs"])

@@ -75,14 +75,13 @@ export function parseEnv<T extends z.ZodType>(
   schema: T,
   source: NodeJS.ProcessEnv = process.env,
 ): z.infer<T> {
-  const r = schema.safeParse(source);
-  if (!r.success) throw new InvalidEnvironmentError(describeIssues(r.error.issues, source));
-  return r.data;
+  return fromEnv(() => schema.parse(source), source);
 }
 
 /**
- * `read()` of a value a pure function derives from the environment (settingsFromEnv): its ZodError
- * becomes the same one-line InvalidEnvironmentError, naming the variables.
+ * `read()` of a value derived from the environment (a schema's parse, or a pure function's such as
+ * settingsFromEnv): its ZodError becomes the one-line InvalidEnvironmentError naming the variables. The
+ * one place that turns an environment's ZodError into that error.
  */
 export function fromEnv<T>(read: () => T, source: NodeJS.ProcessEnv = process.env): T {
   try {

@@ -17,8 +17,7 @@
  */
 import { existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
-import { packageRoot } from "../lambdas/adapters/local/package-root.js";
+import { RUNTIME_NODE_PATH } from "../test/support/runtime-node.js";
 import { benchAwsPath } from "./aws-path.js";
 import { benchBundles } from "./bundles.js";
 import { benchCore, benchSsHeap } from "./core.js";
@@ -57,8 +56,8 @@ function parseArgs(argv: readonly string[]): { only: Set<Part>; json: boolean; l
     }
   } else for (const p of ALL) only.add(p);
   const n = argv.indexOf("--lambda-node");
-  const runtimeNode = join(packageRoot(), "test/runtime-node/node_modules/.bin/node");
-  const lambdaNode = n >= 0 ? (argv[n + 1] ?? "") : existsSync(runtimeNode) ? runtimeNode : process.execPath;
+  const lambdaNode =
+    n >= 0 ? (argv[n + 1] ?? "") : existsSync(RUNTIME_NODE_PATH) ? RUNTIME_NODE_PATH : process.execPath;
   if (!lambdaNode.startsWith("/")) {
     console.error(`--lambda-node: expected the absolute path of a node binary (got '${lambdaNode}')`);
     process.exit(2);

@@ -10,8 +10,11 @@ import { LAMBDA_RUNTIME } from "../../lib/runbook-function.js";
  * naming what to do, when it is missing or when its major is not the runtime's (LAMBDA_RUNTIME moved:
  * pin the matching `node-linux-*` version in test/runtime-node/package.json).
  */
+/** Where scripts/setup.sh installs it (also bench 8's default Node for the bundles, bench/run.ts). */
+export const RUNTIME_NODE_PATH = join(REPO_ROOT, "test/runtime-node/node_modules/.bin/node");
+
 export function runtimeNode(): { path: string; version: string } {
-  const path = join(REPO_ROOT, "test/runtime-node/node_modules/.bin/node");
+  const path = RUNTIME_NODE_PATH;
   if (!existsSync(path))
     throw new Error(`${path} is missing: run scripts/setup.sh (npm ci in test/runtime-node)`);
   const r = spawnSync(path, ["--version"], { encoding: "utf8", timeout: 30_000 });

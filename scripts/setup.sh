@@ -40,21 +40,21 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-stamp=node_modules/.setup-lock-sha
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" >"$stamp"
-fi
+# npm_ci_once DIR WHAT [ARGS...]: `npm ci` in DIR unless its node_modules was installed from the same lock
+# file (a stamp of the lock's sha256), so a second setup costs nothing.
+npm_ci_once() {
+  local dir=$1 what=$2 stamp want
+  shift 2
+  stamp=$dir/node_modules/.setup-lock-sha
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    echo "setup: npm ci$what" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error "$@")
+    echo "$want" >"$stamp"
+  fi
+}
+npm_ci_once . ""
 # Node of the Lambda runtime's major (the functions run nodejs24.x; this machine's Node may be older): the
 # synth test loads every bundle with it too. Its own package.json and lock file; no install scripts run.
-rt=test/runtime-node
-stamp=$rt/node_modules/.setup-lock-sha
-want=$(sha256sum "$rt/package-lock.json" | cut -d' ' -f1)
-if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  echo "setup: npm ci in $rt (Node 24 for the Lambda bundles)" >&2
-  (cd "$rt" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts)
-  echo "$want" >"$stamp"
-fi
+npm_ci_once test/runtime-node " in test/runtime-node (Node 24 for the Lambda bundles)" --ignore-scripts
 echo "setup: ready" >&2

@@ -3,7 +3,9 @@
  * state, in the same run. Each run does, in turn (the order of manual and diagnose alternates):
  * - the kernel floor: count /proc/PID/fd and `ss -s`;
  * - the manual procedure of the seed: `lsof -p PID`, `ss -aoen`, `jmap -histo:live PID`;
- * - `runbook diagnose` of the compiled CLI (dist/cli/runbook.mjs, what the package's bin runs).
+ * - `runbook diagnose` of the compiled CLI (dist/cli/runbook.mjs, what the package's bin runs), by this
+ *   machine's Node (the row with the target) and, in the session states, also by test/runtime-node's Node 24
+ *   where it is installed (an INFO row: the CLI's fixed cost is mostly Node's start, which differs by version).
  * Medians over RUNS runs; ratios printed. States: the ws-leak lab at 3,000 / 10,000 / 50,000 open
  * sessions (answering, attachable: a heap of 1 GiB, more above 8,500 sessions), a hanging API (slow mode, every request thread taken),
  * a JVM at its open-files limit and a JVM with its heap exhausted (both cannot be attached).
@@ -19,6 +21,7 @@ import { labDown, labLoad, labUp } from "../lab/index.js";
 import type { LabUpOptions } from "../lab/schema.js";
 import { packageRoot } from "../lambdas/adapters/local/package-root.js";
 import { parseRunbook } from "../lambdas/core/runbook/load.js";
+import { RUNTIME_NODE_PATH, runtimeNode } from "../test/support/runtime-node.js";
 import { bounded, failed, info, median, ms, type Row } from "./table.js";
 
 const ROOT = packageRoot();
@@ -105,6 +108,8 @@ interface StateResult {
   readonly floor: number[];
   readonly manual: number[];
   readonly diagnose: number[];
+  /** The same diagnose run by the other Node (OtherNode), interleaved; empty without one. */
+  readonly diagnoseOther: number[];
   readonly manualCpu: number[];
   readonly diagnoseCpu: number[];
   readonly probe: number[];
@@ -115,17 +120,34 @@ interface StateResult {
   readonly lastStdout: string;
 }
 
+/**
+ * A second Node for the CLI where the repository has one (test/runtime-node: the Lambda runtime's major,
+ * Node 24): the session states also time `diagnose` run by it, as an INFO row beside this machine's Node.
+ * The CLI's fixed cost is mostly Node's own start (docs/benchmarks.md), and that differs by version.
+ */
+interface OtherNode {
+  readonly path: string;
+  readonly version: string;
+}
+function otherNode(): OtherNode | null {
+  if (!existsSync(RUNTIME_NODE_PATH)) return null;
+  const n = runtimeNode();
+  return n.version === process.version ? null : n;
+}
+
 async function measureState(
   port: number,
   pid: number,
   logPath: string,
   withManual: boolean,
   log: (s: string) => void,
+  other: OtherNode | null = null,
 ): Promise<StateResult> {
   const r: StateResult = {
     floor: [],
     manual: [],
     diagnose: [],
+    diagnoseOther: [],
     manualCpu: [],
     diagnoseCpu: [],
     probe: [],
@@ -165,17 +187,28 @@ async function measureState(
       r.loads.push(d.load);
       last = d.stdout;
     };
+    const runOther = async () => {
+      if (!other) return;
+      const d = await timed(other.path, diagnoseArgs(port, logPath), 120_000);
+      if (d.code !== 0)
+        throw new Error(`diagnose on ${other.version} exited ${d.code}: ${d.stderr.trim().slice(-300)}`);
+      r.diagnoseOther.push(d.ms);
+    };
     if (i % 2 === 0) {
       await runManual();
       await runDiagnose();
+      await runOther();
     } else {
+      await runOther();
       await runDiagnose();
       await runManual();
     }
     log(
       `  run ${i + 1}/${SIDE_RUNS}: floor ${Math.round(f.ms)} ms` +
         (withManual ? `, manual ${Math.round(r.manual.at(-1) ?? 0)} ms` : "") +
-        `, diagnose ${Math.round(r.diagnose.at(-1) ?? 0)} ms (probe ${r.probe.at(-1)} ms), load ${loadAvg()}`,
+        `, diagnose ${Math.round(r.diagnose.at(-1) ?? 0)} ms (probe ${r.probe.at(-1)} ms)` +
+        (other ? `, on ${other.version} ${Math.round(r.diagnoseOther.at(-1) ?? 0)} ms` : "") +
+        `, load ${loadAvg()}`,
     );
   }
   return { ...r, lastStdout: last };
@@ -259,13 +292,29 @@ async function sessionsState(sessions: number, port: number, log: (s: string) =>
     async (pid, logPath) => {
       // Patient: on a loaded machine some upgrades time out; the load stops only after many failures.
       const l = await labLoad({ port, sessions, maxSeconds: 300, timeoutMs: 20_000, stopAfterFailures: 200 });
-      if (l.opened < sessions) throw new Error(`${label}: only ${l.opened} opened (${l.stoppedReason})`);
+      // At the top of this machine's limit a few upgrades can fail (16,994 of 17,000 on 2026-12-03): the
+      // state is measured with the sessions held when they are at least 99 % of those asked, and says so.
+      if (l.opened < sessions * 0.99)
+        throw new Error(
+          `${label}: only ${l.opened} opened (${l.stoppedReason}${l.lastError ? `: ${l.lastError}` : ""})`,
+        );
       // Idle beyond the 2 s threshold, as in the incident.
       await new Promise((r) => setTimeout(r, 2500));
-      const r = await measureState(port, pid, logPath, true, log);
+      const other = otherNode();
+      const r = await measureState(port, pid, logPath, true, log, other);
       const md = median(r.diagnose);
       const mm = median(r.manual);
+      const mo = median(r.diagnoseOther);
       return [
+        ...(l.opened < sessions
+          ? [
+              info(
+                B,
+                `${label}: sessions held (some upgrades failed: ${l.lastError ?? "no error"})`,
+                l.opened.toLocaleString("en-US"),
+              ),
+            ]
+          : []),
         info(B, `${label}: floor (count /proc/PID/fd, ss -s), median`, `${ms(median(r.floor))}`),
         info(B, `${label}: manual (lsof -p, ss -aoen, jmap -histo:live), median`, `${ms(mm)}`),
         info(B, `${label}: runbook diagnose, median (${load(r.loads)})`, `${ms(md)}`),
@@ -277,6 +326,15 @@ async function sessionsState(sessions: number, port: number, log: (s: string) =>
           `${label}: CPU time (user+sys) manual / diagnose, median`,
           `${ms(median(r.manualCpu))} / ${ms(median(r.diagnoseCpu))}`,
         ),
+        ...(other
+          ? [
+              info(
+                B,
+                `${label}: runbook diagnose on Node ${other.version} (the Lambda runtime's), median; / manual`,
+                `${ms(mo)}; ${ratio(mo / mm)}`,
+              ),
+            ]
+          : []),
         {
           bench: B,
           metric: `${label}: diagnose / manual (floor / manual ${ratio(median(r.floor) / mm)})`,
@@ -343,6 +401,27 @@ async function unattachableState(
   );
 }
 
+/** Node's own start (`node -e 0`), this machine's and the other Node, interleaved: the floor of any CLI. */
+async function nodeStart(): Promise<Row[]> {
+  const other = otherNode();
+  const nodes = [{ path: process.execPath, version: process.version }, ...(other ? [other] : [])];
+  const times = nodes.map(() => [] as number[]);
+  for (let i = 0; i < 9; i++) {
+    for (const [k, n] of nodes.entries()) {
+      const t = await timed(n.path, ["-e", "0"], 30_000);
+      if (t.code !== 0) throw new Error(`${n.path} -e 0 exited ${t.code}`);
+      times[k]?.push(t.ms);
+    }
+  }
+  return [
+    info(
+      B,
+      "Node's own start (node -e 0), median of 9",
+      nodes.map((n, k) => `${n.version} ${ms(median(times[k] ?? []))}`).join("; "),
+    ),
+  ];
+}
+
 export async function benchSideBySide(log: (s: string) => void): Promise<Row[]> {
   const { buildCli } = await import("../scripts/build.js");
   await buildCli();
@@ -355,6 +434,7 @@ export async function benchSideBySide(log: (s: string) => void): Promise<Row[]> 
       rows.push(failed(`${B}: ${name}`, e));
     }
   };
+  await step("Node start", () => nodeStart());
   let port = 19445;
   // 50,000 needs a hard fd limit above 52,000: where it is lower the row says so (not run, with why), and
   // the largest count the limit allows (in thousands) is measured in its place, labelled as such.

@@ -17,6 +17,7 @@ import {
   labUp,
   openFdCount,
   probeHealth,
+  readState,
 } from "../../lab/index.js";
 import { BIN as bin, waitFor } from "../support/cli.js";
 
@@ -197,14 +198,18 @@ describe("lab: failure modes, observed from the outside", () => {
       expect(load.holderPid).toBeDefined();
       expect(isAlive(load.holderPid ?? 0)).toBe(true);
       const targets = fdTargets(state.pid);
-      expect(targets.length).toBe(fdLimit);
+      // Every fd in use, or all but one while a socket closes late: health needs two.
+      expect(targets.length).toBeGreaterThanOrEqual(fdLimit - 1);
       const files = targets.filter((t) => t.startsWith("/") && !t.startsWith("/dev/"));
       expect(files.length / targets.length).toBeGreaterThan(0.8);
       expect(targets.filter((t) => t.endsWith("export.csv")).length).toBe(load.opened);
       // Down, and stays down: each check's own socket, closed late, does not give health its two fds.
       for (let i = 0; i < 3; i++) expect((await probeHealth(port, 3000)).ok).toBe(false);
 
-      await expectDownLeavesNothing(port, [state.pid, load.holderPid ?? 0]);
+      // The holders (one, or another round's when an fd came free again) are the lab's: down stops them all.
+      const holders = (readState(undefined, port)?.holders ?? []).map((h) => h.pid);
+      expect(holders).toContain(load.holderPid);
+      await expectDownLeavesNothing(port, [state.pid, ...holders]);
     } finally {
       await labDown({ port });
     }

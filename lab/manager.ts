@@ -540,13 +540,30 @@ const FILE_LEAK_PIN_SESSIONS = 64;
 const FILE_LEAK_PIN_ROUNDS = 3;
 
 /**
- * How many of the process's fds are connections on their way out: sockets that are not a TCP listener, not
- * an ESTABLISHED connection (/proc/net/tcp, tcp6: state 0A, 01) and not a Unix socket (/proc/net/unix).
- * A socket Tomcat has shut down but not closed stays in FIN-WAIT-1 with its fd held, one whose client has
- * gone waits in CLOSE-WAIT, and one reset by its peer is no longer listed at all: each frees an fd when
- * Tomcat gets to it. An ESTABLISHED connection is a client still there, holding its fd as long as it stays.
+ * The process's open fds, and how many of them are connections on their way out: sockets that are not a
+ * TCP listener, not an ESTABLISHED connection (/proc/net/tcp, tcp6: state 0A, 01) and not a Unix socket
+ * (/proc/net/unix). A socket Tomcat has shut down but not closed stays in FIN-WAIT-1 with its fd held, one
+ * whose client has gone waits in CLOSE-WAIT, and one reset by its peer is no longer listed at all: each
+ * frees an fd when Tomcat gets to it. An ESTABLISHED connection is a client still there, holding its fd as
+ * long as it stays.
  */
-function closingFds(pid: number): number {
+function fdCensus(pid: number): { open: number; closing: number } {
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return { open: 0, closing: 0 };
+  }
+  const sockets: string[] = [];
+  for (const fd of fds) {
+    let target = "";
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target.startsWith("socket:[")) sockets.push(target.slice(8, -1));
+  }
   const atRest = new Set<string>();
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6", "/proc/net/unix"]) {
     let text = "";
@@ -562,41 +579,27 @@ function closingFds(pid: number): number {
       if (inode && (unix || f[3] === "0A" || f[3] === "01")) atRest.add(inode);
     }
   }
-  let fds: string[] = [];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  for (const fd of fds) {
-    let target = "";
-    try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    if (target.startsWith("socket:[") && !atRest.has(target.slice(8, -1))) n++;
-  }
-  return n;
+  return { open: fds.length, closing: sockets.filter((inode) => !atRest.has(inode)).length };
 }
 
 /**
  * Until no connection of the JVM is on its way out and its count of open fds has not changed for 300 ms (at
- * most 30 s): Tomcat closes a connection's socket a while after its client has gone.
+ * most 30 s); returns that count (at the deadline, the last one). Tomcat closes a connection's socket a
+ * while after its client has gone.
  */
-async function untilNoSocketCloses(state: LabState): Promise<void> {
+async function untilNoSocketCloses(state: LabState): Promise<number> {
   const deadline = Date.now() + 30_000;
-  let last = openFdCount(state.pid) ?? 0;
+  let last = fdCensus(state.pid).open;
   let since = Date.now();
   while (Date.now() < deadline) {
     await sleep(50);
-    const n = openFdCount(state.pid) ?? 0;
-    if (n !== last || closingFds(state.pid) > 0) {
-      last = n;
+    const { open, closing } = fdCensus(state.pid);
+    if (open !== last || closing > 0) {
+      last = open;
       since = Date.now();
-    } else if (Date.now() - since >= 300) return;
+    } else if (Date.now() - since >= 300) break;
   }
+  return last;
 }
 
 /**
@@ -619,8 +622,8 @@ async function pinAtFdLimit(
   // A session whose handshake the holder gave up on (a loaded machine) is closed by Tomcat afterwards and
   // gives its fd back: another round then takes it. Bounded by FILE_LEAK_PIN_ROUNDS.
   for (let round = 0; round < FILE_LEAK_PIN_ROUNDS; round++) {
-    await untilNoSocketCloses(state);
-    if (round > 0 && state.fdLimit - (openFdCount(state.pid) ?? 0) <= 1) break;
+    const open = await untilNoSocketCloses(state);
+    if (round > 0 && state.fdLimit - open <= 1) break;
     const pin = await startHolder(state, "ws", {
       ...ws,
       count: FILE_LEAK_PIN_SESSIONS,

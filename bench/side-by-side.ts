@@ -167,9 +167,14 @@ async function measureState(
       r.manualCpu.push(m.cpuMs);
       r.loads.push(m.load);
     };
+    // `runbook diagnose` by `node`, which must exit 0.
+    const diagnoseBy = async (node: string, which: string) => {
+      const d = await timed(node, diagnoseArgs(port, logPath), 120_000);
+      if (d.code !== 0) throw new Error(`diagnose${which} exited ${d.code}: ${d.stderr.trim().slice(-300)}`);
+      return d;
+    };
     const runDiagnose = async () => {
-      const d = await timed(process.execPath, diagnoseArgs(port, logPath), 120_000);
-      if (d.code !== 0) throw new Error(`diagnose exited ${d.code}: ${d.stderr.trim().slice(-300)}`);
+      const d = await diagnoseBy(process.execPath, "");
       const doc = JSON.parse(d.stdout) as {
         rootCause: { id: string };
         evidence: {
@@ -189,10 +194,7 @@ async function measureState(
     };
     const runOther = async () => {
       if (!other) return;
-      const d = await timed(other.path, diagnoseArgs(port, logPath), 120_000);
-      if (d.code !== 0)
-        throw new Error(`diagnose on ${other.version} exited ${d.code}: ${d.stderr.trim().slice(-300)}`);
-      r.diagnoseOther.push(d.ms);
+      r.diagnoseOther.push((await diagnoseBy(other.path, ` on ${other.version}`)).ms);
     };
     if (i % 2 === 0) {
       await runManual();
@@ -267,7 +269,12 @@ function hardFdLimit(): number {
   return hard === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(hard);
 }
 
-async function sessionsState(sessions: number, port: number, log: (s: string) => void): Promise<Row[]> {
+async function sessionsState(
+  sessions: number,
+  port: number,
+  other: OtherNode | null,
+  log: (s: string) => void,
+): Promise<Row[]> {
   const label = `${sessions.toLocaleString("en-US")} sessions`;
   const fdLimit = sessions + 2000;
   const hard = hardFdLimit();
@@ -300,7 +307,6 @@ async function sessionsState(sessions: number, port: number, log: (s: string) =>
         );
       // Idle beyond the 2 s threshold, as in the incident.
       await new Promise((r) => setTimeout(r, 2500));
-      const other = otherNode();
       const r = await measureState(port, pid, logPath, true, log, other);
       const md = median(r.diagnose);
       const mm = median(r.manual);
@@ -402,8 +408,7 @@ async function unattachableState(
 }
 
 /** Node's own start (`node -e 0`), this machine's and the other Node, interleaved: the floor of any CLI. */
-async function nodeStart(): Promise<Row[]> {
-  const other = otherNode();
+async function nodeStart(other: OtherNode | null): Promise<Row[]> {
   const nodes = [{ path: process.execPath, version: process.version }, ...(other ? [other] : [])];
   const times = nodes.map(() => [] as number[]);
   for (let i = 0; i < 9; i++) {
@@ -434,17 +439,23 @@ export async function benchSideBySide(log: (s: string) => void): Promise<Row[]> 
       rows.push(failed(`${B}: ${name}`, e));
     }
   };
-  await step("Node start", () => nodeStart());
+  // The second Node, found once (a wrong one is this step's ERROR row; the states then run without it).
+  let other: OtherNode | null = null;
+  await step("Node start", () => {
+    other = otherNode();
+    return nodeStart(other);
+  });
   let port = 19445;
   // 50,000 needs a hard fd limit above 52,000: where it is lower the row says so (not run, with why), and
   // the largest count the limit allows (in thousands) is measured in its place, labelled as such.
   for (const n of [3000, 10_000, 50_000]) {
     const p = port++;
-    await step(`${n} sessions`, () => sessionsState(n, p, log));
+    await step(`${n} sessions`, () => sessionsState(n, p, other, log));
   }
   // 3,000 fds to spare (not 2,000): at 18,000 of a 20,000 limit a few handshakes timed out.
   const most = Math.floor((Math.min(hardFdLimit(), 53_000) - 3000) / 1000) * 1000;
-  if (most < 50_000 && most > 10_000) await step(`${most} sessions`, () => sessionsState(most, 19448, log));
+  if (most < 50_000 && most > 10_000)
+    await step(`${most} sessions`, () => sessionsState(most, 19448, other, log));
   await step("API hangs", () => hangState(19451, log));
   await step("fd limit", () =>
     unattachableState(

@@ -4,15 +4,15 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../lib/paths.js";
 import { LAMBDA_RUNTIME } from "../../lib/runbook-function.js";
 
+/** Where scripts/setup.sh installs it (also bench 8's default Node for the bundles, bench/run.ts). */
+export const RUNTIME_NODE_PATH = join(REPO_ROOT, "test/runtime-node/node_modules/.bin/node");
+
 /**
  * The Node of the Lambda runtime's major (`nodejs24.x`), from test/runtime-node (its own package.json and
  * lock file; scripts/setup.sh installs it): the machines here run Node 20, the functions Node 24. Throws,
  * naming what to do, when it is missing or when its major is not the runtime's (LAMBDA_RUNTIME moved:
  * pin the matching `node-linux-*` version in test/runtime-node/package.json).
  */
-/** Where scripts/setup.sh installs it (also bench 8's default Node for the bundles, bench/run.ts). */
-export const RUNTIME_NODE_PATH = join(REPO_ROOT, "test/runtime-node/node_modules/.bin/node");
-
 export function runtimeNode(): { path: string; version: string } {
   const path = RUNTIME_NODE_PATH;
   if (!existsSync(path))

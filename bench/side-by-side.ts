@@ -285,11 +285,14 @@ function ephemeralPorts(): { count: number; range: string } {
 /** Client ports kept for the port's other connections: health checks, failed handshakes in TIME-WAIT. */
 const PORTS_SPARE = 1000;
 
+/** The lab's fd limit for a session state: the sessions and 2,000 to spare (checked against the hard limit). */
+const sessionsFdLimit = (sessions: number) => sessions + 2000;
+
 /** Why this machine cannot hold `sessions` ws-leak sessions in one lab, or null when it can. */
 function sessionsUnrunnable(sessions: number): string | null {
   const n = (x: number) => x.toLocaleString("en-US");
   const why: string[] = [];
-  const fdLimit = sessions + 2000;
+  const fdLimit = sessionsFdLimit(sessions);
   const hard = hardFdLimit();
   if (fdLimit > hard) why.push(`needs ${n(fdLimit)} fds, hard limit here ${n(hard)}`);
   const ports = ephemeralPorts();
@@ -307,7 +310,7 @@ async function sessionsState(
   log: (s: string) => void,
 ): Promise<Row[]> {
   const label = `${sessions.toLocaleString("en-US")} sessions`;
-  const fdLimit = sessions + 2000;
+  const fdLimit = sessionsFdLimit(sessions);
   const unrunnable = sessionsUnrunnable(sessions);
   if (unrunnable) {
     return [
@@ -477,7 +480,7 @@ export async function benchSideBySide(log: (s: string) => void): Promise<Row[]> 
     return nodeStart(other);
   });
   let port = 19445;
-  // 50,000 needs a hard fd limit above 52,000 and an ephemeral port range of 50,000 or more: where either
+  // 50,000 needs a hard fd limit of 52,000 and an ephemeral port range of 51,000 or more: where either
   // is lower the row says so (not run, with why), and the largest count both allow (in thousands) is
   // measured in its place, labelled as such.
   for (const n of [3000, 10_000, 50_000]) {
